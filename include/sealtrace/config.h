@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Config: one YAML file (libyaml) into struct st_config.
+ *
+ * Every error names the file, the line and the key, e.g.
+ *   "demo.yaml:14: targets[0].probes[1].input.len: unknown register '%zz'"
+ * All strings are owned by the config and freed by st_config_free().
+ */
+#ifndef SEALTRACE_CONFIG_H
+#define SEALTRACE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealtrace/capture.h"
+
+#define ST_ERR_LEN 512
+
+struct st_probe_cfg {
+	char *symbol;		/* ELF symbol (mangled C++ accepted); NULL with offset */
+	uint64_t offset;	/* file offset, when has_offset */
+	bool has_offset;
+	bool no_endbr_skip;	/* attach at the symbol even if it starts with endbr64 */
+	struct st_capture in;	/* in.mode == ST_LEN_NONE: no input capture */
+	struct st_capture out;
+	int line;		/* line of the probe in the config, for messages */
+};
+
+enum st_on_loss {
+	ST_ON_LOSS_RECORD = 0,	/* write a loss record, let the call go on */
+	ST_ON_LOSS_SIGNAL,	/* fail closed: signal the calling process */
+};
+
+struct st_target_cfg {
+	char *name;
+	char *path;		/* binary or shared library */
+	char *exe;		/* match processes by executable name (optional) */
+	char *maps;		/* match processes that map this library (optional) */
+	int pid;		/* 0: every process */
+	enum st_on_loss on_loss;
+	int signal;		/* for ST_ON_LOSS_SIGNAL, default SIGKILL */
+	struct st_probe_cfg *probes;
+	size_t nprobes;
+	int line;
+};
+
+struct st_config {
+	char *file;		/* where it was read from (for messages) */
+	char *system_id;
+	char *operator_id;
+	char *node_id;		/* default: the host name */
+	char *state_dir;	/* default /var/lib/sealtrace */
+	char *keys_dir;		/* keys.dir, default /etc/sealtrace */
+	char *pin_dir;		/* default /sys/fs/bpf/sealtrace */
+	uint64_t ringbuf_bytes;	/* power of two, default 64 MiB */
+
+	struct {
+		uint64_t max_records;	/* default 100000 */
+		uint64_t max_bytes;	/* default 64 MiB */
+		uint64_t max_seconds;	/* default 86400 */
+	} segment;
+	struct {
+		uint64_t every_records;	/* default 10000 */
+		uint64_t every_seconds;	/* default 60 */
+	} checkpoint;
+	struct {
+		uint64_t every_ms;	/* 0: fsync every block; default 0 */
+	} fsync;
+	struct {
+		char *listen;		/* default 127.0.0.1:9464; "" disables */
+	} metrics;
+	uint64_t heartbeat_seconds;	/* default 60 */
+
+	struct st_target_cfg *targets;
+	size_t ntargets;
+};
+
+/* Load and validate; on error returns -1 with a message in err. */
+int st_config_load(const char *path, struct st_config *cfg, char *err,
+		   size_t errlen);
+/* Same from memory; name is used in messages in place of a file name. */
+int st_config_load_string(const char *name, const char *yaml, size_t len,
+			  struct st_config *cfg, char *err, size_t errlen);
+void st_config_free(struct st_config *cfg);
+
+#endif /* SEALTRACE_CONFIG_H */

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sealtrace: the command-line entry point; one verb per module. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sealtrace/cli.h"
+
+struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct verb verbs[] = {
+	{ "run", cmd_run, "capture and record inferences (the agent)" },
+	{ "keygen", cmd_keygen, "create the HMAC and signing keys" },
+	{ "verify", cmd_verify, "check a log's chain, Merkle roots and signatures" },
+	{ "export", cmd_export, "write records (and their checkpoints) as JSON lines" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: sealtrace VERB [OPTIONS]   (sealtrace VERB --help)\n\n"
+		   "Tamper-evident inference logging from outside the model server.\n\nVerbs:\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nExit status: 0 ok, 1 check failed, 2 usage/config error, 3 runtime error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return ST_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "sealtrace: unknown verb '%s'\n", argv[1]);
+	usage(stderr);
+	return ST_EXIT_USAGE;
+}
