@@ -2,8 +2,8 @@
 /*
  * Capture: the layout shared by bpf/capture.bpf.c and user/capture.c.
  *
- * Everything above the "userspace API" line is included by the BPF object
- * too, so it uses fixed-width kernel types only and no libc.
+ * Everything outside the "#ifndef __bpf__" part is included by the BPF
+ * object too, so it uses fixed-width kernel types only and no libc.
  *
  * A probe is one uprobe (and, when it captures at return or needs a
  * duration, one uretprobe) on one function. Its id is the attach cookie;
@@ -143,7 +143,8 @@ enum st_event_kind {
 
 /*
  * One ring-buffer record: this header, then in_len input bytes, then
- * out_len output bytes. Entry and return of one call share kseq.
+ * out_len output bytes (no flexible array member, so that the BPF side can
+ * embed the header in its scratch buffer). Entry and return of one call share kseq.
  */
 struct st_event {
 	__u16 kind;		/* enum st_event_kind */
@@ -160,7 +161,7 @@ struct st_event {
 	__u32 out_len;
 	__u32 out_want;
 	char comm[ST_COMM_LEN];
-	__u8 data[];
+	/* followed by in_len + out_len bytes: see st_event_data() */
 };
 
 /* Per-probe counters, one slot per CPU (BPF_MAP_TYPE_PERCPU_ARRAY). */
@@ -174,5 +175,56 @@ struct st_probe_counters {
 	__u64 depth_overflow;
 	__u64 signals;		/* fail-closed signals sent */
 };
+
+
+#ifndef __bpf__
+/* ---- userspace API (user/capture.c): load, attach, drain, count ---- */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes that follow an event header: in_len input, then out_len output. */
+static inline const __u8 *st_event_data(const struct st_event *ev)
+{
+	return (const __u8 *)(ev + 1);
+}
+
+struct st_capture_ctx;
+
+struct st_capture_opts {
+	uint64_t ringbuf_bytes;		/* power of two */
+	uint64_t wakeup_bytes;		/* wake the consumer past this fill */
+	uint64_t heartbeat_deadline_ns;	/* fail-closed staleness; 0 = off */
+};
+
+/* Called for every ring-buffer record; return non-zero to stop draining. */
+typedef int (*st_event_fn)(void *ctx, const struct st_event *ev, size_t size);
+
+int st_capture_open(struct st_capture_ctx **out, const struct st_capture_opts *opts,
+		    st_event_fn fn, void *fn_ctx, char *err, size_t errlen);
+
+/*
+ * Write recipe probe_id and attach a uprobe and a uretprobe at file
+ * offset `offset` of `path` (pid 0: every process mapping the file).
+ */
+int st_capture_attach(struct st_capture_ctx *c, uint32_t probe_id,
+		      const struct st_recipe *recipe, const char *path,
+		      uint64_t offset, int pid, char *err, size_t errlen);
+
+/* Wait up to timeout_ms, then drain; returns records handled or -errno. */
+int st_capture_poll(struct st_capture_ctx *c, int timeout_ms);
+
+/* Sum of the per-CPU counters of a probe. */
+int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,
+			struct st_probe_counters *sum);
+
+/* Bytes written to the ring buffer and not yet consumed. */
+uint64_t st_capture_ringbuf_used(struct st_capture_ctx *c);
+
+/* Tell the BPF side the agent is alive (fail-closed targets). */
+int st_capture_heartbeat(struct st_capture_ctx *c, uint64_t tai_ns);
+
+void st_capture_close(struct st_capture_ctx *c);
+#endif /* !__bpf__ */
 
 #endif /* SEALTRACE_CAPTURE_H */

@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Capture: generic uprobe/uretprobe programs. Which probe fired comes from
+ * the attach cookie; what to capture comes from recipes[cookie], written by
+ * userspace before attaching (user/capture.c). Every entry and every return
+ * becomes one ring-buffer event (struct st_event + captured bytes).
+ *
+ * Why a per-CPU scratch buffer plus bpf_ringbuf_output() rather than
+ * bpf_ringbuf_reserve(): the reserve size must be a verifier constant, so
+ * reserving would cost the full cap (64 KiB) of ring space for every event,
+ * while most inputs are a few hundred bytes. Building the event in scratch
+ * and copying exactly header + captured bytes uses ring space in proportion
+ * to what was captured, at the price of one memcpy in the kernel.
+ *
+ * Uprobe programs attached through perf events run with preemption
+ * disabled (trace_call_bpf), so a CPU-indexed scratch slot cannot be
+ * reused under our feet.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sealtrace/capture.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by userspace before load. */
+const volatile __u64 wakeup_bytes = 1 << 20;	/* wake the consumer past this fill */
+const volatile __u64 heartbeat_deadline_ns = 0;	/* fail-closed: agent stale after this */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);	/* resized from the config before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct st_recipe);
+} recipes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct st_probe_counters);
+} counters SEC(".maps");
+
+/* Per-probe call numbers: the kernel's own proof of how many calls it saw. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, __u64);
+} call_seq SEC(".maps");
+
+/* The agent's last sign of life (CLOCK_TAI ns), for fail-closed targets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} agent_heartbeat SEC(".maps");
+
+#define ST_SCRATCH_DATA (2 * ST_MAX_CAPTURE + 64)
+
+struct scratch {
+	struct st_event ev;
+	__u8 data[ST_SCRATCH_DATA];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* set to the number of possible CPUs */
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_buf SEC(".maps");
+
+/* What the entry saw that the return needs: one frame per nesting level. */
+struct frame {
+	__u64 kseq;
+	__u64 in_ptr;
+	__u64 in_len;
+	__u64 out_ptr;
+	__u64 out_len;
+};
+
+struct call_key {
+	__u32 tid;
+	__u32 probe_id;
+};
+
+struct call_state {
+	__u32 depth;
+	__u32 pad;
+	struct frame frames[ST_MAX_DEPTH];
+};
+
+/* Too big for the 512-byte BPF stack; the initial value of a new entry. */
+static const struct call_state zero_call_state;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct call_key);
+	__type(value, struct call_state);
+} calls SEC(".maps");
+
+/* Calls open per thread, so that thread exit knows whether to report. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} open_calls SEC(".maps");
+
+/*
+ * Offset of a register in struct pt_regs. Reading ctx at a computed offset
+ * is refused by the verifier (clang turns a switch of field loads into
+ * one), so the register is copied out with bpf_probe_read_kernel().
+ */
+static __always_inline int reg_offset(__u8 reg)
+{
+	switch (reg) {
+	case ST_REG_DI: return offsetof(struct pt_regs, di);
+	case ST_REG_SI: return offsetof(struct pt_regs, si);
+	case ST_REG_DX: return offsetof(struct pt_regs, dx);
+	case ST_REG_CX: return offsetof(struct pt_regs, cx);
+	case ST_REG_R8: return offsetof(struct pt_regs, r8);
+	case ST_REG_R9: return offsetof(struct pt_regs, r9);
+	case ST_REG_AX: return offsetof(struct pt_regs, ax);
+	case ST_REG_SP: return offsetof(struct pt_regs, sp);
+	case ST_REG_BP: return offsetof(struct pt_regs, bp);
+	case ST_REG_BX: return offsetof(struct pt_regs, bx);
+	case ST_REG_R10: return offsetof(struct pt_regs, r10);
+	case ST_REG_R11: return offsetof(struct pt_regs, r11);
+	case ST_REG_R12: return offsetof(struct pt_regs, r12);
+	case ST_REG_R13: return offsetof(struct pt_regs, r13);
+	case ST_REG_R14: return offsetof(struct pt_regs, r14);
+	case ST_REG_R15: return offsetof(struct pt_regs, r15);
+	case ST_REG_IP: return offsetof(struct pt_regs, ip);
+	}
+	return -1;
+}
+
+static __always_inline __u64 reg_value(struct pt_regs *regs, __u8 reg)
+{
+	int off = reg_offset(reg);
+	__u64 v = 0;
+
+	if (off >= 0)
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)regs + off);
+	return v;
+}
+
+static __always_inline __u32 type_size(__u8 type)
+{
+	switch (type) {
+	case ST_FT_U8:
+	case ST_FT_S8: return 1;
+	case ST_FT_U16:
+	case ST_FT_S16: return 2;
+	case ST_FT_U32:
+	case ST_FT_S32: return 4;
+	}
+	return 8;
+}
+
+/* Truncate or sign-extend a raw value to the fetch-arg's type. */
+static __always_inline __u64 apply_type(__u64 v, __u8 type)
+{
+	switch (type) {
+	case ST_FT_U8: return (__u8)v;
+	case ST_FT_U16: return (__u16)v;
+	case ST_FT_U32: return (__u32)v;
+	case ST_FT_S8: return (__u64)(__s64)(__s8)v;
+	case ST_FT_S16: return (__u64)(__s64)(__s16)v;
+	case ST_FT_S32: return (__u64)(__s64)(__s32)v;
+	}
+	return v;
+}
+
+/* Evaluate a compiled fetch-arg; see struct st_fetch. 0 or -1 on a fault. */
+static __always_inline int fetch(struct pt_regs *regs, const struct st_fetch *f,
+				 __u64 *out)
+{
+	__u64 v, tmp;
+	__u32 sz;
+	int i;
+
+	v = f->base == ST_FETCH_IMM ? f->imm : reg_value(regs, f->reg);
+	for (i = 0; i < ST_MAX_DEREF; i++) {
+		if (i >= f->nderef)
+			break;
+		sz = i == f->nderef - 1 ? type_size(f->type) : 8;
+		tmp = 0;
+		if (bpf_probe_read_user(&tmp, sz & 15, (void *)(v + f->off[i])))
+			return -1;
+		v = tmp;
+	}
+	v += f->add;
+	if (f->type != ST_FT_STRING)
+		v = apply_type(v, f->type);
+	*out = v;
+	return 0;
+}
+
+/*
+ * Pointer and requested length of a capture. For ST_LEN_STRING the length
+ * is found while reading, so *want is the cap plus one (meaning "up to").
+ */
+static __always_inline int locate(struct pt_regs *regs, const struct st_capture *c,
+				  __u64 *ptr, __u64 *want)
+{
+	if (fetch(regs, &c->ptr, ptr))
+		return -1;
+	switch (c->mode) {
+	case ST_LEN_FIXED:
+		*want = c->fixed_len;
+		return 0;
+	case ST_LEN_FETCH:
+		if (fetch(regs, &c->len, want))
+			return -1;
+		/* a negative s32 length is a fault, not 4 GiB of data */
+		if ((__s64)*want < 0)
+			return -1;
+		*want *= c->elem_size;
+		return 0;
+	case ST_LEN_STRING:
+		*want = (__u64)c->max + 1;
+		return 0;
+	}
+	*want = 0;
+	return 0;
+}
+
+/*
+ * Copy the bytes of one capture to dst (ST_MAX_CAPTURE + 1 bytes room).
+ * Returns the number of bytes captured; sets the event's trunc/fault flags.
+ */
+static __always_inline __u32 read_bytes(const struct st_capture *c, __u64 ptr,
+					__u64 want, __u8 *dst, __u16 *flags,
+					__u16 trunc_flag, __u16 fault_flag,
+					__u32 *want_out)
+{
+	__u32 cap = c->max;
+	__u32 n;
+	long r;
+
+	if (cap > ST_MAX_CAPTURE)
+		cap = ST_MAX_CAPTURE;
+	*want_out = want > 0xffffffffULL ? 0xffffffff : (__u32)want;
+	if (c->mode == ST_LEN_STRING) {
+		/* room for cap bytes, one more to see whether it goes on, and NUL */
+		n = cap + 2;
+		if (n > ST_MAX_CAPTURE + 2)
+			n = ST_MAX_CAPTURE + 2;
+		r = bpf_probe_read_user_str(dst, n, (void *)ptr);
+		if (r < 0) {
+			*flags |= fault_flag;
+			return 0;
+		}
+		n = r > 0 ? r - 1 : 0;	/* drop the NUL */
+		if (n > cap) {
+			*flags |= trunc_flag;
+			n = cap;
+		} else {
+			*want_out = n;
+		}
+		return n;
+	}
+	n = want > cap ? cap : (__u32)want;
+	if (want > cap)
+		*flags |= trunc_flag;
+	if (n > ST_MAX_CAPTURE)
+		n = ST_MAX_CAPTURE;
+	if (n == 0)
+		return 0;
+	if (bpf_probe_read_user(dst, n, (void *)ptr)) {
+		*flags |= fault_flag;
+		return 0;
+	}
+	return n;
+}
+
+static __always_inline struct st_probe_counters *counters_of(__u32 probe_id)
+{
+	return bpf_map_lookup_elem(&counters, &probe_id);
+}
+
+/* Fail closed: the caller gets the configured signal instead of an unlogged call. */
+static __always_inline void maybe_signal(const struct st_recipe *r,
+					 struct st_probe_counters *cnt)
+{
+	if (!(r->flags & ST_RECIPE_SIGNAL_ON_LOSS))
+		return;
+	if (bpf_send_signal(r->signal) == 0 && cnt)
+		cnt->signals++;
+}
+
+/* The agent is stale when its heartbeat is older than the deadline. */
+static __always_inline bool agent_stale(__u64 now)
+{
+	__u32 zero = 0;
+	__u64 *hb;
+
+	if (!heartbeat_deadline_ns)
+		return false;
+	hb = bpf_map_lookup_elem(&agent_heartbeat, &zero);
+	return hb && *hb && now - *hb > heartbeat_deadline_ns;
+}
+
+static __always_inline long emit(struct scratch *s, __u32 len)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/*
+	 * Waking the consumer per event costs ~1.5 us here; wake only past a
+	 * fill level and let the consumer's poll timeout bound the latency.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (len > sizeof(*s))
+		return -1;
+	return bpf_ringbuf_output(&events, s, len, flags);
+}
+
+static __always_inline struct scratch *scratch_slot(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch_buf, &cpu);
+}
+
+static __always_inline void fill_header(struct scratch *s, __u16 kind,
+					__u32 probe_id, __u64 now)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	s->ev.kind = kind;
+	s->ev.probe_id = probe_id;
+	s->ev.flags = 0;
+	s->ev.depth = 0;
+	s->ev.tgid = pid_tgid >> 32;
+	s->ev.tid = (__u32)pid_tgid;
+	s->ev.ts_ns = now;
+	s->ev.kseq = 0;
+	s->ev.ret = 0;
+	s->ev.in_len = 0;
+	s->ev.in_want = 0;
+	s->ev.out_len = 0;
+	s->ev.out_want = 0;
+	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
+}
+
+/* Capture c (if it is due at this moment) into the data area after `used` bytes. */
+static __always_inline __u32 capture_into(struct scratch *s, const struct st_capture *c,
+					  __u64 ptr, __u64 want, __u32 used,
+					  __u16 trunc_flag, __u16 fault_flag,
+					  __u32 *want_out)
+{
+	if (used > ST_MAX_CAPTURE)
+		return 0;
+	return read_bytes(c, ptr, want, s->data + used, &s->ev.flags, trunc_flag,
+			  fault_flag, want_out);
+}
+
+static __always_inline void count_capture(struct st_probe_counters *cnt, __u16 flags)
+{
+	if (flags & (ST_F_IN_TRUNC | ST_F_OUT_TRUNC))
+		cnt->truncated++;
+	if (flags & (ST_F_IN_FAULT | ST_F_OUT_FAULT))
+		cnt->faults++;
+}
+
+SEC("uprobe")
+int st_entry(struct pt_regs *ctx)
+{
+	__u32 probe_id = (__u32)bpf_get_attach_cookie(ctx);
+	struct call_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .probe_id = probe_id };
+	struct st_probe_counters *cnt;
+	struct call_state *st;
+	const struct st_recipe *r;
+	__u64 now = bpf_ktime_get_tai_ns();
+	__u64 kseq = 0, *seqp, in_ptr = 0, in_want = 0, out_ptr = 0, out_want = 0;
+	__u32 depth, *open, one = 1, used = 0;
+	struct scratch *s;
+	int in_ok = -1, out_ok = -1;
+
+	r = bpf_map_lookup_elem(&recipes, &probe_id);
+	cnt = counters_of(probe_id);
+	seqp = bpf_map_lookup_elem(&call_seq, &probe_id);
+	if (!r || !cnt || !seqp)
+		return 0;
+	cnt->hits++;
+	kseq = __sync_fetch_and_add(seqp, 1);
+
+	if (r->in.mode != ST_LEN_NONE)
+		in_ok = locate(ctx, &r->in, &in_ptr, &in_want);
+	if (r->in.at == ST_AT_RETURN && r->in.len_at_return)
+		in_ok = fetch(ctx, &r->in.ptr, &in_ptr);
+	if (r->out.mode != ST_LEN_NONE)
+		out_ok = locate(ctx, &r->out, &out_ptr, &out_want);
+	/* at return the pointer is still needed even if the length is due then */
+	if (r->out.at == ST_AT_RETURN && r->out.len_at_return)
+		out_ok = fetch(ctx, &r->out.ptr, &out_ptr);
+
+	st = bpf_map_lookup_elem(&calls, &key);
+	if (!st) {
+		bpf_map_update_elem(&calls, &key, &zero_call_state, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&calls, &key);
+	}
+	depth = st ? st->depth : 0;
+	if (st) {
+		if (depth < ST_MAX_DEPTH) {
+			struct frame *f = &st->frames[depth & (ST_MAX_DEPTH - 1)];
+
+			f->kseq = kseq;
+			f->in_ptr = in_ok ? 0 : in_ptr;
+			f->in_len = in_ok ? ~0ULL : in_want;
+			f->out_ptr = out_ok ? 0 : out_ptr;
+			f->out_len = out_ok ? ~0ULL : out_want;
+		} else {
+			cnt->depth_overflow++;
+		}
+		st->depth = depth + 1;
+	}
+	open = bpf_map_lookup_elem(&open_calls, &key.tid);
+	if (open)
+		__sync_fetch_and_add(open, 1);
+	else
+		bpf_map_update_elem(&open_calls, &key.tid, &one, BPF_ANY);
+
+	s = scratch_slot();
+	if (!s) {
+		cnt->rb_full++;
+		maybe_signal(r, cnt);
+		return 0;
+	}
+	fill_header(s, ST_EV_ENTRY, probe_id, now);
+	s->ev.kseq = kseq;
+	s->ev.depth = depth;
+	if (depth >= ST_MAX_DEPTH)
+		s->ev.flags |= ST_F_DEPTH_OVERFLOW;
+	if (r->in.mode != ST_LEN_NONE && r->in.at == ST_AT_ENTRY) {
+		if (in_ok)
+			s->ev.flags |= ST_F_IN_FAULT;
+		else
+			used = capture_into(s, &r->in, in_ptr, in_want, 0, ST_F_IN_TRUNC,
+					    ST_F_IN_FAULT, &s->ev.in_want);
+		s->ev.in_len = used;
+	}
+	if (r->out.mode != ST_LEN_NONE && r->out.at == ST_AT_ENTRY) {
+		if (out_ok)
+			s->ev.flags |= ST_F_OUT_FAULT;
+		else
+			s->ev.out_len = capture_into(s, &r->out, out_ptr, out_want, used,
+						     ST_F_OUT_TRUNC, ST_F_OUT_FAULT,
+						     &s->ev.out_want);
+	}
+	count_capture(cnt, s->ev.flags);
+	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
+		cnt->rb_full++;
+		maybe_signal(r, cnt);
+		return 0;
+	}
+	cnt->emitted++;
+	if (agent_stale(now))
+		maybe_signal(r, cnt);
+	return 0;
+}
+
+/*
+ * A capture taken at return: the pointer and length fetched at entry, except
+ * a fetch-arg that reads %ax (the return value), which is evaluated now.
+ */
+static __always_inline int relocate_at_return(struct pt_regs *ctx,
+					      const struct st_capture *c,
+					      __u64 *ptr, __u64 *want)
+{
+	if (c->ptr.base == ST_FETCH_REG && c->ptr.reg == ST_REG_AX) {
+		if (fetch(ctx, &c->ptr, ptr))
+			return -1;
+	}
+	if (c->mode == ST_LEN_FETCH && c->len_at_return) {
+		if (fetch(ctx, &c->len, want) || (__s64)*want < 0)
+			return -1;
+		*want *= c->elem_size;
+		return 0;
+	}
+	if (c->mode == ST_LEN_STRING) {
+		*want = (__u64)c->max + 1;
+		return 0;
+	}
+	return *want == ~0ULL ? -1 : 0;
+}
+
+SEC("uretprobe")
+int st_return(struct pt_regs *ctx)
+{
+	__u32 probe_id = (__u32)bpf_get_attach_cookie(ctx);
+	struct call_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .probe_id = probe_id };
+	struct st_probe_counters *cnt;
+	const struct st_recipe *r;
+	struct call_state *st;
+	struct frame f = {};
+	__u64 now = bpf_ktime_get_tai_ns();
+	__u32 depth = 0, *open, used = 0;
+	struct scratch *s;
+	bool have_frame = false;
+
+	r = bpf_map_lookup_elem(&recipes, &probe_id);
+	cnt = counters_of(probe_id);
+	if (!r || !cnt)
+		return 0;
+	cnt->returns++;
+
+	st = bpf_map_lookup_elem(&calls, &key);
+	if (st && st->depth > 0) {
+		depth = st->depth - 1;
+		st->depth = depth;
+		if (depth < ST_MAX_DEPTH) {
+			f = st->frames[depth & (ST_MAX_DEPTH - 1)];
+			have_frame = true;
+		}
+		if (depth == 0)
+			bpf_map_delete_elem(&calls, &key);
+	}
+	open = bpf_map_lookup_elem(&open_calls, &key.tid);
+	if (open) {
+		if (*open <= 1)
+			bpf_map_delete_elem(&open_calls, &key.tid);
+		else
+			__sync_fetch_and_add(open, -1);
+	}
+
+	s = scratch_slot();
+	if (!s) {
+		cnt->rb_full++;
+		return 0;
+	}
+	fill_header(s, ST_EV_RETURN, probe_id, now);
+	s->ev.ret = ctx->ax;
+	s->ev.depth = depth;
+	if (!have_frame) {
+		s->ev.flags |= st ? ST_F_DEPTH_OVERFLOW : ST_F_NO_ENTRY_STATE;
+	} else {
+		s->ev.kseq = f.kseq;
+		if (r->in.mode != ST_LEN_NONE && r->in.at == ST_AT_RETURN) {
+			if (relocate_at_return(ctx, &r->in, &f.in_ptr, &f.in_len))
+				s->ev.flags |= ST_F_IN_FAULT;
+			else
+				used = capture_into(s, &r->in, f.in_ptr, f.in_len, 0,
+						    ST_F_IN_TRUNC, ST_F_IN_FAULT,
+						    &s->ev.in_want);
+			s->ev.in_len = used;
+		}
+		if (r->out.mode != ST_LEN_NONE && r->out.at == ST_AT_RETURN) {
+			if (relocate_at_return(ctx, &r->out, &f.out_ptr, &f.out_len))
+				s->ev.flags |= ST_F_OUT_FAULT;
+			else
+				s->ev.out_len = capture_into(s, &r->out, f.out_ptr,
+							     f.out_len, used,
+							     ST_F_OUT_TRUNC,
+							     ST_F_OUT_FAULT,
+							     &s->ev.out_want);
+		}
+	}
+	count_capture(cnt, s->ev.flags);
+	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
+		cnt->rb_full++;
+		maybe_signal(r, cnt);
+		return 0;
+	}
+	cnt->emitted++;
+	return 0;
+}
+
+/*
+ * A thread that exits with calls open will never return from them: tell
+ * the consumer (it records them as incomplete) and drop the thread's state.
+ */
+SEC("tp/sched/sched_process_exit")
+int st_thread_exit(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call_key key = { .tid = tid };
+	struct scratch *s;
+	__u32 *open, i;
+
+	open = bpf_map_lookup_elem(&open_calls, &tid);
+	if (!open)
+		return 0;
+	bpf_map_delete_elem(&open_calls, &tid);
+	for (i = 0; i < ST_MAX_PROBES; i++) {
+		key.probe_id = i;
+		bpf_map_delete_elem(&calls, &key);
+	}
+	s = scratch_slot();
+	if (!s)
+		return 0;
+	fill_header(s, ST_EV_THREAD_EXIT, 0, bpf_ktime_get_tai_ns());
+	s->ev.ret = ((struct task_struct *)bpf_get_current_task_btf())->exit_code;
+	bpf_ringbuf_output(&events, s, sizeof(s->ev), BPF_RB_FORCE_WAKEUP);
+	return 0;
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Consume: pair entry and return events into calls (see consume.h). */
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealtrace/consume.h"
+
+/* A pending entry: a private copy of the ring record (header + bytes). */
+struct pending {
+	uint32_t probe_id;
+	uint64_t kseq;
+	struct st_event *ev;
+};
+
+struct st_pairing {
+	struct st_consume_ops ops;
+	void *root;		/* tsearch tree of struct pending, by (probe, kseq) */
+	size_t npending;
+};
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->probe_id != y->probe_id)
+		return x->probe_id < y->probe_id ? -1 : 1;
+	if (x->kseq != y->kseq)
+		return x->kseq < y->kseq ? -1 : 1;
+	return 0;
+}
+
+struct st_pairing *st_pairing_new(const struct st_consume_ops *ops)
+{
+	struct st_pairing *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->ops = *ops;
+	return p;
+}
+
+static bool event_size_ok(const struct st_event *ev, size_t size)
+{
+	uint64_t need = sizeof(*ev) + (uint64_t)ev->in_len + ev->out_len;
+
+	return size >= sizeof(*ev) && need <= size &&
+	       ev->in_len <= ST_MAX_CAPTURE && ev->out_len <= ST_MAX_CAPTURE;
+}
+
+static void call_from_entry(struct st_call *call, const struct st_event *ev)
+{
+	memset(call, 0, sizeof(*call));
+	call->probe_id = ev->probe_id;
+	call->tgid = ev->tgid;
+	call->tid = ev->tid;
+	memcpy(call->comm, ev->comm, sizeof(call->comm));
+	call->comm[ST_COMM_LEN - 1] = '\0';
+	call->kseq = ev->kseq;
+	call->entry_ts = ev->ts_ns;
+	call->depth = ev->depth;
+	call->flags = ev->flags;
+	call->in = st_event_data(ev);
+	call->in_len = ev->in_len;
+	call->in_want = ev->in_want;
+	call->out = st_event_data(ev) + ev->in_len;
+	call->out_len = ev->out_len;
+	call->out_want = ev->out_want;
+}
+
+/*
+ * Merge the return into the call. A capture taken at return replaces what
+ * the entry had for it: the recipe takes each capture at one moment only,
+ * so at most one of the two events carries bytes or flags for it.
+ */
+static void merge_return(struct st_call *call, const struct st_event *ev)
+{
+	const uint8_t *data = st_event_data(ev);
+
+	call->return_ts = ev->ts_ns;
+	call->ret = ev->ret;
+	call->flags |= ev->flags;
+	if (ev->in_len || ev->in_want || (ev->flags & (ST_F_IN_FAULT | ST_F_IN_TRUNC))) {
+		call->in = data;
+		call->in_len = ev->in_len;
+		call->in_want = ev->in_want;
+	}
+	if (ev->out_len || ev->out_want || (ev->flags & (ST_F_OUT_FAULT | ST_F_OUT_TRUNC))) {
+		call->out = data + ev->in_len;
+		call->out_len = ev->out_len;
+		call->out_want = ev->out_want;
+	}
+}
+
+static int on_entry(struct st_pairing *p, const struct st_event *ev, size_t size)
+{
+	struct pending *pe, **slot;
+
+	pe = malloc(sizeof(*pe));
+	if (!pe)
+		return -1;
+	pe->probe_id = ev->probe_id;
+	pe->kseq = ev->kseq;
+	pe->ev = malloc(size);
+	if (!pe->ev) {
+		free(pe);
+		return -1;
+	}
+	memcpy(pe->ev, ev, size);
+	slot = tsearch(pe, &p->root, pending_cmp);
+	if (!slot || *slot != pe) {
+		/* a duplicate kseq cannot come from the kernel; keep the first */
+		free(pe->ev);
+		free(pe);
+		return -1;
+	}
+	p->npending++;
+	return 0;
+}
+
+static struct pending *take(struct st_pairing *p, uint32_t probe_id, uint64_t kseq)
+{
+	struct pending key = { .probe_id = probe_id, .kseq = kseq }, **slot, *pe;
+
+	slot = tfind(&key, &p->root, pending_cmp);
+	if (!slot)
+		return NULL;
+	pe = *slot;
+	tdelete(pe, &p->root, pending_cmp);
+	p->npending--;
+	return pe;
+}
+
+static void on_return(struct st_pairing *p, const struct st_event *ev)
+{
+	struct st_call call;
+	struct pending *pe = NULL;
+
+	if (!(ev->flags & (ST_F_NO_ENTRY_STATE | ST_F_DEPTH_OVERFLOW)))
+		pe = take(p, ev->probe_id, ev->kseq);
+	if (pe) {
+		call_from_entry(&call, pe->ev);
+		merge_return(&call, ev);
+		call.state = ST_CALL_COMPLETE;
+	} else {
+		call_from_entry(&call, ev);
+		call.entry_ts = 0;
+		call.in = NULL;
+		call.in_len = call.in_want = call.out_len = call.out_want = 0;
+		merge_return(&call, ev);
+		call.state = ST_CALL_NO_ENTRY;
+	}
+	p->ops.call(p->ops.ctx, &call);
+	if (pe) {
+		free(pe->ev);
+		free(pe);
+	}
+}
+
+/* Collect the pending entries of one thread (or all, tid 0) for delivery. */
+struct collect {
+	uint32_t tid;
+	struct pending **list;
+	size_t n, cap;
+};
+
+static void collect_one(const void *node, VISIT which, void *arg)
+{
+	struct pending *pe = *(struct pending *const *)node;
+	struct collect *c = arg;
+	struct pending **bigger;
+
+	if (which != postorder && which != leaf)
+		return;
+	if (c->tid && pe->ev->tid != c->tid)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		bigger = realloc(c->list, c->cap * sizeof(*c->list));
+		if (!bigger)
+			return;
+		c->list = bigger;
+	}
+	c->list[c->n++] = pe;
+}
+
+static int by_kseq(const void *a, const void *b)
+{
+	return pending_cmp(*(struct pending *const *)a, *(struct pending *const *)b);
+}
+
+static void complete_incomplete(struct st_pairing *p, uint32_t tid, uint64_t exit_code,
+				uint64_t ts)
+{
+	struct collect c = { .tid = tid };
+	struct st_call call;
+	size_t i;
+
+	twalk_r(p->root, collect_one, &c);
+	qsort(c.list, c.n, sizeof(*c.list), by_kseq);
+	for (i = 0; i < c.n; i++) {
+		struct pending *pe = c.list[i];
+
+		tdelete(pe, &p->root, pending_cmp);
+		p->npending--;
+		call_from_entry(&call, pe->ev);
+		call.state = ST_CALL_INCOMPLETE;
+		call.ret = exit_code;
+		call.return_ts = ts;
+		p->ops.call(p->ops.ctx, &call);
+		free(pe->ev);
+		free(pe);
+	}
+	free(c.list);
+}
+
+int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t size)
+{
+	if (!event_size_ok(ev, size))
+		return -1;
+	switch (ev->kind) {
+	case ST_EV_ENTRY:
+		return on_entry(p, ev, size);
+	case ST_EV_RETURN:
+		on_return(p, ev);
+		return 0;
+	case ST_EV_THREAD_EXIT:
+		complete_incomplete(p, ev->tid, ev->ret, ev->ts_ns);
+		break;
+	default:
+		break;
+	}
+	if (p->ops.other)
+		p->ops.other(p->ops.ctx, ev, size);
+	return 0;
+}
+
+void st_pairing_flush(struct st_pairing *p)
+{
+	complete_incomplete(p, 0, 0, 0);
+}
+
+size_t st_pairing_pending(const struct st_pairing *p)
+{
+	return p->npending;
+}
+
+void st_pairing_free(struct st_pairing *p)
+{
+	struct collect c = { .tid = 0 };
+	size_t i;
+
+	if (!p)
+		return;
+	twalk_r(p->root, collect_one, &c);
+	for (i = 0; i < c.n; i++) {
+		tdelete(c.list[i], &p->root, pending_cmp);
+		free(c.list[i]->ev);
+		free(c.list[i]);
+	}
+	free(c.list);
+	free(p);
+}
