@@ -35,6 +35,7 @@ URL=http://127.0.0.1:$DEMO_PORT
 
 server_pid=
 agent_pid=
+owns_pins=
 step_no=0
 
 step() {
@@ -87,7 +88,8 @@ cleanup() {
 		stop_pid "$server_pid" 5
 	fi
 	# Pinned links would keep the demo's probes attached after we are gone.
-	if [ -d "$DEMO_PIN_DIR" ]; then
+	# Only once preflight has vetted the path and this run created it.
+	if [ -n "$owns_pins" ] && [ -d "$DEMO_PIN_DIR" ]; then
 		rm -rf "$DEMO_PIN_DIR" || true
 	fi
 	exit "$rc"
@@ -148,6 +150,7 @@ make_keys() {
 write_config() {
 	step "config: $CFG (fresh state in $STATE)"
 	rm -rf "$STATE" "$DEMO_PIN_DIR"
+	owns_pins=1
 	mkdir -p "$STATE"
 	sed -e "s#/tmp/sealtrace-demo#$DEMO_DIR#g" \
 	    -e "s#^\\([[:space:]]*path:[[:space:]]*\\).*#\\1$SERVER#" \
