@@ -91,6 +91,9 @@ $(OUT)/targets/%: tests/targets/%.cc | $(OUT)/targets
 $(OUT)/examples/%: examples/%.c | $(OUT)/examples
 	$(CC) -g -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
+# Targets share tests/targets/*.h (start protocol, input generator).
+$(TARGET_BINS) $(TARGET_CXX_BINS): $(wildcard tests/targets/*.h)
+
 # A CET build (endbr64 at every function start) for the placement test.
 TARGET_CFLAGS_cet_target := -fcf-protection=full
 
