@@ -1003,7 +1003,8 @@ static int read_file(const char *path, char **buf, size_t *len, char *err,
 	char *b, *nb;
 
 	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	b = malloc(cap);
@@ -1023,7 +1024,8 @@ static int read_file(const char *path, char **buf, size_t *len, char *err,
 	if (!b || ferror(f) || n >= MAX_FILE_BYTES) {
 		int e = !b ? ENOMEM : ferror(f) ? errno : EFBIG;
 
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		free(b);
 		fclose(f);
 		return -1;
@@ -1037,14 +1039,12 @@ static int read_file(const char *path, char **buf, size_t *len, char *err,
 int st_config_load(const char *path, struct st_config *cfg, char *err,
 		   size_t errlen)
 {
-	char tmp[ST_ERR_LEN];
 	char *buf;
 	size_t len;
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (read_file(path, &buf, &len, err && errlen ? err : tmp,
-		      err && errlen ? errlen : sizeof(tmp)))
+	if (read_file(path, &buf, &len, err, errlen))
 		return -1;
 	ret = st_config_load_string(path, buf, len, cfg, err, errlen);
 	free(buf);
