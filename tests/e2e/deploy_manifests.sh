@@ -14,12 +14,13 @@
 # Needs: yamllint and python3 with PyYAML (Debian: python3-yaml, which the
 # yamllint package depends on, so "make deps" installs it with yamllint).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 fails=0
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 skip() { echo "SKIP $*"; }
+indent() { while IFS= read -r l; do printf '    %s\n' "$l"; done <<<"$1"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -36,7 +37,7 @@ else
 			pass "yamllint $f"
 		else
 			fail "yamllint $f"
-			echo "$out" | sed 's/^/    /'
+			indent "$out"
 		fi
 	done
 fi
@@ -271,7 +272,7 @@ if command -v kubectl >/dev/null; then
 		pass "kubectl kustomize deploy/kubernetes renders"
 	else
 		fail "kubectl kustomize deploy/kubernetes"
-		echo "$out" | sed 's/^/    /'
+		indent "$out"
 	fi
 else
 	skip "kustomize rendering: kubectl not installed"
@@ -287,14 +288,14 @@ else
 		pass "promtool check rules"
 	else
 		fail "promtool check rules"
-		echo "$out" | sed 's/^/    /'
+		indent "$out"
 	fi
 	cp tests/e2e/deploy_rules_test.yaml "$tmp/rules_test.yaml"
 	if out=$(cd "$tmp" && promtool test rules rules_test.yaml 2>&1); then
 		pass "promtool test rules (tests/e2e/deploy_rules_test.yaml)"
 	else
 		fail "promtool test rules (tests/e2e/deploy_rules_test.yaml)"
-		echo "$out" | sed 's/^/    /'
+		indent "$out"
 	fi
 fi
 
@@ -313,7 +314,7 @@ else
 		pass "check-config: sealtrace accepts the ConfigMap's config"
 	else
 		fail "check-config: sealtrace rejects the ConfigMap's config"
-		echo "$out" | sed 's/^/    /'
+		indent "$out"
 	fi
 fi
 
