@@ -347,9 +347,11 @@ static int jp_escape(struct jp *j, char out[4], size_t *n)
 		*n = utf8_encode(cp, out);
 		return 0;
 	}
-	e = *j->p ? strchr(from, *j->p) : NULL;
+	if (!*j->p)
+		return jp_fail(j, "unterminated string");
+	e = strchr(from, *j->p);
 	if (!e)
-		return jp_fail(j, "bad escape '\\%c'", *j->p ? *j->p : '0');
+		return jp_fail(j, "bad escape '\\%c'", *j->p);
 	out[0] = to[e - from];
 	*n = 1;
 	j->p++;

@@ -320,7 +320,7 @@ static void fmt_age(char *buf, size_t len, uint64_t then_ns, uint64_t now_ns)
 		snprintf(buf, len, "never");
 	else if (s < 120)
 		snprintf(buf, len, "%.1fs ago", (double)ns / 1e9);
-	else if (s < 7200)
+	else if (s < 3600)
 		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s ago", s / 60, s % 60);
 	else if (s < 172800)
 		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m ago", s / 3600, s / 60 % 60);
