@@ -150,20 +150,18 @@ static uint64_t now_utc_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Queue a body we own (malloc'd) or a copy of a constant one. */
+/* Queue a malloc'd body; ownership passes to libmicrohttpd (or is freed). */
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code,
-			     const char *ctype, char *owned, const char *text)
+			     const char *ctype, char *body)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	if (owned)
-		r = MHD_create_response_from_buffer(strlen(owned), owned, MHD_RESPMEM_MUST_FREE);
-	else
-		r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-						    MHD_RESPMEM_MUST_COPY);
+	if (!body)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
-		free(owned);
+		free(body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
@@ -178,6 +176,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code,
 static const char text_plain[] = "text/plain; charset=utf-8";
 static const char prom_type[] = "text/plain; version=0.0.4; charset=utf-8";
 
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned int code,
+				  const char *text)
+{
+	return reply(c, code, text_plain, strdup(text));
+}
+
 static enum MHD_Result serve_metrics(struct st_metrics *m, struct MHD_Connection *c)
 {
 	char *body = NULL;
@@ -189,12 +193,10 @@ static enum MHD_Result serve_metrics(struct st_metrics *m, struct MHD_Connection
 		body = st_status_to_prometheus(&m->snap);
 	pthread_mutex_unlock(&m->lock);
 	if (!have)
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text_plain, NULL,
-			     "no status snapshot published yet\n");
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no status snapshot published yet\n");
 	if (!body)
-		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text_plain, NULL,
-			     "out of memory\n");
-	return reply(c, MHD_HTTP_OK, prom_type, body, NULL);
+		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return reply(c, MHD_HTTP_OK, prom_type, body);
 }
 
 static enum MHD_Result serve_healthz(struct st_metrics *m, struct MHD_Connection *c)
@@ -207,7 +209,7 @@ static enum MHD_Result serve_healthz(struct st_metrics *m, struct MHD_Connection
 	pthread_mutex_unlock(&m->lock);
 	if (asprintf(&body, "%s\n", why) < 0)
 		return MHD_NO;
-	return reply(c, rc ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, text_plain, body, NULL);
+	return reply(c, rc ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, text_plain, body);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -217,13 +219,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct st_metrics *m = cls;
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text_plain, NULL,
-			     "only GET and HEAD\n");
+		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (!strcmp(url, "/metrics"))
 		return serve_metrics(m, c);
 	if (!strcmp(url, "/healthz"))
 		return serve_healthz(m, c);
-	return reply(c, MHD_HTTP_NOT_FOUND, text_plain, NULL, "not found: try /metrics or /healthz\n");
+	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
 }
 
 /* ------------------------------------------------------------------ */

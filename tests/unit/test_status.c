@@ -897,9 +897,12 @@ static int http_request(int family, int port, const char *method, const char *pa
 	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	for (;;) {
 		if (cap - len < 4096) {
+			char *grown;
+
 			cap = cap * 2 + 8192;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
+			grown = realloc(buf, cap);
+			assert_non_null(grown);
+			buf = grown;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		assert_true(n >= 0);
@@ -1005,9 +1008,10 @@ static void test_metrics_ipv6(void **state)
 
 	if (st_metrics_start(&m, "[::1]:0", err, sizeof(err))) {
 		/* A container without IPv6 loopback: only that is acceptable. */
-		assert_non_null(strstr(err, "Cannot assign requested address"));
 		free(s);
+		assert_non_null(strstr(err, "Cannot assign requested address"));
 		skip();
+		return;
 	}
 	s->updated_ns = now_ns();
 	st_metrics_publish(m, s);
@@ -1057,6 +1061,8 @@ static void test_metrics_listen_errors(void **state)
 /* ------------------------------------------------------------------ */
 /* sealtrace status                                                    */
 /* ------------------------------------------------------------------ */
+
+#define END ((const char *)NULL)	/* run_status's argument list ends here */
 
 struct cmd_out {
 	int rc;
@@ -1129,8 +1135,8 @@ static struct st_status *live_snapshot(void)
 
 static void expect_status(const char *dir, int rc, const char *needle, const char *extra)
 {
-	struct cmd_out o = extra ? run_status("--state-dir", dir, extra, NULL)
-				 : run_status("--state-dir", dir, NULL);
+	struct cmd_out o = extra ? run_status("--state-dir", dir, extra, END)
+				 : run_status("--state-dir", dir, END);
 
 	if (o.rc != rc || !strstr(o.out, needle))
 		fail_msg("rc %d (want %d), output lacks '%s':\n%s", o.rc, rc, needle, o.out);
@@ -1233,18 +1239,18 @@ static void test_status_cmd(void **state)
 	s->probes[0].in_flight = 0;
 	s->probes[0].lost[ST_LOSS_CAPTURE_FAULT] = 1;
 	write_snapshot(dir, s);
-	o = run_status("--state-dir", dir, "--since", "1h", NULL);
+	o = run_status("--state-dir", dir, "--since", "1h", END);
 	assert_int_equal(o.rc, 1);
 	assert_null(strstr(o.out, "llama:infer      "));
 	assert_non_null(strstr(o.out, "(1 probe without events since --since not shown)\n"));
 	free(o.out);
 	free(o.err);
-	o = run_status("--state-dir", dir, "--since", "3h", "--json", NULL);
+	o = run_status("--state-dir", dir, "--since", "3h", "--json", END);
 	assert_int_equal(o.rc, 1);
 	assert_non_null(strstr(o.out, "\"probes_hidden\":0}"));
 	free(o.out);
 	free(o.err);
-	o = run_status("-d", dir, "-s", "2030-01-01T00:00:00Z", "-j", NULL);
+	o = run_status("-d", dir, "-s", "2030-01-01T00:00:00Z", "-j", END);
 	assert_int_equal(o.rc, 1);
 	assert_non_null(strstr(o.out, "\"since_ns\":1893456000000000000,\"probes\":[],"
 			       "\"probes_hidden\":1}"));
@@ -1271,40 +1277,40 @@ static void test_status_cmd_usage(void **state)
 {
 	struct cmd_out o;
 
-	o = run_status("--help", NULL);
+	o = run_status("--help", END);
 	assert_int_equal(o.rc, 0);
 	assert_non_null(strstr(o.out, "usage: sealtrace status --state-dir DIR [--since TIME] [--json]"));
 	assert_non_null(strstr(o.out, "Exit status:\n  0  every probe complete"));
 	assert_non_null(strstr(o.out, "  2  agent or probes not running"));
 	free(o.out);
 	free(o.err);
-	o = run_status(NULL);
+	o = run_status(END);
 	assert_int_equal(o.rc, 2);
 	assert_non_null(strstr(o.err, "sealtrace status: --state-dir is required\nusage:"));
 	free(o.out);
 	free(o.err);
-	o = run_status("--state-dir", "/nonexistent", "extra", NULL);
+	o = run_status("--state-dir", "/nonexistent", "extra", END);
 	assert_int_equal(o.rc, 2);
 	assert_non_null(strstr(o.err, "sealtrace status: unexpected argument\n"));
 	free(o.out);
 	free(o.err);
-	o = run_status("--state-dir", "/nonexistent", NULL);
+	o = run_status("--state-dir", "/nonexistent", END);
 	assert_int_equal(o.rc, 2);
 	assert_string_equal(o.out, "");
 	assert_string_equal(o.err, "sealtrace status: /nonexistent/agent/status.json: No such file "
 			    "or directory (agent never ran with this state dir?)\n");
 	free(o.out);
 	free(o.err);
-	o = run_status("--state-dir", "/nonexistent", "--since", "yesterday", NULL);
+	o = run_status("--state-dir", "/nonexistent", "--since", "yesterday", END);
 	assert_int_equal(o.rc, 2);
 	assert_non_null(strstr(o.err, "sealtrace status: bad --since 'yesterday'"));
 	free(o.out);
 	free(o.err);
-	o = run_status("--state-dir", "/nonexistent", "--since", "5w", NULL);
+	o = run_status("--state-dir", "/nonexistent", "--since", "5w", END);
 	assert_int_equal(o.rc, 2);
 	free(o.out);
 	free(o.err);
-	o = run_status("--bogus", NULL);
+	o = run_status("--bogus", END);
 	assert_int_equal(o.rc, 2);
 	free(o.out);
 	free(o.err);
