@@ -339,7 +339,7 @@ static int jp_escape(struct jp *j, char out[4], size_t *n)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	const char *e;
-	uint32_t cp;
+	uint32_t cp = 0;
 
 	if (*j->p == 'u') {
 		if (jp_unicode(j, &cp))
