@@ -447,7 +447,7 @@ static int resolve_probe(const struct st_target_cfg *t, const struct st_probe_cf
 		r = st_symbol_at_offset(t->path, pc->offset, !pc->no_endbr_skip, sym, inner,
 					sizeof(inner));
 	if (r)
-		snprintf(err, errlen, "target '%s': %s", t->name, inner);
+		snprintf(err, errlen, "target '%.100s': %.400s", t->name, inner);
 	return r;
 }
 
