@@ -56,7 +56,7 @@ static void status_usage(FILE *f)
 "  -j, --json           machine-readable report on stdout\n"
 "  -h, --help           this text\n"
 "\n"
-"Coverage = persisted / hits. A call still in flight is not a loss.\n"
+"Coverage = persisted / (hits - in flight): a call still running is not a loss.\n"
 "\n"
 "Exit status:\n"
 "  0  every probe complete: no lost call (100 %% coverage once in-flight\n"
