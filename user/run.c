@@ -921,6 +921,7 @@ static int open_capture(struct agent *a)
 		/* wake the consumer at 1/8 fill; below that the 100 ms poll drains */
 		.wakeup_bytes = a->cfg.ringbuf_bytes / 8,
 		.pin_dir = a->cfg.pin_dir,
+		.heartbeat_deadline_ns = a->cfg.fail_closed_after_ms * 1000000ull,
 	};
 	struct st_consume_ops ops = { .call = on_call, .skipped = on_skipped, .ctx = a };
 

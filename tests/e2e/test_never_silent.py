@@ -29,6 +29,13 @@ def targets_yaml(name, pid=0):
     return y + "    probes:\n      - " + PROBE + "\n"
 
 
+def kernel_hits(agent, probe):
+    """Kernel hits the agent printed for probe at stop."""
+    m = re.search(r"probe %s: hits (\d+) " % re.escape(probe), agent.output())
+    assert m, agent.output()
+    return int(m.group(1))
+
+
 def calls_of(agent, probe):
     recs = [r for r in agent.records("decision") if r["probe"] == probe]
     return recs
@@ -193,10 +200,8 @@ def test_fail_closed_signals_the_target():
         t.proc.wait(timeout=120)
         eq(t.proc.returncode, -signal.SIGKILL, "target killed by the fail-closed probe")
         a.proc.send_signal(signal.SIGCONT)
-        time.sleep(1.5)
-        rc, st, _ = status_json(a)
-        probe = [x for x in st["probes"] if x["probe"] == "fc:st_predict"][0]
         eq(a.stop(), 0, "agent exit")
+        probe = {"hits": kernel_hits(a, "fc:st_predict")}
         recs = calls_of(a, "fc:st_predict")
         lost = lost_of(a, "fc:st_predict")
         # the call the kernel could not log in full is marked, never silent
@@ -284,4 +289,31 @@ def test_config_change_detaches_dropped_probe():
         eq(len([r for r in a.of_type("inference") if r["probe"] == "cc:st_infer_ok"]), 10,
            "calls of the kept probe")
     finally:
+        a.cleanup()
+
+
+def test_fail_closed_on_stale_agent_heartbeat():
+    """fail_closed_after_ms: a frozen agent (ring not full) stops the target too."""
+    n = 2000000
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "hb")
+    y = targets_yaml("hb", t.pid).replace("    probes:", "    on_loss: signal\n    signal: SIGTERM\n    probes:")
+    a = Agent("hb", y, extra="ringbuf_bytes: 67108864\nfail_closed_after_ms: 1500\n")
+    try:
+        a.start()
+        time.sleep(1.2)      # a heartbeat has been written
+        a.proc.send_signal(signal.SIGSTOP)
+        t0 = time.time()
+        open(t.go, "w").close()
+        t.proc.wait(timeout=120)
+        eq(t.proc.returncode, -signal.SIGTERM, "target stopped by the stale-heartbeat check")
+        assert time.time() - t0 < 60
+        a.proc.send_signal(signal.SIGCONT)
+        eq(a.stop(), 0, "agent exit")
+        recs = calls_of(a, "hb:st_predict")
+        eq(len(recs) + lost_of(a, "hb:st_predict"), kernel_hits(a, "hb:st_predict"),
+           "records + lost vs hits")
+        eq(len(a.of_type("loss")), 0, "nothing lost: the ring had room")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
         a.cleanup()
