@@ -83,64 +83,90 @@ static __always_inline void count_lost(void)
 		__sync_fetch_and_add(n, 1);
 }
 
-/* Offset of the last path component of s (a NUL-terminated copy). */
-static __always_inline int basename_off(const char *s)
+/*
+ * Name matching runs in bpf_loop() callbacks over the per-CPU scratch copy
+ * of the path: verified once, whatever the path's length, where unrolled
+ * loops made the verifier walk every (length, basename offset) pair.
+ */
+static __always_inline struct path_buf *scratch_buf(void)
 {
-	int i, base = 0;
+	__u32 zero = 0;
 
-	for (i = 0; i < ST_LC_PATH_MAX; i++) {
-		char ch = s[i];
-
-		if (!ch)
-			break;
-		if (ch == '/')
-			base = i + 1;
-	}
-	return base;
+	return bpf_map_lookup_elem(&scratch, &zero);
 }
+
+struct base_ctx {
+	__u32 base;
+};
+
+/* Finds the offset of the last path component (after the last '/'). */
+static long base_cb(__u64 i, void *data)
+{
+	struct base_ctx *c = data;
+	struct path_buf *b = scratch_buf();
+	char ch;
+
+	if (!b)
+		return 1;
+	ch = b->s[i & (ST_LC_PATH_MAX - 1)];
+	if (!ch)
+		return 1;
+	if (ch == '/')
+		c->base = (__u32)i + 1;
+	return 0;
+}
+
+struct cmp_ctx {
+	__u32 base;
+	__u32 wi;
+	__u32 ok;
+};
 
 /*
- * The basename at s+base equals w->name (EXE), or starts with w->name
- * followed by '.' (LIB: "libllama" matches libllama.so.0 and
- * libllama.v0.5.0.so, not libllama-common.so).
+ * The basename equals watch[wi].name (EXE), or starts with it followed by
+ * '.' (LIB: "libllama" matches libllama.so.0 and libllama.v0.5.0.so, not
+ * libllama-common.so).
  */
-static __always_inline bool name_match(const char *s, int base, __u32 wi)
+static long cmp_cb(__u64 j, void *data)
 {
-	const volatile struct st_lc_watch *w = &watch[wi & (ST_LC_MAX_WATCH - 1)];
-	bool lib = w->kind == ST_LC_WATCH_LIB;
-	__u32 len = w->len;
-	int j;
+	struct cmp_ctx *c = data;
+	struct path_buf *b = scratch_buf();
+	const volatile struct st_lc_watch *w = &watch[c->wi & (ST_LC_MAX_WATCH - 1)];
+	__u32 at = c->base + (__u32)j;
+	char got;
 
-	for (j = 0; j < ST_LC_NAME_MAX; j++) {
-		int at = base + j;
-		char got, want;
-
-		if (at < 0 || at >= ST_LC_PATH_MAX)
-			return false;
-		got = s[at & (ST_LC_PATH_MAX - 1)];
-		if (j < len) {
-			want = w->name[j & (ST_LC_NAME_MAX - 1)];
-			if (got != want)
-				return false;
-			continue;
-		}
-		return lib ? got == '.' : got == '\0';
+	c->ok = 0;
+	if (!b || at >= ST_LC_PATH_MAX)
+		return 1;
+	got = b->s[at & (ST_LC_PATH_MAX - 1)];
+	if (j < w->len) {
+		if (got != w->name[j & (ST_LC_NAME_MAX - 1)])
+			return 1;
+		c->ok = 1;	/* so far */
+		return 0;
 	}
-	return false;
+	c->ok = w->kind == ST_LC_WATCH_LIB ? got == '.' : got == '\0';
+	return 1;
 }
 
-/* Index of the first watch of kind that matches s, or -1. */
-static __always_inline int match(const char *s, __u8 kind)
+/* Index of the first watch of kind that matches the scratch path, or -1. */
+static __always_inline int match(__u8 kind)
 {
-	int base = basename_off(s);
+	struct base_ctx bc = {};
+	struct cmp_ctx cc = {};
 	__u32 i;
 
+	bpf_loop(ST_LC_PATH_MAX, base_cb, &bc, 0);
 	for (i = 0; i < ST_LC_MAX_WATCH; i++) {
 		if (i >= nwatch)
 			break;
 		if (watch[i].kind != kind)
 			continue;
-		if (name_match(s, base, i))
+		cc.base = bc.base;
+		cc.wi = i;
+		cc.ok = 0;
+		bpf_loop(ST_LC_NAME_MAX, cmp_cb, &cc, 0);
+		if (cc.ok)
 			return (int)i;
 	}
 	return -1;
@@ -183,6 +209,7 @@ int lc_exec(struct trace_event_raw_sched_process_exec *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, one = 1;
 	struct st_lc_event *ev;
+	struct path_buf *b;
 	bool was_tracked;
 	long n;
 	int wi;
@@ -190,20 +217,25 @@ int lc_exec(struct trace_event_raw_sched_process_exec *ctx)
 	was_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 	if (!nwatch && !was_tracked)
 		return 0;
+	b = scratch_buf();
+	if (!b)
+		return 0;
+	n = bpf_probe_read_kernel_str(b->s, sizeof(b->s),
+				      (void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	if (n <= 0)
+		b->s[0] = '\0';
+	wi = match(ST_LC_WATCH_EXE);
+	if (wi < 0 && !was_tracked)
+		return 0;
 	ev = bpf_ringbuf_reserve(&lc_events, sizeof(*ev), 0);
 	if (!ev) {
 		count_lost();
 		return 0;
 	}
 	fill(ev, ST_EV_PROC_EXEC, pid_tgid);
-	n = bpf_probe_read_kernel_str(ev->path, sizeof(ev->path),
-				      (void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	bpf_probe_read_kernel(ev->path, sizeof(ev->path), b->s);
+	ev->path[ST_LC_PATH_MAX - 1] = '\0';
 	set_path_len(ev, n);
-	wi = match(ev->path, ST_LC_WATCH_EXE);
-	if (wi < 0 && !was_tracked) {
-		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
 	if (was_tracked)
 		ev->flags |= ST_LC_F_TRACKED;
 	if (wi >= 0) {
@@ -247,7 +279,7 @@ SEC("tp/syscalls/sys_enter_openat")
 int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid, zero = 0;
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct pending_open po = {};
 	struct path_buf *buf;
 	bool is_tracked;
@@ -259,12 +291,12 @@ int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 	po.filename = ctx->args[1];
 	po.dfd = (__s32)ctx->args[0];
 	if (nlib) {
-		buf = bpf_map_lookup_elem(&scratch, &zero);
+		buf = scratch_buf();
 		if (!buf)
 			return 0;
 		if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
-			return 0;
-		wi = match(buf->s, ST_LC_WATCH_LIB);
+			buf->s[0] = '\0';
+		wi = match(ST_LC_WATCH_LIB);
 	}
 	if (wi < 0 && !is_tracked)
 		return 0;
