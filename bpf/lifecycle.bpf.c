@@ -297,6 +297,9 @@ int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 		if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
 			buf->s[0] = '\0';
 		wi = match(ST_LC_WATCH_LIB);
+		/* a target with exe and maps: only its executable's processes */
+		if (wi >= 0 && watch[wi & (ST_LC_MAX_WATCH - 1)].tracked_only && !is_tracked)
+			wi = -1;
 	}
 	if (wi < 0 && !is_tracked)
 		return 0;

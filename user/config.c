@@ -727,7 +727,8 @@ static int parse_preset(struct ctx *c, yaml_node_t *map, const char *path,
 	key_path(sub, path, "preset");
 	if (get_enum(c, v, sub, presets, &which) || get_string(c, v, sub, 0, &t->preset))
 		return -1;
-	if (!t->path && !t->exe && !t->maps) {
+	/* the engine is the library, whatever executable hosts it */
+	if (!t->path && !t->maps) {
 		t->maps = strdup("libllama.so");
 		if (!t->maps)
 			return fail(c, v, sub, "out of memory");

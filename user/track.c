@@ -398,6 +398,23 @@ static void deactivate(struct st_tracker *t, struct proc *p, uint64_t ts, const 
 	remove_proc(t, p);
 }
 
+/*
+ * An executable of a target with exe and maps, before it has loaded the
+ * library: it stays tracked, so that the kernel reports that load.
+ */
+static bool lib_candidate(const struct st_tracker *t, const char *exec_path)
+{
+	size_t i;
+
+	for (i = 0; i < t->cfg->ntargets; i++) {
+		const struct st_target_cfg *tc = &t->cfg->targets[i];
+
+		if (tc->maps && tc->exe && !strcmp(st_basename(exec_path), tc->exe))
+			return true;
+	}
+	return false;
+}
+
 static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 {
 	uint64_t ts = utc_of_tai(ev->ts_ns);
@@ -406,7 +423,9 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (p)	/* a new program: whatever it is, the old one is gone */
 		deactivate(t, p, ts, "exec", 0, false);
-	if (!consider(t, pid, ts, "exec", ev->path, NULL, ev->flags & ST_LC_F_HELD))
+	if (consider(t, pid, ts, "exec", ev->path, NULL, ev->flags & ST_LC_F_HELD))
+		return;
+	if (!lib_candidate(t, ev->path))
 		st_lifecycle_track(t->lc, ev->tgid, false);
 }
 
@@ -571,7 +590,7 @@ static void check_lost(struct st_tracker *t)
 /* ---- API ---- */
 
 static void add_watch(struct st_lc_watch *w, size_t *n, uint8_t kind, const char *name,
-		      bool hold)
+		      bool hold, bool tracked_only)
 {
 	size_t i, len = strlen(name);
 
@@ -580,6 +599,7 @@ static void add_watch(struct st_lc_watch *w, size_t *n, uint8_t kind, const char
 	for (i = 0; i < *n; i++) {
 		if (w[i].kind == kind && !strcmp(w[i].name, name)) {
 			w[i].hold |= hold;
+			w[i].tracked_only &= tracked_only;
 			return;
 		}
 	}
@@ -588,6 +608,7 @@ static void add_watch(struct st_lc_watch *w, size_t *n, uint8_t kind, const char
 	memset(&w[*n], 0, sizeof(w[*n]));
 	w[*n].kind = kind;
 	w[*n].hold = hold;
+	w[*n].tracked_only = tracked_only;
 	w[*n].len = (uint8_t)len;
 	memcpy(w[*n].name, name, len);
 	(*n)++;
@@ -604,11 +625,18 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 
 		if (tc->maps) {
 			st_lib_stem(tc->maps, stem, sizeof(stem));
-			add_watch(w, &n, ST_LC_WATCH_LIB, stem, hold);
+			/*
+			 * With exe: only that executable's processes, which its
+			 * exec watch tracks (no hold there: nothing to attach yet).
+			 * Without: any process that loads the library.
+			 */
+			add_watch(w, &n, ST_LC_WATCH_LIB, stem, hold, tc->exe != NULL);
+			if (tc->exe)
+				add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, false, false);
 		} else if (tc->exe) {
-			add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, hold);
+			add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, hold, false);
 		} else if (tc->path) {
-			add_watch(w, &n, ST_LC_WATCH_EXE, st_basename(tc->path), hold);
+			add_watch(w, &n, ST_LC_WATCH_EXE, st_basename(tc->path), hold, false);
 		}
 	}
 	return n;

@@ -24,7 +24,7 @@
  *	library load is stopped until its probes are attached),
  *	model_globs (overrides the top-level list for this target),
  *	preset (llama.cpp: probes llama_tokenize and llama_decode, maps
- *	libllama.so unless path/exe/maps say otherwise; probes optional),
+ *	libllama.so unless path or maps say otherwise; probes optional),
  *	probes[] (ST_MAX_PROBES in total over all targets):
  *	  symbol | offset (exactly one; offset decimal or 0x, > 0),
  *	  no_endbr_skip (true|false), input, output (both optional; a probe

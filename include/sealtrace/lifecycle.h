@@ -44,7 +44,7 @@ struct st_lc_watch {
 	__u8 kind;		/* enum st_lc_watch_kind */
 	__u8 hold;		/* SIGSTOP the process until the agent resumes it */
 	__u8 len;		/* strlen(name) */
-	__u8 pad;
+	__u8 tracked_only;	/* LIB: only processes already tracked (exe matched) */
 	char name[ST_LC_NAME_MAX];
 };
 

@@ -223,3 +223,159 @@ def test_model_fingerprint_and_signal_exit():
     finally:
         a.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- the real llama.cpp engine (../shared/testbed) ----
+
+def testbed_dir():
+    d = os.environ.get("SEALTRACE_TESTBED") or os.path.join(ROOT, "..", "shared", "testbed")
+    if not os.path.isfile(os.path.join(d, "setup.sh")):
+        raise Skip("testbed not found at %s (set SEALTRACE_TESTBED)" % d)
+    return os.path.abspath(d)
+
+
+def testbed_env(tb):
+    """Install (idempotent, ~10 s) and read testbed.env; Skip when it cannot."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise Skip("node/npm not installed: the llama.cpp testbed needs them")
+    p = subprocess.run(["bash", os.path.join(tb, "setup.sh")], capture_output=True, text=True,
+                       timeout=900)
+    if p.returncode != 0:
+        raise Skip("testbed setup.sh failed (exit %d): %s" % (
+            p.returncode, (p.stdout + p.stderr).strip().splitlines()[-1:]))
+    cache = os.environ.get("TESTBED_CACHE", "/tmp/testbed-cache")
+    env = {}
+    with open(os.path.join(cache, "testbed.env")) as f:
+        for line in f:
+            if "=" in line and not line.startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                env[k] = v
+    return env
+
+
+def utc_ns(ts):
+    """'2026-01-02T03:04:05.123456789Z' -> ns since the epoch."""
+    import calendar
+    secs, frac = ts.rstrip("Z").split(".")
+    t = calendar.timegm(time.strptime(secs, "%Y-%m-%dT%H:%M:%S"))
+    return t * 1000000000 + int(frac.ljust(9, "0"))
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_json(url, timeout=2):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def test_llama_cpp_engine():
+    """(c) The real llama.cpp engine (node-llama-cpp's prebuilt libllama)
+    under the llama.cpp preset: activation at library load, model_loaded with
+    the GGUF's true sha256, one llama_tokenize record per request whose
+    input_hash is the HMAC of the prompt sent, one record per llama_decode
+    call (= tokens the server reports), deactivation at exit, verify passes."""
+    n, n_predict = 6, 5
+    tb = testbed_dir()
+    env = testbed_env(tb)
+    model = env["GGUF_MODEL"]
+    digest = run(["sha256sum", model]).stdout.split()[0]
+    extra = "models:\n  - {sha256: %s, version: \"tiny-llama-e2e\"}\n" % digest
+    # Other sessions may run the same engine: `exe` narrows the target to
+    # this test's server, a node under its own name (a hard link, so that
+    # /proc/PID/exe says that name too). The server command is serve.sh's.
+    tmp = tempfile.mkdtemp(prefix="st-e2e-llama-node-")
+    node = os.path.join(tmp, "st-e2e-node")
+    try:
+        os.link(os.path.realpath(shutil.which("node")), node)
+    except OSError:
+        shutil.copy(os.path.realpath(shutil.which("node")), node)
+    a = Agent("llama", "  - name: llm\n    preset: llama.cpp\n    exe: st-e2e-node\n",
+              extra=extra)
+    port = free_port()
+    server = None
+    try:
+        a.start()
+        logf = open(os.path.join(a.dir, "server.log"), "w")
+        server = subprocess.Popen([node, os.path.join(tb, "llm_server.mjs"), "--port", str(port),
+                                   "--model", model, "--nlc-dir", env["NLC_DIR"],
+                                   "--threads", "1"],
+                                  stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        health = {}
+
+        def healthy():
+            nonlocal health
+            if server.poll() is not None:
+                raise AssertionError("server exited %d: %s" % (
+                    server.returncode, open(os.path.join(a.dir, "server.log")).read()[-2000:]))
+            try:
+                health = http_json("http://127.0.0.1:%d/health" % port)
+                return health.get("status") == "ok"
+            except OSError:
+                return False
+        wait_for(healthy, timeout=120, what="llama server health")
+        eq(health["pid"], server.pid, "server pid")
+        # the engine tokenizes a few strings of its own while loading the
+        # model; requests are what follows
+        t_requests = time.time_ns()
+        p = run(["node", os.path.join(tb, "client.mjs"), "--url", "http://127.0.0.1:%d" % port,
+                 "-n", str(n), "--n-predict", str(n_predict)], timeout=300)
+        assert "succeeded %d/%d" % (n, n) in p.stdout, p.stdout
+        tokens = int(p.stdout.split("tokens_predicted_total ")[1].split()[0])
+        assert tokens >= n, p.stdout
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        eq(a.stop(), 0, "agent exit status")
+
+        pid = server.pid
+        act = [r for r in a.of_type("system_activation") if r["pid"] == pid]
+        eq(len(act), 1, "system_activation of the server")
+        eq(act[0]["details"]["reason"], "library_load", "activation reason")
+        eq(act[0]["details"]["file"], health["engine_lib"], "probed library")
+        # node-llama-cpp first loads the library in a short-lived child (a
+        # binding test, same executable): also a target, same file, shared.
+        att = a.of_type("probe_attached")
+        eq(sorted(r["probe"] for r in att), ["llm:llama_decode", "llm:llama_tokenize"],
+           "probe_attached records (one library file)")
+        ml = [r for r in a.of_type("model_loaded") if r["pid"] == pid]
+        eq(len(ml), 1, "model_loaded records")
+        eq(ml[0]["model_artifact"], digest, "model sha256 (sha256sum)")
+        eq(ml[0]["details"]["size"], os.path.getsize(model), "model size")
+        eq(ml[0]["model_version"], "tiny-llama-e2e", "model_version")
+
+        allrecs = [r for r in a.of_type("inference") if r["pid"] == pid]
+        recs = [r for r in allrecs if utc_ns(r["timestamp_utc"]) >= t_requests]
+        eq({r["probe"] for r in allrecs if r not in recs}, {"llm:llama_tokenize"},
+           "records before the first request: the engine's own tokenize calls")
+        tok = [r for r in recs if r["probe"] == "llm:llama_tokenize"]
+        dec = [r for r in recs if r["probe"] == "llm:llama_decode"]
+        eq(len(tok), n, "llama_tokenize records (one per request)")
+        eq(len(dec), tokens, "llama_decode records (= tokens_predicted_total)")
+        eq(len(recs), n + tokens, "inference records in all")
+        want = sorted(a.ref(("hello world, this is request #%d" % i).encode()) for i in range(n))
+        eq(sorted(r["input_hash"] for r in tok), want, "tokenize input = the prompts sent")
+        for r in tok:
+            eq(r["output_len"], 4 * r["ret"], "token ids written = 4 x returned count")
+        # the first decode of each request is its prompt (more than one token)
+        eq(len([r for r in dec if r["input_len"] > 4]), n, "prompt decodes")
+        eq({r["input_len"] for r in dec if r["input_len"] <= 4}, {4}, "one token per step")
+        eq({r["model_artifact"] for r in allrecs}, {digest}, "inference records carry the model")
+        eq({r["model_version"] for r in allrecs}, {"tiny-llama-e2e"}, "and its version")
+        eq(len(a.of_type("incomplete")), 0, "incomplete records")
+        deact = [r for r in a.of_type("system_deactivation") if r["pid"] == pid]
+        eq(len(deact), 1, "system_deactivation of the server")
+        eq(deact[0]["details"].get("exit_code"), 0, "server exit code")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        if server and server.poll() is None:
+            server.kill()
+            server.wait()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -280,9 +280,9 @@ static void test_config_preset(void **state)
 	assert_int_equal(p->in.len.type, ST_FT_S32);
 	assert_int_equal(p->in.elem_size, 4);
 	assert_int_equal(p->out.mode, ST_LEN_NONE);
-	/* exe given: no default maps; own probes after the preset's */
+	/* exe given: still the library (exe narrows the processes); own probes after */
 	t = &cfg.targets[1];
-	assert_null(t->maps);
+	assert_string_equal(t->maps, "libllama.so");
 	assert_string_equal(t->exe, "llama-server");
 	assert_false(t->no_hold);
 	assert_null(t->model_globs);
