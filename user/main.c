@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	{ "keygen", cmd_keygen, "create the HMAC and signing keys" },
 	{ "verify", cmd_verify, "check a log's chain, Merkle roots and signatures" },
 	{ "export", cmd_export, "write records (and their checkpoints) as JSON lines" },
+	{ "status", cmd_status, "completeness report per probe (coverage, losses, liveness)" },
 };
 
 static void usage(FILE *f)

@@ -20,5 +20,6 @@ int cmd_detach(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */
