@@ -54,7 +54,7 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(OUT)/examples/%,$(EXAMPLE_SRCS))
 
 .PHONY: all deps test unit e2e run bench clean mounts lint
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS)
 

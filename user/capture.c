@@ -579,6 +579,11 @@ int st_capture_heartbeat(struct st_capture_ctx *c, uint64_t tai_ns)
 				    &tai_ns, sizeof(tai_ns), BPF_ANY);
 }
 
+int st_capture_fd(const struct st_capture_ctx *c)
+{
+	return c->epoll_fd;
+}
+
 void st_capture_close(struct st_capture_ctx *c)
 {
 	uint32_t id;

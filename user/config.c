@@ -582,12 +582,15 @@ static int parse_probe(struct ctx *c, yaml_node_t *n, const char *path,
 }
 
 static int parse_probes(struct ctx *c, yaml_node_t *map, const char *path,
-			struct st_target_cfg *t)
+			struct st_target_cfg *t, size_t first)
 {
 	yaml_node_t *n = map_get(c, map, "probes");
 	char sub[PATH_LEN], item[PATH_LEN];
+	struct st_probe_cfg *all;
 	size_t i, count;
 
+	if (!n && first)
+		return 0;	/* a preset's probes are enough */
 	if (!n)
 		return missing(c, map, path, "probes");
 	key_path(sub, path, "probes");
@@ -596,22 +599,150 @@ static int parse_probes(struct ctx *c, yaml_node_t *map, const char *path,
 	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	if (!count)
 		return fail(c, n, sub, "needs at least one probe");
-	t->probes = calloc(count, sizeof(*t->probes));
-	if (!t->probes)
+	all = realloc(t->probes, (first + count) * sizeof(*t->probes));
+	if (!all)
 		return fail(c, n, sub, "out of memory");
-	t->nprobes = count;
+	memset(all + first, 0, count * sizeof(*all));
+	t->probes = all;
+	t->nprobes = first + count;
 	for (i = 0; i < count; i++) {
 		index_path(item, sub, i);
 		if (parse_probe(c, get_node(c, n->data.sequence.items.start[i]),
-				item, &t->probes[i]))
+				item, &t->probes[first + i]))
 			return -1;
 	}
 	return 0;
 }
 
 static const char *const target_keys[] = {
-	"name", "path", "exe", "maps", "pid", "on_loss", "signal", "probes", NULL,
+	"name", "path", "exe", "maps", "pid", "on_loss", "signal", "probes",
+	"hold", "preset", "model_globs", NULL,
 };
+
+/* ---- string lists (model_globs) ---------------------------------------- */
+
+static int parse_str_list(struct ctx *c, yaml_node_t *n, const char *path,
+			  char ***out, size_t *nout)
+{
+	char item[PATH_LEN];
+	size_t i, count;
+
+	if (want_seq(c, n, path))
+		return -1;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!count)
+		return fail(c, n, path, "needs at least one entry");
+	*out = calloc(count, sizeof(**out));
+	if (!*out)
+		return fail(c, n, path, "out of memory");
+	*nout = count;
+	for (i = 0; i < count; i++) {
+		index_path(item, path, i);
+		if (get_string(c, get_node(c, n->data.sequence.items.start[i]), item, 0,
+			       &(*out)[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static void free_str_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* ---- presets ----------------------------------------------------------- */
+
+/*
+ * llama.cpp's public C API (libllama), measured on the testbed build:
+ *   llama_tokenize(vocab, text=%si, text_len=%dx, tokens=%cx, ...) -> count:
+ *	once per request; input the prompt bytes, output the token ids.
+ *   llama_decode(ctx, struct llama_batch batch): the 56-byte batch is passed
+ *	on the stack: n_tokens at +8(%sp), token pointer at +16(%sp). Once per
+ *	generated token; the first call of a request decodes the whole prompt.
+ */
+struct preset_probe {
+	const char *symbol;
+	const char *in_ptr, *in_len;
+	uint32_t in_elem;
+	const char *out_ptr, *out_len;	/* at return, len from %ax */
+	uint32_t out_elem;
+};
+
+static const struct preset_probe llama_probes[] = {
+	{ "llama_tokenize", "%si", "%dx:s32", 1, "%cx", "%ax:s32", 4 },
+	{ "llama_decode", "+16(%sp)", "+8(%sp):s32", 4, NULL, NULL, 0 },
+};
+
+static int preset_capture(struct ctx *c, yaml_node_t *n, const char *path,
+			  struct st_capture *cap, const char *ptr, const char *len,
+			  uint32_t elem, bool at_return)
+{
+	char ferr[ST_ERR_LEN];
+
+	if (st_fetcharg_parse(ptr, &cap->ptr, ferr, sizeof(ferr)) ||
+	    st_fetcharg_parse(len, &cap->len, ferr, sizeof(ferr)))
+		return fail(c, n, path, "preset: %s", ferr);
+	cap->mode = ST_LEN_FETCH;
+	cap->elem_size = elem;
+	cap->max = ST_DEFAULT_CAPTURE;
+	cap->at = at_return ? ST_AT_RETURN : ST_AT_ENTRY;
+	cap->len_at_return = at_return && st_fetcharg_uses_retval(&cap->len);
+	return 0;
+}
+
+static int preset_probe(struct ctx *c, yaml_node_t *n, const char *path,
+			const struct preset_probe *pp, struct st_probe_cfg *p)
+{
+	p->line = line_of(n);
+	if (++c->nprobes > ST_MAX_PROBES)
+		return fail(c, n, path, "more than %d probes in total", ST_MAX_PROBES);
+	p->symbol = strdup(pp->symbol);
+	if (!p->symbol)
+		return fail(c, n, path, "out of memory");
+	if (preset_capture(c, n, path, &p->in, pp->in_ptr, pp->in_len, pp->in_elem, false))
+		return -1;
+	if (pp->out_ptr &&
+	    preset_capture(c, n, path, &p->out, pp->out_ptr, pp->out_len, pp->out_elem, true))
+		return -1;
+	return 0;
+}
+
+/* Probes of the preset first, then the target's own (if any). */
+static int parse_preset(struct ctx *c, yaml_node_t *map, const char *path,
+			struct st_target_cfg *t, size_t *npreset)
+{
+	static const char *const presets[] = { "llama.cpp", NULL };
+	yaml_node_t *v = map_get(c, map, "preset");
+	char sub[PATH_LEN];
+	size_t i;
+	int which;
+
+	*npreset = 0;
+	if (!v)
+		return 0;
+	key_path(sub, path, "preset");
+	if (get_enum(c, v, sub, presets, &which) || get_string(c, v, sub, 0, &t->preset))
+		return -1;
+	/* the engine is the library, whatever executable hosts it */
+	if (!t->path && !t->maps) {
+		t->maps = strdup("libllama.so");
+		if (!t->maps)
+			return fail(c, v, sub, "out of memory");
+	}
+	t->probes = calloc(ARRAY_SIZE(llama_probes), sizeof(*t->probes));
+	if (!t->probes)
+		return fail(c, v, sub, "out of memory");
+	t->nprobes = ARRAY_SIZE(llama_probes);
+	for (i = 0; i < ARRAY_SIZE(llama_probes); i++)
+		if (preset_probe(c, v, sub, &llama_probes[i], &t->probes[i]))
+			return -1;
+	*npreset = t->nprobes;
+	return 0;
+}
 
 static int parse_signal(struct ctx *c, yaml_node_t *n, const char *path, int *out)
 {
@@ -666,6 +797,19 @@ static int parse_target_opts(struct ctx *c, yaml_node_t *n, const char *path,
 			return -1;
 		t->on_loss = (enum st_on_loss)on_loss;
 	}
+	v = map_get(c, n, "hold");
+	key_path(sub, path, "hold");
+	if (v) {
+		bool hold;
+
+		if (get_bool(c, v, sub, &hold))
+			return -1;
+		t->no_hold = !hold;
+	}
+	v = map_get(c, n, "model_globs");
+	key_path(sub, path, "model_globs");
+	if (v && parse_str_list(c, v, sub, &t->model_globs, &t->nmodel_globs))
+		return -1;
 	t->signal = SIGKILL;
 	v = map_get(c, n, "signal");
 	key_path(sub, path, "signal");
@@ -676,6 +820,7 @@ static int parse_target(struct ctx *c, yaml_node_t *n, const char *path,
 			struct st_target_cfg *t)
 {
 	char sub[PATH_LEN];
+	size_t npreset;
 
 	if (want_map(c, n, path) || check_keys(c, n, path, target_keys))
 		return -1;
@@ -685,13 +830,20 @@ static int parse_target(struct ctx *c, yaml_node_t *n, const char *path,
 	    opt_string(c, n, path, "exe", 0, &t->exe) ||
 	    opt_string(c, n, path, "maps", 0, &t->maps))
 		return -1;
+	if (parse_preset(c, n, path, t, &npreset))
+		return -1;
 	if (!t->path && !t->exe && !t->maps) {
 		key_path(sub, path, "path");
-		return fail(c, n, sub, "required key is missing (or give 'exe' or 'maps')");
+		return fail(c, n, sub, "required key is missing (or give 'exe', 'maps' or 'preset')");
+	}
+	if (t->exe && strchr(t->exe, '/')) {
+		key_path(sub, path, "exe");
+		return fail(c, map_get(c, n, "exe"), sub,
+			    "is an executable name, not a path (use 'path' for a path)");
 	}
 	if (parse_target_opts(c, n, path, t))
 		return -1;
-	return parse_probes(c, n, path, t);
+	return parse_probes(c, n, path, t, npreset);
 }
 
 /* Target names label records; two alike would make them ambiguous. */
@@ -744,8 +896,64 @@ static int parse_targets(struct ctx *c, yaml_node_t *root, struct st_config *cfg
 static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
-	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", NULL,
+	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
+	"models", NULL,
 };
+
+/* models: [{sha256: <64 hex>, version: <name>}] */
+static int parse_model(struct ctx *c, yaml_node_t *n, const char *path,
+		       struct st_model_cfg *m)
+{
+	static const char *const keys[] = { "sha256", "version", NULL };
+	char *hex = NULL, sub[PATH_LEN];
+	size_t i;
+
+	if (want_map(c, n, path) || check_keys(c, n, path, keys))
+		return -1;
+	m->line = line_of(n);
+	if (req_string(c, n, path, "sha256", &hex))
+		return -1;
+	key_path(sub, path, "sha256");
+	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdefABCDEF") != 64) {
+		free(hex);
+		return fail(c, map_get(c, n, "sha256"), sub, "must be 64 hex digits");
+	}
+	for (i = 0; i < 64; i++)
+		m->sha256[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
+	m->sha256[64] = '\0';
+	free(hex);
+	return req_string(c, n, path, "version", &m->version);
+}
+
+static int parse_models(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
+{
+	yaml_node_t *n = map_get(c, root, "models");
+	char item[PATH_LEN];
+	size_t i, j, count;
+
+	if (!n)
+		return 0;
+	if (want_seq(c, n, "models"))
+		return -1;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cfg->models = calloc(count ? count : 1, sizeof(*cfg->models));
+	if (!cfg->models)
+		return fail(c, n, "models", "out of memory");
+	cfg->nmodels = count;
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item_node = get_node(c, n->data.sequence.items.start[i]);
+
+		index_path(item, "models", i);
+		if (parse_model(c, item_node, item, &cfg->models[i]))
+			return -1;
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->models[j].sha256, cfg->models[i].sha256))
+				return fail(c, item_node, item,
+					    "duplicate sha256 (also models[%zu] at line %d)",
+					    j, cfg->models[j].line);
+	}
+	return 0;
+}
 
 /* A mapping of integers, e.g. segment: {max_records: 1, ...}. */
 struct num_key {
@@ -890,6 +1098,11 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 		return -1;
 	v = map_get(c, root, "fail_closed_after_ms");
 	if (v && get_u64(c, v, "fail_closed_after_ms", 0, 86400000, &cfg->fail_closed_after_ms))
+		return -1;
+	v = map_get(c, root, "model_globs");
+	if (v && parse_str_list(c, v, "model_globs", &cfg->model_globs, &cfg->nmodel_globs))
+		return -1;
+	if (parse_models(c, root, cfg))
 		return -1;
 	if (parse_targets(c, root, cfg))
 		return -1;
@@ -1065,6 +1278,8 @@ static void free_target(struct st_target_cfg *t)
 	free(t->path);
 	free(t->exe);
 	free(t->maps);
+	free(t->preset);
+	free_str_list(t->model_globs, t->nmodel_globs);
 }
 
 void st_config_free(struct st_config *cfg)
@@ -1076,6 +1291,10 @@ void st_config_free(struct st_config *cfg)
 	for (i = 0; i < cfg->ntargets; i++)
 		free_target(&cfg->targets[i]);
 	free(cfg->targets);
+	free_str_list(cfg->model_globs, cfg->nmodel_globs);
+	for (i = 0; i < cfg->nmodels; i++)
+		free(cfg->models[i].version);
+	free(cfg->models);
 	free(cfg->file);
 	free(cfg->system_id);
 	free(cfg->operator_id);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include "sealtrace/scan.h"
 #include "sealtrace/status.h"
 #include "sealtrace/symbols.h"
+#include "sealtrace/track.h"
 
 #define ST_REF_LEN 128
 
@@ -60,6 +62,7 @@ struct agent {
 	struct st_log *log;
 	struct st_capture_ctx *capture;
 	struct st_pairing *pairing;
+	struct st_tracker *tracker;	/* discovery, lifecycle, model fingerprints */
 	struct probe_rt probes[ST_MAX_PROBES];	/* indexed by probe id */
 	uint32_t nprobes;		/* ids in use are < nprobes */
 	uint32_t nattached;
@@ -260,6 +263,7 @@ static void on_call(void *ctx, const struct st_call *call)
 		details[nd++] = kv_str("return", "lost");
 	rec.details = details;
 	rec.ndetails = nd;
+	st_tracker_annotate(a->tracker, &rec);
 	if (log_append(a, &rec) == 0) {
 		p->recorded++;
 		p->last_event_ns = ts;
@@ -562,23 +566,34 @@ static void record_config_change(struct agent *a, int detached, int added)
  * probe (same target, file, offset and recipe), so that capture never
  * stopped, or attach and pin new ones under a free id.
  */
-static int attach_probe(struct agent *a, const struct st_target_cfg *t,
-			const struct st_probe_cfg *pc, bool *added)
+static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
+			   const struct st_probe_cfg *pc, const char *path, const char *ident,
+			   bool *added)
 {
 	struct st_recipe recipe;
 	struct probe_rt tmp, *p;
-	int id;
+	char inner[ST_ERR_LEN];
+	int id, r;
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.target = t;
 	tmp.cfg = pc;
-	snprintf(tmp.path, sizeof(tmp.path), "%s", t->path);
+	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
 	probe_name(t, pc, tmp.name, sizeof(tmp.name));
 	/* a file or symbol that is not there is the config's fault: exit 2 */
-	if (resolve_probe(t, pc, &tmp.sym, a->err, sizeof(a->err)))
+	if (pc->symbol)
+		r = st_symbol_resolve(path, pc->symbol, !pc->no_endbr_skip, &tmp.sym, inner,
+				      sizeof(inner));
+	else
+		r = st_symbol_at_offset(path, pc->offset, !pc->no_endbr_skip, &tmp.sym, inner,
+					sizeof(inner));
+	if (r) {
+		snprintf(a->err, sizeof(a->err), "target '%.64s': %.400s", t->name, inner);
 		return -2;
+	}
 	recipe_of(t, pc, &recipe);
-	st_capture_probe_key(t->name, tmp.path, tmp.sym.attach_offset, &recipe, tmp.key);
+	/* ident: a discovered file's path names a pid; its inode is what lasts */
+	st_capture_probe_key(t->name, ident, tmp.sym.attach_offset, &recipe, tmp.key);
 	id = st_capture_adopt(a->capture, tmp.key);
 	tmp.adopted = id >= 0;
 	if (id < 0) {
@@ -611,6 +626,83 @@ static int attach_probe(struct agent *a, const struct st_target_cfg *t,
 	return 0;
 }
 
+/* A probe of a path target: in the file at its host path. */
+static int attach_probe(struct agent *a, const struct st_target_cfg *t,
+			const struct st_probe_cfg *pc, bool *added)
+{
+	return attach_probe_at(a, t, pc, t->path, t->path, added);
+}
+
+/* ---- discovered targets (user/track.c) ---- */
+
+/* Found in processes (exe, maps) rather than attached by a host path. */
+static bool is_discovered(const struct st_target_cfg *t)
+{
+	return t->exe || t->maps;
+}
+
+static int on_track_attach(void *ctx, const struct st_attach_req *req, char *err,
+			   size_t errlen)
+{
+	struct agent *a = ctx;
+	const struct st_target_cfg *t = &a->cfg.targets[req->target];
+	bool added;
+	size_t pi;
+
+	for (pi = 0; pi < t->nprobes; pi++) {
+		if (attach_probe_at(a, t, &t->probes[pi], req->path, req->ident, &added)) {
+			snprintf(err, errlen, "%s", a->err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void on_track_record(void *ctx, const struct st_record *rec)
+{
+	log_append(ctx, rec);
+}
+
+static void drain(struct agent *a);
+
+static void on_track_drain(void *ctx)
+{
+	drain(ctx);
+}
+
+static int open_tracker(struct agent *a)
+{
+	struct st_tracker_ops ops = {
+		.ctx = a, .attach = on_track_attach, .record = on_track_record,
+		.drain = on_track_drain,
+	};
+	char err[ST_ERR_LEN];
+	size_t ti;
+
+	if (!st_tracker_open(&a->tracker, &a->cfg, &ops, err, sizeof(err)))
+		return 0;
+	for (ti = 0; ti < a->cfg.ntargets; ti++) {
+		if (is_discovered(&a->cfg.targets[ti])) {
+			snprintf(a->err, sizeof(a->err), "%s", err);
+			return -1;
+		}
+	}
+	/* path targets still work, without lifecycle records: say so */
+	fprintf(stderr, "sealtrace: warning: %s (no lifecycle records)\n", err);
+	return 0;
+}
+
+/* Wait for either ring; lifecycle events must not wait for the capture poll. */
+static void wait_rings(struct agent *a, int timeout_ms)
+{
+	struct pollfd fds[2] = {
+		{ .fd = st_capture_fd(a->capture), .events = POLLIN },
+		{ .fd = st_tracker_fd(a->tracker), .events = POLLIN },
+	};
+
+	poll(fds, 2, timeout_ms);
+}
+
 static int attach_all(struct agent *a)
 {
 	size_t ti, pi;
@@ -620,6 +712,8 @@ static int attach_all(struct agent *a)
 	for (ti = 0; ti < a->cfg.ntargets; ti++) {
 		const struct st_target_cfg *t = &a->cfg.targets[ti];
 
+		if (is_discovered(t))
+			continue;	/* attached per process by the tracker */
 		for (pi = 0; pi < t->nprobes; pi++) {
 			r = attach_probe(a, t, &t->probes[pi], &new_probe);
 			if (r)
@@ -627,6 +721,9 @@ static int attach_all(struct agent *a)
 			added += new_probe;
 		}
 	}
+	/* before stale detach: running targets adopt their pinned probes */
+	if (a->tracker)
+		st_tracker_scan(a->tracker);
 	detached = st_capture_detach_stale(a->capture, on_stale_probe, a);
 	if (detached || (a->maps_reused && added))
 		record_config_change(a, detached, added);
@@ -1023,8 +1120,12 @@ static int loop(struct agent *a, uint64_t duration_ns)
 	uint64_t used, size = st_capture_ringbuf_size(a->capture);
 
 	while (!stop_requested) {
-		if (consume_round(a, 100) < 0 && errno != EINTR)
+		if (a->tracker)
+			wait_rings(a, 100);
+		if (consume_round(a, a->tracker ? 0 : 100) < 0 && errno != EINTR)
 			break;
+		if (a->tracker)
+			st_tracker_poll(a->tracker);
 		now = clock_ns(CLOCK_REALTIME);
 		mono = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_tick >= 1000000000ull) {
@@ -1062,6 +1163,9 @@ static int shutdown_agent(struct agent *a, const char *reason)
 				fprintf(stderr, "sealtrace: %s\n", err);
 		}
 		drain(a);
+		/* last exits and model hashes, while the log is open */
+		st_tracker_close(a->tracker);
+		a->tracker = NULL;
 		if (a->detach_on_exit) {
 			/* no return can be seen any more: open calls end here */
 			st_pairing_flush(a->pairing);
@@ -1081,6 +1185,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 		}
 		a->log = NULL;
 	}
+	st_tracker_close(a->tracker);
 	st_metrics_stop(a->metrics);
 	st_capture_close(a->capture);
 	st_pairing_free(a->pairing);
@@ -1102,6 +1207,9 @@ static int check_config(const char *file, bool resolve)
 		return ST_EXIT_USAGE;
 	}
 	for (ti = 0; resolve && ti < cfg.ntargets; ti++) {
+		/* a discovered target's file is only known once a process has it */
+		if (is_discovered(&cfg.targets[ti]))
+			continue;
 		for (pi = 0; pi < cfg.targets[ti].nprobes; pi++) {
 			if (resolve_probe(&cfg.targets[ti], &cfg.targets[ti].probes[pi], &sym,
 					  err, sizeof(err))) {
@@ -1178,6 +1286,11 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	if (a->maps_reused && st_capture_accounting_load(a->capture, &a->acct) == 0)
 		a->counted_before = a->acct.counted_through;
 	record_agent(a, ST_ET_AGENT_START, NULL);
+	if (!detach_now && open_tracker(a)) {
+		fprintf(stderr, "sealtrace: %s\n", a->err);
+		shutdown_agent(a, "startup_failed");
+		return ST_EXIT_RUNTIME;
+	}
 	rc = attach_all(a);
 	if (rc) {
 		fprintf(stderr, "sealtrace: %s\n", a->err);

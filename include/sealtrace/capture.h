@@ -312,6 +312,9 @@ uint64_t st_capture_ringbuf_size(const struct st_capture_ctx *c);
 /* Tell the BPF side the agent is alive (fail-closed targets, agent_down). */
 int st_capture_heartbeat(struct st_capture_ctx *c, uint64_t tai_ns);
 
+/* Epoll fd readable when the ring has data (for waiting on several rings). */
+int st_capture_fd(const struct st_capture_ctx *c);
+
 /* Close: pinned maps and links stay for the successor. */
 void st_capture_close(struct st_capture_ctx *c);
 #endif /* !__bpf__ */

@@ -15,8 +15,17 @@
  *   fsync.every_ms				integer >= 0
  *   fail_closed_after_ms			integer 0 .. 86400000 (0: off)
  *   metrics.listen				string, "" disables
- *   targets[]: name (unique), path | exe | maps, pid (0..4194304),
+ *   model_globs				list of fnmatch globs on the basename of
+ *						files a tracked process opens (default
+ *						*.gguf *.onnx *.safetensors *.pt *.bin)
+ *   models[]: sha256 (64 hex), version	release name of a model digest (unique)
+ *   targets[]: name (unique), path | exe | maps | preset, pid (0..4194304),
  *	on_loss (record|signal), signal (SIGKILL|SIGSTOP|SIGTERM|1..SIGRTMAX),
+ *	hold (true|false, default true: a process discovered at exec or at a
+ *	library load is stopped until its probes are attached),
+ *	model_globs (overrides the top-level list for this target),
+ *	preset (llama.cpp: probes llama_tokenize and llama_decode, maps
+ *	libllama.so unless path or maps say otherwise; probes optional),
  *	probes[] (ST_MAX_PROBES in total over all targets):
  *	  symbol | offset (exactly one; offset decimal or 0x, > 0),
  *	  no_endbr_skip (true|false), input, output (both optional; a probe
@@ -58,6 +67,13 @@ enum st_on_loss {
 	ST_ON_LOSS_SIGNAL,	/* fail closed: signal the calling process */
 };
 
+/* A model digest the operator has named: model_version of its records. */
+struct st_model_cfg {
+	char sha256[65];	/* lower-case hex */
+	char *version;
+	int line;
+};
+
 struct st_target_cfg {
 	char *name;
 	char *path;		/* binary or shared library */
@@ -66,6 +82,10 @@ struct st_target_cfg {
 	int pid;		/* 0: every process */
 	enum st_on_loss on_loss;
 	int signal;		/* for ST_ON_LOSS_SIGNAL, default SIGKILL */
+	bool no_hold;		/* hold: false */
+	char *preset;		/* "llama.cpp" or NULL */
+	char **model_globs;	/* NULL: the top-level list */
+	size_t nmodel_globs;
 	struct st_probe_cfg *probes;
 	size_t nprobes;
 	int line;
@@ -103,6 +123,11 @@ struct st_config {
 	 * when the ring buffer is full. Default 0.
 	 */
 	uint64_t fail_closed_after_ms;
+
+	char **model_globs;	/* NULL: st_default_model_globs (model.h) */
+	size_t nmodel_globs;
+	struct st_model_cfg *models;
+	size_t nmodels;
 
 	struct st_target_cfg *targets;
 	size_t ntargets;

@@ -104,8 +104,13 @@ class Agent:
 
     def cleanup(self):
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
+            # SIGTERM first: an agent that stops resumes the processes it holds
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         if os.path.isdir(self.pin_dir):
             shutil.rmtree(self.pin_dir, ignore_errors=True)
         if os.environ.get("KEEP") != "1":

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifecycle: exec, exit and file opens of the processes the agent cares
+ * about (see include/sealtrace/lifecycle.h for what is reported when).
+ *
+ * Discovery without polling: an exec whose basename matches a watched
+ * executable, or an open of a watched library, is reported at once, and
+ * the process is stopped (SIGSTOP, delivered before it returns to user
+ * space) until the agent has attached its probes and resumes it. That is
+ * what makes "logged from its first call" hold for processes that start
+ * after the agent. The stop is sent only once the event is in the ring,
+ * so a process is never stopped without the agent hearing of it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sealtrace/lifecycle.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SIGSTOP_NR 19
+
+/* Written by userspace before load: the kernel-side pre-filter. */
+const volatile struct st_lc_watch watch[ST_LC_MAX_WATCH] = {};
+const volatile __u32 nwatch = 0;
+const volatile __u32 nlib = 0;	/* watches of kind LIB: openat is filtered only then */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} lc_events SEC(".maps");
+
+/* tgid -> 1: processes the agent tracks (exit and every open reported). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} tracked SEC(".maps");
+
+/* An openat() between enter and exit: what the exit needs. */
+struct pending_open {
+	__u64 filename;		/* user pointer */
+	__s32 dfd;
+	__u16 flags;		/* ST_LC_F_* */
+	__u16 watch;		/* LIB watch index + 1 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);		/* tid */
+	__type(value, struct pending_open);
+} pending SEC(".maps");
+
+/* Events that did not fit into the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lc_lost SEC(".maps");
+
+struct path_buf {
+	char s[ST_LC_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} scratch SEC(".maps");
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lc_lost, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+/*
+ * Name matching runs in bpf_loop() callbacks over the per-CPU scratch copy
+ * of the path: verified once, whatever the path's length, where unrolled
+ * loops made the verifier walk every (length, basename offset) pair.
+ */
+static __always_inline struct path_buf *scratch_buf(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+struct base_ctx {
+	__u32 base;
+};
+
+/* Finds the offset of the last path component (after the last '/'). */
+static long base_cb(__u64 i, void *data)
+{
+	struct base_ctx *c = data;
+	struct path_buf *b = scratch_buf();
+	char ch;
+
+	if (!b)
+		return 1;
+	ch = b->s[i & (ST_LC_PATH_MAX - 1)];
+	if (!ch)
+		return 1;
+	if (ch == '/')
+		c->base = (__u32)i + 1;
+	return 0;
+}
+
+struct cmp_ctx {
+	__u32 base;
+	__u32 wi;
+	__u32 ok;
+};
+
+/*
+ * The basename equals watch[wi].name (EXE), or starts with it followed by
+ * '.' (LIB: "libllama" matches libllama.so.0 and libllama.v0.5.0.so, not
+ * libllama-common.so).
+ */
+static long cmp_cb(__u64 j, void *data)
+{
+	struct cmp_ctx *c = data;
+	struct path_buf *b = scratch_buf();
+	const volatile struct st_lc_watch *w = &watch[c->wi & (ST_LC_MAX_WATCH - 1)];
+	__u32 at = c->base + (__u32)j;
+	char got;
+
+	c->ok = 0;
+	if (!b || at >= ST_LC_PATH_MAX)
+		return 1;
+	got = b->s[at & (ST_LC_PATH_MAX - 1)];
+	if (j < w->len) {
+		if (got != w->name[j & (ST_LC_NAME_MAX - 1)])
+			return 1;
+		c->ok = 1;	/* so far */
+		return 0;
+	}
+	c->ok = w->kind == ST_LC_WATCH_LIB ? got == '.' : got == '\0';
+	return 1;
+}
+
+/* Index of the first watch of kind that matches the scratch path, or -1. */
+static __always_inline int match(__u8 kind)
+{
+	struct base_ctx bc = {};
+	struct cmp_ctx cc = {};
+	__u32 i;
+
+	bpf_loop(ST_LC_PATH_MAX, base_cb, &bc, 0);
+	for (i = 0; i < ST_LC_MAX_WATCH; i++) {
+		if (i >= nwatch)
+			break;
+		if (watch[i].kind != kind)
+			continue;
+		cc.base = bc.base;
+		cc.wi = i;
+		cc.ok = 0;
+		bpf_loop(ST_LC_NAME_MAX, cmp_cb, &cc, 0);
+		if (cc.ok)
+			return (int)i;
+	}
+	return -1;
+}
+
+static __always_inline void fill(struct st_lc_event *ev, __u16 kind, __u64 pid_tgid)
+{
+	ev->kind = kind;
+	ev->flags = 0;
+	ev->watch = 0;
+	ev->path_len = 0;
+	ev->tgid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->ts_ns = bpf_ktime_get_tai_ns();
+	ev->ret = 0;
+	ev->dfd = 0;
+	ev->pad = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+static __always_inline void set_path_len(struct st_lc_event *ev, long n)
+{
+	ev->path_len = n > 0 ? (__u16)(n - 1) : 0;
+	if (n <= 0)
+		ev->path[0] = '\0';
+}
+
+/* Stop the current process until the agent resumes it; flag the event. */
+static __always_inline void hold(struct st_lc_event *ev, int wi)
+{
+	if (wi < 0 || !watch[wi & (ST_LC_MAX_WATCH - 1)].hold)
+		return;
+	if (bpf_send_signal(SIGSTOP_NR) == 0)
+		ev->flags |= ST_LC_F_HELD;
+}
+
+SEC("tp/sched/sched_process_exec")
+int lc_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, one = 1;
+	struct st_lc_event *ev;
+	struct path_buf *b;
+	bool was_tracked;
+	long n;
+	int wi;
+
+	was_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	if (!nwatch && !was_tracked)
+		return 0;
+	b = scratch_buf();
+	if (!b)
+		return 0;
+	n = bpf_probe_read_kernel_str(b->s, sizeof(b->s),
+				      (void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	if (n <= 0)
+		b->s[0] = '\0';
+	wi = match(ST_LC_WATCH_EXE);
+	if (wi < 0 && !was_tracked)
+		return 0;
+	ev = bpf_ringbuf_reserve(&lc_events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost();
+		return 0;
+	}
+	fill(ev, ST_EV_PROC_EXEC, pid_tgid);
+	bpf_probe_read_kernel(ev->path, sizeof(ev->path), b->s);
+	ev->path[ST_LC_PATH_MAX - 1] = '\0';
+	set_path_len(ev, n);
+	if (was_tracked)
+		ev->flags |= ST_LC_F_TRACKED;
+	if (wi >= 0) {
+		ev->watch = wi + 1;
+		/* tracked now, so that its first opens are not missed */
+		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+		hold(ev, wi);
+	}
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int lc_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct task_struct *task;
+	struct st_lc_event *ev;
+
+	/* the last thread of the process: the process is gone */
+	if (!ctx->group_dead)
+		return 0;
+	if (!bpf_map_lookup_elem(&tracked, &tgid))
+		return 0;
+	bpf_map_delete_elem(&tracked, &tgid);
+	ev = bpf_ringbuf_reserve(&lc_events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost();
+		return 0;
+	}
+	fill(ev, ST_EV_PROC_EXIT, pid_tgid);
+	task = bpf_get_current_task_btf();
+	ev->ret = BPF_CORE_READ(task, exit_code);
+	ev->path[0] = '\0';
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_openat")
+int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct pending_open po = {};
+	struct path_buf *buf;
+	bool is_tracked;
+	int wi = -1;
+
+	is_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	if (!is_tracked && !nlib)
+		return 0;
+	po.filename = ctx->args[1];
+	po.dfd = (__s32)ctx->args[0];
+	if (nlib) {
+		buf = scratch_buf();
+		if (!buf)
+			return 0;
+		if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
+			buf->s[0] = '\0';
+		wi = match(ST_LC_WATCH_LIB);
+		/* a target with exe and maps: only its executable's processes */
+		if (wi >= 0 && watch[wi & (ST_LC_MAX_WATCH - 1)].tracked_only && !is_tracked)
+			wi = -1;
+	}
+	if (wi < 0 && !is_tracked)
+		return 0;
+	if (wi >= 0) {
+		po.flags |= ST_LC_F_LIB;
+		po.watch = wi + 1;
+	}
+	if (is_tracked)
+		po.flags |= ST_LC_F_TRACKED;
+	bpf_map_update_elem(&pending, &tid, &po, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int lc_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid, one = 1;
+	struct pending_open *pp, po;
+	struct st_lc_event *ev;
+	long n;
+
+	pp = bpf_map_lookup_elem(&pending, &tid);
+	if (!pp)
+		return 0;
+	po = *pp;
+	bpf_map_delete_elem(&pending, &tid);
+	if (ctx->ret < 0)
+		return 0;
+	ev = bpf_ringbuf_reserve(&lc_events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost();
+		return 0;
+	}
+	fill(ev, ST_EV_FILE_OPEN, pid_tgid);
+	ev->ret = ctx->ret;
+	ev->dfd = po.dfd;
+	ev->flags = po.flags;
+	ev->watch = po.watch;
+	n = bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)po.filename);
+	set_path_len(ev, n);
+	if (po.flags & ST_LC_F_LIB) {
+		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+		hold(ev, (int)po.watch - 1);
+	}
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}

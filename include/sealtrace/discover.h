@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Discover: what /proc says about a process, for deciding whether it is a
+ * target and where its files are. Pure helpers (container ids, library
+ * name matching) are separate from the /proc readers so that they can be
+ * unit tested.
+ *
+ * Paths of another process are as that process sees them (its mount
+ * namespace); the agent reaches them through /proc/PID/root, which works
+ * across mount namespaces (containers) as long as the process lives.
+ */
+#ifndef SEALTRACE_DISCOVER_H
+#define SEALTRACE_DISCOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ST_CONTAINER_ID_LEN	64	/* docker, containerd, cri-o: 64 hex digits */
+#define ST_PROC_PATH_MAX	4096
+
+struct st_proc_info {
+	int pid;
+	char comm[16];
+	char exe[ST_PROC_PATH_MAX];	/* readlink /proc/PID/exe, "" if unreadable */
+	char container_id[ST_CONTAINER_ID_LEN + 1];	/* "" when not in a container */
+	dev_t exe_dev;			/* stat of /proc/PID/exe */
+	ino_t exe_ino;
+};
+
+/* Last path component ("" for a path ending in '/'). */
+const char *st_basename(const char *path);
+
+/*
+ * The container id in the text of /proc/PID/cgroup: the last run of
+ * exactly 64 hex digits (docker-<id>.scope, cri-containerd-<id>.scope,
+ * crio-<id>.scope, /docker/<id>, /kubepods/.../<id>). 0 and the id in out,
+ * or -1 and "" when there is none.
+ */
+int st_container_id(const char *cgroup_text, char out[ST_CONTAINER_ID_LEN + 1]);
+
+/*
+ * Library name matching for a target's `maps:`. The stem of a pattern is
+ * the pattern without its ".so..." tail ("libllama.so" -> "libllama"); a
+ * file matches when its basename is the stem, a '.', and contains ".so"
+ * (libllama.so, libllama.so.0, libllama.v0.5.0.so; not libllama-common.so).
+ */
+void st_lib_stem(const char *pattern, char *stem, size_t len);
+bool st_lib_matches(const char *pattern, const char *path);
+
+/* comm, exe, container id and the exe's (dev, inode) of a live process. */
+int st_proc_info(int pid, struct st_proc_info *pi, char *err, size_t errlen);
+
+/*
+ * The first file mapped by pid whose name matches pattern (st_lib_matches),
+ * from /proc/PID/maps: its path as the process sees it. 0, or -1 if none.
+ */
+int st_proc_find_lib(int pid, const char *pattern, char *path, size_t len);
+
+/*
+ * A path usable by the agent for a file the process names: an absolute
+ * path goes through /proc/PID/root, a relative one through the directory
+ * fd it was opened against (/proc/PID/fd/DFD) or, for AT_FDCWD, /proc/PID/cwd.
+ */
+int st_proc_path(int pid, int dfd, const char *path, char *out, size_t len);
+
+/* Call fn for every process in /proc (not threads); stops at fn != 0. */
+typedef int (*st_pid_fn)(void *ctx, int pid);
+int st_proc_each(st_pid_fn fn, void *ctx);
+
+#endif /* SEALTRACE_DISCOVER_H */

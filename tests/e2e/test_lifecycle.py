@@ -1,0 +1,381 @@
+"""Lifecycle e2e: discovery across mount/pid namespaces, exec discovery with
+hold, lifecycle records, model fingerprints, and the real llama.cpp engine.
+
+Exact counts throughout: N calls made -> N inference records, one
+probe_attached per (probe, file), one system_activation/deactivation per
+process.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from harness import Agent, Skip, eq, run, target, wait_for, ROOT
+import workload_inputs as wi
+
+PREDICT = ('symbol: st_predict\n        input: {ptr: "%%di", len: "%%si", max: %d}\n'
+           '        output: {ptr: "%%dx", len: "%%ax", at: return}')
+
+
+def exe_target(name, exe, probes, extra=""):
+    y = "  - name: %s\n    exe: %s\n%s    probes:\n" % (name, exe, extra)
+    for p in probes:
+        y += "      - " + p + "\n"
+    return y
+
+
+def check_loop_records(a, recs, n, seed, cap, what):
+    """recs: the inference records of one process; inputs reproduced exactly."""
+    eq(len(recs), n, "%s: inference records" % what)
+    by_i = sorted(recs, key=lambda r: r["details"]["kseq"])
+    for i, r in enumerate(by_i):
+        data = wi.input_bytes(seed, i, cap)
+        eq(r["input_hash"], a.ref(data[:cap]), "%s: input_hash of call %d" % (what, i))
+        eq(r["output_reference"], a.ref(wi.output_bytes(data, 64)),
+           "%s: output of call %d" % (what, i))
+
+
+class NsTarget:
+    """The workload in its own mount+pid namespace; the binary is reachable
+    only under a directory bind-mounted inside that namespace."""
+
+    def __init__(self, hidden_dir, mnt, exe, args):
+        self.go = os.path.join(os.path.dirname(mnt), "go-%d" % time.monotonic_ns())
+        script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+        self.proc = subprocess.Popen(
+            ["unshare", "--mount", "--pid", "--fork", "--propagation", "private",
+             "sh", "-c", script, "sh", hidden_dir, mnt, os.path.join(mnt, exe)] + args +
+            ["--go", self.go], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            raise AssertionError("ns target did not start: %r %s" % (line, self.proc.stderr.read()))
+        # ready pid=1: it is the init of its own pid namespace
+        self.ns_pid = int(line.split("=")[1])
+        self.host_pid = self._host_pid()
+
+    def _host_pid(self):
+        # unshare -> (fork) child: the exec'd workload
+        with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+            return int(f.read().split()[0])
+
+    def go_and_wait(self, timeout=120):
+        open(self.go, "w").close()
+        out, err = self.proc.communicate(timeout=timeout)
+        if self.proc.returncode != 0:
+            raise AssertionError("ns target exited %d: %s %s" % (self.proc.returncode, out, err))
+        return out
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_namespace_discovery_shared_attachment():
+    """(a) A target in its own mount+pid namespace, its binary only under a
+    bind mount there: found at agent start, attached through /proc/PID/root,
+    N calls logged exactly; a second copy in another namespace, started after
+    the agent, shares the attachment (one probe_attached)."""
+    n, seed, cap = 300, 7, 256
+    tmp = tempfile.mkdtemp(prefix="st-e2e-ns-")
+    hidden = os.path.join(tmp, "hidden")
+    mnt = os.path.join(tmp, "mnt")        # empty on the host
+    os.makedirs(hidden)
+    os.makedirs(mnt)
+    exe = "st-nsload"                      # a name no other test runs
+    shutil.copy(target("workload"), os.path.join(hidden, exe))
+    args = ["loop", "--count", str(n), "--seed", str(seed), "--cap", str(cap)]
+    a = t1 = t2 = None
+    try:
+        t1 = NsTarget(hidden, mnt, exe, args)
+        assert not os.path.exists(os.path.join(mnt, exe)), "binary visible on the host"
+        a = Agent("ns", exe_target("ns", exe, [PREDICT % cap]))
+        a.start()
+        t2 = NsTarget(hidden, mnt, exe, args)   # held at exec until attached
+        eq(t1.ns_pid, 1, "first copy is pid 1 of its namespace")
+        t1.go_and_wait()
+        t2.go_and_wait()
+        eq(a.stop(), 0, "agent exit status")
+        att = a.of_type("probe_attached")
+        eq(len(att), 1, "probe_attached records (one file, shared)")
+        eq(att[0]["details"]["path"], "/proc/%d/root%s/%s" % (t1.host_pid, mnt, exe),
+           "attached through /proc/PID/root")
+        act = a.of_type("system_activation")
+        eq(sorted((r["pid"], r["details"]["reason"]) for r in act),
+           sorted([(t1.host_pid, "found_at_start"), (t2.host_pid, "exec")]), "activations")
+        eq({r["details"]["held"] for r in act if r["pid"] == t2.host_pid}, {True},
+           "second copy held until attached")
+        deact = a.of_type("system_deactivation")
+        eq(sorted((r["pid"], r["details"].get("exit_code")) for r in deact),
+           sorted([(t1.host_pid, 0), (t2.host_pid, 0)]), "deactivations")
+        recs = a.of_type("inference")
+        for t in (t1, t2):
+            check_loop_records(a, [r for r in recs if r["pid"] == t.host_pid], n, seed, cap,
+                               "pid %d" % t.host_pid)
+        eq(len(recs), 2 * n, "inference records in all")
+        eq(len(a.of_type("incomplete")), 0, "incomplete records")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        for t in (t1, t2):
+            if t:
+                t.kill()
+        if a:
+            a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_exec_discovery_from_first_call():
+    """(b) A target started after the agent that calls at once (no start
+    protocol): discovered via exec, held until attached, every call logged."""
+    n, seed, cap = 500, 11, 512
+    tmp = tempfile.mkdtemp(prefix="st-e2e-exec-")
+    exe = "st-execload"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("workload"), path)
+    a = Agent("exec", exe_target("exec", exe, [PREDICT % cap]))
+    try:
+        a.start()
+        p = run([path, "loop", "--count", str(n), "--seed", str(seed), "--cap", str(cap)])
+        assert "done calls=%d" % n in p.stdout, p.stdout
+        pid = int(p.stdout.split("ready pid=")[1].split()[0])
+        # a second run of the same file: same attachment, its own lifecycle
+        p2 = run([path, "loop", "--count", str(n), "--seed", str(seed), "--cap", str(cap)])
+        pid2 = int(p2.stdout.split("ready pid=")[1].split()[0])
+        eq(a.stop(), 0, "agent exit status")
+        recs = a.of_type("inference")
+        check_loop_records(a, [r for r in recs if r["pid"] == pid], n, seed, cap, "first run")
+        check_loop_records(a, [r for r in recs if r["pid"] == pid2], n, seed, cap, "second run")
+        eq(len(a.of_type("probe_attached")), 1, "probe_attached records")
+        act = a.of_type("system_activation")
+        eq(sorted(r["pid"] for r in act), sorted([pid, pid2]), "activations")
+        for r in act:
+            eq(r["details"]["reason"], "exec", "activation reason")
+            eq(r["details"]["held"], True, "held at exec")
+            eq(r["details"]["exe"], path, "exe")
+            eq(r["comm"], exe, "comm")
+        eq(sorted(r["pid"] for r in a.of_type("system_deactivation")), sorted([pid, pid2]),
+           "deactivations")
+        # order in the system stream: activation before the process's exit
+        sysrecs = a.records("system")
+        kinds = [(r["event_type"], r["pid"]) for r in sysrecs
+                 if r["event_type"] in ("system_activation", "system_deactivation")]
+        eq(kinds, [("system_activation", pid), ("system_deactivation", pid),
+                   ("system_activation", pid2), ("system_deactivation", pid2)], "lifecycle order")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_model_fingerprint_and_signal_exit():
+    """A tracked process opens a model artifact (openat in its own namespace
+    view) and is then killed by a signal: model_loaded with the file's true
+    sha256 and size, every later inference record carries model_artifact and
+    the configured model_version, system_deactivation names the signal."""
+    n = 40
+    tmp = tempfile.mkdtemp(prefix="st-e2e-model-")
+    exe = "st-modelsrv"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("model_server"), path)
+    model = os.path.join(tmp, "weights.safetensors")
+    with open(model, "wb") as f:
+        f.write(os.urandom((3 << 20) + 17))
+    with open(model, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    other = os.path.join(tmp, "config.json")     # opened too, no model glob
+    with open(other, "w") as f:
+        f.write("{}")
+    extra = "models:\n  - {sha256: %s, version: \"credit-v7\"}\n" % digest
+    a = Agent("model", exe_target("model", exe, ["symbol: st_infer"]), extra=extra)
+    go = os.path.join(tmp, "go")
+    try:
+        a.start()
+        p = subprocess.Popen([path, "--model", model, "--open", other, "--count", str(n),
+                              "--go", go, "--signal", "15"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        assert line.startswith("ready"), line
+        time.sleep(1)   # the model is hashed on the agent's worker meanwhile
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, -signal.SIGTERM, "target killed by SIGTERM")
+        eq(a.stop(), 0, "agent exit status")
+        ml = a.of_type("model_loaded")
+        eq(len(ml), 1, "model_loaded records")
+        eq(ml[0]["pid"], p.pid, "model_loaded pid")
+        eq(ml[0]["model_artifact"], digest, "model_artifact")
+        eq(ml[0]["model_version"], "credit-v7", "model_version")
+        eq(ml[0]["details"]["path"], model, "model path")
+        eq(ml[0]["details"]["size"], (3 << 20) + 17, "model size")
+        recs = a.of_type("inference")
+        eq(len(recs), n, "inference records")
+        eq({(r["model_artifact"], r["model_version"]) for r in recs}, {(digest, "credit-v7")},
+           "inference records carry the model")
+        deact = a.of_type("system_deactivation")
+        eq(len(deact), 1, "deactivations")
+        eq(deact[0]["details"].get("signal"), signal.SIGTERM, "exit signal")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- the real llama.cpp engine (../shared/testbed) ----
+
+def testbed_dir():
+    d = os.environ.get("SEALTRACE_TESTBED") or os.path.join(ROOT, "..", "shared", "testbed")
+    if not os.path.isfile(os.path.join(d, "setup.sh")):
+        raise Skip("testbed not found at %s (set SEALTRACE_TESTBED)" % d)
+    return os.path.abspath(d)
+
+
+def testbed_env(tb):
+    """Install (idempotent, ~10 s) and read testbed.env; Skip when it cannot."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise Skip("node/npm not installed: the llama.cpp testbed needs them")
+    p = subprocess.run(["bash", os.path.join(tb, "setup.sh")], capture_output=True, text=True,
+                       timeout=900)
+    if p.returncode != 0:
+        raise Skip("testbed setup.sh failed (exit %d): %s" % (
+            p.returncode, (p.stdout + p.stderr).strip().splitlines()[-1:]))
+    cache = os.environ.get("TESTBED_CACHE", "/tmp/testbed-cache")
+    env = {}
+    with open(os.path.join(cache, "testbed.env")) as f:
+        for line in f:
+            if "=" in line and not line.startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                env[k] = v
+    return env
+
+
+def utc_ns(ts):
+    """'2026-01-02T03:04:05.123456789Z' -> ns since the epoch."""
+    import calendar
+    secs, frac = ts.rstrip("Z").split(".")
+    t = calendar.timegm(time.strptime(secs, "%Y-%m-%dT%H:%M:%S"))
+    return t * 1000000000 + int(frac.ljust(9, "0"))
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_json(url, timeout=2):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def test_llama_cpp_engine():
+    """(c) The real llama.cpp engine (node-llama-cpp's prebuilt libllama)
+    under the llama.cpp preset: activation at library load, model_loaded with
+    the GGUF's true sha256, one llama_tokenize record per request whose
+    input_hash is the HMAC of the prompt sent, one record per llama_decode
+    call (= tokens the server reports), deactivation at exit, verify passes."""
+    n, n_predict = 6, 5
+    tb = testbed_dir()
+    env = testbed_env(tb)
+    model = env["GGUF_MODEL"]
+    digest = run(["sha256sum", model]).stdout.split()[0]
+    extra = "models:\n  - {sha256: %s, version: \"tiny-llama-e2e\"}\n" % digest
+    # Other sessions may run the same engine: `exe` narrows the target to
+    # this test's server, a node under its own name (a hard link, so that
+    # /proc/PID/exe says that name too). The server command is serve.sh's.
+    tmp = tempfile.mkdtemp(prefix="st-e2e-llama-node-")
+    node = os.path.join(tmp, "st-e2e-node")
+    try:
+        os.link(os.path.realpath(shutil.which("node")), node)
+    except OSError:
+        shutil.copy(os.path.realpath(shutil.which("node")), node)
+    a = Agent("llama", "  - name: llm\n    preset: llama.cpp\n    exe: st-e2e-node\n",
+              extra=extra)
+    port = free_port()
+    server = None
+    try:
+        a.start()
+        logf = open(os.path.join(a.dir, "server.log"), "w")
+        server = subprocess.Popen([node, os.path.join(tb, "llm_server.mjs"), "--port", str(port),
+                                   "--model", model, "--nlc-dir", env["NLC_DIR"],
+                                   "--threads", "1"],
+                                  stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        health = {}
+
+        def healthy():
+            nonlocal health
+            if server.poll() is not None:
+                raise AssertionError("server exited %d: %s" % (
+                    server.returncode, open(os.path.join(a.dir, "server.log")).read()[-2000:]))
+            try:
+                health = http_json("http://127.0.0.1:%d/health" % port)
+                return health.get("status") == "ok"
+            except OSError:
+                return False
+        wait_for(healthy, timeout=120, what="llama server health")
+        eq(health["pid"], server.pid, "server pid")
+        # the engine tokenizes a few strings of its own while loading the
+        # model; requests are what follows
+        t_requests = time.time_ns()
+        p = run(["node", os.path.join(tb, "client.mjs"), "--url", "http://127.0.0.1:%d" % port,
+                 "-n", str(n), "--n-predict", str(n_predict)], timeout=300)
+        assert "succeeded %d/%d" % (n, n) in p.stdout, p.stdout
+        tokens = int(p.stdout.split("tokens_predicted_total ")[1].split()[0])
+        assert tokens >= n, p.stdout
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        eq(a.stop(), 0, "agent exit status")
+
+        pid = server.pid
+        act = [r for r in a.of_type("system_activation") if r["pid"] == pid]
+        eq(len(act), 1, "system_activation of the server")
+        eq(act[0]["details"]["reason"], "library_load", "activation reason")
+        eq(act[0]["details"]["file"], health["engine_lib"], "probed library")
+        # node-llama-cpp first loads the library in a short-lived child (a
+        # binding test, same executable): also a target, same file, shared.
+        att = a.of_type("probe_attached")
+        eq(sorted(r["probe"] for r in att), ["llm:llama_decode", "llm:llama_tokenize"],
+           "probe_attached records (one library file)")
+        ml = [r for r in a.of_type("model_loaded") if r["pid"] == pid]
+        eq(len(ml), 1, "model_loaded records")
+        eq(ml[0]["model_artifact"], digest, "model sha256 (sha256sum)")
+        eq(ml[0]["details"]["size"], os.path.getsize(model), "model size")
+        eq(ml[0]["model_version"], "tiny-llama-e2e", "model_version")
+
+        allrecs = [r for r in a.of_type("inference") if r["pid"] == pid]
+        recs = [r for r in allrecs if utc_ns(r["timestamp_utc"]) >= t_requests]
+        eq({r["probe"] for r in allrecs if r not in recs}, {"llm:llama_tokenize"},
+           "records before the first request: the engine's own tokenize calls")
+        tok = [r for r in recs if r["probe"] == "llm:llama_tokenize"]
+        dec = [r for r in recs if r["probe"] == "llm:llama_decode"]
+        eq(len(tok), n, "llama_tokenize records (one per request)")
+        eq(len(dec), tokens, "llama_decode records (= tokens_predicted_total)")
+        eq(len(recs), n + tokens, "inference records in all")
+        want = sorted(a.ref(("hello world, this is request #%d" % i).encode()) for i in range(n))
+        eq(sorted(r["input_hash"] for r in tok), want, "tokenize input = the prompts sent")
+        for r in tok:
+            eq(r["output_len"], 4 * r["ret"], "token ids written = 4 x returned count")
+        # the first decode of each request is its prompt (more than one token)
+        eq(len([r for r in dec if r["input_len"] > 4]), n, "prompt decodes")
+        eq({r["input_len"] for r in dec if r["input_len"] <= 4}, {4}, "one token per step")
+        eq({r["model_artifact"] for r in allrecs}, {digest}, "inference records carry the model")
+        eq({r["model_version"] for r in allrecs}, {"tiny-llama-e2e"}, "and its version")
+        eq(len(a.of_type("incomplete")), 0, "incomplete records")
+        deact = [r for r in a.of_type("system_deactivation") if r["pid"] == pid]
+        eq(len(deact), 1, "system_deactivation of the server")
+        eq(deact[0]["details"].get("exit_code"), 0, "server exit code")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        if server and server.poll() is None:
+            server.kill()
+            server.wait()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)

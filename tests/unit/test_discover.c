@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Unit tests for discovery and model fingerprints: container ids, library
+ * name matching, /proc paths (user/discover.c), model globs and the hashing
+ * worker (user/model.c), lifecycle wait statuses, and the config keys they
+ * read (preset, hold, model_globs, models).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "sealtrace/config.h"
+#include "sealtrace/discover.h"
+#include "sealtrace/lifecycle.h"
+#include "sealtrace/model.h"
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_container_id(void **state)
+{
+	char id[ST_CONTAINER_ID_LEN + 1];
+
+	assert_int_equal(st_container_id("0::/system.slice/docker-" ID64 ".scope\n", id), 0);
+	assert_string_equal(id, ID64);
+	assert_int_equal(st_container_id("0::/kubepods.slice/kubepods-burstable.slice/"
+					 "cri-containerd-" ID64 ".scope\n", id), 0);
+	assert_string_equal(id, ID64);
+	assert_int_equal(st_container_id("0::/machine.slice/crio-" ID64 ".scope\n", id), 0);
+	assert_string_equal(id, ID64);
+	/* cgroup v1: several lines, the id in each */
+	assert_int_equal(st_container_id("12:cpu:/docker/" ID64 "\n11:memory:/docker/" ID64 "\n",
+					 id), 0);
+	assert_string_equal(id, ID64);
+	/* upper case is normalised */
+	assert_int_equal(st_container_id("0::/docker/0123456789ABCDEF0123456789abcdef"
+					 "0123456789abcdef0123456789abcdef\n", id), 0);
+	assert_string_equal(id, ID64);
+	/* not in a container; 63 or 65 hex digits are no id */
+	assert_int_equal(st_container_id("0::/user.slice/user-0.slice/session-1.scope\n", id), -1);
+	assert_string_equal(id, "");
+	assert_int_equal(st_container_id("0::/docker/" ID64 "0\n", id), -1);
+	assert_int_equal(st_container_id("0::/docker/0123456789abcdef0123456789abcdef"
+					 "0123456789abcdef0123456789abcde\n", id), -1);
+	assert_int_equal(st_container_id("", id), -1);
+}
+
+static void test_lib_names(void **state)
+{
+	char stem[64];
+
+	st_lib_stem("libllama.so", stem, sizeof(stem));
+	assert_string_equal(stem, "libllama");
+	st_lib_stem("/usr/lib/libonnxruntime.so.1.17", stem, sizeof(stem));
+	assert_string_equal(stem, "libonnxruntime");
+	st_lib_stem("libfoo", stem, sizeof(stem));
+	assert_string_equal(stem, "libfoo");
+	st_lib_stem("libllama.so", stem, 4);
+	assert_string_equal(stem, "lib");
+
+	assert_true(st_lib_matches("libllama.so", "/opt/x/libllama.so"));
+	assert_true(st_lib_matches("libllama.so", "/opt/x/libllama.so.0"));
+	assert_true(st_lib_matches("libllama.so", "/opt/x/libllama.v0.5.0.so"));
+	assert_true(st_lib_matches("libllama.so", "libllama.so.0.5.0"));
+	assert_false(st_lib_matches("libllama.so", "/opt/x/libllama-common.so"));
+	assert_false(st_lib_matches("libllama.so", "/opt/libllama.so.d/libfoo.so"));
+	assert_false(st_lib_matches("libllama.so", "/opt/x/libllama.a"));
+	assert_false(st_lib_matches("libllama.so", "/opt/x/libllamax.so"));
+	assert_false(st_lib_matches(".so", "/opt/x/.so"));
+	assert_string_equal(st_basename("/a/b/c"), "c");
+	assert_string_equal(st_basename("c"), "c");
+	assert_string_equal(st_basename("/a/"), "");
+}
+
+static void test_proc_paths(void **state)
+{
+	char out[64];
+
+	assert_int_equal(st_proc_path(42, AT_FDCWD, "/models/m.gguf", out, sizeof(out)), 0);
+	assert_string_equal(out, "/proc/42/root/models/m.gguf");
+	assert_int_equal(st_proc_path(42, AT_FDCWD, "m.gguf", out, sizeof(out)), 0);
+	assert_string_equal(out, "/proc/42/cwd/m.gguf");
+	assert_int_equal(st_proc_path(42, 7, "m.gguf", out, sizeof(out)), 0);
+	assert_string_equal(out, "/proc/42/fd/7/m.gguf");
+	/* never a cut path */
+	assert_int_equal(st_proc_path(42, AT_FDCWD, "/a/very/long/path/that/does/not/fit/in/"
+				      "the/buffer/at/all.gguf", out, sizeof(out)), -1);
+}
+
+static int count_self(void *ctx, int pid)
+{
+	int *found = ctx;
+
+	if (pid == (int)getpid())
+		(*found)++;
+	return 0;
+}
+
+static void test_proc_self(void **state)
+{
+	struct st_proc_info *pi = malloc(sizeof(*pi));
+	char err[256], lib[4096];
+	int found = 0;
+
+	assert_non_null(pi);
+	assert_int_equal(st_proc_info(getpid(), pi, err, sizeof(err)), 0);
+	assert_string_equal(st_basename(pi->exe), "test_discover");
+	assert_string_equal(pi->comm, "test_discover");
+	/* this test links libc: it is in our maps */
+	assert_int_equal(st_proc_find_lib(getpid(), "libc.so", lib, sizeof(lib)), 0);
+	assert_true(st_lib_matches("libc.so", lib));
+	assert_int_equal(st_proc_find_lib(getpid(), "libnothere.so", lib, sizeof(lib)), -1);
+	assert_int_equal(st_proc_info(0x7ffffff, pi, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/proc/"));
+	assert_int_equal(st_proc_each(count_self, &found), 0);
+	assert_int_equal(found, 1);
+	free(pi);
+}
+
+static void test_wait_status(void **state)
+{
+	int code, sig;
+
+	st_wait_status(0, &code, &sig);
+	assert_int_equal(code, 0);
+	assert_int_equal(sig, 0);
+	st_wait_status(3 << 8, &code, &sig);
+	assert_int_equal(code, 3);
+	assert_int_equal(sig, 0);
+	st_wait_status(9, &code, &sig);
+	assert_int_equal(code, -1);
+	assert_int_equal(sig, 9);
+	st_wait_status(11 | 0x80, &code, &sig);	/* core dumped */
+	assert_int_equal(sig, 11);
+}
+
+static void test_model_globs(void **state)
+{
+	const char *const mine[] = { "model-*.onnx", "weights" };
+
+	assert_true(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
+					"/models/tiny-llama.gguf"));
+	assert_true(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
+					"rel/model.safetensors"));
+	assert_true(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
+					"/m/pytorch_model.bin"));
+	assert_false(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
+					 "/usr/lib/libllama.so"));
+	assert_false(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
+					 "/models.gguf/config.json"));
+	assert_true(st_model_glob_match(mine, 2, "/x/model-v2.onnx"));
+	assert_true(st_model_glob_match(mine, 2, "/x/weights"));
+	assert_false(st_model_glob_match(mine, 2, "/x/other.onnx"));
+}
+
+static int temp_file(const char *content, size_t len)
+{
+	char path[] = "/tmp/st-test-model-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, content, len), (ssize_t)len);
+	return fd;
+}
+
+static void test_hasher(void **state)
+{
+	static const char *const want[] = {
+		/* sha256("abc"), sha256("") */
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	};
+	struct st_hash_result r;
+	struct st_hash_job job;
+	struct st_hasher *h;
+	struct timespec ms = { 0, 1000000 };
+	char err[256];
+	int got = 0, spins = 0;
+
+	assert_int_equal(st_hasher_start(&h, err, sizeof(err)), 0);
+	memset(&job, 0, sizeof(job));
+	job.fd = temp_file("abc", 3);
+	lseek(job.fd, 0, SEEK_END);	/* hashing does not depend on the offset */
+	job.pid = 1;
+	job.tag = 10;
+	snprintf(job.path, sizeof(job.path), "/m/a.gguf");
+	assert_int_equal(st_hasher_submit(h, &job), 0);
+	job.fd = temp_file("", 0);
+	job.pid = 2;
+	job.tag = 20;
+	assert_int_equal(st_hasher_submit(h, &job), 0);
+	while (got < 2 && spins++ < 5000) {
+		if (st_hasher_take(h, &r) != 1) {
+			nanosleep(&ms, NULL);
+			continue;
+		}
+		/* in order: the worker is one FIFO */
+		assert_int_equal(r.pid, got + 1);
+		assert_int_equal(r.tag, (uint64_t)(got + 1) * 10);
+		assert_int_equal(r.error, 0);
+		assert_int_equal(r.size, got ? 0 : 3);
+		assert_string_equal(r.sha256, want[got]);
+		got++;
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(st_hasher_pending(h), 0);
+	assert_int_equal(st_hasher_take(h, &r), 0);
+	/* a job still queued at stop is finished and freed, not leaked */
+	job.fd = temp_file("x", 1);
+	assert_int_equal(st_hasher_submit(h, &job), 0);
+	st_hasher_stop(h);
+}
+
+/* ---- config keys ---- */
+
+#define H "system_id: s\noperator_id: o\n"
+
+static int load(const char *yaml, struct st_config *cfg, char *err)
+{
+	return st_config_load_string("t.yaml", yaml, strlen(yaml), cfg, err, ST_ERR_LEN);
+}
+
+static void test_config_preset(void **state)
+{
+	static const char yaml[] =
+		H "targets:\n"
+		"  - name: llm\n"				/* 4 */
+		"    preset: llama.cpp\n"
+		"    hold: false\n"
+		"    model_globs: [\"*.gguf\", \"model-*\"]\n"
+		"  - name: extra\n"				/* 8 */
+		"    preset: llama.cpp\n"
+		"    exe: llama-server\n"
+		"    probes:\n"
+		"      - symbol: llama_detokenize\n";
+	struct st_config cfg;
+	char err[ST_ERR_LEN] = "";
+	const struct st_target_cfg *t;
+	const struct st_probe_cfg *p;
+
+	assert_int_equal(load(yaml, &cfg, err), 0);
+	assert_int_equal(cfg.ntargets, 2);
+	t = &cfg.targets[0];
+	assert_string_equal(t->preset, "llama.cpp");
+	assert_string_equal(t->maps, "libllama.so");	/* the preset's default */
+	assert_null(t->exe);
+	assert_true(t->no_hold);
+	assert_int_equal(t->nmodel_globs, 2);
+	assert_string_equal(t->model_globs[1], "model-*");
+	assert_int_equal(t->nprobes, 2);
+	p = &t->probes[0];
+	assert_string_equal(p->symbol, "llama_tokenize");
+	assert_int_equal(p->in.mode, ST_LEN_FETCH);
+	assert_int_equal(p->in.ptr.reg, ST_REG_SI);
+	assert_int_equal(p->in.len.reg, ST_REG_DX);
+	assert_int_equal(p->in.len.type, ST_FT_S32);
+	assert_int_equal(p->in.elem_size, 1);
+	assert_int_equal(p->in.at, ST_AT_ENTRY);
+	assert_int_equal(p->out.mode, ST_LEN_FETCH);
+	assert_int_equal(p->out.ptr.reg, ST_REG_CX);
+	assert_int_equal(p->out.len.reg, ST_REG_AX);
+	assert_int_equal(p->out.elem_size, 4);
+	assert_int_equal(p->out.at, ST_AT_RETURN);
+	assert_int_equal(p->out.len_at_return, 1);
+	assert_int_equal(p->line, 5);
+	p = &t->probes[1];
+	assert_string_equal(p->symbol, "llama_decode");
+	assert_int_equal(p->in.ptr.reg, ST_REG_SP);
+	assert_int_equal(p->in.ptr.nderef, 1);
+	assert_int_equal(p->in.ptr.off[0], 16);
+	assert_int_equal(p->in.len.off[0], 8);
+	assert_int_equal(p->in.len.type, ST_FT_S32);
+	assert_int_equal(p->in.elem_size, 4);
+	assert_int_equal(p->out.mode, ST_LEN_NONE);
+	/* exe given: still the library (exe narrows the processes); own probes after */
+	t = &cfg.targets[1];
+	assert_string_equal(t->maps, "libllama.so");
+	assert_string_equal(t->exe, "llama-server");
+	assert_false(t->no_hold);
+	assert_null(t->model_globs);
+	assert_int_equal(t->nprobes, 3);
+	assert_string_equal(t->probes[2].symbol, "llama_detokenize");
+	assert_null(cfg.model_globs);
+	assert_int_equal(cfg.nmodels, 0);
+	st_config_free(&cfg);
+}
+
+static void test_config_models(void **state)
+{
+	static const char yaml[] =
+		H "model_globs: [\"*.gguf\"]\n"
+		"models:\n"
+		"  - {sha256: 40C456C37F6A0DFBB9831D10BFD14C3D10F7816F80B0145C9DA6CA2D1D051373,"
+		" version: tiny-1.0}\n"
+		"  - sha256: " ID64 "\n"
+		"    version: other\n"
+		"targets:\n  - name: t\n    exe: server\n    probes:\n      - symbol: f\n";
+	struct st_config cfg;
+	char err[ST_ERR_LEN] = "";
+
+	assert_int_equal(load(yaml, &cfg, err), 0);
+	assert_int_equal(cfg.nmodel_globs, 1);
+	assert_string_equal(cfg.model_globs[0], "*.gguf");
+	assert_int_equal(cfg.nmodels, 2);
+	/* digests are kept lower-case: they are compared with sha256 output */
+	assert_string_equal(cfg.models[0].sha256,
+			    "40c456c37f6a0dfbb9831d10bfd14c3d10f7816f80b0145c9da6ca2d1d051373");
+	assert_string_equal(cfg.models[0].version, "tiny-1.0");
+	assert_int_equal(cfg.models[0].line, 5);
+	assert_string_equal(cfg.models[1].sha256, ID64);
+	assert_string_equal(cfg.models[1].version, "other");
+	st_config_free(&cfg);
+}
+
+struct bad {
+	const char *yaml;
+	const char *msg;
+};
+
+#define TGT "targets:\n  - name: t\n    exe: server\n    probes:\n      - symbol: f\n"
+
+static const struct bad bad_cases[] = {
+	{ H "targets:\n  - name: t\n    preset: vllm\n",
+	  "t.yaml:5: targets[0].preset: 'vllm' is not one of: llama.cpp" },
+	{ H "targets:\n  - name: t\n    exe: s\n",
+	  "t.yaml:4: targets[0].probes: required key is missing" },
+	{ H "targets:\n  - name: t\n    exe: /usr/bin/s\n    probes:\n      - symbol: f\n",
+	  "t.yaml:5: targets[0].exe: is an executable name, not a path" },
+	{ H "targets:\n  - name: t\n    hold: 1\n    exe: s\n    probes:\n      - symbol: f\n",
+	  "t.yaml:5: targets[0].hold: must be true or false, got '1'" },
+	{ H "targets:\n  - name: t\n    exe: s\n    model_globs: \"*.gguf\"\n    probes:\n"
+	  "      - symbol: f\n",
+	  "t.yaml:6: targets[0].model_globs: must be a list" },
+	{ H "model_globs: []\n" TGT, "t.yaml:3: model_globs: needs at least one entry" },
+	{ H "model_globs: [\"\"]\n" TGT, "t.yaml:3: model_globs[0]: must not be empty" },
+	{ H "models:\n  - {sha256: abc, version: v}\n" TGT,
+	  "t.yaml:4: models[0].sha256: must be 64 hex digits" },
+	{ H "models:\n  - {sha256: " ID64 "}\n" TGT,
+	  "t.yaml:4: models[0].version: required key is missing" },
+	{ H "models:\n  - {sha256: " ID64 ", version: a}\n  - {sha256: " ID64 ", version: b}\n" TGT,
+	  "t.yaml:5: models[1]: duplicate sha256 (also models[0] at line 4)" },
+	{ H "models:\n  - {sha256: " ID64 ", version: a, size: 3}\n" TGT,
+	  "t.yaml:4: models[0].size: unknown key" },
+	{ H "models: {sha256: " ID64 "}\n" TGT, "t.yaml:3: models: must be a list" },
+};
+
+static void test_config_errors(void **state)
+{
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		char err[ST_ERR_LEN] = "";
+		struct st_config cfg;
+
+		if (load(bad_cases[i].yaml, &cfg, err) != -1) {
+			print_error("case %zu loaded but should fail\n", i);
+			st_config_free(&cfg);
+			bad++;
+			continue;
+		}
+		if (strncmp(err, bad_cases[i].msg, strlen(bad_cases[i].msg))) {
+			print_error("case %zu: error\n  %s\ndoes not start with\n  %s\n", i, err,
+				    bad_cases[i].msg);
+			bad++;
+		}
+		assert_null(cfg.targets);
+		assert_null(cfg.models);
+		assert_null(cfg.model_globs);
+	}
+	assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_container_id),
+		cmocka_unit_test(test_lib_names),
+		cmocka_unit_test(test_proc_paths),
+		cmocka_unit_test(test_proc_self),
+		cmocka_unit_test(test_wait_status),
+		cmocka_unit_test(test_model_globs),
+		cmocka_unit_test(test_hasher),
+		cmocka_unit_test(test_config_preset),
+		cmocka_unit_test(test_config_models),
+		cmocka_unit_test(test_config_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
