@@ -318,7 +318,8 @@ int st_seg_list(const char *dir, struct st_seg_list *out, char *err,
 		out->first[out->n++] = first;
 	}
 	closedir(d);
-	qsort(out->first, out->n, sizeof(*out->first), u64_cmp);
+	if (out->n)
+		qsort(out->first, out->n, sizeof(*out->first), u64_cmp);
 	return 0;
 }
 

@@ -91,6 +91,13 @@ static int claim_cmp(const void *a, const void *b)
 	return x->size < y->size ? -1 : x->size > y->size;
 }
 
+/* Sort the claims not yet checked (qsort must not see a NULL base). */
+static void sort_claims(struct claims *c)
+{
+	if (c->n > c->next)
+		qsort(c->v + c->next, c->n - c->next, sizeof(*c->v), claim_cmp);
+}
+
 static int add_claim(struct claims *c, uint64_t size, const uint8_t *root,
 		     const char *src)
 {
@@ -352,15 +359,14 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	memset(res, 0, sizeof(res));
 	rc = load_file_claims(v, ext, next, err, sizeof(err));
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		qsort(v->c[i].v, v->c[i].n, sizeof(struct claim), claim_cmp);
+		sort_claims(&v->c[i]);
 	/* system first: its checkpoint records are heads of both streams */
 	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
 		enum st_stream s = order[i];
 
 		v->stream_name = st_stream_name(s);
 		if (s == ST_STREAM_DECISION)
-			qsort(v->c[s].v + v->c[s].next, v->c[s].n - v->c[s].next,
-			      sizeof(struct claim), claim_cmp);
+			sort_claims(&v->c[s]);
 		rc = st_scan_stream(v->state_dir, s, verify_cb, v, &res[s], err,
 				    sizeof(err));
 		if (!rc)
