@@ -77,7 +77,7 @@ int st_store_open(struct st_store **out, const char *dir,
 		  const struct st_store_opts *o, char *err, size_t errlen)
 {
 	struct st_store *s;
-	int level = o->level ? o->level : 6;
+	int level = o->level ? o->level : 1;
 
 	*out = NULL;
 	if (mkdir(dir, 0750) && errno != EEXIST)
