@@ -142,3 +142,10 @@ records-e2e: $(OUT)/sealtrace $(OUT)/tools/gen_log
 	@tests/e2e/tamper.sh
 
 e2e: records-e2e
+
+# Pipeline throughput without BPF (events/s per core), part of make bench.
+.PHONY: records-bench
+records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
+	@tests/tools/bench_records.sh
+
+bench: records-bench

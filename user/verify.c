@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,9 +372,10 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 				    sizeof(err));
 		if (!rc)
 			rc = finish_claims(v, s, &res[s], err, sizeof(err));
-		if (!rc && res[s].records && !v->c[s].have_file && v->pub)
-			rc = set_err(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for %"
-				     PRIu64 " records", v->state_dir,
+		/* the log signs its state at every open: no file, no log */
+		if (!rc && !v->c[s].have_file)
+			rc = set_err(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for the %"
+				     PRIu64 " records there", v->state_dir,
 				     st_stream_name(s), res[s].records);
 	}
 	if (rc < 0) {
@@ -470,6 +472,7 @@ int cmd_verify(int argc, char **argv)
 		{ 0 },
 	};
 	struct verify v = { 0 };
+	struct stat st;
 	char *ext[MAX_EXTERNAL], err[512];
 	const char *pubkey = NULL, *export = NULL;
 	int next = 0, c, rc, i;
@@ -497,6 +500,10 @@ int cmd_verify(int argc, char **argv)
 	    (export && (!pubkey || next))) {
 		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
 		usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		return ST_EXIT_USAGE;
 	}
 	if (pubkey && st_pubkey_load(pubkey, &v.pub, err, sizeof(err))) {
