@@ -330,6 +330,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 	/* sign only what is on disk and synced: a crash cannot undo it */
 	if (flush_all(log, err, errlen) || sync_all(log, err, errlen))
 		return -1;
+	memset(c, 0, sizeof(c));
 	log->note.len = 0;
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		struct lstream *st = &log->s[i];

@@ -125,6 +125,13 @@ cseq=$(zcat "$W/x"/system/*.seg | grep '"event_type":"checkpoint"' | sed -n 5p |
 expect "checkpoint signature altered in a checkpoint record (chain recomputed)" 1 \
 	"system/[0-9]+\.seg seq $cseq: checkpoint: Ed25519 signature" verify "$W/x"
 
+fresh; rm "$W/x/decision/checkpoint"
+expect "checkpoint file deleted" 1 "decision/checkpoint: missing" verify "$W/x"
+
+rm -rf "$W/x" && mkdir "$W/x"
+expect "whole log wiped (empty state dir)" 1 "system/checkpoint: missing" verify "$W/x"
+expect "state dir gone" 2 "not a directory" verify "$W/nonexistent"
+
 fresh; "$EDIT" "$W/x" decision 50123 flip --rechain
 if expect "record edited and the chain recomputed (signed Merkle head catches it)" 1 \
 	"Merkle root of seq 0\.\.[0-9]+ differs from the one signed in [^:]+: a record in seq [0-9]+\.\.[0-9]+ was altered" \
