@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -240,12 +241,50 @@ static void test_refuses_tampered(void **st)
 	assert_non_null(strstr(err, "refusing to append"));
 }
 
+static uint64_t realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A quiet period is signed too: every ckpt_every_seconds, records or not. */
+static void test_idle_checkpoints(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_record r = {
+		.type = ST_ET_CHECKPOINT, .input_len = -1, .output_len = -1,
+		.duration_ns = -1,
+	};
+	struct st_log *log;
+	char err[512];
+	uint64_t sys, now;
+
+	snprintf(state, sizeof(state), "%s/idle", dir);
+	o.state_dir = state;
+	o.ckpt_every_seconds = 60;
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	sys = st_log_seq(log, ST_STREAM_SYSTEM);
+	assert_true(sys == 2);
+	now = realtime();
+	assert_int_equal(st_log_tick(log, now + 1000000000ULL, err, sizeof(err)), 0);
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 2);
+	assert_int_equal(st_log_tick(log, now + 61000000000ULL, err, sizeof(err)), 0);
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 4);
+	assert_true(st_log_seq(log, ST_STREAM_DECISION) == 0);
+	/* only the log itself writes checkpoint records */
+	assert_int_equal(st_log_append(log, &r, err, sizeof(err)), -1);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_refuses_tampered),
+		cmocka_unit_test(test_idle_checkpoints),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
