@@ -97,19 +97,25 @@ static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
 {
 	char *argv[8] = { (char *)a0, (char *)a1, (char *)a2, (char *)a3,
 			  (char *)a4, NULL };
-	int argc = 0, saved, fd, rc;
+	int argc = 0, saved, saved_err, fd, rc;
 
 	while (argv[argc])
 		argc++;
 	fflush(stdout);
+	fflush(stderr);
 	saved = dup(1);
+	saved_err = dup(2);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	dup2(fd, 1);
+	dup2(fd, 2);
 	close(fd);
 	rc = fn(argc, argv);
 	fflush(stdout);
+	fflush(stderr);
 	dup2(saved, 1);
+	dup2(saved_err, 2);
 	close(saved);
+	close(saved_err);
 	return rc;
 }
 
