@@ -97,6 +97,7 @@ static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
 {
 	char *argv[8] = { (char *)a0, (char *)a1, (char *)a2, (char *)a3,
 			  (char *)a4, NULL };
+	char errpath[300];
 	int argc = 0, saved, saved_err, fd, rc;
 
 	while (argv[argc])
@@ -105,8 +106,11 @@ static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
 	fflush(stderr);
 	saved = dup(1);
 	saved_err = dup(2);
+	snprintf(errpath, sizeof(errpath), "%s.stderr", out);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	dup2(fd, 1);
+	close(fd);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	dup2(fd, 2);
 	close(fd);
 	rc = fn(argc, argv);
