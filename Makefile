@@ -143,3 +143,8 @@ $(OUT)/tools/gen_log: tests/tools/gen_log.c $(MODULE_OBJS) $(HDRS) | $(OUT)/tool
 
 # tests/e2e/tamper.sh runs with the other e2e tests (tests/e2e/run.sh).
 all: $(OUT)/tools/gen_log
+
+# Pipeline throughput without BPF (events/s per core).
+.PHONY: records-bench
+records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
+	@tests/tools/bench_records.sh

@@ -220,6 +220,19 @@ static int parse_types(struct filter *f, const char *list)
 	return rc;
 }
 
+/* A type filter that names only other streams' types leaves a stream out. */
+static bool stream_wanted(const struct filter *f, enum st_stream s)
+{
+	int t;
+
+	if (!f->any_type)
+		return true;
+	for (t = 0; t < ST_ET__COUNT; t++)
+		if (f->type[t] && st_event_stream((enum st_event_type)t) == s)
+			return true;
+	return false;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -302,7 +315,7 @@ int cmd_export(int argc, char **argv)
 		rc = ST_EXIT_RUNTIME;
 	st_buf_free(&hdr);
 	for (s = 0; s < ST_STREAM__COUNT && rc == ST_EXIT_OK; s++) {
-		if (!f.stream[s])
+		if (!f.stream[s] || !stream_wanted(&f, (enum st_stream)s))
 			continue;
 		r = export_stream(dir, (enum st_stream)s, &f, pub, err, sizeof(err));
 		if (r) {

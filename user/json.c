@@ -429,7 +429,7 @@ static int parse_escape(struct parser *p)
 
 static int parse_string(struct parser *p, const char **out, size_t *outlen)
 {
-	size_t l;
+	size_t l, run;
 	char *s;
 
 	p->i++;		/* opening quote */
@@ -449,11 +449,23 @@ static int parse_string(struct parser *p, const char **out, size_t *outlen)
 		}
 		if (p->s[p->i] < 0x20)
 			return perr(p, "raw control character in string");
-		l = utf8_seq(p->s + p->i, p->n - p->i);
-		if (!l)
-			return perr(p, "invalid UTF-8");
-		st_buf_put(&p->tmp, p->s + p->i, l);
-		p->i += l;
+		/* copy a run of plain characters at once */
+		run = p->i;
+		while (run < p->n && p->s[run] >= 0x20 && p->s[run] != '"' &&
+		       p->s[run] != '\\') {
+			if (p->s[run] < 0x80) {
+				run++;
+				continue;
+			}
+			l = utf8_seq(p->s + run, p->n - run);
+			if (!l) {
+				p->i = run;
+				return perr(p, "invalid UTF-8");
+			}
+			run += l;
+		}
+		st_buf_put(&p->tmp, p->s + p->i, run - p->i);
+		p->i = run;
 	}
 	p->i++;
 	if (p->tmp.oom)
@@ -521,7 +533,7 @@ static int parse_object(struct parser *p, struct st_jv *v, int depth)
 		if (strlen(key) != klen)
 			return perr(p, "NUL in key");
 		for (it = v->members; it; it = it->next)
-			if (!strcmp(it->key, key))
+			if (it->key[0] == key[0] && !strcmp(it->key, key))
 				return perr(p, "duplicate key \"%s\"", key);
 		skip_ws(p);
 		if (p->i >= p->n || p->s[p->i] != ':')

@@ -255,6 +255,10 @@ static int append(struct st_log *log, const struct st_record *rec,
 int st_log_append(struct st_log *log, const struct st_record *rec, char *err,
 		  size_t errlen)
 {
+	/* verify treats these as the log's own statements: only it writes them */
+	if (rec->type == ST_ET_CHECKPOINT || rec->type == ST_ET_RECOVERY)
+		return fail(err, errlen, "log: %s records are written by the log itself",
+			    st_event_type_name(rec->type));
 	return append(log, rec, false, err, errlen);
 }
 
@@ -326,6 +330,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 	/* sign only what is on disk and synced: a crash cannot undo it */
 	if (flush_all(log, err, errlen) || sync_all(log, err, errlen))
 		return -1;
+	memset(c, 0, sizeof(c));
 	log->note.len = 0;
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		struct lstream *st = &log->s[i];

@@ -77,7 +77,7 @@ int st_store_open(struct st_store **out, const char *dir,
 		  const struct st_store_opts *o, char *err, size_t errlen)
 {
 	struct st_store *s;
-	int level = o->level ? o->level : 6;
+	int level = o->level ? o->level : 1;
 
 	*out = NULL;
 	if (mkdir(dir, 0750) && errno != EEXIST)
@@ -318,7 +318,8 @@ int st_seg_list(const char *dir, struct st_seg_list *out, char *err,
 		out->first[out->n++] = first;
 	}
 	closedir(d);
-	qsort(out->first, out->n, sizeof(*out->first), u64_cmp);
+	if (out->n)
+		qsort(out->first, out->n, sizeof(*out->first), u64_cmp);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,6 +90,13 @@ static int claim_cmp(const void *a, const void *b)
 	const struct claim *x = a, *y = b;
 
 	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* Sort the claims not yet checked (qsort must not see a NULL base). */
+static void sort_claims(struct claims *c)
+{
+	if (c->n > c->next)
+		qsort(c->v + c->next, c->n - c->next, sizeof(*c->v), claim_cmp);
 }
 
 static int add_claim(struct claims *c, uint64_t size, const uint8_t *root,
@@ -352,22 +360,22 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	memset(res, 0, sizeof(res));
 	rc = load_file_claims(v, ext, next, err, sizeof(err));
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		qsort(v->c[i].v, v->c[i].n, sizeof(struct claim), claim_cmp);
+		sort_claims(&v->c[i]);
 	/* system first: its checkpoint records are heads of both streams */
 	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
 		enum st_stream s = order[i];
 
 		v->stream_name = st_stream_name(s);
 		if (s == ST_STREAM_DECISION)
-			qsort(v->c[s].v + v->c[s].next, v->c[s].n - v->c[s].next,
-			      sizeof(struct claim), claim_cmp);
+			sort_claims(&v->c[s]);
 		rc = st_scan_stream(v->state_dir, s, verify_cb, v, &res[s], err,
 				    sizeof(err));
 		if (!rc)
 			rc = finish_claims(v, s, &res[s], err, sizeof(err));
-		if (!rc && res[s].records && !v->c[s].have_file && v->pub)
-			rc = set_err(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for %"
-				     PRIu64 " records", v->state_dir,
+		/* the log signs its state at every open: no file, no log */
+		if (!rc && !v->c[s].have_file)
+			rc = set_err(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for the %"
+				     PRIu64 " records there", v->state_dir,
 				     st_stream_name(s), res[s].records);
 	}
 	if (rc < 0) {
@@ -464,6 +472,7 @@ int cmd_verify(int argc, char **argv)
 		{ 0 },
 	};
 	struct verify v = { 0 };
+	struct stat st;
 	char *ext[MAX_EXTERNAL], err[512];
 	const char *pubkey = NULL, *export = NULL;
 	int next = 0, c, rc, i;
@@ -491,6 +500,10 @@ int cmd_verify(int argc, char **argv)
 	    (export && (!pubkey || next))) {
 		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
 		usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		return ST_EXIT_USAGE;
 	}
 	if (pubkey && st_pubkey_load(pubkey, &v.pub, err, sizeof(err))) {

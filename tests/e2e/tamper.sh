@@ -74,7 +74,7 @@ fresh
 size=$(stat -c %s "$(seg decision 40000)")
 printf '\xff' | dd of="$(seg decision 40000)" bs=1 seek=$((size / 2)) conv=notrunc status=none
 expect "byte flipped in the compressed segment" 1 \
-	"decision/00000000000000040000.seg seq [0-9]+: " verify "$W/x"
+	"decision/00000000000000040000.seg seq [0-9]+: (block at offset [0-9]+ is not valid gzip|[0-9]+ bytes at offset [0-9]+ are not a whole gzip block|block at offset [0-9]+ does not end)" verify "$W/x"
 
 fresh; "$EDIT" "$W/x" decision 30123 flip
 expect "byte flipped in a record (segment re-gzipped)" 1 \
@@ -124,6 +124,13 @@ cseq=$(zcat "$W/x"/system/*.seg | grep '"event_type":"checkpoint"' | sed -n 5p |
 "$EDIT" "$W/x" system "$cseq" sig --rechain
 expect "checkpoint signature altered in a checkpoint record (chain recomputed)" 1 \
 	"system/[0-9]+\.seg seq $cseq: checkpoint: Ed25519 signature" verify "$W/x"
+
+fresh; rm "$W/x/decision/checkpoint"
+expect "checkpoint file deleted" 1 "decision/checkpoint: missing" verify "$W/x"
+
+rm -rf "$W/x" && mkdir "$W/x"
+expect "whole log wiped (empty state dir)" 1 "system/checkpoint: missing" verify "$W/x"
+expect "state dir gone" 2 "not a directory" verify "$W/nonexistent"
 
 fresh; "$EDIT" "$W/x" decision 50123 flip --rechain
 if expect "record edited and the chain recomputed (signed Merkle head catches it)" 1 \
@@ -222,6 +229,20 @@ expect "export checked with another key" 1 "no signature by the given public key
 awk '/^```python verify_export.py$/{on=1; next} /^```$/{on=0} on' docs/verify.md >"$W/doc.py"
 cmp -s "$W/doc.py" "$PYV" && pass "docs/verify.md carries tools/verify_export.py verbatim" ||
 	fail "docs/verify.md and tools/verify_export.py differ"
+
+python3 - docs/schema.md <<'EOF'
+import json, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, "tools")
+import verify_export as v
+lines = [l for l in open(sys.argv[1], encoding="utf-8").read().split("\n")
+         if l.startswith('{"schema_version"')]
+types = {json.loads(l)["event_type"] for l in lines
+         if v.canonical(json.loads(l), l.encode())}
+sys.exit(0 if len(lines) == 17 and len(types) == 17 else 1)
+EOF
+[ $? -eq 0 ] && pass "docs/schema.md has one canonical example for each of the 17 event types" ||
+	fail "docs/schema.md examples are not 17 canonical lines of distinct types"
 
 echo "== usage"
 expect "verify without arguments" 2 "" "$ST" verify

@@ -8,6 +8,7 @@
  * `make bench`, and builds the logs the tamper suite attacks.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ struct gen {
 	struct st_keyring *kr;
 	struct st_log *log;
 	char *in, *out;
+	bool in_laid, out_laid;
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -55,18 +57,30 @@ static uint64_t next_rand(struct gen *g)
 	return g->rng * 2685821657736338717ULL;
 }
 
-static void fill_text(struct gen *g, char *buf, size_t n, const char *marker)
+/*
+ * Synthetic captured bytes: text laid down once, then a per-event number
+ * (and the marker) stamped in, so every event's bytes differ while the
+ * generator costs next to nothing next to the pipeline it measures.
+ */
+static void fill_text(struct gen *g, char *buf, size_t n, const char *marker,
+		      bool *laid)
 {
 	static const char words[] = "the model answers what the user asks about credit ";
-	size_t i, m = marker ? strlen(marker) : 0, at;
+	size_t i, m = marker ? strlen(marker) : 0;
 	uint64_t r = next_rand(g);
+	char num[24];
+	int k;
 
-	for (i = 0; i < n; i++)
-		buf[i] = words[(r + i * 7) % (sizeof(words) - 1)];
-	if (m && m <= n) {
-		at = (size_t)(r % (n - m + 1));
-		memcpy(buf + at, marker, m);
+	if (!*laid) {
+		for (i = 0; i < n; i++)
+			buf[i] = words[i % (sizeof(words) - 1)];
+		*laid = true;
 	}
+	k = snprintf(num, sizeof(num), "%016" PRIx64, r);
+	if (n >= (size_t)k)
+		memcpy(buf, num, (size_t)k);
+	if (m && m + (size_t)k <= n)
+		memcpy(buf + k + (size_t)(r % (n - m - (size_t)k + 1)), marker, m);
 }
 
 static int system_event(struct gen *g, uint64_t i, uint64_t ts)
@@ -122,14 +136,14 @@ static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 	};
 
 	/* the raw bytes live only here: HMAC'd and dropped */
-	fill_text(g, g->in, g->input_bytes, g->marker);
+	fill_text(g, g->in, g->input_bytes, g->marker, &g->in_laid);
 	if (st_pseudo_ref(g->kr, g->in, g->input_bytes, in_ref, sizeof(in_ref)))
 		goto hmac;
 	r.input_hash = in_ref;
 	if (i % 97 == 0)
 		r.ndetails = 2;		/* now and then a capped capture */
 	if (r.type == ST_ET_INFERENCE) {
-		fill_text(g, g->out, g->output_bytes, NULL);
+		fill_text(g, g->out, g->output_bytes, NULL, &g->out_laid);
 		if (st_pseudo_ref(g->kr, g->out, g->output_bytes, out_ref, sizeof(out_ref)))
 			goto hmac;
 		r.output_reference = out_ref;

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The log facade end to end under ASan: exact counts and segment layout,
+ * continuing across runs, torn-tail recovery, unclean stop, refusing a
+ * tampered log; and the verify/export verbs on the result. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sealtrace/cli.h"
+#include "sealtrace/keys.h"
+#include "sealtrace/log.h"
+#include "sealtrace/pseudo.h"
+#include "sealtrace/scan.h"
+#include "sealtrace/store.h"
+
+static char dir[64], keys[96], state[96];
+
+static int setup(void **st)
+{
+	char err[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/st-log-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	return st_keys_generate(keys, err, sizeof(err));
+}
+
+static int teardown(void **st)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static struct st_log_opts opts(void)
+{
+	struct st_log_opts o = {
+		.state_dir = state, .keys_dir = keys, .system_id = "sys",
+		.operator_id = "op", .node_id = "n1", .seg_max_records = 100,
+		.ckpt_every_records = 50,
+	};
+	return o;
+}
+
+static void append_n(struct st_log *log, struct st_keyring *kr, int n, int sys_every)
+{
+	char ref[ST_PSEUDO_REF_MAX], err[256];
+	struct st_kv d = { .key = "kseq", .kind = ST_KV_UINT };
+	struct st_record r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		r.timestamp_ns = 1700000000000000000ULL + (uint64_t)i * 1000;
+		r.input_len = r.output_len = r.duration_ns = -1;
+		if (sys_every && i % sys_every == sys_every - 1) {
+			r.type = ST_ET_HEARTBEAT;
+		} else {
+			r.type = ST_ET_INFERENCE;
+			assert_int_equal(st_pseudo_ref(kr, "prompt", 6, ref, sizeof(ref)), 0);
+			r.input_hash = ref;
+			r.input_len = 6;
+			d.v.u = (uint64_t)i;
+			r.details = &d;
+			r.ndetails = 1;
+		}
+		assert_int_equal(st_log_append(log, &r, err, sizeof(err)), 0);
+	}
+}
+
+static uint64_t scan_count(enum st_stream s, struct st_scan_result *res)
+{
+	char err[512];
+	int rc = st_scan_stream(state, s, NULL, NULL, res, err, sizeof(err));
+
+	if (rc)
+		fail_msg("scan: %s", err);
+	return res->records;
+}
+
+static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
+		    const char *a2, const char *a3, const char *a4,
+		    const char *out)
+{
+	char *argv[8] = { (char *)a0, (char *)a1, (char *)a2, (char *)a3,
+			  (char *)a4, NULL };
+	char errpath[300];
+	int argc = 0, saved, saved_err, fd, rc;
+
+	while (argv[argc])
+		argc++;
+	fflush(stdout);
+	fflush(stderr);
+	saved = dup(1);
+	saved_err = dup(2);
+	snprintf(errpath, sizeof(errpath), "%s.stderr", out);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 1);
+	close(fd);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	rc = fn(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved, 1);
+	dup2(saved_err, 2);
+	close(saved);
+	close(saved_err);
+	return rc;
+}
+
+static void test_runs(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_keyring *kr;
+	struct st_log *log, *second;
+	struct st_scan_result res;
+	struct st_seg_list l;
+	struct st_log_stats stats;
+	char err[512], path[200], pub[200], out[200];
+
+	assert_int_equal(st_keyring_load(&kr, keys, err, sizeof(err)), 0);
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	/* one writer per state dir */
+	assert_int_equal(st_log_open(&second, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "locked"));
+	/* open signs the empty log: 2 checkpoint records */
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 2);
+	append_n(log, kr, 250, 10);		/* 225 decisions, 25 heartbeats */
+	assert_true(st_log_seq(log, ST_STREAM_DECISION) == 225);
+	/* checkpoints at 50, 100, 150, 200, 250 appended records: 10 records */
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 2 + 25 + 10);
+	assert_int_equal(st_log_tick(log, 1, err, sizeof(err)), 0);
+	st_log_get_stats(log, &stats);
+	assert_true(stats.checkpoints == 12);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+
+	/* segments of exactly 100 records: 0, 100, 200 */
+	snprintf(path, sizeof(path), "%s/decision", state);
+	assert_int_equal(st_seg_list(path, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 3);
+	assert_true(l.first[0] == 0 && l.first[1] == 100 && l.first[2] == 200);
+	st_seg_list_free(&l);
+	assert_true(scan_count(ST_STREAM_DECISION, &res) == 225);
+	assert_true(scan_count(ST_STREAM_SYSTEM, &res) == 39);	/* + 2 at close */
+	assert_int_equal(res.last_type, ST_ET_CHECKPOINT);
+
+	/* a second run continues both chains; no recovery after a clean stop */
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	st_log_get_stats(log, &stats);
+	assert_true(stats.recoveries == 0);
+	append_n(log, kr, 30, 0);
+	assert_int_equal(st_log_flush(log, err, sizeof(err)), 0);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+	assert_true(scan_count(ST_STREAM_DECISION, &res) == 255);
+
+	/* verify and export through the verbs */
+	snprintf(pub, sizeof(pub), "%s/signing.pub", keys);
+	snprintf(out, sizeof(out), "%s/verify.out", dir);
+	assert_int_equal(run_verb(cmd_verify, "verify", "--quiet", "--state-dir",
+				  state, NULL, out), ST_EXIT_OK);
+	snprintf(path, sizeof(path), "%s/export.jsonl", dir);
+	assert_int_equal(run_verb(cmd_export, "export", "--state-dir", state,
+				  "--event-type", "inference", path), ST_EXIT_OK);
+	{
+		char *argv[] = { "verify", "--export", path, "--pubkey", pub, NULL };
+
+		assert_int_equal(run_verb(cmd_verify, argv[0], argv[1], argv[2],
+					  argv[3], argv[4], out), ST_EXIT_OK);
+	}
+	assert_int_equal(run_verb(cmd_verify, "verify", "--bogus", NULL, NULL,
+				  NULL, out), ST_EXIT_USAGE);
+	st_keyring_free(kr);
+}
+
+static void test_recovery(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_keyring *kr;
+	struct st_log *log;
+	struct st_log_stats stats;
+	struct st_scan_result res;
+	char err[512], path[200], cmd[400];
+	uint64_t before;
+	int fd;
+
+	assert_int_equal(st_keyring_load(&kr, keys, err, sizeof(err)), 0);
+	/* a torn block at the end of the newest decision segment (each run
+	 * starts its own: run 2 began at seq 225) */
+	snprintf(path, sizeof(path), "%s/decision/00000000000000000225.seg", state);
+	assert_int_equal(access(path, F_OK), 0);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x4b", 11), 11);
+	close(fd);
+	before = scan_count(ST_STREAM_SYSTEM, &res);
+	if (st_log_open(&log, &o, err, sizeof(err)))
+		fail_msg("reopen with a torn tail: %s", err);
+	st_log_get_stats(log, &stats);
+	assert_true(stats.recoveries == 1);
+	/* recovery record + 2 checkpoint records */
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == before + 3);
+	append_n(log, kr, 5, 0);
+	/* crash: no close (free the memory the way a dying process would not) */
+	assert_int_equal(st_log_flush(log, err, sizeof(err)), 0);
+	snprintf(cmd, sizeof(cmd), "ls %s/decision | grep -c 'torn-' | grep -qx 1", state);
+	assert_int_equal(system(cmd), 0);
+	/* st_log_close would sign a final head: simulate the crash by copying
+	 * the flushed state aside before closing and restoring it after */
+	snprintf(cmd, sizeof(cmd), "cp -a %s %s/crashed", state, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mv %s/crashed %s", state, dir, state);
+	assert_int_equal(system(cmd), 0);
+	before = scan_count(ST_STREAM_SYSTEM, &res);
+	if (st_log_open(&log, &o, err, sizeof(err)))
+		fail_msg("reopen after the crash: %s", err);
+	st_log_get_stats(log, &stats);
+	assert_true(stats.recoveries == 1);	/* unclean_stop */
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == before + 3);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+	st_keyring_free(kr);
+}
+
+static void test_refuses_tampered(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_log *log;
+	char err[512], cmd[400];
+
+	/* replace the first decision segment with a truncated copy */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s/decision && zcat 00000000000000000000.seg | sed 5d | gzip > x && mv x 00000000000000000000.seg",
+		 state);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "decision/00000000000000000000.seg seq 4"));
+	assert_non_null(strstr(err, "refusing to append"));
+}
+
+static uint64_t realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A quiet period is signed too: every ckpt_every_seconds, records or not. */
+static void test_idle_checkpoints(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_record r = {
+		.type = ST_ET_CHECKPOINT, .input_len = -1, .output_len = -1,
+		.duration_ns = -1,
+	};
+	struct st_log *log;
+	char err[512];
+	uint64_t sys, now;
+
+	snprintf(state, sizeof(state), "%s/idle", dir);
+	o.state_dir = state;
+	o.ckpt_every_seconds = 60;
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	sys = st_log_seq(log, ST_STREAM_SYSTEM);
+	assert_true(sys == 2);
+	now = realtime();
+	assert_int_equal(st_log_tick(log, now + 1000000000ULL, err, sizeof(err)), 0);
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 2);
+	assert_int_equal(st_log_tick(log, now + 61000000000ULL, err, sizeof(err)), 0);
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 4);
+	assert_true(st_log_seq(log, ST_STREAM_DECISION) == 0);
+	/* only the log itself writes checkpoint records */
+	assert_int_equal(st_log_append(log, &r, err, sizeof(err)), -1);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_recovery),
+		cmocka_unit_test(test_refuses_tampered),
+		cmocka_unit_test(test_idle_checkpoints),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
