@@ -28,6 +28,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 wakeup_bytes = 1 << 20;	/* wake the consumer past this fill */
 const volatile __u64 heartbeat_deadline_ns = 0;	/* fail-closed: agent stale after this */
 
+/* A lost event counts as agent_down when the agent's heartbeat is this old. */
+#define AGENT_AWAY_NS (5ULL * 1000000000ULL)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24);	/* resized from the config before load */
@@ -54,6 +57,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } call_seq SEC(".maps");
+
+/*
+ * Calls whose return event could not be written. The consumer pops these
+ * before it drains the ring (the entry, if any, was committed before the
+ * push), so it can tell "return lost" (entry seen) from "call lost" (no
+ * entry either) exactly, by kernel call number.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 65536);
+	__type(value, struct st_lost_return);
+} lost_returns SEC(".maps");
 
 /* The agent's last sign of life (CLOCK_TAI ns), for fail-closed targets. */
 struct {
@@ -311,6 +326,29 @@ static __always_inline bool agent_stale(__u64 now)
 	return hb && *hb && now - *hb > heartbeat_deadline_ns;
 }
 
+/* A ring-buffer write failed: count it, as agent_down when the agent is away. */
+static __always_inline void count_lost_event(struct st_probe_counters *cnt, __u64 now)
+{
+	__u32 zero = 0;
+	__u64 *hb = bpf_map_lookup_elem(&agent_heartbeat, &zero);
+
+	cnt->rb_full++;
+	if (hb && *hb && now - *hb > AGENT_AWAY_NS)
+		cnt->rb_full_agent_down++;
+}
+
+static __always_inline void lose_return(struct st_probe_counters *cnt, __u32 probe_id,
+					__u64 kseq, bool have_frame, __u64 now)
+{
+	struct st_lost_return lr = { .probe_id = probe_id, .kseq = kseq };
+
+	count_lost_event(cnt, now);
+	if (!have_frame)
+		return;
+	if (bpf_map_push_elem(&lost_returns, &lr, 0))
+		cnt->lost_queue_full++;
+}
+
 static __always_inline long emit(struct scratch *s, __u32 len)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
@@ -434,7 +472,7 @@ int st_entry(struct pt_regs *ctx)
 
 	s = scratch_slot();
 	if (!s) {
-		cnt->rb_full++;
+		count_lost_event(cnt, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
@@ -461,7 +499,7 @@ int st_entry(struct pt_regs *ctx)
 	}
 	count_capture(cnt, s->ev.flags);
 	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		cnt->rb_full++;
+		count_lost_event(cnt, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
@@ -537,7 +575,7 @@ int st_return(struct pt_regs *ctx)
 
 	s = scratch_slot();
 	if (!s) {
-		cnt->rb_full++;
+		lose_return(cnt, probe_id, f.kseq, have_frame, now);
 		return 0;
 	}
 	fill_header(s, ST_EV_RETURN, probe_id, now);
@@ -569,7 +607,7 @@ int st_return(struct pt_regs *ctx)
 	}
 	count_capture(cnt, s->ev.flags);
 	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		cnt->rb_full++;
+		lose_return(cnt, probe_id, f.kseq, have_frame, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}

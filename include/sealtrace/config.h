@@ -3,8 +3,33 @@
  * Config: one YAML file (libyaml) into struct st_config.
  *
  * Every error names the file, the line and the key, e.g.
- *   "demo.yaml:14: targets[0].probes[1].input.len: unknown register '%zz'"
+ *   "demo.yaml:14: targets[0].probes[1].input.len: unknown register '%zz' at column 1 in '%zz'"
  * All strings are owned by the config and freed by st_config_free().
+ *
+ * Schema (unknown keys and duplicate keys are errors):
+ *   system_id, operator_id			required, non-empty
+ *   node_id, state_dir, pin_dir, keys.dir	strings (defaults below)
+ *   ringbuf_bytes				power of two, 4096 .. 2^31
+ *   segment.{max_records,max_bytes,max_seconds}, checkpoint.{every_records,
+ *   every_seconds}, heartbeat_seconds		integers >= 1
+ *   fsync.every_ms				integer >= 0
+ *   metrics.listen				string, "" disables
+ *   targets[]: name (unique), path | exe | maps, pid (0..4194304),
+ *	on_loss (record|signal), signal (SIGKILL|SIGSTOP|SIGTERM|1..SIGRTMAX),
+ *	probes[] (ST_MAX_PROBES in total over all targets):
+ *	  symbol | offset (exactly one; offset decimal or 0x, > 0),
+ *	  no_endbr_skip (true|false), input, output (both optional; a probe
+ *	  without either only counts calls). A capture is a mapping:
+ *	    ptr		fetch-arg, u64 or ":string" (ST_LEN_STRING, no len)
+ *	    len		unquoted integer: ST_LEN_FIXED; anything else (also a
+ *			quoted number) a fetch-arg: ST_LEN_FETCH. Both count
+ *			elements, so fixed_len = len * elem_size.
+ *	    elem_size	1..ST_MAX_CAPTURE, default 1
+ *	    max		1..ST_MAX_CAPTURE, default ST_DEFAULT_CAPTURE
+ *	    at		entry|return; default entry for input, return for output
+ *	  %ax/$retval (in ptr or len) needs at: return; len from %ax sets
+ *	  len_at_return.
+ * Integers are decimal or 0x hex; a leading zero (YAML 1.1 octal) is refused.
  */
 #ifndef SEALTRACE_CONFIG_H
 #define SEALTRACE_CONFIG_H
@@ -76,7 +101,12 @@ struct st_config {
 	size_t ntargets;
 };
 
-/* Load and validate; on error returns -1 with a message in err. */
+/*
+ * Load and validate; on error returns -1 with a message in err (may be
+ * NULL) and leaves cfg zeroed: nothing to free. A missing file reads
+ * "FILE: cannot open: <strerror>"; a YAML error "FILE:LINE: YAML syntax
+ * error: ...". st_config_free() may be called more than once.
+ */
 int st_config_load(const char *path, struct st_config *cfg, char *err,
 		   size_t errlen);
 /* Same from memory; name is used in messages in place of a file name. */

@@ -147,7 +147,7 @@ def test_output_buffer_read_at_return():
     """Output written by the callee: pointer %si fetched at entry, length %ax at return."""
     n = 300
     a, out = run_mode("outbuf", ["outbuf"],
-                      ['symbol: st_generate\n        input: {ptr: "%di:string"}\n'
+                      ['symbol: st_generate\n        input: {ptr: "+0(%di):string"}\n'
                        '        output: {ptr: "%si", len: "%ax", at: return}'], n)
     try:
         inputs, outputs = dumped(out, "in"), dumped(out, "out")
@@ -164,7 +164,7 @@ def test_output_buffer_read_at_return():
 def test_nul_terminated_string():
     n = 200
     a, out = run_mode("string", ["string"],
-                      ['symbol: st_classify\n        input: {ptr: "%di:string", max: 64}'], n)
+                      ['symbol: st_classify\n        input: {ptr: "+0(%di):string", max: 64}'], n)
     try:
         inputs = dumped(out, "in")
         recs = by_kseq(a.of_type("inference"), "string:st_classify")

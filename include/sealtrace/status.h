@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Status: the agent's completeness snapshot, one source for three readers.
+ *
+ * The agent fills a struct st_status once a second and
+ *  - writes it to <state_dir>/agent/status.json (atomically: tmp + rename),
+ *    which `sealtrace status` reads;
+ *  - serves it as Prometheus text on /metrics and as /healthz (metrics.c).
+ *
+ * Coverage of a probe = persisted / hits, where persisted counts calls that
+ * have an inference or incomplete record and lost counts calls accounted in
+ * loss records; the agent's invariant is hits == persisted + lost + in_flight.
+ */
+#ifndef SEALTRACE_STATUS_H
+#define SEALTRACE_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_STATUS_MAX_PROBES 256
+
+enum st_loss_reason {
+	ST_LOSS_RINGBUF_FULL = 0,
+	ST_LOSS_CAPTURE_FAULT,
+	ST_LOSS_AGENT_DOWN,
+	ST_LOSS_UNPAIRED,
+	ST_LOSS__COUNT,
+};
+
+const char *st_loss_reason_name(enum st_loss_reason r);
+
+struct st_probe_status {
+	char target[128];
+	char probe[256];		/* "target:symbol" */
+	bool attached;
+	uint64_t hits;			/* kernel: calls seen */
+	uint64_t persisted;		/* calls with a record in the log */
+	uint64_t lost[ST_LOSS__COUNT];	/* calls accounted in loss records */
+	uint64_t in_flight;		/* entered, not yet returned */
+	uint64_t truncated;
+	uint64_t last_event_ns;		/* UTC ns of the last recorded call, 0 never */
+};
+
+struct st_status {
+	int pid;			/* the agent's pid */
+	uint64_t updated_ns;		/* UTC ns of this snapshot */
+	uint64_t started_ns;		/* UTC ns the agent started */
+	uint64_t interval_ns;		/* how often the snapshot is refreshed */
+	char node_id[128];
+	char state_dir[1024];
+	uint64_t chain_seq[2];		/* next seq: [0] decision, [1] system */
+	uint64_t events_persisted[2];	/* records written: [0] decision, [1] system */
+	uint64_t last_checkpoint_ns;	/* UTC ns, 0 never */
+	uint64_t ringbuf_size;
+	uint64_t ringbuf_used;
+	bool canary_ok;			/* kernel -> ring buffer -> agent path alive */
+	uint64_t canary_last_ns;	/* UTC ns the canary last came back */
+	size_t nprobes;
+	struct st_probe_status probes[ST_STATUS_MAX_PROBES];
+};
+
+/* Coverage in percent (100.0 when nothing was seen). */
+double st_probe_coverage(const struct st_probe_status *p);
+
+/* JSON text of a snapshot (malloc'd, caller frees); NULL on OOM. */
+char *st_status_to_json(const struct st_status *s);
+
+/* Parse what st_status_to_json wrote. -1 with a message on bad input. */
+int st_status_from_json(const char *text, struct st_status *s, char *err, size_t errlen);
+
+/* Write <state_dir>/agent/status.json atomically. */
+int st_status_write(const struct st_status *s, char *err, size_t errlen);
+
+/* Prometheus text exposition of a snapshot (malloc'd, caller frees). */
+char *st_status_to_prometheus(const struct st_status *s);
+
+/* ---- metrics.c: /metrics and /healthz over HTTP (libmicrohttpd) ---- */
+struct st_metrics;
+
+/* listen is "HOST:PORT"; serves the latest snapshot given to _publish. */
+int st_metrics_start(struct st_metrics **out, const char *listen, char *err, size_t errlen);
+void st_metrics_publish(struct st_metrics *m, const struct st_status *s);
+void st_metrics_stop(struct st_metrics *m);
+
+#endif /* SEALTRACE_STATUS_H */
