@@ -225,8 +225,12 @@ class Agent:
             f.write(self.config())
         ready = os.path.join(self.dir, "ready")
         self.errf = open(os.path.join(self.dir, "stderr"), "w+")
+        self.cfg = cfg
+        # probes stay pinned after a plain stop (a restarted agent adopts
+        # them); a benchmark must leave nothing attached behind it
+        extra = ["--detach-on-exit"] if detach_on_exit_supported() else []
         self.proc = subprocess.Popen(
-            ["taskset", "-c", AGENT_CPU, SEALTRACE, "run", "--config", cfg, "--ready-file", ready],
+            ["taskset", "-c", AGENT_CPU, SEALTRACE, "run", "--config", cfg, "--ready-file", ready] + extra,
             stdout=subprocess.DEVNULL, stderr=self.errf)
         if not wait_file(ready, self.proc):
             self.stop()
@@ -253,6 +257,9 @@ class Agent:
             self.counters[m.group(1)] = dict(zip(
                 ("hits", "returns", "emitted", "ringbuf_full", "truncated", "faults"),
                 map(int, m.groups()[1:])))
+        if os.path.isdir(PIN_DIR):
+            subprocess.run([SEALTRACE, "detach", "--config", self.cfg], capture_output=True)
+        # unpinning drops the last reference to any link still there
         shutil.rmtree(PIN_DIR, ignore_errors=True)
         return self.proc.returncode
 
@@ -285,6 +292,17 @@ class Agent:
                 except (OSError, EOFError) as e:
                     n["error"] = f"{seg}: {e}"
         return n
+
+
+_detach_flag = None
+
+
+def detach_on_exit_supported():
+    global _detach_flag
+    if _detach_flag is None:
+        p = subprocess.run([SEALTRACE, "run", "--help"], capture_output=True, text=True)
+        _detach_flag = "--detach-on-exit" in p.stdout + p.stderr
+    return _detach_flag
 
 
 def sealtrace_ok():
