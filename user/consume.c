@@ -10,18 +10,34 @@
 struct pending {
 	uint32_t probe_id;
 	uint64_t kseq;
+	uint64_t pos;		/* ring position of the entry */
+	uint64_t seen_ns;	/* when the consumer read it */
 	struct st_event *ev;
+};
+
+/* A call recorded by a previous agent: (probe, kseq), no event. */
+struct skipped {
+	uint32_t probe_id;
+	uint64_t kseq;
+	int events_left;	/* entry and return */
 };
 
 struct st_pairing {
 	struct st_consume_ops ops;
 	void *root;		/* tsearch tree of struct pending, by (probe, kseq) */
 	size_t npending;
+	void *skip_root;	/* tsearch tree of struct skipped */
+};
+
+/* struct pending and struct skipped both start with (probe_id, kseq). */
+struct call_id {
+	uint32_t probe_id;
+	uint64_t kseq;
 };
 
 static int pending_cmp(const void *a, const void *b)
 {
-	const struct pending *x = a, *y = b;
+	const struct call_id *x = a, *y = b;
 
 	if (x->probe_id != y->probe_id)
 		return x->probe_id < y->probe_id ? -1 : 1;
@@ -91,7 +107,42 @@ static void merge_return(struct st_call *call, const struct st_event *ev)
 	}
 }
 
-static int on_entry(struct st_pairing *p, const struct st_event *ev, size_t size)
+/* True (and the event is consumed) when a previous agent recorded the call. */
+static bool skip_event(struct st_pairing *p, const struct st_event *ev)
+{
+	struct call_id key = { .probe_id = ev->probe_id, .kseq = ev->kseq };
+	struct skipped **slot, *sk;
+
+	if (!p->skip_root)
+		return false;
+	slot = tfind(&key, &p->skip_root, pending_cmp);
+	if (!slot)
+		return false;
+	sk = *slot;
+	if (--sk->events_left <= 0 || ev->kind == ST_EV_RETURN) {
+		tdelete(sk, &p->skip_root, pending_cmp);
+		free(sk);
+	}
+	return true;
+}
+
+int st_pairing_skip(struct st_pairing *p, uint32_t probe_id, uint64_t kseq)
+{
+	struct skipped *sk = malloc(sizeof(*sk)), **slot;
+
+	if (!sk)
+		return -1;
+	sk->probe_id = probe_id;
+	sk->kseq = kseq;
+	sk->events_left = 2;
+	slot = tsearch(sk, &p->skip_root, pending_cmp);
+	if (!slot || *slot != sk)
+		free(sk);
+	return slot ? 0 : -1;
+}
+
+static int on_entry(struct st_pairing *p, const struct st_event *ev, size_t size,
+		    uint64_t pos, uint64_t now_ns)
 {
 	struct pending *pe, **slot;
 
@@ -100,6 +151,8 @@ static int on_entry(struct st_pairing *p, const struct st_event *ev, size_t size
 		return -1;
 	pe->probe_id = ev->probe_id;
 	pe->kseq = ev->kseq;
+	pe->pos = pos;
+	pe->seen_ns = now_ns;
 	pe->ev = malloc(size);
 	if (!pe->ev) {
 		free(pe);
@@ -213,14 +266,19 @@ static void complete_incomplete(struct st_pairing *p, uint32_t tid, uint64_t exi
 	free(c.list);
 }
 
-int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t size)
+int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t size,
+		     uint64_t pos, uint64_t now_ns)
 {
 	if (!event_size_ok(ev, size))
 		return -1;
 	switch (ev->kind) {
 	case ST_EV_ENTRY:
-		return on_entry(p, ev, size);
+		if (skip_event(p, ev))
+			return 0;
+		return on_entry(p, ev, size, pos, now_ns);
 	case ST_EV_RETURN:
+		if (!(ev->flags & ST_F_NO_ENTRY_STATE) && skip_event(p, ev))
+			return 0;
 		on_return(p, ev);
 		return 0;
 	case ST_EV_THREAD_EXIT:
@@ -232,6 +290,50 @@ int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t siz
 	if (p->ops.other)
 		p->ops.other(p->ops.ctx, ev, size);
 	return 0;
+}
+
+int st_pairing_lost_return(struct st_pairing *p, uint32_t probe_id, uint64_t kseq)
+{
+	struct pending *pe = take(p, probe_id, kseq);
+	struct st_call call;
+
+	if (!pe)
+		return 0;
+	call_from_entry(&call, pe->ev);
+	call.state = ST_CALL_NO_RETURN;
+	p->ops.call(p->ops.ctx, &call);
+	free(pe->ev);
+	free(pe);
+	return 1;
+}
+
+struct safe_pos {
+	uint64_t pos;
+	uint64_t now_ns;
+	uint64_t max_age_ns;
+};
+
+static void oldest_pos(const void *node, VISIT which, void *arg)
+{
+	const struct pending *pe = *(struct pending *const *)node;
+	struct safe_pos *sp = arg;
+
+	if (which != postorder && which != leaf)
+		return;
+	if (sp->now_ns - pe->seen_ns > sp->max_age_ns)
+		return;
+	if (pe->pos < sp->pos)
+		sp->pos = pe->pos;
+}
+
+uint64_t st_pairing_safe_pos(const struct st_pairing *p, uint64_t read_pos,
+			     uint64_t now_ns, uint64_t max_age_ns)
+{
+	struct safe_pos sp = { .pos = read_pos, .now_ns = now_ns, .max_age_ns = max_age_ns };
+
+	if (p->root)
+		twalk_r(p->root, oldest_pos, &sp);
+	return sp.pos;
 }
 
 void st_pairing_flush(struct st_pairing *p)
@@ -258,5 +360,6 @@ void st_pairing_free(struct st_pairing *p)
 		free(c.list[i]);
 	}
 	free(c.list);
+	tdestroy(p->skip_root, free);
 	free(p);
 }

@@ -13,9 +13,11 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "run", cmd_run, "capture and record inferences (the agent)" },
+	{ "detach", cmd_detach, "uninstall: drain, then detach and unpin every probe" },
 	{ "keygen", cmd_keygen, "create the HMAC and signing keys" },
 	{ "verify", cmd_verify, "check a log's chain, Merkle roots and signatures" },
 	{ "export", cmd_export, "write records (and their checkpoints) as JSON lines" },
+	{ "status", cmd_status, "completeness report per probe (coverage, losses, liveness)" },
 };
 
 static void usage(FILE *f)

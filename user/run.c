@@ -41,7 +41,14 @@ struct probe_rt {
 	char path[4096];
 	struct st_symbol sym;
 	struct st_probe_counters seen;	/* counters already accounted in records */
+	char key[17];			/* identity of the pinned links */
 	bool attached;
+	bool adopted;			/* links kept from a previous agent */
+	/* calls lost whole (entry and return), waiting for a loss record */
+	uint64_t lost_pending, lost_first_kseq, lost_last_kseq;
+	bool lost_agent_down;
+	uint64_t recorded;		/* calls with a record, this run */
+	uint64_t lost_recorded;		/* calls in loss records, this run */
 };
 
 struct agent {
@@ -50,8 +57,13 @@ struct agent {
 	struct st_log *log;
 	struct st_capture_ctx *capture;
 	struct st_pairing *pairing;
-	struct probe_rt probes[ST_MAX_PROBES];
-	uint32_t nprobes;
+	struct probe_rt probes[ST_MAX_PROBES];	/* indexed by probe id */
+	uint32_t nprobes;		/* ids in use are < nprobes */
+	uint32_t nattached;
+	bool maps_reused;		/* a previous agent's pinned maps and ring */
+	bool detach_on_exit;
+	uint64_t last_commit_ns;
+	uint64_t commit_every_ns;
 	int64_t tai_offset_ns;		/* CLOCK_TAI - CLOCK_REALTIME */
 	uint64_t started_ns;
 	uint64_t calls_recorded;
@@ -90,7 +102,7 @@ static uint64_t tai_to_utc(const struct agent *a, uint64_t tai)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtrace run --config FILE [--duration SECONDS]\n"
+		"usage: sealtrace run --config FILE [--duration SECONDS] [--detach-on-exit]\n"
 		"       sealtrace run --check-config FILE [--resolve]\n\n"
 		"Attach the configured uprobes and record every call until SIGTERM/SIGINT\n"
 		"(or --duration), then drain the ring buffer, write a final checkpoint and exit.\n\n"
@@ -100,6 +112,9 @@ static void usage(FILE *f)
 		"      --resolve          with --check-config: also resolve every probe's\n"
 		"                         file and symbol\n"
 		"      --ready-file FILE  create FILE once every probe is attached\n"
+		"      --detach-on-exit   at stop, detach and unpin every probe (uninstall);\n"
+		"                         by default probes stay pinned so that a restarted\n"
+		"                         agent drains what they captured meanwhile\n"
 		"  -h, --help             this text\n\n"
 		"Exit status: 0 clean stop, 2 usage or configuration error,\n"
 		"3 runtime error (BPF load/attach, keys, store).\n");
@@ -177,9 +192,11 @@ static void on_call(void *ctx, const struct st_call *call)
 	size_t nd = 0;
 	uint64_t ts;
 
-	if (call->probe_id >= a->nprobes)
+	if (call->probe_id >= ST_MAX_PROBES)
 		return;
 	p = &a->probes[call->probe_id];
+	if (!p->name[0])	/* left in the ring by a probe the config dropped */
+		snprintf(p->name, sizeof(p->name), "pinned:%u", call->probe_id);
 	ts = tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
 	record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
 		    ts);
@@ -193,7 +210,8 @@ static void on_call(void *ctx, const struct st_call *call)
 		if (rec.input_hash)
 			rec.input_len = call->in_want;
 	}
-	if (call->state != ST_CALL_INCOMPLETE || p->cfg->out.at == ST_AT_ENTRY) {
+	if ((call->state != ST_CALL_INCOMPLETE && call->state != ST_CALL_NO_RETURN) ||
+	    p->cfg->out.at == ST_AT_ENTRY) {
 		rec.output_reference = pseudonymise(a, &p->cfg->out, call->out, call->out_len,
 						    out_fault, out_ref, sizeof(out_ref));
 		if (rec.output_reference)
@@ -223,9 +241,12 @@ static void on_call(void *ctx, const struct st_call *call)
 		details[nd++] = kv_str("entry", "lost");
 	if (call->state == ST_CALL_INCOMPLETE)
 		details[nd++] = kv_str("reason", call->return_ts ? "thread_exit" : "agent_stop");
+	if (call->state == ST_CALL_NO_RETURN)
+		details[nd++] = kv_str("return", "lost");
 	rec.details = details;
 	rec.ndetails = nd;
 	if (log_append(a, &rec) == 0) {
+		p->recorded++;
 		if (call->state == ST_CALL_INCOMPLETE)
 			a->incomplete_recorded++;
 		else
@@ -233,26 +254,76 @@ static void on_call(void *ctx, const struct st_call *call)
 	}
 }
 
-static int on_event(void *ctx, const struct st_event *ev, size_t size)
+static int on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t pos)
 {
 	struct agent *a = ctx;
 
-	st_pairing_event(a->pairing, ev, size);
+	st_pairing_event(a->pairing, ev, size, pos, clock_ns(CLOCK_MONOTONIC));
 	return 0;
 }
 
 /* ---- loss accounting ---- */
 
 /*
- * Every event the kernel could not put into the ring buffer becomes part
- * of a loss record: the log holds either the call or the count of calls it
- * is missing, never silence.
+ * A call is lost whole when neither its entry nor its return reached the
+ * ring (the kernel queues the call numbers of lost returns; a lost return
+ * whose entry we hold is a recorded call without output). Lost calls of a
+ * probe are gathered into one loss record per drain with their count and
+ * kernel call-number range: the log holds either the call or its number.
  */
+static void note_lost_call(struct agent *a, uint32_t probe_id, uint64_t kseq)
+{
+	struct probe_rt *p;
+
+	if (probe_id >= a->nprobes)
+		return;
+	p = &a->probes[probe_id];
+	if (!p->lost_pending || kseq < p->lost_first_kseq)
+		p->lost_first_kseq = kseq;
+	if (!p->lost_pending || kseq > p->lost_last_kseq)
+		p->lost_last_kseq = kseq;
+	p->lost_pending++;
+}
+
+static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
+			const char *reason, bool have_range, uint64_t now)
+{
+	struct st_record rec;
+	struct st_kv details[5];
+	size_t nd = 0;
+
+	record_init(&rec, ST_ET_LOSS, now);
+	rec.probe = p->name;
+	details[nd++] = kv_uint("count", count);
+	details[nd++] = kv_str("reason", reason);
+	if (have_range) {
+		details[nd++] = kv_uint("first_kseq", p->lost_first_kseq);
+		details[nd++] = kv_uint("last_kseq", p->lost_last_kseq);
+	}
+	rec.details = details;
+	rec.ndetails = nd;
+	if (log_append(a, &rec) == 0)
+		p->lost_recorded += count;
+}
+
+/* Pop the kernel's lost-return queue; call before draining the ring. */
+static int pop_lost_returns(struct agent *a, struct st_lost_return *buf, int max)
+{
+	return st_capture_lost_returns(a->capture, buf, max);
+}
+
+static void settle_lost_returns(struct agent *a, const struct st_lost_return *lr, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!st_pairing_lost_return(a->pairing, lr[i].probe_id, lr[i].kseq))
+			note_lost_call(a, lr[i].probe_id, lr[i].kseq);
+}
+
 static void account_losses(struct agent *a, uint64_t now)
 {
 	struct st_probe_counters k;
-	struct st_record rec;
-	struct st_kv details[4];
 	uint32_t i;
 
 	for (i = 0; i < a->nprobes; i++) {
@@ -260,17 +331,18 @@ static void account_losses(struct agent *a, uint64_t now)
 
 		if (!p->attached || st_capture_counters(a->capture, i, &k))
 			continue;
-		if (k.rb_full > p->seen.rb_full) {
-			record_init(&rec, ST_ET_LOSS, now);
-			rec.probe = p->name;
-			details[0] = kv_uint("count", k.rb_full - p->seen.rb_full);
-			details[1] = kv_str("reason", "ringbuf_full");
-			details[2] = kv_str("unit", "event");
-			rec.details = details;
-			rec.ndetails = 3;
-			if (log_append(a, &rec) == 0)
-				p->seen.rb_full = k.rb_full;
+		if (p->lost_pending) {
+			/* away = the kernel saw the agent's heartbeat go stale */
+			bool down = k.rb_full_agent_down > p->seen.rb_full_agent_down;
+
+			record_loss(a, p, p->lost_pending, down ? "agent_down" : "ringbuf_full",
+				    true, now);
+			p->lost_pending = 0;
 		}
+		if (k.lost_queue_full > p->seen.lost_queue_full)
+			record_loss(a, p, k.lost_queue_full - p->seen.lost_queue_full,
+				    "ringbuf_full", false, now);
+		p->seen = k;
 	}
 }
 
@@ -312,7 +384,7 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 {
 	char build_id[128], sha[65], in[320], out[320], off[32], foff[32];
 	struct st_record rec;
-	struct st_kv details[12];
+	struct st_kv details[14];
 	uint64_t size = 0;
 	size_t nd = 0;
 
@@ -339,8 +411,26 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 	details[nd++] = kv_str("output", out);
 	if (p->target->pid)
 		details[nd++] = kv_uint("pid_filter", (uint64_t)p->target->pid);
+	/* adopted: the links were pinned by a previous agent and never detached */
+	details[nd++] = kv_bool("adopted", p->adopted);
 	rec.details = details;
 	rec.ndetails = nd;
+	log_append(a, &rec);
+}
+
+static void record_probe_detached(struct agent *a, const struct probe_rt *p,
+				  const char *reason)
+{
+	struct st_record rec;
+	struct st_kv details[3];
+
+	record_init(&rec, ST_ET_PROBE_DETACHED, clock_ns(CLOCK_REALTIME));
+	rec.probe = p->name;
+	details[0] = kv_str("reason", reason);
+	details[1] = kv_str("path", p->path);
+	details[2] = kv_str("key", p->key);
+	rec.details = details;
+	rec.ndetails = 3;
 	log_append(a, &rec);
 }
 
@@ -357,7 +447,7 @@ static int resolve_probe(const struct st_target_cfg *t, const struct st_probe_cf
 		r = st_symbol_at_offset(t->path, pc->offset, !pc->no_endbr_skip, sym, inner,
 					sizeof(inner));
 	if (r)
-		snprintf(err, errlen, "target '%s': %s", t->name, inner);
+		snprintf(err, errlen, "target '%.100s': %.400s", t->name, inner);
 	return r;
 }
 
@@ -370,40 +460,107 @@ static void probe_name(const struct st_target_cfg *t, const struct st_probe_cfg 
 		snprintf(buf, len, "%s:0x%" PRIx64, t->name, pc->offset);
 }
 
-static int attach_all(struct agent *a)
+/* A probe left pinned by a previous agent that this config does not name. */
+static void on_stale_probe(void *ctx, uint32_t probe_id, const char *key)
+{
+	struct agent *a = ctx;
+	struct st_record rec;
+	struct st_kv details[3];
+	char name[64];
+
+	snprintf(name, sizeof(name), "pinned:%u:%s", probe_id, key);
+	record_init(&rec, ST_ET_PROBE_DETACHED, clock_ns(CLOCK_REALTIME));
+	rec.probe = name;
+	details[0] = kv_str("reason", "not in config");
+	details[1] = kv_str("key", key);
+	details[2] = kv_uint("probe_id", probe_id);
+	rec.details = details;
+	rec.ndetails = 3;
+	log_append(a, &rec);
+}
+
+static void record_config_change(struct agent *a, int detached, int added)
+{
+	struct st_record rec;
+	struct st_kv details[3];
+
+	record_init(&rec, ST_ET_CONFIG_CHANGE, clock_ns(CLOCK_REALTIME));
+	details[0] = kv_str("config", a->cfg.file);
+	details[1] = kv_uint("probes_detached", (uint64_t)detached);
+	details[2] = kv_uint("probes_added", (uint64_t)added);
+	rec.details = details;
+	rec.ndetails = 3;
+	log_append(a, &rec);
+}
+
+/*
+ * Attach one probe: adopt the links a previous agent pinned for the same
+ * probe (same target, file, offset and recipe), so that capture never
+ * stopped, or attach and pin new ones under a free id.
+ */
+static int attach_probe(struct agent *a, const struct st_target_cfg *t,
+			const struct st_probe_cfg *pc, bool *added)
 {
 	struct st_recipe recipe;
+	struct probe_rt tmp, *p;
+	int id;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.target = t;
+	tmp.cfg = pc;
+	snprintf(tmp.path, sizeof(tmp.path), "%s", t->path);
+	probe_name(t, pc, tmp.name, sizeof(tmp.name));
+	/* a file or symbol that is not there is the config's fault: exit 2 */
+	if (resolve_probe(t, pc, &tmp.sym, a->err, sizeof(a->err)))
+		return -2;
+	recipe_of(t, pc, &recipe);
+	st_capture_probe_key(t->name, tmp.path, tmp.sym.attach_offset, &recipe, tmp.key);
+	id = st_capture_adopt(a->capture, tmp.key);
+	tmp.adopted = id >= 0;
+	if (id < 0) {
+		id = st_capture_free_id(a->capture);
+		if (id < 0) {
+			snprintf(a->err, sizeof(a->err), "%s: more than %d probes", a->cfg.file,
+				 ST_MAX_PROBES);
+			return -1;
+		}
+		if (st_capture_attach(a->capture, (uint32_t)id, tmp.key, &recipe, tmp.path,
+				      tmp.sym.attach_offset, t->pid, a->err, sizeof(a->err)))
+			return -1;
+	}
+	p = &a->probes[id];
+	*p = tmp;
+	p->attached = true;
+	/* an adopted probe's counters hold calls a previous agent accounted */
+	if (p->adopted)
+		st_capture_counters(a->capture, (uint32_t)id, &p->seen);
+	if ((uint32_t)id >= a->nprobes)
+		a->nprobes = (uint32_t)id + 1;
+	a->nattached++;
+	*added = !p->adopted;
+	record_probe_attached(a, p);
+	return 0;
+}
+
+static int attach_all(struct agent *a)
+{
 	size_t ti, pi;
+	int added = 0, detached, r;
+	bool new_probe;
 
 	for (ti = 0; ti < a->cfg.ntargets; ti++) {
 		const struct st_target_cfg *t = &a->cfg.targets[ti];
 
 		for (pi = 0; pi < t->nprobes; pi++) {
-			struct probe_rt *p = &a->probes[a->nprobes];
-			const struct st_probe_cfg *pc = &t->probes[pi];
-
-			if (a->nprobes >= ST_MAX_PROBES) {
-				snprintf(a->err, sizeof(a->err), "%s: more than %d probes",
-					 a->cfg.file, ST_MAX_PROBES);
-				return -1;
-			}
-			p->target = t;
-			p->cfg = pc;
-			snprintf(p->path, sizeof(p->path), "%s", t->path);
-			probe_name(t, pc, p->name, sizeof(p->name));
-			/* a file or symbol that is not there is the config's fault: exit 2 */
-			if (resolve_probe(t, pc, &p->sym, a->err, sizeof(a->err)))
-				return -2;
-			recipe_of(t, pc, &recipe);
-			if (st_capture_attach(a->capture, a->nprobes, &recipe, p->path,
-					      p->sym.attach_offset, t->pid, a->err,
-					      sizeof(a->err)))
-				return -1;
-			p->attached = true;
-			a->nprobes++;
-			record_probe_attached(a, p);
+			r = attach_probe(a, t, &t->probes[pi], &new_probe);
+			if (r)
+				return r;
+			added += new_probe;
 		}
 	}
+	detached = st_capture_detach_stale(a->capture, on_stale_probe, a);
+	if (detached || (a->maps_reused && added))
+		record_config_change(a, detached, added);
 	return 0;
 }
 
@@ -412,13 +569,19 @@ static int attach_all(struct agent *a)
 static void record_agent(struct agent *a, enum st_event_type type, const char *reason)
 {
 	struct st_record rec;
-	struct st_kv details[6];
+	struct st_kv details[8];
 	size_t nd = 0;
 
 	record_init(&rec, type, clock_ns(CLOCK_REALTIME));
 	details[nd++] = kv_str("version", "0.1.0");
 	details[nd++] = kv_str("config", a->cfg.file);
-	details[nd++] = kv_uint("probes", a->nprobes);
+	details[nd++] = kv_uint("probes", a->nattached);
+	if (type == ST_ET_AGENT_START && a->capture) {
+		/* resumed: the ring and probes outlived the previous agent */
+		details[nd++] = kv_bool("resumed", a->maps_reused);
+		details[nd++] = kv_uint("ringbuf_backlog_bytes",
+					st_capture_ringbuf_used(a->capture));
+	}
 	if (type == ST_ET_AGENT_STOP) {
 		details[nd++] = kv_str("reason", reason);
 		details[nd++] = kv_uint("calls_recorded", a->calls_recorded);
@@ -436,7 +599,7 @@ static void print_summary(struct agent *a)
 	uint32_t i;
 
 	for (i = 0; i < a->nprobes; i++) {
-		if (st_capture_counters(a->capture, i, &k))
+		if (!a->probes[i].attached || st_capture_counters(a->capture, i, &k))
 			continue;
 		fprintf(stderr,
 			"sealtrace: probe %s: hits %" PRIu64 " returns %" PRIu64
@@ -478,6 +641,7 @@ static int open_capture(struct agent *a)
 		.ringbuf_bytes = a->cfg.ringbuf_bytes,
 		/* wake the consumer at 1/8 fill; below that the 100 ms poll drains */
 		.wakeup_bytes = a->cfg.ringbuf_bytes / 8,
+		.pin_dir = a->cfg.pin_dir,
 	};
 	struct st_consume_ops ops = { .call = on_call, .ctx = a };
 
@@ -486,55 +650,118 @@ static int open_capture(struct agent *a)
 		snprintf(a->err, sizeof(a->err), "out of memory");
 		return -1;
 	}
-	return st_capture_open(&a->capture, &co, on_event, a, a->err, sizeof(a->err));
+	return st_capture_open(&a->capture, &co, on_event, a, &a->maps_reused, a->err,
+			       sizeof(a->err));
+}
+
+#define LOST_BATCH 4096
+
+/* One round: lost returns first (their entries precede them), then the ring. */
+static int consume_round(struct agent *a, int timeout_ms)
+{
+	static struct st_lost_return lost[LOST_BATCH];
+	int nlost, n;
+
+	nlost = pop_lost_returns(a, lost, LOST_BATCH);
+	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
+	settle_lost_returns(a, lost, nlost);
+	return n < 0 ? n : n + nlost;
+}
+
+/*
+ * Make what was recorded durable, then give the ring space back. Never
+ * past a pending entry younger than a second: its call is not recorded
+ * yet, and after a crash the successor must find the entry in the ring.
+ */
+static void commit(struct agent *a, uint64_t mono_now)
+{
+	char err[ST_ERR_LEN];
+	uint64_t pos;
+
+	pos = st_pairing_safe_pos(a->pairing, st_capture_read_pos(a->capture), mono_now,
+				  1000000000ull);
+	if (st_log_flush(a->log, err, sizeof(err))) {
+		/* nothing durable, nothing handed back: the events stay in the ring */
+		fprintf(stderr, "sealtrace: %s\n", err);
+		a->write_errors++;
+		return;
+	}
+	st_capture_commit(a->capture, pos);
+	a->last_commit_ns = mono_now;
 }
 
 static void drain(struct agent *a)
 {
-	int n;
+	/* until a round finds nothing: everything the kernel handed over is read */
+	while (consume_round(a, 0) > 0)
+		;
+}
 
-	/* until a poll finds nothing: everything the kernel handed over is recorded */
-	do {
-		n = st_capture_poll(a->capture, 0);
-	} while (n > 0);
+static void tick(struct agent *a, uint64_t now)
+{
+	char err[ST_ERR_LEN];
+
+	refresh_tai_offset(a);
+	st_capture_heartbeat(a->capture, clock_ns(CLOCK_TAI));
+	account_losses(a, now);
+	if (st_log_tick(a->log, now, err, sizeof(err)))
+		fprintf(stderr, "sealtrace: %s\n", err);
 }
 
 static int loop(struct agent *a, uint64_t duration_ns)
 {
-	uint64_t now, last_tick = 0;
-	char err[ST_ERR_LEN];
+	uint64_t now, mono, last_tick = 0;
+	uint64_t used, size = st_capture_ringbuf_size(a->capture);
 
 	while (!stop_requested) {
-		if (st_capture_poll(a->capture, 100) < 0 && errno != EINTR)
+		if (consume_round(a, 100) < 0 && errno != EINTR)
 			break;
 		now = clock_ns(CLOCK_REALTIME);
+		mono = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_tick >= 1000000000ull) {
-			refresh_tai_offset(a);
-			st_capture_heartbeat(a->capture, clock_ns(CLOCK_TAI));
-			account_losses(a, now);
-			if (st_log_tick(a->log, now, err, sizeof(err)))
-				fprintf(stderr, "sealtrace: %s\n", err);
+			tick(a, now);
 			last_tick = now;
 		}
+		/* a filling ring cannot wait for the fsync policy */
+		used = st_capture_ringbuf_used(a->capture);
+		if (mono - a->last_commit_ns >= a->commit_every_ns || used > size / 4)
+			commit(a, mono);
 		if (duration_ns && now - a->started_ns >= duration_ns)
 			break;
 	}
 	return 0;
 }
 
+/*
+ * Stop. Default (SIGTERM, --duration): probes stay pinned and keep
+ * filling the ring; calls still open are left for the successor, which
+ * reads their entries again. --detach-on-exit (uninstall): detach first,
+ * so nothing new arrives, drain, and record open calls as incomplete.
+ */
 static int shutdown_agent(struct agent *a, const char *reason)
 {
+	char err[ST_ERR_LEN];
 	int rc = ST_EXIT_OK;
+	uint32_t i;
 
-	if (a->capture) {
+	if (a->capture && a->log) {
+		if (a->detach_on_exit) {
+			for (i = 0; i < a->nprobes; i++)
+				if (a->probes[i].attached)
+					record_probe_detached(a, &a->probes[i], "detach");
+			if (st_capture_detach_all(a->capture, err, sizeof(err)))
+				fprintf(stderr, "sealtrace: %s\n", err);
+		}
 		drain(a);
+		if (a->detach_on_exit)
+			st_pairing_flush(a->pairing);
 		account_losses(a, clock_ns(CLOCK_REALTIME));
 		print_summary(a);
 	}
-	if (a->pairing)
-		st_pairing_flush(a->pairing);
 	if (a->log) {
 		record_agent(a, ST_ET_AGENT_STOP, reason);
+		if (a->capture)
+			commit(a, clock_ns(CLOCK_MONOTONIC));
 		if (st_log_close(a->log, a->err, sizeof(a->err))) {
 			fprintf(stderr, "sealtrace: %s\n", a->err);
 			rc = ST_EXIT_RUNTIME;
@@ -595,6 +822,54 @@ static int touch(const char *path)
 	return fclose(f);
 }
 
+/*
+ * Start, attach (adopting pinned probes), loop until stop, shut down.
+ * detach_now: uninstall instead of running: drain what the pinned ring
+ * holds into the log, record probe_detached, remove every pin.
+ */
+static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
+		     const char *ready_file, bool detach_now)
+{
+	int rc;
+
+	if (detach_now)
+		a->detach_on_exit = true;
+	if (st_config_load(config, &a->cfg, a->err, sizeof(a->err))) {
+		fprintf(stderr, "sealtrace: %s\n", a->err);
+		return ST_EXIT_USAGE;
+	}
+	install_signals();
+	refresh_tai_offset(a);
+	/* records are made durable, and ring space handed back, at the fsync pace */
+	a->commit_every_ns = (a->cfg.fsync.every_ms ? a->cfg.fsync.every_ms : 100) * 1000000ull;
+	a->started_ns = clock_ns(CLOCK_REALTIME);
+	if (st_keyring_load(&a->keys, a->cfg.keys_dir, a->err, sizeof(a->err)) ||
+	    open_log(a) || open_capture(a)) {
+		fprintf(stderr, "sealtrace: %s\n", a->err);
+		shutdown_agent(a, "startup_failed");
+		return ST_EXIT_RUNTIME;
+	}
+	record_agent(a, ST_ET_AGENT_START, NULL);
+	rc = attach_all(a);
+	if (rc) {
+		fprintf(stderr, "sealtrace: %s\n", a->err);
+		/* a first start that fails leaves nothing pinned behind */
+		if (!a->maps_reused)
+			a->detach_on_exit = true;
+		shutdown_agent(a, "attach_failed");
+		return rc == -2 ? ST_EXIT_USAGE : ST_EXIT_RUNTIME;
+	}
+	st_log_flush(a->log, a->err, sizeof(a->err));
+	fprintf(stderr, "sealtrace: ready: %u probes attached (%s), logging to %s\n",
+		a->nattached, a->maps_reused ? "resumed from pinned state" : "fresh",
+		a->cfg.state_dir);
+	if (ready_file && touch(ready_file))
+		fprintf(stderr, "sealtrace: %s: %s\n", ready_file, strerror(errno));
+	if (!detach_now)
+		loop(a, duration_ns);
+	return shutdown_agent(a, detach_now ? "detach" : stop_requested ? "signal" : "duration");
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -603,6 +878,7 @@ int cmd_run(int argc, char **argv)
 		{ "check-config", required_argument, NULL, 'C' },
 		{ "resolve", no_argument, NULL, 'R' },
 		{ "ready-file", required_argument, NULL, 'r' },
+		{ "detach-on-exit", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -612,7 +888,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t duration_ns = 0;
 	bool resolve = false;
 	char *end;
-	int c, rc;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
@@ -621,6 +897,7 @@ int cmd_run(int argc, char **argv)
 		case 'C': check = optarg; break;
 		case 'R': resolve = true; break;
 		case 'r': ready_file = optarg; break;
+		case 'D': a->detach_on_exit = true; break;
 		case 'd':
 			errno = 0;
 			duration_ns = strtoull(optarg, &end, 10) * 1000000000ull;
@@ -640,31 +917,39 @@ int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return ST_EXIT_USAGE;
 	}
-	if (st_config_load(config, &a->cfg, a->err, sizeof(a->err))) {
-		fprintf(stderr, "sealtrace: %s\n", a->err);
+	return run_agent(a, config, duration_ns, ready_file, false);
+}
+
+
+int cmd_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct agent agent;
+	const char *config = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'h':
+			printf("usage: sealtrace detach --config FILE\n\n"
+			       "Uninstall: drain what the pinned ring buffer still holds into the\n"
+			       "log, record probe_detached for every probe, and remove every pinned\n"
+			       "map and link under the config's pin_dir. Stop the agent first.\n\n"
+			       "Exit status: 0 done, 2 usage/config error, 3 runtime error.\n");
+			return ST_EXIT_OK;
+		default:
+			return ST_EXIT_USAGE;
+		}
+	}
+	if (!config || optind != argc) {
+		fprintf(stderr, "usage: sealtrace detach --config FILE\n");
 		return ST_EXIT_USAGE;
 	}
-	install_signals();
-	refresh_tai_offset(a);
-	a->started_ns = clock_ns(CLOCK_REALTIME);
-	if (st_keyring_load(a->cfg.keys_dir, &a->keys, a->err, sizeof(a->err)) ||
-	    open_log(a) || open_capture(a)) {
-		fprintf(stderr, "sealtrace: %s\n", a->err);
-		shutdown_agent(a, "startup_failed");
-		return ST_EXIT_RUNTIME;
-	}
-	record_agent(a, ST_ET_AGENT_START, NULL);
-	rc = attach_all(a);
-	if (rc) {
-		fprintf(stderr, "sealtrace: %s\n", a->err);
-		shutdown_agent(a, "attach_failed");
-		return rc == -2 ? ST_EXIT_USAGE : ST_EXIT_RUNTIME;
-	}
-	st_log_flush(a->log, a->err, sizeof(a->err));
-	fprintf(stderr, "sealtrace: ready: %u probes attached, logging to %s\n", a->nprobes,
-		a->cfg.state_dir);
-	if (ready_file && touch(ready_file))
-		fprintf(stderr, "sealtrace: %s: %s\n", ready_file, strerror(errno));
-	loop(a, duration_ns);
-	return shutdown_agent(a, stop_requested ? "signal" : "duration");
+	return run_agent(&agent, config, 0, NULL, true);
 }

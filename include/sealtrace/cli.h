@@ -16,8 +16,10 @@
 #define ST_EXIT_RUNTIME		3
 
 int cmd_run(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */

@@ -22,6 +22,7 @@ enum st_call_state {
 	ST_CALL_COMPLETE = 0,	/* entry and return seen */
 	ST_CALL_INCOMPLETE,	/* the thread exited (or the agent stopped) mid-call */
 	ST_CALL_NO_ENTRY,	/* return seen, its entry was lost */
+	ST_CALL_NO_RETURN,	/* entry seen, its return event was lost */
 };
 
 struct st_call {
@@ -55,8 +56,34 @@ struct st_pairing;
 
 struct st_pairing *st_pairing_new(const struct st_consume_ops *ops);
 
-/* Feed one ring-buffer record; -1 when it is malformed (ignored). */
-int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t size);
+/*
+ * Feed one ring-buffer record read at ring position pos; -1 when it is
+ * malformed (ignored). now_ns (any monotonic clock) ages pending entries.
+ */
+int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t size,
+		     uint64_t pos, uint64_t now_ns);
+
+/*
+ * The kernel could not write the return of (probe, kseq). Delivers the
+ * pending entry as ST_CALL_NO_RETURN and returns 1, or returns 0 when no
+ * entry is pending either: the whole call is lost.
+ */
+int st_pairing_lost_return(struct st_pairing *p, uint32_t probe_id, uint64_t kseq);
+
+/*
+ * Calls a previous agent already recorded: their events, if read again
+ * from the ring after a crash, are dropped instead of recorded twice.
+ */
+int st_pairing_skip(struct st_pairing *p, uint32_t probe_id, uint64_t kseq);
+
+/*
+ * The ring position up to which space may be handed back: read_pos, or the
+ * position of the oldest pending entry so that a crash does not lose it,
+ * unless that entry is older than max_age_ns (a call that runs for long
+ * must not pin the ring; if the agent dies, its return still arrives).
+ */
+uint64_t st_pairing_safe_pos(const struct st_pairing *p, uint64_t read_pos,
+			     uint64_t now_ns, uint64_t max_age_ns);
 
 /* Deliver every pending call as incomplete (agent stop). */
 void st_pairing_flush(struct st_pairing *p);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ST_STATUS_MAX_PROBES 256
 
@@ -63,6 +64,15 @@ struct st_status {
 /* Coverage in percent (100.0 when nothing was seen). */
 double st_probe_coverage(const struct st_probe_status *p);
 
+/* Sum of p->lost over all reasons. */
+uint64_t st_probe_lost_total(const struct st_probe_status *p);
+
+/*
+ * Write at most max bytes of s as a quoted JSON string (escaped; bytes that
+ * are not UTF-8 become U+FFFD). For other JSON writers (status --json).
+ */
+void st_json_fputs(FILE *f, const char *s, size_t max);
+
 /* JSON text of a snapshot (malloc'd, caller frees); NULL on OOM. */
 char *st_status_to_json(const struct st_status *s);
 
@@ -82,5 +92,14 @@ struct st_metrics;
 int st_metrics_start(struct st_metrics **out, const char *listen, char *err, size_t errlen);
 void st_metrics_publish(struct st_metrics *m, const struct st_status *s);
 void st_metrics_stop(struct st_metrics *m);
+/* The port actually bound (useful after listening on port 0); -1 unknown. */
+int st_metrics_port(const struct st_metrics *m);
+/* A snapshot older than this (3 x interval, 1 s if unset) means the agent is down. */
+uint64_t st_status_stale_after_ns(const struct st_status *s);
+/*
+ * /healthz verdict for a snapshot at time now_ns (UTC): 0 healthy, else -1
+ * with a one-line reason. s may be NULL (nothing published yet).
+ */
+int st_status_health(const struct st_status *s, uint64_t now_ns, char *why, size_t whylen);
 
 #endif /* SEALTRACE_STATUS_H */

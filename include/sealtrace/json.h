@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Canonical JSON: the byte-exact writer every record goes through, and a
+ * small strict parser that verify/export use to read records back.
+ *
+ * Writer rules (RFC 8785 compatible for the values sealtrace emits):
+ *   - strings: '"' and '\\' escaped, \b \t \n \f \r as short escapes, other
+ *     controls < 0x20 as \u00xx (lower-case hex), everything else literal
+ *     UTF-8. Invalid UTF-8 is never passed through: each byte that is not
+ *     part of a well-formed sequence becomes U+FFFD.
+ *   - integers: |v| <= 2^53-1 as plain decimal; larger magnitudes as a JSON
+ *     string of decimal digits (I-JSON, RFC 7493 2.2), because RFC 8785
+ *     numbers are IEEE doubles and would round them.
+ *
+ * A buffer carries a sticky out-of-memory flag, so a long run of writes
+ * is checked once at the end.
+ */
+#ifndef SEALTRACE_JSON_H
+#define SEALTRACE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_JSON_SAFE_INT	9007199254740991ULL	/* 2^53 - 1 */
+
+struct st_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;		/* a write failed to allocate; contents unusable */
+};
+
+void st_buf_free(struct st_buf *b);
+int st_buf_reserve(struct st_buf *b, size_t extra);	/* 0, or -1 (sets oom) */
+void st_buf_put(struct st_buf *b, const void *s, size_t n);
+void st_buf_puts(struct st_buf *b, const char *s);
+void st_buf_putc(struct st_buf *b, char c);
+
+/* Writers; failures only set b->oom. */
+void st_json_str(struct st_buf *b, const char *s, size_t n);	/* quoted */
+void st_json_cstr(struct st_buf *b, const char *s);	/* NULL -> null */
+void st_json_int(struct st_buf *b, int64_t v);
+void st_json_uint(struct st_buf *b, uint64_t v);
+void st_json_bool(struct st_buf *b, bool v);
+void st_json_null(struct st_buf *b);
+/* '"key":' — a key known to be plain ASCII without escapes */
+void st_json_key(struct st_buf *b, const char *key);
+
+/* True when s[0..n) is well-formed UTF-8 (RFC 3629). */
+bool st_utf8_valid(const char *s, size_t n);
+
+/* ---- parser ---------------------------------------------------------- */
+
+enum st_jt { ST_JNULL, ST_JBOOL, ST_JINT, ST_JSTR, ST_JARR, ST_JOBJ };
+
+struct st_jv;
+struct st_jmember {
+	const char *key;		/* NUL-terminated, decoded */
+	struct st_jv *val;
+	struct st_jmember *next;
+};
+
+struct st_jv {
+	enum st_jt t;
+	bool b;				/* ST_JBOOL */
+	bool neg;			/* ST_JINT: sign ... */
+	uint64_t mag;			/* ... and magnitude */
+	const char *s;			/* ST_JSTR: decoded, NUL-terminated */
+	size_t slen;			/* may contain NUL when \u0000 was used */
+	struct st_jmember *members;	/* ST_JOBJ, in document order */
+	struct st_jv **items;		/* ST_JARR */
+	size_t n;			/* members or items */
+};
+
+struct st_json_arena;
+struct st_json_doc {
+	struct st_jv *root;
+	struct st_json_arena *arena;	/* owns every value and string */
+};
+
+/*
+ * Parse exactly one JSON value filling s[0..n). Strict: UTF-8 validated,
+ * no duplicate keys, integers only (no fraction/exponent), depth <= 8.
+ * On error returns -1 with "byte N: what" in err; doc is then empty.
+ */
+int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
+		  char *err, size_t errlen);
+void st_json_doc_free(struct st_json_doc *doc);
+
+const struct st_jv *st_jv_get(const struct st_jv *obj, const char *key);
+/* Integer value in range, or -1. */
+int st_jv_int64(const struct st_jv *v, int64_t *out);
+int st_jv_uint64(const struct st_jv *v, uint64_t *out);
+
+#endif /* SEALTRACE_JSON_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Scan: read one stream of a state directory back, record by record, and
+ * check everything that needs no key: segment names follow on from each
+ * other, every block is whole gzip of whole lines, every line is the
+ * canonical form of a record of this stream, seq counts up from 0 and
+ * preceding_event_hash links each record to the one before.
+ *
+ * Used by `verify` and `export`, and by st_log_open to continue a log.
+ * The callback sees each record with the Merkle tree as it was before
+ * the record (its size is the record's seq), for checking signed heads.
+ */
+#ifndef SEALTRACE_SCAN_H
+#define SEALTRACE_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealtrace/chain.h"
+#include "sealtrace/merkle.h"
+#include "sealtrace/record.h"
+#include "sealtrace/store.h"
+
+#define ST_SCAN_ERR_LEN 512
+
+struct st_scan_rec {
+	enum st_stream stream;
+	const char *segment;		/* file name */
+	uint64_t block_offset;
+	const char *line;		/* canonical line, no newline */
+	size_t len;
+	const struct st_record_parsed *p;
+	uint8_t leaf[ST_HASH_LEN];	/* RFC 6962 leaf hash of line */
+	const struct st_merkle *tree;	/* before this leaf: size == seq */
+	struct st_hasher *h;		/* free for the callback to use */
+};
+
+/* 0 goes on; non-zero stops the scan, with the reason in err. */
+typedef int (*st_scan_fn)(void *ctx, const struct st_scan_rec *r, char *err,
+			  size_t errlen);
+
+struct st_scan_result {
+	uint64_t records, segments, blocks;
+	uint64_t first_ts, last_ts;	/* of the first and last record */
+	struct st_chain chain;		/* after the last record */
+	struct st_merkle tree;		/* after the last record */
+	bool has_last;
+	enum st_event_type last_type;
+	char last_segment[ST_SEG_NAME_LEN + 1];
+};
+
+/*
+ * Scan <state_dir>/<stream>. Returns 0 when intact, 1 when not (err names
+ * "<stream>/<segment> seq N: what is wrong"), -1 on a runtime error (I/O,
+ * memory). res holds what was read up to the first problem.
+ */
+int st_scan_stream(const char *state_dir, enum st_stream stream,
+		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
+		   char *err, size_t errlen);
+
+#endif /* SEALTRACE_SCAN_H */

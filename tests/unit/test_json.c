@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Canonical JSON and the record line: escapes, UTF-8, integers, order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sealtrace/chain.h"
+#include "sealtrace/json.h"
+#include "sealtrace/record.h"
+
+static void str_is(const char *in, size_t n, const char *want)
+{
+	struct st_buf b = { 0 };
+
+	st_json_str(&b, in, n);
+	assert_false(b.oom);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.p, want, b.len);
+	st_buf_free(&b);
+}
+
+static void test_escapes(void **state)
+{
+	str_is("plain", 5, "\"plain\"");
+	str_is("a\"b\\c/d", 7, "\"a\\\"b\\\\c/d\"");
+	str_is("\b\t\n\f\r", 5, "\"\\b\\t\\n\\f\\r\"");
+	/* other controls as \u00xx, lower case; DEL stays literal (RFC 8785) */
+	str_is("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\x7f\"");
+	/* NUL inside a length-delimited string */
+	str_is("a\0b", 3, "\"a\\u0000b\"");
+	/* valid multi-byte UTF-8 passes through unescaped */
+	str_is("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
+	       "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+	str_is("\xe2\x80\xa8", 3, "\"\xe2\x80\xa8\"");	/* U+2028 literal */
+}
+
+static void test_invalid_utf8(void **state)
+{
+	/* every byte outside a well-formed sequence becomes U+FFFD */
+	str_is("\xff", 1, "\"\xef\xbf\xbd\"");
+	str_is("a\x80z", 3, "\"a\xef\xbf\xbdz\"");
+	/* overlong '/' (C0 AF), surrogate D800 (ED A0 80), > U+10FFFF */
+	str_is("\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	str_is("\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	str_is("\xf4\x90\x80\x80", 4,
+	       "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	/* truncated sequence at the end */
+	str_is("ok\xe2\x82", 4, "\"ok\xef\xbf\xbd\xef\xbf\xbd\"");
+	assert_false(st_utf8_valid("\xed\xa0\x80", 3));
+	assert_true(st_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+}
+
+static void int_is(int64_t v, const char *want)
+{
+	struct st_buf b = { 0 };
+
+	st_json_int(&b, v);
+	assert_string_equal(b.p, want);
+	st_buf_free(&b);
+}
+
+static void test_integers(void **state)
+{
+	struct st_buf b = { 0 };
+
+	int_is(0, "0");
+	int_is(-1, "-1");
+	int_is(9007199254740991LL, "9007199254740991");
+	int_is(-9007199254740991LL, "-9007199254740991");
+	/* beyond 2^53-1 a double would round: written as a string */
+	int_is(9007199254740992LL, "\"9007199254740992\"");
+	int_is(INT64_MIN, "\"-9223372036854775808\"");
+	int_is(INT64_MAX, "\"9223372036854775807\"");
+	st_json_uint(&b, UINT64_MAX);
+	assert_string_equal(b.p, "\"18446744073709551615\"");
+	st_buf_free(&b);
+}
+
+static void test_parser(void **state)
+{
+	struct st_json_doc d;
+	char err[128];
+	int64_t i;
+	const char *ok = "{\"a\":[1,-2,\"x\\u00e9\\ud83d\\ude00\"],\"b\":null,\"c\":true}";
+
+	assert_int_equal(st_json_parse(ok, strlen(ok), &d, err, sizeof(err)), 0);
+	assert_int_equal(d.root->n, 3);
+	assert_int_equal(st_jv_get(d.root, "a")->n, 3);
+	assert_int_equal(st_jv_int64(st_jv_get(d.root, "a")->items[1], &i), 0);
+	assert_int_equal(i, -2);
+	assert_string_equal(st_jv_get(d.root, "a")->items[2]->s,
+			    "x\xc3\xa9\xf0\x9f\x98\x80");
+	st_json_doc_free(&d);
+
+	static const char *const bad[] = {
+		"{\"a\":1,\"a\":2}",	/* duplicate key */
+		"{\"a\":1.5}",		/* fraction */
+		"{\"a\":01}",		/* leading zero */
+		"{\"a\":\"\\ud800\"}",	/* lone surrogate */
+		"{\"a\":\"\xff\"}",	/* invalid UTF-8 */
+		"{\"a\":\"\x01\"}",	/* raw control */
+		"{\"a\":1} x",		/* trailing data */
+		"{\"a\":18446744073709551616}",	/* overflow */
+		"[[[[[[[[[[1]]]]]]]]]]",	/* too deep */
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		assert_int_equal(st_json_parse(bad[k], strlen(bad[k]), &d, err,
+					       sizeof(err)), -1);
+		assert_null(d.root);
+	}
+}
+
+static const char *const golden =
+	"{\"schema_version\":1,\"event_id\":\"01890a5d-ac96-774b-bcce-b302099a8057\","
+	"\"event_type\":\"inference\",\"timestamp_utc\":\"2023-06-30T12:00:00.000000042Z\","
+	"\"system_id\":\"credit\",\"operator_id\":\"bank\",\"node_id\":\"n1\",\"stream\":\"decision\","
+	"\"seq\":7,\"pid\":42,\"tid\":43,\"comm\":\"srv\\n\xef\xbf\xbd\",\"container_id\":null,"
+	"\"probe\":\"llama_decode\",\"model_version\":null,\"model_artifact\":null,"
+	"\"input_hash\":\"hmac-sha256:k1:00\",\"input_len\":12,\"output_reference\":null,"
+	"\"output_len\":null,\"duration_ns\":1000,\"ret\":\"-9223372036854775808\","
+	"\"human_override_applied\":false,"
+	"\"details\":{\"a\":-1,\"input_truncated\":true,\"kseq\":\"18446744073709551615\",\"z\":\"q\"},"
+	"\"preceding_event_hash\":\"" ST_CHAIN_GENESIS_HEX "\"}";
+
+static void test_record_golden(void **state)
+{
+	struct st_kv det[] = {
+		{ .key = "z", .kind = ST_KV_STR, .v.s = "q" },
+		{ .key = "kseq", .kind = ST_KV_UINT, .v.u = UINT64_MAX },
+		{ .key = "input_truncated", .kind = ST_KV_BOOL, .v.b = true },
+		{ .key = "a", .kind = ST_KV_INT, .v.i = -1 },
+	};
+	struct st_record r = {
+		.type = ST_ET_INFERENCE, .timestamp_ns = 1688126400000000042ULL,
+		.pid = 42, .tid = 43, .comm = "srv\n\xff", .probe = "llama_decode",
+		.input_hash = "hmac-sha256:k1:00", .input_len = 12,
+		.output_len = -1, .duration_ns = 1000, .has_ret = true,
+		.ret = INT64_MIN, .details = det, .ndetails = 4,
+	};
+	struct st_record_hdr h = {
+		.event_id = "01890a5d-ac96-774b-bcce-b302099a8057",
+		.system_id = "credit", .operator_id = "bank", .node_id = "n1",
+		.stream = ST_STREAM_DECISION, .seq = 7,
+		.prev_hex = ST_CHAIN_GENESIS_HEX,
+	};
+	struct st_buf b = { 0 }, scratch = { 0 };
+	struct st_record_parsed p;
+	char err[256];
+
+	assert_int_equal(st_record_canon(&b, &h, &r, err, sizeof(err)), 0);
+	assert_string_equal(b.p, golden);
+
+	/* reads back, and is recognised as canonical */
+	assert_int_equal(st_record_parse(b.p, b.len, &p, &scratch, err,
+					 sizeof(err)), 0);
+	assert_int_equal(p.hdr.seq, 7);
+	assert_int_equal(p.rec.ret, INT64_MIN);
+	assert_int_equal(p.rec.ndetails, 4);
+	assert_string_equal(p.rec.comm, "srv\n\xef\xbf\xbd");
+	st_record_parsed_free(&p);
+
+	/* raw data in a reference slot is refused */
+	r.input_hash = "alice@example.com";
+	b.len = 0;
+	assert_int_equal(st_record_canon(&b, &h, &r, err, sizeof(err)), -1);
+	r.input_hash = "hmac-sha256:k1:00";
+	/* a decision event in the system stream is refused */
+	h.stream = ST_STREAM_SYSTEM;
+	assert_int_equal(st_record_canon(&b, &h, &r, err, sizeof(err)), -1);
+	h.stream = ST_STREAM_DECISION;
+	/* duplicate detail key */
+	det[0].key = "a";
+	assert_int_equal(st_record_canon(&b, &h, &r, err, sizeof(err)), -1);
+	st_buf_free(&b);
+	st_buf_free(&scratch);
+}
+
+static void not_canonical(const char *from, const char *to)
+{
+	struct st_buf line = { 0 }, scratch = { 0 };
+	struct st_record_parsed p;
+	const char *at = strstr(golden, from);
+	char err[256];
+
+	assert_non_null(at);
+	st_buf_put(&line, golden, (size_t)(at - golden));
+	st_buf_puts(&line, to);
+	st_buf_puts(&line, at + strlen(from));
+	assert_int_equal(st_record_parse(line.p, line.len, &p, &scratch, err,
+					 sizeof(err)), -1);
+	st_record_parsed_free(&p);
+	st_buf_free(&line);
+	st_buf_free(&scratch);
+}
+
+static void test_record_not_canonical(void **state)
+{
+	not_canonical("\"seq\":7", "\"seq\": 7");		/* whitespace */
+	not_canonical("\"seq\":7", "\"seq\":\"7\"");		/* type */
+	not_canonical("\"duration_ns\":1000", "\"duration_ns\":\"1000\"");
+	not_canonical("\"comm\":\"srv", "\"comm\":\"\\u0073rv");	/* escape */
+	not_canonical("\"a\":-1,\"input_truncated\":true",
+		      "\"input_truncated\":true,\"a\":-1");	/* order */
+	not_canonical("\"pid\":42,\"tid\":43", "\"tid\":43,\"pid\":42");
+	not_canonical("\"container_id\":null,", "");		/* missing */
+	not_canonical("\"2023-06-30T12:00:00.000000042Z\"",
+		      "\"2023-06-30T14:00:00.000000042+02:00\"");
+	not_canonical("\"schema_version\":1", "\"schema_version\":2");
+	not_canonical("\"event_type\":\"inference\"", "\"event_type\":\"heartbeat\"");
+}
+
+static void test_time(void **state)
+{
+	char t[ST_TIME_LEN + 1];
+	uint64_t ns;
+
+	assert_int_equal(st_time_format(0, t), 0);
+	assert_string_equal(t, "1970-01-01T00:00:00.000000000Z");
+	assert_int_equal(st_time_parse("2023-06-30T14:00:00.5+02:00", &ns), 0);
+	assert_true(ns == 1688126400500000000ULL);
+	assert_int_equal(st_time_parse("2023-06-30", &ns), 0);
+	assert_true(ns == 1688083200000000000ULL);
+	assert_int_equal(st_time_parse("2023-06-30T14:00:00", &ns), -1);
+	assert_int_equal(st_time_parse("yesterday", &ns), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_parser),
+		cmocka_unit_test(test_record_golden),
+		cmocka_unit_test(test_record_not_canonical),
+		cmocka_unit_test(test_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

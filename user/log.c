@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The audit log facade: record -> chain -> Merkle -> store -> checkpoints. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "sealtrace/chain.h"
+#include "sealtrace/checkpoint.h"
+#include "sealtrace/keys.h"
+#include "sealtrace/log.h"
+#include "sealtrace/merkle.h"
+#include "sealtrace/scan.h"
+#include "sealtrace/store.h"
+
+#define BLOCK_TARGET	(256u << 10)	/* write a block at this size */
+#define BLOCK_HARD_MAX	(64u << 20)	/* refuse records beyond this backlog */
+#define BLOCK_LINGER_NS	100000000ULL	/* a record waits at most ~100 ms */
+#define ERR_LEN		512
+
+struct lstream {
+	enum st_stream id;
+	char dir[4096];
+	struct st_store *store;
+	struct st_buf block;		/* whole lines, not yet written */
+	uint64_t block_first_seq, block_records, block_opened_ns;
+	uint64_t next_seq;
+	struct st_chain chain;
+	struct st_merkle tree;
+	char origin[ST_ORIGIN_MAX];
+};
+
+struct st_log {
+	char *state_dir, *system_id, *operator_id, *node_id;
+	struct st_log_opts o;		/* numbers only; strings above */
+	int lock_fd;
+	EVP_PKEY *key;
+	char key_name[ST_ORIGIN_MAX];
+	struct st_hasher *h;
+	struct lstream s[ST_STREAM__COUNT];
+	struct st_buf line, note;
+	uint64_t since_ckpt;		/* appended records since a checkpoint */
+	uint64_t last_ckpt_ns, last_sync_ns;
+	bool unsynced;			/* written but not fsync'd */
+	bool write_failed;		/* a block is waiting for a retry */
+	char pending_err[ERR_LEN];
+	uint8_t rnd[4000];		/* event id randomness, refilled */
+	size_t rnd_pos;
+	struct st_log_stats stats;
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- event ids -------------------------------------------------------- */
+
+/* UUID version 7 (RFC 9562): 48-bit ms timestamp, 74 random bits. */
+static int event_id(struct st_log *log, uint64_t ts_ns, char out[ST_EVENT_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t ms = ts_ns / 1000000ULL;
+	uint8_t u[16];
+	int i, j;
+
+	if (log->rnd_pos + 10 > sizeof(log->rnd)) {
+		if (RAND_bytes(log->rnd, sizeof(log->rnd)) != 1)
+			return -1;
+		log->rnd_pos = 0;
+	}
+	for (i = 0; i < 6; i++)
+		u[i] = (uint8_t)(ms >> (40 - 8 * i));
+	memcpy(u + 6, log->rnd + log->rnd_pos, 10);
+	log->rnd_pos += 10;
+	u[6] = (uint8_t)(0x70 | (u[6] & 0x0f));
+	u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
+	for (i = 0, j = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[j++] = '-';
+		out[j++] = hex[u[i] >> 4];
+		out[j++] = hex[u[i] & 15];
+	}
+	out[j] = '\0';
+	return 0;
+}
+
+/* ---- blocks and sync -------------------------------------------------- */
+
+static void note_failure(struct st_log *log, const char *msg)
+{
+	log->write_failed = true;
+	snprintf(log->pending_err, sizeof(log->pending_err), "%s", msg);
+}
+
+static int sync_all(struct st_log *log, char *err, size_t errlen)
+{
+	int i;
+
+	if (!log->unsynced)
+		return 0;
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		if (st_store_sync(log->s[i].store, err, errlen))
+			return -1;
+	log->unsynced = false;
+	log->last_sync_ns = realtime_ns();
+	log->stats.fsyncs++;
+	return 0;
+}
+
+static int flush_stream(struct st_log *log, struct lstream *st, char *err,
+			size_t errlen)
+{
+	if (!st->block_records)
+		return 0;
+	if (st_store_append(st->store, st->block.p, st->block.len,
+			    st->block_first_seq, st->block_records,
+			    realtime_ns(), err, errlen))
+		return -1;
+	log->stats.persisted[st->id] += st->block_records;
+	log->stats.blocks_written++;
+	log->stats.bytes_written = st_store_bytes(log->s[0].store) +
+				   st_store_bytes(log->s[1].store);
+	st->block.len = 0;
+	st->block_records = 0;
+	log->unsynced = true;
+	if (!log->o.fsync_every_ms)
+		return sync_all(log, err, errlen);
+	return 0;
+}
+
+static int flush_all(struct st_log *log, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		if (flush_stream(log, &log->s[i], err, errlen))
+			return -1;
+	return 0;
+}
+
+/* A flush the caller cannot act on right now: retried at the next tick. */
+static void try_flush(struct st_log *log, struct lstream *st)
+{
+	char e[ERR_LEN];
+
+	if (flush_stream(log, st, e, sizeof(e)))
+		note_failure(log, e);
+}
+
+/* ---- appending -------------------------------------------------------- */
+
+static int checkpoint(struct st_log *log, const char *trigger, char *err,
+		      size_t errlen);
+
+/*
+ * Chain one record. internal: a record the log writes itself (checkpoint,
+ * recovery) that must not trigger a checkpoint in turn.
+ */
+static int append(struct st_log *log, const struct st_record *rec,
+		  bool internal, char *err, size_t errlen)
+{
+	struct st_record_hdr hdr = { 0 };
+	char id[ST_EVENT_ID_LEN + 1];
+	struct lstream *st;
+	uint8_t leaf[ST_HASH_LEN];
+	size_t before;
+
+	if ((unsigned)rec->type >= ST_ET__COUNT)
+		return fail(err, errlen, "log: unknown event type %d", rec->type);
+	st = &log->s[st_event_stream(rec->type)];
+	if (st->block.len >= BLOCK_HARD_MAX) {
+		if (flush_stream(log, st, err, errlen))
+			return -1;	/* the backlog is full: refuse */
+	} else if (st->block_records &&
+		   (st->block_records >= st_store_room(st->store) ||
+		    st->block.len >= BLOCK_TARGET)) {
+		try_flush(log, st);
+	}
+	if (event_id(log, rec->timestamp_ns, id))
+		return fail(err, errlen, "log: no randomness for an event id");
+	hdr.event_id = id;
+	hdr.system_id = log->system_id;
+	hdr.operator_id = log->operator_id;
+	hdr.node_id = log->node_id;
+	hdr.stream = st->id;
+	hdr.seq = st->next_seq;
+	st_chain_prev_hex(&st->chain, hdr.prev_hex);
+	log->line.len = 0;
+	if (st_record_canon(&log->line, &hdr, rec, err, errlen))
+		return -1;
+	before = st->block.len;
+	st_buf_put(&st->block, log->line.p, log->line.len);
+	st_buf_putc(&st->block, '\n');
+	if (st->block.oom) {
+		st->block.oom = false;
+		st->block.len = before;
+		return fail(err, errlen, "log: out of memory buffering a record");
+	}
+	if (st_merkle_leaf(log->h, log->line.p, log->line.len, leaf) ||
+	    st_merkle_append(&st->tree, log->h, leaf) ||
+	    st_chain_advance(&st->chain, log->h, log->line.p, log->line.len)) {
+		/* the tree may be half-updated: this log cannot go on */
+		st->block.len = before;
+		return fail(err, errlen, "log: SHA-256 failed");
+	}
+	if (!st->block_records) {
+		st->block_first_seq = st->next_seq;
+		st->block_opened_ns = realtime_ns();
+	}
+	st->block_records++;
+	st->next_seq++;
+	log->stats.appended[st->id]++;
+	if (st->block_records >= st_store_room(st->store))
+		try_flush(log, st);	/* end the segment on the exact count */
+	if (internal)
+		return 0;
+	log->since_ckpt++;
+	if (log->o.ckpt_every_records && log->since_ckpt >= log->o.ckpt_every_records) {
+		char e[ERR_LEN];
+
+		if (checkpoint(log, "records", e, sizeof(e)))
+			note_failure(log, e);
+	}
+	return 0;
+}
+
+int st_log_append(struct st_log *log, const struct st_record *rec, char *err,
+		  size_t errlen)
+{
+	return append(log, rec, false, err, errlen);
+}
+
+/* ---- checkpoints ------------------------------------------------------ */
+
+static int write_checkpoint_file(struct lstream *st, const char *note,
+				 size_t len, char *err, size_t errlen)
+{
+	char tmp[4200], final[4200];
+	ssize_t w;
+	int fd, dfd;
+
+	snprintf(tmp, sizeof(tmp), "%s/checkpoint.tmp", st->dir);
+	snprintf(final, sizeof(final), "%s/checkpoint", st->dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	w = write(fd, note, len);
+	if (w != (ssize_t)len || fsync(fd)) {
+		fail(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	/* rename: a reader sees the old note or the new one, never half */
+	if (rename(tmp, final))
+		return fail(err, errlen, "%s: %s", final, strerror(errno));
+	dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd)) {
+		fail(err, errlen, "%s: fsync: %s", st->dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+static int checkpoint_record(struct st_log *log, struct lstream *st,
+			     const struct st_ckpt *c, const char *note,
+			     const char *trigger, char *err, size_t errlen)
+{
+	char root[ST_HASH_HEX + 1];
+	struct st_kv d[5] = {
+		{ .key = "checkpoint_stream", .kind = ST_KV_STR,
+		  .v.s = st_stream_name(st->id) },
+		{ .key = "tree_size", .kind = ST_KV_UINT, .v.u = c->size },
+		{ .key = "root_hash", .kind = ST_KV_STR, .v.s = root },
+		{ .key = "note", .kind = ST_KV_STR, .v.s = note },
+		{ .key = "trigger", .kind = ST_KV_STR, .v.s = trigger },
+	};
+	struct st_record r = {
+		.type = ST_ET_CHECKPOINT, .timestamp_ns = realtime_ns(),
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d, .ndetails = 5,
+	};
+
+	st_hex(c->root, ST_HASH_LEN, root);
+	return append(log, &r, true, err, errlen);
+}
+
+static int checkpoint(struct st_log *log, const char *trigger, char *err,
+		      size_t errlen)
+{
+	struct st_ckpt c[ST_STREAM__COUNT];
+	size_t at[ST_STREAM__COUNT];
+	int i;
+
+	/* sign only what is on disk and synced: a crash cannot undo it */
+	if (flush_all(log, err, errlen) || sync_all(log, err, errlen))
+		return -1;
+	log->note.len = 0;
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		struct lstream *st = &log->s[i];
+
+		snprintf(c[i].origin, sizeof(c[i].origin), "%s", st->origin);
+		c[i].size = st->tree.size;
+		if (st_merkle_root(&st->tree, log->h, c[i].root))
+			return fail(err, errlen, "log: SHA-256 failed");
+		at[i] = log->note.len;
+		if (st_ckpt_sign(&c[i], log->key_name, log->key, &log->note,
+				 err, errlen))
+			return -1;
+		st_buf_putc(&log->note, '\0');	/* notes kept side by side */
+		if (log->note.oom)
+			return fail(err, errlen, "log: out of memory");
+	}
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		if (write_checkpoint_file(&log->s[i], log->note.p + at[i],
+					  strlen(log->note.p + at[i]), err, errlen))
+			return -1;
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		if (checkpoint_record(log, &log->s[i], &c[i], log->note.p + at[i],
+				      trigger, err, errlen))
+			return -1;
+	log->since_ckpt = 0;
+	log->last_ckpt_ns = realtime_ns();
+	log->stats.checkpoints += ST_STREAM__COUNT;
+	log->stats.last_checkpoint_ns = log->last_ckpt_ns;
+	return 0;
+}
+
+/* ---- tick, flush, close ----------------------------------------------- */
+
+static int retry_failed(struct st_log *log, char *err, size_t errlen)
+{
+	if (!log->write_failed)
+		return 0;
+	if (flush_all(log, err, errlen))
+		return -1;
+	log->write_failed = false;
+	return 0;
+}
+
+int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
+{
+	struct lstream *st;
+	int i;
+
+	if (retry_failed(log, err, errlen))
+		return -1;
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		st = &log->s[i];
+		if (st->block_records && (now_ns < st->block_opened_ns ||
+					  now_ns - st->block_opened_ns >= BLOCK_LINGER_NS))
+			if (flush_stream(log, st, err, errlen))
+				return -1;
+	}
+	if (log->o.fsync_every_ms && log->unsynced &&
+	    (now_ns < log->last_sync_ns ||
+	     now_ns - log->last_sync_ns >= log->o.fsync_every_ms * 1000000ULL))
+		if (sync_all(log, err, errlen))
+			return -1;
+	if (log->o.ckpt_every_seconds &&
+	    (now_ns < log->last_ckpt_ns ||
+	     now_ns - log->last_ckpt_ns >= log->o.ckpt_every_seconds * 1000000000ULL))
+		if (checkpoint(log, "time", err, errlen))
+			return -1;
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		st = &log->s[i];
+		/* rotate by age only between blocks */
+		if (!st->block_records && st_store_tick(st->store, now_ns, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+int st_log_flush(struct st_log *log, char *err, size_t errlen)
+{
+	if (flush_all(log, err, errlen))
+		return -1;
+	log->write_failed = false;
+	return sync_all(log, err, errlen);
+}
+
+uint64_t st_log_seq(const struct st_log *log, enum st_stream s)
+{
+	if ((unsigned)s >= ST_STREAM__COUNT)
+		return 0;
+	return log->s[s].next_seq;
+}
+
+void st_log_get_stats(const struct st_log *log, struct st_log_stats *out)
+{
+	*out = log->stats;
+}
+
+static void log_free(struct st_log *log)
+{
+	int i;
+
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		st_store_close(log->s[i].store, NULL, 0);
+		st_buf_free(&log->s[i].block);
+	}
+	st_buf_free(&log->line);
+	st_buf_free(&log->note);
+	st_hasher_free(log->h);
+	EVP_PKEY_free(log->key);
+	if (log->lock_fd >= 0)
+		close(log->lock_fd);	/* releases the flock */
+	free(log->state_dir);
+	free(log->system_id);
+	free(log->operator_id);
+	free(log->node_id);
+	free(log);
+}
+
+int st_log_close(struct st_log *log, char *err, size_t errlen)
+{
+	int rc = 0, i;
+
+	if (!log)
+		return 0;
+	/* the final head covers everything; its own records follow it */
+	if (checkpoint(log, "close", err, errlen) ||
+	    flush_all(log, err, errlen) || sync_all(log, err, errlen))
+		rc = -1;
+	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
+		rc = st_store_close(log->s[i].store, err, errlen);
+		log->s[i].store = NULL;
+	}
+	log_free(log);
+	return rc;
+}
+
+/* ---- open ------------------------------------------------------------- */
+
+struct resume {
+	struct st_log *log;
+	struct st_ckpt ckpt;		/* the stream's own last checkpoint */
+	bool has_ckpt;
+	bool last_was_close;		/* last record: checkpoint at close */
+	char why[256];
+};
+
+static int resume_cb(void *ctx, const struct st_scan_rec *r, char *err,
+		     size_t errlen)
+{
+	struct resume *rs = ctx;
+	const struct st_kv *t;
+	uint8_t root[ST_HASH_LEN];
+
+	if (rs->has_ckpt && r->tree->size == rs->ckpt.size) {
+		if (st_merkle_root(r->tree, r->h, root))
+			return fail(err, errlen, "SHA-256 failed");
+		if (memcmp(root, rs->ckpt.root, ST_HASH_LEN)) {
+			fail(err, errlen, "%s/%s seq %" PRIu64
+			     ": the records before it do not match the signed checkpoint",
+			     st_stream_name(r->stream), r->segment, r->p->hdr.seq);
+			return 1;
+		}
+	}
+	t = st_record_detail(&r->p->rec, "trigger");
+	rs->last_was_close = r->p->rec.type == ST_ET_CHECKPOINT && t &&
+			     t->kind == ST_KV_STR && !strcmp(t->v.s, "close");
+	return 0;
+}
+
+static int read_own_checkpoint(struct st_log *log, struct lstream *st,
+			       struct resume *rs, char *err, size_t errlen)
+{
+	char path[4200], note[ST_NOTE_MAX];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/checkpoint", st->dir);
+	if (access(path, F_OK))
+		return 0;
+	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
+		return -1;
+	if (st_ckpt_parse(note, len, log->key, &rs->ckpt, rs->why,
+			  sizeof(rs->why)))
+		return fail(err, errlen, "%s: %s (signed by another key?)", path,
+			    rs->why);
+	if (strcmp(rs->ckpt.origin, st->origin) &&
+	    st_ckpt_stream(&rs->ckpt) != (int)st->id)
+		return fail(err, errlen, "%s: origin '%s' is not this stream's",
+			    path, rs->ckpt.origin);
+	rs->has_ckpt = true;
+	return 0;
+}
+
+static int resume_stream(struct st_log *log, struct lstream *st,
+			 bool *unclean, char *err, size_t errlen)
+{
+	struct st_scan_result res;
+	struct resume rs = { .log = log };
+	uint8_t root[ST_HASH_LEN];
+	int rc;
+
+	if (read_own_checkpoint(log, st, &rs, err, errlen))
+		return -1;
+	rc = st_scan_stream(log->state_dir, st->id, resume_cb, &rs, &res, err,
+			    errlen);
+	if (rc > 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "; refusing to append to a log that fails verification (move %s aside)",
+			 st->dir);
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
+	if (rs.has_ckpt && rs.ckpt.size > res.records)
+		return fail(err, errlen, "%s: %" PRIu64 " records but its last checkpoint signs %" PRIu64
+			    " (records lost or removed); refusing to append (move it aside)",
+			    st->dir, res.records, rs.ckpt.size);
+	if (rs.has_ckpt && rs.ckpt.size == res.records) {
+		if (st_merkle_root(&res.tree, log->h, root))
+			return fail(err, errlen, "SHA-256 failed");
+		if (memcmp(root, rs.ckpt.root, ST_HASH_LEN))
+			return fail(err, errlen, "%s: the records do not match the signed checkpoint; refusing to append",
+				    st->dir);
+	}
+	st->next_seq = res.records;
+	st->chain = res.chain;
+	st->tree = res.tree;
+	if (st->id == ST_STREAM_SYSTEM && res.has_last && !rs.last_was_close)
+		*unclean = true;
+	return 0;
+}
+
+static int recovery_record(struct st_log *log, struct lstream *st,
+			   const struct st_recovery *rec, bool torn,
+			   char *err, size_t errlen)
+{
+	struct st_kv d[7];
+	struct st_record r = {
+		.type = ST_ET_RECOVERY, .timestamp_ns = realtime_ns(),
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d,
+	};
+	size_t n = 0;
+
+	d[n++] = (struct st_kv){ .key = "reason", .kind = ST_KV_STR,
+				 .v.s = torn ? "torn_tail" : "unclean_stop" };
+	d[n++] = (struct st_kv){ .key = "recovered_stream", .kind = ST_KV_STR,
+				 .v.s = st_stream_name(st->id) };
+	d[n++] = (struct st_kv){ .key = "next_seq", .kind = ST_KV_UINT,
+				 .v.u = st->next_seq };
+	if (torn) {
+		d[n++] = (struct st_kv){ .key = "segment", .kind = ST_KV_STR,
+					 .v.s = rec->segment };
+		d[n++] = (struct st_kv){ .key = "kept_bytes", .kind = ST_KV_UINT,
+					 .v.u = rec->good_end };
+		d[n++] = (struct st_kv){ .key = "torn_bytes", .kind = ST_KV_UINT,
+					 .v.u = rec->torn_bytes };
+		d[n++] = (struct st_kv){ .key = "torn_file", .kind = ST_KV_STR,
+					 .v.s = rec->torn_file };
+	}
+	r.ndetails = n;
+	log->stats.recoveries++;
+	return append(log, &r, true, err, errlen);
+}
+
+static int lock_state(struct st_log *log, char *err, size_t errlen)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/.lock", log->state_dir);
+	log->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (log->lock_fd < 0)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (flock(log->lock_fd, LOCK_EX | LOCK_NB))
+		return fail(err, errlen, "%s: %s (another sealtrace writes this state dir?)",
+			    path, errno == EWOULDBLOCK ? "locked" : strerror(errno));
+	return 0;
+}
+
+static int init_log(struct st_log *log, const struct st_log_opts *o,
+		    char *err, size_t errlen)
+{
+	log->lock_fd = -1;
+	log->o = *o;
+	log->o.state_dir = log->o.keys_dir = NULL;
+	log->o.system_id = log->o.operator_id = log->o.node_id = NULL;
+	log->rnd_pos = sizeof(log->rnd);	/* refill on first use */
+	log->state_dir = strdup(o->state_dir);
+	log->system_id = o->system_id ? strdup(o->system_id) : NULL;
+	log->operator_id = o->operator_id ? strdup(o->operator_id) : NULL;
+	log->node_id = o->node_id ? strdup(o->node_id) : NULL;
+	log->h = st_hasher_new();
+	if (!log->state_dir || !log->h || (o->system_id && !log->system_id) ||
+	    (o->operator_id && !log->operator_id) || (o->node_id && !log->node_id))
+		return fail(err, errlen, "log: out of memory");
+	if (mkdir(o->state_dir, 0750) && errno != EEXIST)
+		return fail(err, errlen, "%s: %s", o->state_dir, strerror(errno));
+	if (lock_state(log, err, errlen) ||
+	    st_signing_key_load(o->keys_dir, &log->key, err, errlen))
+		return -1;
+	if (st_ckpt_key_name(log->key_name, sizeof(log->key_name), o->system_id,
+			     o->node_id))
+		return fail(err, errlen, "log: system_id/node_id too long");
+	return 0;
+}
+
+static int open_streams(struct st_log *log, const struct st_log_opts *o,
+			struct st_recovery *rec, bool *unclean, char *err,
+			size_t errlen)
+{
+	struct st_store_opts so = {
+		.max_records = o->seg_max_records, .max_bytes = o->seg_max_bytes,
+		.max_seconds = o->seg_max_seconds,
+	};
+	struct lstream *st;
+	int i;
+
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		st = &log->s[i];
+		st->id = (enum st_stream)i;
+		if ((size_t)snprintf(st->dir, sizeof(st->dir), "%s/%s", o->state_dir,
+				     st_stream_name(st->id)) >= sizeof(st->dir))
+			return fail(err, errlen, "%s: path too long", o->state_dir);
+		if (st_ckpt_origin(st->origin, sizeof(st->origin), o->system_id,
+				   o->node_id, st->id))
+			return fail(err, errlen, "log: system_id/node_id too long");
+		/* the store makes the dir; recovery before reading it back */
+		if (st_store_open(&st->store, st->dir, &so, err, errlen) ||
+		    st_store_recover(st->dir, realtime_ns(), &rec[i], err, errlen) ||
+		    resume_stream(log, st, unclean, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
+		size_t errlen)
+{
+	struct st_recovery rec[ST_STREAM__COUNT];
+	struct st_log *log;
+	bool unclean = false, any_torn = false;
+	int i;
+
+	*out = NULL;
+	if (!o->state_dir || !o->keys_dir)
+		return fail(err, errlen, "log: state_dir and keys_dir are required");
+	log = calloc(1, sizeof(*log));
+	if (!log)
+		return fail(err, errlen, "log: out of memory");
+	if (init_log(log, o, err, errlen) ||
+	    open_streams(log, o, rec, &unclean, err, errlen))
+		goto bad;
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		if (!rec[i].torn)
+			continue;
+		any_torn = true;
+		if (recovery_record(log, &log->s[i], &rec[i], true, err, errlen))
+			goto bad;
+	}
+	if (unclean && !any_torn &&
+	    recovery_record(log, &log->s[ST_STREAM_SYSTEM], NULL, false, err, errlen))
+		goto bad;
+	/* sign what this run continues from, recovery notes included */
+	if (checkpoint(log, "open", err, errlen))
+		goto bad;
+	*out = log;
+	return 0;
+bad:
+	log_free(log);
+	return -1;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Reading a stream back with every keyless check (see scan.h). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealtrace/scan.h"
+
+struct scan {
+	const char *stream_name;
+	enum st_stream stream;
+	st_scan_fn fn;
+	void *ctx;
+	struct st_scan_result *res;
+	struct st_hasher *h;
+	struct st_buf block, scratch;
+	char *err;
+	size_t errlen;
+	char seg[ST_SEG_NAME_LEN + 1];
+};
+
+static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* An integrity failure, located as "<stream>/<segment> seq N: ...". */
+static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	k = snprintf(s->err, s->errlen, "%s/%s seq %" PRIu64 ": ",
+		     s->stream_name, s->seg, seq);
+	if (k > 0 && (size_t)k < s->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(s->err + k, s->errlen - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	return 1;
+}
+
+static int runtime(struct scan *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int runtime(struct scan *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, s->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int check_line(struct scan *s, const char *line, size_t len,
+		      uint64_t block_off)
+{
+	struct st_scan_result *res = s->res;
+	uint64_t seq = res->records;
+	struct st_record_parsed p;
+	struct st_scan_rec r;
+	char why[256], want[ST_HASH_HEX + 1];
+	int rc = 1;
+
+	if (st_record_parse(line, len, &p, &s->scratch, why, sizeof(why))) {
+		bad(s, seq, "bad record: %s", why);
+		goto out;
+	}
+	if (p.hdr.stream != s->stream) {
+		bad(s, seq, "record of stream %s in the %s stream",
+		    st_stream_name(p.hdr.stream), s->stream_name);
+		goto out;
+	}
+	if (p.hdr.seq != seq) {
+		bad(s, seq, "found seq %" PRIu64 " where seq %" PRIu64
+		    " belongs (records deleted, inserted or reordered)",
+		    p.hdr.seq, seq);
+		goto out;
+	}
+	st_chain_prev_hex(&res->chain, want);
+	if (strcmp(p.hdr.prev_hex, want)) {
+		if (seq)
+			bad(s, seq, "preceding_event_hash does not match seq %" PRIu64
+			    " (that record was altered, or records around it were removed, inserted or reordered)",
+			    seq - 1);
+		else
+			bad(s, seq, "preceding_event_hash is not the genesis value");
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.stream = s->stream;
+	r.segment = s->seg;
+	r.block_offset = block_off;
+	r.line = line;
+	r.len = len;
+	r.p = &p;
+	r.tree = &res->tree;
+	r.h = s->h;
+	if (st_merkle_leaf(s->h, line, len, r.leaf)) {
+		rc = runtime(s, "SHA-256 failed");
+		goto out;
+	}
+	if (s->fn) {
+		rc = s->fn(s->ctx, &r, s->err, s->errlen);
+		if (rc)
+			goto out;
+	}
+	if (st_merkle_append(&res->tree, s->h, r.leaf) ||
+	    st_chain_advance(&res->chain, s->h, line, len)) {
+		rc = runtime(s, "SHA-256 failed");
+		goto out;
+	}
+	if (!seq)
+		res->first_ts = p.rec.timestamp_ns;
+	res->last_ts = p.rec.timestamp_ns;
+	res->last_type = p.rec.type;
+	res->has_last = true;
+	res->records++;
+	rc = 0;
+out:
+	st_record_parsed_free(&p);
+	return rc;
+}
+
+static int scan_block(struct scan *s, uint64_t off)
+{
+	const char *line = s->block.p, *end = s->block.p + s->block.len, *nl;
+	int rc;
+
+	while (line < end) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		/* the reader guarantees the block ends with '\n' */
+		rc = check_line(s, line, (size_t)(nl - line), off);
+		if (rc)
+			return rc;
+		line = nl + 1;
+	}
+	return 0;
+}
+
+static int scan_segment(struct scan *s, const char *dir, uint64_t first)
+{
+	struct st_seg_reader *r;
+	char path[4200], why[256];
+	uint64_t off, before = s->res->records;
+	int rc;
+
+	st_seg_name(first, s->seg);
+	if (first != s->res->records) {
+		if (first > s->res->records)
+			return bad(s, s->res->records, "segment starts at seq %" PRIu64
+				   ": records %" PRIu64 "..%" PRIu64
+				   " are missing (segment deleted?)",
+				   first, s->res->records, first - 1);
+		return bad(s, first, "segment starts at seq %" PRIu64
+			   " but the one before ends at seq %" PRIu64
+			   " (segment inserted or duplicated?)", first,
+			   s->res->records - 1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, s->seg);
+	if (st_seg_open(&r, path, s->err, s->errlen))
+		return -1;
+	while ((rc = st_seg_next(r, &s->block, &off, why, sizeof(why))) ==
+	       ST_BLOCK_OK) {
+		s->res->blocks++;
+		rc = scan_block(s, off);
+		if (rc)
+			break;
+	}
+	st_seg_close(r);
+	switch (rc) {
+	case ST_BLOCK_END:
+		break;
+	case ST_BLOCK_TORN:
+		return bad(s, s->res->records, "torn tail: %s (a crash during a write; `sealtrace run` moves it aside on start)",
+			   why);
+	case ST_BLOCK_CORRUPT:
+		return bad(s, s->res->records, "%s", why);
+	case ST_BLOCK_ERROR:
+		return runtime(s, "%s: %s", path, why);
+	default:
+		return rc;	/* from a record: err is set */
+	}
+	if (s->res->records == before)
+		return bad(s, before, "segment holds no records");
+	s->res->segments++;
+	memcpy(s->res->last_segment, s->seg, sizeof(s->seg));
+	return 0;
+}
+
+int st_scan_stream(const char *state_dir, enum st_stream stream,
+		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
+		   char *err, size_t errlen)
+{
+	struct scan s = {
+		.stream_name = st_stream_name(stream), .stream = stream,
+		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
+	};
+	struct st_seg_list l = { 0 };
+	char dir[4096];
+	size_t i;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	st_chain_init(&res->chain);
+	st_merkle_init(&res->tree);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
+			     s.stream_name) >= sizeof(dir))
+		return runtime(&s, "%s: path too long", state_dir);
+	s.h = st_hasher_new();
+	if (!s.h)
+		return runtime(&s, "OpenSSL SHA-256 unavailable");
+	if (st_seg_list(dir, &l, err, errlen)) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < l.n && !rc; i++)
+		rc = scan_segment(&s, dir, l.first[i]);
+out:
+	st_seg_list_free(&l);
+	st_buf_free(&s.block);
+	st_buf_free(&s.scratch);
+	st_hasher_free(s.h);
+	return rc;
+}

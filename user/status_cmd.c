@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `sealtrace status`: the completeness report an SRE's CronJob or alert
+ * runs. It reads the snapshot the agent writes once per interval
+ * (<state-dir>/agent/status.json) and turns it into a table or JSON and an
+ * exit status; it never talks to the agent, so it works while the agent is
+ * wedged or gone, which is exactly when it matters.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "sealtrace/cli.h"
+#include "sealtrace/status.h"
+
+#define STATUS_MAX_FILE (16u << 20)
+#define MAX_REASONS 8
+
+struct status_opts {
+	const char *state_dir;
+	bool json;
+	bool has_since;
+	uint64_t since_ns;
+};
+
+struct verdict {
+	int code;
+	const char *name;
+	size_t nreasons;
+	char reasons[MAX_REASONS][320];
+};
+
+static void status_usage(FILE *f)
+{
+	fprintf(f,
+"usage: sealtrace status --state-dir DIR [--since TIME] [--json]\n"
+"\n"
+"Completeness report per target and probe, from the snapshot the agent\n"
+"writes every interval to DIR/agent/status.json: attach state, kernel hits,\n"
+"persisted calls, lost calls (by reason), coverage, calls in flight, last\n"
+"event; plus last checkpoint age, canary and agent pid/uptime.\n"
+"\n"
+"  -d, --state-dir DIR  the agent's state directory (required)\n"
+"  -s, --since TIME     list only probes whose last event is at or after TIME:\n"
+"                       a duration ago (30s, 15m, 2h, 1d), unix seconds, or\n"
+"                       UTC YYYY-MM-DDTHH:MM:SSZ. Counters stay cumulative since\n"
+"                       the agent started, and the exit status still covers\n"
+"                       every probe, so hiding a probe never hides a loss.\n"
+"  -j, --json           machine-readable report on stdout\n"
+"  -h, --help           this text\n"
+"\n"
+"Coverage = persisted / hits. A call still in flight is not a loss.\n"
+"\n"
+"Exit status:\n"
+"  0  every probe complete: no lost call (100 %% coverage once in-flight\n"
+"     calls return)\n"
+"  1  some probe lost calls (coverage below 100 %%), or hits exceed\n"
+"     persisted + lost + in flight\n"
+"  2  agent or probes not running: the snapshot is older than 3 x its\n"
+"     interval, the agent pid is not alive, the canary failed, a probe is\n"
+"     not attached, there are no probes; or status.json is missing or\n"
+"     corrupt; or a usage error\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Arguments                                                           */
+/* ------------------------------------------------------------------ */
+
+static uint64_t now_utc_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* "30s", "15m", "2h", "1d", unix seconds, or "YYYY-MM-DDTHH:MM:SSZ". */
+static int parse_since(const char *arg, uint64_t now_ns, uint64_t *out)
+{
+	static const struct { char c; uint64_t s; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	unsigned long long v;
+	struct tm tm = { 0 };
+	const char *end;
+	char *e;
+	size_t i;
+
+	if (arg[0] >= '0' && arg[0] <= '9') {
+		errno = 0;
+		v = strtoull(arg, &e, 10);
+		if (errno || v > UINT64_MAX / 1000000000ull / 86400)
+			return -1;
+		if (!*e) {
+			*out = v * 1000000000ull;
+			return 0;
+		}
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			if (e[0] == units[i].c && !e[1]) {
+				v *= units[i].s * 1000000000ull;
+				*out = v > now_ns ? 0 : now_ns - v;
+				return 0;
+			}
+		}
+	}
+	end = strptime(arg, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || strcmp(end, "Z"))
+		return -1;
+	v = (unsigned long long)timegm(&tm);
+	*out = v * 1000000000ull;
+	return 0;
+}
+
+/* 0 to run, else the exit status to return (help or usage error). */
+static int parse_status_args(int argc, char **argv, struct status_opts *o)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "since", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:s:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->state_dir = optarg;
+			break;
+		case 's':
+			if (parse_since(optarg, now_utc_ns(), &o->since_ns)) {
+				fprintf(stderr, "sealtrace status: bad --since '%s' "
+					"(30s, 15m, 2h, 1d, unix seconds or "
+					"YYYY-MM-DDTHH:MM:SSZ)\n", optarg);
+				return ST_EXIT_USAGE;
+			}
+			o->has_since = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			status_usage(stdout);
+			return -1;
+		default:
+			status_usage(stderr);
+			return ST_EXIT_USAGE;
+		}
+	}
+	if (!o->state_dir || optind != argc) {
+		fprintf(stderr, "sealtrace status: %s\n", o->state_dir ?
+			"unexpected argument" : "--state-dir is required");
+		status_usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the snapshot                                                */
+/* ------------------------------------------------------------------ */
+
+/* The whole file as a NUL-terminated string; embedded NULs are corruption. */
+static char *read_text(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == ENOENT ? " (agent never ran with this state dir?)" : "");
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) || st.st_size < 0 || (uint64_t)st.st_size > STATUS_MAX_FILE) {
+		snprintf(err, errlen, "%s: corrupt: unreadable or larger than %u bytes",
+			 path, STATUS_MAX_FILE);
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (strlen(buf) != n) {
+		snprintf(err, errlen, "%s: corrupt: contains a NUL byte", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int load_status(const char *dir, struct st_status *s, char *err, size_t errlen)
+{
+	char path[4096], perr[300];
+	char *text;
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/agent/status.json", dir) >= sizeof(path)) {
+		snprintf(err, errlen, "state dir path too long");
+		return -1;
+	}
+	text = read_text(path, err, errlen);
+	if (!text)
+		return -1;
+	rc = st_status_from_json(text, s, perr, sizeof(perr));
+	free(text);
+	if (rc)
+		snprintf(err, errlen, "%s: corrupt: %s", path, perr);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Verdict                                                             */
+/* ------------------------------------------------------------------ */
+
+static void add_reason(struct verdict *v, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The worst code wins; reasons accumulate so the report says everything. */
+static void add_reason(struct verdict *v, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (code > v->code)
+		v->code = code;
+	if (v->nreasons == MAX_REASONS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->reasons[v->nreasons++], sizeof(v->reasons[0]), fmt, ap);
+	va_end(ap);
+}
+
+static bool pid_alive(int pid)
+{
+	if (pid <= 0)
+		return false;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Calls neither persisted, lost nor in flight: the invariant is broken. */
+static uint64_t unaccounted(const struct st_probe_status *p)
+{
+	uint64_t known = p->persisted + st_probe_lost_total(p) + p->in_flight;
+
+	return p->hits > known ? p->hits - known : 0;
+}
+
+static void check_agent(const struct st_status *s, uint64_t now, struct verdict *v)
+{
+	uint64_t age = now > s->updated_ns ? now - s->updated_ns : 0;
+	uint64_t limit = st_status_stale_after_ns(s);
+
+	if (age > limit)
+		add_reason(v, ST_EXIT_USAGE, "agent not running: snapshot is %.1f s old "
+			   "(limit 3 x interval = %.1f s)", (double)age / 1e9, (double)limit / 1e9);
+	if (!pid_alive(s->pid))
+		add_reason(v, ST_EXIT_USAGE, "agent not running: pid %d is not alive", s->pid);
+	if (!s->canary_ok)
+		add_reason(v, ST_EXIT_USAGE, "canary failed: kernel -> ring buffer -> agent "
+			   "path not alive");
+	if (s->nprobes == 0)
+		add_reason(v, ST_EXIT_USAGE, "no probes in the snapshot");
+}
+
+static void check_probe(const struct st_probe_status *p, struct verdict *v)
+{
+	const char *name = p->probe[0] ? p->probe : p->target;
+	uint64_t lost = st_probe_lost_total(p), gap = unaccounted(p);
+
+	if (!p->attached)
+		add_reason(v, ST_EXIT_USAGE, "probe %s not attached", name);
+	if (lost)
+		add_reason(v, ST_EXIT_FAIL, "probe %s lost %" PRIu64 " of %" PRIu64
+			   " calls (coverage %.2f %%)", name, lost, p->hits, st_probe_coverage(p));
+	if (gap)
+		add_reason(v, ST_EXIT_FAIL, "probe %s: %" PRIu64 " calls unaccounted "
+			   "(hits > persisted + lost + in flight)", name, gap);
+}
+
+static void judge(const struct st_status *s, uint64_t now, struct verdict *v)
+{
+	static const char *const names[] = { "complete", "incomplete", "not_running" };
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	check_agent(s, now, v);
+	for (i = 0; i < s->nprobes; i++)
+		check_probe(&s->probes[i], v);
+	v->name = names[v->code];
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+/* ------------------------------------------------------------------ */
+
+/* "4.2s ago", "12m03s ago", "3h07m ago", "2d05h ago"; "never" for 0. */
+static void fmt_age(char *buf, size_t len, uint64_t then_ns, uint64_t now_ns)
+{
+	uint64_t ns = now_ns > then_ns ? now_ns - then_ns : 0, s = ns / 1000000000ull;
+
+	if (then_ns == 0)
+		snprintf(buf, len, "never");
+	else if (s < 120)
+		snprintf(buf, len, "%.1fs ago", (double)ns / 1e9);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s ago", s / 60, s % 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m ago", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h ago", s / 86400, s / 3600 % 24);
+}
+
+/* Floored to 0.01 %, so 99.999 % never prints as 100.00 %. */
+static void fmt_coverage(char *buf, size_t len, const struct st_probe_status *p)
+{
+	unsigned __int128 bp;
+
+	if (p->hits == 0) {
+		snprintf(buf, len, "100.00%%");
+		return;
+	}
+	bp = (unsigned __int128)p->persisted * 10000 / p->hits;
+	snprintf(buf, len, "%" PRIu64 ".%02" PRIu64 "%%", (uint64_t)(bp / 100),
+		 (uint64_t)(bp % 100));
+}
+
+static bool probe_shown(const struct status_opts *o, const struct st_probe_status *p)
+{
+	return !o->has_since || (p->last_event_ns && p->last_event_ns >= o->since_ns);
+}
+
+static void print_lost_detail(const struct st_probe_status *p)
+{
+	int r;
+
+	printf("    lost by reason:");
+	for (r = 0; r < ST_LOSS__COUNT; r++)
+		printf(" %s=%" PRIu64, st_loss_reason_name(r), p->lost[r]);
+	printf("\n");
+}
+
+static void print_probe_row(const struct st_probe_status *p, uint64_t now)
+{
+	char cov[32], age[32];
+
+	fmt_coverage(cov, sizeof(cov), p);
+	fmt_age(age, sizeof(age), p->last_event_ns, now);
+	printf("%-16s %-32s %-8s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %9s %9" PRIu64 "  %s\n",
+	       p->target, p->probe, p->attached ? "yes" : "NO", p->hits, p->persisted,
+	       st_probe_lost_total(p), cov, p->in_flight, age);
+	if (st_probe_lost_total(p))
+		print_lost_detail(p);
+}
+
+static void print_table(const struct status_opts *o, const struct st_status *s,
+			const struct verdict *v, uint64_t now)
+{
+	char age[32], up[32];
+	size_t i, hidden = 0;
+
+	fmt_age(up, sizeof(up), s->started_ns, now);
+	fmt_age(age, sizeof(age), s->updated_ns, now);
+	printf("agent: pid %d (%s), started %s, snapshot %s, node %s\n", s->pid,
+	       pid_alive(s->pid) ? "alive" : "NOT ALIVE", up, age, s->node_id);
+	fmt_age(age, sizeof(age), s->last_checkpoint_ns, now);
+	printf("last checkpoint: %s   canary: %s   ring buffer: %" PRIu64 " / %" PRIu64
+	       " bytes\n", age, s->canary_ok ? "ok" : "FAILED", s->ringbuf_used, s->ringbuf_size);
+	printf("chain seq: decision %" PRIu64 ", system %" PRIu64 "   records: decision %"
+	       PRIu64 ", system %" PRIu64 "\n\n", s->chain_seq[0], s->chain_seq[1],
+	       s->events_persisted[0], s->events_persisted[1]);
+	printf("%-16s %-32s %-8s %12s %12s %10s %9s %9s  %s\n", "TARGET", "PROBE", "ATTACHED",
+	       "HITS", "PERSISTED", "LOST", "COVERAGE", "IN-FLIGHT", "LAST EVENT");
+	for (i = 0; i < s->nprobes; i++) {
+		if (probe_shown(o, &s->probes[i]))
+			print_probe_row(&s->probes[i], now);
+		else
+			hidden++;
+	}
+	if (hidden)
+		printf("(%zu probe%s without events since --since not shown)\n", hidden,
+		       hidden == 1 ? "" : "s");
+	printf("\n%s", v->name);
+	for (i = 0; i < v->nreasons; i++)
+		printf("%s%s", i ? "; " : ": ", v->reasons[i]);
+	printf("\n");
+}
+
+static double age_s(uint64_t then_ns, uint64_t now_ns)
+{
+	return now_ns > then_ns ? (double)(now_ns - then_ns) / 1e9 : 0.0;
+}
+
+static void print_probe_json(const struct st_probe_status *p, uint64_t now)
+{
+	int r;
+
+	printf("{\"target\":");
+	st_json_fputs(stdout, p->target, sizeof(p->target));
+	printf(",\"probe\":");
+	st_json_fputs(stdout, p->probe, sizeof(p->probe));
+	printf(",\"attached\":%s,\"hits\":%" PRIu64 ",\"persisted\":%" PRIu64
+	       ",\"lost_total\":%" PRIu64 ",\"lost\":{", p->attached ? "true" : "false",
+	       p->hits, p->persisted, st_probe_lost_total(p));
+	for (r = 0; r < ST_LOSS__COUNT; r++)
+		printf("%s\"%s\":%" PRIu64, r ? "," : "", st_loss_reason_name(r), p->lost[r]);
+	printf("},\"in_flight\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"unaccounted\":%" PRIu64
+	       ",\"coverage_percent\":%.17g,\"last_event_ns\":%" PRIu64, p->in_flight,
+	       p->truncated, unaccounted(p), st_probe_coverage(p), p->last_event_ns);
+	if (p->last_event_ns)
+		printf(",\"last_event_age_s\":%.3f}", age_s(p->last_event_ns, now));
+	else
+		printf(",\"last_event_age_s\":null}");
+}
+
+static void print_reasons_json(const struct verdict *v)
+{
+	size_t i;
+
+	printf("\"reasons\":[");
+	for (i = 0; i < v->nreasons; i++) {
+		if (i)
+			printf(",");
+		st_json_fputs(stdout, v->reasons[i], sizeof(v->reasons[i]));
+	}
+	printf("]");
+}
+
+static void print_json(const struct status_opts *o, const struct st_status *s,
+		       const struct verdict *v, uint64_t now)
+{
+	size_t i, shown = 0;
+
+	printf("{\"exit\":%d,\"verdict\":\"%s\",", v->code, v->name);
+	print_reasons_json(v);
+	printf(",\"agent\":{\"pid\":%d,\"alive\":%s,\"started_ns\":%" PRIu64
+	       ",\"uptime_s\":%.3f,\"updated_ns\":%" PRIu64 ",\"snapshot_age_s\":%.3f"
+	       ",\"interval_ns\":%" PRIu64 "},\"node_id\":", s->pid,
+	       pid_alive(s->pid) ? "true" : "false", s->started_ns, age_s(s->started_ns, now),
+	       s->updated_ns, age_s(s->updated_ns, now), s->interval_ns);
+	st_json_fputs(stdout, s->node_id, sizeof(s->node_id));
+	printf(",\"canary_ok\":%s,\"canary_last_ns\":%" PRIu64 ",\"last_checkpoint_ns\":%"
+	       PRIu64, s->canary_ok ? "true" : "false", s->canary_last_ns, s->last_checkpoint_ns);
+	if (s->last_checkpoint_ns)
+		printf(",\"last_checkpoint_age_s\":%.3f", age_s(s->last_checkpoint_ns, now));
+	else
+		printf(",\"last_checkpoint_age_s\":null");
+	printf(",\"chain_seq\":{\"decision\":%" PRIu64 ",\"system\":%" PRIu64 "}"
+	       ",\"events_persisted\":{\"decision\":%" PRIu64 ",\"system\":%" PRIu64 "}"
+	       ",\"ringbuf\":{\"size\":%" PRIu64 ",\"used\":%" PRIu64 "}",
+	       s->chain_seq[0], s->chain_seq[1], s->events_persisted[0], s->events_persisted[1],
+	       s->ringbuf_size, s->ringbuf_used);
+	if (o->has_since)
+		printf(",\"since_ns\":%" PRIu64, o->since_ns);
+	printf(",\"probes\":[");
+	for (i = 0; i < s->nprobes; i++) {
+		if (!probe_shown(o, &s->probes[i]))
+			continue;
+		if (shown++)
+			printf(",");
+		print_probe_json(&s->probes[i], now);
+	}
+	printf("],\"probes_hidden\":%zu}\n", s->nprobes - shown);
+}
+
+static void print_unavailable(const struct status_opts *o, const char *err)
+{
+	fprintf(stderr, "sealtrace status: %s\n", err);
+	if (!o->json)
+		return;
+	printf("{\"exit\":%d,\"verdict\":\"unavailable\",\"reasons\":[", ST_EXIT_USAGE);
+	st_json_fputs(stdout, err, strlen(err) + 1);
+	printf("]}\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_opts o;
+	struct st_status *s;
+	struct verdict v;
+	char err[8192];
+	uint64_t now;
+	int rc;
+
+	rc = parse_status_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? ST_EXIT_OK : rc;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		fprintf(stderr, "sealtrace status: out of memory\n");
+		return ST_EXIT_RUNTIME;
+	}
+	if (load_status(o.state_dir, s, err, sizeof(err))) {
+		print_unavailable(&o, err);
+		free(s);
+		return ST_EXIT_USAGE;
+	}
+	now = now_utc_ns();
+	judge(s, now, &v);
+	if (o.json)
+		print_json(&o, s, &v, now);
+	else
+		print_table(&o, s, &v, now);
+	free(s);
+	return v.code;
+}
