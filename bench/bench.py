@@ -611,8 +611,20 @@ def throughput(a):
         return run
 
     try:
-        for size in (64, 1024, 16384):
-            one("sustained", size, a.tp_calls, 64 << 20)
+        sust = {}
+        for _, order in rotations([64, 1024, 16384], a.tp_reps):
+            for size in order:
+                sust.setdefault(size, []).append(one("sustained", size, a.tp_calls, 64 << 20))
+        res["sustained"] = {}
+        for size, runs in sust.items():
+            res["sustained"][str(size)] = {
+                k: summary([r[k] for r in runs]) for k in
+                ("events_per_s", "agent_cpu_pct", "agent_capacity_events_per_s", "agent_vmhwm_kib",
+                 "target_ns_per_call")}
+            sm = res["sustained"][str(size)]
+            out(f"  => sustained {size:>6}B: {fmt(sm['events_per_s'], ' ev/s', prec=0)}, agent CPU "
+                f"{fmt(sm['agent_cpu_pct'], ' %')}, per agent core {fmt(sm['agent_capacity_events_per_s'], ' ev/s', prec=0)}, "
+                f"VmHWM {fmt(sm['agent_vmhwm_kib'], ' MiB', 1024)}")
         out("  drop point: 16 KiB inputs, shrinking ringbuf_bytes:")
         for rb in (16 << 20, 4 << 20, 1 << 20, 256 << 10):
             one("shrinking ring", 16384, a.tp_calls, rb)
@@ -625,11 +637,38 @@ def throughput(a):
                                                       "events_per_s")} if first_drop else None)
     res["all_accounted"] = all(r["accounted"] for r in res["runs"]) if res["runs"] else None
     out(f"  every run accounted (hits == records + lost): {res['all_accounted']}")
-    gen = [p for p in ("tests/tools/gen_log", "build/tests/gen_log", "build/tools/gen_log")
-           if os.path.exists(os.path.join(ROOT, p))]
-    if not gen:
-        unavailable("pipeline without BPF", "no log generator tool (tests/tools/gen_log) in this tree")
     results["throughput"] = res
+    gen_log(a, res)
+
+
+def gen_log(a, res):
+    """The records pipeline alone (HMAC -> record -> chain -> Merkle ->
+    gzip -> fsync policy), driven by the records team's gen_log tool: the
+    agent's ceiling once capture is out of the picture."""
+    tool = os.path.join(BUILD, "tools", "gen_log")
+    if not os.path.exists(os.path.join(ROOT, "tests", "tools", "gen_log.c")):
+        unavailable("pipeline without BPF", "no log generator (tests/tools/gen_log.c) in this tree")
+        return
+    if not os.access(tool, os.X_OK):
+        p = subprocess.run(["make", "--no-print-directory", "build/tools/gen_log"], cwd=ROOT,
+                           capture_output=True, text=True)
+        if p.returncode:
+            unavailable("pipeline without BPF", "make build/tools/gen_log failed: " + p.stderr.strip()[-200:])
+            return
+    out("  pipeline alone, no BPF (build/tools/gen_log, CPU 0, fsync every 1000 ms):")
+    res["gen_log"] = {}
+    for _, order in rotations([64, 1024, 16384], 1):
+        for size in order:
+            d = os.path.join(WORK, "genlog")
+            shutil.rmtree(d, ignore_errors=True)
+            o = sh(["taskset", "-c", AGENT_CPU, tool, "--state-dir", d, "--keys-dir",
+                    os.path.join(WORK, "keys"), "--records", str(a.tp_calls), "--input-bytes",
+                    str(size), "--output-bytes", "32", "--fsync-ms", "1000"])
+            m = re.search(r"throughput (\d+) events/s, (\d+) events/s per core", o)
+            r = {"events_per_s": int(m.group(1)), "events_per_core_s": int(m.group(2))} if m else {"raw": o}
+            res["gen_log"][str(size)] = r
+            out(f"  gen_log {size:>6}B: {r.get('events_per_s')} ev/s, {r.get('events_per_core_s')} ev/s per core")
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def python_logger(a):
@@ -720,7 +759,7 @@ def engine(a):
         samples = {"none": [], "sealtrace": []}
         lat = {"none": [], "sealtrace": []}
         hits = []
-        for _, order in rotations(["none", "sealtrace"], a.reps):
+        for _, order in rotations(["none", "sealtrace"], a.engine_reps):
             for v in order:
                 ag = None
                 if v == "sealtrace":
@@ -743,7 +782,7 @@ def engine(a):
         res["agent_runs"] = hits
         out(f"  engine lib: {lib}")
         out(f"  llama_decode site: {res['decode_site']}")
-        out(f"  {a.requests} sequential requests x n_predict {a.n_predict}, {a.reps} alternating reps")
+        out(f"  {a.requests} sequential requests x n_predict {a.n_predict}, {a.engine_reps} alternating reps")
         out(f"  tokens/s   without {fmt(res['tokens_per_s']['none'])} | with sealtrace "
             f"{fmt(res['tokens_per_s']['sealtrace'])} | overhead {fmt(res['overhead_tokens_pct'], ' %', prec=2)}")
         out(f"  latency ms without {fmt(res['latency_ms_p50']['none'], prec=2)} | with sealtrace "
@@ -768,9 +807,11 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--calls", type=int, default=20000, help="calls per per-call run")
     ap.add_argument("--tp-calls", type=int, default=100000, help="calls per throughput run")
+    ap.add_argument("--tp-reps", type=int, default=3, help="repetitions of the sustained runs")
+    ap.add_argument("--engine-reps", type=int, default=8)
     ap.add_argument("--py-calls", type=int, default=20000)
     ap.add_argument("--py-fsync-calls", type=int, default=1000)
-    ap.add_argument("--requests", type=int, default=30)
+    ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--n-predict", type=int, default=32)
     ap.add_argument("--only", default="percall,cet,throughput,python,engine")
     ap.add_argument("--json", default=None, help="default bench/results/<date>.json")
