@@ -70,6 +70,14 @@ struct {
 	__type(value, struct st_lost_return);
 } lost_returns SEC(".maps");
 
+/* Written by the agent only; pinned so that it survives a restart. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct st_accounting);
+} accounting SEC(".maps");
+
 /* The agent's last sign of life (CLOCK_TAI ns), for fail-closed targets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -365,6 +365,23 @@ fail:
 	return -1;
 }
 
+int st_capture_attach_ephemeral(struct st_capture_ctx *c, uint32_t probe_id,
+				const struct st_recipe *recipe, const char *path,
+				uint64_t offset, int pid, char *err, size_t errlen)
+{
+	char key[17], entry_pin[PIN_PATH_LEN], ret_pin[PIN_PATH_LEN];
+
+	snprintf(key, sizeof(key), "%016x", 0);
+	if (st_capture_attach(c, probe_id, key, recipe, path, offset, pid, err, errlen))
+		return -1;
+	/* our fds keep the links attached until this agent exits, no longer */
+	link_pin_path(c, probe_id, key, "entry", entry_pin, sizeof(entry_pin));
+	link_pin_path(c, probe_id, key, "return", ret_pin, sizeof(ret_pin));
+	unlink(entry_pin);
+	unlink(ret_pin);
+	return 0;
+}
+
 static void unpin_probe(struct st_capture_ctx *c, uint32_t id)
 {
 	struct probe_links *pl = &c->probes[id];
@@ -494,6 +511,22 @@ int st_capture_lost_returns(struct st_capture_ctx *c, struct st_lost_return *out
 	while (n < max && bpf_map_lookup_and_delete_elem(fd, NULL, &out[n]) == 0)
 		n++;
 	return n;
+}
+
+int st_capture_accounting_load(struct st_capture_ctx *c, struct st_accounting *acct)
+{
+	__u32 zero = 0;
+
+	return bpf_map__lookup_elem(c->skel->maps.accounting, &zero, sizeof(zero), acct,
+				    sizeof(*acct), 0);
+}
+
+int st_capture_accounting_store(struct st_capture_ctx *c, const struct st_accounting *acct)
+{
+	__u32 zero = 0;
+
+	return bpf_map__update_elem(c->skel->maps.accounting, &zero, sizeof(zero), acct,
+				    sizeof(*acct), BPF_ANY);
 }
 
 int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,

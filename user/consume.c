@@ -108,7 +108,7 @@ static void merge_return(struct st_call *call, const struct st_event *ev)
 }
 
 /* True (and the event is consumed) when a previous agent recorded the call. */
-static bool skip_event(struct st_pairing *p, const struct st_event *ev)
+static bool skip_event(struct st_pairing *p, const struct st_event *ev, uint64_t pos)
 {
 	struct call_id key = { .probe_id = ev->probe_id, .kseq = ev->kseq };
 	struct skipped **slot, *sk;
@@ -119,6 +119,8 @@ static bool skip_event(struct st_pairing *p, const struct st_event *ev)
 	if (!slot)
 		return false;
 	sk = *slot;
+	if (ev->kind == ST_EV_RETURN && p->ops.skipped)
+		p->ops.skipped(p->ops.ctx, ev->probe_id, ev->kseq, pos);
 	if (--sk->events_left <= 0 || ev->kind == ST_EV_RETURN) {
 		tdelete(sk, &p->skip_root, pending_cmp);
 		free(sk);
@@ -273,11 +275,11 @@ int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t siz
 		return -1;
 	switch (ev->kind) {
 	case ST_EV_ENTRY:
-		if (skip_event(p, ev))
+		if (skip_event(p, ev, pos))
 			return 0;
 		return on_entry(p, ev, size, pos, now_ns);
 	case ST_EV_RETURN:
-		if (!(ev->flags & ST_F_NO_ENTRY_STATE) && skip_event(p, ev))
+		if (!(ev->flags & ST_F_NO_ENTRY_STATE) && skip_event(p, ev, pos))
 			return 0;
 		on_return(p, ev);
 		return 0;

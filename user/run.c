@@ -29,6 +29,8 @@
 #include "sealtrace/log.h"
 #include "sealtrace/pseudo.h"
 #include "sealtrace/record.h"
+#include "sealtrace/scan.h"
+#include "sealtrace/status.h"
 #include "sealtrace/symbols.h"
 
 #define ST_REF_LEN 128
@@ -48,6 +50,7 @@ struct probe_rt {
 	uint64_t lost_pending, lost_first_kseq, lost_last_kseq;
 	bool lost_agent_down;
 	uint64_t recorded;		/* calls with a record, this run */
+	uint64_t last_event_ns;		/* UTC ns of the last recorded call */
 	uint64_t lost_recorded;		/* calls in loss records, this run */
 };
 
@@ -61,9 +64,17 @@ struct agent {
 	uint32_t nprobes;		/* ids in use are < nprobes */
 	uint32_t nattached;
 	bool maps_reused;		/* a previous agent's pinned maps and ring */
+	struct st_accounting acct;	/* mirrored into the pinned map at commit */
+	uint64_t counted_before;	/* acct.counted_through found at start */
 	bool detach_on_exit;
 	uint64_t last_commit_ns;
 	uint64_t commit_every_ns;
+	int canary_id;			/* -1: no canary */
+	uint64_t canary_sent_ns;	/* UTC ns the last canary call was made */
+	uint64_t canary_back_ns;	/* UTC ns a canary call last came back */
+	uint64_t last_heartbeat_ns;
+	struct st_metrics *metrics;
+	struct st_status status;
 	int64_t tai_offset_ns;		/* CLOCK_TAI - CLOCK_REALTIME */
 	uint64_t started_ns;
 	uint64_t calls_recorded;
@@ -194,6 +205,10 @@ static void on_call(void *ctx, const struct st_call *call)
 
 	if (call->probe_id >= ST_MAX_PROBES)
 		return;
+	if ((int)call->probe_id == a->canary_id) {
+		a->canary_back_ns = clock_ns(CLOCK_REALTIME);
+		return;
+	}
 	p = &a->probes[call->probe_id];
 	if (!p->name[0])	/* left in the ring by a probe the config dropped */
 		snprintf(p->name, sizeof(p->name), "pinned:%u", call->probe_id);
@@ -247,11 +262,24 @@ static void on_call(void *ctx, const struct st_call *call)
 	rec.ndetails = nd;
 	if (log_append(a, &rec) == 0) {
 		p->recorded++;
+		p->last_event_ns = ts;
+		a->acct.persisted[call->probe_id]++;
 		if (call->state == ST_CALL_INCOMPLETE)
 			a->incomplete_recorded++;
 		else
 			a->calls_recorded++;
 	}
+}
+
+/* A call a previous agent recorded, read again after a crash. */
+static void on_skipped(void *ctx, uint32_t probe_id, uint64_t kseq, uint64_t pos)
+{
+	struct agent *a = ctx;
+
+	(void)kseq;
+	/* durable, but the crash came before its accounting was stored */
+	if (pos >= a->counted_before && probe_id < ST_MAX_PROBES)
+		a->acct.persisted[probe_id]++;
 }
 
 static int on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t pos)
@@ -285,6 +313,16 @@ static void note_lost_call(struct agent *a, uint32_t probe_id, uint64_t kseq)
 	p->lost_pending++;
 }
 
+static int reason_index(const char *reason)
+{
+	int i;
+
+	for (i = 0; i < ST_LOSS__COUNT; i++)
+		if (!strcmp(reason, st_loss_reason_name((enum st_loss_reason)i)))
+			return i;
+	return ST_LOSS_RINGBUF_FULL;
+}
+
 static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 			const char *reason, bool have_range, uint64_t now)
 {
@@ -302,8 +340,10 @@ static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	}
 	rec.details = details;
 	rec.ndetails = nd;
-	if (log_append(a, &rec) == 0)
+	if (log_append(a, &rec) == 0) {
 		p->lost_recorded += count;
+		a->acct.lost[p - a->probes][reason_index(reason)] += count;
+	}
 }
 
 /* Pop the kernel's lost-return queue; call before draining the ring. */
@@ -531,6 +571,11 @@ static int attach_probe(struct agent *a, const struct st_target_cfg *t,
 	p = &a->probes[id];
 	*p = tmp;
 	p->attached = true;
+	if (!p->adopted) {
+		/* a fresh probe starts from zero, like its kernel counters */
+		a->acct.persisted[id] = 0;
+		memset(a->acct.lost[id], 0, sizeof(a->acct.lost[id]));
+	}
 	/* an adopted probe's counters hold calls a previous agent accounted */
 	if (p->adopted)
 		st_capture_counters(a->capture, (uint32_t)id, &p->seen);
@@ -562,6 +607,216 @@ static int attach_all(struct agent *a)
 	if (detached || (a->maps_reused && added))
 		record_config_change(a, detached, added);
 	return 0;
+}
+
+/* ---- restart: calls already in the log ---- */
+
+#define RECENT_CALLS 65536
+
+struct recent_calls {
+	struct agent *a;
+	struct { uint32_t probe_id; uint64_t kseq; } ring[RECENT_CALLS];
+	uint64_t n;
+};
+
+static int probe_id_by_name(const struct agent *a, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->nprobes; i++)
+		/* a fresh probe's call numbers restart at 0: only adopted ones match */
+		if (a->probes[i].adopted && !strcmp(a->probes[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static int collect_recent(void *ctx, const struct st_scan_rec *r, char *err, size_t errlen)
+{
+	struct recent_calls *rc = ctx;
+	const struct st_record *rec = &r->p->rec;
+	const struct st_kv *kseq;
+	int id;
+
+	(void)err;
+	(void)errlen;
+	if (rec->type != ST_ET_INFERENCE && rec->type != ST_ET_INCOMPLETE)
+		return 0;
+	kseq = st_record_detail(rec, "kseq");
+	if (!rec->probe || !kseq || kseq->kind != ST_KV_UINT)
+		return 0;
+	id = probe_id_by_name(rc->a, rec->probe);
+	if (id < 0)
+		return 0;
+	rc->ring[rc->n % RECENT_CALLS].probe_id = (uint32_t)id;
+	rc->ring[rc->n % RECENT_CALLS].kseq = kseq->v.u;
+	rc->n++;
+	return 0;
+}
+
+/*
+ * After a crash the ring still holds events whose records reached the log
+ * before the commit did. The window is at most one commit interval (or
+ * the 1 s pending-entry limit), far below the last RECENT_CALLS records:
+ * those calls are skipped when their events are read again.
+ */
+static void skip_recorded_calls(struct agent *a)
+{
+	struct st_scan_result res;
+	struct recent_calls *rc;
+	char err[ST_ERR_LEN];
+	uint64_t i, first;
+
+	if (!a->maps_reused)
+		return;
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return;
+	rc->a = a;
+	if (st_scan_stream(a->cfg.state_dir, ST_STREAM_DECISION, collect_recent, rc, &res, err,
+			   sizeof(err)) < 0)
+		fprintf(stderr, "sealtrace: reading back recent calls: %s\n", err);
+	first = rc->n > RECENT_CALLS ? rc->n - RECENT_CALLS : 0;
+	for (i = first; i < rc->n; i++)
+		st_pairing_skip(a->pairing, rc->ring[i % RECENT_CALLS].probe_id,
+				rc->ring[i % RECENT_CALLS].kseq);
+	free(rc);
+}
+
+/* ---- liveness: canary, heartbeat records, status snapshot ---- */
+
+/*
+ * The canary: a function of the agent's own, probed like any target. When
+ * its call comes back through the ring buffer, the whole path (uprobe ->
+ * BPF -> ring -> consumer) works, not just the agent process.
+ */
+__attribute__((noinline, used)) int sealtrace_canary(uint64_t token);
+__attribute__((noinline, used)) int sealtrace_canary(uint64_t token)
+{
+	asm volatile("" ::: "memory");
+	return (int)(token & 1);
+}
+
+static void attach_canary(struct agent *a)
+{
+	struct st_recipe recipe;
+	struct st_symbol sym;
+	char exe[4096], err[ST_ERR_LEN];
+	ssize_t n;
+	int id;
+
+	a->canary_id = -1;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	id = st_capture_free_id(a->capture);
+	if (n <= 0 || id < 0)
+		return;
+	exe[n] = '\0';
+	memset(&recipe, 0, sizeof(recipe));
+	if (st_symbol_resolve(exe, "sealtrace_canary", true, &sym, err, sizeof(err)) ||
+	    st_capture_attach_ephemeral(a->capture, (uint32_t)id, &recipe, exe,
+					sym.attach_offset, getpid(), err, sizeof(err))) {
+		fprintf(stderr, "sealtrace: canary disabled: %s\n", err);
+		return;
+	}
+	a->canary_id = id;
+}
+
+static bool canary_ok(const struct agent *a, uint64_t now)
+{
+	/* fresh agents get one round before the verdict */
+	if (a->canary_id < 0)
+		return false;
+	if (a->canary_back_ns >= a->canary_sent_ns)
+		return true;
+	return now - a->canary_sent_ns < 2000000000ull;
+}
+
+static void fill_status(struct agent *a, uint64_t now)
+{
+	struct st_status *st = &a->status;
+	struct st_log_stats ls;
+	struct st_probe_counters k;
+	uint64_t accounted;
+	uint32_t i;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->pid = (int)getpid();
+	st->updated_ns = now;
+	st->started_ns = a->started_ns;
+	st->interval_ns = 1000000000ull;
+	snprintf(st->node_id, sizeof(st->node_id), "%s", a->cfg.node_id);
+	snprintf(st->state_dir, sizeof(st->state_dir), "%s", a->cfg.state_dir);
+	st_log_get_stats(a->log, &ls);
+	st->chain_seq[0] = st_log_seq(a->log, ST_STREAM_DECISION);
+	st->chain_seq[1] = st_log_seq(a->log, ST_STREAM_SYSTEM);
+	st->events_persisted[0] = ls.persisted[ST_STREAM_DECISION];
+	st->events_persisted[1] = ls.persisted[ST_STREAM_SYSTEM];
+	st->last_checkpoint_ns = ls.last_checkpoint_ns;
+	st->ringbuf_size = st_capture_ringbuf_size(a->capture);
+	st->ringbuf_used = st_capture_ringbuf_used(a->capture);
+	st->canary_ok = canary_ok(a, now);
+	st->canary_last_ns = a->canary_back_ns;
+	for (i = 0; i < a->nprobes && st->nprobes < ST_STATUS_MAX_PROBES; i++) {
+		struct probe_rt *p = &a->probes[i];
+		struct st_probe_status *ps = &st->probes[st->nprobes];
+
+		if (!p->attached || st_capture_counters(a->capture, i, &k))
+			continue;
+		snprintf(ps->target, sizeof(ps->target), "%s", p->target->name);
+		snprintf(ps->probe, sizeof(ps->probe), "%s", p->name);
+		ps->attached = true;
+		ps->hits = k.hits;
+		ps->persisted = a->acct.persisted[i];
+		accounted = ps->persisted;
+		for (r = 0; r < ST_LOSS__COUNT; r++) {
+			ps->lost[r] = a->acct.lost[i][r];
+			accounted += ps->lost[r];
+		}
+		/* what is neither recorded nor lost is still running or in the ring */
+		ps->in_flight = k.hits > accounted ? k.hits - accounted : 0;
+		ps->truncated = k.truncated;
+		ps->last_event_ns = p->last_event_ns;
+		st->nprobes++;
+	}
+}
+
+static void publish_status(struct agent *a, uint64_t now)
+{
+	char err[ST_ERR_LEN];
+
+	fill_status(a, now);
+	if (st_status_write(&a->status, err, sizeof(err)))
+		fprintf(stderr, "sealtrace: %s\n", err);
+	if (a->metrics)
+		st_metrics_publish(a->metrics, &a->status);
+}
+
+/* Silence in the log is itself evidence: a heartbeat says "alive, these counts". */
+static void record_heartbeat(struct agent *a, uint64_t now)
+{
+	struct st_probe_counters k;
+	struct st_record rec;
+	struct st_kv details[6];
+	uint32_t i;
+
+	for (i = 0; i < a->nprobes; i++) {
+		struct probe_rt *p = &a->probes[i];
+
+		if (!p->attached || st_capture_counters(a->capture, i, &k))
+			continue;
+		record_init(&rec, ST_ET_HEARTBEAT, now);
+		rec.probe = p->name;
+		details[0] = kv_uint("hits", k.hits);
+		details[1] = kv_uint("persisted", a->acct.persisted[i]);
+		details[2] = kv_uint("lost", a->acct.lost[i][0] + a->acct.lost[i][1] +
+					     a->acct.lost[i][2] + a->acct.lost[i][3]);
+		details[3] = kv_uint("ringbuf_full_events", k.rb_full);
+		details[4] = kv_uint("truncated", k.truncated);
+		details[5] = kv_bool("canary_ok", canary_ok(a, now));
+		rec.details = details;
+		rec.ndetails = 6;
+		log_append(a, &rec);
+	}
 }
 
 /* ---- lifecycle records ---- */
@@ -643,7 +898,7 @@ static int open_capture(struct agent *a)
 		.wakeup_bytes = a->cfg.ringbuf_bytes / 8,
 		.pin_dir = a->cfg.pin_dir,
 	};
-	struct st_consume_ops ops = { .call = on_call, .ctx = a };
+	struct st_consume_ops ops = { .call = on_call, .skipped = on_skipped, .ctx = a };
 
 	a->pairing = st_pairing_new(&ops);
 	if (!a->pairing) {
@@ -686,6 +941,9 @@ static void commit(struct agent *a, uint64_t mono_now)
 		a->write_errors++;
 		return;
 	}
+	/* durable records first, then what they account for, then ring space */
+	a->acct.counted_through = st_capture_read_pos(a->capture);
+	st_capture_accounting_store(a->capture, &a->acct);
 	st_capture_commit(a->capture, pos);
 	a->last_commit_ns = mono_now;
 }
@@ -706,6 +964,17 @@ static void tick(struct agent *a, uint64_t now)
 	account_losses(a, now);
 	if (st_log_tick(a->log, now, err, sizeof(err)))
 		fprintf(stderr, "sealtrace: %s\n", err);
+	/* one canary in flight at a time; a lost one is re-sent after 10 s */
+	if (a->canary_id >= 0 && (a->canary_back_ns >= a->canary_sent_ns ||
+				  now - a->canary_sent_ns > 10000000000ull)) {
+		a->canary_sent_ns = now;
+		sealtrace_canary(now);
+	}
+	if (now - a->last_heartbeat_ns >= a->cfg.heartbeat_seconds * 1000000000ull) {
+		record_heartbeat(a, now);
+		a->last_heartbeat_ns = now;
+	}
+	publish_status(a, now);
 }
 
 static int loop(struct agent *a, uint64_t duration_ns)
@@ -768,6 +1037,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 		}
 		a->log = NULL;
 	}
+	st_metrics_stop(a->metrics);
 	st_capture_close(a->capture);
 	st_pairing_free(a->pairing);
 	st_keyring_free(a->keys);
@@ -827,11 +1097,23 @@ static int touch(const char *path)
  * detach_now: uninstall instead of running: drain what the pinned ring
  * holds into the log, record probe_detached, remove every pin.
  */
+static void start_metrics(struct agent *a)
+{
+	char err[ST_ERR_LEN];
+
+	if (!a->cfg.metrics.listen || !a->cfg.metrics.listen[0])
+		return;
+	/* metrics are for the SRE; the log goes on without them */
+	if (st_metrics_start(&a->metrics, a->cfg.metrics.listen, err, sizeof(err)))
+		fprintf(stderr, "sealtrace: metrics disabled: %s\n", err);
+}
+
 static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 		     const char *ready_file, bool detach_now)
 {
 	int rc;
 
+	a->canary_id = -1;
 	if (detach_now)
 		a->detach_on_exit = true;
 	if (st_config_load(config, &a->cfg, a->err, sizeof(a->err))) {
@@ -849,6 +1131,8 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 		shutdown_agent(a, "startup_failed");
 		return ST_EXIT_RUNTIME;
 	}
+	if (a->maps_reused && st_capture_accounting_load(a->capture, &a->acct) == 0)
+		a->counted_before = a->acct.counted_through;
 	record_agent(a, ST_ET_AGENT_START, NULL);
 	rc = attach_all(a);
 	if (rc) {
@@ -858,6 +1142,11 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 			a->detach_on_exit = true;
 		shutdown_agent(a, "attach_failed");
 		return rc == -2 ? ST_EXIT_USAGE : ST_EXIT_RUNTIME;
+	}
+	skip_recorded_calls(a);
+	if (!detach_now) {
+		attach_canary(a);
+		start_metrics(a);
 	}
 	st_log_flush(a->log, a->err, sizeof(a->err));
 	fprintf(stderr, "sealtrace: ready: %u probes attached (%s), logging to %s\n",

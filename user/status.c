@@ -42,9 +42,12 @@ const char *st_loss_reason_name(enum st_loss_reason r)
 
 double st_probe_coverage(const struct st_probe_status *p)
 {
-	if (p->hits == 0)
+	/* calls still running are neither recorded nor lost yet */
+	uint64_t settled = p->hits > p->in_flight ? p->hits - p->in_flight : 0;
+
+	if (settled == 0)
 		return 100.0;
-	return 100.0 * (double)p->persisted / (double)p->hits;
+	return 100.0 * (double)p->persisted / (double)settled;
 }
 
 uint64_t st_probe_lost_total(const struct st_probe_status *p)

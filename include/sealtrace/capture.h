@@ -178,6 +178,20 @@ struct st_probe_counters {
 	__u64 lost_queue_full;	/* lost returns that did not fit the queue */
 };
 
+/*
+ * What the agent has accounted for, per probe: kept in a pinned map so
+ * that it survives restarts together with the kernel counters it is
+ * compared with. counted_through is the ring position up to which every
+ * event is reflected in these numbers (written after the records are
+ * durable, before the ring space is committed).
+ */
+#define ST_LOSS_REASONS 4
+struct st_accounting {
+	__u64 counted_through;
+	__u64 persisted[ST_MAX_PROBES];
+	__u64 lost[ST_MAX_PROBES][ST_LOSS_REASONS];
+};
+
 /* A call whose return event was lost (BPF queue map lost_returns). */
 struct st_lost_return {
 	__u32 probe_id;
@@ -244,6 +258,11 @@ int st_capture_attach(struct st_capture_ctx *c, uint32_t probe_id, const char *k
 		      const struct st_recipe *recipe, const char *path,
 		      uint64_t offset, int pid, char *err, size_t errlen);
 
+/* Same, but not pinned: the probe lives as long as this agent (the canary). */
+int st_capture_attach_ephemeral(struct st_capture_ctx *c, uint32_t probe_id,
+				const struct st_recipe *recipe, const char *path,
+				uint64_t offset, int pid, char *err, size_t errlen);
+
 /*
  * Pinned probes that nobody adopted or attached in this run (the config
  * no longer names them): calls fn for each, then detaches and unpins.
@@ -274,6 +293,10 @@ void st_capture_commit(struct st_capture_ctx *c, uint64_t pos);
 /* Pop calls whose return event was lost; returns how many were written. */
 int st_capture_lost_returns(struct st_capture_ctx *c, struct st_lost_return *out,
 			    int max);
+
+/* The agent's own accounting, kept in the pinned map "accounting". */
+int st_capture_accounting_load(struct st_capture_ctx *c, struct st_accounting *acct);
+int st_capture_accounting_store(struct st_capture_ctx *c, const struct st_accounting *acct);
 
 /* Sum of the per-CPU counters of a probe. */
 int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,

@@ -49,6 +49,8 @@ struct st_call {
 struct st_consume_ops {
 	void (*call)(void *ctx, const struct st_call *call);
 	void (*other)(void *ctx, const struct st_event *ev, size_t size);
+	/* the return of a call skipped by st_pairing_skip(), read at pos */
+	void (*skipped)(void *ctx, uint32_t probe_id, uint64_t kseq, uint64_t pos);
 	void *ctx;
 };
 

@@ -65,6 +65,8 @@ class Agent:
             f.write("state_dir: %s\n" % yaml_str(self.state))
             f.write("keys: {dir: %s}\n" % yaml_str(self.keys))
             f.write("pin_dir: %s\n" % yaml_str(self.pin_dir))
+            if "metrics:" not in extra:
+                f.write('metrics: {listen: ""}\n')
             f.write(extra)
             f.write("targets:\n")
             f.write(targets)
