@@ -146,3 +146,19 @@ lint:
 
 clean:
 	rm -rf $(OUT)
+
+# --- records ---
+# Records pipeline tools and end-to-end checks (issue 3).
+# Keep sanitizer objects between unit-test binaries instead of rebuilding.
+.SECONDARY: $(SAN_OBJS)
+MODULE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(MODULE_SRCS))
+
+$(OUT)/tools:
+	@mkdir -p $@
+
+# gen_log: the pipeline without BPF; builds tamper-suite logs, prints events/s.
+$(OUT)/tools/gen_log: tests/tools/gen_log.c $(MODULE_OBJS) $(HDRS) | $(OUT)/tools
+	$(CC) $(CFLAGS) $< $(MODULE_OBJS) -o $@ $(LDLIBS)
+
+# tests/e2e/tamper.sh runs with the other e2e tests (tests/e2e/run.sh).
+all: $(OUT)/tools/gen_log

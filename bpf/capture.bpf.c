@@ -59,16 +59,16 @@ struct {
 } call_seq SEC(".maps");
 
 /*
- * Calls whose return event could not be written. The consumer pops these
- * before it drains the ring (the entry, if any, was committed before the
- * push), so it can tell "return lost" (entry seen) from "call lost" (no
- * entry either) exactly, by kernel call number.
+ * Entry and return events that could not be written, by call number. The
+ * consumer pops these before it drains the ring (an entry is committed
+ * before its return can be lost), so it knows exactly which calls are
+ * missing their input, their output, or both.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
 	__uint(max_entries, 65536);
-	__type(value, struct st_lost_return);
-} lost_returns SEC(".maps");
+	__type(value, struct st_lost_event);
+} lost_events SEC(".maps");
 
 /* Written by the agent only; pinned so that it survives a restart. */
 struct {
@@ -345,15 +345,22 @@ static __always_inline void count_lost_event(struct st_probe_counters *cnt, __u6
 		cnt->rb_full_agent_down++;
 }
 
-static __always_inline void lose_return(struct st_probe_counters *cnt, __u32 probe_id,
-					__u64 kseq, bool have_frame, __u64 now)
+static __always_inline void lose_event(struct st_probe_counters *cnt, __u32 probe_id,
+				       __u32 what, __u64 kseq, bool have_kseq, __u64 now)
 {
-	struct st_lost_return lr = { .probe_id = probe_id, .kseq = kseq };
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct st_lost_event le = {
+		.probe_id = probe_id,
+		.what = what,
+		.tgid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.kseq = kseq,
+	};
 
 	count_lost_event(cnt, now);
-	if (!have_frame)
+	if (!have_kseq)
 		return;
-	if (bpf_map_push_elem(&lost_returns, &lr, 0))
+	if (bpf_map_push_elem(&lost_events, &le, 0))
 		cnt->lost_queue_full++;
 }
 
@@ -480,7 +487,7 @@ int st_entry(struct pt_regs *ctx)
 
 	s = scratch_slot();
 	if (!s) {
-		count_lost_event(cnt, now);
+		lose_event(cnt, probe_id, ST_LOST_ENTRY, kseq, true, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
@@ -507,7 +514,7 @@ int st_entry(struct pt_regs *ctx)
 	}
 	count_capture(cnt, s->ev.flags);
 	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		count_lost_event(cnt, now);
+		lose_event(cnt, probe_id, ST_LOST_ENTRY, kseq, true, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
@@ -583,7 +590,7 @@ int st_return(struct pt_regs *ctx)
 
 	s = scratch_slot();
 	if (!s) {
-		lose_return(cnt, probe_id, f.kseq, have_frame, now);
+		lose_event(cnt, probe_id, ST_LOST_RETURN, f.kseq, have_frame, now);
 		return 0;
 	}
 	fill_header(s, ST_EV_RETURN, probe_id, now);
@@ -615,7 +622,7 @@ int st_return(struct pt_regs *ctx)
 	}
 	count_capture(cnt, s->ev.flags);
 	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		lose_return(cnt, probe_id, f.kseq, have_frame, now);
+		lose_event(cnt, probe_id, ST_LOST_RETURN, f.kseq, have_frame, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}

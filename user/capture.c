@@ -156,7 +156,7 @@ static int attach_thread_exit(struct st_capture_ctx *c, char *err, size_t errlen
 	char path[PIN_PATH_LEN];
 
 	pin_path(c, path, sizeof(path), "link-thread-exit");
-	c->thread_exit = bpf_link__open(path);
+	c->thread_exit = path_exists(path) ? bpf_link__open(path) : NULL;
 	if (c->thread_exit)
 		return 0;
 	c->thread_exit = bpf_program__attach(c->skel->progs.st_thread_exit);
@@ -503,9 +503,9 @@ void st_capture_commit(struct st_capture_ctx *c, uint64_t pos)
 		__atomic_store_n(c->consumer_pos, (unsigned long)pos, __ATOMIC_RELEASE);
 }
 
-int st_capture_lost_returns(struct st_capture_ctx *c, struct st_lost_return *out, int max)
+int st_capture_lost_events(struct st_capture_ctx *c, struct st_lost_event *out, int max)
 {
-	int fd = bpf_map__fd(c->skel->maps.lost_returns);
+	int fd = bpf_map__fd(c->skel->maps.lost_events);
 	int n = 0;
 
 	while (n < max && bpf_map_lookup_and_delete_elem(fd, NULL, &out[n]) == 0)

@@ -744,7 +744,7 @@ static int parse_targets(struct ctx *c, yaml_node_t *root, struct st_config *cfg
 static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
-	"metrics", "heartbeat_seconds", "targets", NULL,
+	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", NULL,
 };
 
 /* A mapping of integers, e.g. segment: {max_records: 1, ...}. */
@@ -887,6 +887,9 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 		return -1;
 	v = map_get(c, root, "heartbeat_seconds");
 	if (v && get_u64(c, v, "heartbeat_seconds", 1, UINT64_MAX, &cfg->heartbeat_seconds))
+		return -1;
+	v = map_get(c, root, "fail_closed_after_ms");
+	if (v && get_u64(c, v, "fail_closed_after_ms", 0, 86400000, &cfg->fail_closed_after_ms))
 		return -1;
 	if (parse_targets(c, root, cfg))
 		return -1;

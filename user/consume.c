@@ -10,9 +10,18 @@
 struct pending {
 	uint32_t probe_id;
 	uint64_t kseq;
+	bool dead;		/* its thread was gone at the last reap mark */
 	uint64_t pos;		/* ring position of the entry */
 	uint64_t seen_ns;	/* when the consumer read it */
 	struct st_event *ev;
+};
+
+/* An entry the kernel could not write: the call exists, its input is gone. */
+struct lost_entry {
+	uint32_t probe_id;
+	uint64_t kseq;
+	uint32_t tgid, tid;
+	bool dead;		/* its thread was gone at the last reap mark */
 };
 
 /* A call recorded by a previous agent: (probe, kseq), no event. */
@@ -27,6 +36,8 @@ struct st_pairing {
 	void *root;		/* tsearch tree of struct pending, by (probe, kseq) */
 	size_t npending;
 	void *skip_root;	/* tsearch tree of struct skipped */
+	void *lost_root;	/* tsearch tree of struct lost_entry */
+	bool (*alive)(uint32_t tgid, uint32_t tid);	/* during reap_mark */
 };
 
 /* struct pending and struct skipped both start with (probe_id, kseq). */
@@ -185,6 +196,40 @@ static struct pending *take(struct st_pairing *p, uint32_t probe_id, uint64_t ks
 	return pe;
 }
 
+/* Remove a lost entry's note; 1 if there was one. */
+static int forget_lost_entry(struct st_pairing *p, uint32_t probe_id, uint64_t kseq)
+{
+	struct call_id key = { .probe_id = probe_id, .kseq = kseq };
+	struct lost_entry **slot, *le;
+
+	if (!p->lost_root)
+		return 0;
+	slot = tfind(&key, &p->lost_root, pending_cmp);
+	if (!slot)
+		return 0;
+	le = *slot;
+	tdelete(le, &p->lost_root, pending_cmp);
+	free(le);
+	return 1;
+}
+
+int st_pairing_lost_entry(struct st_pairing *p, uint32_t probe_id, uint64_t kseq,
+			  uint32_t tgid, uint32_t tid)
+{
+	struct lost_entry *le = calloc(1, sizeof(*le)), **slot;
+
+	if (!le)
+		return -1;
+	le->probe_id = probe_id;
+	le->kseq = kseq;
+	le->tgid = tgid;
+	le->tid = tid;
+	slot = tsearch(le, &p->lost_root, pending_cmp);
+	if (!slot || *slot != le)
+		free(le);
+	return slot ? 0 : -1;
+}
+
 static void on_return(struct st_pairing *p, const struct st_event *ev)
 {
 	struct st_call call;
@@ -192,6 +237,8 @@ static void on_return(struct st_pairing *p, const struct st_event *ev)
 
 	if (!(ev->flags & (ST_F_NO_ENTRY_STATE | ST_F_DEPTH_OVERFLOW)))
 		pe = take(p, ev->probe_id, ev->kseq);
+	if (!pe)
+		forget_lost_entry(p, ev->probe_id, ev->kseq);
 	if (pe) {
 		call_from_entry(&call, pe->ev);
 		merge_return(&call, ev);
@@ -299,14 +346,108 @@ int st_pairing_lost_return(struct st_pairing *p, uint32_t probe_id, uint64_t kse
 	struct pending *pe = take(p, probe_id, kseq);
 	struct st_call call;
 
-	if (!pe)
+	if (!pe) {
+		forget_lost_entry(p, probe_id, kseq);
 		return 0;
+	}
 	call_from_entry(&call, pe->ev);
 	call.state = ST_CALL_NO_RETURN;
 	p->ops.call(p->ops.ctx, &call);
 	free(pe->ev);
 	free(pe);
 	return 1;
+}
+
+/* ---- dead threads ---- */
+
+static void mark_pending(const void *node, VISIT which, void *arg)
+{
+	struct pending *pe = *(struct pending *const *)node;
+	struct st_pairing *p = arg;
+
+	if (which == postorder || which == leaf)
+		pe->dead = !p->alive(pe->ev->tgid, pe->ev->tid);
+}
+
+static void mark_lost(const void *node, VISIT which, void *arg)
+{
+	struct lost_entry *le = *(struct lost_entry *const *)node;
+	struct st_pairing *p = arg;
+
+	if (which == postorder || which == leaf)
+		le->dead = !p->alive(le->tgid, le->tid);
+}
+
+void st_pairing_reap_mark(struct st_pairing *p, bool (*alive)(uint32_t tgid, uint32_t tid))
+{
+	p->alive = alive;
+	if (p->root)
+		twalk_r(p->root, mark_pending, p);
+	if (p->lost_root)
+		twalk_r(p->lost_root, mark_lost, p);
+}
+
+struct dead_list {
+	void **items;
+	size_t n, cap;
+	bool lost;		/* collecting lost entries, not pending ones */
+};
+
+static void collect_dead(const void *node, VISIT which, void *arg)
+{
+	struct dead_list *d = arg;
+	void *item = *(void *const *)node, **bigger;
+	bool dead;
+
+	if (which != postorder && which != leaf)
+		return;
+	dead = d->lost ? ((struct lost_entry *)item)->dead : ((struct pending *)item)->dead;
+	if (!dead)
+		return;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 16;
+		bigger = realloc(d->items, d->cap * sizeof(*d->items));
+		if (!bigger)
+			return;
+		d->items = bigger;
+	}
+	d->items[d->n++] = item;
+}
+
+void st_pairing_reap_settle(struct st_pairing *p,
+			    void (*lost)(void *ctx, uint32_t probe_id, uint64_t kseq),
+			    void *ctx, uint64_t now_tai)
+{
+	struct dead_list d = { 0 };
+	struct st_call call;
+	size_t i;
+
+	if (p->root)
+		twalk_r(p->root, collect_dead, &d);
+	for (i = 0; i < d.n; i++) {
+		struct pending *pe = d.items[i];
+
+		tdelete(pe, &p->root, pending_cmp);
+		p->npending--;
+		call_from_entry(&call, pe->ev);
+		call.state = ST_CALL_INCOMPLETE;
+		call.return_ts = now_tai;
+		p->ops.call(p->ops.ctx, &call);
+		free(pe->ev);
+		free(pe);
+	}
+	d.n = 0;
+	d.lost = true;
+	if (p->lost_root)
+		twalk_r(p->lost_root, collect_dead, &d);
+	for (i = 0; i < d.n; i++) {
+		struct lost_entry *le = d.items[i];
+
+		tdelete(le, &p->lost_root, pending_cmp);
+		lost(ctx, le->probe_id, le->kseq);
+		free(le);
+	}
+	free(d.items);
 }
 
 struct safe_pos {
@@ -363,5 +504,6 @@ void st_pairing_free(struct st_pairing *p)
 	}
 	free(c.list);
 	tdestroy(p->skip_root, free);
+	tdestroy(p->lost_root, free);
 	free(p);
 }

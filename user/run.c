@@ -346,19 +346,43 @@ static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	}
 }
 
-/* Pop the kernel's lost-return queue; call before draining the ring. */
-static int pop_lost_returns(struct agent *a, struct st_lost_return *buf, int max)
+/* Pop the kernel's lost-event queue; call before draining the ring. */
+static int pop_lost_events(struct agent *a, struct st_lost_event *buf, int max)
 {
-	return st_capture_lost_returns(a->capture, buf, max);
+	return st_capture_lost_events(a->capture, buf, max);
 }
 
-static void settle_lost_returns(struct agent *a, const struct st_lost_return *lr, int n)
+static void settle_lost_events(struct agent *a, const struct st_lost_event *le, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (!st_pairing_lost_return(a->pairing, lr[i].probe_id, lr[i].kseq))
-			note_lost_call(a, lr[i].probe_id, lr[i].kseq);
+	for (i = 0; i < n; i++) {
+		if (le[i].what == ST_LOST_ENTRY)
+			st_pairing_lost_entry(a->pairing, le[i].probe_id, le[i].kseq, le[i].tgid,
+					      le[i].tid);
+		else if (!st_pairing_lost_return(a->pairing, le[i].probe_id, le[i].kseq))
+			note_lost_call(a, le[i].probe_id, le[i].kseq);
+	}
+}
+
+static void on_lost_call(void *ctx, uint32_t probe_id, uint64_t kseq)
+{
+	note_lost_call(ctx, probe_id, kseq);
+}
+
+static bool thread_never_alive(uint32_t tgid, uint32_t tid)
+{
+	(void)tgid;
+	(void)tid;
+	return false;
+}
+
+static bool thread_alive(uint32_t tgid, uint32_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", tgid, tid);
+	return access(path, F_OK) == 0;
 }
 
 static void account_losses(struct agent *a, uint64_t now)
@@ -897,6 +921,7 @@ static int open_capture(struct agent *a)
 		/* wake the consumer at 1/8 fill; below that the 100 ms poll drains */
 		.wakeup_bytes = a->cfg.ringbuf_bytes / 8,
 		.pin_dir = a->cfg.pin_dir,
+		.heartbeat_deadline_ns = a->cfg.fail_closed_after_ms * 1000000ull,
 	};
 	struct st_consume_ops ops = { .call = on_call, .skipped = on_skipped, .ctx = a };
 
@@ -914,12 +939,12 @@ static int open_capture(struct agent *a)
 /* One round: lost returns first (their entries precede them), then the ring. */
 static int consume_round(struct agent *a, int timeout_ms)
 {
-	static struct st_lost_return lost[LOST_BATCH];
+	static struct st_lost_event lost[LOST_BATCH];
 	int nlost, n;
 
-	nlost = pop_lost_returns(a, lost, LOST_BATCH);
+	nlost = pop_lost_events(a, lost, LOST_BATCH);
 	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
-	settle_lost_returns(a, lost, nlost);
+	settle_lost_events(a, lost, nlost);
 	return n < 0 ? n : n + nlost;
 }
 
@@ -955,18 +980,33 @@ static void drain(struct agent *a)
 		;
 }
 
+/*
+ * Calls open on threads that died without a thread-exit event reaching
+ * us (the ring was full, or the kernel killed them fail-closed): their
+ * events were written before they died, so after one drain what is still
+ * open is final.
+ */
+static void reap_dead_threads(struct agent *a)
+{
+	st_pairing_reap_mark(a->pairing, thread_alive);
+	drain(a);
+	st_pairing_reap_settle(a->pairing, on_lost_call, a, clock_ns(CLOCK_TAI));
+}
+
 static void tick(struct agent *a, uint64_t now)
 {
 	char err[ST_ERR_LEN];
+
+	reap_dead_threads(a);
 
 	refresh_tai_offset(a);
 	st_capture_heartbeat(a->capture, clock_ns(CLOCK_TAI));
 	account_losses(a, now);
 	if (st_log_tick(a->log, now, err, sizeof(err)))
 		fprintf(stderr, "sealtrace: %s\n", err);
-	/* one canary in flight at a time; a lost one is re-sent after 10 s */
+	/* one canary in flight at a time; a lost one is re-sent after 2 s */
 	if (a->canary_id >= 0 && (a->canary_back_ns >= a->canary_sent_ns ||
-				  now - a->canary_sent_ns > 10000000000ull)) {
+				  now - a->canary_sent_ns > 2000000000ull)) {
 		a->canary_sent_ns = now;
 		sealtrace_canary(now);
 	}
@@ -1022,8 +1062,12 @@ static int shutdown_agent(struct agent *a, const char *reason)
 				fprintf(stderr, "sealtrace: %s\n", err);
 		}
 		drain(a);
-		if (a->detach_on_exit)
+		if (a->detach_on_exit) {
+			/* no return can be seen any more: open calls end here */
 			st_pairing_flush(a->pairing);
+			st_pairing_reap_mark(a->pairing, thread_never_alive);
+			st_pairing_reap_settle(a->pairing, on_lost_call, a, clock_ns(CLOCK_TAI));
+		}
 		account_losses(a, clock_ns(CLOCK_REALTIME));
 		print_summary(a);
 	}
@@ -1144,6 +1188,9 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 		return rc == -2 ? ST_EXIT_USAGE : ST_EXIT_RUNTIME;
 	}
 	skip_recorded_calls(a);
+	/* what accumulated while no agent ran is recorded before anything new */
+	drain(a);
+	account_losses(a, clock_ns(CLOCK_REALTIME));
 	if (!detach_now) {
 		attach_canary(a);
 		start_metrics(a);

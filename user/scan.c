@@ -144,7 +144,7 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 	struct st_seg_reader *r;
 	char path[4200], why[256];
 	uint64_t off, before = s->res->records;
-	int rc;
+	int rc, brc;
 
 	st_seg_name(first, s->seg);
 	if (first != s->res->records) {
@@ -161,15 +161,17 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 	snprintf(path, sizeof(path), "%s/%s", dir, s->seg);
 	if (st_seg_open(&r, path, s->err, s->errlen))
 		return -1;
-	while ((rc = st_seg_next(r, &s->block, &off, why, sizeof(why))) ==
+	while ((brc = st_seg_next(r, &s->block, &off, why, sizeof(why))) ==
 	       ST_BLOCK_OK) {
 		s->res->blocks++;
 		rc = scan_block(s, off);
-		if (rc)
-			break;
+		if (rc) {
+			st_seg_close(r);
+			return rc;	/* from a record: err is set */
+		}
 	}
 	st_seg_close(r);
-	switch (rc) {
+	switch (brc) {
 	case ST_BLOCK_END:
 		break;
 	case ST_BLOCK_TORN:
@@ -177,10 +179,8 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 			   why);
 	case ST_BLOCK_CORRUPT:
 		return bad(s, s->res->records, "%s", why);
-	case ST_BLOCK_ERROR:
-		return runtime(s, "%s: %s", path, why);
 	default:
-		return rc;	/* from a record: err is set */
+		return runtime(s, "%s: %s", path, why);
 	}
 	if (s->res->records == before)
 		return bad(s, before, "segment holds no records");

@@ -865,7 +865,7 @@ static const struct probe_metric probe_metrics[] = {
 	{ "sealtrace_probe_attached", "gauge",
 	  "1 when the probe is attached, 0 when not.", PF_ATTACHED },
 	{ "sealtrace_probe_coverage_ratio", "gauge",
-	  "Persisted calls divided by hits (1 when there were no hits).", PF_COVERAGE },
+	  "Persisted calls divided by settled calls (hits less in flight; 1 when none).", PF_COVERAGE },
 	{ "sealtrace_probe_last_event_timestamp_seconds", "gauge",
 	  "Time of the last recorded call (0 never).", PF_LAST_EVENT },
 };
@@ -889,7 +889,7 @@ static void prom_probe_value(FILE *f, const struct st_probe_status *p, enum prob
 		fprintf(f, "%d\n", p->attached ? 1 : 0);
 		break;
 	case PF_COVERAGE:
-		fprintf(f, "%.17g\n", p->hits ? (double)p->persisted / (double)p->hits : 1.0);
+		fprintf(f, "%.17g\n", st_probe_coverage(p) / 100.0);
 		break;
 	case PF_LAST_EVENT:
 		prom_seconds(f, p->last_event_ns);

@@ -56,7 +56,7 @@ static void status_usage(FILE *f)
 "  -j, --json           machine-readable report on stdout\n"
 "  -h, --help           this text\n"
 "\n"
-"Coverage = persisted / hits. A call still in flight is not a loss.\n"
+"Coverage = persisted / (hits - in flight): a call still running is not a loss.\n"
 "\n"
 "Exit status:\n"
 "  0  every probe complete: no lost call (100 %% coverage once in-flight\n"
@@ -331,13 +331,17 @@ static void fmt_age(char *buf, size_t len, uint64_t then_ns, uint64_t now_ns)
 /* Floored to 0.01 %, so 99.999 % never prints as 100.00 %. */
 static void fmt_coverage(char *buf, size_t len, const struct st_probe_status *p)
 {
+	uint64_t settled = p->hits > p->in_flight ? p->hits - p->in_flight : 0;
 	unsigned __int128 bp;
 
-	if (p->hits == 0) {
+	/* same base as st_probe_coverage: calls still running are not counted */
+	if (settled == 0) {
 		snprintf(buf, len, "100.00%%");
 		return;
 	}
-	bp = (unsigned __int128)p->persisted * 10000 / p->hits;
+	bp = (unsigned __int128)p->persisted * 10000 / settled;
+	if (bp > 10000)
+		bp = 10000;
 	snprintf(buf, len, "%" PRIu64 ".%02" PRIu64 "%%", (uint64_t)(bp / 100),
 		 (uint64_t)(bp % 100));
 }

@@ -192,10 +192,14 @@ struct st_accounting {
 	__u64 lost[ST_MAX_PROBES][ST_LOSS_REASONS];
 };
 
-/* A call whose return event was lost (BPF queue map lost_returns). */
-struct st_lost_return {
+/* An entry or return event the ring could not take (queue map lost_events). */
+#define ST_LOST_ENTRY	1
+#define ST_LOST_RETURN	2
+struct st_lost_event {
 	__u32 probe_id;
-	__u32 pad;
+	__u32 what;		/* ST_LOST_ENTRY or ST_LOST_RETURN */
+	__u32 tgid;
+	__u32 tid;
 	__u64 kseq;
 };
 
@@ -290,9 +294,8 @@ uint64_t st_capture_read_pos(const struct st_capture_ctx *c);
  */
 void st_capture_commit(struct st_capture_ctx *c, uint64_t pos);
 
-/* Pop calls whose return event was lost; returns how many were written. */
-int st_capture_lost_returns(struct st_capture_ctx *c, struct st_lost_return *out,
-			    int max);
+/* Pop the lost-event queue; returns how many were written to out. */
+int st_capture_lost_events(struct st_capture_ctx *c, struct st_lost_event *out, int max);
 
 /* The agent's own accounting, kept in the pinned map "accounting". */
 int st_capture_accounting_load(struct st_capture_ctx *c, struct st_accounting *acct);

@@ -13,6 +13,7 @@
  *   segment.{max_records,max_bytes,max_seconds}, checkpoint.{every_records,
  *   every_seconds}, heartbeat_seconds		integers >= 1
  *   fsync.every_ms				integer >= 0
+ *   fail_closed_after_ms			integer 0 .. 86400000 (0: off)
  *   metrics.listen				string, "" disables
  *   targets[]: name (unique), path | exe | maps, pid (0..4194304),
  *	on_loss (record|signal), signal (SIGKILL|SIGSTOP|SIGTERM|1..SIGRTMAX),
@@ -96,6 +97,12 @@ struct st_config {
 		char *listen;		/* default 127.0.0.1:9464; "" disables */
 	} metrics;
 	uint64_t heartbeat_seconds;	/* default 60 */
+	/*
+	 * on_loss: signal targets are also signalled when the agent's
+	 * heartbeat (refreshed every second) is older than this; 0 = only
+	 * when the ring buffer is full. Default 0.
+	 */
+	uint64_t fail_closed_after_ms;
 
 	struct st_target_cfg *targets;
 	size_t ntargets;

@@ -103,7 +103,7 @@ static const char known_prom[] =
 	"# HELP sealtrace_probe_attached 1 when the probe is attached, 0 when not.\n"
 	"# TYPE sealtrace_probe_attached gauge\n"
 	"sealtrace_probe_attached{target=\"llama\",probe=\"llama:infer\"} 1\n"
-	"# HELP sealtrace_probe_coverage_ratio Persisted calls divided by hits (1 when there were no hits).\n"
+	"# HELP sealtrace_probe_coverage_ratio Persisted calls divided by settled calls (hits less in flight; 1 when none).\n"
 	"# TYPE sealtrace_probe_coverage_ratio gauge\n"
 	"sealtrace_probe_coverage_ratio{target=\"llama\",probe=\"llama:infer\"} 0.75\n"
 	"# HELP sealtrace_probe_last_event_timestamp_seconds Time of the last recorded call (0 never).\n"
@@ -206,6 +206,10 @@ static void test_coverage(void **state)
 	p.hits = 4;
 	p.persisted = 3;
 	assert_true(st_probe_coverage(&p) == 75.0);
+	/* a call still running is neither recorded nor lost: not counted yet */
+	p.in_flight = 1;
+	assert_true(st_probe_coverage(&p) == 100.0);
+	p.in_flight = 0;
 	p.persisted = 4;
 	assert_true(st_probe_coverage(&p) == 100.0);
 	p.persisted = 0;
@@ -1161,14 +1165,14 @@ static void test_status_cmd(void **state)
 	write_snapshot(dir, s);
 	expect_status(dir, 0, "\ncomplete\n", NULL);
 	expect_status(dir, 0, "llama            llama:infer                      yes     "
-		      "            4            3          0    75.00%         1  5.", NULL);
+		      "            4            3          0   100.00%         1  5.", NULL);
 	expect_status(dir, 0, "last checkpoint: never   canary: ok   ring buffer: 4096 / "
 		      "16777216 bytes\n", NULL);
 	expect_status(dir, 0, "started 1h02m ago", NULL);
 	expect_status(dir, 0, "{\"exit\":0,\"verdict\":\"complete\",\"reasons\":[],\"agent\":{\"pid\":", "--json");
 	expect_status(dir, 0, "\"hits\":4,\"persisted\":3,\"lost_total\":0,\"lost\":{\"ringbuf_full\":0,"
 		      "\"capture_fault\":0,\"agent_down\":0,\"unpaired\":0},\"in_flight\":1,"
-		      "\"truncated\":2,\"unaccounted\":0,\"coverage_percent\":75,", "--json");
+		      "\"truncated\":2,\"unaccounted\":0,\"coverage_percent\":100,", "--json");
 	expect_status(dir, 0, "\"last_checkpoint_age_s\":null", "--json");
 
 	/* Lost calls: 1, with the coverage figure. */

@@ -1,0 +1,319 @@
+"""Never silent: agent crashes, restarts, full rings, torn files, fail-closed.
+
+Every test ends with an exact equation between what the kernel saw and what
+the log holds: records + calls counted in loss records == calls made.
+"""
+import gzip
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+import zlib
+
+from harness import Agent, Target, eq, run, target, wait_for, SEALTRACE
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WD = os.environ.get("TMPDIR", "/tmp")
+PROBE = 'symbol: st_predict\n        input: {ptr: "%di", len: "%si", max: 256}\n' \
+        '        output: {ptr: "%dx", len: "%ax", at: return}'
+
+
+def targets_yaml(name, pid=0):
+    y = "  - name: %s\n    path: %s\n" % (name, target("workload"))
+    if pid:
+        y += "    pid: %d\n" % pid
+    return y + "    probes:\n      - " + PROBE + "\n"
+
+
+def kernel_hits(agent, probe):
+    """Kernel hits the agent printed for probe at stop."""
+    m = re.search(r"probe %s: hits (\d+) " % re.escape(probe), agent.output())
+    assert m, agent.output()
+    return int(m.group(1))
+
+
+def calls_of(agent, probe):
+    recs = [r for r in agent.records("decision") if r["probe"] == probe]
+    return recs
+
+
+def lost_of(agent, probe):
+    return sum(r["details"]["count"] for r in agent.of_type("loss", "system")
+               if r["probe"] == probe)
+
+
+def status_json(agent):
+    p = run([SEALTRACE, "status", "--state-dir", agent.state, "--json"], check=False)
+    return p.returncode, json.loads(p.stdout) if p.stdout.strip().startswith("{") else None, p
+
+
+def test_kill9_restart_loses_nothing():
+    """kill -9 mid-stream; the successor drains the pinned ring: exactly N records."""
+    n = 200000
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "k9")
+    a = Agent("k9", targets_yaml("k9", t.pid), extra="ringbuf_bytes: 67108864\n")
+    try:
+        a.start()
+        open(t.go, "w").close()
+        time.sleep(1.0)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        time.sleep(0.5)
+        os.unlink(a.ready)
+        a.start()
+        out, err = t.proc.communicate(timeout=300)
+        assert "done calls=%d" % n in out, out
+        eq(a.stop(), 0, "agent exit")
+        recs = calls_of(a, "k9:st_predict")
+        kseqs = [r["details"]["kseq"] for r in recs]
+        eq(len(set(kseqs)), n, "distinct calls recorded")
+        eq(len(recs), n, "inference records (no duplicates)")
+        eq(len(a.of_type("loss")), 0, "loss records")
+        starts = a.of_type("agent_start")
+        eq(len(starts), 2, "agent_start records")
+        eq(starts[1]["details"]["resumed"], True, "second start resumed pinned state")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()
+
+
+def test_agent_down_ring_overflow_is_accounted_exactly():
+    """Agent stopped, more calls than the ring holds: records + loss == calls."""
+    n = 20000
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "ovf")
+    a = Agent("ovf", targets_yaml("ovf", t.pid),
+              extra="ringbuf_bytes: 65536\nfsync: {every_ms: 0}\n")
+    try:
+        a.start()
+        eq(a.stop(), 0, "first agent exit")
+        out = t.go_and_wait()
+        assert "done calls=%d" % n in out
+        os.unlink(a.ready)
+        a.start()
+        wait_for(lambda: os.path.exists(os.path.join(a.state, "agent", "status.json")),
+                 what="status.json")
+        time.sleep(2.5)
+        rc, st, p = status_json(a)
+        eq(rc, 1, "status exit with losses (stdout %s stderr %s)" % (p.stdout, p.stderr))
+        probe = [x for x in st["probes"] if x["probe"] == "ovf:st_predict"][0]
+        assert probe["coverage_percent"] < 100.0, probe
+        eq(a.stop(), 0, "agent exit")
+        recs = calls_of(a, "ovf:st_predict")
+        lost = lost_of(a, "ovf:st_predict")
+        assert lost > 0, "a 64 KiB ring cannot hold %d calls" % n
+        eq(len(recs) + lost, n, "records (%d) + lost (%d)" % (len(recs), lost))
+        for r in a.of_type("loss"):
+            d = r["details"]
+            assert d["reason"] in ("ringbuf_full", "agent_down"), d
+            assert d["last_kseq"] - d["first_kseq"] + 1 >= d["count"], d
+        eq(probe["hits"], n, "kernel hits in status")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()
+
+
+def gzip_members(data):
+    """Split concatenated gzip members; return (list of member byte lengths, tail)."""
+    sizes = []
+    off = 0
+    while off < len(data):
+        d = zlib.decompressobj(wbits=31)
+        try:
+            d.decompress(data[off:])
+        except zlib.error:
+            break
+        if not d.eof:
+            break
+        used = len(data) - off - len(d.unused_data)
+        sizes.append(used)
+        off += used
+    return sizes, len(data) - off
+
+
+def test_torn_segment_tail_is_recovered():
+    """A crash tears the newest segment inside its last block: recovery, chain continues.
+
+    The agent is killed (no final checkpoint), as in a real crash: records
+    covered by a signed checkpoint were durable before it was signed, so a
+    torn write can only cut records no checkpoint covers yet.
+    """
+    n = 3000
+    extra = "segment: {max_records: 100000}\ncheckpoint: {every_records: 1000000, every_seconds: 3600}\n"
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "torn1")
+    a = Agent("torn", targets_yaml("torn", t.pid), extra=extra)
+    try:
+        a.start()
+        t.go_and_wait()
+        time.sleep(0.5)
+        eq(a.stop(signal.SIGKILL), -signal.SIGKILL, "agent killed")
+        d = os.path.join(a.state, "decision")
+        seg = os.path.join(d, sorted(x for x in os.listdir(d) if x.endswith(".seg"))[-1])
+        data = open(seg, "rb").read()
+        sizes, tail = gzip_members(data)
+        eq(tail, 0, "segment is whole gzip members before the cut")
+        assert len(sizes) >= 2, "need at least two blocks, got %d" % len(sizes)
+        keep = sum(sizes[:-1])
+        cut = keep + random.randint(1, sizes[-1] - 1)
+        with gzip.open(seg) as f:
+            before = f.read().decode().splitlines()
+        kept_lines = gzip.decompress(data[:keep]).decode().splitlines()
+        with open(seg, "r+b") as f:
+            f.truncate(cut)
+        t2 = Target([target("workload"), "loop", "--len", "16", "--count", "100"], WD, "torn2")
+        os.unlink(a.ready)
+        a.start()
+        t2.go_and_wait()
+        eq(a.stop(), 0, "agent exit after recovery")
+        eq(len(a.of_type("recovery")), 1, "recovery records")
+        after = []
+        for name in sorted(x for x in os.listdir(d) if x.endswith(".seg")):
+            with gzip.open(os.path.join(d, name)) as f:
+                after += f.read().decode().splitlines()
+        eq(after[:len(kept_lines)], kept_lines, "records before the torn block, byte for byte")
+        assert len(before) > len(kept_lines)
+        torn = [x for x in os.listdir(d) if ".torn" in x]
+        eq(len(torn), 1, "torn bytes kept aside (%s)" % os.listdir(d))
+        eq(a.verify().returncode, 0, "verify after recovery")
+    finally:
+        a.cleanup()
+
+
+def test_fail_closed_signals_the_target():
+    """on_loss: signal — agent frozen until the ring fills: the target gets SIGKILL."""
+    n = 2000000
+    t = Target([target("workload"), "loop", "--len", "64", "--count", str(n)], WD, "fc")
+    y = targets_yaml("fc", t.pid).replace("    probes:", "    on_loss: signal\n    signal: SIGKILL\n    probes:")
+    a = Agent("fc", y, extra="ringbuf_bytes: 65536\n")
+    try:
+        a.start()
+        a.proc.send_signal(signal.SIGSTOP)
+        open(t.go, "w").close()
+        t.proc.wait(timeout=120)
+        eq(t.proc.returncode, -signal.SIGKILL, "target killed by the fail-closed probe")
+        a.proc.send_signal(signal.SIGCONT)
+        eq(a.stop(), 0, "agent exit")
+        probe = {"hits": kernel_hits(a, "fc:st_predict")}
+        recs = calls_of(a, "fc:st_predict")
+        lost = lost_of(a, "fc:st_predict")
+        # the call the kernel could not log in full is marked, never silent
+        partial = [r for r in recs if r["details"].get("return") == "lost"
+                   or r["details"].get("entry") == "lost"]
+        assert lost + len(partial) > 0, "the fatal call left no trace"
+        # every call the kernel saw is a record or counted in a loss record
+        eq(len(recs) + lost, probe["hits"], "records (%d) + lost (%d) vs hits" % (len(recs), lost))
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()
+
+
+def test_metrics_parse_and_match_status():
+    port = 19000 + os.getpid() % 1000
+    n = 500
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "met")
+    a = Agent("met", targets_yaml("met", t.pid), extra='metrics: {listen: "127.0.0.1:%d"}\n' % port)
+    try:
+        a.start()
+        t.go_and_wait()
+        time.sleep(2.5)
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
+        path = os.path.join(a.dir, "metrics.txt")
+        open(path, "wb").write(body)
+        rc, st, p = status_json(a)
+        eq(rc, 0, "status exit at 100%% coverage: %s %s" % (p.stdout, p.stderr))
+        run(["python3", os.path.join(HERE, "promparse.py"), "--sealtrace", path])
+        probe = [x for x in st["probes"] if x["probe"] == "met:st_predict"][0]
+        for metric, key in (("sealtrace_probe_hits_total", "hits"),
+                            ("sealtrace_probe_persisted_total", "persisted")):
+            v = run(["python3", os.path.join(HERE, "promparse.py"), "--get",
+                     '%s{target="met",probe="met:st_predict"}' % metric, path]).stdout.strip()
+            eq(float(v), float(probe[key]), metric)
+        eq(probe["hits"], n, "hits")
+        eq(probe["persisted"], n, "persisted")
+        health = urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=5)
+        eq(health.status, 200, "/healthz")
+        eq(a.stop(), 0, "agent exit")
+        rc, _, _ = status_json(a)
+        eq(rc, 2, "status exit once the agent is gone")
+    finally:
+        a.cleanup()
+
+
+def test_detach_leaves_nothing_pinned():
+    n = 100
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "det")
+    a = Agent("det", targets_yaml("det", t.pid))
+    try:
+        a.start()
+        eq(a.stop(), 0, "agent exit")
+        assert os.listdir(a.pin_dir), "probes pinned after a plain stop"
+        t.go_and_wait()
+        p = run([SEALTRACE, "detach", "--config", a.config], check=False)
+        eq(p.returncode, 0, "detach exit: %s" % p.stderr)
+        assert not os.path.exists(a.pin_dir), os.listdir(a.pin_dir)
+        eq(len(calls_of(a, "det:st_predict")), n, "calls drained by detach")
+        eq(len(a.of_type("probe_detached")), 1, "probe_detached records")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        a.cleanup()
+
+
+def test_config_change_detaches_dropped_probe():
+    t = Target([target("workload"), "threadexit", "--count", "10"], WD, "cc")
+    a = Agent("cc", "  - name: cc\n    path: %s\n    probes:\n      - symbol: st_infer_ok\n"
+              "      - symbol: st_infer_then_die\n" % target("workload"))
+    try:
+        a.start()
+        eq(a.stop(), 0, "agent exit")
+        cfg = open(a.config).read().replace("      - symbol: st_infer_then_die\n", "")
+        open(a.config, "w").write(cfg)
+        os.unlink(a.ready)
+        a.start()
+        t.go_and_wait()
+        eq(a.stop(), 0, "agent exit")
+        eq(len(a.of_type("config_change")), 1, "config_change records")
+        det = a.of_type("probe_detached")
+        eq(len(det), 1, "probe_detached records")
+        att = a.of_type("probe_attached")
+        eq([r["details"]["adopted"] for r in att], [False, False, True],
+           "second start adopts the kept probe")
+        eq(len([r for r in a.of_type("inference") if r["probe"] == "cc:st_infer_ok"]), 10,
+           "calls of the kept probe")
+    finally:
+        a.cleanup()
+
+
+def test_fail_closed_on_stale_agent_heartbeat():
+    """fail_closed_after_ms: a frozen agent (ring not full) stops the target too."""
+    n = 2000000
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "hb")
+    y = targets_yaml("hb", t.pid).replace("    probes:", "    on_loss: signal\n    signal: SIGTERM\n    probes:")
+    a = Agent("hb", y, extra="ringbuf_bytes: 67108864\nfail_closed_after_ms: 1500\n")
+    try:
+        a.start()
+        time.sleep(1.2)      # a heartbeat has been written
+        a.proc.send_signal(signal.SIGSTOP)
+        t0 = time.time()
+        open(t.go, "w").close()
+        t.proc.wait(timeout=120)
+        eq(t.proc.returncode, -signal.SIGTERM, "target stopped by the stale-heartbeat check")
+        assert time.time() - t0 < 60
+        a.proc.send_signal(signal.SIGCONT)
+        eq(a.stop(), 0, "agent exit")
+        recs = calls_of(a, "hb:st_predict")
+        eq(len(recs) + lost_of(a, "hb:st_predict"), kernel_hits(a, "hb:st_predict"),
+           "records + lost vs hits")
+        eq(len(a.of_type("loss")), 0, "nothing lost: the ring had room")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()

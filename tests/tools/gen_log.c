@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * gen_log: drive the record pipeline without BPF, as `sealtrace run`
+ * would: HMAC of synthetic input/output bytes (pseudo.h), then
+ * st_log_append (record + chain + Merkle + gzip blocks + fsync policy +
+ * checkpoints), st_log_tick every 256 events, st_log_close. Prints the
+ * pipeline throughput (events/s and events/s per CPU-second) for
+ * `make bench`, and builds the logs the tamper suite attacks.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "sealtrace/log.h"
+#include "sealtrace/pseudo.h"
+#include "sealtrace/record.h"
+
+struct gen {
+	uint64_t records, system_every, input_bytes, output_bytes;
+	uint64_t start_ns, step_ns;
+	const char *marker;
+	uint64_t rng;
+	struct st_keyring *kr;
+	struct st_log *log;
+	char *in, *out;
+};
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static uint64_t next_rand(struct gen *g)
+{
+	/* xorshift64*: cheap synthetic bytes; their content does not matter */
+	g->rng ^= g->rng >> 12;
+	g->rng ^= g->rng << 25;
+	g->rng ^= g->rng >> 27;
+	return g->rng * 2685821657736338717ULL;
+}
+
+static void fill_text(struct gen *g, char *buf, size_t n, const char *marker)
+{
+	static const char words[] = "the model answers what the user asks about credit ";
+	size_t i, m = marker ? strlen(marker) : 0, at;
+	uint64_t r = next_rand(g);
+
+	for (i = 0; i < n; i++)
+		buf[i] = words[(r + i * 7) % (sizeof(words) - 1)];
+	if (m && m <= n) {
+		at = (size_t)(r % (n - m + 1));
+		memcpy(buf + at, marker, m);
+	}
+}
+
+static int system_event(struct gen *g, uint64_t i, uint64_t ts)
+{
+	static const enum st_event_type types[] = {
+		ST_ET_HEARTBEAT, ST_ET_MODEL_LOADED, ST_ET_PROBE_ATTACHED,
+		ST_ET_LOSS, ST_ET_CONFIG_CHANGE, ST_ET_SYSTEM_ACTIVATION,
+	};
+	struct st_kv d[3];
+	struct st_record r = {
+		.timestamp_ns = ts, .pid = 4242, .comm = "llama-server",
+		.input_len = -1, .output_len = -1, .duration_ns = -1, .details = d,
+	};
+	char err[512];
+
+	r.type = types[(i / g->system_every) % (sizeof(types) / sizeof(types[0]))];
+	switch (r.type) {
+	case ST_ET_LOSS:
+		d[0] = (struct st_kv){ .key = "count", .kind = ST_KV_UINT, .v.u = 3 };
+		d[1] = (struct st_kv){ .key = "probe", .kind = ST_KV_STR, .v.s = "llama_decode" };
+		d[2] = (struct st_kv){ .key = "reason", .kind = ST_KV_STR, .v.s = "ringbuf_full" };
+		r.ndetails = 3;
+		break;
+	case ST_ET_MODEL_LOADED:
+		r.model_artifact = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+		break;
+	case ST_ET_PROBE_ATTACHED:
+		r.probe = "llama_decode";
+		break;
+	default:
+		break;
+	}
+	if (st_log_append(g->log, &r, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
+{
+	char in_ref[ST_PSEUDO_REF_MAX], out_ref[ST_PSEUDO_REF_MAX], err[512];
+	struct st_kv d[2] = {
+		{ .key = "kseq", .kind = ST_KV_UINT, .v.u = i },
+		{ .key = "input_truncated", .kind = ST_KV_BOOL, .v.b = true },
+	};
+	struct st_record r = {
+		.type = i % 500 == 499 ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
+		.timestamp_ns = ts, .pid = 4242, .tid = 4243 + (int32_t)(i % 4),
+		.comm = "llama-server", .probe = "llama_decode",
+		.model_version = "llama-3-8b-q4", .input_len = (int64_t)g->input_bytes,
+		.output_len = -1, .duration_ns = -1, .details = d, .ndetails = 1,
+	};
+
+	/* the raw bytes live only here: HMAC'd and dropped */
+	fill_text(g, g->in, g->input_bytes, g->marker);
+	if (st_pseudo_ref(g->kr, g->in, g->input_bytes, in_ref, sizeof(in_ref)))
+		goto hmac;
+	r.input_hash = in_ref;
+	if (i % 97 == 0)
+		r.ndetails = 2;		/* now and then a capped capture */
+	if (r.type == ST_ET_INFERENCE) {
+		fill_text(g, g->out, g->output_bytes, NULL);
+		if (st_pseudo_ref(g->kr, g->out, g->output_bytes, out_ref, sizeof(out_ref)))
+			goto hmac;
+		r.output_reference = out_ref;
+		r.output_len = (int64_t)g->output_bytes;
+		r.duration_ns = 1000000 + (int64_t)(next_rand(g) % 50000000);
+		r.has_ret = true;
+		r.ret = 0;
+	}
+	if (st_log_append(g->log, &r, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		return -1;
+	}
+	return 0;
+hmac:
+	fprintf(stderr, "gen_log: HMAC failed\n");
+	return -1;
+}
+
+static int run(struct gen *g)
+{
+	char err[512];
+	uint64_t i, ts;
+
+	for (i = 0; i < g->records; i++) {
+		ts = g->start_ns + i * g->step_ns;
+		if (g->system_every && i % g->system_every == g->system_every - 1) {
+			if (system_event(g, i, ts))
+				return -1;
+		} else if (decision_event(g, i, ts)) {
+			return -1;
+		}
+		if (i % 256 == 255 &&
+		    st_log_tick(g->log, now_ns(CLOCK_REALTIME), err, sizeof(err))) {
+			fprintf(stderr, "gen_log: tick: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gen_log --state-dir DIR --keys-dir DIR --records N [options]\n"
+		"  --seg-records N     segment size in records (default 20000)\n"
+		"  --seg-bytes N       segment size in compressed bytes (default 64 MiB)\n"
+		"  --ckpt-records N    checkpoint every N records (default 10000)\n"
+		"  --ckpt-seconds N    checkpoint every N seconds (default 0: off)\n"
+		"  --fsync-ms N        fsync policy (default 0: every block)\n"
+		"  --input-bytes N     captured input per event (default 1024)\n"
+		"  --output-bytes N    captured output per event (default 256)\n"
+		"  --system-every N    every Nth event is a system event (default 1000)\n"
+		"  --marker STR        put STR into every captured input\n"
+		"  --start TIME        timestamp of the first event (default 2025-01-01)\n"
+		"  --step-ns N         between events (default 1000000)\n"
+		"  --seed N            synthetic bytes (default 1)\n"
+		"  --system-id S --operator-id S --node-id S\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "keys-dir", required_argument, NULL, 'k' },
+		{ "records", required_argument, NULL, 'n' },
+		{ "seg-records", required_argument, NULL, 'S' },
+		{ "seg-bytes", required_argument, NULL, 'B' },
+		{ "ckpt-records", required_argument, NULL, 'C' },
+		{ "ckpt-seconds", required_argument, NULL, 'T' },
+		{ "fsync-ms", required_argument, NULL, 'F' },
+		{ "input-bytes", required_argument, NULL, 'i' },
+		{ "output-bytes", required_argument, NULL, 'o' },
+		{ "system-every", required_argument, NULL, 'e' },
+		{ "marker", required_argument, NULL, 'm' },
+		{ "start", required_argument, NULL, 's' },
+		{ "step-ns", required_argument, NULL, 'p' },
+		{ "seed", required_argument, NULL, 'r' },
+		{ "system-id", required_argument, NULL, '1' },
+		{ "operator-id", required_argument, NULL, '2' },
+		{ "node-id", required_argument, NULL, '3' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct st_log_opts o = {
+		.system_id = "credit-scoring", .operator_id = "example-bank",
+		.node_id = "node-1", .seg_max_records = 20000,
+		.seg_max_bytes = 64u << 20, .ckpt_every_records = 10000,
+	};
+	struct gen g = {
+		.system_every = 1000, .input_bytes = 1024, .output_bytes = 256,
+		.step_ns = 1000000, .rng = 1,
+	};
+	const char *start = "2025-01-01";
+	struct st_log_stats stats;
+	double wall, cpu0, cpu;
+	uint64_t t0;
+	char err[512], policy[32];
+	int c, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.state_dir = optarg; break;
+		case 'k': o.keys_dir = optarg; break;
+		case 'n': g.records = strtoull(optarg, NULL, 0); break;
+		case 'S': o.seg_max_records = strtoull(optarg, NULL, 0); break;
+		case 'B': o.seg_max_bytes = strtoull(optarg, NULL, 0); break;
+		case 'C': o.ckpt_every_records = strtoull(optarg, NULL, 0); break;
+		case 'T': o.ckpt_every_seconds = strtoull(optarg, NULL, 0); break;
+		case 'F': o.fsync_every_ms = strtoull(optarg, NULL, 0); break;
+		case 'i': g.input_bytes = strtoull(optarg, NULL, 0); break;
+		case 'o': g.output_bytes = strtoull(optarg, NULL, 0); break;
+		case 'e': g.system_every = strtoull(optarg, NULL, 0); break;
+		case 'm': g.marker = optarg; break;
+		case 's': start = optarg; break;
+		case 'p': g.step_ns = strtoull(optarg, NULL, 0); break;
+		case 'r': g.rng = strtoull(optarg, NULL, 0) | 1; break;
+		case '1': o.system_id = optarg; break;
+		case '2': o.operator_id = optarg; break;
+		case '3': o.node_id = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!o.state_dir || !o.keys_dir || st_time_parse(start, &g.start_ns)) {
+		usage(stderr);
+		return 2;
+	}
+	g.in = malloc(g.input_bytes + 1);
+	g.out = malloc(g.output_bytes + 1);
+	if (!g.in || !g.out || st_keyring_load(&g.kr, o.keys_dir, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", g.in && g.out ? err : "out of memory");
+		goto out;
+	}
+	cpu0 = cpu_seconds();
+	t0 = now_ns(CLOCK_MONOTONIC);
+	if (st_log_open(&g.log, &o, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		goto out;
+	}
+	if (run(&g)) {
+		st_log_close(g.log, err, sizeof(err));
+		goto out;
+	}
+	st_log_get_stats(g.log, &stats);
+	if (st_log_close(g.log, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: close: %s\n", err);
+		goto out;
+	}
+	wall = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	cpu = cpu_seconds() - cpu0;
+	printf("gen_log: %" PRIu64 " events (%" PRIu64 " decision, %" PRIu64
+	       " system incl. checkpoints) in %.3f s wall, %.3f s CPU\n",
+	       g.records, stats.appended[ST_STREAM_DECISION],
+	       stats.appended[ST_STREAM_SYSTEM], wall, cpu);
+	if (o.fsync_every_ms)
+		snprintf(policy, sizeof(policy), "%" PRIu64 " ms", o.fsync_every_ms);
+	else
+		snprintf(policy, sizeof(policy), "block");
+	printf("gen_log: throughput %.0f events/s, %.0f events/s per core "
+	       "(HMAC %" PRIu64 "+%" PRIu64 " B + record + chain + Merkle + gzip + fsync every %s)\n",
+	       (double)g.records / wall, cpu > 0 ? (double)g.records / cpu : 0.0,
+	       g.input_bytes, g.output_bytes, policy);
+	printf("gen_log: %" PRIu64 " blocks, %" PRIu64 " fsyncs, %" PRIu64
+	       " compressed bytes\n", stats.blocks_written, stats.fsyncs,
+	       stats.bytes_written);
+	rc = 0;
+out:
+	st_keyring_free(g.kr);
+	free(g.in);
+	free(g.out);
+	return rc;
+}

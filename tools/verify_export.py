@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Verify a sealtrace export with nothing but the Python standard library.
+
+usage: verify_export.py EXPORT.jsonl SIGNING.pub
+exit status: 0 intact, 1 not intact (the reason is printed), 2 usage.
+
+Checks: each checkpoint note's Ed25519 signature (C2SP signed note), each
+record's canonical form, the hash chain between records with consecutive
+seqs, and that the records plus the proof nodes give the Merkle root
+(RFC 6962) that the note signs. The format is described in docs/verify.md.
+"""
+import base64
+import hashlib
+import json
+import sys
+
+KEYS = ["schema_version", "event_id", "event_type", "timestamp_utc",
+        "system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
+        "comm", "container_id", "probe", "model_version", "model_artifact",
+        "input_hash", "input_len", "output_reference", "output_len",
+        "duration_ns", "ret", "human_override_applied", "details",
+        "preceding_event_hash"]
+
+# --- Ed25519 signature check, RFC 8032 section 6 (reference code) ------
+P = 2**255 - 19
+Q = 2**252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _add(a, b):
+    e, f = (a[1] - a[0]) * (b[1] - b[0]) % P, (a[1] + a[0]) * (b[1] + b[0]) % P
+    g, h = 2 * a[3] * b[3] * D % P, 2 * a[2] * b[2] % P
+    e, f, g, h = f - e, h - g, h + g, f + e
+    return (e * f, g * h, f * g, e * h)
+
+
+def _mul(s, pt):
+    acc = (0, 1, 1, 0)
+    while s > 0:
+        if s & 1:
+            acc = _add(acc, pt)
+        pt = _add(pt, pt)
+        s >>= 1
+    return acc
+
+
+def _equal(a, b):
+    return (a[0] * b[2] - b[0] * a[2]) % P == 0 and \
+        (a[1] * b[2] - b[1] * a[2]) % P == 0
+
+
+def _recover_x(y, sign):
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P)
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0:
+        return None
+    if (x & 1) != sign:
+        x = P - x
+    return x
+
+
+def _point(s):
+    y = int.from_bytes(s, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    x = _recover_x(y, sign)
+    return None if x is None else (x, y, 1, x * y % P)
+
+
+_GY = 4 * pow(5, P - 2, P) % P
+_GX = _recover_x(_GY, 0)
+G = (_GX, _GY, 1, _GX * _GY % P)
+
+
+def ed25519_verify(pub, msg, sig):
+    if len(pub) != 32 or len(sig) != 64:
+        return False
+    a, r = _point(pub), _point(sig[:32])
+    s = int.from_bytes(sig[32:], "little")
+    if a is None or r is None or s >= Q:
+        return False
+    h = int.from_bytes(hashlib.sha512(sig[:32] + pub + msg).digest(), "little") % Q
+    return _equal(_mul(s, G), _add(r, _mul(h, a)))
+
+
+# --- signed notes (C2SP tlog-checkpoint) --------------------------------
+class Bad(Exception):
+    pass
+
+
+def load_pub(path):
+    pem = open(path, encoding="ascii").read()
+    body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+    der = base64.b64decode(body)
+    if len(der) != 44 or der[:12] != bytes.fromhex("302a300506032b6570032100"):
+        raise Bad(f"{path}: not an Ed25519 public key")
+    return der[12:]
+
+
+def check_note(note, pub):
+    """Return (origin, size, root) of a note signed by pub, or raise Bad."""
+    text, sep, sigs = note.partition("\n\n")
+    if not sep or not note.endswith("\n"):
+        raise Bad("checkpoint: not a signed note")
+    msg = (text + "\n").encode()
+    lines = text.split("\n")
+    if len(lines) < 3 or not lines[1].isdigit():
+        raise Bad("checkpoint: bad origin/size/root lines")
+    for line in sigs.rstrip("\n").split("\n"):
+        if not line.startswith("\u2014 "):
+            raise Bad("checkpoint: bad signature line")
+        name, b64 = line[2:].split(" ")
+        blob = base64.b64decode(b64, validate=True)
+        kid = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
+        if blob[:4] == kid:
+            if not ed25519_verify(pub, msg, blob[4:]):
+                raise Bad(f"checkpoint: signature of '{name}' does not verify")
+            return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+    raise Bad("checkpoint: no signature by the given public key")
+
+
+# --- RFC 6962 Merkle tree ------------------------------------------------
+def leaf_hash(line):
+    return hashlib.sha256(b"\x00" + line).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def subtree(lo, hi, seqs, leaves, proof, used):
+    """Root of leaves [lo, hi) from exported leaves and proof nodes."""
+    if not seqs:
+        if (lo, hi) not in proof:
+            raise Bad(f"proof lacks the hash of leaves [{lo}, {hi})")
+        used.add((lo, hi))
+        return proof[(lo, hi)]
+    if hi - lo == 1:
+        return leaves[lo]
+    k = 1
+    while k * 2 < hi - lo:
+        k *= 2
+    left = [s for s in seqs if s < lo + k]
+    right = seqs[len(left):]
+    return node_hash(subtree(lo, lo + k, left, leaves, proof, used),
+                     subtree(lo + k, hi, right, leaves, proof, used))
+
+
+# --- the export ----------------------------------------------------------
+def canonical(obj, line):
+    if list(obj) != KEYS or list(obj["details"]) != sorted(obj["details"]):
+        return False
+    again = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return again.encode() == line
+
+
+def verify(path, pub):
+    streams, header = {}, False
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                if not raw.endswith(b"\n"):
+                    raise Bad("line does not end with a newline")
+                line = raw[:-1]
+                obj = json.loads(line)
+                if not header:
+                    if obj.get("export") != "header" or \
+                            obj.get("format") != "sealtrace-export/1":
+                        raise Bad("not a sealtrace-export/1 file")
+                    header = True
+                elif "export" in obj:
+                    meta(obj, streams, pub)
+                else:
+                    record(obj, line, streams)
+            except (Bad, ValueError, KeyError, TypeError) as e:
+                raise Bad(f"{path}:{n}: {e}")
+    if not streams:
+        raise Bad(f"{path}: no signed checkpoint")
+    for name, s in streams.items():
+        if "proof" not in s:
+            raise Bad(f"{path}: stream {name} has no proof line")
+        used = set()
+        root = subtree(0, s["size"], sorted(s["leaves"]), s["leaves"],
+                       s["proof"], used)
+        if used != set(s["proof"]):
+            raise Bad(f"{path}: {name}: proof nodes that are not part of the tree")
+        if root != s["root"]:
+            raise Bad(f"{path}: {name}: records and proof do not give the signed root")
+        print(f"  {name:8} {len(s['leaves'])} records proved in the signed tree "
+              f"of {s['size']}, {s['links']} chain links checked")
+
+
+def meta(obj, streams, pub):
+    name = obj["stream"]
+    if obj["export"] == "checkpoint":
+        if name in streams:
+            raise Bad(f"second checkpoint for {name}")
+        origin, size, root = check_note(obj["note"], pub)
+        if origin.rsplit("/", 1)[-1] != name:
+            raise Bad(f"checkpoint origin {origin} is not of stream {name}")
+        streams[name] = {"size": size, "root": root, "leaves": {}, "links": 0,
+                         "last": None}
+    elif obj["export"] == "proof":
+        s = streams.get(name)
+        if s is None or "proof" in s or obj["tree_size"] != s["size"]:
+            raise Bad("proof without its checkpoint, or of another tree size")
+        s["proof"] = {(lo, hi): bytes.fromhex(h) for lo, hi, h in obj["nodes"]}
+        if len(s["proof"]) != len(obj["nodes"]):
+            raise Bad("duplicate proof node")
+    else:
+        raise Bad(f"unknown line kind {obj['export']}")
+
+
+def record(obj, line, streams):
+    if not canonical(obj, line):
+        raise Bad("record is not in canonical form")
+    s, seq = streams.get(obj["stream"]), obj["seq"]
+    if s is None or "proof" in s:
+        raise Bad(f"seq {seq}: not between its stream's checkpoint and proof")
+    if not 0 <= seq < s["size"]:
+        raise Bad(f"seq {seq}: beyond the signed tree of {s['size']}")
+    last = s["last"]
+    if last is not None:
+        if seq <= last[0]:
+            raise Bad(f"seq {seq}: out of order")
+        if seq == last[0] + 1:
+            if obj["preceding_event_hash"] != last[1]:
+                raise Bad(f"seq {seq}: preceding_event_hash does not match seq {last[0]}")
+            s["links"] += 1
+    s["last"] = (seq, hashlib.sha256(line).hexdigest())
+    s["leaves"][seq] = leaf_hash(line)
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        return 2
+    try:
+        pub = load_pub(argv[2])
+        print(f"verify_export: {argv[1]}")
+        verify(argv[1], pub)
+    except (Bad, OSError, ValueError) as e:
+        print(f"verify_export: FAIL: {e}")
+        return 1
+    print("verify_export: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sealtrace export: selected records as JSON lines, byte for byte as
+ * chained, with what an auditor needs to check them alone (bundle.h):
+ * each stream's latest signed checkpoint and a Merkle multiproof from
+ * the exported records to its root. Only records the checkpoint covers
+ * are exported; newer ones are counted on stderr.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "sealtrace/bundle.h"
+#include "sealtrace/checkpoint.h"
+#include "sealtrace/cli.h"
+#include "sealtrace/keys.h"
+#include "sealtrace/merkle.h"
+#include "sealtrace/record.h"
+#include "sealtrace/scan.h"
+
+#define OUT_CHUNK (1u << 20)
+
+struct filter {
+	bool stream[ST_STREAM__COUNT];
+	bool type[ST_ET__COUNT];
+	bool any_type;
+	uint64_t from, to;		/* [from, to) */
+};
+
+struct export {
+	const struct filter *f;
+	uint64_t size;			/* the checkpoint's tree size */
+	uint64_t selected, newer;
+	struct st_mproof_builder b;
+	struct st_mproof_node *nodes;
+	size_t nn, ncap;
+	struct st_buf out;
+	bool write_failed;
+};
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+static int rt_err(char *err, size_t errlen, const char *msg)
+{
+	snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
+static void out_flush(struct export *x, bool force)
+{
+	if (x->out.len && (force || x->out.len >= OUT_CHUNK)) {
+		if (fwrite(x->out.p, 1, x->out.len, stdout) != x->out.len)
+			x->write_failed = true;
+		x->out.len = 0;
+	}
+}
+
+static int collect(void *ctx, const struct st_mproof_node *n)
+{
+	struct export *x = ctx;
+	struct st_mproof_node *grown;
+
+	if (x->nn == x->ncap) {
+		x->ncap = x->ncap ? x->ncap * 2 : 256;
+		grown = realloc(x->nodes, x->ncap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		x->nodes = grown;
+	}
+	x->nodes[x->nn++] = *n;
+	return 0;
+}
+
+static bool matches(const struct filter *f, const struct st_record *r)
+{
+	if (f->any_type && !f->type[r->type])
+		return false;
+	return r->timestamp_ns >= f->from && r->timestamp_ns < f->to;
+}
+
+static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
+		     size_t errlen)
+{
+	struct export *x = ctx;
+	bool sel;
+
+	if (r->p->hdr.seq >= x->size) {
+		x->newer++;	/* not covered by the signed head: left out */
+		return 0;
+	}
+	sel = matches(x->f, &r->p->rec);
+	if (sel) {
+		st_buf_put(&x->out, r->line, r->len);
+		st_buf_putc(&x->out, '\n');
+		if (x->out.oom)
+			return rt_err(err, errlen, "out of memory");
+		out_flush(x, false);
+		x->selected++;
+	}
+	if (st_mproof_append(&x->b, r->h, r->leaf, sel))
+		return rt_err(err, errlen, "out of memory");
+	return 0;
+}
+
+static int read_checkpoint(const char *state_dir, enum st_stream s,
+			   EVP_PKEY *pub, char *note, size_t notecap,
+			   struct st_ckpt *ck, char *err, size_t errlen)
+{
+	char path[4200], why[256];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s/checkpoint", state_dir,
+		 st_stream_name(s));
+	if (st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why)))
+		return set_err(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
+			       why);
+	if (st_ckpt_parse(note, len, pub, ck, why, sizeof(why)))
+		return set_err(err, errlen, "%s: %s", path, why);
+	if (st_ckpt_stream(ck) != (int)s)
+		return set_err(err, errlen, "%s: origin '%s' names another stream",
+			       path, ck->origin);
+	return 0;
+}
+
+static int export_stream(const char *state_dir, enum st_stream s,
+			 const struct filter *f, EVP_PKEY *pub, char *err,
+			 size_t errlen)
+{
+	struct export x = { .f = f };
+	struct st_scan_result res;
+	struct st_hasher *h = NULL;
+	struct st_ckpt ck;
+	uint8_t root[ST_HASH_LEN];
+	char note[ST_NOTE_MAX];
+	int rc;
+
+	rc = read_checkpoint(state_dir, s, pub, note, sizeof(note), &ck, err,
+			     errlen);
+	if (rc)
+		return rc;
+	x.size = ck.size;
+	st_mproof_init(&x.b, collect, &x);
+	st_bundle_checkpoint(&x.out, s, note);
+	rc = st_scan_stream(state_dir, s, export_cb, &x, &res, err, errlen);
+	if (rc)
+		goto out;
+	rc = 1;
+	if (x.b.m.size != ck.size) {
+		set_err(err, errlen, "%s: %" PRIu64 " records, but its checkpoint signs %" PRIu64
+			" (tail truncated?)", st_stream_name(s), x.b.m.size, ck.size);
+		goto out;
+	}
+	h = st_hasher_new();
+	if (!h || st_mproof_finish(&x.b, h, root)) {
+		rc = rt_err(err, errlen, "out of memory");
+		goto out;
+	}
+	if (memcmp(root, ck.root, ST_HASH_LEN)) {
+		set_err(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
+			st_stream_name(s));
+		goto out;
+	}
+	st_bundle_proof(&x.out, s, ck.size, x.nodes, x.nn);
+	if (x.out.oom) {
+		rc = rt_err(err, errlen, "out of memory");
+		goto out;
+	}
+	out_flush(&x, true);
+	if (x.write_failed || fflush(stdout)) {
+		rc = rt_err(err, errlen, "writing stdout failed");
+		goto out;
+	}
+	fprintf(stderr, "export: %s: %" PRIu64 " of %" PRIu64
+		" signed records exported, %zu proof nodes; %" PRIu64
+		" newer records not yet checkpointed, left out\n",
+		st_stream_name(s), x.selected, ck.size, x.nn, x.newer);
+	rc = 0;
+out:
+	st_hasher_free(h);
+	st_buf_free(&x.out);
+	free(x.nodes);
+	return rc;
+}
+
+static int parse_types(struct filter *f, const char *list)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	int t, rc = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		t = st_event_type_parse(tok);
+		if (t < 0) {
+			fprintf(stderr, "sealtrace export: unknown event type '%s'\n", tok);
+			rc = -1;
+			break;
+		}
+		f->type[t] = true;
+		f->any_type = true;
+	}
+	free(copy);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
+		"                        [--event-type T[,T...]] [--pubkey FILE]\n\n"
+		"Write the selected records to stdout as JSON lines exactly as chained,\n"
+		"with each stream's signed checkpoint and a Merkle proof, so that\n"
+		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"
+		"can check them alone (docs/verify.md).\n\n"
+		"  --state-dir DIR     the agent's state directory\n"
+		"  --stream S          decision or system (default: both)\n"
+		"  --from TIME         records at or after TIME (RFC 3339, or YYYY-MM-DD)\n"
+		"  --to TIME           records before TIME\n"
+		"  --event-type T,...  only these event types (e.g. inference,loss)\n"
+		"  --pubkey FILE       check the checkpoints' signatures before exporting\n"
+		"  -h, --help          this text\n\n"
+		"Exit status: 0 ok, 1 the log does not verify, 2 usage, 3 I/O error.\n");
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "stream", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "event-type", required_argument, NULL, 'e' },
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct filter f = { .to = UINT64_MAX };
+	const char *dir = NULL, *stream = NULL, *from = NULL, *to = NULL,
+		   *types = NULL, *pubkey = NULL;
+	struct st_buf hdr = { 0 };
+	EVP_PKEY *pub = NULL;
+	char err[1024];
+	int c, s, rc = ST_EXIT_OK, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 's': stream = optarg; break;
+		case 'f': from = optarg; break;
+		case 't': to = optarg; break;
+		case 'e': types = optarg; break;
+		case 'p': pubkey = optarg; break;
+		case 'h': usage(stdout); return ST_EXIT_OK;
+		default: usage(stderr); return ST_EXIT_USAGE;
+		}
+	}
+	if (!dir || optind != argc) {
+		fprintf(stderr, "sealtrace export: --state-dir DIR is required\n");
+		usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	if ((from && st_time_parse(from, &f.from)) || (to && st_time_parse(to, &f.to))) {
+		fprintf(stderr, "sealtrace export: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
+		return ST_EXIT_USAGE;
+	}
+	if (types && parse_types(&f, types))
+		return ST_EXIT_USAGE;
+	if (stream) {
+		s = st_stream_parse(stream);
+		if (s < 0) {
+			fprintf(stderr, "sealtrace export: --stream must be decision or system\n");
+			return ST_EXIT_USAGE;
+		}
+		f.stream[s] = true;
+	} else {
+		f.stream[ST_STREAM_DECISION] = f.stream[ST_STREAM_SYSTEM] = true;
+	}
+	if (pubkey && st_pubkey_load(pubkey, &pub, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace export: %s\n", err);
+		return ST_EXIT_USAGE;
+	}
+	st_bundle_header(&hdr, stream, from, to, types);
+	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
+		rc = ST_EXIT_RUNTIME;
+	st_buf_free(&hdr);
+	for (s = 0; s < ST_STREAM__COUNT && rc == ST_EXIT_OK; s++) {
+		if (!f.stream[s])
+			continue;
+		r = export_stream(dir, (enum st_stream)s, &f, pub, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "sealtrace export: %s%s\n", r > 0 ? "FAIL: " : "", err);
+			rc = r > 0 ? ST_EXIT_FAIL : ST_EXIT_RUNTIME;
+		}
+	}
+	EVP_PKEY_free(pub);
+	return rc;
+}
