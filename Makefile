@@ -118,8 +118,27 @@ run: deps
 	@examples/run-demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@bench/run.sh
+
+# --- bench ---
+# bench/floor: an empty uprobe+uretprobe pair (the kernel's floor) placed by
+# the agent's own symbol code, so floor and agent probe the same site.
+BENCH_BINS := $(OUT)/bench/floor
+.SECONDARY: $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
+
+$(OUT)/bench:
+	@mkdir -p $@
+
+$(OUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux/$(ARCH)/vmlinux.h | $(OUT)/bench
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/symbols.o $(HDRS)
+	$(CC) $(CFLAGS) -I$(OUT)/bench $< $(OUT)/obj/symbols.o -o $@ -lbpf -lelf -lz -lcrypto
+# --- end bench ---
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -1,0 +1,848 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""sealtrace benchmarks (make bench). Run as root from the repository root,
+after make all and make build/bench/floor (bench/run.sh does both checks).
+
+Every comparison is measured side by side in one run: the variants of one
+row alternate within each repetition (A B C D, then B C D A, ...), so a
+slow minute of a noisy VM hits all of them alike. Figures are the median
+with min-max over the repetitions; ratios are computed per repetition
+(paired) and summarised the same way.
+
+Pinning: every target (workload, cet_target, the Python logger, the model
+server) runs on CPU 1; sealtrace, the floor tool and bpftrace on CPU 0.
+
+How the variants can stay attached side by side: a uprobe belongs to an
+inode, so each variant probes its own copy of the target binary
+(workload_none, workload_floor, workload_st, workload_bt). The probes of
+one copy never fire in another, and nothing has to be attached and
+detached between repetitions.
+"""
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+SEALTRACE = os.path.join(BUILD, "sealtrace")
+FLOOR = os.path.join(BUILD, "bench", "floor")
+WORK = "/tmp/st-bench"
+PIN_DIR = "/sys/fs/bpf/st-bench"
+TESTBED = os.path.normpath(os.path.join(ROOT, "..", "shared", "testbed"))
+TESTBED_CACHE = os.environ.get("ST_BENCH_TESTBED_CACHE", "/tmp/st-bench-testbed")
+TARGET_CPU = "1"
+AGENT_CPU = "0"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+results = {}
+lines = []
+
+
+def out(s=""):
+    print(s, flush=True)
+    lines.append(s)
+
+
+def unavailable(section, why):
+    out(f"  {section}: unavailable: {why}")
+    results.setdefault("unavailable", {})[section] = why
+
+
+def summary(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs),
+            "samples": xs}
+
+
+def fmt(s, unit="", scale=1.0, prec=1):
+    if not s:
+        return "n/a"
+    return (f"{s['median'] / scale:.{prec}f}{unit} "
+            f"[{s['min'] / scale:.{prec}f}-{s['max'] / scale:.{prec}f}]")
+
+
+def rotations(variants, reps):
+    """A B C, B C A, C A B, ...: each variant leads equally often."""
+    for r in range(reps):
+        k = r % len(variants)
+        yield r, variants[k:] + variants[:k]
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def cpu_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        return int(st[11]) + int(st[12])	# utime + stime (fields 14, 15)
+    except (OSError, IndexError):
+        return None
+
+
+def vm_hwm_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmHWM:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def wait_idle(pid, timeout=60.0, quiet=0.3):
+    """Wait until a consumer has drained its backlog: its CPU time stops
+    growing for `quiet` seconds. Returns the time it became idle."""
+    t_end = time.monotonic() + timeout
+    last = cpu_ticks(pid)
+    last_change = time.monotonic()
+    while time.monotonic() < t_end:
+        time.sleep(0.05)
+        now = cpu_ticks(pid)
+        if now is None:
+            return time.monotonic()
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change >= quiet:
+            return last_change
+    return time.monotonic()
+
+
+def wait_file(path, proc, timeout=60.0):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        if os.path.exists(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+DONE_RE = re.compile(r"done calls=(\d+) elapsed_ns=(\d+) ns_per_call=([\d.]+)")
+
+
+def run_workload(binary, length, count, tight=True):
+    cmd = ["taskset", "-c", TARGET_CPU, binary, "loop", "--len", str(length), "--count", str(count)]
+    if tight:
+        cmd.append("--tight")
+    m = DONE_RE.search(sh(cmd))
+    if not m:
+        raise RuntimeError(f"{binary}: no 'done' line")
+    return float(m.group(3)), int(m.group(2))
+
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for ln in f:
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+
+    def dpkg(pkg):
+        try:
+            return sh(["dpkg-query", "-W", "-f", "${Version}", pkg]).strip()
+        except (subprocess.CalledProcessError, FileNotFoundError):
+            return "not installed"
+
+    def ver(cmd):
+        try:
+            return sh(cmd).strip().splitlines()[0]
+        except (subprocess.CalledProcessError, FileNotFoundError, IndexError):
+            return "unavailable"
+
+    m = {
+        "kernel": platform.release(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "libbpf": dpkg("libbpf1"),
+        "bpftool": ver(["bpftool", "version"]),
+        "bpftrace": ver(["bpftrace", "--version"]),
+        "python": platform.python_version(),
+        "sealtrace_commit": ver(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
+        "pinning": f"targets on CPU {TARGET_CPU}, sealtrace/floor/bpftrace on CPU {AGENT_CPU}",
+    }
+    return m
+
+
+# ---------------------------------------------------------------- sealtrace
+
+class Agent:
+    """One `sealtrace run` on CPU 0 with its own state dir and pin dir."""
+
+    def __init__(self, name, targets, ringbuf_bytes=64 << 20, fsync_ms=1000):
+        self.name = name
+        self.dir = os.path.join(WORK, "agent-" + name)
+        self.targets = targets
+        self.ringbuf_bytes = ringbuf_bytes
+        self.fsync_ms = fsync_ms
+        self.proc = None
+        self.counters = {}
+        self.stderr = ""
+
+    def config(self):
+        y = [
+            "system_id: urn:x:bench",
+            "operator_id: urn:x:op",
+            f"state_dir: {self.dir}/state",
+            f"keys: {{dir: {WORK}/keys}}",
+            f"pin_dir: {PIN_DIR}",
+            f"ringbuf_bytes: {self.ringbuf_bytes}",
+            f"fsync: {{every_ms: {self.fsync_ms}}}",
+            "targets:",
+        ]
+        for t in self.targets:
+            y += [f"  - name: {t['name']}", f"    path: {t['path']}", "    pid: 0", "    probes:"]
+            for p in t["probes"]:
+                y.append(f"      - symbol: {p['symbol']}")
+                for k in ("input", "output"):
+                    if k in p:
+                        y.append(f"        {k}: {p[k]}")
+        return "\n".join(y) + "\n"
+
+    def start(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(PIN_DIR, ignore_errors=True)
+        os.makedirs(self.dir)
+        cfg = os.path.join(self.dir, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write(self.config())
+        ready = os.path.join(self.dir, "ready")
+        self.errf = open(os.path.join(self.dir, "stderr"), "w+")
+        self.cfg = cfg
+        # probes stay pinned after a plain stop (a restarted agent adopts
+        # them); a benchmark must leave nothing attached behind it
+        extra = ["--detach-on-exit"] if detach_on_exit_supported() else []
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", AGENT_CPU, SEALTRACE, "run", "--config", cfg, "--ready-file", ready] + extra,
+            stdout=subprocess.DEVNULL, stderr=self.errf)
+        if not wait_file(ready, self.proc):
+            self.stop()
+            raise RuntimeError(f"sealtrace did not get ready: {self.stderr.strip()[-400:]}")
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.errf.seek(0)
+        self.stderr = self.errf.read()
+        self.errf.close()
+        for m in re.finditer(r"sealtrace: probe (\S+): hits (\d+) returns (\d+) emitted (\d+) "
+                             r"ringbuf_full (\d+) truncated (\d+) faults (\d+)", self.stderr):
+            self.counters[m.group(1)] = dict(zip(
+                ("hits", "returns", "emitted", "ringbuf_full", "truncated", "faults"),
+                map(int, m.groups()[1:])))
+        if os.path.isdir(PIN_DIR):
+            subprocess.run([SEALTRACE, "detach", "--config", self.cfg], capture_output=True)
+        # unpinning drops the last reference to any link still there
+        shutil.rmtree(PIN_DIR, ignore_errors=True)
+        return self.proc.returncode
+
+    def records(self):
+        """Count what reached the log: inference/incomplete records and the
+        loss records' counts, straight from the gzip segments."""
+        n = {"inference": 0, "incomplete": 0, "loss_records": 0, "lost": 0, "lines": 0}
+        state = os.path.join(self.dir, "state")
+        for stream in ("decision", "system"):
+            d = os.path.join(state, stream)
+            if not os.path.isdir(d):
+                continue
+            for seg in sorted(os.listdir(d)):
+                if not seg.endswith(".seg"):
+                    continue
+                try:
+                    with gzip.open(os.path.join(d, seg), "rt") as f:
+                        for ln in f:
+                            try:
+                                r = json.loads(ln)
+                            except ValueError:
+                                continue
+                            n["lines"] += 1
+                            et = r.get("event_type")
+                            if et in ("inference", "incomplete"):
+                                n[et] += 1
+                            elif et == "loss":
+                                n["loss_records"] += 1
+                                n["lost"] += int((r.get("details") or {}).get("count", 0))
+                except (OSError, EOFError) as e:
+                    n["error"] = f"{seg}: {e}"
+        return n
+
+
+_detach_flag = None
+
+
+def detach_on_exit_supported():
+    global _detach_flag
+    if _detach_flag is None:
+        p = subprocess.run([SEALTRACE, "run", "--help"], capture_output=True, text=True)
+        _detach_flag = "--detach-on-exit" in p.stdout + p.stderr
+    return _detach_flag
+
+
+def sealtrace_ok():
+    if not os.access(SEALTRACE, os.X_OK):
+        return "build/sealtrace is not built (make all failed?)"
+    keys = os.path.join(WORK, "keys")
+    if not os.path.isdir(keys) or not os.listdir(keys):
+        os.makedirs(keys, exist_ok=True)
+        try:
+            sh([SEALTRACE, "keygen", "--dir", keys])
+        except subprocess.CalledProcessError as e:
+            return f"sealtrace keygen failed: {e.stderr.strip()[-300:]}"
+    return None
+
+
+WORKLOAD_PROBE = {
+    "symbol": "st_predict",
+    "input": '{ptr: "%di", len: "%si", max: 65536}',
+    "output": '{ptr: "%dx", len: "%ax", at: return}',
+}
+
+
+# ------------------------------------------------------------- helpers/peers
+
+class Floor:
+    def __init__(self, path, symbol="st_predict", skip_endbr=True, count=False):
+        self.args = [FLOOR, "--path", path, "--symbol", symbol]
+        if not skip_endbr:
+            self.args.append("--no-skip-endbr")
+        if count:
+            self.args.append("--count")
+        self.site = ""
+        self.out = ""
+
+    def start(self):
+        ready = os.path.join(WORK, f"floor-ready-{os.getpid()}-{id(self)}")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.proc = subprocess.Popen(["taskset", "-c", AGENT_CPU] + self.args + ["--ready-file", ready],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if not wait_file(ready, self.proc, 30):
+            o, e = self.proc.communicate()
+            raise RuntimeError(f"floor did not attach: {e.strip()}")
+        self.site = self.proc.stdout.readline().strip()
+        return self
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        o, _ = self.proc.communicate(timeout=30)
+        self.out = o
+        return self.out
+
+
+class Bpftrace:
+    """bpftrace printing one line per call (at return, with tid, return
+    value and duration: the same facts sealtrace records, minus the
+    content hashes) to a file."""
+
+    def __init__(self, path, symbol="st_predict"):
+        self.outfile = os.path.join(WORK, "bpftrace.out")
+        self.prog = (f"uprobe:{path}:{symbol} {{ @s[tid] = nsecs; }} "
+                     f"uretprobe:{path}:{symbol} /@s[tid]/ {{ printf(\"%d %d %d\\n\", tid, retval, "
+                     f"nsecs - @s[tid]); delete(@s[tid]); }}")
+
+    def start(self):
+        if os.path.exists(self.outfile):
+            os.unlink(self.outfile)
+        self.errf = open(os.path.join(WORK, "bpftrace.err"), "w+")
+        self.proc = subprocess.Popen(["taskset", "-c", AGENT_CPU, "bpftrace", "-o", self.outfile,
+                                      "-e", self.prog], stdout=subprocess.DEVNULL, stderr=self.errf)
+        t_end = time.monotonic() + 60
+        while time.monotonic() < t_end:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with open(self.outfile) as f:
+                    if "Attaching" in f.read(200):
+                        time.sleep(0.3)
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.errf.seek(0)
+        raise RuntimeError(f"bpftrace did not attach: {self.errf.read().strip()[-300:]}")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        self.errf.seek(0)
+        err = self.errf.read()
+        self.errf.close()
+        n, lost = 0, 0
+        with open(self.outfile) as f:
+            for ln in f:
+                if re.match(r"^\d+ -?\d+ \d+$", ln):
+                    n += 1
+                m = re.search(r"Lost (\d+) events", ln)
+                if m:
+                    lost += int(m.group(1))
+        for m in re.finditer(r"Lost (\d+) events", err):
+            lost += int(m.group(1))
+        return n, lost
+
+
+# ------------------------------------------------------------------ sections
+
+def copy_target(src, name):
+    dst = os.path.join(WORK, "bin", name)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy2(src, dst)
+    return dst
+
+
+def per_call(a):
+    out("")
+    out("== Per-call cost: workload loop --tight, st_predict (first insn `mov %rdx,%r9`: "
+        "a single-stepped uprobe site) ==")
+    sizes = [64, 1024, 16384]
+    count = a.calls
+    src = os.path.join(BUILD, "targets", "workload")
+    bins = {v: copy_target(src, "workload_" + v) for v in ("none", "floor", "st", "bt")}
+    res = {"calls_per_run": count, "reps": a.reps, "site": None, "sizes": {}}
+    helpers = {}
+    why_st = sealtrace_ok()
+    try:
+        helpers["floor"] = Floor(bins["floor"]).start()
+        res["site"] = helpers["floor"].site
+        out(f"  probe site: {helpers['floor'].site}")
+        if why_st:
+            unavailable("sealtrace per-call", why_st)
+        else:
+            try:
+                helpers["st"] = Agent("percall", [{"name": "bench", "path": bins["st"],
+                                                   "probes": [WORKLOAD_PROBE]}]).start()
+            except RuntimeError as e:
+                unavailable("sealtrace per-call", str(e))
+        if shutil.which("bpftrace"):
+            try:
+                helpers["bt"] = Bpftrace(bins["bt"]).start()
+            except RuntimeError as e:
+                unavailable("bpftrace", str(e))
+        else:
+            unavailable("bpftrace", "bpftrace is not installed (apt-get install bpftrace)")
+
+        variants = ["none", "floor"] + [v for v in ("st", "bt") if v in helpers]
+        bt_calls = 0
+        for size in sizes:
+            samples = {v: [] for v in variants}
+            for _, order in rotations(variants, a.reps):
+                for v in order:
+                    ns, _ = run_workload(bins[v], size, count)
+                    samples[v].append(ns)
+                    if v == "bt":
+                        bt_calls += count
+                    # the consumer drains before the next run, so no variant
+                    # pays for another's backlog
+                    if v in ("st", "bt"):
+                        wait_idle(helpers[v].pid)
+            row = {v: summary(samples[v]) for v in variants}
+            # paired per repetition: (c - a) / (b - a)
+            for v in ("st", "bt"):
+                if v in samples:
+                    row[f"added_ns_{v}"] = summary([c - n for c, n in zip(samples[v], samples["none"])])
+                    row[f"ratio_{v}"] = summary([(c - n) / (b - n) for c, n, b in
+                                                 zip(samples[v], samples["none"], samples["floor"])])
+            row["added_ns_floor"] = summary([b - n for b, n in zip(samples["floor"], samples["none"])])
+            res["sizes"][str(size)] = row
+    finally:
+        if "floor" in helpers:
+            helpers["floor"].stop()
+        if "st" in helpers:
+            helpers["st"].stop()
+            res["sealtrace_counters"] = helpers["st"].counters
+            res["sealtrace_records"] = helpers["st"].records()
+        if "bt" in helpers:
+            n, lost = helpers["bt"].stop()
+            res["bpftrace"] = {"calls": bt_calls, "lines": n, "lost_reported": lost}
+
+    names = {"none": "(a) no probe", "floor": "(b) empty uprobe+uretprobe",
+             "st": "(c) sealtrace", "bt": "bpftrace printf/call"}
+    out(f"  {count} calls per run, {a.reps} alternating repetitions; ns/call median [min-max]")
+    out(f"  {'input':>7} | " + " | ".join(f"{names[v]:>28}" for v in variants))
+    for size in sizes:
+        row = res["sizes"][str(size)]
+        out(f"  {size:>6}B | " + " | ".join(f"{fmt(row[v]):>28}" for v in variants))
+    out("  added over (a), and ratio (x-a)/(b-a) over the kernel floor:")
+    for size in sizes:
+        row = res["sizes"][str(size)]
+        s = f"  {size:>6}B | floor +{fmt(row['added_ns_floor'])} ns"
+        for v in ("st", "bt"):
+            if f"ratio_{v}" in row:
+                s += (f" | {names[v][4:] if v == 'st' else 'bpftrace'} +{fmt(row['added_ns_' + v])} ns"
+                      f" = {fmt(row['ratio_' + v], 'x', prec=2)} floor")
+        out(s)
+    if "sealtrace_counters" in res:
+        k = next(iter(res["sealtrace_counters"].values()), {})
+        r = res["sealtrace_records"]
+        total = len(sizes) * a.reps * count
+        out(f"  sealtrace accounting: calls {total}, hits {k.get('hits')}, ringbuf_full "
+            f"{k.get('ringbuf_full')}, truncated {k.get('truncated')}, records "
+            f"{r['inference'] + r['incomplete']}, lost (loss records) {r['lost']}"
+            f" -> {'OK' if k.get('hits') == r['inference'] + r['incomplete'] + r['lost'] else 'MISMATCH'}")
+    if "bpftrace" in res:
+        b = res["bpftrace"]
+        out(f"  bpftrace: {b['calls']} calls, {b['lines']} lines written, "
+            f"{b['lost_reported']} reported lost, {b['calls'] - b['lines']} missing")
+    results["per_call"] = res
+
+
+def cet_site(a):
+    out("")
+    out("== endbr64 site: cet_target st_predict, empty uprobe+uretprobe at +4 (what sealtrace "
+        "does) vs at +0 ==")
+    src = os.path.join(BUILD, "targets", "cet_target")
+    if not os.access(src, os.X_OK):
+        unavailable("cet", "build/targets/cet_target is not built")
+        return
+    bins = {v: copy_target(src, "cet_" + v) for v in ("none", "skip", "noskip")}
+    count = a.calls
+    fl = {"skip": Floor(bins["skip"]).start(), "noskip": Floor(bins["noskip"], skip_endbr=False).start()}
+    samples = {v: [] for v in bins}
+    try:
+        for _, order in rotations(list(bins), a.reps):
+            for v in order:
+                t0 = time.perf_counter_ns()
+                sh(["taskset", "-c", TARGET_CPU, bins[v], "--count", str(count)])
+                samples[v].append((time.perf_counter_ns() - t0) / count)
+    finally:
+        for f in fl.values():
+            f.stop()
+    res = {"calls_per_run": count, "sites": {v: fl[v].site for v in fl}}
+    for v in ("skip", "noskip"):
+        res[f"added_ns_{v}"] = summary([x - n for x, n in zip(samples[v], samples["none"])])
+    res["noskip_over_skip"] = summary([(ns - n) / (s - n) for ns, s, n in
+                                       zip(samples["noskip"], samples["skip"], samples["none"])])
+    out(f"  site +4: {fl['skip'].site}")
+    out(f"  site +0: {fl['noskip'].site}")
+    out(f"  added ns/call (process wall time / calls): at +4 {fmt(res['added_ns_skip'])}, "
+        f"at +0 (endbr64) {fmt(res['added_ns_noskip'])}, ratio {fmt(res['noskip_over_skip'], 'x', prec=2)}")
+    results["cet"] = res
+
+
+def throughput(a):
+    out("")
+    out("== Pipeline throughput: workload loop (inputs differ per call) -> ring buffer -> HMAC -> "
+        "record -> chain -> Merkle -> gzip -> fsync every 1000 ms ==")
+    why = sealtrace_ok()
+    if why:
+        unavailable("throughput", why)
+        unavailable("drop point", why)
+        return
+    src = os.path.join(BUILD, "targets", "workload")
+    binp = copy_target(src, "workload_tp")
+    res = {"runs": []}
+
+    def one(label, size, count, rb, stall_s=0.0):
+        ag = Agent("tp", [{"name": "bench", "path": binp, "probes": [WORKLOAD_PROBE]}],
+                   ringbuf_bytes=rb).start()
+        try:
+            t_0 = cpu_ticks(ag.pid)
+            w0 = time.monotonic()
+            tgt = subprocess.Popen(["taskset", "-c", TARGET_CPU, binp, "loop", "--len", str(size),
+                                    "--count", str(count)], stdout=subprocess.PIPE, text=True)
+            if stall_s:
+                # an agent that cannot keep up, made deterministic: stop it
+                # while the target runs, so the ring buffer must fill
+                time.sleep(0.2)
+                os.kill(ag.pid, signal.SIGSTOP)
+                time.sleep(stall_s)
+                os.kill(ag.pid, signal.SIGCONT)
+            o, _ = tgt.communicate()
+            w_tgt = time.monotonic()
+            w_idle = wait_idle(ag.pid)
+            t_1 = cpu_ticks(ag.pid)
+            hwm = vm_hwm_kib(ag.pid)
+        finally:
+            ag.stop()
+        m = DONE_RE.search(o)
+        k = next(iter(ag.counters.values()), {})
+        r = ag.records()
+        e2e = max(w_idle, w_tgt) - w0
+        recs = r["inference"] + r["incomplete"]
+        run = {
+            "label": label, "input_bytes": size, "calls": count, "ringbuf_bytes": rb,
+            "stall_s": stall_s,
+            "target_ns_per_call": float(m.group(3)) if m else None,
+            "target_s": (w_tgt - w0), "end_to_end_s": e2e,
+            "events_per_s": count / e2e if e2e else None,
+            "agent_cpu_pct": 100.0 * (t_1 - t_0) / CLK_TCK / e2e if e2e and t_1 is not None else None,
+            "agent_vmhwm_kib": hwm, "counters": k, "records": r,
+            "accounted": k.get("hits") == recs + r["lost"],
+        }
+        res["runs"].append(run)
+        cap = (run["events_per_s"] / (run["agent_cpu_pct"] / 100.0)
+               if run["agent_cpu_pct"] else None)
+        run["agent_capacity_events_per_s"] = cap
+        out(f"  {label:<26} {size:>6}B rb={rb >> 10:>6}KiB: {run['events_per_s'] or 0:>8.0f} ev/s, "
+            f"agent CPU {run['agent_cpu_pct'] or 0:>5.1f}% (=> ~{(cap or 0):>7.0f} ev/s per agent "
+            f"core), VmHWM {(hwm or 0) / 1024:.1f} MiB | hits {k.get('hits')} ringbuf_full "
+            f"{k.get('ringbuf_full')} records {recs} lost {r['lost']} in {r['loss_records']} loss "
+            f"records -> {'accounted' if run['accounted'] else 'NOT ACCOUNTED'}")
+        return run
+
+    try:
+        sust = {}
+        for _, order in rotations([64, 1024, 16384], a.tp_reps):
+            for size in order:
+                sust.setdefault(size, []).append(one("sustained", size, a.tp_calls, 64 << 20))
+        res["sustained"] = {}
+        for size, runs in sust.items():
+            res["sustained"][str(size)] = {
+                k: summary([r[k] for r in runs]) for k in
+                ("events_per_s", "agent_cpu_pct", "agent_capacity_events_per_s", "agent_vmhwm_kib",
+                 "target_ns_per_call")}
+            sm = res["sustained"][str(size)]
+            out(f"  => sustained {size:>6}B: {fmt(sm['events_per_s'], ' ev/s', prec=0)}, agent CPU "
+                f"{fmt(sm['agent_cpu_pct'], ' %')}, per agent core {fmt(sm['agent_capacity_events_per_s'], ' ev/s', prec=0)}, "
+                f"VmHWM {fmt(sm['agent_vmhwm_kib'], ' MiB', 1024)}")
+        out("  drop point: 16 KiB inputs, shrinking ringbuf_bytes:")
+        for rb in (16 << 20, 4 << 20, 1 << 20, 256 << 10):
+            one("shrinking ring", 16384, a.tp_calls, rb)
+        out("  drop point: agent stopped (SIGSTOP) 1 s mid-run, 1 MiB ring:")
+        one("agent stalled 1 s", 1024, a.tp_calls, 1 << 20, stall_s=1.0)
+    except (RuntimeError, subprocess.CalledProcessError) as e:
+        unavailable("throughput", str(e))
+    first_drop = next((r for r in res["runs"] if r["counters"].get("ringbuf_full")), None)
+    res["first_drop"] = ({k: first_drop[k] for k in ("label", "input_bytes", "ringbuf_bytes",
+                                                      "events_per_s")} if first_drop else None)
+    res["all_accounted"] = all(r["accounted"] for r in res["runs"]) if res["runs"] else None
+    out(f"  every run accounted (hits == records + lost): {res['all_accounted']}")
+    results["throughput"] = res
+    gen_log(a, res)
+
+
+def gen_log(a, res):
+    """The records pipeline alone (HMAC -> record -> chain -> Merkle ->
+    gzip -> fsync policy), driven by the records team's gen_log tool: the
+    agent's ceiling once capture is out of the picture."""
+    tool = os.path.join(BUILD, "tools", "gen_log")
+    if not os.path.exists(os.path.join(ROOT, "tests", "tools", "gen_log.c")):
+        unavailable("pipeline without BPF", "no log generator (tests/tools/gen_log.c) in this tree")
+        return
+    if not os.access(tool, os.X_OK):
+        p = subprocess.run(["make", "--no-print-directory", "build/tools/gen_log"], cwd=ROOT,
+                           capture_output=True, text=True)
+        if p.returncode:
+            unavailable("pipeline without BPF", "make build/tools/gen_log failed: " + p.stderr.strip()[-200:])
+            return
+    out("  pipeline alone, no BPF (build/tools/gen_log, CPU 0, fsync every 1000 ms):")
+    res["gen_log"] = {}
+    for _, order in rotations([64, 1024, 16384], 1):
+        for size in order:
+            d = os.path.join(WORK, "genlog")
+            shutil.rmtree(d, ignore_errors=True)
+            o = sh(["taskset", "-c", AGENT_CPU, tool, "--state-dir", d, "--keys-dir",
+                    os.path.join(WORK, "keys"), "--records", str(a.tp_calls), "--input-bytes",
+                    str(size), "--output-bytes", "32", "--fsync-ms", "1000"])
+            m = re.search(r"throughput (\d+) events/s, (\d+) events/s per core", o)
+            r = {"events_per_s": int(m.group(1)), "events_per_core_s": int(m.group(2))} if m else {"raw": o}
+            res["gen_log"][str(size)] = r
+            out(f"  gen_log {size:>6}B: {r.get('events_per_s')} ev/s, {r.get('events_per_core_s')} ev/s per core")
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def python_logger(a):
+    out("")
+    out("== Peer: application-level logger (Python: JSON line, SHA-256 chain, append, flush "
+        "[+fsync] per event), in-process ==")
+    res = {}
+    logf = os.path.join(WORK, "applog.jsonl")
+    for size in (64, 1024, 16384):
+        samples = {"flush": [], "fsync": []}
+        for _, order in rotations(["flush", "fsync"], a.reps):
+            for mode in order:
+                n = a.py_calls if mode == "flush" else a.py_fsync_calls
+                o = sh(["taskset", "-c", TARGET_CPU, sys.executable, os.path.join(ROOT, "bench", "applog.py"),
+                        "--len", str(size), "--count", str(n), "--mode", mode, "--file", logf])
+                samples[mode].append(float(re.search(r"ns_per_event=([\d.]+)", o).group(1)))
+                os.unlink(logf)
+        res[str(size)] = {m: summary(samples[m]) for m in samples}
+        out(f"  {size:>6}B: flush {fmt(res[str(size)]['flush'])} ns/event, fsync "
+            f"{fmt(res[str(size)]['fsync'])} ns/event")
+    results["python_logger"] = res
+
+
+def engine(a):
+    out("")
+    out("== Real engine: node-llama-cpp (libllama) tiny model, sealtrace on llama_decode + "
+        "llama_tokenize ==")
+    why = sealtrace_ok()
+    if why:
+        unavailable("engine", why)
+        return
+    setup = os.path.join(TESTBED, "setup.sh")
+    if not os.access(setup, os.X_OK):
+        unavailable("engine", f"{TESTBED} not found")
+        return
+    try:
+        subprocess.run([setup, "--cache", TESTBED_CACHE, "--no-apt"], check=True,
+                       capture_output=True, text=True, timeout=300)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        unavailable("engine", f"testbed setup failed: {str(getattr(e, 'stderr', e))[-300:]}")
+        return
+    port = 18000 + os.getpid() % 1000
+    env = dict(os.environ, TESTBED_CACHE=TESTBED_CACHE)
+    srv = subprocess.Popen(["taskset", "-c", TARGET_CPU, os.path.join(TESTBED, "serve.sh"), "llama", str(port)],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    res = {}
+    try:
+        health = None
+        for _ in range(300):
+            try:
+                health = json.load(urllib.request.urlopen(url + "/health", timeout=2))
+                break
+            except OSError:
+                time.sleep(0.1)
+        if not health:
+            unavailable("engine", "model server did not answer /health")
+            return
+        lib = health["engine_lib"]
+        res["engine_lib"] = lib
+        probes = [
+            {"symbol": "llama_decode", "input": '{ptr: "+16(%sp)", len: "+8(%sp):s32", elem_size: 4}'},
+            {"symbol": "llama_tokenize", "input": '{ptr: "%si", len: "%dx:s32"}'},
+        ]
+        try:
+            floor = Floor(lib, "llama_decode").start()
+            res["decode_site"] = floor.site
+            floor.stop()
+        except RuntimeError as e:
+            res["decode_site"] = f"unknown: {e}"
+
+        def batch():
+            lat, toks = [], 0
+            t0 = time.perf_counter()
+            for i in range(a.requests):
+                body = json.dumps({"prompt": f"hello world, this is request {i}",
+                                   "n_predict": a.n_predict}).encode()
+                r0 = time.perf_counter()
+                rq = urllib.request.Request(url + "/completion", data=body,
+                                            headers={"Content-Type": "application/json"})
+                j = json.load(urllib.request.urlopen(rq, timeout=60))
+                lat.append(time.perf_counter() - r0)
+                toks += int(j.get("tokens_predicted", 0))
+            wall = time.perf_counter() - t0
+            return toks / wall, statistics.median(lat) * 1e3, toks
+
+        batch()		# warm-up: first requests page in the model and JIT the server
+        samples = {"none": [], "sealtrace": []}
+        lat = {"none": [], "sealtrace": []}
+        hits = []
+        for _, order in rotations(["none", "sealtrace"], a.engine_reps):
+            for v in order:
+                ag = None
+                if v == "sealtrace":
+                    ag = Agent("engine", [{"name": "llama", "path": lib, "probes": probes}]).start()
+                try:
+                    tps, p50, toks = batch()
+                finally:
+                    if ag:
+                        wait_idle(ag.pid, timeout=10)
+                        ag.stop()
+                        hits.append({"counters": ag.counters, "records": ag.records(), "tokens": toks})
+                samples[v].append(tps)
+                lat[v].append(p50)
+        res["tokens_per_s"] = {v: summary(samples[v]) for v in samples}
+        res["latency_ms_p50"] = {v: summary(lat[v]) for v in lat}
+        res["overhead_tokens_pct"] = summary([100.0 * (n - s) / n for n, s in
+                                              zip(samples["none"], samples["sealtrace"])])
+        res["overhead_latency_pct"] = summary([100.0 * (s - n) / n for n, s in
+                                               zip(lat["none"], lat["sealtrace"])])
+        res["agent_runs"] = hits
+        out(f"  engine lib: {lib}")
+        out(f"  llama_decode site: {res['decode_site']}")
+        out(f"  {a.requests} sequential requests x n_predict {a.n_predict}, {a.engine_reps} alternating reps")
+        out(f"  tokens/s   without {fmt(res['tokens_per_s']['none'])} | with sealtrace "
+            f"{fmt(res['tokens_per_s']['sealtrace'])} | overhead {fmt(res['overhead_tokens_pct'], ' %', prec=2)}")
+        out(f"  latency ms without {fmt(res['latency_ms_p50']['none'], prec=2)} | with sealtrace "
+            f"{fmt(res['latency_ms_p50']['sealtrace'], prec=2)} | overhead "
+            f"{fmt(res['overhead_latency_pct'], ' %', prec=2)}  (per-request median)")
+        if hits:
+            h = hits[-1]
+            out(f"  last agent run: {h['counters']} records {h['records']['inference']} "
+                f"lost {h['records']['lost']} (tokens {h['tokens']})")
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+        results["engine"] = res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=20000, help="calls per per-call run")
+    ap.add_argument("--tp-calls", type=int, default=100000, help="calls per throughput run")
+    ap.add_argument("--tp-reps", type=int, default=3, help="repetitions of the sustained runs")
+    ap.add_argument("--engine-reps", type=int, default=8)
+    ap.add_argument("--py-calls", type=int, default=20000)
+    ap.add_argument("--py-fsync-calls", type=int, default=1000)
+    ap.add_argument("--requests", type=int, default=40)
+    ap.add_argument("--n-predict", type=int, default=32)
+    ap.add_argument("--only", default="percall,cet,throughput,python,engine")
+    ap.add_argument("--json", default=None, help="default bench/results/<date>.json")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: must run as root (uprobes)")
+    os.makedirs(WORK, exist_ok=True)
+    t0 = time.monotonic()
+    results["machine"] = machine()
+    results["started_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    out("sealtrace bench " + results["started_utc"])
+    for k, v in results["machine"].items():
+        out(f"  {k}: {v}")
+    sections = {"percall": per_call, "cet": cet_site, "throughput": throughput,
+                "python": python_logger, "engine": engine}
+    for name in a.only.split(","):
+        try:
+            sections[name](a)
+        except Exception as e:	# a broken section must not hide the others
+            unavailable(name, f"{type(e).__name__}: {e}")
+    results["elapsed_s"] = time.monotonic() - t0
+    out("")
+    out(f"bench took {results['elapsed_s']:.0f} s")
+    path = a.json or os.path.join(ROOT, "bench", "results",
+                                  dt.date.today().isoformat() + ".json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    results["table"] = lines
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    print(f"wrote {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
