@@ -284,7 +284,7 @@ int st_capture_free_id(struct st_capture_ctx *c)
 {
 	uint32_t id;
 
-	for (id = 0; id < ST_MAX_PROBES; id++)
+	for (id = 0; id < ST_CANARY_PROBE_ID; id++)
 		if (!c->probes[id].pinned_before && !c->probes[id].in_use)
 			return (int)id;
 	return -1;

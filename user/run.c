@@ -194,6 +194,28 @@ static const char *pseudonymise(struct agent *a, const struct st_capture *cap,
 	return ref;
 }
 
+/* A call of a probe this agent did not attach (see on_call). */
+static void record_orphan_call(struct agent *a, const struct st_call *call)
+{
+	struct st_record rec;
+	struct st_kv details[2];
+	char name[32];
+	uint64_t ts = tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
+
+	snprintf(name, sizeof(name), "pinned:%u", call->probe_id);
+	record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
+		    ts);
+	rec.pid = (int32_t)call->tgid;
+	rec.tid = (int32_t)call->tid;
+	rec.comm = call->comm;
+	rec.probe = name;
+	details[0] = kv_uint("kseq", call->kseq);
+	details[1] = kv_str("probe_state", "not in config");
+	rec.details = details;
+	rec.ndetails = 2;
+	log_append(a, &rec);
+}
+
 static void on_call(void *ctx, const struct st_call *call)
 {
 	struct agent *a = ctx;
@@ -208,13 +230,22 @@ static void on_call(void *ctx, const struct st_call *call)
 
 	if (call->probe_id >= ST_MAX_PROBES)
 		return;
-	if ((int)call->probe_id == a->canary_id) {
-		a->canary_back_ns = clock_ns(CLOCK_REALTIME);
+	if (call->probe_id == ST_CANARY_PROBE_ID) {
+		/* ours, or a previous agent's left in the ring: never a target call */
+		if ((int)call->probe_id == a->canary_id && call->tgid == (uint32_t)getpid())
+			a->canary_back_ns = clock_ns(CLOCK_REALTIME);
 		return;
 	}
 	p = &a->probes[call->probe_id];
-	if (!p->name[0])	/* left in the ring by a probe the config dropped */
-		snprintf(p->name, sizeof(p->name), "pinned:%u", call->probe_id);
+	if (!p->cfg) {
+		/*
+		 * Left in the ring by a probe this config no longer names: the
+		 * call happened, so it is recorded, without references (the
+		 * recipe that captured its bytes is gone with the old config).
+		 */
+		record_orphan_call(a, call);
+		return;
+	}
 	ts = tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
 	record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
 		    ts);
@@ -827,8 +858,8 @@ static void attach_canary(struct agent *a)
 
 	a->canary_id = -1;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	id = st_capture_free_id(a->capture);
-	if (n <= 0 || id < 0)
+	id = ST_CANARY_PROBE_ID;
+	if (n <= 0)
 		return;
 	exe[n] = '\0';
 	memset(&recipe, 0, sizeof(recipe));

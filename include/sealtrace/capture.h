@@ -18,6 +18,12 @@
 #endif
 
 #define ST_MAX_PROBES		256
+/*
+ * The agent's liveness canary always uses the last id, so that canary
+ * events a previous agent left in the pinned ring are never taken for a
+ * target's calls.
+ */
+#define ST_CANARY_PROBE_ID	(ST_MAX_PROBES - 1)
 #define ST_MAX_DEREF		3	/* memory reads in one fetch-arg */
 #define ST_MAX_CAPTURE		65536	/* bytes per capture (cap upper bound) */
 #define ST_DEFAULT_CAPTURE	4096	/* cap when the recipe names none */
