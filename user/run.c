@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sealtrace/capture.h"
@@ -54,6 +55,10 @@ struct probe_rt {
 	uint64_t recorded;		/* calls with a record, this run */
 	uint64_t last_event_ns;		/* UTC ns of the last recorded call */
 	uint64_t lost_recorded;		/* calls in loss records, this run */
+	dev_t dev;			/* the file the probe is in, at attach */
+	ino_t ino;
+	bool superseded;		/* the path now names another file */
+	const char *attach_reason;	/* for probe_attached; NULL: start */
 };
 
 struct agent {
@@ -78,6 +83,8 @@ struct agent {
 	uint64_t last_heartbeat_ns;
 	struct st_metrics *metrics;
 	struct st_status status;
+	const char *attach_reason;	/* for probes attached now (watchdog) */
+	uint64_t last_watchdog_ns;
 	int64_t tai_offset_ns;		/* CLOCK_TAI - CLOCK_REALTIME */
 	uint64_t started_ns;
 	uint64_t calls_recorded;
@@ -483,7 +490,7 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 {
 	char build_id[128], sha[65], in[320], out[320], off[32], foff[32];
 	struct st_record rec;
-	struct st_kv details[14];
+	struct st_kv details[16];
 	uint64_t size = 0;
 	size_t nd = 0;
 
@@ -512,6 +519,8 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 		details[nd++] = kv_uint("pid_filter", (uint64_t)p->target->pid);
 	/* adopted: the links were pinned by a previous agent and never detached */
 	details[nd++] = kv_bool("adopted", p->adopted);
+	if (p->attach_reason)
+		details[nd++] = kv_str("reason", p->attach_reason);
 	rec.details = details;
 	rec.ndetails = nd;
 	log_append(a, &rec);
@@ -604,6 +613,7 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 	struct st_recipe recipe;
 	struct probe_rt tmp, *p;
 	char inner[ST_ERR_LEN];
+	struct stat st;
 	int id, r;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -622,6 +632,11 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 		snprintf(a->err, sizeof(a->err), "target '%.64s': %.400s", t->name, inner);
 		return -2;
 	}
+	if (stat(path, &st) == 0) {
+		tmp.dev = st.st_dev;
+		tmp.ino = st.st_ino;
+	}
+	tmp.attach_reason = a->attach_reason;
 	recipe_of(t, pc, &recipe);
 	/* ident: a discovered file's path names a pid; its inode is what lasts */
 	st_capture_probe_key(t->name, ident, tmp.sym.attach_offset, &recipe, tmp.key);
@@ -657,11 +672,30 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 	return 0;
 }
 
+/*
+ * The identity of a file for probe keys: its path and inode, so that a
+ * replaced binary gets probes of its own and a restart adopts the probes
+ * of the file the path names now.
+ */
+static void file_ident(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		snprintf(buf, len, "%s", path);
+	else
+		snprintf(buf, len, "%s@%llu:%llu", path, (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+}
+
 /* A probe of a path target: in the file at its host path. */
 static int attach_probe(struct agent *a, const struct st_target_cfg *t,
 			const struct st_probe_cfg *pc, bool *added)
 {
-	return attach_probe_at(a, t, pc, t->path, t->path, added);
+	char ident[4200];
+
+	file_ident(t->path, ident, sizeof(ident));
+	return attach_probe_at(a, t, pc, t->path, ident, added);
 }
 
 /* ---- discovered targets (user/track.c) ---- */
@@ -699,6 +733,37 @@ static void drain(struct agent *a);
 static void on_track_drain(void *ctx)
 {
 	drain(ctx);
+}
+
+/*
+ * Attach-state watchdog for path targets. A deployment that replaces the
+ * binary (new inode at the same path) leaves the old probes on the old
+ * file, where running processes still call them; processes started from
+ * the new file would run unprobed. So the new file gets probes of its own,
+ * recorded as probe_attached with reason "target replaced".
+ */
+static void watch_targets(struct agent *a)
+{
+	char ident[4200];
+	struct stat st;
+	bool added;
+	uint32_t i, n = a->nprobes;
+
+	for (i = 0; i < n; i++) {
+		struct probe_rt *p = &a->probes[i];
+
+		if (!p->attached || p->superseded || !p->cfg || is_discovered(p->target))
+			continue;
+		if (stat(p->target->path, &st) || (st.st_dev == p->dev && st.st_ino == p->ino))
+			continue;
+		p->superseded = true;
+		file_ident(p->target->path, ident, sizeof(ident));
+		a->attach_reason = "target replaced";
+		if (attach_probe_at(a, p->target, p->cfg, p->target->path, ident, &added))
+			fprintf(stderr, "sealtrace: %s: re-attaching after replacement: %s\n",
+				p->name, a->err);
+		a->attach_reason = NULL;
+	}
 }
 
 static int open_tracker(struct agent *a)
@@ -1126,6 +1191,10 @@ static void tick(struct agent *a, uint64_t now)
 	char err[ST_ERR_LEN];
 
 	reap_dead_threads(a);
+	if (now - a->last_watchdog_ns >= 5000000000ull) {
+		watch_targets(a);
+		a->last_watchdog_ns = now;
+	}
 
 	refresh_tai_offset(a);
 	st_capture_heartbeat(a->capture, clock_ns(CLOCK_TAI));

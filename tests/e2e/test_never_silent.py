@@ -317,3 +317,30 @@ def test_fail_closed_on_stale_agent_heartbeat():
         if t.proc.poll() is None:
             t.proc.kill()
         a.cleanup()
+
+
+def test_replaced_binary_gets_probes_of_its_own():
+    """Deploy a new binary at the same path: processes of the new file are logged too."""
+    path = os.path.join(WD, "st-e2e-replaced-%d" % os.getpid())
+    run(["cp", target("workload"), path])
+    a = Agent("repl", "  - name: repl\n    path: %s\n    probes:\n      - symbol: st_infer_ok\n" % path)
+    try:
+        a.start()
+        t = Target([path, "threadexit", "--count", "20"], WD, "repl1")
+        t.go_and_wait()
+        # a deployment: a new file (new inode) renamed over the old path
+        run(["cp", target("workload"), path + ".new"])
+        os.rename(path + ".new", path)
+        wait_for(lambda: len(a.of_type("probe_attached")) == 2 or
+                 "target replaced" in open(a.log).read(), timeout=15, what="re-attach")
+        time.sleep(0.5)
+        t = Target([path, "threadexit", "--count", "30"], WD, "repl2")
+        t.go_and_wait()
+        eq(a.stop(), 0, "agent exit")
+        att = a.of_type("probe_attached")
+        eq(len(att), 2, "probe_attached records")
+        eq(att[1]["details"].get("reason"), "target replaced", "reason of the second attach")
+        eq(len(a.of_type("inference")), 50, "calls of the old and the new file")
+    finally:
+        a.cleanup()
+        os.unlink(path)
