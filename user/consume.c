@@ -165,6 +165,7 @@ static int on_entry(struct st_pairing *p, const struct st_event *ev, size_t size
 	pe->probe_id = ev->probe_id;
 	pe->kseq = ev->kseq;
 	pe->pos = pos;
+	pe->dead = false;
 	pe->seen_ns = now_ns;
 	pe->ev = malloc(size);
 	if (!pe->ev) {

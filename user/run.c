@@ -788,15 +788,24 @@ static int open_tracker(struct agent *a)
 	return 0;
 }
 
-/* Wait for either ring; lifecycle events must not wait for the capture poll. */
+/*
+ * Wait for either ring; lifecycle events must not wait for the capture poll.
+ * The capture ring reads as readable for as long as any of it is not yet
+ * committed (the normal state between a read and the durable write that
+ * commits it), so it is only waited on when fully committed; otherwise a
+ * short sleep on the lifecycle ring paces the loop instead of a busy spin.
+ */
 static void wait_rings(struct agent *a, int timeout_ms)
 {
 	struct pollfd fds[2] = {
-		{ .fd = st_capture_fd(a->capture), .events = POLLIN },
 		{ .fd = st_tracker_fd(a->tracker), .events = POLLIN },
+		{ .fd = st_capture_fd(a->capture), .events = POLLIN },
 	};
 
-	poll(fds, 2, timeout_ms);
+	if (st_capture_ringbuf_used(a->capture) == 0)
+		poll(fds, 2, timeout_ms);
+	else
+		poll(fds, 1, timeout_ms < 10 ? timeout_ms : 10);
 }
 
 static int attach_all(struct agent *a)

@@ -233,6 +233,25 @@ static void test_lost_entry_then_return_or_death(void **state)
 	st_pairing_free(p);
 }
 
+/* An entry read between mark and settle (during the drain) is not reaped. */
+static void test_entry_after_mark_is_not_reaped(void **state)
+{
+	struct seen s;
+	struct st_pairing *p = new_pairing(&s);
+	int i;
+
+	feed(p, ST_EV_ENTRY, 1, 7, 0, "dead", NULL, 0);
+	st_pairing_reap_mark(p, only_9_alive);
+	/* many, so that a flag left uninitialised by malloc would show */
+	for (i = 1; i <= 20; i++)
+		feed(p, ST_EV_ENTRY, 1, 7, (uint64_t)i, "new", NULL, (uint64_t)i * 8);
+	st_pairing_reap_settle(p, on_lost, &s, 5);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.in[0], "dead");
+	assert_int_equal(st_pairing_pending(p), 20);
+	st_pairing_free(p);
+}
+
 static void test_skip_recorded_calls(void **state)
 {
 	struct seen s;
@@ -298,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_thread_exit_only_its_calls),
 		cmocka_unit_test(test_lost_return_and_lost_call),
 		cmocka_unit_test(test_lost_entry_then_return_or_death),
+		cmocka_unit_test(test_entry_after_mark_is_not_reaped),
 		cmocka_unit_test(test_skip_recorded_calls),
 		cmocka_unit_test(test_safe_pos),
 		cmocka_unit_test(test_malformed_sizes),
