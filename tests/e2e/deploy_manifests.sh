@@ -166,7 +166,6 @@ if ds:
         need("/sys/fs/bpf", host="/sys/fs/bpf", prop="Bidirectional")
         need("/sys/kernel/btf", host="/sys/kernel/btf", ro=True)
         need("/sys/kernel/tracing", host="/sys/kernel/tracing")
-        need("/host/proc", host="/proc", ro=True)
         need("/var/lib/sealtrace", host="/var/lib/sealtrace", ro=False)
         km = need("/etc/sealtrace/keys", ro=True)
         if km:
