@@ -58,6 +58,7 @@ struct probe_rt {
 	dev_t dev;			/* the file the probe is in, at attach */
 	ino_t ino;
 	bool superseded;		/* the path now names another file */
+	uint64_t write_failed_pending;	/* refused calls not yet in a loss record */
 	const char *attach_reason;	/* for probe_attached; NULL: start */
 };
 
@@ -302,15 +303,23 @@ static void on_call(void *ctx, const struct st_call *call)
 	rec.details = details;
 	rec.ndetails = nd;
 	st_tracker_annotate(a->tracker, &rec);
-	if (log_append(a, &rec) == 0) {
-		p->recorded++;
-		p->last_event_ns = ts;
-		a->acct.persisted[call->probe_id]++;
-		if (call->state == ST_CALL_INCOMPLETE)
-			a->incomplete_recorded++;
-		else
-			a->calls_recorded++;
+	if (log_append(a, &rec) != 0) {
+		/*
+		 * The log refused it (disk full, store failing): the call is
+		 * lost from the log and counted so at once; a loss record
+		 * follows as soon as the log takes one.
+		 */
+		a->acct.lost[call->probe_id][ST_LOSS_WRITE_FAILED]++;
+		p->write_failed_pending++;
+		return;
 	}
+	p->recorded++;
+	p->last_event_ns = ts;
+	a->acct.persisted[call->probe_id]++;
+	if (call->state == ST_CALL_INCOMPLETE)
+		a->incomplete_recorded++;
+	else
+		a->calls_recorded++;
 }
 
 /* A call a previous agent recorded, read again after a crash. */
@@ -365,6 +374,9 @@ static int reason_index(const char *reason)
 	return ST_LOSS_RINGBUF_FULL;
 }
 
+/* The accounting map's layout must match the reasons status reports. */
+_Static_assert(ST_LOSS_REASONS == ST_LOSS__COUNT, "loss reasons in capture.h and status.h");
+
 static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 			const char *reason, bool have_range, uint64_t now)
 {
@@ -384,7 +396,11 @@ static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	rec.ndetails = nd;
 	if (log_append(a, &rec) == 0) {
 		p->lost_recorded += count;
-		a->acct.lost[p - a->probes][reason_index(reason)] += count;
+		/* refused records were counted when the log refused them */
+		if (strcmp(reason, "write_failed"))
+			a->acct.lost[p - a->probes][reason_index(reason)] += count;
+		else
+			p->write_failed_pending = 0;
 	}
 }
 
@@ -445,6 +461,8 @@ static void account_losses(struct agent *a, uint64_t now)
 				    true, now);
 			p->lost_pending = 0;
 		}
+		if (p->write_failed_pending)
+			record_loss(a, p, p->write_failed_pending, "write_failed", false, now);
 		if (k.lost_queue_full > p->seen.lost_queue_full)
 			record_loss(a, p, k.lost_queue_full - p->seen.lost_queue_full,
 				    "ringbuf_full", false, now);
@@ -1017,6 +1035,16 @@ static void publish_status(struct agent *a, uint64_t now)
 		st_metrics_publish(a->metrics, &a->status);
 }
 
+static uint64_t lost_total(const struct agent *a, uint32_t id)
+{
+	uint64_t sum = 0;
+	int r;
+
+	for (r = 0; r < ST_LOSS__COUNT; r++)
+		sum += a->acct.lost[id][r];
+	return sum;
+}
+
 /* Silence in the log is itself evidence: a heartbeat says "alive, these counts". */
 static void record_heartbeat(struct agent *a, uint64_t now)
 {
@@ -1034,8 +1062,7 @@ static void record_heartbeat(struct agent *a, uint64_t now)
 		rec.probe = p->name;
 		details[0] = kv_uint("hits", k.hits);
 		details[1] = kv_uint("persisted", a->acct.persisted[i]);
-		details[2] = kv_uint("lost", a->acct.lost[i][0] + a->acct.lost[i][1] +
-					     a->acct.lost[i][2] + a->acct.lost[i][3]);
+		details[2] = kv_uint("lost", lost_total(a, i));
 		details[3] = kv_uint("ringbuf_full_events", k.rb_full);
 		details[4] = kv_uint("truncated", k.truncated);
 		details[5] = kv_bool("canary_ok", canary_ok(a, now));

@@ -29,6 +29,7 @@ static const char *const loss_names[ST_LOSS__COUNT] = {
 	[ST_LOSS_CAPTURE_FAULT] = "capture_fault",
 	[ST_LOSS_AGENT_DOWN] = "agent_down",
 	[ST_LOSS_UNPAIRED] = "unpaired",
+	[ST_LOSS_WRITE_FAILED] = "write_failed",
 };
 
 static const char *const stream_names[2] = { "decision", "system" };

@@ -191,7 +191,7 @@ struct st_probe_counters {
  * event is reflected in these numbers (written after the records are
  * durable, before the ring space is committed).
  */
-#define ST_LOSS_REASONS 4
+#define ST_LOSS_REASONS 5
 struct st_accounting {
 	__u64 counted_through;
 	__u64 persisted[ST_MAX_PROBES];

@@ -26,6 +26,7 @@ enum st_loss_reason {
 	ST_LOSS_CAPTURE_FAULT,
 	ST_LOSS_AGENT_DOWN,
 	ST_LOSS_UNPAIRED,
+	ST_LOSS_WRITE_FAILED,	/* the log refused the call's record (e.g. disk full) */
 	ST_LOSS__COUNT,
 };
 

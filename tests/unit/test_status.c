@@ -84,7 +84,7 @@ static const char known_json[] =
 	"\"ringbuf_used\":4096,\"canary_ok\":true,\"canary_last_ns\":1700000000100000000,"
 	"\"probes\":[{\"target\":\"llama\",\"probe\":\"llama:infer\",\"attached\":true,"
 	"\"hits\":4,\"persisted\":3,\"lost\":{\"ringbuf_full\":1,\"capture_fault\":0,"
-	"\"agent_down\":0,\"unpaired\":0},\"in_flight\":0,\"truncated\":2,"
+	"\"agent_down\":0,\"unpaired\":0,\"write_failed\":0},\"in_flight\":0,\"truncated\":2,"
 	"\"last_event_ns\":1700000000000000042}]}\n";
 
 static const char known_prom[] =
@@ -115,6 +115,7 @@ static const char known_prom[] =
 	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"capture_fault\"} 0\n"
 	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"agent_down\"} 0\n"
 	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"unpaired\"} 0\n"
+	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"write_failed\"} 0\n"
 	"# HELP sealtrace_events_persisted_total Records written to the log, by stream.\n"
 	"# TYPE sealtrace_events_persisted_total counter\n"
 	"sealtrace_events_persisted_total{stream=\"decision\"} 7\n"
@@ -750,7 +751,7 @@ static void test_prom_exact(void **state)
 	if (prom_check_text(c, t))
 		fail_msg("%s", c->err);
 	assert_int_equal(c->n, 17);
-	assert_int_equal(c->nseries, 7 + 4 + 2 + 2 + 7);
+	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 2 + 2 + 7);
 	free(t);
 	free(s);
 	free(c);
@@ -777,7 +778,7 @@ static void test_prom_escaping(void **state)
 	assert_non_null(strstr(t, "sealtrace_probe_attached{target=\"ctl\x01\x02\x1f\x7f\b\f\\n\r\t end\","));
 	assert_non_null(strstr(t, "{target=\"utf8 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 /slash\","));
 	assert_non_null(strstr(t, "sealtrace_probe_attached{target=\"bad\xef\xbf\xbd\",probe=\"\"} 1\n"));
-	assert_non_null(strstr(t, "reason=\"unpaired\"} 100\n"));
+	assert_non_null(strstr(t, "reason=\"write_failed\"} 100\n"));
 	assert_non_null(strstr(t, "sealtrace_canary_ok 0\n"));
 	assert_non_null(strstr(t, "sealtrace_chain_seq{stream=\"system\"} 18446744073709551615\n"));
 	assert_non_null(strstr(t, "sealtrace_status_updated_timestamp_seconds 18446744073.709551615\n"));
@@ -1171,7 +1172,7 @@ static void test_status_cmd(void **state)
 	expect_status(dir, 0, "started 1h02m ago", NULL);
 	expect_status(dir, 0, "{\"exit\":0,\"verdict\":\"complete\",\"reasons\":[],\"agent\":{\"pid\":", "--json");
 	expect_status(dir, 0, "\"hits\":4,\"persisted\":3,\"lost_total\":0,\"lost\":{\"ringbuf_full\":0,"
-		      "\"capture_fault\":0,\"agent_down\":0,\"unpaired\":0},\"in_flight\":1,"
+		      "\"capture_fault\":0,\"agent_down\":0,\"unpaired\":0,\"write_failed\":0},\"in_flight\":1,"
 		      "\"truncated\":2,\"unaccounted\":0,\"coverage_percent\":100,", "--json");
 	expect_status(dir, 0, "\"last_checkpoint_age_s\":null", "--json");
 
@@ -1180,7 +1181,7 @@ static void test_status_cmd(void **state)
 	s->probes[0].lost[ST_LOSS_AGENT_DOWN] = 1;
 	write_snapshot(dir, s);
 	expect_status(dir, 1, "incomplete: probe llama:infer lost 1 of 4 calls (coverage 75.00 %)", NULL);
-	expect_status(dir, 1, "    lost by reason: ringbuf_full=0 capture_fault=0 agent_down=1 unpaired=0\n", NULL);
+	expect_status(dir, 1, "    lost by reason: ringbuf_full=0 capture_fault=0 agent_down=1 unpaired=0 write_failed=0\n", NULL);
 	expect_status(dir, 1, "{\"exit\":1,\"verdict\":\"incomplete\"", "--json");
 
 	/* Calls unaccounted for are a loss too. */
