@@ -70,6 +70,14 @@ struct {
 	__type(value, struct st_lost_event);
 } lost_events SEC(".maps");
 
+/* ST_LAYOUT_VERSION of the agent that created the pinned maps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} layout SEC(".maps");
+
 /* Written by the agent only; pinned so that it survives a restart. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

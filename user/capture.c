@@ -31,6 +31,15 @@
 #include "capture.skel.h"
 
 #define PIN_PATH_LEN 4096
+
+/* Changing any of these changes what pinned maps hold: bump ST_LAYOUT_VERSION. */
+_Static_assert(sizeof(struct st_event) == 72, "st_event layout: bump ST_LAYOUT_VERSION");
+_Static_assert(sizeof(struct st_recipe) == 168, "st_recipe layout: bump ST_LAYOUT_VERSION");
+_Static_assert(sizeof(struct st_probe_counters) == 80,
+	       "st_probe_counters layout: bump ST_LAYOUT_VERSION");
+_Static_assert(sizeof(struct st_lost_event) == 24, "st_lost_event layout: bump ST_LAYOUT_VERSION");
+_Static_assert(sizeof(struct st_accounting) == 12296,
+	       "st_accounting layout: bump ST_LAYOUT_VERSION");
 #define PIN_DIR_LEN 1024
 
 /* A probe's pair of links, adopted from pins or attached in this run. */
@@ -130,6 +139,29 @@ fail:
 	return -1;
 }
 
+/*
+ * Pinned state from another sealtrace version (or from before versions
+ * were stamped) would be misread: refuse it rather than guess.
+ */
+static int check_layout(struct st_capture_ctx *c, bool reused, char *err, size_t errlen)
+{
+	__u32 zero = 0, version = 0, want = ST_LAYOUT_VERSION;
+
+	bpf_map__lookup_elem(c->skel->maps.layout, &zero, sizeof(zero), &version,
+			     sizeof(version), 0);
+	if (version == want)
+		return 0;
+	if (!reused)
+		return bpf_map__update_elem(c->skel->maps.layout, &zero, sizeof(zero), &want,
+					    sizeof(want), BPF_ANY);
+	snprintf(err, errlen,
+		 "capture: the maps pinned in %s are layout version %u, this agent uses %u: "
+		 "let the agent that made them drain and uninstall ('sealtrace detach' of that "
+		 "version), or remove %s and accept losing what its ring holds",
+		 c->pin_dir, version, want, c->pin_dir);
+	return -1;
+}
+
 /* pin name "probe-<id>-<key>-entry": fill in what a previous agent left */
 static void scan_pinned_probes(struct st_capture_ctx *c)
 {
@@ -217,6 +249,8 @@ int st_capture_open(struct st_capture_ctx **out, const struct st_capture_opts *o
 			 strerror(-e), c->pin_dir);
 		goto fail;
 	}
+	if (check_layout(c, *reused, err, errlen))
+		goto fail;
 	scan_pinned_probes(c);
 	if (attach_thread_exit(c, err, errlen) || map_ring(c, err, errlen))
 		goto fail;

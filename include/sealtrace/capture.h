@@ -210,6 +210,15 @@ struct st_lost_event {
 };
 
 
+/*
+ * Version of everything a pinned map holds (event, recipe, counter and
+ * accounting layouts). A pinned ring from another version would be misread,
+ * so an agent refuses pinned state stamped with another version. Bump it
+ * with any change to the structs above; the asserts in user/capture.c
+ * fail until the sizes there are updated too.
+ */
+#define ST_LAYOUT_VERSION	1
+
 #ifndef __bpf__
 /* ---- userspace API (user/capture.c): load, attach, drain, count ---- */
 #include <stdbool.h>

@@ -344,3 +344,23 @@ def test_replaced_binary_gets_probes_of_its_own():
     finally:
         a.cleanup()
         os.unlink(path)
+
+
+def test_pinned_state_of_another_version_is_refused():
+    """A pinned ring stamped with another layout version is never misread."""
+    t = Target([target("workload"), "loop", "--len", "16", "--count", "10"], WD, "lay")
+    a = Agent("lay", targets_yaml("lay", t.pid))
+    try:
+        a.start()
+        eq(a.stop(), 0, "agent exit")
+        # stamp the pinned layout map with another version
+        run(["bpftool", "map", "update", "pinned", os.path.join(a.pin_dir, "map-layout"),
+             "key", "0", "0", "0", "0", "value", "99", "0", "0", "0"])
+        p = run([SEALTRACE, "run", "--config", a.config, "--duration", "1"], check=False)
+        eq(p.returncode, 3, "exit status for foreign pinned state")
+        assert "layout version 99, this agent uses" in p.stderr, p.stderr
+        t.go_and_wait()
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()
