@@ -40,6 +40,18 @@ struct {
 	__type(value, __u32);
 } tracked SEC(".maps");
 
+/*
+ * tgid -> CLOCK_TAI ns: processes stopped by hold() and not yet resumed.
+ * Pinned, so that an agent killed between the stop and the resume leaves
+ * its successor the list of processes to resume.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} held SEC(".maps");
+
 /* An openat() between enter and exit: what the exit needs. */
 struct pending_open {
 	__u64 filename;		/* user pointer */
@@ -199,8 +211,13 @@ static __always_inline void hold(struct st_lc_event *ev, int wi)
 {
 	if (wi < 0 || !watch[wi & (ST_LC_MAX_WATCH - 1)].hold)
 		return;
-	if (bpf_send_signal(SIGSTOP_NR) == 0)
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 now = bpf_ktime_get_tai_ns();
+
+	if (bpf_send_signal(SIGSTOP_NR) == 0) {
 		ev->flags |= ST_LC_F_HELD;
+		bpf_map_update_elem(&held, &tgid, &now, BPF_ANY);
+	}
 }
 
 SEC("tp/sched/sched_process_exec")

@@ -5,9 +5,11 @@
  * hand each ring-buffer record to the caller.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -55,9 +57,10 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 }
 
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, st_lc_event_fn fn, void *fn_ctx, char *err,
-		      size_t errlen)
+		      size_t nwatch, const char *pin_dir, st_lc_event_fn fn, void *fn_ctx,
+		      char *err, size_t errlen)
 {
+	char held_pin[4096];
 	struct st_lc_ctx *c;
 	int e;
 
@@ -77,6 +80,12 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 	}
 	if (set_watches(c, watch, nwatch, err, errlen))
 		goto fail;
+	/* the held list outlives this agent, like the capture maps beside it */
+	snprintf(held_pin, sizeof(held_pin), "%s/lifecycle-held", pin_dir);
+	if (bpf_map__set_pin_path(c->skel->maps.held, held_pin)) {
+		snprintf(err, errlen, "lifecycle: %s: pin path: %s", held_pin, strerror(errno));
+		goto fail;
+	}
 	e = lifecycle_bpf__load(c->skel);
 	if (e) {
 		snprintf(err, errlen, "lifecycle: loading the BPF programs failed: %s",
@@ -100,6 +109,47 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 fail:
 	st_lifecycle_close(c);
 	return -1;
+}
+
+void st_lifecycle_unhold(struct st_lc_ctx *c, uint32_t tgid)
+{
+	bpf_map__delete_elem(c->skel->maps.held, &tgid, sizeof(tgid), 0);
+}
+
+/* SIGCONT every tgid in the held map fd and empty it. */
+static int release_held_fd(int fd)
+{
+	__u32 key;
+	int n = 0;
+
+	/* always take the first key: deleting it restarts the walk anyway */
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0) {
+		if (kill((pid_t)key, SIGCONT) == 0)
+			n++;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+	return n;
+}
+
+int st_lifecycle_release_held(struct st_lc_ctx *c)
+{
+	return release_held_fd(bpf_map__fd(c->skel->maps.held));
+}
+
+int st_lifecycle_release_pinned(const char *pin_dir)
+{
+	char path[4096];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/lifecycle-held", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = release_held_fd(fd);
+	close(fd);
+	unlink(path);
+	return n;
 }
 
 int st_lifecycle_track(struct st_lc_ctx *c, uint32_t tgid, bool on)

@@ -28,6 +28,7 @@
 #include "sealtrace/config.h"
 #include "sealtrace/consume.h"
 #include "sealtrace/fetcharg.h"
+#include "sealtrace/lifecycle.h"
 #include "sealtrace/log.h"
 #include "sealtrace/pseudo.h"
 #include "sealtrace/record.h"
@@ -1295,6 +1296,10 @@ static int shutdown_agent(struct agent *a, const char *reason)
 			for (i = 0; i < a->nprobes; i++)
 				if (a->probes[i].attached)
 					record_probe_detached(a, &a->probes[i], "detach");
+			/* nothing may stay stopped once nobody will resume it */
+			if (st_lifecycle_release_pinned(a->cfg.pin_dir) < 0)
+				fprintf(stderr, "sealtrace: %s/lifecycle-held: %s\n", a->cfg.pin_dir,
+					strerror(errno));
 			if (st_capture_detach_all(a->capture, err, sizeof(err)))
 				fprintf(stderr, "sealtrace: %s\n", err);
 		}

@@ -330,11 +330,12 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	return add_attachment(t, ti, st.st_dev, st.st_ino);
 }
 
-static void resume(int pid)
+static void resume(struct st_tracker *t, int pid)
 {
 	/* the BPF side stopped it so that no call runs before the probes are in */
 	if (kill(pid, SIGCONT) && errno != ESRCH)
 		fprintf(stderr, "sealtrace: resuming pid %d: %s\n", pid, strerror(errno));
+	st_lifecycle_unhold(t->lc, (uint32_t)pid);
 }
 
 /*
@@ -529,7 +530,7 @@ static void on_lc_event(void *ctx, const struct st_lc_event *ev)
 	}
 	/* resumed only now: activation and attach are done, or it is no target */
 	if (ev->flags & ST_LC_F_HELD)
-		resume((int)ev->tgid);
+		resume(t, (int)ev->tgid);
 }
 
 static void record_model(struct st_tracker *t, const struct st_hash_result *r)
@@ -659,7 +660,7 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	t->cfg = cfg;
 	t->ops = *ops;
 	nwatch = build_watches(cfg, watch);
-	if (st_lifecycle_open(&t->lc, watch, nwatch, on_lc_event, t, err, errlen) ||
+	if (st_lifecycle_open(&t->lc, watch, nwatch, cfg->pin_dir, on_lc_event, t, err, errlen) ||
 	    st_hasher_start(&t->hasher, err, errlen)) {
 		st_tracker_close(t);
 		return -1;
@@ -682,8 +683,18 @@ static int scan_one(void *ctx, int pid)
 
 int st_tracker_scan(struct st_tracker *t)
 {
-	return st_proc_each(scan_one, t);
+	int r = st_proc_each(scan_one, t), n;
+
+	/*
+	 * Processes a previous agent stopped and died before resuming: found
+	 * (and attached) by the scan above, so they may run now.
+	 */
+	n = st_lifecycle_release_held(t->lc);
+	if (n > 0)
+		fprintf(stderr, "sealtrace: resumed %d process(es) a previous agent left held\n", n);
+	return r;
 }
+
 
 int st_tracker_fd(struct st_tracker *t)
 {

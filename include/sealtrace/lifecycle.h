@@ -85,8 +85,24 @@ typedef void (*st_lc_event_fn)(void *ctx, const struct st_lc_event *ev);
  * something to watch or track.
  */
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, st_lc_event_fn fn, void *fn_ctx, char *err,
-		      size_t errlen);
+		      size_t nwatch, const char *pin_dir, st_lc_event_fn fn, void *fn_ctx,
+		      char *err, size_t errlen);
+
+/* A held process was resumed: forget it. */
+void st_lifecycle_unhold(struct st_lc_ctx *c, uint32_t tgid);
+
+/*
+ * Resume (SIGCONT) every process still listed as held: left by an agent
+ * that died between stopping and resuming it. Returns how many.
+ */
+int st_lifecycle_release_held(struct st_lc_ctx *c);
+
+/*
+ * Uninstall: resume every process in the held list pinned under pin_dir
+ * (whether or not a lifecycle object is loaded) and remove the pin.
+ * Returns how many were resumed, or -1 when the list cannot be opened.
+ */
+int st_lifecycle_release_pinned(const char *pin_dir);
 
 /* Add or remove a process (tgid) from the kernel's tracked set. */
 int st_lifecycle_track(struct st_lc_ctx *c, uint32_t tgid, bool on);

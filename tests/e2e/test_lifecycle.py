@@ -379,3 +379,44 @@ def test_llama_cpp_engine():
             server.wait()
         a.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_successor_resumes_a_process_left_held():
+    """An agent killed between holding a new process and resuming it: the
+    next agent attaches, resumes it, and its calls are logged from the first."""
+    n, seed, cap = 300, 5, 256
+    tmp = tempfile.mkdtemp(prefix="st-e2e-held-")
+    exe = "st-heldload"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("workload"), path)
+    a = Agent("held", exe_target("held", exe, [PREDICT % cap]))
+    proc = None
+    try:
+        a.start()
+        a.proc.send_signal(signal.SIGSTOP)          # frozen: cannot resume anything
+        proc = subprocess.Popen([path, "loop", "--count", str(n), "--seed", str(seed),
+                                 "--cap", str(cap)], stdout=subprocess.PIPE, text=True)
+        wait_for(lambda: proc_state(proc.pid) == "T", timeout=10, what="held target")
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        time.sleep(0.5)
+        eq(proc_state(proc.pid), "T", "target still stopped with no agent")
+        os.unlink(a.ready)
+        a.start()
+        out, _ = proc.communicate(timeout=60)
+        assert "done calls=%d" % n in out, out
+        assert "left held" in a.output(), a.output()
+        eq(a.stop(), 0, "agent exit status")
+        recs = [r for r in a.of_type("inference") if r["pid"] == proc.pid]
+        check_loop_records(a, recs, n, seed, cap, "held run")
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
