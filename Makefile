@@ -142,7 +142,8 @@ $(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/symbols.o
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -Iinclude user/ tests/unit/
+		--inline-suppr -Iinclude -DLIBBPF_OPTS\(TYPE,NAME,...\)="struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }" \
+		--suppress=missingIncludeSystem user/ tests/unit/
 
 clean:
 	rm -rf $(OUT)
