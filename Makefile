@@ -4,7 +4,7 @@
 #
 #   make            build/sealtrace
 #   make deps       install missing Debian 12 packages (apt-get, as root)
-#   make test       deps + build + unit tests (ASan/UBSan) + e2e tests (root)
+#   make test       deps + build + cppcheck + unit tests (ASan/UBSan) + e2e tests (root)
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
 #
@@ -110,6 +110,7 @@ e2e: deps all
 
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 
