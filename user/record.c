@@ -606,3 +606,45 @@ const struct st_kv *st_record_detail(const struct st_record *rec,
 			return &rec->details[i];
 	return NULL;
 }
+
+void st_record_init(struct st_record *rec, enum st_event_type type, uint64_t ts_ns)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->type = type;
+	rec->timestamp_ns = ts_ns;
+	rec->input_len = -1;
+	rec->output_len = -1;
+	rec->duration_ns = -1;
+}
+
+struct st_kv st_kv_str(const char *key, const char *v)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_STR };
+
+	kv.v.s = v;
+	return kv;
+}
+
+struct st_kv st_kv_int(const char *key, int64_t v)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_INT };
+
+	kv.v.i = v;
+	return kv;
+}
+
+struct st_kv st_kv_uint(const char *key, uint64_t v)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_UINT };
+
+	kv.v.u = v;
+	return kv;
+}
+
+struct st_kv st_kv_bool(const char *key, bool v)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_BOOL };
+
+	kv.v.b = v;
+	return kv;
+}

@@ -155,40 +155,6 @@ static int log_append(struct agent *a, const struct st_record *rec)
 	return -1;
 }
 
-static void record_init(struct st_record *rec, enum st_event_type type, uint64_t ts)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->type = type;
-	rec->timestamp_ns = ts;
-	rec->input_len = -1;
-	rec->output_len = -1;
-	rec->duration_ns = -1;
-}
-
-static struct st_kv kv_str(const char *k, const char *v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_STR };
-
-	kv.v.s = v;
-	return kv;
-}
-
-static struct st_kv kv_uint(const char *k, uint64_t v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_UINT };
-
-	kv.v.u = v;
-	return kv;
-}
-
-static struct st_kv kv_bool(const char *k, bool v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_BOOL };
-
-	kv.v.b = v;
-	return kv;
-}
-
 /* ---- calls -> records ---- */
 
 /* HMAC ref of captured bytes; NULL when the capture is off or unreadable. */
@@ -212,14 +178,14 @@ static void record_orphan_call(struct agent *a, const struct st_call *call)
 	uint64_t ts = tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
 
 	snprintf(name, sizeof(name), "pinned:%u", call->probe_id);
-	record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
+	st_record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
 		    ts);
 	rec.pid = (int32_t)call->tgid;
 	rec.tid = (int32_t)call->tid;
 	rec.comm = call->comm;
 	rec.probe = name;
-	details[0] = kv_uint("kseq", call->kseq);
-	details[1] = kv_str("probe_state", "not in config");
+	details[0] = st_kv_uint("kseq", call->kseq);
+	details[1] = st_kv_str("probe_state", "not in config");
 	rec.details = details;
 	rec.ndetails = 2;
 	log_append(a, &rec);
@@ -256,7 +222,7 @@ static void on_call(void *ctx, const struct st_call *call)
 		return;
 	}
 	ts = tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
-	record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
+	st_record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
 		    ts);
 	rec.pid = (int32_t)call->tgid;
 	rec.tid = (int32_t)call->tid;
@@ -280,27 +246,27 @@ static void on_call(void *ctx, const struct st_call *call)
 		rec.has_ret = true;
 		rec.ret = (int64_t)call->ret;
 	}
-	details[nd++] = kv_uint("kseq", call->kseq);
+	details[nd++] = st_kv_uint("kseq", call->kseq);
 	if (call->depth)
-		details[nd++] = kv_uint("depth", call->depth);
+		details[nd++] = st_kv_uint("depth", call->depth);
 	if (call->flags & ST_F_IN_TRUNC) {
-		details[nd++] = kv_bool("input_truncated", true);
-		details[nd++] = kv_uint("input_captured_len", call->in_len);
+		details[nd++] = st_kv_bool("input_truncated", true);
+		details[nd++] = st_kv_uint("input_captured_len", call->in_len);
 	}
 	if (call->flags & ST_F_OUT_TRUNC) {
-		details[nd++] = kv_bool("output_truncated", true);
-		details[nd++] = kv_uint("output_captured_len", call->out_len);
+		details[nd++] = st_kv_bool("output_truncated", true);
+		details[nd++] = st_kv_uint("output_captured_len", call->out_len);
 	}
 	if (in_fault && p->cfg->in.mode != ST_LEN_NONE)
-		details[nd++] = kv_str("input_error", "unreadable");
+		details[nd++] = st_kv_str("input_error", "unreadable");
 	if (out_fault && p->cfg->out.mode != ST_LEN_NONE)
-		details[nd++] = kv_str("output_error", "unreadable");
+		details[nd++] = st_kv_str("output_error", "unreadable");
 	if (call->state == ST_CALL_NO_ENTRY)
-		details[nd++] = kv_str("entry", "lost");
+		details[nd++] = st_kv_str("entry", "lost");
 	if (call->state == ST_CALL_INCOMPLETE)
-		details[nd++] = kv_str("reason", call->return_ts ? "thread_exit" : "agent_stop");
+		details[nd++] = st_kv_str("reason", call->return_ts ? "thread_exit" : "agent_stop");
 	if (call->state == ST_CALL_NO_RETURN)
-		details[nd++] = kv_str("return", "lost");
+		details[nd++] = st_kv_str("return", "lost");
 	rec.details = details;
 	rec.ndetails = nd;
 	st_tracker_annotate(a->tracker, &rec);
@@ -385,13 +351,13 @@ static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	struct st_kv details[5];
 	size_t nd = 0;
 
-	record_init(&rec, ST_ET_LOSS, now);
+	st_record_init(&rec, ST_ET_LOSS, now);
 	rec.probe = p->name;
-	details[nd++] = kv_uint("count", count);
-	details[nd++] = kv_str("reason", reason);
+	details[nd++] = st_kv_uint("count", count);
+	details[nd++] = st_kv_str("reason", reason);
 	if (have_range) {
-		details[nd++] = kv_uint("first_kseq", p->lost_first_kseq);
-		details[nd++] = kv_uint("last_kseq", p->lost_last_kseq);
+		details[nd++] = st_kv_uint("first_kseq", p->lost_first_kseq);
+		details[nd++] = st_kv_uint("last_kseq", p->lost_last_kseq);
 	}
 	rec.details = details;
 	rec.ndetails = nd;
@@ -520,26 +486,26 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 	capture_text(&p->cfg->out, out, sizeof(out));
 	snprintf(off, sizeof(off), "0x%" PRIx64, p->sym.attach_offset);
 	snprintf(foff, sizeof(foff), "0x%" PRIx64, p->sym.func_offset);
-	record_init(&rec, ST_ET_PROBE_ATTACHED, clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_PROBE_ATTACHED, clock_ns(CLOCK_REALTIME));
 	rec.probe = p->name;
-	details[nd++] = kv_str("target", p->target->name);
-	details[nd++] = kv_str("path", p->path);
+	details[nd++] = st_kv_str("target", p->target->name);
+	details[nd++] = st_kv_str("path", p->path);
 	if (p->cfg->symbol)
-		details[nd++] = kv_str("symbol", p->cfg->symbol);
-	details[nd++] = kv_str("function_offset", foff);
-	details[nd++] = kv_str("attach_offset", off);
+		details[nd++] = st_kv_str("symbol", p->cfg->symbol);
+	details[nd++] = st_kv_str("function_offset", foff);
+	details[nd++] = st_kv_str("attach_offset", off);
 	/* a uprobe on endbr64 is single-stepped; +4 is the same call, cheaper */
-	details[nd++] = kv_bool("endbr64_skipped", p->sym.endbr_skipped);
-	details[nd++] = kv_str("file_sha256", sha);
-	details[nd++] = kv_str("build_id", build_id);
-	details[nd++] = kv_str("input", in);
-	details[nd++] = kv_str("output", out);
+	details[nd++] = st_kv_bool("endbr64_skipped", p->sym.endbr_skipped);
+	details[nd++] = st_kv_str("file_sha256", sha);
+	details[nd++] = st_kv_str("build_id", build_id);
+	details[nd++] = st_kv_str("input", in);
+	details[nd++] = st_kv_str("output", out);
 	if (p->target->pid)
-		details[nd++] = kv_uint("pid_filter", (uint64_t)p->target->pid);
+		details[nd++] = st_kv_uint("pid_filter", (uint64_t)p->target->pid);
 	/* adopted: the links were pinned by a previous agent and never detached */
-	details[nd++] = kv_bool("adopted", p->adopted);
+	details[nd++] = st_kv_bool("adopted", p->adopted);
 	if (p->attach_reason)
-		details[nd++] = kv_str("reason", p->attach_reason);
+		details[nd++] = st_kv_str("reason", p->attach_reason);
 	rec.details = details;
 	rec.ndetails = nd;
 	log_append(a, &rec);
@@ -551,11 +517,11 @@ static void record_probe_detached(struct agent *a, const struct probe_rt *p,
 	struct st_record rec;
 	struct st_kv details[3];
 
-	record_init(&rec, ST_ET_PROBE_DETACHED, clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_PROBE_DETACHED, clock_ns(CLOCK_REALTIME));
 	rec.probe = p->name;
-	details[0] = kv_str("reason", reason);
-	details[1] = kv_str("path", p->path);
-	details[2] = kv_str("key", p->key);
+	details[0] = st_kv_str("reason", reason);
+	details[1] = st_kv_str("path", p->path);
+	details[2] = st_kv_str("key", p->key);
 	rec.details = details;
 	rec.ndetails = 3;
 	log_append(a, &rec);
@@ -596,11 +562,11 @@ static void on_stale_probe(void *ctx, uint32_t probe_id, const char *key)
 	char name[64];
 
 	snprintf(name, sizeof(name), "pinned:%u:%s", probe_id, key);
-	record_init(&rec, ST_ET_PROBE_DETACHED, clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_PROBE_DETACHED, clock_ns(CLOCK_REALTIME));
 	rec.probe = name;
-	details[0] = kv_str("reason", "not in config");
-	details[1] = kv_str("key", key);
-	details[2] = kv_uint("probe_id", probe_id);
+	details[0] = st_kv_str("reason", "not in config");
+	details[1] = st_kv_str("key", key);
+	details[2] = st_kv_uint("probe_id", probe_id);
 	rec.details = details;
 	rec.ndetails = 3;
 	log_append(a, &rec);
@@ -611,10 +577,10 @@ static void record_config_change(struct agent *a, int detached, int added)
 	struct st_record rec;
 	struct st_kv details[3];
 
-	record_init(&rec, ST_ET_CONFIG_CHANGE, clock_ns(CLOCK_REALTIME));
-	details[0] = kv_str("config", a->cfg.file);
-	details[1] = kv_uint("probes_detached", (uint64_t)detached);
-	details[2] = kv_uint("probes_added", (uint64_t)added);
+	st_record_init(&rec, ST_ET_CONFIG_CHANGE, clock_ns(CLOCK_REALTIME));
+	details[0] = st_kv_str("config", a->cfg.file);
+	details[1] = st_kv_uint("probes_detached", (uint64_t)detached);
+	details[2] = st_kv_uint("probes_added", (uint64_t)added);
 	rec.details = details;
 	rec.ndetails = 3;
 	log_append(a, &rec);
@@ -1059,14 +1025,14 @@ static void record_heartbeat(struct agent *a, uint64_t now)
 
 		if (!p->attached || st_capture_counters(a->capture, i, &k))
 			continue;
-		record_init(&rec, ST_ET_HEARTBEAT, now);
+		st_record_init(&rec, ST_ET_HEARTBEAT, now);
 		rec.probe = p->name;
-		details[0] = kv_uint("hits", k.hits);
-		details[1] = kv_uint("persisted", a->acct.persisted[i]);
-		details[2] = kv_uint("lost", lost_total(a, i));
-		details[3] = kv_uint("ringbuf_full_events", k.rb_full);
-		details[4] = kv_uint("truncated", k.truncated);
-		details[5] = kv_bool("canary_ok", canary_ok(a, now));
+		details[0] = st_kv_uint("hits", k.hits);
+		details[1] = st_kv_uint("persisted", a->acct.persisted[i]);
+		details[2] = st_kv_uint("lost", lost_total(a, i));
+		details[3] = st_kv_uint("ringbuf_full_events", k.rb_full);
+		details[4] = st_kv_uint("truncated", k.truncated);
+		details[5] = st_kv_bool("canary_ok", canary_ok(a, now));
 		rec.details = details;
 		rec.ndetails = 6;
 		log_append(a, &rec);
@@ -1081,20 +1047,20 @@ static void record_agent(struct agent *a, enum st_event_type type, const char *r
 	struct st_kv details[8];
 	size_t nd = 0;
 
-	record_init(&rec, type, clock_ns(CLOCK_REALTIME));
-	details[nd++] = kv_str("version", "0.1.0");
-	details[nd++] = kv_str("config", a->cfg.file);
-	details[nd++] = kv_uint("probes", a->nattached);
+	st_record_init(&rec, type, clock_ns(CLOCK_REALTIME));
+	details[nd++] = st_kv_str("version", "0.1.0");
+	details[nd++] = st_kv_str("config", a->cfg.file);
+	details[nd++] = st_kv_uint("probes", a->nattached);
 	if (type == ST_ET_AGENT_START && a->capture) {
 		/* resumed: the ring and probes outlived the previous agent */
-		details[nd++] = kv_bool("resumed", a->maps_reused);
-		details[nd++] = kv_uint("ringbuf_backlog_bytes",
+		details[nd++] = st_kv_bool("resumed", a->maps_reused);
+		details[nd++] = st_kv_uint("ringbuf_backlog_bytes",
 					st_capture_ringbuf_used(a->capture));
 	}
 	if (type == ST_ET_AGENT_STOP) {
-		details[nd++] = kv_str("reason", reason);
-		details[nd++] = kv_uint("calls_recorded", a->calls_recorded);
-		details[nd++] = kv_uint("write_errors", a->write_errors);
+		details[nd++] = st_kv_str("reason", reason);
+		details[nd++] = st_kv_uint("calls_recorded", a->calls_recorded);
+		details[nd++] = st_kv_uint("write_errors", a->write_errors);
 	}
 	rec.pid = (int32_t)getpid();
 	rec.details = details;

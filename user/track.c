@@ -69,48 +69,6 @@ static uint64_t utc_of_tai(uint64_t tai)
 
 /* ---- records ---- */
 
-static void rec_init(struct st_record *rec, enum st_event_type type, uint64_t ts)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->type = type;
-	rec->timestamp_ns = ts;
-	rec->input_len = -1;
-	rec->output_len = -1;
-	rec->duration_ns = -1;
-}
-
-static struct st_kv kv_str(const char *k, const char *v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_STR };
-
-	kv.v.s = v;
-	return kv;
-}
-
-static struct st_kv kv_int(const char *k, int64_t v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_INT };
-
-	kv.v.i = v;
-	return kv;
-}
-
-static struct st_kv kv_uint(const char *k, uint64_t v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_UINT };
-
-	kv.v.u = v;
-	return kv;
-}
-
-static struct st_kv kv_bool(const char *k, bool v)
-{
-	struct st_kv kv = { .key = k, .kind = ST_KV_BOOL };
-
-	kv.v.b = v;
-	return kv;
-}
-
 static void rec_proc(struct st_record *rec, const struct proc *p)
 {
 	rec->pid = p->pid;
@@ -131,15 +89,15 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 	struct st_kv d[7];
 	size_t nd = 0;
 
-	rec_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
+	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
 	rec_proc(&rec, p);
-	d[nd++] = kv_str("target", target_of(t, p->target)->name);
-	d[nd++] = kv_str("exe", p->exe);
-	d[nd++] = kv_str("file", file);
-	d[nd++] = kv_str("reason", reason);
-	d[nd++] = kv_bool("held", held);
+	d[nd++] = st_kv_str("target", target_of(t, p->target)->name);
+	d[nd++] = st_kv_str("exe", p->exe);
+	d[nd++] = st_kv_str("file", file);
+	d[nd++] = st_kv_str("reason", reason);
+	d[nd++] = st_kv_bool("held", held);
 	if (attach_err)
-		d[nd++] = kv_str("attach_error", attach_err);
+		d[nd++] = st_kv_str("attach_error", attach_err);
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);
@@ -153,18 +111,18 @@ static void record_deactivation(struct st_tracker *t, const struct proc *p, uint
 	size_t nd = 0;
 	int code, sig;
 
-	rec_init(&rec, ST_ET_SYSTEM_DEACTIVATION, ts);
+	st_record_init(&rec, ST_ET_SYSTEM_DEACTIVATION, ts);
 	rec_proc(&rec, p);
-	d[nd++] = kv_str("target", target_of(t, p->target)->name);
-	d[nd++] = kv_str("reason", reason);
+	d[nd++] = st_kv_str("target", target_of(t, p->target)->name);
+	d[nd++] = st_kv_str("reason", reason);
 	if (have_status) {
 		st_wait_status(status, &code, &sig);
 		if (sig)
-			d[nd++] = kv_int("signal", sig);
+			d[nd++] = st_kv_int("signal", sig);
 		else
-			d[nd++] = kv_int("exit_code", code);
+			d[nd++] = st_kv_int("exit_code", code);
 	}
-	d[nd++] = kv_str("exe", p->exe);
+	d[nd++] = st_kv_str("exe", p->exe);
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);
@@ -547,19 +505,19 @@ static void record_model(struct st_tracker *t, const struct st_hash_result *r)
 			strerror(r->error));
 		return;
 	}
-	rec_init(&rec, ST_ET_MODEL_LOADED, clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_MODEL_LOADED, clock_ns(CLOCK_REALTIME));
 	rec.pid = r->pid;
 	if (p) {
 		rec_proc(&rec, p);
 		snprintf(p->model_sha256, sizeof(p->model_sha256), "%s", r->sha256);
 		p->model_version = version_of(t, r->sha256);
-		d[nd++] = kv_str("target", target_of(t, p->target)->name);
+		d[nd++] = st_kv_str("target", target_of(t, p->target)->name);
 	}
 	rec.model_artifact = r->sha256;
 	rec.model_version = version_of(t, r->sha256);
-	d[nd++] = kv_str("path", r->path);
-	d[nd++] = kv_uint("size", r->size);
-	d[nd++] = kv_str("sha256", r->sha256);
+	d[nd++] = st_kv_str("path", r->path);
+	d[nd++] = st_kv_uint("size", r->size);
+	d[nd++] = st_kv_str("sha256", r->sha256);
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);

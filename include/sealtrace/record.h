@@ -94,6 +94,15 @@ struct st_record {
 	size_t ndetails;
 };
 
+/* An empty record of a type: every optional field absent (-1 / NULL). */
+void st_record_init(struct st_record *rec, enum st_event_type type, uint64_t ts_ns);
+
+/* Detail values, for filling struct st_record.details. */
+struct st_kv st_kv_str(const char *key, const char *v);
+struct st_kv st_kv_int(const char *key, int64_t v);
+struct st_kv st_kv_uint(const char *key, uint64_t v);
+struct st_kv st_kv_bool(const char *key, bool v);
+
 /* What the log assigns. */
 struct st_record_hdr {
 	const char *event_id;		/* UUID (version 7 when the log made it) */
