@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sealtrace/scan.h"
 
@@ -19,6 +20,10 @@ struct scan {
 	char *err;
 	size_t errlen;
 	char seg[ST_SEG_NAME_LEN + 1];
+	bool partial;		/* window scan: no Merkle tree, chain from here */
+	bool unlinked;		/* partial, nothing read yet: no prev to check */
+	bool live;		/* window scan of a log being written */
+	bool newest;		/* the segment being read is the newest */
 };
 
 static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
@@ -79,7 +84,10 @@ static int check_line(struct scan *s, const char *line, size_t len,
 		goto out;
 	}
 	st_chain_prev_hex(&res->chain, want);
-	if (strcmp(p.hdr.prev_hex, want)) {
+	if (s->unlinked) {
+		/* what comes before was not read: the link is verify's to check */
+		s->unlinked = false;
+	} else if (strcmp(p.hdr.prev_hex, want)) {
 		if (seq)
 			bad(s, seq, "preceding_event_hash does not match seq %" PRIu64
 			    " (that record was altered, or records around it were removed, inserted or reordered)",
@@ -95,7 +103,7 @@ static int check_line(struct scan *s, const char *line, size_t len,
 	r.line = line;
 	r.len = len;
 	r.p = &p;
-	r.tree = &res->tree;
+	r.tree = s->partial ? NULL : &res->tree;
 	r.h = s->h;
 	if (st_merkle_leaf(s->h, line, len, r.leaf)) {
 		rc = runtime(s, "SHA-256 failed");
@@ -106,12 +114,12 @@ static int check_line(struct scan *s, const char *line, size_t len,
 		if (rc)
 			goto out;
 	}
-	if (st_merkle_append(&res->tree, s->h, r.leaf) ||
+	if ((!s->partial && st_merkle_append(&res->tree, s->h, r.leaf)) ||
 	    st_chain_advance(&res->chain, s->h, line, len)) {
 		rc = runtime(s, "SHA-256 failed");
 		goto out;
 	}
-	if (!seq)
+	if (!res->has_last)
 		res->first_ts = p.rec.timestamp_ns;
 	res->last_ts = p.rec.timestamp_ns;
 	res->last_type = p.rec.type;
@@ -171,6 +179,10 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 		}
 	}
 	st_seg_close(r);
+	/* a block or a segment the agent is writing at this moment */
+	if (s->live && s->newest && (brc == ST_BLOCK_TORN ||
+				     (brc == ST_BLOCK_END && s->res->records == before)))
+		return 0;
 	switch (brc) {
 	case ST_BLOCK_END:
 		break;
@@ -189,6 +201,101 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 	return 0;
 }
 
+/* Last modification of <dir>/<segment>, UTC ns. */
+static int seg_mtime(struct scan *s, const char *dir, uint64_t first, uint64_t *ns)
+{
+	char name[ST_SEG_NAME_LEN + 1], path[4200];
+	struct stat st;
+
+	st_seg_name(first, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (stat(path, &st))
+		return runtime(s, "%s: %m", path);
+	*ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/*
+ * Index of the first segment a window scan reads: the leading segments
+ * written to last well before since_ns hold no record of the window. Only
+ * a prefix is skipped, so what is read is one contiguous run of the chain.
+ */
+static int window_start(struct scan *s, const char *dir, const struct st_seg_list *l,
+			uint64_t since_ns, size_t *start)
+{
+	uint64_t mtime = 0;
+	size_t i;
+
+	*start = 0;
+	if (since_ns <= ST_SCAN_MTIME_SLACK_NS)
+		return 0;
+	for (i = 0; i + 1 < l->n; i++) {
+		if (seg_mtime(s, dir, l->first[i], &mtime))
+			return -1;
+		if (mtime >= since_ns - ST_SCAN_MTIME_SLACK_NS)
+			break;
+		*start = i + 1;
+	}
+	return 0;
+}
+
+static int scan_run(struct scan *s, const char *state_dir,
+		    const struct st_scan_window *w)
+{
+	struct st_scan_result *res = s->res;
+	struct st_seg_list l = { 0 };
+	size_t i, start = 0;
+	char dir[4096];
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	st_chain_init(&res->chain);
+	st_merkle_init(&res->tree);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
+			     s->stream_name) >= sizeof(dir))
+		return runtime(s, "%s: path too long", state_dir);
+	s->h = st_hasher_new();
+	if (!s->h)
+		return runtime(s, "OpenSSL SHA-256 unavailable");
+	if (st_seg_list(dir, &l, s->err, s->errlen)) {
+		rc = -1;
+		goto out;
+	}
+	if (w && window_start(s, dir, &l, w->since_ns, &start)) {
+		rc = -1;
+		goto out;
+	}
+	if (w && start < l.n) {
+		s->partial = s->unlinked = l.first[start] != 0;
+		s->live = w->live;
+		res->first_seq = res->records = l.first[start];
+		res->segments_skipped = start;
+	}
+	for (i = start; i < l.n && !rc; i++) {
+		s->newest = i + 1 == l.n;
+		rc = scan_segment(s, dir, l.first[i]);
+	}
+out:
+	st_seg_list_free(&l);
+	st_buf_free(&s->block);
+	st_buf_free(&s->scratch);
+	st_hasher_free(s->h);
+	return rc;
+}
+
+int st_scan_stream_window(const char *state_dir, enum st_stream stream,
+			  const struct st_scan_window *w, st_scan_fn fn,
+			  void *ctx, struct st_scan_result *res, char *err,
+			  size_t errlen)
+{
+	struct scan s = {
+		.stream_name = st_stream_name(stream), .stream = stream,
+		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
+	};
+
+	return scan_run(&s, state_dir, w);
+}
+
 int st_scan_stream(const char *state_dir, enum st_stream stream,
 		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
 		   char *err, size_t errlen)
@@ -197,30 +304,6 @@ int st_scan_stream(const char *state_dir, enum st_stream stream,
 		.stream_name = st_stream_name(stream), .stream = stream,
 		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
 	};
-	struct st_seg_list l = { 0 };
-	char dir[4096];
-	size_t i;
-	int rc = 0;
 
-	memset(res, 0, sizeof(*res));
-	st_chain_init(&res->chain);
-	st_merkle_init(&res->tree);
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
-			     s.stream_name) >= sizeof(dir))
-		return runtime(&s, "%s: path too long", state_dir);
-	s.h = st_hasher_new();
-	if (!s.h)
-		return runtime(&s, "OpenSSL SHA-256 unavailable");
-	if (st_seg_list(dir, &l, err, errlen)) {
-		rc = -1;
-		goto out;
-	}
-	for (i = 0; i < l.n && !rc; i++)
-		rc = scan_segment(&s, dir, l.first[i]);
-out:
-	st_seg_list_free(&l);
-	st_buf_free(&s.block);
-	st_buf_free(&s.scratch);
-	st_hasher_free(s.h);
-	return rc;
+	return scan_run(&s, state_dir, NULL);
 }

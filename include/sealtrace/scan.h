@@ -48,6 +48,9 @@ struct st_scan_result {
 	bool has_last;
 	enum st_event_type last_type;
 	char last_segment[ST_SEG_NAME_LEN + 1];
+	/* window scans only (st_scan_stream_window); 0 for a full scan */
+	uint64_t first_seq;		/* seq of the first record read */
+	uint64_t segments_skipped;	/* leading segments not read */
 };
 
 /*
@@ -58,5 +61,38 @@ struct st_scan_result {
 int st_scan_stream(const char *state_dir, enum st_stream stream,
 		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
 		   char *err, size_t errlen);
+
+/*
+ * A segment is only appended to, so its mtime is at or after the time of
+ * its last record; the slack absorbs the coarse clock the kernel stamps
+ * files with and small steps of the system clock.
+ */
+#define ST_SCAN_MTIME_SLACK_NS	(60ull * 1000000000ull)
+
+struct st_scan_window {
+	uint64_t since_ns;	/* UTC ns; 0 reads every segment */
+	bool live;		/* the agent may be appending right now */
+};
+
+/*
+ * For readers that want the records of a time window, not proof of the
+ * whole stream (that is verify's job), e.g. `status --since`:
+ *  - leading segments last modified more than ST_SCAN_MTIME_SLACK_NS
+ *    before since_ns are not read (res->segments_skipped); the newest
+ *    segment is always read. The callback still sees the older records of
+ *    the segments that are read: filter by timestamp there.
+ *  - the scan starts at the first segment it reads, whatever its first
+ *    seq (res->first_seq): seq, segment order and the chain are checked
+ *    from there on, the first record's preceding_event_hash is taken as
+ *    given, and no Merkle tree is built (r->tree is NULL).
+ *  - with live, a newest segment that ends inside a block, or holds no
+ *    record yet, is a write in progress: the scan ends there with 0.
+ * res->records is the seq after the last record read, as in a full scan.
+ * Returns as st_scan_stream.
+ */
+int st_scan_stream_window(const char *state_dir, enum st_stream stream,
+			  const struct st_scan_window *w, st_scan_fn fn,
+			  void *ctx, struct st_scan_result *res, char *err,
+			  size_t errlen);
 
 #endif /* SEALTRACE_SCAN_H */

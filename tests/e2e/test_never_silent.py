@@ -3,6 +3,7 @@
 Every test ends with an exact equation between what the kernel saw and what
 the log holds: records + calls counted in loss records == calls made.
 """
+import calendar
 import gzip
 import json
 import os
@@ -114,6 +115,80 @@ def test_agent_down_ring_overflow_is_accounted_exactly():
             assert d["reason"] in ("ringbuf_full", "agent_down"), d
             assert d["last_kseq"] - d["first_kseq"] + 1 >= d["count"], d
         eq(probe["hits"], n, "kernel hits in status")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()
+
+
+def utc_ns(ts):
+    """'2025-07-01T12:00:00.123456789Z' -> ns since the epoch."""
+    sec, frac = ts.rstrip("Z").split(".")
+    t = time.strptime(sec, "%Y-%m-%dT%H:%M:%S")
+    return (calendar.timegm(t) * 10**9) + int(frac.ljust(9, "0"))
+
+
+def status_since(agent, since, json_out=True):
+    cmd = [SEALTRACE, "status", "--state-dir", agent.state, "--since", since]
+    p = run(cmd + (["--json"] if json_out else []), check=False)
+    return p.returncode, json.loads(p.stdout) if json_out and p.stdout.startswith("{") else None, p
+
+
+def test_status_since_judges_the_window():
+    """Losses in the log: --since 1h exits 1 with their exact count; --since after them exits 0
+    while plain status (cumulative) still exits 1."""
+    n = 20000
+    probe = "win:st_predict"
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "win")
+    a = Agent("win", targets_yaml("win", t.pid),
+              extra="ringbuf_bytes: 65536\nfsync: {every_ms: 0}\n")
+    try:
+        a.start()
+        eq(a.stop(), 0, "first agent exit")
+        assert "done calls=%d" % n in t.go_and_wait()
+        os.unlink(a.ready)
+        a.start()
+        wait_for(lambda: os.path.exists(os.path.join(a.state, "agent", "status.json")),
+                 what="status.json")
+        time.sleep(2.5)
+        losses = a.of_type("loss", "system")
+        lost = lost_of(a, probe)
+        assert lost > 0, "a 64 KiB ring cannot hold %d calls" % n
+
+        rc, st, p = status_since(a, "1h")
+        eq(rc, 1, "status --since 1h with losses (stdout %s stderr %s)" % (p.stdout, p.stderr))
+        eq(st["verdict_basis"], "window", "verdict basis")
+        eq(st["window"]["loss_records"], len(losses), "loss records in the window")
+        wp = [x for x in st["window"]["probes"] if x["probe"] == probe][0]
+        eq(wp["lost_total"], lost, "calls lost in the window")
+        eq(wp["loss_records"], len(losses), "loss records of the probe")
+        eq(sum(wp["lost"].values()), lost, "lost by reason adds up")
+        eq(wp["persisted"], len(calls_of(a, probe)), "records in the window")
+        eq(wp["persisted"] + lost, n, "window: persisted + lost == calls")
+        cum = [x for x in st["probes"] if x["probe"] == probe][0]
+        eq(cum["lost_total"], lost, "cumulative lost == loss records' counts")
+
+        # A time after the last loss, in whole seconds; wait until it has passed.
+        last = max(utc_ns(r["timestamp_utc"]) for r in losses)
+        after = last // 10**9 + 1
+        while time.time() < after + 0.5:
+            time.sleep(0.1)
+        rc, st, p = status_since(a, str(after))
+        eq(rc, 0, "status --since after the loss (stdout %s stderr %s)" % (p.stdout, p.stderr))
+        eq(st["window"]["loss_records"], 0, "no loss record after the loss")
+        eq(len(st["notes"]), 1, "cumulative loss noted: %s" % st["notes"])
+        assert st["notes"][0].startswith("cumulative: probe %s lost %d of %d calls"
+                                         % (probe, lost, n)), st["notes"]
+        rfc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(after))
+        rc, _, p = status_since(a, rfc, json_out=False)
+        eq(rc, 0, "status --since %s: %s %s" % (rfc, p.stdout, p.stderr))
+        assert "\ncomplete\nnote: cumulative: probe %s lost %d of %d" % (probe, lost, n) \
+            in p.stdout, p.stdout
+        rc, _, p = status_json(a)
+        eq(rc, 1, "plain status stays cumulative: %s" % p.stdout)
+        eq(a.of_type("loss", "system"), losses, "no loss recorded while checking")
+        eq(a.stop(), 0, "agent exit")
         eq(a.verify().returncode, 0, "verify")
     finally:
         if t.proc.poll() is None:

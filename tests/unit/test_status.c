@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <regex.h>
@@ -25,7 +27,11 @@
 #include <cmocka.h>
 
 #include "sealtrace/cli.h"
+#include "sealtrace/keys.h"
+#include "sealtrace/log.h"
+#include "sealtrace/scan.h"
 #include "sealtrace/status.h"
+#include "sealtrace/status_window.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixtures                                                            */
@@ -1170,7 +1176,7 @@ static void test_status_cmd(void **state)
 	expect_status(dir, 0, "last checkpoint: never   canary: ok   ring buffer: 4096 / "
 		      "16777216 bytes\n", NULL);
 	expect_status(dir, 0, "started 1h02m ago", NULL);
-	expect_status(dir, 0, "{\"exit\":0,\"verdict\":\"complete\",\"reasons\":[],\"agent\":{\"pid\":", "--json");
+	expect_status(dir, 0, "{\"exit\":0,\"verdict\":\"complete\",\"verdict_basis\":\"cumulative\",\"reasons\":[],\"notes\":[],\"agent\":{\"pid\":", "--json");
 	expect_status(dir, 0, "\"hits\":4,\"persisted\":3,\"lost_total\":0,\"lost\":{\"ringbuf_full\":0,"
 		      "\"capture_fault\":0,\"agent_down\":0,\"unpaired\":0,\"write_failed\":0},\"in_flight\":1,"
 		      "\"truncated\":2,\"unaccounted\":0,\"coverage_percent\":100,", "--json");
@@ -1239,26 +1245,42 @@ static void test_status_cmd(void **state)
 	expect_status(dir, 2, "no probes in the snapshot", NULL);
 	s->nprobes = 1;
 
-	/* --since hides probes without a recent event, never the verdict. */
+	/*
+	 * --since hides probes without a recent event, and judges losses by
+	 * the log's loss records since TIME: there is no log here, so the
+	 * cumulative loss of the snapshot is a note and the window is clean.
+	 */
 	s->probes[0].last_event_ns = now_ns() - 7200000000000ull;	/* 2 h ago */
 	s->probes[0].in_flight = 0;
 	s->probes[0].lost[ST_LOSS_CAPTURE_FAULT] = 1;
 	write_snapshot(dir, s);
+	expect_status(dir, 1, "incomplete: probe llama:infer lost 1 of 4 calls", NULL);
 	o = run_status("--state-dir", dir, "--since", "1h", END);
-	assert_int_equal(o.rc, 1);
+	assert_int_equal(o.rc, 0);
 	assert_null(strstr(o.out, "llama:infer      "));
-	assert_non_null(strstr(o.out, "(1 probe without events since --since not shown)\n"));
+	assert_non_null(strstr(o.out, "(1 probe without events since --since not shown)\n"
+			       "\ncomplete\nnote: cumulative: probe llama:infer lost 1 of 4 calls "
+			       "since attached (coverage 75.00 %)\n"));
+	assert_non_null(strstr(o.out, "from the log: system 0 records read in 0 segments "
+			       "(0 skipped), decision 0 records read in 0 segments (0 skipped)\n"));
 	free(o.out);
 	free(o.err);
 	o = run_status("--state-dir", dir, "--since", "3h", "--json", END);
-	assert_int_equal(o.rc, 1);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "{\"exit\":0,\"verdict\":\"complete\",\"verdict_basis\":"
+			       "\"window\",\"reasons\":[],\"notes\":[\"cumulative: probe llama:infer "
+			       "lost 1 of 4 calls since attached (coverage 75.00 %)\"],"));
 	assert_non_null(strstr(o.out, "\"probes_hidden\":0}"));
 	free(o.out);
 	free(o.err);
 	o = run_status("-d", dir, "-s", "2030-01-01T00:00:00Z", "-j", END);
-	assert_int_equal(o.rc, 1);
-	assert_non_null(strstr(o.out, "\"since_ns\":1893456000000000000,\"probes\":[],"
-			       "\"probes_hidden\":1}"));
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "\"since_ns\":1893456000000000000,\"window\":{\"since_ns\":"
+			       "1893456000000000000,\"since\":\"2030-01-01T00:00:00.000000000Z\","
+			       "\"loss_records\":0,\"log\":{\"decision\":{\"records_read\":0,"
+			       "\"segments_read\":0,\"segments_skipped\":0},\"system\":{"
+			       "\"records_read\":0,\"segments_read\":0,\"segments_skipped\":0}},"
+			       "\"probes\":[]},\"probes\":[],\"probes_hidden\":1}"));
 	free(o.out);
 	free(o.err);
 
@@ -1287,6 +1309,9 @@ static void test_status_cmd_usage(void **state)
 	assert_non_null(strstr(o.out, "usage: sealtrace status --state-dir DIR [--since TIME] [--json]"));
 	assert_non_null(strstr(o.out, "Exit status:\n  0  every probe complete"));
 	assert_non_null(strstr(o.out, "  2  agent or probes not running"));
+	assert_non_null(strstr(o.out, "  -s, --since TIME     judge losses in a window: \"were calls "
+			       "lost since TIME?\"\n"));
+	assert_non_null(strstr(o.out, "with --since: a loss record since TIME\n"));
 	free(o.out);
 	free(o.err);
 	o = run_status(END);
@@ -1315,10 +1340,391 @@ static void test_status_cmd_usage(void **state)
 	assert_int_equal(o.rc, 2);
 	free(o.out);
 	free(o.err);
+	/* unix seconds of today are in range; a ns clock overflow is not */
+	o = run_status("--state-dir", "/nonexistent", "--since", "1893456000", END);
+	assert_int_equal(o.rc, 2);
+	assert_null(strstr(o.err, "bad --since"));
+	free(o.out);
+	free(o.err);
+	o = run_status("--state-dir", "/nonexistent", "--since", "18446744074", END);
+	assert_int_equal(o.rc, 2);
+	assert_non_null(strstr(o.err, "sealtrace status: bad --since '18446744074'"));
+	free(o.out);
+	free(o.err);
+	o = run_status("--state-dir", "/nonexistent", "--since", "213504d", END);
+	assert_int_equal(o.rc, 2);
+	assert_non_null(strstr(o.err, "sealtrace status: bad --since '213504d'"));
+	free(o.out);
+	free(o.err);
 	o = run_status("--bogus", END);
 	assert_int_equal(o.rc, 2);
 	free(o.out);
 	free(o.err);
+}
+
+/* ------------------------------------------------------------------ */
+/* status --since: the window read back from the log                   */
+/* ------------------------------------------------------------------ */
+
+#define MIN_NS	(60ull * 1000000000ull)
+
+struct wlog {
+	struct st_log *log;
+	uint64_t now;
+};
+
+static void wlog_open(struct wlog *wl, const char *dir, const char *keys)
+{
+	struct st_log_opts o = {
+		.state_dir = dir, .keys_dir = keys, .system_id = "sys",
+		.operator_id = "op", .node_id = "n1",
+		/* small segments, so that some hold only old records */
+		.seg_max_records = 4,
+	};
+	char err[512];
+
+	if (st_log_open(&wl->log, &o, err, sizeof(err)))
+		fail_msg("st_log_open: %s", err);
+}
+
+static void wlog_append(struct wlog *wl, struct st_record *r)
+{
+	char err[512];
+
+	r->input_len = r->output_len = r->duration_ns = -1;
+	if (st_log_append(wl->log, r, err, sizeof(err)))
+		fail_msg("st_log_append: %s", err);
+}
+
+static void add_call(struct wlog *wl, const char *probe, enum st_event_type t, uint64_t ago)
+{
+	struct st_record r = { .type = t, .timestamp_ns = wl->now - ago, .probe = probe };
+
+	wlog_append(wl, &r);
+}
+
+static void add_loss_rec(struct wlog *wl, const char *probe, const char *reason, uint64_t count,
+			 uint64_t ago)
+{
+	struct st_kv d[2] = {
+		{ .key = "count", .kind = ST_KV_UINT, .v.u = count },
+		{ .key = "reason", .kind = ST_KV_STR, .v.s = reason },
+	};
+	struct st_record r = {
+		.type = ST_ET_LOSS, .timestamp_ns = wl->now - ago, .probe = probe,
+		.details = d, .ndetails = 2,
+	};
+
+	wlog_append(wl, &r);
+}
+
+static void add_heartbeat(struct wlog *wl, uint64_t ago)
+{
+	struct st_record r = { .type = ST_ET_HEARTBEAT, .timestamp_ns = wl->now - ago };
+
+	wlog_append(wl, &r);
+}
+
+static void wlog_close(struct wlog *wl)
+{
+	char err[512];
+
+	if (st_log_close(wl->log, err, sizeof(err)))
+		fail_msg("st_log_close: %s", err);
+}
+
+/* Set a segment's mtime, as if it had last been written `ago` before now. */
+static void age_segment(const char *state, const char *stream, uint64_t first, uint64_t ago)
+{
+	char name[ST_SEG_NAME_LEN + 1], path[400];
+	uint64_t t = now_ns() - ago;
+	struct timespec ts[2] = {
+		{ .tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull) },
+		{ .tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull) },
+	};
+
+	st_seg_name(first, name);
+	snprintf(path, sizeof(path), "%s/%s/%s", state, stream, name);
+	if (utimensat(AT_FDCWD, path, ts, 0))
+		fail_msg("utimensat %s: %s", path, strerror(errno));
+}
+
+static uint64_t segments_in(const char *state, const char *stream)
+{
+	struct st_seg_list l = { 0 };
+	char dir[400], err[256];
+	uint64_t n;
+
+	snprintf(dir, sizeof(dir), "%s/%s", state, stream);
+	if (st_seg_list(dir, &l, err, sizeof(err)))
+		fail_msg("%s", err);
+	n = l.n;
+	st_seg_list_free(&l);
+	return n;
+}
+
+/*
+ * The log of the window tests, `now` = when it was written:
+ *  system:   seq 0 the checkpoint of st_log_open (now), then
+ *            1 loss llama:infer agent_down 3 (2 h ago), 2..3 heartbeats
+ *            (2 h ago) | 4 loss llama:infer ringbuf_full 2 (10 min ago),
+ *            5 loss llama:infer "future_reason" 4 (10 min ago), 6 loss
+ *            pinned:7 capture_fault 1 (3 min ago), 7 heartbeat (1 min
+ *            ago) | 8.. the checkpoint(s) of st_log_close (now)
+ *  decision: 0..7 inference llama:infer (2 h ago) | 8..9 inference
+ *            (5 min ago), 10 incomplete (1 min ago), 11 inference of
+ *            llama:other (1 min ago)
+ * Segments of 4 records; those with only old records get an old mtime.
+ */
+static void window_log(const char *state, const char *keys)
+{
+	struct wlog wl = { .now = now_ns() };
+	int i;
+
+	wlog_open(&wl, state, keys);
+	add_loss_rec(&wl, "llama:infer", "agent_down", 3, 120 * MIN_NS);
+	add_heartbeat(&wl, 120 * MIN_NS);
+	add_heartbeat(&wl, 120 * MIN_NS);
+	add_loss_rec(&wl, "llama:infer", "ringbuf_full", 2, 10 * MIN_NS);
+	add_loss_rec(&wl, "llama:infer", "future_reason", 4, 10 * MIN_NS);
+	add_loss_rec(&wl, "pinned:7", "capture_fault", 1, 3 * MIN_NS);
+	add_heartbeat(&wl, 1 * MIN_NS);
+	for (i = 0; i < 8; i++)
+		add_call(&wl, "llama:infer", ST_ET_INFERENCE, 120 * MIN_NS);
+	add_call(&wl, "llama:infer", ST_ET_INFERENCE, 5 * MIN_NS);
+	add_call(&wl, "llama:infer", ST_ET_INFERENCE, 5 * MIN_NS);
+	add_call(&wl, "llama:infer", ST_ET_INCOMPLETE, 1 * MIN_NS);
+	add_call(&wl, "llama:other", ST_ET_INFERENCE, 1 * MIN_NS);
+	wlog_close(&wl);
+	assert_int_equal(segments_in(state, "decision"), 3);
+	assert_int_equal(segments_in(state, "system"), 3);
+	age_segment(state, "decision", 0, 120 * MIN_NS);
+	age_segment(state, "decision", 4, 120 * MIN_NS);
+}
+
+static void expect_window_probe(const struct st_window *w, const char *probe, uint64_t persisted,
+				uint64_t loss_records, const uint64_t lost[ST_LOSS__COUNT],
+				uint64_t other)
+{
+	const struct st_window_probe *p = st_window_probe(w, probe);
+	int r;
+
+	if (!p)
+		fail_msg("probe %s not in the window", probe);
+	assert_int_equal(p->persisted, persisted);
+	assert_int_equal(p->loss_records, loss_records);
+	for (r = 0; r < ST_LOSS__COUNT; r++)
+		if (p->lost[r] != lost[r])
+			fail_msg("%s lost %s = %" PRIu64 ", want %" PRIu64, probe,
+				 st_loss_reason_name(r), p->lost[r], lost[r]);
+	assert_int_equal(p->lost_other, other);
+}
+
+static void test_window_read(void **state)
+{
+	char dir[] = "/tmp/st_win_XXXXXX", keys[300], st[300], err[1024];
+	uint64_t none[ST_LOSS__COUNT] = { 0 }, lost[ST_LOSS__COUNT] = { 0 };
+	struct st_window w;
+	uint64_t now;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	snprintf(st, sizeof(st), "%s/state", dir);
+	assert_int_equal(st_keys_generate(keys, err, sizeof(err)), 0);
+	window_log(st, keys);
+	now = now_ns();
+
+	/* The last hour: the two old decision segments are skipped unread. */
+	assert_int_equal(st_window_read(st, now - 60 * MIN_NS, false, false, &w, err,
+					sizeof(err)), 0);
+	assert_int_equal(w.loss_records, 3);
+	assert_int_equal(w.nprobes, 3);
+	lost[ST_LOSS_RINGBUF_FULL] = 2;
+	expect_window_probe(&w, "llama:infer", 3, 2, lost, 4);
+	assert_int_equal(st_window_lost_total(st_window_probe(&w, "llama:infer")), 6);
+	memset(lost, 0, sizeof(lost));
+	lost[ST_LOSS_CAPTURE_FAULT] = 1;
+	expect_window_probe(&w, "pinned:7", 0, 1, lost, 0);
+	expect_window_probe(&w, "llama:other", 1, 0, none, 0);
+	assert_int_equal(w.scan[ST_STREAM_DECISION].segments_skipped, 2);
+	assert_int_equal(w.scan[ST_STREAM_DECISION].segments_read, 1);
+	assert_int_equal(w.scan[ST_STREAM_DECISION].records, 4);
+	assert_int_equal(w.scan[ST_STREAM_SYSTEM].segments_skipped, 0);
+	assert_int_equal(w.scan[ST_STREAM_SYSTEM].segments_read, 3);
+	st_window_free(&w);
+
+	/* Since 4 minutes ago: only pinned:7's loss and the newest calls. */
+	assert_int_equal(st_window_read(st, now - 4 * MIN_NS, true, false, &w, err,
+					sizeof(err)), 0);
+	assert_int_equal(w.loss_records, 1);
+	expect_window_probe(&w, "llama:infer", 1, 0, none, 0);
+	expect_window_probe(&w, "pinned:7", 0, 1, lost, 0);
+	st_window_free(&w);
+
+	/* Since 3 h ago: everything, the old agent_down loss included. */
+	assert_int_equal(st_window_read(st, now - 180 * MIN_NS, false, false, &w, err,
+					sizeof(err)), 0);
+	memset(lost, 0, sizeof(lost));
+	lost[ST_LOSS_RINGBUF_FULL] = 2;
+	lost[ST_LOSS_AGENT_DOWN] = 3;
+	expect_window_probe(&w, "llama:infer", 11, 3, lost, 4);
+	assert_int_equal(w.scan[ST_STREAM_DECISION].segments_skipped, 0);
+	assert_int_equal(w.scan[ST_STREAM_DECISION].records, 12);
+	st_window_free(&w);
+
+	/* Unix seconds in the future: nothing in the window, newest segments read. */
+	assert_int_equal(st_window_read(st, now + 60 * MIN_NS, false, false, &w, err,
+					sizeof(err)), 0);
+	assert_int_equal(w.loss_records, 0);
+	assert_int_equal(w.nprobes, 0);
+	assert_int_equal(w.scan[ST_STREAM_DECISION].segments_skipped, 2);
+	assert_int_equal(w.scan[ST_STREAM_SYSTEM].segments_skipped, 2);
+	st_window_free(&w);
+	rm_rf(dir);
+}
+
+/* A half-written newest block is a write in progress when live, an error when not. */
+static void test_window_torn_and_broken(void **state)
+{
+	char dir[] = "/tmp/st_win_XXXXXX", keys[300], st[300], path[400], err[1024];
+	char name[ST_SEG_NAME_LEN + 1];
+	struct st_window w;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	snprintf(st, sizeof(st), "%s/state", dir);
+	assert_int_equal(st_keys_generate(keys, err, sizeof(err)), 0);
+	window_log(st, keys);
+
+	/* the first bytes of a gzip member: a block being appended right now */
+	st_seg_name(8, name);
+	snprintf(path, sizeof(path), "%s/decision/%s", st, name);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fwrite("\x1f\x8b\x08\x00", 1, 4, f);
+	fclose(f);
+	assert_int_equal(st_window_read(st, now_ns() - 60 * MIN_NS, true, false, &w, err,
+					sizeof(err)), 0);
+	expect_window_probe(&w, "llama:other", 1, 0, (uint64_t[ST_LOSS__COUNT]){ 0 }, 0);
+	st_window_free(&w);
+	assert_int_equal(st_window_read(st, now_ns() - 60 * MIN_NS, false, false, &w, err,
+					sizeof(err)), -1);
+	if (!strstr(err, "decision log broken (run sealtrace verify): decision/"
+		    "00000000000000000008.seg seq 12: torn tail"))
+		fail_msg("%s", err);
+	st_window_free(&w);
+
+	/* A segment missing inside the window: the window is unknown. */
+	st_seg_name(4, name);
+	snprintf(path, sizeof(path), "%s/system/%s", st, name);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(st_window_read(st, now_ns() - 60 * MIN_NS, true, false, &w, err,
+					sizeof(err)), -1);
+	if (!strstr(err, "system log broken (run sealtrace verify): system/"
+		    "00000000000000000008.seg seq 4: segment starts at seq 8: records 4..7 are "
+		    "missing"))
+		fail_msg("%s", err);
+	st_window_free(&w);
+	rm_rf(dir);
+}
+
+/* The CronJob's question: calls lost in the last N minutes? Exit codes per window. */
+static void test_status_cmd_window(void **state)
+{
+	char dir[] = "/tmp/st_win_XXXXXX", keys[300], st[300], err[1024], path[400];
+	char name[ST_SEG_NAME_LEN + 1];
+	struct st_status *s = live_snapshot();
+	struct cmd_out o;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	snprintf(st, sizeof(st), "%s/state", dir);
+	assert_int_equal(st_keys_generate(keys, err, sizeof(err)), 0);
+	window_log(st, keys);
+	/* the snapshot's cumulative counters: the old agent_down loss too */
+	s->probes[0].hits = 20;
+	s->probes[0].persisted = 11;
+	s->probes[0].in_flight = 0;
+	s->probes[0].lost[ST_LOSS_AGENT_DOWN] = 3;
+	s->probes[0].lost[ST_LOSS_RINGBUF_FULL] = 6;
+	write_snapshot(st, s);
+
+	/* Without --since: cumulative, as always. */
+	expect_status(st, 1, "incomplete: probe llama:infer lost 9 of 20 calls (coverage 55.00 %)",
+		      NULL);
+
+	/* The last hour: the losses of 10 and 3 minutes ago fail it. */
+	o = run_status("--state-dir", st, "--since", "1h", END);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "\nincomplete: probe llama:infer lost 6 calls since "));
+	assert_non_null(strstr(o.out, "Z (2 loss records); probe pinned:7 lost 1 calls since "));
+	assert_non_null(strstr(o.out, "Z (1 loss record)\nnote: cumulative: probe llama:infer lost 9 "
+			       "of 20 calls since attached (coverage 55.00 %)\n"));
+	assert_non_null(strstr(o.out, "llama            llama:infer                      yes      "
+			       "            3          6           20           11          9    "
+			       "55.00%         0  5."));
+	assert_non_null(strstr(o.out, "    lost since --since by reason: ringbuf_full=2 capture_fault=0"
+			       " agent_down=0 unpaired=0"));
+	assert_non_null(strstr(o.out, " other=4 (2 loss records)\n    lost in total by reason: "
+			       "ringbuf_full=6 capture_fault=0 agent_down=3 unpaired=0"));
+	assert_non_null(strstr(o.out, "-                pinned:7                         -        "
+			       "            0          1            -            -          -  "
+			       "       -         -  -\n"));
+	assert_non_null(strstr(o.out, "-                llama:other                      -        "
+			       "            1          0            -"));
+	assert_non_null(strstr(o.out, "decision 4 records read in 1 segments (2 skipped)"));
+	free(o.out);
+	free(o.err);
+
+	/* The last 2 minutes: after every loss; plain status still fails. */
+	o = run_status("--state-dir", st, "--since", "2m", "--json", END);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "{\"exit\":0,\"verdict\":\"complete\",\"verdict_basis\":"
+			       "\"window\",\"reasons\":[],\"notes\":[\"cumulative: probe llama:infer "
+			       "lost 9 of 20 calls since attached (coverage 55.00 %)\"]"));
+	assert_non_null(strstr(o.out, "\"loss_records\":0,\"log\":{\"decision\":{\"records_read\":4,"
+			       "\"segments_read\":1,\"segments_skipped\":2},\"system\":{"));
+	assert_non_null(strstr(o.out, "\"probes\":[{\"probe\":\"llama:infer\",\"persisted\":1,"
+			       "\"loss_records\":0,\"lost_total\":0,\"lost\":{\"ringbuf_full\":0,"
+			       "\"capture_fault\":0,\"agent_down\":0,\"unpaired\":0,"));
+	/* split at the reasons: a reason added to the enum goes before "other" */
+	assert_non_null(strstr(o.out, "\"other\":0}},{\"probe\":\"llama:other\",\"persisted\":1,"));
+	free(o.out);
+	free(o.err);
+	expect_status(st, 1, "incomplete: probe llama:infer lost 9 of 20 calls", NULL);
+
+	/* JSON of a failing window: per reason, the unknown one as "other". */
+	o = run_status("--state-dir", st, "--since", "1h", "--json", END);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "{\"probe\":\"llama:infer\",\"persisted\":3,\"loss_records\":2,"
+			       "\"lost_total\":6,\"lost\":{\"ringbuf_full\":2,\"capture_fault\":0,"
+			       "\"agent_down\":0,\"unpaired\":0,"));
+	assert_non_null(strstr(o.out, "\"other\":4}}"));
+	free(o.out);
+	free(o.err);
+
+	/* The agent down wins, as without --since. */
+	s->canary_ok = false;
+	write_snapshot(st, s);
+	expect_status(st, 2, "not_running: canary failed", "--since=2m");
+	s->canary_ok = true;
+	write_snapshot(st, s);
+
+	/* A log that cannot be read back leaves the window unknown: 2. */
+	st_seg_name(4, name);
+	snprintf(path, sizeof(path), "%s/system/%s", st, name);
+	assert_int_equal(unlink(path), 0);
+	o = run_status("--state-dir", st, "--since", "2m", "--json", END);
+	assert_int_equal(o.rc, 2);
+	assert_non_null(strstr(o.out, "\"verdict\":\"not_running\",\"verdict_basis\":\"window\","
+			       "\"reasons\":[\"window unknown: system log broken (run sealtrace "
+			       "verify): system/00000000000000000008.seg seq 4: segment starts at seq 8"));
+	assert_non_null(strstr(o.out, "\"window\":null,\"probes\":["));
+	free(o.out);
+	free(o.err);
+	rm_rf(dir);
+	free(s);
 }
 
 int main(void)
@@ -1344,6 +1750,9 @@ int main(void)
 		cmocka_unit_test(test_metrics_listen_errors),
 		cmocka_unit_test(test_status_cmd),
 		cmocka_unit_test(test_status_cmd_usage),
+		cmocka_unit_test(test_window_read),
+		cmocka_unit_test(test_window_torn_and_broken),
+		cmocka_unit_test(test_status_cmd_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
