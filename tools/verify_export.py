@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Verify a sealtrace export with nothing but the Python standard library.
 
-usage: verify_export.py EXPORT.jsonl SIGNING.pub
+usage: verify_export.py EXPORT.jsonl SIGNING.pub [RETIRED.pub ...]
 exit status: 0 intact, 1 not intact (the reason is printed), 2 usage.
+
+Several public keys: after a signing key rotation, give the current key
+and the retired ones; each note must be signed by one of them.
 
 Checks: each checkpoint note's Ed25519 signature (C2SP signed note), each
 record's canonical form, the hash chain between records with consecutive
@@ -104,8 +107,9 @@ def load_pub(path):
     return der[12:]
 
 
-def check_note(note, pub):
-    """Return (origin, size, root) of a note signed by pub, or raise Bad."""
+def check_note(note, pubs):
+    """Return (origin, size, root, signer) of a note signed by one of pubs
+    (signer: its index), or raise Bad."""
     text, sep, sigs = note.partition("\n\n")
     if not sep or not note.endswith("\n"):
         raise Bad("checkpoint: not a signed note")
@@ -118,12 +122,19 @@ def check_note(note, pub):
             raise Bad("checkpoint: bad signature line")
         name, b64 = line[2:].split(" ")
         blob = base64.b64decode(b64, validate=True)
-        kid = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
-        if blob[:4] == kid:
-            if not ed25519_verify(pub, msg, blob[4:]):
-                raise Bad(f"checkpoint: signature of '{name}' does not verify")
-            return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
-    raise Bad("checkpoint: no signature by the given public key")
+        ids = [hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
+               for pub in pubs]
+        if blob[:4] not in ids:
+            continue
+        for i, pub in enumerate(pubs):
+            # key ids are 4 bytes: two keys may share one
+            if ids[i] == blob[:4] and ed25519_verify(pub, msg, blob[4:]):
+                return (lines[0], int(lines[1]),
+                        base64.b64decode(lines[2], validate=True), i)
+        raise Bad(f"checkpoint: signature of '{name}' does not verify")
+    if len(pubs) == 1:
+        raise Bad("checkpoint: no signature by the given public key")
+    raise Bad(f"checkpoint: no signature by any of the {len(pubs)} given public keys")
 
 
 # --- RFC 6962 Merkle tree ------------------------------------------------
@@ -161,7 +172,7 @@ def canonical(obj, line):
     return again.encode() == line
 
 
-def verify(path, pub):
+def verify(path, pubs, names):
     streams, header = {}, False
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
@@ -176,7 +187,7 @@ def verify(path, pub):
                         raise Bad("not a sealtrace-export/1 file")
                     header = True
                 elif "export" in obj:
-                    meta(obj, streams, pub)
+                    meta(obj, streams, pubs)
                 else:
                     record(obj, line, streams)
             except (Bad, ValueError, KeyError, TypeError) as e:
@@ -193,20 +204,21 @@ def verify(path, pub):
             raise Bad(f"{path}: {name}: proof nodes that are not part of the tree")
         if root != s["root"]:
             raise Bad(f"{path}: {name}: records and proof do not give the signed root")
-        print(f"  {name:8} {len(s['leaves'])} records proved in the signed tree "
-              f"of {s['size']}, {s['links']} chain links checked")
+        print(f"  {name:8} {len(s['leaves'])} records proved in the tree "
+              f"of {s['size']} signed by {names[s['signer']]}, "
+              f"{s['links']} chain links checked")
 
 
-def meta(obj, streams, pub):
+def meta(obj, streams, pubs):
     name = obj["stream"]
     if obj["export"] == "checkpoint":
         if name in streams:
             raise Bad(f"second checkpoint for {name}")
-        origin, size, root = check_note(obj["note"], pub)
+        origin, size, root, signer = check_note(obj["note"], pubs)
         if origin.rsplit("/", 1)[-1] != name:
             raise Bad(f"checkpoint origin {origin} is not of stream {name}")
         streams[name] = {"size": size, "root": root, "leaves": {}, "links": 0,
-                         "last": None}
+                         "last": None, "signer": signer}
     elif obj["export"] == "proof":
         s = streams.get(name)
         if s is None or "proof" in s or obj["tree_size"] != s["size"]:
@@ -239,13 +251,13 @@ def record(obj, line, streams):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) < 3:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
     try:
-        pub = load_pub(argv[2])
+        pubs = [load_pub(p) for p in argv[2:]]
         print(f"verify_export: {argv[1]}")
-        verify(argv[1], pub)
+        verify(argv[1], pubs, argv[2:])
     except (Bad, OSError, ValueError) as e:
         print(f"verify_export: FAIL: {e}")
         return 1

@@ -77,7 +77,7 @@ struct bstream {
 struct bcheck {
 	const char *name;
 	unsigned long line;
-	EVP_PKEY *pub;
+	const struct st_keyset *keys;
 	struct st_hasher *h;
 	struct st_buf scratch;
 	struct bstream s[ST_STREAM__COUNT];
@@ -123,7 +123,7 @@ static int meta_checkpoint(struct bcheck *b, const struct st_jv *root)
 {
 	const struct st_jv *note = st_jv_get(root, "note");
 	struct bstream *bs;
-	char why[256];
+	char why[512];
 	int s;
 
 	if (meta_stream(b, root, &s))
@@ -133,7 +133,8 @@ static int meta_checkpoint(struct bcheck *b, const struct st_jv *root)
 		return bad(b, "second checkpoint for stream %s", st_stream_name(s));
 	if (!note || note->t != ST_JSTR)
 		return bad(b, "checkpoint line lacks \"note\"");
-	if (st_ckpt_parse(note->s, note->slen, b->pub, &bs->ck, why, sizeof(why)))
+	if (st_ckpt_parse_any(note->s, note->slen, b->keys->key, b->keys->n,
+			      &bs->ck, &b->rep->s[s].signer, why, sizeof(why)))
 		return bad(b, "%s", why);
 	if (st_ckpt_stream(&bs->ck) != s)
 		return bad(b, "checkpoint origin '%s' is not of stream %s",
@@ -327,11 +328,11 @@ static int finish(struct bcheck *b)
 	return 0;
 }
 
-int st_bundle_verify(FILE *f, const char *name, EVP_PKEY *pub,
+int st_bundle_verify(FILE *f, const char *name, const struct st_keyset *keys,
 		     struct st_bundle_report *rep, char *err, size_t errlen)
 {
 	struct bcheck b = {
-		.name = name, .pub = pub, .rep = rep, .err = err, .errlen = errlen,
+		.name = name, .keys = keys, .rep = rep, .err = err, .errlen = errlen,
 	};
 	char *line = NULL;
 	size_t cap = 0, len;

@@ -223,13 +223,57 @@ static int verify_sig(const char *msg, size_t msglen, const uint8_t *sig,
 	return ok ? 0 : -1;
 }
 
-int st_ckpt_parse(const char *note, size_t len, EVP_PKEY *pub,
-		  struct st_ckpt *out, char *err, size_t errlen)
+/*
+ * One signature line against the keys: 1 when a key with its key id
+ * verifies it (*signer names that key), 0 when no key has its id, -1 when
+ * keys have its id but none verifies (err set).
+ */
+static int check_sig_line(const char *note, const char *sigs, const char *l,
+			  const char *sp, const uint8_t *blob,
+			  EVP_PKEY *const *keys, size_t nkeys, size_t *signer,
+			  char *err, size_t errlen)
+{
+	size_t namelen = (size_t)(sp - l - 4), i;
+	bool id_matched = false;
+	uint8_t id[4];
+
+	for (i = 0; i < nkeys; i++) {
+		if (key_id(l + 4, namelen, keys[i], id))
+			return fail(err, errlen, "checkpoint: cannot derive the key id");
+		if (memcmp(id, blob, 4))
+			continue;	/* another signer's line */
+		id_matched = true;
+		/* 4-byte ids can collide: a failed check may be the other key's */
+		if (!verify_sig(note, (size_t)(sigs - 1 - note), blob + 4, keys[i])) {
+			*signer = i;
+			return 1;
+		}
+	}
+	if (id_matched)
+		return fail(err, errlen, "checkpoint: Ed25519 signature of '%.*s' does not verify",
+			    (int)namelen, l + 4);
+	return 0;
+}
+
+static int no_signer(char *err, size_t errlen, size_t nkeys, const char *l,
+		     const char *sp, const uint8_t *blob)
+{
+	if (nkeys == 1)
+		return fail(err, errlen, "checkpoint: no signature by the given public key (signed by '%.*s' key id %02x%02x%02x%02x)",
+			    (int)(sp - l - 4), l + 4, blob[0], blob[1], blob[2], blob[3]);
+	return fail(err, errlen, "checkpoint: no signature by any of the %zu given public keys (signed by '%.*s' key id %02x%02x%02x%02x)",
+		    nkeys, (int)(sp - l - 4), l + 4, blob[0], blob[1], blob[2], blob[3]);
+}
+
+int st_ckpt_parse_any(const char *note, size_t len, EVP_PKEY *const *keys,
+		      size_t nkeys, struct st_ckpt *out, size_t *signer,
+		      char *err, size_t errlen)
 {
 	const char *end = note + len, *sigs = NULL, *l, *sp, *p;
-	uint8_t blob[4 + SIG_LEN], id[4];
-	size_t ll, nsig = 0;
-	bool matched = false;
+	const char *first_l = NULL, *first_sp = NULL;
+	uint8_t blob[4 + SIG_LEN], first_blob[4];
+	size_t ll, nsig = 0, who = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!len || note[len - 1] != '\n' || memchr(note, '\0', len))
@@ -246,23 +290,35 @@ int st_ckpt_parse(const char *note, size_t len, EVP_PKEY *pub,
 			     sizeof(blob)) != (long)sizeof(blob))
 			return fail(err, errlen, "checkpoint: malformed signature line %zu",
 				    nsig + 1);
-		if (!pub)
+		if (!nsig) {
+			first_l = l;
+			first_sp = sp;
+			memcpy(first_blob, blob, 4);
+		}
+		if (!nkeys)
 			continue;
-		if (key_id(l + 4, (size_t)(sp - l - 4), pub, id))
-			return fail(err, errlen, "checkpoint: cannot derive the key id");
-		if (memcmp(id, blob, 4))
-			continue;	/* another signer's line */
-		matched = true;
-		if (verify_sig(note, (size_t)(sigs - 1 - note), blob + 4, pub))
-			return fail(err, errlen, "checkpoint: Ed25519 signature of '%.*s' does not verify",
-				    (int)(sp - l - 4), l + 4);
-		return 0;
+		rc = check_sig_line(note, sigs, l, sp, blob, keys, nkeys, &who,
+				    err, errlen);
+		if (rc < 0)
+			return -1;
+		if (rc) {
+			if (signer)
+				*signer = who;
+			return 0;
+		}
 	}
 	if (!nsig)
 		return fail(err, errlen, "checkpoint: no signature line");
-	if (pub && !matched)
-		return fail(err, errlen, "checkpoint: no signature by the given public key");
+	if (nkeys)
+		return no_signer(err, errlen, nkeys, first_l, first_sp, first_blob);
 	return 0;
+}
+
+int st_ckpt_parse(const char *note, size_t len, EVP_PKEY *pub,
+		  struct st_ckpt *out, char *err, size_t errlen)
+{
+	return st_ckpt_parse_any(note, len, &pub, pub ? 1 : 0, out, NULL, err,
+				 errlen);
 }
 
 int st_ckpt_read_file(const char *path, char *out, size_t outlen, size_t *len,

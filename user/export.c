@@ -25,6 +25,7 @@
 #include "sealtrace/scan.h"
 
 #define OUT_CHUNK (1u << 20)
+#define MAX_PUBKEYS 16
 
 struct filter {
 	bool stream[ST_STREAM__COUNT];
@@ -120,10 +121,11 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 }
 
 static int read_checkpoint(const char *state_dir, enum st_stream s,
-			   EVP_PKEY *pub, char *note, size_t notecap,
-			   struct st_ckpt *ck, char *err, size_t errlen)
+			   const struct st_keyset *keys, char *note,
+			   size_t notecap, struct st_ckpt *ck, char *err,
+			   size_t errlen)
 {
-	char path[4200], why[256];
+	char path[4200], why[512];
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s/checkpoint", state_dir,
@@ -131,7 +133,8 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 	if (st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why)))
 		return set_err(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
 			       why);
-	if (st_ckpt_parse(note, len, pub, ck, why, sizeof(why)))
+	if (st_ckpt_parse_any(note, len, keys->key, keys->n, ck, NULL, why,
+			      sizeof(why)))
 		return set_err(err, errlen, "%s: %s", path, why);
 	if (st_ckpt_stream(ck) != (int)s)
 		return set_err(err, errlen, "%s: origin '%s' names another stream",
@@ -140,8 +143,8 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 }
 
 static int export_stream(const char *state_dir, enum st_stream s,
-			 const struct filter *f, EVP_PKEY *pub, char *err,
-			 size_t errlen)
+			 const struct filter *f, const struct st_keyset *keys,
+			 char *err, size_t errlen)
 {
 	struct export x = { .f = f };
 	struct st_scan_result res;
@@ -151,7 +154,7 @@ static int export_stream(const char *state_dir, enum st_stream s,
 	char note[ST_NOTE_MAX];
 	int rc;
 
-	rc = read_checkpoint(state_dir, s, pub, note, sizeof(note), &ck, err,
+	rc = read_checkpoint(state_dir, s, keys, note, sizeof(note), &ck, err,
 			     errlen);
 	if (rc)
 		return rc;
@@ -237,7 +240,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
-		"                        [--event-type T[,T...]] [--pubkey FILE]\n\n"
+		"                        [--event-type T[,T...]] [--pubkey FILE]...\n\n"
 		"Write the selected records to stdout as JSON lines exactly as chained,\n"
 		"with each stream's signed checkpoint and a Merkle proof, so that\n"
 		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"
@@ -248,6 +251,7 @@ static void usage(FILE *f)
 		"  --to TIME           records before TIME\n"
 		"  --event-type T,...  only these event types (e.g. inference,loss)\n"
 		"  --pubkey FILE       check the checkpoints' signatures before exporting\n"
+		"                      (repeatable: any of the keys may have signed)\n"
 		"  -h, --help          this text\n\n"
 		"Exit status: 0 ok, 1 the log does not verify, 2 usage, 3 I/O error.\n");
 }
@@ -266,11 +270,12 @@ int cmd_export(int argc, char **argv)
 	};
 	struct filter f = { .to = UINT64_MAX };
 	const char *dir = NULL, *stream = NULL, *from = NULL, *to = NULL,
-		   *types = NULL, *pubkey = NULL;
+		   *types = NULL;
 	struct st_buf hdr = { 0 };
-	EVP_PKEY *pub = NULL;
+	struct st_keyset keys = { 0 };
 	char err[1024];
-	int c, s, rc = ST_EXIT_OK, r;
+	const char *pubs[MAX_PUBKEYS];
+	int c, s, rc = ST_EXIT_OK, r, npub = 0;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -280,7 +285,14 @@ int cmd_export(int argc, char **argv)
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
 		case 'e': types = optarg; break;
-		case 'p': pubkey = optarg; break;
+		case 'p':
+			if (npub == MAX_PUBKEYS) {
+				fprintf(stderr, "sealtrace export: at most %d --pubkey\n",
+					MAX_PUBKEYS);
+				return ST_EXIT_USAGE;
+			}
+			pubs[npub++] = optarg;
+			break;
 		case 'h': usage(stdout); return ST_EXIT_OK;
 		default: usage(stderr); return ST_EXIT_USAGE;
 		}
@@ -306,9 +318,12 @@ int cmd_export(int argc, char **argv)
 	} else {
 		f.stream[ST_STREAM_DECISION] = f.stream[ST_STREAM_SYSTEM] = true;
 	}
-	if (pubkey && st_pubkey_load(pubkey, &pub, err, sizeof(err))) {
-		fprintf(stderr, "sealtrace export: %s\n", err);
-		return ST_EXIT_USAGE;
+	for (s = 0; s < npub; s++) {
+		if (st_keyset_add_file(&keys, pubs[s], err, sizeof(err)) < 0) {
+			fprintf(stderr, "sealtrace export: %s\n", err);
+			st_keyset_free(&keys);
+			return ST_EXIT_USAGE;
+		}
 	}
 	st_bundle_header(&hdr, stream, from, to, types);
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
@@ -317,12 +332,12 @@ int cmd_export(int argc, char **argv)
 	for (s = 0; s < ST_STREAM__COUNT && rc == ST_EXIT_OK; s++) {
 		if (!f.stream[s] || !stream_wanted(&f, (enum st_stream)s))
 			continue;
-		r = export_stream(dir, (enum st_stream)s, &f, pub, err, sizeof(err));
+		r = export_stream(dir, (enum st_stream)s, &f, &keys, err, sizeof(err));
 		if (r) {
 			fprintf(stderr, "sealtrace export: %s%s\n", r > 0 ? "FAIL: " : "", err);
 			rc = r > 0 ? ST_EXIT_FAIL : ST_EXIT_RUNTIME;
 		}
 	}
-	EVP_PKEY_free(pub);
+	st_keyset_free(&keys);
 	return rc;
 }

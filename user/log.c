@@ -39,13 +39,18 @@ struct lstream {
 	struct st_chain chain;
 	struct st_merkle tree;
 	char origin[ST_ORIGIN_MAX];
+	int signer;			/* accept[] index that signed the
+					 * checkpoint found at open; -1 none */
 };
 
 struct st_log {
-	char *state_dir, *system_id, *operator_id, *node_id;
+	char *state_dir, *keys_dir, *system_id, *operator_id, *node_id;
 	struct st_log_opts o;		/* numbers only; strings above */
 	int lock_fd;
 	EVP_PKEY *key;
+	/* keys existing checkpoints may be signed by: [0] is key's public
+	 * half, then every .pub in <keys_dir>/retired (keys rotated out) */
+	struct st_keyset accept;
 	char key_name[ST_ORIGIN_MAX];
 	struct st_hasher *h;
 	struct lstream s[ST_STREAM__COUNT];
@@ -439,9 +444,11 @@ static void log_free(struct st_log *log)
 	st_buf_free(&log->note);
 	st_hasher_free(log->h);
 	EVP_PKEY_free(log->key);
+	st_keyset_free(&log->accept);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd);	/* releases the flock */
 	free(log->state_dir);
+	free(log->keys_dir);
 	free(log->system_id);
 	free(log->operator_id);
 	free(log->node_id);
@@ -472,6 +479,7 @@ struct resume {
 	struct st_log *log;
 	struct st_ckpt ckpt;		/* the stream's own last checkpoint */
 	bool has_ckpt;
+	size_t signer;			/* log->accept index that signed it */
 	bool last_was_close;		/* last record: checkpoint at close */
 	char why[256];
 };
@@ -510,10 +518,12 @@ static int read_own_checkpoint(struct st_log *log, struct lstream *st,
 		return 0;
 	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
 		return -1;
-	if (st_ckpt_parse(note, len, log->key, &rs->ckpt, rs->why,
-			  sizeof(rs->why)))
-		return fail(err, errlen, "%s: %s (signed by another key?)", path,
-			    rs->why);
+	/* a retired key may have signed it: the run before a rotation */
+	if (st_ckpt_parse_any(note, len, log->accept.key, log->accept.n,
+			      &rs->ckpt, &rs->signer, rs->why, sizeof(rs->why)))
+		return fail(err, errlen, "%s: %s; accepted: the current signing key and %zu retired key(s) in %s/" ST_KEYS_RETIRED_DIR
+			    " (signed by another key?)", path, rs->why,
+			    log->accept.n - 1, log->keys_dir);
 	if (strcmp(rs->ckpt.origin, st->origin) &&
 	    st_ckpt_stream(&rs->ckpt) != (int)st->id)
 		return fail(err, errlen, "%s: origin '%s' is not this stream's",
@@ -557,6 +567,7 @@ static int resume_stream(struct st_log *log, struct lstream *st,
 	st->next_seq = res.records;
 	st->chain = res.chain;
 	st->tree = res.tree;
+	st->signer = rs.has_ckpt ? (int)rs.signer : -1;
 	if (st->id == ST_STREAM_SYSTEM && res.has_last && !rs.last_was_close)
 		*unclean = true;
 	return 0;
@@ -595,6 +606,40 @@ static int recovery_record(struct st_log *log, struct lstream *st,
 	return append(log, &r, true, err, errlen);
 }
 
+/*
+ * The last checkpoint was signed by a retired key: the signing key was
+ * rotated between runs. Say so in the log, so the key change is itself
+ * under the chain and the next signed head (by the new key).
+ */
+static int rotation_record(struct st_log *log, char *err, size_t errlen)
+{
+	char old_hash[ST_PUBKEY_HASH_LEN + 1], new_hash[ST_PUBKEY_HASH_LEN + 1];
+	struct st_kv d[4];
+	struct st_record r = {
+		.type = ST_ET_CONFIG_CHANGE, .timestamp_ns = realtime_ns(),
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d, .ndetails = 4,
+	};
+	int old = log->s[ST_STREAM_SYSTEM].signer;
+
+	if (old <= 0)
+		old = log->s[ST_STREAM_DECISION].signer;
+	if (old <= 0)
+		return 0;	/* a new log, or signed by the current key */
+	if (st_pubkey_hash(log->accept.key[old], old_hash) ||
+	    st_pubkey_hash(log->accept.key[0], new_hash))
+		return fail(err, errlen, "log: SHA-256 of a public key failed");
+	d[0] = (struct st_kv){ .key = "signing_key_rotated", .kind = ST_KV_BOOL,
+			       .v.b = true };
+	d[1] = (struct st_kv){ .key = "old_key_hash", .kind = ST_KV_STR,
+			       .v.s = old_hash };
+	d[2] = (struct st_kv){ .key = "new_key_hash", .kind = ST_KV_STR,
+			       .v.s = new_hash };
+	d[3] = (struct st_kv){ .key = "old_key_file", .kind = ST_KV_STR,
+			       .v.s = log->accept.name[old] };
+	return append(log, &r, true, err, errlen);
+}
+
 static int lock_state(struct st_log *log, char *err, size_t errlen)
 {
 	char path[4200];
@@ -609,6 +654,27 @@ static int lock_state(struct st_log *log, char *err, size_t errlen)
 	return 0;
 }
 
+/* The current key first (index 0 means "not rotated"), then retired ones. */
+static int load_accepted_keys(struct st_log *log, char *err, size_t errlen)
+{
+	uint8_t raw[32];
+	char dir[4200];
+	EVP_PKEY *pub;
+	size_t found;
+
+	if (st_pubkey_raw(log->key, raw))
+		return fail(err, errlen, "%s/signing.key: no Ed25519 public half",
+			    log->keys_dir);
+	pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, sizeof(raw));
+	if (!pub)
+		return fail(err, errlen, "log: out of memory");
+	snprintf(dir, sizeof(dir), "%s/signing.key", log->keys_dir);
+	if (st_keyset_add(&log->accept, pub, dir, err, errlen) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/" ST_KEYS_RETIRED_DIR, log->keys_dir);
+	return st_keyset_add_dir(&log->accept, dir, true, &found, err, errlen);
+}
+
 static int init_log(struct st_log *log, const struct st_log_opts *o,
 		    char *err, size_t errlen)
 {
@@ -618,17 +684,19 @@ static int init_log(struct st_log *log, const struct st_log_opts *o,
 	log->o.system_id = log->o.operator_id = log->o.node_id = NULL;
 	log->rnd_pos = sizeof(log->rnd);	/* refill on first use */
 	log->state_dir = strdup(o->state_dir);
+	log->keys_dir = strdup(o->keys_dir);
 	log->system_id = o->system_id ? strdup(o->system_id) : NULL;
 	log->operator_id = o->operator_id ? strdup(o->operator_id) : NULL;
 	log->node_id = o->node_id ? strdup(o->node_id) : NULL;
 	log->h = st_hasher_new();
-	if (!log->state_dir || !log->h || (o->system_id && !log->system_id) ||
+	if (!log->state_dir || !log->keys_dir || !log->h || (o->system_id && !log->system_id) ||
 	    (o->operator_id && !log->operator_id) || (o->node_id && !log->node_id))
 		return fail(err, errlen, "log: out of memory");
 	if (mkdir(o->state_dir, 0750) && errno != EEXIST)
 		return fail(err, errlen, "%s: %s", o->state_dir, strerror(errno));
 	if (lock_state(log, err, errlen) ||
-	    st_signing_key_load(o->keys_dir, &log->key, err, errlen))
+	    st_signing_key_load(o->keys_dir, &log->key, err, errlen) ||
+	    load_accepted_keys(log, err, errlen))
 		return -1;
 	if (st_ckpt_key_name(log->key_name, sizeof(log->key_name), o->system_id,
 			     o->node_id))
@@ -691,6 +759,8 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 	}
 	if (unclean && !any_torn &&
 	    recovery_record(log, &log->s[ST_STREAM_SYSTEM], NULL, false, err, errlen))
+		goto bad;
+	if (rotation_record(log, err, errlen))
 		goto bad;
 	/* sign what this run continues from, recovery notes included */
 	if (checkpoint(log, "open", err, errlen))

@@ -5,8 +5,11 @@
  * State directory: every segment's framing, every line's canonical form,
  * the hash chain (scan.h), then the Merkle root at every signed tree head
  * found: the checkpoint records of the system stream, each stream's
- * `checkpoint` file and any --checkpoint copies. With --pubkey every
- * signature is checked too. The first failure is named as
+ * `checkpoint` file and any --checkpoint copies. With --pubkey (several
+ * after a signing key rotation) or --pubkey-dir every signature is
+ * checked too, each against any of the keys; once a checkpoint record is
+ * signed by a new key, the keys before it must not sign again (a retired
+ * key is retired for good). The first failure is named as
  * "<stream>/<segment> seq N: what" and the exit status is 1.
  */
 #include <getopt.h>
@@ -48,9 +51,20 @@ struct claims {
 	bool have_file;			/* <stream>/checkpoint present */
 };
 
+/* What one of the given keys signed. */
+struct keyuse {
+	uint64_t records;		/* checkpoint records in the system stream */
+	uint64_t first_seq, last_seq;	/* of those, system seq */
+	unsigned files;			/* <stream>/checkpoint and --checkpoint */
+	bool superseded;		/* another key signed a later record */
+	uint64_t superseded_at;		/* system seq of that record */
+};
+
 struct verify {
 	const char *state_dir;
-	EVP_PKEY *pub;
+	struct st_keyset keys;		/* none: signatures not checked */
+	struct keyuse *use;		/* one per key */
+	int last_signer;		/* of the last checkpoint record; -1 */
 	struct claims c[ST_STREAM__COUNT];
 	struct st_merkle prev;		/* system tree one record back */
 	uint64_t total, progress_ns;
@@ -168,6 +182,31 @@ static int note_of(const struct st_record *rec, const char *key,
 	return *out && (*out)->kind == kind ? 0 : -1;
 }
 
+/*
+ * Keys sign checkpoint records in runs: A..A B..B C..C. A key that comes
+ * back after another one took over was retired: whoever signs with it
+ * now holds a key that should have been destroyed.
+ */
+static int record_signer(struct verify *v, size_t k, uint64_t seq,
+			 const char *where, char *err, size_t errlen)
+{
+	struct keyuse *u = &v->use[k];
+
+	if (u->superseded)
+		return set_err(err, errlen, "%s: checkpoint signed by %s, a key that another key replaced at system seq %"
+			       PRIu64 " (a retired signing key signed again)",
+			       where, v->keys.name[k], u->superseded_at);
+	if (v->last_signer >= 0 && (size_t)v->last_signer != k) {
+		v->use[v->last_signer].superseded = true;
+		v->use[v->last_signer].superseded_at = seq;
+	}
+	v->last_signer = (int)k;
+	if (!u->records++)
+		u->first_seq = seq;
+	u->last_seq = seq;
+	return 0;
+}
+
 /* A checkpoint record in the system stream: a signed head to check. */
 static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 			     char *err, size_t errlen)
@@ -175,9 +214,10 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	const struct st_kv *cs, *size, *rh, *note;
 	uint8_t root[ST_HASH_LEN];
 	struct st_ckpt ck;
-	char why[256], where[160], src[200];
+	char why[512], where[160], src[200];
 	int stream, rc;
 	uint64_t seq = r->p->hdr.seq;
+	size_t signer = 0;
 
 	snprintf(where, sizeof(where), "system/%s seq %" PRIu64, r->segment, seq);
 	if (note_of(&r->p->rec, "checkpoint_stream", ST_KV_STR, &cs) ||
@@ -190,9 +230,11 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	if (stream < 0)
 		return set_err(err, errlen, "%s: checkpoint of unknown stream '%s'",
 			       where, cs->v.s);
-	if (st_ckpt_parse(note->v.s, strlen(note->v.s), v->pub, &ck, why,
-			  sizeof(why)))
+	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
+			      v->keys.n, &ck, &signer, why, sizeof(why)))
 		return set_err(err, errlen, "%s: %s", where, why);
+	if (v->keys.n && record_signer(v, signer, seq, where, err, errlen))
+		return 1;
 	if (st_ckpt_stream(&ck) != stream || ck.size != size->v.u ||
 	    st_unhex(rh->v.s, strlen(rh->v.s), root, ST_HASH_LEN) ||
 	    memcmp(root, ck.root, ST_HASH_LEN))
@@ -252,16 +294,19 @@ static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
 	return 0;
 }
 
-static int read_note(const char *path, EVP_PKEY *pub, struct st_ckpt *ck,
+static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
 		     char *err, size_t errlen)
 {
-	char note[ST_NOTE_MAX], why[256];
-	size_t len;
+	char note[ST_NOTE_MAX], why[512];
+	size_t len, signer = 0;
 
 	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
 		return -1;
-	if (st_ckpt_parse(note, len, pub, ck, why, sizeof(why)))
+	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
+			      why, sizeof(why)))
 		return set_err(err, errlen, "%s: %s", path, why);
+	if (v->keys.n)
+		v->use[signer].files++;
 	return 0;
 }
 
@@ -277,7 +322,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 			 st_stream_name((enum st_stream)i));
 		if (access(path, F_OK))
 			continue;
-		if (read_note(path, v->pub, &ck, err, errlen))
+		if (read_note(v, path, &ck, err, errlen))
 			return 1;
 		if (st_ckpt_stream(&ck) != i)
 			return set_err(err, errlen, "%s: origin '%s' names another stream",
@@ -288,7 +333,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 		v->c[i].have_file = true;
 	}
 	for (i = 0; i < next; i++) {
-		if (read_note(ext[i], v->pub, &ck, err, errlen))
+		if (read_note(v, ext[i], &ck, err, errlen))
 			return 1;
 		s = st_ckpt_stream(&ck);
 		if (s < 0)
@@ -348,6 +393,27 @@ static void print_stream(enum st_stream s, const struct st_scan_result *res,
 	       c->verified, c->verified_size, res->records - c->verified_size);
 }
 
+/* Which key signed what: the auditor sees where a rotation happened. */
+static void print_keys(const struct verify *v)
+{
+	char hash[ST_PUBKEY_HASH_LEN + 1];
+	const struct keyuse *u;
+	size_t i;
+
+	for (i = 0; i < v->keys.n; i++) {
+		u = &v->use[i];
+		if (st_pubkey_hash(v->keys.key[i], hash))
+			snprintf(hash, sizeof(hash), "?");
+		printf("  key %s (%.23s...): ", v->keys.name[i], hash);
+		if (u->records)
+			printf("signed %" PRIu64 " checkpoint records (system seq %" PRIu64
+			       "..%" PRIu64 ")", u->records, u->first_seq, u->last_seq);
+		else
+			printf("signed no checkpoint record");
+		printf(", %u checkpoint file(s)\n", u->files);
+	}
+}
+
 static int verify_state(struct verify *v, char *const *ext, int next)
 {
 	static const enum st_stream order[] = { ST_STREAM_SYSTEM, ST_STREAM_DECISION };
@@ -393,15 +459,21 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 		segments += res[i].segments;
 		heads += v->c[i].verified;
 	}
+	print_keys(v);
+	if (!v->keys.n)
+		snprintf(err, sizeof(err), "signatures NOT checked (no --pubkey)");
+	else if (v->keys.n == 1)
+		snprintf(err, sizeof(err), "every checkpoint signature verifies with the given key");
+	else
+		snprintf(err, sizeof(err), "every checkpoint signature verifies with one of the %zu given keys",
+			 v->keys.n);
 	printf("verify: OK: 2 streams, %" PRIu64 " records, %" PRIu64
 	       " segments; framing, canonical form, hash chains and %zu Merkle roots check out; %s\n",
-	       records, segments, heads,
-	       v->pub ? "every checkpoint signature verifies with the given key" :
-	       "signatures NOT checked (no --pubkey)");
+	       records, segments, heads, err);
 	return ST_EXIT_OK;
 }
 
-static int verify_export_file(const char *path, EVP_PKEY *pub)
+static int verify_export_file(const char *path, const struct st_keyset *keys)
 {
 	struct st_bundle_report rep;
 	char err[1024];
@@ -413,7 +485,7 @@ static int verify_export_file(const char *path, EVP_PKEY *pub)
 		fprintf(stderr, "sealtrace verify: %s: %m\n", path);
 		return ST_EXIT_RUNTIME;
 	}
-	rc = st_bundle_verify(f, path, pub, &rep, err, sizeof(err));
+	rc = st_bundle_verify(f, path, keys, &rep, err, sizeof(err));
 	if (f != stdin)
 		fclose(f);
 	if (rc < 0) {
@@ -433,24 +505,45 @@ static int verify_export_file(const char *path, EVP_PKEY *pub)
 		if (rep.s[i].records)
 			printf(" (seq %" PRIu64 "..%" PRIu64 ", %" PRIu64 " links checked)",
 			       rep.s[i].first_seq, rep.s[i].last_seq, rep.s[i].links);
-		printf(", each proved at its seq in the signed tree of %" PRIu64 " records\n",
-		       rep.s[i].tree_size);
+		printf(", each proved at its seq in the tree of %" PRIu64
+		       " records signed by %s\n", rep.s[i].tree_size,
+		       keys->name[rep.s[i].signer]);
 	}
 	printf("verify: OK: signatures, canonical form, chain links and Merkle proofs check out\n");
 	return ST_EXIT_OK;
 }
 
+/* --pubkey FILE or --pubkey-dir DIR; a key given twice counts once. */
+static int add_keys(struct st_keyset *ks, bool dir, const char *arg)
+{
+	char err[512];
+	int rc;
+
+	rc = dir ? st_keyset_add_keys_dir(ks, arg, err, sizeof(err)) :
+		   st_keyset_add_file(ks, arg, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "sealtrace verify: %s\n", err);
+	return rc < 0 ? -1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtrace verify --state-dir DIR [--pubkey FILE] [--checkpoint FILE]... [--quiet]\n"
-		"       sealtrace verify --export FILE --pubkey FILE\n\n"
+		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
+		"                        [--checkpoint FILE]... [--quiet]\n"
+		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
 		"record, the hash chain of each stream, the Merkle root at every signed\n"
 		"tree head (checkpoint records, <stream>/checkpoint, --checkpoint copies)\n"
-		"and, with --pubkey, every Ed25519 signature.\n\n"
+		"and, with --pubkey or --pubkey-dir, every Ed25519 signature: each must\n"
+		"verify with one of the keys, and a key that another key followed in\n"
+		"the log (a rotated-out key) must not sign again.\n\n"
 		"  --state-dir DIR    the agent's state directory\n"
-		"  --pubkey FILE      signing.pub from `sealtrace keygen` (from a trusted copy)\n"
+		"  --pubkey FILE      signing.pub from `sealtrace keygen` (from a trusted copy);\n"
+		"                     repeatable: after `keygen --rotate-signing`, give the\n"
+		"                     retired keys too\n"
+		"  --pubkey-dir DIR   every *.pub in DIR and DIR/retired (a copy of the keys\n"
+		"                     directory's public keys); combines with --pubkey\n"
 		"  --checkpoint FILE  a checkpoint copied away earlier: finds a truncated\n"
 		"                     or rolled-back tail (repeatable)\n"
 		"  --export FILE      verify an export from `sealtrace export` instead\n"
@@ -465,23 +558,30 @@ int cmd_verify(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "pubkey", required_argument, NULL, 'p' },
+		{ "pubkey-dir", required_argument, NULL, 'P' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct verify v = { 0 };
+	struct verify v = { .last_signer = -1 };
 	struct stat st;
-	char *ext[MAX_EXTERNAL], err[512];
-	const char *pubkey = NULL, *export = NULL;
+	char *ext[MAX_EXTERNAL];
+	const char *export = NULL;
+	bool pubkey = false;
 	int next = 0, c, rc, i;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': v.state_dir = optarg; break;
-		case 'p': pubkey = optarg; break;
+		case 'p':
+		case 'P':
+			pubkey = true;
+			if (add_keys(&v.keys, c == 'P', optarg))
+				goto usage_err;
+			break;
 		case 'e': export = optarg; break;
 		case 'q': v.quiet = true; break;
 		case 'c':
@@ -500,22 +600,29 @@ int cmd_verify(int argc, char **argv)
 	    (export && (!pubkey || next))) {
 		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
 		usage(stderr);
-		return ST_EXIT_USAGE;
+		goto usage_err;
 	}
 	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
-		return ST_EXIT_USAGE;
+		goto usage_err;
 	}
-	if (pubkey && st_pubkey_load(pubkey, &v.pub, err, sizeof(err))) {
-		fprintf(stderr, "sealtrace verify: %s\n", err);
-		return ST_EXIT_USAGE;
+	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
+	if (!v.use) {
+		fprintf(stderr, "sealtrace verify: out of memory\n");
+		rc = ST_EXIT_RUNTIME;
+		goto out;
 	}
 	if (export)
-		rc = verify_export_file(export, v.pub);
+		rc = verify_export_file(export, &v.keys);
 	else
 		rc = verify_state(&v, ext, next);
+out:
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		free(v.c[i].v);
-	EVP_PKEY_free(v.pub);
+	free(v.use);
+	st_keyset_free(&v.keys);
 	return rc;
+usage_err:
+	rc = ST_EXIT_USAGE;
+	goto out;
 }

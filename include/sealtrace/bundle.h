@@ -28,6 +28,7 @@
 #include <openssl/types.h>
 
 #include "sealtrace/json.h"
+#include "sealtrace/keys.h"
 #include "sealtrace/merkle.h"
 #include "sealtrace/record.h"
 
@@ -46,16 +47,18 @@ struct st_bundle_report {
 		bool present;
 		uint64_t tree_size, records, links;
 		uint64_t first_seq, last_seq;
+		size_t signer;		/* index in keys of the note's signer */
 	} s[ST_STREAM__COUNT];
 };
 
 /*
  * Check a bundle read from f (name is for messages): header, every note's
- * signature under pub, canonical records, links between consecutive seqs,
- * and the Merkle root from records + proof against the note.
+ * signature under one of keys (none: format only), canonical records,
+ * links between consecutive seqs, and the Merkle root from records +
+ * proof against the note.
  * 0 intact, 1 not ("<name>:<line>: what"), -1 I/O or memory.
  */
-int st_bundle_verify(FILE *f, const char *name, EVP_PKEY *pub,
+int st_bundle_verify(FILE *f, const char *name, const struct st_keyset *keys,
 		     struct st_bundle_report *rep, char *err, size_t errlen);
 
 #endif /* SEALTRACE_BUNDLE_H */

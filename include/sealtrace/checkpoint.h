@@ -52,6 +52,14 @@ int st_ckpt_sign(const struct st_ckpt *c, const char *key_name, EVP_PKEY *key,
  */
 int st_ckpt_parse(const char *note, size_t len, EVP_PKEY *pub,
 		  struct st_ckpt *out, char *err, size_t errlen);
+/*
+ * The same with any of nkeys keys (a signing key and those it replaced):
+ * some signature line must verify under one of them; its index goes to
+ * *signer (may be NULL). nkeys 0 checks the format only.
+ */
+int st_ckpt_parse_any(const char *note, size_t len, EVP_PKEY *const *keys,
+		      size_t nkeys, struct st_ckpt *out, size_t *signer,
+		      char *err, size_t errlen);
 
 /* Read a note file (at most ST_NOTE_MAX bytes) into out (NUL-terminated). */
 int st_ckpt_read_file(const char *path, char *out, size_t outlen,

@@ -4,11 +4,16 @@
  *   hmac.key     HMAC key ring, "<key_id> <64 hex>" lines, mode 0600
  *   signing.key  Ed25519 private key, PEM PKCS#8, mode 0600
  *   signing.pub  Ed25519 public key, PEM SubjectPublicKeyInfo, mode 0644
+ *   retired/signing-<YYYYMMDDTHHMMSSZ>.pub
+ *                public keys of signing keys retired by
+ *                st_keys_rotate_signing, mode 0644; their private keys are
+ *                overwritten and deleted (nothing may sign with them again)
  * Keys come from the OS CSPRNG (OpenSSL's DRBG seeded by getrandom).
  */
 #ifndef SEALTRACE_KEYS_H
 #define SEALTRACE_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +25,21 @@ int st_keys_generate(const char *dir, char *err, size_t errlen);
 int st_keys_rotate_hmac(const char *dir, char *new_id, size_t idlen,
 			char *err, size_t errlen);
 
+#define ST_KEYS_RETIRED_DIR	"retired"
+/* "sha256:" and 64 hex: SHA-256 of the 32 raw Ed25519 public key bytes */
+#define ST_PUBKEY_HASH_LEN	(7 + 64)
+
+/*
+ * Retire the current signing pair and make a new one: the public half of
+ * signing.key goes to retired/signing-<UTC time>.pub (0644), a new pair
+ * replaces signing.key and signing.pub (each by rename), and the old
+ * private key is overwritten in place before its last link goes. Refuses
+ * (touching nothing) without a current signing.key, or when signing.pub
+ * is not its public half. The retired file's path goes to retired.
+ */
+int st_keys_rotate_signing(const char *dir, char *retired, size_t retiredlen,
+			   char *err, size_t errlen);
+
 /* <keys_dir>/signing.key; must be Ed25519. */
 int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
 			size_t errlen);
@@ -28,5 +48,39 @@ int st_pubkey_load(const char *path, EVP_PKEY **out, char *err,
 		   size_t errlen);
 /* The 32 raw bytes of an Ed25519 key's public half. */
 int st_pubkey_raw(EVP_PKEY *key, uint8_t out[32]);
+/* "sha256:<hex>" of the raw public key: names a key across nodes (the
+ * signed note's key id also hashes the node's key name). */
+int st_pubkey_hash(EVP_PKEY *key, char out[ST_PUBKEY_HASH_LEN + 1]);
+
+/*
+ * The public keys checkpoints may be signed by. Owns its keys; a key
+ * already in the set (same raw public key) is not added twice.
+ */
+struct st_keyset {
+	EVP_PKEY **key;
+	char **name;			/* where it came from, for messages */
+	size_t n;
+};
+
+/* Add key (taken over, freed on failure too) under name: 0 added, 1 it
+ * was already there, -1 error. */
+int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
+		  char *err, size_t errlen);
+/* Add the Ed25519 public key in a PEM file. */
+int st_keyset_add_file(struct st_keyset *ks, const char *path, char *err,
+		       size_t errlen);
+/*
+ * Add every *.pub in dir, in name order; *found counts the files read.
+ * A missing dir adds nothing when missing_ok, else it is an error.
+ */
+int st_keyset_add_dir(struct st_keyset *ks, const char *dir, bool missing_ok,
+		      size_t *found, char *err, size_t errlen);
+/*
+ * A keys directory as an auditor holds it: every *.pub in dir and in
+ * dir/retired. Finding no key at all is an error.
+ */
+int st_keyset_add_keys_dir(struct st_keyset *ks, const char *dir, char *err,
+			   size_t errlen);
+void st_keyset_free(struct st_keyset *ks);
 
 #endif /* SEALTRACE_KEYS_H */

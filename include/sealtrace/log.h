@@ -30,7 +30,8 @@
 
 struct st_log_opts {
 	const char *state_dir;		/* segments in <state_dir>/<stream>/ */
-	const char *keys_dir;		/* signing.key (hmac.key is pseudo.h's) */
+	const char *keys_dir;		/* signing.key, retired/ (hmac.key is
+					 * pseudo.h's) */
 	const char *system_id, *operator_id, *node_id;
 	uint64_t seg_max_records;	/* 0: no limit */
 	uint64_t seg_max_bytes;		/* compressed; 0: no limit */
@@ -46,8 +47,12 @@ struct st_log;
  * Open or create. Takes an exclusive lock on <state_dir>/.lock, moves
  * torn tails aside (store.h), reads both streams back with every check
  * (scan.h) and refuses to continue one that fails them or that is
- * shorter than its own last signed checkpoint. Writes a `recovery` record
- * when a tail was torn or the last run did not close, then a checkpoint.
+ * shorter than its own last signed checkpoint. That checkpoint may be
+ * signed by signing.key or by a retired key (any .pub in <keys_dir>/retired,
+ * keys.h); any other signer refuses the open. Writes a `recovery` record
+ * when a tail was torn or the last run did not close, a `config_change`
+ * record (signing_key_rotated) when a retired key signed it, then a
+ * checkpoint signed by signing.key.
  */
 int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 		size_t errlen);

@@ -6,7 +6,9 @@
 # Builds a log of $TAMPER_RECORDS (default 100000) records over several
 # segments with build/tools/gen_log, then attacks copies of it and checks
 # that `sealtrace verify` exits 1 naming the right stream/segment/seq, and
-# that the untouched copy exits 0. Also: crash recovery, the marker test
+# that the untouched copy exits 0. Also: signing key rotation (the log
+# goes on; old + new keys verify, the new alone or a foreign one does not;
+# a retired key must not sign again), crash recovery, the marker test
 # (raw input bytes never reach disk or exports), exports verified by
 # `sealtrace verify --export` and by tools/verify_export.py, usage codes.
 #
@@ -244,12 +246,89 @@ EOF
 [ $? -eq 0 ] && pass "docs/schema.md has one canonical example for each of the 17 event types" ||
 	fail "docs/schema.md examples are not 17 canonical lines of distinct types"
 
+echo "== signing key rotation"
+K=$W/rk
+"$ST" keygen --dir "$K" >/dev/null
+cp "$K/signing.pub" "$W/old.pub"
+cp "$K/signing.key" "$W/old.key"	# kept only to play a thief below
+RKARGS=("${GENARGS[@]}" --keys-dir "$K" --state-dir "$W/k" --records 30000)
+"$GEN" "${RKARGS[@]}" >/dev/null || fail "gen_log before the rotation"
+expect "keygen --rotate-signing" 0 \
+	"retired the signing key: its public key is now $K/retired/signing-[0-9]{8}T[0-9]{6}Z\.pub" \
+	"$ST" keygen --dir "$K" --rotate-signing
+RET=$(ls "$K"/retired/*.pub)
+cmp -s "$RET" "$W/old.pub" && pass "  retired/ holds the old public key" ||
+	fail "  $RET is not the old signing.pub"
+[ "$(stat -c %a "$RET")" = 644 ] && [ "$(stat -c %a "$K/signing.key")" = 600 ] &&
+	[ -z "$(ls "$K/retired" | grep -v '\.pub$')" ] &&
+	pass "  modes 0644/0600, no private key under retired/" || fail "  modes or retired/ contents"
+expect "the log continues under the new key" 0 "gen_log: 30000 events" \
+	"$GEN" "${RKARGS[@]}" --start 2025-01-02
+zcat "$W/k"/system/*.seg | grep -qF '"old_key_file":"'"$RET"'","old_key_hash":"sha256:' &&
+	zcat "$W/k"/system/*.seg | grep -c '"signing_key_rotated":true' | grep -qx 1 &&
+	pass "  one config_change record names the rotation" || fail "  no config_change record for the rotation"
+expect "verify --pubkey old --pubkey new" 0 \
+	"every checkpoint signature verifies with one of the 2 given keys" \
+	"$ST" verify --quiet --state-dir "$W/k" --pubkey "$W/old.pub" --pubkey "$K/signing.pub"
+grep -qE "key $W/old.pub \(sha256:[0-9a-f]{16}\.\.\.\): signed [0-9]+ checkpoint records \(system seq 0\.\.[0-9]+\), 0 checkpoint file\(s\)" <<<"$LAST_OUT" &&
+	grep -qE "key $K/signing.pub \(sha256:[0-9a-f]{16}\.\.\.\): signed [0-9]+ checkpoint records \(system seq [1-9][0-9]*\.\.[0-9]+\), 2 checkpoint file\(s\)" <<<"$LAST_OUT" &&
+	pass "  the summary says which key signed which checkpoints" || { fail "  no per-key summary"; show "$LAST_OUT"; }
+expect "verify --pubkey-dir (signing.pub + retired/)" 0 "with one of the 2 given keys" \
+	"$ST" verify --quiet --state-dir "$W/k" --pubkey-dir "$K"
+expect "verify --pubkey new alone fails at the first checkpoint the old key signed" 1 \
+	"system/00000000000000000000\.seg seq 0: checkpoint: no signature by the given public key \(signed by 'sealtrace/credit-scoring/node-1' key id [0-9a-f]{8}\)" \
+	"$ST" verify --quiet --state-dir "$W/k" --pubkey "$K/signing.pub"
+"$ST" export --state-dir "$W/k" --pubkey "$W/old.pub" --pubkey "$K/signing.pub" >"$W/k.jsonl" 2>/dev/null ||
+	fail "export --pubkey old --pubkey new"
+expect "export after the rotation: verify --export --pubkey-dir" 0 "verify: OK" \
+	"$ST" verify --export "$W/k.jsonl" --pubkey-dir "$K"
+expect "export after the rotation: verify_export.py old new" 0 "verify_export: OK" \
+	python3 "$PYV" "$W/k.jsonl" "$W/old.pub" "$K/signing.pub"
+expect "export after the rotation: verify_export.py with the retired key only" 1 \
+	"no signature by the given public key" python3 "$PYV" "$W/k.jsonl" "$W/old.pub"
+
+"$ST" keygen --dir "$W/foreign" >/dev/null
+rm -rf "$W/x" && cp -a "$W/k" "$W/x"
+"$EDIT" --resign-file "$W/x/decision/checkpoint" --key "$K/signing.key"
+expect "  (tool check: re-signed with the real key, the note still verifies)" 0 "verify: OK" \
+	"$ST" verify --quiet --state-dir "$W/x" --pubkey-dir "$K"
+"$EDIT" --resign-file "$W/x/decision/checkpoint" --key "$W/foreign/signing.key"
+expect "checkpoint file re-signed with a foreign key" 1 \
+	"decision/checkpoint: checkpoint: no signature by any of the 2 given public keys" \
+	"$ST" verify --quiet --state-dir "$W/x" --pubkey-dir "$K"
+expect "  the agent refuses to continue it" 1 "decision/checkpoint: checkpoint: no signature by any of the 2 given public keys .*\(signed by another key\?\)" \
+	"$GEN" "${GENARGS[@]}" --keys-dir "$K" --state-dir "$W/x" --records 10
+rm -rf "$W/x" && cp -a "$W/k" "$W/x"
+cseq=$(zcat "$W/x"/system/*.seg | grep '"event_type":"checkpoint"' | tail -4 | head -1 |
+	grep -oE '"seq":[0-9]+' | cut -d: -f2)
+"$EDIT" "$W/x" system "$cseq" resign --rechain --key "$W/foreign/signing.key"
+expect "checkpoint record re-signed with a foreign key (chain recomputed)" 1 \
+	"system/[0-9]+\.seg seq $cseq: checkpoint: no signature by any of the 2 given public keys" \
+	"$ST" verify --quiet --state-dir "$W/x" --pubkey "$W/old.pub" --pubkey "$K/signing.pub"
+
+# a thief with the retired private key puts it back to sign a tail
+rm -rf "$W/x" "$W/thief" && cp -a "$W/k" "$W/x" && mkdir -p "$W/thief/retired"
+cp "$K/hmac.key" "$W/old.key" "$W/thief/" && mv "$W/thief/old.key" "$W/thief/signing.key"
+cp "$W/old.pub" "$W/thief/signing.pub" && cp "$K/signing.pub" "$W/thief/retired/x.pub"
+"$GEN" "${GENARGS[@]}" --keys-dir "$W/thief" --state-dir "$W/x" --records 10 >/dev/null ||
+	fail "gen_log with the old key back"
+expect "a retired key that signs again after the rotation" 1 \
+	"system/[0-9]+\.seg seq [0-9]+: checkpoint signed by $W/old.pub, a key that another key replaced at system seq [0-9]+ \(a retired signing key signed again\)" \
+	"$ST" verify --quiet --state-dir "$W/x" --pubkey "$W/old.pub" --pubkey "$K/signing.pub"
+
 echo "== usage"
 expect "verify without arguments" 2 "" "$ST" verify
 expect "verify --export without --pubkey" 2 "" "$ST" verify --export "$W/all.jsonl"
 expect "export without --state-dir" 2 "" "$ST" export
 expect "export of an unknown event type" 2 "unknown event type" "$ST" export --state-dir "$W/a" --event-type nope
 expect "keygen refuses to overwrite" 2 "refusing to overwrite" "$ST" keygen --dir "$W/keys"
+mkdir "$W/nokeys"
+expect "keygen --rotate-signing without a signing key" 2 "no current signing key; refusing to rotate" \
+	"$ST" keygen --dir "$W/nokeys" --rotate-signing
+[ -z "$(ls -A "$W/nokeys")" ] && pass "  and writes nothing" || fail "  it wrote into $W/nokeys"
+expect "keygen --rotate-hmac with --rotate-signing" 2 "" "$ST" keygen --dir "$W/keys" --rotate-hmac --rotate-signing
+expect "verify --pubkey-dir without any .pub" 2 "no \*\.pub file here" \
+	"$ST" verify --state-dir "$W/a" --pubkey-dir "$W/nokeys"
 for verb in verify export keygen; do
 	expect "$verb --help" 0 "usage: sealtrace $verb" "$ST" "$verb" --help
 done

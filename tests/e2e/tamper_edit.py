@@ -3,20 +3,29 @@
 """Tamper with a sealtrace state dir the way an attacker with file access
 would: decompress a segment, change its lines, write it back as valid gzip.
 
-usage: tamper_edit.py STATE STREAM SEQ ACTION [--rechain]
+usage: tamper_edit.py STATE STREAM SEQ ACTION [--rechain] [--key FILE]
+       tamper_edit.py --resign-file NOTE --key FILE
 ACTION: flip    change one byte of the record (a hex digit of its event_id)
         delete  remove the record
         swap    exchange the record with the next one
         insert  insert a forged copy of the record after it
         sig     alter one base64 character of a checkpoint record's signature
+        resign  sign a checkpoint record's note anew with --key FILE (an
+                Ed25519 PEM private key, e.g. a foreign or stolen one),
+                under the same key name
 --rechain: recompute preceding_event_hash of every later record of the
 stream, so that the chain is consistent again (only the signed Merkle
 checkpoints can then tell).
+--resign-file: the same for a note file (<stream>/checkpoint).
 """
+import base64
 import gzip
 import hashlib
+import json
 import os
+import subprocess
 import sys
+import tempfile
 
 
 def segments(state, stream):
@@ -50,12 +59,43 @@ def alter_sig(line):
     return line[:j] + (b"B" if c != b"B" else b"C") + line[j + 1:]
 
 
+def resign_note(note, keyfile):
+    """The note's body with one signature line by keyfile, same key name."""
+    body, _, sigs = note.partition("\n\n")
+    name = sigs[2:].split(" ")[0]
+    msg = (body + "\n").encode()
+    der = subprocess.run(["openssl", "pkey", "-in", keyfile, "-pubout",
+                          "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    with tempfile.NamedTemporaryFile() as m:
+        m.write(msg)
+        m.flush()
+        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin",
+                              "-inkey", keyfile, "-in", m.name], check=True,
+                             capture_output=True).stdout
+    kid = hashlib.sha256(name.encode() + b"\n\x01" + der[-32:]).digest()[:4]
+    return f"{body}\n\n\u2014 {name} {base64.b64encode(kid + sig).decode()}\n"
+
+
+def resign_record(line, keyfile):
+    obj = json.loads(line)
+    obj["details"]["note"] = resign_note(obj["details"]["note"], keyfile)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def relink(line, prev):
     k = line.rindex(b'"preceding_event_hash":"') + len(b'"preceding_event_hash":"')
     return line[:k] + hashlib.sha256(prev).hexdigest().encode() + line[k + 64:]
 
 
 def main(argv):
+    key = argv[argv.index("--key") + 1] if "--key" in argv else None
+    if len(argv) == 5 and argv[1] == "--resign-file" and key:
+        with open(argv[2], encoding="utf-8") as f:
+            note = resign_note(f.read(), key)
+        with open(argv[2], "w", encoding="utf-8") as f:
+            f.write(note)
+        return 0
     if len(argv) < 5:
         print(__doc__, file=sys.stderr)
         return 2
@@ -70,6 +110,8 @@ def main(argv):
         lines[k] = flip_event_id(lines[k])
     elif action == "sig":
         lines[k] = alter_sig(lines[k])
+    elif action == "resign" and key:
+        lines[k] = resign_record(lines[k], key)
     elif action == "delete":
         del lines[k]
     elif action == "swap":

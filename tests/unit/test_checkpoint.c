@@ -110,11 +110,54 @@ static void test_tamper(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* After a key rotation a note may be signed by any of several keys. */
+static void test_any_key(void **state)
+{
+	EVP_PKEY *k = key(), *a = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *b = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *keys[3] = { a, b, k };
+	struct st_ckpt got;
+	size_t signer = 99;
+	char err[512], buf[512];
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(st_ckpt_parse_any(golden, strlen(golden), keys, 3, &got,
+					   &signer, err, sizeof(err)), 0);
+	assert_int_equal(signer, 2);
+	assert_true(got.size == 8);
+	keys[0] = k;
+	keys[2] = a;
+	assert_int_equal(st_ckpt_parse_any(golden, strlen(golden), keys, 3, &got,
+					   &signer, err, sizeof(err)), 0);
+	assert_int_equal(signer, 0);
+	/* none of them: the note's own signer is named */
+	assert_int_equal(st_ckpt_parse_any(golden, strlen(golden), keys + 1, 2,
+					   &got, &signer, err, sizeof(err)), -1);
+	assert_string_equal(err, "checkpoint: no signature by any of the 2 given public keys (signed by 'sealtrace/credit/n1' key id 3db59f02)");
+	assert_int_equal(st_ckpt_parse_any(golden, strlen(golden), keys + 1, 1,
+					   &got, &signer, err, sizeof(err)), -1);
+	assert_string_equal(err, "checkpoint: no signature by the given public key (signed by 'sealtrace/credit/n1' key id 3db59f02)");
+	/* a matching key id with a bad signature is still tampering */
+	strcpy(buf, golden);
+	replace(buf, "\n8\n", "\n9\n");
+	assert_int_equal(st_ckpt_parse_any(buf, strlen(buf), keys, 3, &got,
+					   &signer, err, sizeof(err)), -1);
+	assert_string_equal(err, "checkpoint: Ed25519 signature of 'sealtrace/credit/n1' does not verify");
+	/* no keys: the format only */
+	assert_int_equal(st_ckpt_parse_any(golden, strlen(golden), NULL, 0, &got,
+					   NULL, err, sizeof(err)), 0);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_golden),
 		cmocka_unit_test(test_tamper),
+		cmocka_unit_test(test_any_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * continuing across runs, torn-tail recovery, unclean stop, refusing a
  * tampered log; and the verify/export verbs on the result. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <openssl/evp.h>
 
 #include "sealtrace/cli.h"
 #include "sealtrace/keys.h"
@@ -91,12 +94,9 @@ static uint64_t scan_count(enum st_stream s, struct st_scan_result *res)
 	return res->records;
 }
 
-static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
-		    const char *a2, const char *a3, const char *a4,
-		    const char *out)
+/* Run a verb on a NULL-terminated argv, stdout to out, stderr to out.stderr. */
+static int run_argv(int (*fn)(int, char **), char **argv, const char *out)
 {
-	char *argv[8] = { (char *)a0, (char *)a1, (char *)a2, (char *)a3,
-			  (char *)a4, NULL };
 	char errpath[300];
 	int argc = 0, saved, saved_err, fd, rc;
 
@@ -121,6 +121,28 @@ static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
 	close(saved);
 	close(saved_err);
 	return rc;
+}
+
+static int run_verb(int (*fn)(int, char **), const char *a0, const char *a1,
+		    const char *a2, const char *a3, const char *a4,
+		    const char *out)
+{
+	char *argv[8] = { (char *)a0, (char *)a1, (char *)a2, (char *)a3,
+			  (char *)a4, NULL };
+
+	return run_argv(fn, argv, out);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	assert_true(fread(buf, 1, 65535, f) < 65535);
+	fclose(f);
+	return buf;
 }
 
 static void test_runs(void **st)
@@ -288,6 +310,151 @@ static void test_idle_checkpoints(void **st)
 	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
 }
 
+struct rotations {
+	int n;
+	char old_hash[80], new_hash[80], old_file[300];
+	uint64_t seq;
+};
+
+static int find_rotation(void *ctx, const struct st_scan_rec *r, char *err,
+			 size_t errlen)
+{
+	struct rotations *rot = ctx;
+	const struct st_kv *k;
+
+	if (r->p->rec.type != ST_ET_CONFIG_CHANGE)
+		return 0;
+	k = st_record_detail(&r->p->rec, "signing_key_rotated");
+	assert_non_null(k);
+	assert_int_equal(k->kind, ST_KV_BOOL);
+	assert_true(k->v.b);
+	rot->n++;
+	rot->seq = r->p->hdr.seq;
+	snprintf(rot->old_hash, sizeof(rot->old_hash), "%s",
+		 st_record_detail(&r->p->rec, "old_key_hash")->v.s);
+	snprintf(rot->new_hash, sizeof(rot->new_hash), "%s",
+		 st_record_detail(&r->p->rec, "new_key_hash")->v.s);
+	snprintf(rot->old_file, sizeof(rot->old_file), "%s",
+		 st_record_detail(&r->p->rec, "old_key_file")->v.s);
+	assert_int_equal(r->p->rec.ndetails, 4);
+	return 0;
+}
+
+static void key_hash(const char *path, char out[ST_PUBKEY_HASH_LEN + 1])
+{
+	char err[512];
+	EVP_PKEY *k;
+
+	assert_int_equal(st_pubkey_load(path, &k, err, sizeof(err)), 0);
+	assert_int_equal(st_pubkey_hash(k, out), 0);
+	EVP_PKEY_free(k);
+}
+
+static void run_once(struct st_log_opts *o, struct st_keyring *kr, int n)
+{
+	struct st_log *log;
+	char err[512];
+
+	if (st_log_open(&log, o, err, sizeof(err)))
+		fail_msg("open: %s", err);
+	append_n(log, kr, n, 10);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+}
+
+/*
+ * The signing key is rotated between two runs: the log goes on, says so
+ * in a config_change record, and verifies with both keys but not with the
+ * new one alone; a checkpoint by a key it does not know stops the open.
+ */
+static void test_key_rotation(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_keyring *kr;
+	struct st_scan_result res;
+	struct rotations rot = { 0 };
+	struct st_log *log;
+	char rkeys[128], oldpub[200], newpub[200], retired[4200], out[200];
+	char old_hash[ST_PUBKEY_HASH_LEN + 1], new_hash[ST_PUBKEY_HASH_LEN + 1];
+	char err[8400], cmd[600], want[1200], *text;
+	uint64_t sys;
+
+	snprintf(rkeys, sizeof(rkeys), "%s/rkeys", dir);
+	snprintf(state, sizeof(state), "%s/rot", dir);
+	snprintf(oldpub, sizeof(oldpub), "%s/old.pub", dir);
+	snprintf(newpub, sizeof(newpub), "%s/signing.pub", rkeys);
+	snprintf(out, sizeof(out), "%s/rot.out", dir);
+	o.state_dir = state;
+	o.keys_dir = rkeys;
+	assert_int_equal(st_keys_generate(rkeys, err, sizeof(err)), 0);
+	assert_int_equal(st_keyring_load(&kr, rkeys, err, sizeof(err)), 0);
+	run_once(&o, kr, 40);		/* 36 decisions, 4 heartbeats */
+	snprintf(cmd, sizeof(cmd), "cp %s %s", newpub, oldpub);
+	assert_int_equal(system(cmd), 0);
+	key_hash(oldpub, old_hash);
+
+	assert_int_equal(st_keys_rotate_signing(rkeys, retired, sizeof(retired),
+						err, sizeof(err)), 0);
+	key_hash(newpub, new_hash);
+	sys = scan_count(ST_STREAM_SYSTEM, &res);
+	if (st_log_open(&log, &o, err, sizeof(err)))
+		fail_msg("reopen after the rotation: %s", err);
+	/* config_change + the 2 checkpoint records of the open */
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == sys + 3);
+	append_n(log, kr, 40, 10);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+	run_once(&o, kr, 10);		/* signed by the current key: no record */
+
+	assert_int_equal(st_scan_stream(state, ST_STREAM_SYSTEM, find_rotation,
+					&rot, &res, err, sizeof(err)), 0);
+	assert_int_equal(rot.n, 1);
+	assert_true(rot.seq == sys);
+	assert_string_equal(rot.old_hash, old_hash);
+	assert_string_equal(rot.new_hash, new_hash);
+	assert_string_equal(rot.old_file, retired);
+	assert_string_not_equal(old_hash, new_hash);
+	assert_true(scan_count(ST_STREAM_DECISION, &res) == 36 + 36 + 9);
+
+	/* verify: both keys (files or the keys dir) pass, the new one fails */
+	{
+		char *both[] = { "verify", "--quiet", "--state-dir", state, "--pubkey",
+				 oldpub, "--pubkey", newpub, NULL };
+		char *bydir[] = { "verify", "--quiet", "--state-dir", state,
+				  "--pubkey-dir", rkeys, NULL };
+		char *onlynew[] = { "verify", "--quiet", "--state-dir", state,
+				    "--pubkey", newpub, NULL };
+
+		assert_int_equal(run_argv(cmd_verify, both, out), ST_EXIT_OK);
+		text = slurp(out);
+		/* run 1: open + close; runs 2 and 3: the same, after the
+		 * config_change at system seq 8 */
+		snprintf(want, sizeof(want), "  key %s (%.23s...): signed 4 checkpoint records (system seq 0..7), 0 checkpoint file(s)\n"
+			 "  key %s (%.23s...): signed 8 checkpoint records (system seq 9..21), 2 checkpoint file(s)\n",
+			 oldpub, old_hash, newpub, new_hash);
+		assert_true(sys == 8);
+		if (!strstr(text, want))
+			fail_msg("'%s' lacks '%s'", text, want);
+		assert_non_null(strstr(text, "every checkpoint signature verifies with one of the 2 given keys"));
+		free(text);
+		assert_int_equal(run_argv(cmd_verify, bydir, out), ST_EXIT_OK);
+		assert_int_equal(run_argv(cmd_verify, onlynew, out), ST_EXIT_FAIL);
+		text = slurp(out);
+		assert_non_null(strstr(text, "verify: FAIL: system/00000000000000000000.seg seq 0: checkpoint: no signature by the given public key (signed by 'sealtrace/sys/n1' key id "));
+		free(text);
+	}
+
+	/* a key neither current nor retired signed the last checkpoint */
+	sleep(1);		/* retired names have 1 s resolution */
+	assert_int_equal(st_keys_rotate_signing(rkeys, retired, sizeof(retired),
+						err, sizeof(err)), 0);
+	snprintf(cmd, sizeof(cmd), "rm -r %s/retired", rkeys);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/rot/decision/checkpoint: checkpoint: no signature by the given public key (signed by 'sealtrace/sys/n1' key id "));
+	assert_non_null(strstr(err, "; accepted: the current signing key and 0 retired key(s) in "));
+	assert_non_null(strstr(err, "/rkeys/retired (signed by another key?)"));
+	st_keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_refuses_tampered),
 		cmocka_unit_test(test_idle_checkpoints),
+		cmocka_unit_test(test_key_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
