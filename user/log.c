@@ -521,9 +521,9 @@ static int read_own_checkpoint(struct st_log *log, struct lstream *st,
 	/* a retired key may have signed it: the run before a rotation */
 	if (st_ckpt_parse_any(note, len, log->accept.key, log->accept.n,
 			      &rs->ckpt, &rs->signer, rs->why, sizeof(rs->why)))
-		return fail(err, errlen, "%s: %s; accepted: the current signing key and %zu retired key(s) in %s/" ST_KEYS_RETIRED_DIR
-			    " (signed by another key?)", path, rs->why,
-			    log->accept.n - 1, log->keys_dir);
+		return fail(err, errlen, "%s: %s; accepted: the current signing key and %zu retired key(s) "
+			    "(*.pub in %s and %s/" ST_KEYS_RETIRED_DIR ") (signed by another key?)",
+			    path, rs->why, log->accept.n - 1, log->keys_dir, log->keys_dir);
 	if (strcmp(rs->ckpt.origin, st->origin) &&
 	    st_ckpt_stream(&rs->ckpt) != (int)st->id)
 		return fail(err, errlen, "%s: origin '%s' is not this stream's",
@@ -672,7 +672,13 @@ static int load_accepted_keys(struct st_log *log, char *err, size_t errlen)
 	if (st_keyset_add(&log->accept, pub, dir, err, errlen) < 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/" ST_KEYS_RETIRED_DIR, log->keys_dir);
-	return st_keyset_add_dir(&log->accept, dir, true, &found, err, errlen);
+	if (st_keyset_add_dir(&log->accept, dir, true, &found, err, errlen))
+		return -1;
+	/*
+	 * Also every *.pub beside signing.key: a Kubernetes Secret is flat, so
+	 * retired public keys arrive there as retired-<time>.pub.
+	 */
+	return st_keyset_add_dir(&log->accept, log->keys_dir, true, &found, err, errlen);
 }
 
 static int init_log(struct st_log *log, const struct st_log_opts *o,
