@@ -9,24 +9,12 @@
 
 #include <openssl/evp.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/checkpoint.h"
 #include "sealtrace/keys.h"
 
 #define EM_DASH "\xe2\x80\x94 "		/* U+2014 and a space */
 #define SIG_LEN 64
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Reduce an id to [A-Za-z0-9._-] so it cannot break a note line. */
 static void put_id(struct st_buf *b, const char *s)
@@ -142,11 +130,11 @@ int st_ckpt_sign(const struct st_ckpt *c, const char *key_name, EVP_PKEY *key,
 	int ok;
 
 	if (!*key_name || strpbrk(key_name, " +\n"))
-		return fail(err, errlen, "checkpoint: bad key name '%s'", key_name);
+		return st_errf(err, errlen, "checkpoint: bad key name '%s'", key_name);
 	if (body(c, out))
-		return fail(err, errlen, "checkpoint: bad origin or out of memory");
+		return st_errf(err, errlen, "checkpoint: bad origin or out of memory");
 	if (key_id(key_name, strlen(key_name), key, blob))
-		return fail(err, errlen, "checkpoint: cannot derive the key id");
+		return st_errf(err, errlen, "checkpoint: cannot derive the key id");
 	ctx = EVP_MD_CTX_new();
 	ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
 		EVP_DigestSign(ctx, blob + 4, &siglen,
@@ -154,14 +142,14 @@ int st_ckpt_sign(const struct st_ckpt *c, const char *key_name, EVP_PKEY *key,
 			       out->len - start) == 1 && siglen == SIG_LEN;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
-		return fail(err, errlen, "checkpoint: Ed25519 signing failed");
+		return st_errf(err, errlen, "checkpoint: Ed25519 signing failed");
 	st_b64(blob, sizeof(blob), b64);
 	st_buf_puts(out, "\n" EM_DASH);
 	st_buf_puts(out, key_name);
 	st_buf_putc(out, ' ');
 	st_buf_puts(out, b64);
 	st_buf_putc(out, '\n');
-	return out->oom ? fail(err, errlen, "checkpoint: out of memory") : 0;
+	return out->oom ? st_errf(err, errlen, "checkpoint: out of memory") : 0;
 }
 
 /* One "\n"-terminated line at *p; advances *p. */
@@ -186,28 +174,28 @@ static int parse_body(const char *note, const char *end, const char **sigs,
 	uint64_t size = 0;
 
 	if (!next_line(&p, end, &l, &len) || !len || len >= ST_ORIGIN_MAX)
-		return fail(err, errlen, "checkpoint: missing or overlong origin line");
+		return st_errf(err, errlen, "checkpoint: missing or overlong origin line");
 	memcpy(out->origin, l, len);
 	out->origin[len] = '\0';
 	if (!next_line(&p, end, &l, &len) || !len || len > 19 ||
 	    (l[0] == '0' && len > 1))
-		return fail(err, errlen, "checkpoint: bad tree size line");
+		return st_errf(err, errlen, "checkpoint: bad tree size line");
 	for (i = 0; i < len; i++) {
 		if (l[i] < '0' || l[i] > '9')
-			return fail(err, errlen, "checkpoint: bad tree size line");
+			return st_errf(err, errlen, "checkpoint: bad tree size line");
 		size = size * 10 + (uint64_t)(l[i] - '0');
 	}
 	out->size = size;
 	if (!next_line(&p, end, &l, &len) ||
 	    st_unb64(l, len, out->root, ST_HASH_LEN) != ST_HASH_LEN)
-		return fail(err, errlen, "checkpoint: root hash is not base64 of 32 bytes");
+		return st_errf(err, errlen, "checkpoint: root hash is not base64 of 32 bytes");
 	/* extension lines (none written by sealtrace) run to the blank line */
 	while (next_line(&p, end, &l, &len))
 		if (!len) {
 			*sigs = p;
 			return 0;
 		}
-	return fail(err, errlen, "checkpoint: no blank line before the signatures");
+	return st_errf(err, errlen, "checkpoint: no blank line before the signatures");
 }
 
 static int verify_sig(const char *msg, size_t msglen, const uint8_t *sig,
@@ -239,7 +227,7 @@ static int check_sig_line(const char *note, const char *sigs, const char *l,
 
 	for (i = 0; i < nkeys; i++) {
 		if (key_id(l + 4, namelen, keys[i], id))
-			return fail(err, errlen, "checkpoint: cannot derive the key id");
+			return st_errf(err, errlen, "checkpoint: cannot derive the key id");
 		if (memcmp(id, blob, 4))
 			continue;	/* another signer's line */
 		id_matched = true;
@@ -250,7 +238,7 @@ static int check_sig_line(const char *note, const char *sigs, const char *l,
 		}
 	}
 	if (id_matched)
-		return fail(err, errlen, "checkpoint: Ed25519 signature of '%.*s' does not verify",
+		return st_errf(err, errlen, "checkpoint: Ed25519 signature of '%.*s' does not verify",
 			    (int)namelen, l + 4);
 	return 0;
 }
@@ -259,9 +247,9 @@ static int no_signer(char *err, size_t errlen, size_t nkeys, const char *l,
 		     const char *sp, const uint8_t *blob)
 {
 	if (nkeys == 1)
-		return fail(err, errlen, "checkpoint: no signature by the given public key (signed by '%.*s' key id %02x%02x%02x%02x)",
+		return st_errf(err, errlen, "checkpoint: no signature by the given public key (signed by '%.*s' key id %02x%02x%02x%02x)",
 			    (int)(sp - l - 4), l + 4, blob[0], blob[1], blob[2], blob[3]);
-	return fail(err, errlen, "checkpoint: no signature by any of the %zu given public keys (signed by '%.*s' key id %02x%02x%02x%02x)",
+	return st_errf(err, errlen, "checkpoint: no signature by any of the %zu given public keys (signed by '%.*s' key id %02x%02x%02x%02x)",
 		    nkeys, (int)(sp - l - 4), l + 4, blob[0], blob[1], blob[2], blob[3]);
 }
 
@@ -277,18 +265,18 @@ int st_ckpt_parse_any(const char *note, size_t len, EVP_PKEY *const *keys,
 
 	memset(out, 0, sizeof(*out));
 	if (!len || note[len - 1] != '\n' || memchr(note, '\0', len))
-		return fail(err, errlen, "checkpoint: not a note (must end with a newline)");
+		return st_errf(err, errlen, "checkpoint: not a note (must end with a newline)");
 	if (parse_body(note, end, &sigs, out, err, errlen))
 		return -1;
 	for (p = sigs; next_line(&p, end, &l, &ll); nsig++) {
 		if (ll < 4 || memcmp(l, EM_DASH, 4))
-			return fail(err, errlen, "checkpoint: signature line %zu does not start with '\xe2\x80\x94 '",
+			return st_errf(err, errlen, "checkpoint: signature line %zu does not start with '\xe2\x80\x94 '",
 				    nsig + 1);
 		sp = memchr(l + 4, ' ', ll - 4);
 		if (!sp || sp == l + 4 ||
 		    st_unb64(sp + 1, (size_t)(l + ll - sp - 1), blob,
 			     sizeof(blob)) != (long)sizeof(blob))
-			return fail(err, errlen, "checkpoint: malformed signature line %zu",
+			return st_errf(err, errlen, "checkpoint: malformed signature line %zu",
 				    nsig + 1);
 		if (!nsig) {
 			first_l = l;
@@ -308,7 +296,7 @@ int st_ckpt_parse_any(const char *note, size_t len, EVP_PKEY *const *keys,
 		}
 	}
 	if (!nsig)
-		return fail(err, errlen, "checkpoint: no signature line");
+		return st_errf(err, errlen, "checkpoint: no signature line");
 	if (nkeys)
 		return no_signer(err, errlen, nkeys, first_l, first_sp, first_blob);
 	return 0;
@@ -329,12 +317,12 @@ int st_ckpt_read_file(const char *path, char *out, size_t outlen, size_t *len,
 	int bad;
 
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	n = fread(out, 1, outlen - 1, f);
 	bad = ferror(f) || fgetc(f) != EOF;
 	fclose(f);
 	if (bad)
-		return fail(err, errlen, "%s: unreadable or larger than %zu bytes",
+		return st_errf(err, errlen, "%s: unreadable or larger than %zu bytes",
 			    path, outlen - 1);
 	out[n] = '\0';
 	*len = n;

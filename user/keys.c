@@ -16,22 +16,10 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/digest.h"
 #include "sealtrace/keys.h"
 #include "sealtrace/pseudo.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int path_in(char *out, size_t outlen, const char *dir, const char *name)
 {
@@ -48,7 +36,7 @@ static int write_new(const char *path, const void *buf, size_t len,
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	/* umask may have cleared bits of 0644; set the documented mode */
 	if (fchmod(fd, mode))
 		goto bad;
@@ -66,7 +54,7 @@ static int write_new(const char *path, const void *buf, size_t len,
 	close(fd);
 	return 0;
 bad:
-	fail(err, errlen, "%s: %s", path, strerror(errno));
+	st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	close(fd);
 	unlink(path);
 	return -1;
@@ -131,21 +119,21 @@ int st_keys_generate(const char *dir, char *err, size_t errlen)
 	int rc = -1;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", dir, strerror(errno));
 	for (i = 0; i < 3; i++) {
 		if (path_in(path[i], sizeof(path[i]), dir, names[i]))
-			return fail(err, errlen, "%s: path too long", dir);
+			return st_errf(err, errlen, "%s: path too long", dir);
 		if (!lstat(path[i], &st))
-			return fail(err, errlen, "%s: already exists; refusing to overwrite keys",
+			return st_errf(err, errlen, "%s: already exists; refusing to overwrite keys",
 				    path[i]);
 	}
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!k || pem_of(k, 1, &priv, &privlen) || pem_of(k, 0, &pub, &publen)) {
-		fail(err, errlen, "%s: Ed25519 key generation failed", dir);
+		st_errf(err, errlen, "%s: Ed25519 key generation failed", dir);
 		goto out;
 	}
 	if (new_key_line(line, sizeof(line), id, sizeof(id))) {
-		fail(err, errlen, "%s: random key generation failed", dir);
+		st_errf(err, errlen, "%s: random key generation failed", dir);
 		goto out;
 	}
 	if (write_new(path[0], line, strlen(line), 0600, err, errlen))
@@ -180,22 +168,22 @@ int st_keys_rotate_hmac(const char *dir, char *new_id, size_t idlen,
 	int fd, rc = -1;
 
 	if (path_in(path, sizeof(path), dir, "hmac.key"))
-		return fail(err, errlen, "%s: path too long", dir);
+		return st_errf(err, errlen, "%s: path too long", dir);
 	/* the ring must parse before and after: never append to garbage */
 	if (st_keyring_load_file(&kr, path, err, errlen))
 		return -1;
 	st_keyring_free(kr);
 	if (new_key_line(line, sizeof(line), new_id, idlen))
-		return fail(err, errlen, "%s: random key generation failed", path);
+		return st_errf(err, errlen, "%s: random key generation failed", path);
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
+		st_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	len = strlen(line);
 	w = write(fd, line, len);
 	if (w != (ssize_t)len || fsync(fd)) {
-		fail(err, errlen, "%s: %s", path, w < 0 ? strerror(errno) : "short write");
+		st_errf(err, errlen, "%s: %s", path, w < 0 ? strerror(errno) : "short write");
 		close(fd);
 		goto out;
 	}
@@ -210,7 +198,7 @@ static int check_ed25519(EVP_PKEY *k, const char *path, char *err,
 			 size_t errlen)
 {
 	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519)
-		return fail(err, errlen, "%s: not an Ed25519 key", path);
+		return st_errf(err, errlen, "%s: not an Ed25519 key", path);
 	return 0;
 }
 
@@ -223,14 +211,14 @@ int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
 
 	*out = NULL;
 	if (path_in(path, sizeof(path), keys_dir, "signing.key"))
-		return fail(err, errlen, "%s: path too long", keys_dir);
+		return st_errf(err, errlen, "%s: path too long", keys_dir);
 	f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
-		return fail(err, errlen, "%s: not a PEM private key", path);
+		return st_errf(err, errlen, "%s: not a PEM private key", path);
 	if (check_ed25519(k, path, err, errlen)) {
 		EVP_PKEY_free(k);
 		return -1;
@@ -247,11 +235,11 @@ int st_pubkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 	*out = NULL;
 	f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
-		return fail(err, errlen, "%s: not a PEM public key", path);
+		return st_errf(err, errlen, "%s: not a PEM public key", path);
 	if (check_ed25519(k, path, err, errlen)) {
 		EVP_PKEY_free(k);
 		return -1;
@@ -302,7 +290,7 @@ static int fsync_dir(const char *dir, char *err, size_t errlen)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || fsync(fd)) {
-		fail(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+		st_errf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -326,7 +314,7 @@ static int shred_fd(int fd, const char *path, char *err, size_t errlen)
 	size_t n;
 
 	if (fstat(fd, &st))
-		return fail(err, errlen, "%s: fstat: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: fstat: %s", path, strerror(errno));
 	if (st.st_nlink)
 		return 0;	/* another name still links it: a copy kept on purpose */
 	while (off < st.st_size) {
@@ -336,12 +324,12 @@ static int shred_fd(int fd, const char *path, char *err, size_t errlen)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return fail(err, errlen, "%s: overwriting the retired private key: %s",
+			return st_errf(err, errlen, "%s: overwriting the retired private key: %s",
 				    path, w < 0 ? strerror(errno) : "short write");
 		off += w;
 	}
 	if (fdatasync(fd))
-		return fail(err, errlen, "%s: fdatasync: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: fdatasync: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -372,18 +360,18 @@ static int rot_check(struct rot *r, const char *dir, char *err, size_t errlen)
 	if (path_in(r->key, sizeof(r->key), dir, "signing.key") ||
 	    path_in(r->pub, sizeof(r->pub), dir, "signing.pub") ||
 	    path_in(r->rdir, sizeof(r->rdir), dir, ST_KEYS_RETIRED_DIR))
-		return fail(err, errlen, "%s: path too long", dir);
+		return st_errf(err, errlen, "%s: path too long", dir);
 	snprintf(r->key_new, sizeof(r->key_new), "%s.new", r->key);
 	snprintf(r->pub_new, sizeof(r->pub_new), "%s.new", r->pub);
 	if (access(r->key, F_OK))
-		return fail(err, errlen, "%s: %s: no current signing key; refusing to rotate (create one with `sealtrace keygen --dir %s`)",
+		return st_errf(err, errlen, "%s: %s: no current signing key; refusing to rotate (create one with `sealtrace keygen --dir %s`)",
 			    r->key, strerror(errno), dir);
 	if (st_signing_key_load(dir, &r->cur, err, errlen) ||
 	    st_pubkey_load(r->pub, &r->cur_pub, err, errlen))
 		return -1;
 	/* retiring a mismatched .pub would hand auditors the wrong key */
 	if (!same_pubkey(r->cur, r->cur_pub))
-		return fail(err, errlen, "%s is not the public half of %s; refusing to rotate",
+		return st_errf(err, errlen, "%s is not the public half of %s; refusing to rotate",
 			    r->pub, r->key);
 	return 0;
 }
@@ -394,13 +382,13 @@ static int rot_prepare(struct rot *r, char *err, size_t errlen)
 	if (!r->next || pem_of(r->next, 1, &r->priv_pem, &r->priv_len) ||
 	    pem_of(r->next, 0, &r->pub_pem, &r->pub_len) ||
 	    pem_of(r->cur, 0, &r->old_pub_pem, &r->old_pub_len))
-		return fail(err, errlen, "%s: Ed25519 key generation failed", r->key);
+		return st_errf(err, errlen, "%s: Ed25519 key generation failed", r->key);
 	if (mkdir(r->rdir, 0755) && errno != EEXIST)
-		return fail(err, errlen, "%s: %s", r->rdir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", r->rdir, strerror(errno));
 	if (retired_path(r->retired, sizeof(r->retired), r->rdir))
-		return fail(err, errlen, "%s: path too long", r->rdir);
+		return st_errf(err, errlen, "%s: path too long", r->rdir);
 	if (!access(r->retired, F_OK))
-		return fail(err, errlen, "%s: already exists (rotated twice within a second?); refusing to rotate, try again",
+		return st_errf(err, errlen, "%s: already exists (rotated twice within a second?); refusing to rotate, try again",
 			    r->retired);
 	return 0;
 }
@@ -420,12 +408,12 @@ static int rot_commit(struct rot *r, const char *dir, char *err, size_t errlen)
 	if (write_new(r->pub_new, r->pub_pem, r->pub_len, 0644, err, errlen))
 		goto undo_key;
 	if (rename(r->key_new, r->key)) {
-		fail(err, errlen, "%s: %s", r->key, strerror(errno));
+		st_errf(err, errlen, "%s: %s", r->key, strerror(errno));
 		unlink(r->pub_new);
 		goto undo_key;
 	}
 	if (rename(r->pub_new, r->pub))
-		return fail(err, errlen, "%s: %s; signing.key is already the new key: rename %s to %s by hand",
+		return st_errf(err, errlen, "%s: %s; signing.key is already the new key: rename %s to %s by hand",
 			    r->pub, strerror(errno), r->pub_new, r->pub);
 	return fsync_dir(dir, err, errlen);
 undo_key:
@@ -442,13 +430,13 @@ int st_keys_rotate_signing(const char *dir, char *retired, size_t retiredlen,
 	int old_fd = -1, rc = -1;
 
 	if (!r)
-		return fail(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	if (rot_check(r, dir, err, errlen) || rot_prepare(r, err, errlen))
 		goto out;
 	/* held across the rename: the old key's bytes are zeroed through it */
 	old_fd = open(r->key, O_RDWR | O_CLOEXEC);
 	if (old_fd < 0) {
-		fail(err, errlen, "%s: %s", r->key, strerror(errno));
+		st_errf(err, errlen, "%s: %s", r->key, strerror(errno));
 		goto out;
 	}
 	if (rot_commit(r, dir, err, errlen) ||
@@ -496,7 +484,7 @@ int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
 	if (!k || !nm || !dup) {
 		free(dup);
 		EVP_PKEY_free(key);
-		return fail(err, errlen, "%s: out of memory", name);
+		return st_errf(err, errlen, "%s: out of memory", name);
 	}
 	ks->key[ks->n] = key;
 	ks->name[ks->n] = dup;
@@ -533,11 +521,11 @@ int st_keyset_add_dir(struct st_keyset *ks, const char *dir, bool missing_ok,
 	if (n < 0) {
 		if (errno == ENOENT && missing_ok)
 			return 0;
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", dir, strerror(errno));
 	}
 	for (i = 0; i < n; i++) {
 		if (!rc && path_in(path, sizeof(path), dir, list[i]->d_name))
-			rc = fail(err, errlen, "%s: path too long", dir);
+			rc = st_errf(err, errlen, "%s: path too long", dir);
 		if (!rc) {
 			r = st_keyset_add_file(ks, path, err, errlen);
 			if (r < 0)
@@ -558,12 +546,12 @@ int st_keyset_add_keys_dir(struct st_keyset *ks, const char *dir, char *err,
 	size_t top, retired;
 
 	if (path_in(sub, sizeof(sub), dir, ST_KEYS_RETIRED_DIR))
-		return fail(err, errlen, "%s: path too long", dir);
+		return st_errf(err, errlen, "%s: path too long", dir);
 	if (st_keyset_add_dir(ks, dir, false, &top, err, errlen) ||
 	    st_keyset_add_dir(ks, sub, true, &retired, err, errlen))
 		return -1;
 	if (!top && !retired)
-		return fail(err, errlen, "%s: no *.pub file here or in %s", dir, sub);
+		return st_errf(err, errlen, "%s: no *.pub file here or in %s", dir, sub);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/chain.h"
 #include "sealtrace/checkpoint.h"
 #include "sealtrace/keys.h"
@@ -64,19 +65,6 @@ struct st_log {
 	size_t rnd_pos;
 	struct st_log_stats stats;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static uint64_t realtime_ns(void)
 {
@@ -199,7 +187,7 @@ static int append(struct st_log *log, const struct st_record *rec,
 	size_t before;
 
 	if ((unsigned)rec->type >= ST_ET__COUNT)
-		return fail(err, errlen, "log: unknown event type %d", rec->type);
+		return st_errf(err, errlen, "log: unknown event type %d", rec->type);
 	st = &log->s[st_event_stream(rec->type)];
 	if (st->block.len >= BLOCK_HARD_MAX) {
 		if (flush_stream(log, st, err, errlen))
@@ -210,7 +198,7 @@ static int append(struct st_log *log, const struct st_record *rec,
 		try_flush(log, st);
 	}
 	if (event_id(log, rec->timestamp_ns, id))
-		return fail(err, errlen, "log: no randomness for an event id");
+		return st_errf(err, errlen, "log: no randomness for an event id");
 	hdr.event_id = id;
 	hdr.system_id = log->system_id;
 	hdr.operator_id = log->operator_id;
@@ -227,14 +215,14 @@ static int append(struct st_log *log, const struct st_record *rec,
 	if (st->block.oom) {
 		st->block.oom = false;
 		st->block.len = before;
-		return fail(err, errlen, "log: out of memory buffering a record");
+		return st_errf(err, errlen, "log: out of memory buffering a record");
 	}
 	if (st_merkle_leaf(log->h, log->line.p, log->line.len, leaf) ||
 	    st_merkle_append(&st->tree, log->h, leaf) ||
 	    st_chain_advance(&st->chain, log->h, log->line.p, log->line.len)) {
 		/* the tree may be half-updated: this log cannot go on */
 		st->block.len = before;
-		return fail(err, errlen, "log: SHA-256 failed");
+		return st_errf(err, errlen, "log: SHA-256 failed");
 	}
 	if (!st->block_records) {
 		st->block_first_seq = st->next_seq;
@@ -262,7 +250,7 @@ int st_log_append(struct st_log *log, const struct st_record *rec, char *err,
 {
 	/* verify treats these as the log's own statements: only it writes them */
 	if (rec->type == ST_ET_CHECKPOINT || rec->type == ST_ET_RECOVERY)
-		return fail(err, errlen, "log: %s records are written by the log itself",
+		return st_errf(err, errlen, "log: %s records are written by the log itself",
 			    st_event_type_name(rec->type));
 	return append(log, rec, false, err, errlen);
 }
@@ -280,20 +268,20 @@ static int write_checkpoint_file(struct lstream *st, const char *note,
 	snprintf(final, sizeof(final), "%s/checkpoint", st->dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", tmp, strerror(errno));
 	w = write(fd, note, len);
 	if (w != (ssize_t)len || fsync(fd)) {
-		fail(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+		st_errf(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
 		close(fd);
 		return -1;
 	}
 	close(fd);
 	/* rename: a reader sees the old note or the new one, never half */
 	if (rename(tmp, final))
-		return fail(err, errlen, "%s: %s", final, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", final, strerror(errno));
 	dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd)) {
-		fail(err, errlen, "%s: fsync: %s", st->dir, strerror(errno));
+		st_errf(err, errlen, "%s: fsync: %s", st->dir, strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
 		return -1;
@@ -343,14 +331,14 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		snprintf(c[i].origin, sizeof(c[i].origin), "%s", st->origin);
 		c[i].size = st->tree.size;
 		if (st_merkle_root(&st->tree, log->h, c[i].root))
-			return fail(err, errlen, "log: SHA-256 failed");
+			return st_errf(err, errlen, "log: SHA-256 failed");
 		at[i] = log->note.len;
 		if (st_ckpt_sign(&c[i], log->key_name, log->key, &log->note,
 				 err, errlen))
 			return -1;
 		st_buf_putc(&log->note, '\0');	/* notes kept side by side */
 		if (log->note.oom)
-			return fail(err, errlen, "log: out of memory");
+			return st_errf(err, errlen, "log: out of memory");
 	}
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		if (write_checkpoint_file(&log->s[i], log->note.p + at[i],
@@ -493,9 +481,9 @@ static int resume_cb(void *ctx, const struct st_scan_rec *r, char *err,
 
 	if (rs->has_ckpt && r->tree->size == rs->ckpt.size) {
 		if (st_merkle_root(r->tree, r->h, root))
-			return fail(err, errlen, "SHA-256 failed");
+			return st_errf(err, errlen, "SHA-256 failed");
 		if (memcmp(root, rs->ckpt.root, ST_HASH_LEN)) {
-			fail(err, errlen, "%s/%s seq %" PRIu64
+			st_errf(err, errlen, "%s/%s seq %" PRIu64
 			     ": the records before it do not match the signed checkpoint",
 			     st_stream_name(r->stream), r->segment, r->p->hdr.seq);
 			return 1;
@@ -521,12 +509,12 @@ static int read_own_checkpoint(struct st_log *log, struct lstream *st,
 	/* a retired key may have signed it: the run before a rotation */
 	if (st_ckpt_parse_any(note, len, log->accept.key, log->accept.n,
 			      &rs->ckpt, &rs->signer, rs->why, sizeof(rs->why)))
-		return fail(err, errlen, "%s: %s; accepted: the current signing key and %zu retired key(s) "
+		return st_errf(err, errlen, "%s: %s; accepted: the current signing key and %zu retired key(s) "
 			    "(*.pub in %s and %s/" ST_KEYS_RETIRED_DIR ") (signed by another key?)",
 			    path, rs->why, log->accept.n - 1, log->keys_dir, log->keys_dir);
 	if (strcmp(rs->ckpt.origin, st->origin) &&
 	    st_ckpt_stream(&rs->ckpt) != (int)st->id)
-		return fail(err, errlen, "%s: origin '%s' is not this stream's",
+		return st_errf(err, errlen, "%s: origin '%s' is not this stream's",
 			    path, rs->ckpt.origin);
 	rs->has_ckpt = true;
 	return 0;
@@ -554,14 +542,14 @@ static int resume_stream(struct st_log *log, struct lstream *st,
 	if (rc < 0)
 		return -1;
 	if (rs.has_ckpt && rs.ckpt.size > res.records)
-		return fail(err, errlen, "%s: %" PRIu64 " records but its last checkpoint signs %" PRIu64
+		return st_errf(err, errlen, "%s: %" PRIu64 " records but its last checkpoint signs %" PRIu64
 			    " (records lost or removed); refusing to append (move it aside)",
 			    st->dir, res.records, rs.ckpt.size);
 	if (rs.has_ckpt && rs.ckpt.size == res.records) {
 		if (st_merkle_root(&res.tree, log->h, root))
-			return fail(err, errlen, "SHA-256 failed");
+			return st_errf(err, errlen, "SHA-256 failed");
 		if (memcmp(root, rs.ckpt.root, ST_HASH_LEN))
-			return fail(err, errlen, "%s: the records do not match the signed checkpoint; refusing to append",
+			return st_errf(err, errlen, "%s: the records do not match the signed checkpoint; refusing to append",
 				    st->dir);
 	}
 	st->next_seq = res.records;
@@ -628,7 +616,7 @@ static int rotation_record(struct st_log *log, char *err, size_t errlen)
 		return 0;	/* a new log, or signed by the current key */
 	if (st_pubkey_hash(log->accept.key[old], old_hash) ||
 	    st_pubkey_hash(log->accept.key[0], new_hash))
-		return fail(err, errlen, "log: SHA-256 of a public key failed");
+		return st_errf(err, errlen, "log: SHA-256 of a public key failed");
 	d[0] = (struct st_kv){ .key = "signing_key_rotated", .kind = ST_KV_BOOL,
 			       .v.b = true };
 	d[1] = (struct st_kv){ .key = "old_key_hash", .kind = ST_KV_STR,
@@ -647,9 +635,9 @@ static int lock_state(struct st_log *log, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/.lock", log->state_dir);
 	log->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (log->lock_fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	if (flock(log->lock_fd, LOCK_EX | LOCK_NB))
-		return fail(err, errlen, "%s: %s (another sealtrace writes this state dir?)",
+		return st_errf(err, errlen, "%s: %s (another sealtrace writes this state dir?)",
 			    path, errno == EWOULDBLOCK ? "locked" : strerror(errno));
 	return 0;
 }
@@ -663,11 +651,11 @@ static int load_accepted_keys(struct st_log *log, char *err, size_t errlen)
 	size_t found;
 
 	if (st_pubkey_raw(log->key, raw))
-		return fail(err, errlen, "%s/signing.key: no Ed25519 public half",
+		return st_errf(err, errlen, "%s/signing.key: no Ed25519 public half",
 			    log->keys_dir);
 	pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, sizeof(raw));
 	if (!pub)
-		return fail(err, errlen, "log: out of memory");
+		return st_errf(err, errlen, "log: out of memory");
 	snprintf(dir, sizeof(dir), "%s/signing.key", log->keys_dir);
 	if (st_keyset_add(&log->accept, pub, dir, err, errlen) < 0)
 		return -1;
@@ -697,16 +685,16 @@ static int init_log(struct st_log *log, const struct st_log_opts *o,
 	log->h = st_hasher_new();
 	if (!log->state_dir || !log->keys_dir || !log->h || (o->system_id && !log->system_id) ||
 	    (o->operator_id && !log->operator_id) || (o->node_id && !log->node_id))
-		return fail(err, errlen, "log: out of memory");
+		return st_errf(err, errlen, "log: out of memory");
 	if (mkdir(o->state_dir, 0750) && errno != EEXIST)
-		return fail(err, errlen, "%s: %s", o->state_dir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", o->state_dir, strerror(errno));
 	if (lock_state(log, err, errlen) ||
 	    st_signing_key_load(o->keys_dir, &log->key, err, errlen) ||
 	    load_accepted_keys(log, err, errlen))
 		return -1;
 	if (st_ckpt_key_name(log->key_name, sizeof(log->key_name), o->system_id,
 			     o->node_id))
-		return fail(err, errlen, "log: system_id/node_id too long");
+		return st_errf(err, errlen, "log: system_id/node_id too long");
 	return 0;
 }
 
@@ -726,10 +714,10 @@ static int open_streams(struct st_log *log, const struct st_log_opts *o,
 		st->id = (enum st_stream)i;
 		if ((size_t)snprintf(st->dir, sizeof(st->dir), "%s/%s", o->state_dir,
 				     st_stream_name(st->id)) >= sizeof(st->dir))
-			return fail(err, errlen, "%s: path too long", o->state_dir);
+			return st_errf(err, errlen, "%s: path too long", o->state_dir);
 		if (st_ckpt_origin(st->origin, sizeof(st->origin), o->system_id,
 				   o->node_id, st->id))
-			return fail(err, errlen, "log: system_id/node_id too long");
+			return st_errf(err, errlen, "log: system_id/node_id too long");
 		/* the store makes the dir; recovery before reading it back */
 		if (st_store_open(&st->store, st->dir, &so, err, errlen) ||
 		    st_store_recover(st->dir, realtime_ns(), &rec[i], err, errlen) ||
@@ -749,10 +737,10 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 
 	*out = NULL;
 	if (!o->state_dir || !o->keys_dir)
-		return fail(err, errlen, "log: state_dir and keys_dir are required");
+		return st_errf(err, errlen, "log: state_dir and keys_dir are required");
 	log = calloc(1, sizeof(*log));
 	if (!log)
-		return fail(err, errlen, "log: out of memory");
+		return st_errf(err, errlen, "log: out of memory");
 	if (init_log(log, o, err, errlen) ||
 	    open_streams(log, o, rec, &unclean, err, errlen))
 		goto bad;

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/digest.h"
 #include "sealtrace/pseudo.h"
 
@@ -25,19 +26,6 @@ struct st_keyring {
 	struct ring_key *keys;
 	size_t n;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int st_key_id_valid(const char *id, size_t len)
 {
@@ -122,26 +110,26 @@ static int add_key(struct st_keyring *kr, const char *path, int lineno,
 	size_t idlen, i;
 
 	if (!sp)
-		return fail(err, errlen, "%s:%d: expected '<key_id> <64 hex digits>'",
+		return st_errf(err, errlen, "%s:%d: expected '<key_id> <64 hex digits>'",
 			    path, lineno);
 	idlen = (size_t)(sp - line);
 	if (!st_key_id_valid(line, idlen))
-		return fail(err, errlen, "%s:%d: key id must be [A-Za-z0-9_.-]{1,%d}",
+		return st_errf(err, errlen, "%s:%d: key id must be [A-Za-z0-9_.-]{1,%d}",
 			    path, lineno, ST_KEY_ID_MAX);
 	if (st_unhex(sp + 1, len - idlen - 1, key, sizeof(key)))
-		return fail(err, errlen, "%s:%d: key must be 64 lower-case hex digits",
+		return st_errf(err, errlen, "%s:%d: key must be 64 lower-case hex digits",
 			    path, lineno);
 	for (i = 0; i < kr->n; i++)
 		if (strlen(kr->keys[i].id) == idlen &&
 		    !memcmp(kr->keys[i].id, line, idlen)) {
 			OPENSSL_cleanse(key, sizeof(key));
-			return fail(err, errlen, "%s:%d: duplicate key id '%.*s'",
+			return st_errf(err, errlen, "%s:%d: duplicate key id '%.*s'",
 				    path, lineno, (int)idlen, line);
 		}
 	grown = realloc(kr->keys, (kr->n + 1) * sizeof(*grown));
 	if (!grown) {
 		OPENSSL_cleanse(key, sizeof(key));
-		return fail(err, errlen, "%s: out of memory", path);
+		return st_errf(err, errlen, "%s: out of memory", path);
 	}
 	kr->keys = grown;
 	k = &kr->keys[kr->n];
@@ -150,7 +138,7 @@ static int add_key(struct st_keyring *kr, const char *path, int lineno,
 	k->tmpl = hmac_ctx(key, sizeof(key));
 	OPENSSL_cleanse(key, sizeof(key));
 	if (!k->tmpl)
-		return fail(err, errlen, "%s:%d: OpenSSL HMAC setup failed", path,
+		return st_errf(err, errlen, "%s:%d: OpenSSL HMAC setup failed", path,
 			    lineno);
 	kr->n++;
 	return 0;
@@ -177,7 +165,7 @@ static int parse_ring(struct st_keyring *kr, const char *path, char *text,
 		line = nl + 1;
 	}
 	if (!kr->n)
-		return fail(err, errlen, "%s: no key (expected '<key_id> <64 hex digits>' lines)",
+		return st_errf(err, errlen, "%s: no key (expected '<key_id> <64 hex digits>' lines)",
 			    path);
 	return 0;
 }
@@ -194,11 +182,11 @@ int st_keyring_load_file(struct st_keyring **out, const char *path,
 	*out = NULL;
 	f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	text = malloc(KEYRING_MAX_BYTES + 1);
 	if (!text) {
 		fclose(f);
-		return fail(err, errlen, "%s: out of memory", path);
+		return st_errf(err, errlen, "%s: out of memory", path);
 	}
 	len = fread(text, 1, KEYRING_MAX_BYTES + 1, f);
 	rc = ferror(f);
@@ -206,12 +194,12 @@ int st_keyring_load_file(struct st_keyring **out, const char *path,
 	if (rc || len > KEYRING_MAX_BYTES) {
 		OPENSSL_cleanse(text, KEYRING_MAX_BYTES + 1);
 		free(text);
-		return fail(err, errlen, "%s: %s", path,
+		return st_errf(err, errlen, "%s: %s", path,
 			    rc ? "read error" : "larger than 64 KiB");
 	}
 	kr = calloc(1, sizeof(*kr));
 	rc = kr ? parse_ring(kr, path, text, len, err, errlen) :
-		fail(err, errlen, "%s: out of memory", path);
+		st_errf(err, errlen, "%s: out of memory", path);
 	OPENSSL_cleanse(text, len);
 	free(text);
 	if (rc) {
@@ -229,7 +217,7 @@ int st_keyring_load(struct st_keyring **out, const char *keys_dir, char *err,
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/hmac.key", keys_dir) >=
 	    sizeof(path))
-		return fail(err, errlen, "%s: path too long", keys_dir);
+		return st_errf(err, errlen, "%s: path too long", keys_dir);
 	return st_keyring_load_file(out, path, err, errlen);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/record.h"
 
 static const char *const type_names[ST_ET__COUNT] = {
@@ -84,19 +85,6 @@ enum st_stream st_event_stream(enum st_event_type t)
 	if (t == ST_ET_INFERENCE || t == ST_ET_INCOMPLETE)
 		return ST_STREAM_DECISION;
 	return ST_STREAM_SYSTEM;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 /* ---- time ------------------------------------------------------------- */
@@ -267,21 +255,21 @@ static int put_details(struct st_buf *b, const struct st_record *rec,
 	int c;
 
 	if (rec->ndetails > ST_RECORD_MAX_DETAILS)
-		return fail(err, errlen, "record: %zu details, at most %d",
+		return st_errf(err, errlen, "record: %zu details, at most %d",
 			    rec->ndetails, ST_RECORD_MAX_DETAILS);
 	for (i = 0; i < rec->ndetails; i++) {
 		t = &rec->details[i];
 		if (!detail_key_ok(t->key))
-			return fail(err, errlen, "record: detail key '%s' is not [A-Za-z0-9_.-]{1,64}",
+			return st_errf(err, errlen, "record: detail key '%s' is not [A-Za-z0-9_.-]{1,64}",
 				    t->key ? t->key : "(null)");
 		if ((unsigned)t->kind > ST_KV_BOOL)
-			return fail(err, errlen, "record: detail '%s' has an unknown kind",
+			return st_errf(err, errlen, "record: detail '%s' has an unknown kind",
 				    t->key);
 		/* insertion sort: records carry a handful of details */
 		for (j = i; j > 0; j--) {
 			c = strcmp(sorted[j - 1]->key, t->key);
 			if (!c)
-				return fail(err, errlen, "record: duplicate detail key '%s'",
+				return st_errf(err, errlen, "record: duplicate detail key '%s'",
 					    t->key);
 			if (c < 0)
 				break;
@@ -304,19 +292,19 @@ static int check_record(const struct st_record_hdr *hdr,
 			const struct st_record *rec, char *err, size_t errlen)
 {
 	if ((unsigned)rec->type >= ST_ET__COUNT)
-		return fail(err, errlen, "record: unknown event type %d", rec->type);
+		return st_errf(err, errlen, "record: unknown event type %d", rec->type);
 	if ((unsigned)hdr->stream >= ST_STREAM__COUNT ||
 	    st_event_stream(rec->type) != hdr->stream)
-		return fail(err, errlen, "record: event type %s does not belong to stream %d",
+		return st_errf(err, errlen, "record: event type %s does not belong to stream %d",
 			    st_event_type_name(rec->type), hdr->stream);
 	if (!hdr->event_id || strlen(hdr->prev_hex) != ST_HASH_HEX)
-		return fail(err, errlen, "record: header lacks event_id or preceding hash");
+		return st_errf(err, errlen, "record: header lacks event_id or preceding hash");
 	if (!is_ref(rec->input_hash) || !is_ref(rec->output_reference))
-		return fail(err, errlen, "record: input_hash/output_reference must be an hmac-sha256 reference, never raw data");
+		return st_errf(err, errlen, "record: input_hash/output_reference must be an hmac-sha256 reference, never raw data");
 	if (rec->input_len < -1 || rec->output_len < -1 || rec->duration_ns < -1)
-		return fail(err, errlen, "record: negative length or duration");
+		return st_errf(err, errlen, "record: negative length or duration");
 	if (rec->pid < 0 || rec->tid < 0)
-		return fail(err, errlen, "record: negative pid/tid");
+		return st_errf(err, errlen, "record: negative pid/tid");
 	return 0;
 }
 
@@ -328,7 +316,7 @@ int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 	if (check_record(hdr, rec, err, errlen))
 		return -1;
 	if (st_time_format(rec->timestamp_ns, ts))
-		return fail(err, errlen, "record: timestamp %" PRIu64 " out of range",
+		return st_errf(err, errlen, "record: timestamp %" PRIu64 " out of range",
 			    rec->timestamp_ns);
 	st_buf_put(b, "{\"schema_version\":", 18);
 	st_json_int(b, ST_SCHEMA_VERSION);
@@ -371,7 +359,7 @@ int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 	st_buf_put(b, hdr->prev_hex, ST_HASH_HEX);
 	st_buf_put(b, "\"}", 2);
 	if (b->oom)
-		return fail(err, errlen, "record: out of memory");
+		return st_errf(err, errlen, "record: out of memory");
 	return 0;
 }
 
@@ -385,7 +373,7 @@ static int get_str(const struct st_jv *v, const char *key, bool nullable,
 		return 0;
 	}
 	if (v->t != ST_JSTR || strlen(v->s) != v->slen)
-		return fail(err, errlen, "%s: expected a string", key);
+		return st_errf(err, errlen, "%s: expected a string", key);
 	*out = v->s;
 	return 0;
 }
@@ -404,14 +392,14 @@ static int get_int(const struct st_jv *v, const char *key, int64_t *out,
 		if (tmp.neg)
 			s++;
 		if (*s < '0' || *s > '9')
-			return fail(err, errlen, "%s: expected an integer", key);
+			return st_errf(err, errlen, "%s: expected an integer", key);
 		tmp.mag = strtoull(s, &end, 10);
 		if (*end)
-			return fail(err, errlen, "%s: expected an integer", key);
+			return st_errf(err, errlen, "%s: expected an integer", key);
 		v = &tmp;
 	}
 	if (st_jv_int64(v, out))
-		return fail(err, errlen, "%s: expected a 64-bit integer", key);
+		return st_errf(err, errlen, "%s: expected a 64-bit integer", key);
 	return 0;
 }
 
@@ -425,7 +413,7 @@ static int get_opt_int(const struct st_jv *v, const char *key, int64_t *out,
 	if (get_int(v, key, out, err, errlen))
 		return -1;
 	if (*out < 0)
-		return fail(err, errlen, "%s: negative", key);
+		return st_errf(err, errlen, "%s: negative", key);
 	return 0;
 }
 
@@ -438,7 +426,7 @@ static int get_id(const struct st_jv *v, const char *key, int32_t *out,
 	if (get_opt_int(v, key, &i, err, errlen))
 		return -1;
 	if (i > INT32_MAX)
-		return fail(err, errlen, "%s: out of range", key);
+		return st_errf(err, errlen, "%s: out of range", key);
 	*out = i < 0 ? 0 : (int32_t)i;
 	return 0;
 }
@@ -450,9 +438,9 @@ static int get_details(struct st_record_parsed *p, const struct st_jv *v,
 	struct st_kv *kv;
 
 	if (v->t != ST_JOBJ)
-		return fail(err, errlen, "details: expected an object");
+		return st_errf(err, errlen, "details: expected an object");
 	if (v->n > ST_RECORD_MAX_DETAILS)
-		return fail(err, errlen, "details: more than %d keys",
+		return st_errf(err, errlen, "details: more than %d keys",
 			    ST_RECORD_MAX_DETAILS);
 	for (m = v->members; m; m = m->next) {
 		kv = &p->details[p->rec.ndetails++];
@@ -471,7 +459,7 @@ static int get_details(struct st_record_parsed *p, const struct st_jv *v,
 			if (m->val->neg) {
 				kv->kind = ST_KV_INT;
 				if (st_jv_int64(m->val, &kv->v.i))
-					return fail(err, errlen, "details.%s: out of range",
+					return st_errf(err, errlen, "details.%s: out of range",
 						    m->key);
 			} else {
 				kv->kind = ST_KV_UINT;
@@ -479,7 +467,7 @@ static int get_details(struct st_record_parsed *p, const struct st_jv *v,
 			}
 			break;
 		default:
-			return fail(err, errlen, "details.%s: not a string, integer or boolean",
+			return st_errf(err, errlen, "details.%s: not a string, integer or boolean",
 				    m->key);
 		}
 	}
@@ -500,19 +488,19 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 	if (get_int(v[0], keys[0], &i, err, errlen))
 		return -1;
 	if (i != ST_SCHEMA_VERSION)
-		return fail(err, errlen, "schema_version %" PRId64 " is not %d",
+		return st_errf(err, errlen, "schema_version %" PRId64 " is not %d",
 			    i, ST_SCHEMA_VERSION);
 	if (get_str(v[1], keys[1], false, &h->event_id, err, errlen) ||
 	    get_str(v[2], keys[2], false, &s, err, errlen))
 		return -1;
 	t = st_event_type_parse(s);
 	if (t < 0)
-		return fail(err, errlen, "event_type: unknown '%s'", s);
+		return st_errf(err, errlen, "event_type: unknown '%s'", s);
 	r->type = (enum st_event_type)t;
 	if (get_str(v[3], keys[3], false, &s, err, errlen))
 		return -1;
 	if (st_time_parse(s, &r->timestamp_ns))
-		return fail(err, errlen, "timestamp_utc: not a UTC time '%s'", s);
+		return st_errf(err, errlen, "timestamp_utc: not a UTC time '%s'", s);
 	if (get_str(v[4], keys[4], true, &h->system_id, err, errlen) ||
 	    get_str(v[5], keys[5], true, &h->operator_id, err, errlen) ||
 	    get_str(v[6], keys[6], true, &h->node_id, err, errlen) ||
@@ -520,10 +508,10 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 		return -1;
 	t = st_stream_parse(s);
 	if (t < 0)
-		return fail(err, errlen, "stream: unknown '%s'", s);
+		return st_errf(err, errlen, "stream: unknown '%s'", s);
 	h->stream = (enum st_stream)t;
 	if (st_jv_uint64(v[8], &h->seq))
-		return fail(err, errlen, "seq: expected an unsigned integer");
+		return st_errf(err, errlen, "seq: expected an unsigned integer");
 	if (get_id(v[9], keys[9], &r->pid, err, errlen) ||
 	    get_id(v[10], keys[10], &r->tid, err, errlen))
 		return -1;
@@ -542,13 +530,13 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 	if (r->has_ret && get_int(v[21], keys[21], &r->ret, err, errlen))
 		return -1;
 	if (v[22]->t != ST_JBOOL)
-		return fail(err, errlen, "human_override_applied: expected a boolean");
+		return st_errf(err, errlen, "human_override_applied: expected a boolean");
 	r->human_override_applied = v[22]->b;
 	if (get_details(p, v[23], err, errlen) ||
 	    get_str(v[24], keys[24], false, &s, err, errlen))
 		return -1;
 	if (strlen(s) != ST_HASH_HEX)
-		return fail(err, errlen, "preceding_event_hash: not 64 hex digits");
+		return st_errf(err, errlen, "preceding_event_hash: not 64 hex digits");
 	memcpy(h->prev_hex, s, ST_HASH_HEX + 1);
 	return 0;
 }
@@ -563,19 +551,19 @@ int st_record_parse(const char *line, size_t len, struct st_record_parsed *p,
 
 	memset(p, 0, sizeof(*p));
 	if (st_json_parse(line, len, &p->doc, jerr, sizeof(jerr)))
-		return fail(err, errlen, "not JSON: %s", jerr);
+		return st_errf(err, errlen, "not JSON: %s", jerr);
 	if (p->doc.root->t != ST_JOBJ)
-		return fail(err, errlen, "not a JSON object");
+		return st_errf(err, errlen, "not a JSON object");
 	for (i = 0, m = p->doc.root->members; i < NKEYS; i++, m = m->next) {
 		if (!m)
-			return fail(err, errlen, "missing key \"%s\"", keys[i]);
+			return st_errf(err, errlen, "missing key \"%s\"", keys[i]);
 		if (strcmp(m->key, keys[i]))
-			return fail(err, errlen, "key #%zu is \"%s\", expected \"%s\"",
+			return st_errf(err, errlen, "key #%zu is \"%s\", expected \"%s\"",
 				    i + 1, m->key, keys[i]);
 		vals[i] = m->val;
 	}
 	if (m)
-		return fail(err, errlen, "unexpected key \"%s\"", m->key);
+		return st_errf(err, errlen, "unexpected key \"%s\"", m->key);
 	if (fill(p, vals, err, errlen))
 		return -1;
 	/* the strongest canonical check: writing it again gives the same bytes */
@@ -585,7 +573,7 @@ int st_record_parse(const char *line, size_t len, struct st_record_parsed *p,
 	if (scratch->len != len || memcmp(scratch->p, line, len)) {
 		for (i = 0; i < len && i < scratch->len && line[i] == scratch->p[i]; i++)
 			;
-		return fail(err, errlen, "not in canonical form (first difference at byte %zu)",
+		return st_errf(err, errlen, "not in canonical form (first difference at byte %zu)",
 			    i);
 	}
 	return 0;

@@ -14,20 +14,8 @@
 
 #include <zlib.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/store.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void st_seg_name(uint64_t first_seq, char out[ST_SEG_NAME_LEN + 1])
 {
@@ -81,22 +69,22 @@ int st_store_open(struct st_store **out, const char *dir,
 
 	*out = NULL;
 	if (mkdir(dir, 0750) && errno != EEXIST)
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", dir, strerror(errno));
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(err, errlen, "%s: out of memory", dir);
+		return st_errf(err, errlen, "%s: out of memory", dir);
 	s->fd = -1;
 	s->o = *o;
 	s->dir = strdup(dir);
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!s->dir || s->dirfd < 0) {
-		fail(err, errlen, "%s: %s", dir, s->dir ? strerror(errno) : "out of memory");
+		st_errf(err, errlen, "%s: %s", dir, s->dir ? strerror(errno) : "out of memory");
 		goto bad;
 	}
 	/* windowBits 15 + 16: a gzip wrapper with a zero mtime and no name */
 	if (deflateInit2(&s->z, level, Z_DEFLATED, 15 + 16, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK) {
-		fail(err, errlen, "%s: zlib init failed", dir);
+		st_errf(err, errlen, "%s: zlib init failed", dir);
 		goto bad;
 	}
 	s->z_ready = true;
@@ -114,7 +102,7 @@ static int close_segment(struct st_store *s, char *err, size_t errlen)
 	if (s->fd < 0)
 		return 0;
 	if (s->dirty && fsync(s->fd))
-		rc = fail(err, errlen, "%s/%s: fsync: %s", s->dir, s->name,
+		rc = st_errf(err, errlen, "%s/%s: fsync: %s", s->dir, s->name,
 			  strerror(errno));
 	close(s->fd);
 	s->fd = -1;
@@ -129,11 +117,11 @@ static int open_segment(struct st_store *s, uint64_t first_seq,
 	s->fd = openat(s->dirfd, s->name,
 		       O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
 	if (s->fd < 0)
-		return fail(err, errlen, "%s/%s: %s", s->dir, s->name,
+		return st_errf(err, errlen, "%s/%s: %s", s->dir, s->name,
 			    strerror(errno));
 	/* the new name must survive a crash as much as its contents */
 	if (fsync(s->dirfd)) {
-		fail(err, errlen, "%s: fsync: %s", s->dir, strerror(errno));
+		st_errf(err, errlen, "%s: fsync: %s", s->dir, strerror(errno));
 		close(s->fd);
 		s->fd = -1;
 		unlinkat(s->dirfd, s->name, 0);
@@ -180,17 +168,17 @@ int st_store_append(struct st_store *s, const void *data, size_t len,
 	off_t end;
 
 	if (!len || ((const char *)data)[len - 1] != '\n')
-		return fail(err, errlen, "%s: a block must be whole lines", s->dir);
+		return st_errf(err, errlen, "%s: a block must be whole lines", s->dir);
 	if (deflate_block(s, data, len, &zlen))
-		return fail(err, errlen, "%s: compressing a block of %zu bytes failed",
+		return st_errf(err, errlen, "%s: compressing a block of %zu bytes failed",
 			    s->dir, len);
 	if (s->fd < 0 && open_segment(s, first_seq, now_ns, err, errlen))
 		return -1;
 	end = lseek(s->fd, 0, SEEK_END);
 	if (end < 0)
-		return fail(err, errlen, "%s/%s: %s", s->dir, s->name, strerror(errno));
+		return st_errf(err, errlen, "%s/%s: %s", s->dir, s->name, strerror(errno));
 	if (write_all(s->fd, s->zbuf, zlen)) {
-		fail(err, errlen, "%s/%s: write: %s", s->dir, s->name,
+		st_errf(err, errlen, "%s/%s: write: %s", s->dir, s->name,
 		     strerror(errno));
 		/* never leave half a block for the next one to follow */
 		if (ftruncate(s->fd, end))
@@ -212,7 +200,7 @@ int st_store_sync(struct st_store *s, char *err, size_t errlen)
 	if (s->fd < 0 || !s->dirty)
 		return 0;
 	if (fsync(s->fd))
-		return fail(err, errlen, "%s/%s: fsync: %s", s->dir, s->name,
+		return st_errf(err, errlen, "%s/%s: fsync: %s", s->dir, s->name,
 			    strerror(errno));
 	s->dirty = false;
 	return 0;
@@ -300,7 +288,7 @@ int st_seg_list(const char *dir, struct st_seg_list *out, char *err,
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", dir, strerror(errno));
 	}
 	while ((de = readdir(d))) {
 		if (parse_seg_name(de->d_name, &first))
@@ -311,7 +299,7 @@ int st_seg_list(const char *dir, struct st_seg_list *out, char *err,
 			if (!grown) {
 				closedir(d);
 				st_seg_list_free(out);
-				return fail(err, errlen, "%s: out of memory", dir);
+				return st_errf(err, errlen, "%s: out of memory", dir);
 			}
 			out->first = grown;
 		}
@@ -350,10 +338,10 @@ int st_seg_open(struct st_seg_reader **out, const char *path, char *err,
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	r = calloc(1, sizeof(*r));
 	if (!r || fstat(fd, &st)) {
-		fail(err, errlen, "%s: %s", path, r ? strerror(errno) : "out of memory");
+		st_errf(err, errlen, "%s: %s", path, r ? strerror(errno) : "out of memory");
 		goto bad;
 	}
 	r->path = strdup(path);
@@ -363,12 +351,12 @@ int st_seg_open(struct st_seg_reader **out, const char *path, char *err,
 		r->map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (r->map == MAP_FAILED) {
 			r->map = NULL;
-			fail(err, errlen, "%s: mmap: %s", path, strerror(errno));
+			st_errf(err, errlen, "%s: mmap: %s", path, strerror(errno));
 			goto bad;
 		}
 	}
 	if (!r->path || inflateInit2(&r->z, 15 + 16) != Z_OK) {
-		fail(err, errlen, "%s: zlib init failed", path);
+		st_errf(err, errlen, "%s: zlib init failed", path);
 		goto bad;
 	}
 	r->z_ready = true;
@@ -414,36 +402,36 @@ int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,
 	if (r->pos == r->size)
 		return ST_BLOCK_END;
 	if (inflateReset(&r->z) != Z_OK)
-		return fail(err, errlen, "%s: zlib reset failed", r->path);
+		return st_errf(err, errlen, "%s: zlib reset failed", r->path);
 	avail = r->size - r->pos > UINT32_MAX ? UINT32_MAX : r->size - r->pos;
 	r->z.next_in = (unsigned char *)r->map + r->pos;
 	r->z.avail_in = (uInt)avail;
 	do {
 		if (st_buf_reserve(out, 65536))
-			return fail(err, errlen, "%s: out of memory", r->path);
+			return st_errf(err, errlen, "%s: out of memory", r->path);
 		r->z.next_out = (unsigned char *)out->p + out->len;
 		r->z.avail_out = (uInt)(out->cap - out->len - 1);
 		zrc = inflate(&r->z, Z_NO_FLUSH);
 		out->len = out->cap - 1 - r->z.avail_out;
 		if (out->len > ST_BLOCK_MAX_PLAIN) {
-			fail(err, errlen, "block at offset %zu inflates beyond %u bytes",
+			st_errf(err, errlen, "block at offset %zu inflates beyond %u bytes",
 			     r->pos, ST_BLOCK_MAX_PLAIN);
 			return ST_BLOCK_CORRUPT;
 		}
 	} while (zrc == Z_OK && (r->z.avail_in || !r->z.avail_out));
 	if (zrc == Z_OK || zrc == Z_BUF_ERROR) {
 		/* the input ended inside the member */
-		fail(err, errlen, "%zu bytes at offset %zu are not a whole gzip block",
+		st_errf(err, errlen, "%zu bytes at offset %zu are not a whole gzip block",
 		     r->size - r->pos, r->pos);
 		return ST_BLOCK_TORN;
 	}
 	if (zrc != Z_STREAM_END) {
-		fail(err, errlen, "block at offset %zu is not valid gzip (%s)",
+		st_errf(err, errlen, "block at offset %zu is not valid gzip (%s)",
 		     r->pos, r->z.msg ? r->z.msg : "zlib error");
 		return ST_BLOCK_CORRUPT;
 	}
 	if (!out->len || out->p[out->len - 1] != '\n') {
-		fail(err, errlen, "block at offset %zu does not end with a whole line",
+		st_errf(err, errlen, "block at offset %zu does not end with a whole line",
 		     r->pos);
 		return ST_BLOCK_CORRUPT;
 	}
@@ -463,9 +451,9 @@ static int keep_torn(int dirfd, const char *dir,
 	int fd = openat(dirfd, torn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 
 	if (fd < 0)
-		return fail(err, errlen, "%s/%s: %s", dir, torn, strerror(errno));
+		return st_errf(err, errlen, "%s/%s: %s", dir, torn, strerror(errno));
 	if (write_all(fd, r->map + from, r->size - from) || fsync(fd)) {
-		fail(err, errlen, "%s/%s: %s", dir, torn, strerror(errno));
+		st_errf(err, errlen, "%s/%s: %s", dir, torn, strerror(errno));
 		close(fd);
 		unlinkat(dirfd, torn, 0);
 		return -1;
@@ -480,9 +468,9 @@ static int cut_back(int dirfd, const char *dir, const char *name,
 	int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		return st_errf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
 	if (ftruncate(fd, (off_t)good_end) || fsync(fd)) {
-		fail(err, errlen, "%s/%s: truncate: %s", dir, name, strerror(errno));
+		st_errf(err, errlen, "%s/%s: truncate: %s", dir, name, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -508,8 +496,8 @@ static int recover_segment(int dirfd, const char *dir, uint64_t first,
 		/* created but never written: nothing to keep */
 		st_seg_close(r);
 		if (unlinkat(dirfd, out->segment, 0))
-			return fail(err, errlen, "%s: %s", path, strerror(errno));
-		return fsync(dirfd) ? fail(err, errlen, "%s: fsync: %s", dir,
+			return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return fsync(dirfd) ? st_errf(err, errlen, "%s: fsync: %s", dir,
 					   strerror(errno)) : 0;
 	}
 	while ((rc = st_seg_next(r, &block, &off, out->reason,
@@ -522,7 +510,7 @@ static int recover_segment(int dirfd, const char *dir, uint64_t first,
 	}
 	if (rc == ST_BLOCK_ERROR) {
 		st_seg_close(r);
-		return fail(err, errlen, "%s: %s", path, out->reason);
+		return st_errf(err, errlen, "%s: %s", path, out->reason);
 	}
 	out->torn = true;
 	out->good_end = st_seg_good_end(r);
@@ -537,11 +525,11 @@ static int recover_segment(int dirfd, const char *dir, uint64_t first,
 	if (!out->good_end) {
 		/* no whole block at all: the copy is everything, drop the file */
 		if (unlinkat(dirfd, out->segment, 0))
-			return fail(err, errlen, "%s: %s", path, strerror(errno));
+			return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	} else if (cut_back(dirfd, dir, out->segment, out->good_end, err, errlen)) {
 		return -1;
 	}
-	return fsync(dirfd) ? fail(err, errlen, "%s: fsync: %s", dir,
+	return fsync(dirfd) ? st_errf(err, errlen, "%s: fsync: %s", dir,
 				   strerror(errno)) : 0;
 }
 
@@ -561,7 +549,7 @@ int st_store_recover(const char *dir, uint64_t now_ns, struct st_recovery *out,
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		st_seg_list_free(&l);
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", dir, strerror(errno));
 	}
 	rc = recover_segment(dirfd, dir, l.first[l.n - 1], now_ns, out, err,
 			     errlen);
