@@ -12,10 +12,13 @@
 #define META_PREFIX "{\"export\":"
 
 void st_bundle_header(struct st_buf *out, const char *stream, const char *from,
-		      const char *to, const char *event_types)
+		      const char *to, const char *event_types,
+		      const char *event_id)
 {
 	st_buf_puts(out, "{\"export\":\"header\",\"format\":\"" ST_BUNDLE_FORMAT
-		    "\",\"filter\":{\"event_type\":");
+		    "\",\"filter\":{\"event_id\":");
+	st_json_cstr(out, event_id);
+	st_buf_puts(out, ",\"event_type\":");
 	st_json_cstr(out, event_types);
 	st_buf_puts(out, ",\"from\":");
 	st_json_cstr(out, from);

@@ -19,6 +19,7 @@
 #include "sealtrace/bundle.h"
 #include "sealtrace/checkpoint.h"
 #include "sealtrace/cli.h"
+#include "sealtrace/export.h"
 #include "sealtrace/keys.h"
 #include "sealtrace/merkle.h"
 #include "sealtrace/record.h"
@@ -27,21 +28,14 @@
 #define OUT_CHUNK (1u << 20)
 #define MAX_PUBKEYS 16
 
-struct filter {
-	bool stream[ST_STREAM__COUNT];
-	bool type[ST_ET__COUNT];
-	bool any_type;
-	uint64_t from, to;		/* [from, to) */
-};
-
 struct export {
-	const struct filter *f;
-	uint64_t size;			/* the checkpoint's tree size */
-	uint64_t selected, newer;
+	const struct st_export_filter *f;
+	struct st_export_stats *st;
+	FILE *sink;			/* NULL: keep everything in out */
 	struct st_mproof_builder b;
 	struct st_mproof_node *nodes;
 	size_t nn, ncap;
-	struct st_buf out;
+	struct st_buf *out;
 	bool write_failed;
 };
 
@@ -66,10 +60,12 @@ static int rt_err(char *err, size_t errlen, const char *msg)
 
 static void out_flush(struct export *x, bool force)
 {
-	if (x->out.len && (force || x->out.len >= OUT_CHUNK)) {
-		if (fwrite(x->out.p, 1, x->out.len, stdout) != x->out.len)
+	struct st_buf *o = x->out;
+
+	if (x->sink && o->len && (force || o->len >= OUT_CHUNK)) {
+		if (fwrite(o->p, 1, o->len, x->sink) != o->len)
 			x->write_failed = true;
-		x->out.len = 0;
+		o->len = 0;
 	}
 }
 
@@ -89,31 +85,42 @@ static int collect(void *ctx, const struct st_mproof_node *n)
 	return 0;
 }
 
-static bool matches(const struct filter *f, const struct st_record *r)
+void st_export_filter_init(struct st_export_filter *f)
 {
-	if (f->any_type && !f->type[r->type])
+	memset(f, 0, sizeof(*f));
+	f->to = UINT64_MAX;
+}
+
+bool st_export_match(const struct st_export_filter *f,
+		     const struct st_record *rec, const struct st_record_hdr *hdr)
+{
+	if (f->any_type && !f->type[rec->type])
 		return false;
-	return r->timestamp_ns >= f->from && r->timestamp_ns < f->to;
+	if (f->event_id && (!hdr->event_id || strcmp(f->event_id, hdr->event_id)))
+		return false;
+	return rec->timestamp_ns >= f->from && rec->timestamp_ns < f->to;
 }
 
 static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		     size_t errlen)
 {
 	struct export *x = ctx;
-	bool sel;
+	bool sel = st_export_match(x->f, &r->p->rec, &r->p->hdr);
 
-	if (r->p->hdr.seq >= x->size) {
-		x->newer++;	/* not covered by the signed head: left out */
+	if (r->p->hdr.seq >= x->st->tree_size) {
+		/* not covered by the signed head: left out */
+		if (sel && !x->st->newer_selected++)
+			x->st->first_newer_seq = r->p->hdr.seq;
+		x->st->newer++;
 		return 0;
 	}
-	sel = matches(x->f, &r->p->rec);
 	if (sel) {
-		st_buf_put(&x->out, r->line, r->len);
-		st_buf_putc(&x->out, '\n');
-		if (x->out.oom)
+		st_buf_put(x->out, r->line, r->len);
+		st_buf_putc(x->out, '\n');
+		if (x->out->oom)
 			return rt_err(err, errlen, "out of memory");
 		out_flush(x, false);
-		x->selected++;
+		x->st->selected++;
 	}
 	if (st_mproof_append(&x->b, r->h, r->leaf, sel))
 		return rt_err(err, errlen, "out of memory");
@@ -142,67 +149,88 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 	return 0;
 }
 
-static int export_stream(const char *state_dir, enum st_stream s,
-			 const struct filter *f, const struct st_keyset *keys,
-			 char *err, size_t errlen)
+/* After the scan: the records must give exactly the signed root. */
+static int finish_proof(struct export *x, enum st_stream s,
+			const struct st_ckpt *ck, char *err, size_t errlen)
 {
-	struct export x = { .f = f };
-	struct st_scan_result res;
-	struct st_hasher *h = NULL;
-	struct st_ckpt ck;
 	uint8_t root[ST_HASH_LEN];
+	struct st_hasher *h;
+	int rc;
+
+	if (x->b.m.size != ck->size)
+		return set_err(err, errlen, "%s: %" PRIu64 " records, but its checkpoint signs %" PRIu64
+			       " (tail truncated?)", st_stream_name(s), x->b.m.size,
+			       ck->size);
+	h = st_hasher_new();
+	rc = !h || st_mproof_finish(&x->b, h, root);
+	st_hasher_free(h);
+	if (rc)
+		return rt_err(err, errlen, "out of memory");
+	if (memcmp(root, ck->root, ST_HASH_LEN))
+		return set_err(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
+			       st_stream_name(s));
+	return 0;
+}
+
+int st_export_stream(const char *state_dir, enum st_stream s,
+		     const struct st_export_filter *f, const struct st_keyset *keys,
+		     FILE *sink, struct st_buf *out,
+		     struct st_export_stats *stats, char *err, size_t errlen)
+{
+	struct export x = { .f = f, .st = stats, .sink = sink, .out = out };
+	struct st_scan_result res;
+	struct st_ckpt ck;
 	char note[ST_NOTE_MAX];
 	int rc;
 
+	memset(stats, 0, sizeof(*stats));
 	rc = read_checkpoint(state_dir, s, keys, note, sizeof(note), &ck, err,
 			     errlen);
 	if (rc)
 		return rc;
-	x.size = ck.size;
+	stats->tree_size = ck.size;
 	st_mproof_init(&x.b, collect, &x);
-	st_bundle_checkpoint(&x.out, s, note);
+	st_bundle_checkpoint(out, s, note);
 	rc = st_scan_stream(state_dir, s, export_cb, &x, &res, err, errlen);
+	if (!rc)
+		rc = finish_proof(&x, s, &ck, err, errlen);
 	if (rc)
 		goto out;
-	rc = 1;
-	if (x.b.m.size != ck.size) {
-		set_err(err, errlen, "%s: %" PRIu64 " records, but its checkpoint signs %" PRIu64
-			" (tail truncated?)", st_stream_name(s), x.b.m.size, ck.size);
-		goto out;
-	}
-	h = st_hasher_new();
-	if (!h || st_mproof_finish(&x.b, h, root)) {
-		rc = rt_err(err, errlen, "out of memory");
-		goto out;
-	}
-	if (memcmp(root, ck.root, ST_HASH_LEN)) {
-		set_err(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
-			st_stream_name(s));
-		goto out;
-	}
-	st_bundle_proof(&x.out, s, ck.size, x.nodes, x.nn);
-	if (x.out.oom) {
+	st_bundle_proof(out, s, ck.size, x.nodes, x.nn);
+	stats->nodes = x.nn;
+	if (out->oom) {
 		rc = rt_err(err, errlen, "out of memory");
 		goto out;
 	}
 	out_flush(&x, true);
-	if (x.write_failed || fflush(stdout)) {
-		rc = rt_err(err, errlen, "writing stdout failed");
-		goto out;
-	}
-	fprintf(stderr, "export: %s: %" PRIu64 " of %" PRIu64
-		" signed records exported, %zu proof nodes; %" PRIu64
-		" newer records not yet checkpointed, left out\n",
-		st_stream_name(s), x.selected, ck.size, x.nn, x.newer);
-	rc = 0;
+	if (x.write_failed || (sink && fflush(sink)))
+		rc = rt_err(err, errlen, "writing the export failed");
 out:
-	st_hasher_free(h);
-	st_buf_free(&x.out);
 	free(x.nodes);
 	return rc;
 }
 
-static int parse_types(struct filter *f, const char *list)
+static int export_stream(const char *state_dir, enum st_stream s,
+			 const struct st_export_filter *f, const struct st_keyset *keys,
+			 char *err, size_t errlen)
+{
+	struct st_export_stats st;
+	struct st_buf out = { 0 };
+	int rc;
+
+	rc = st_export_stream(state_dir, s, f, keys, stdout, &out, &st, err,
+			      errlen);
+	st_buf_free(&out);
+	if (rc)
+		return rc;
+	fprintf(stderr, "export: %s: %" PRIu64 " of %" PRIu64
+		" signed records exported, %zu proof nodes; %" PRIu64
+		" newer records not yet checkpointed, left out\n",
+		st_stream_name(s), st.selected, st.tree_size, st.nodes, st.newer);
+	return 0;
+}
+
+static int parse_types(struct st_export_filter *f, const char *list)
 {
 	char *copy = strdup(list), *tok, *save = NULL;
 	int t, rc = 0;
@@ -224,7 +252,7 @@ static int parse_types(struct filter *f, const char *list)
 }
 
 /* A type filter that names only other streams' types leaves a stream out. */
-static bool stream_wanted(const struct filter *f, enum st_stream s)
+static bool stream_wanted(const struct st_export_filter *f, enum st_stream s)
 {
 	int t;
 
@@ -268,7 +296,8 @@ int cmd_export(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct filter f = { .to = UINT64_MAX };
+	bool want[ST_STREAM__COUNT] = { false };
+	struct st_export_filter f;
 	const char *dir = NULL, *stream = NULL, *from = NULL, *to = NULL,
 		   *types = NULL;
 	struct st_buf hdr = { 0 };
@@ -277,6 +306,7 @@ int cmd_export(int argc, char **argv)
 	const char *pubs[MAX_PUBKEYS];
 	int c, s, rc = ST_EXIT_OK, r, npub = 0;
 
+	st_export_filter_init(&f);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -314,9 +344,9 @@ int cmd_export(int argc, char **argv)
 			fprintf(stderr, "sealtrace export: --stream must be decision or system\n");
 			return ST_EXIT_USAGE;
 		}
-		f.stream[s] = true;
+		want[s] = true;
 	} else {
-		f.stream[ST_STREAM_DECISION] = f.stream[ST_STREAM_SYSTEM] = true;
+		want[ST_STREAM_DECISION] = want[ST_STREAM_SYSTEM] = true;
 	}
 	for (s = 0; s < npub; s++) {
 		if (st_keyset_add_file(&keys, pubs[s], err, sizeof(err)) < 0) {
@@ -325,12 +355,12 @@ int cmd_export(int argc, char **argv)
 			return ST_EXIT_USAGE;
 		}
 	}
-	st_bundle_header(&hdr, stream, from, to, types);
+	st_bundle_header(&hdr, stream, from, to, types, NULL);
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
 		rc = ST_EXIT_RUNTIME;
 	st_buf_free(&hdr);
 	for (s = 0; s < ST_STREAM__COUNT && rc == ST_EXIT_OK; s++) {
-		if (!f.stream[s] || !stream_wanted(&f, (enum st_stream)s))
+		if (!want[s] || !stream_wanted(&f, (enum st_stream)s))
 			continue;
 		r = export_stream(dir, (enum st_stream)s, &f, &keys, err, sizeof(err));
 		if (r) {

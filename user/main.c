@@ -18,6 +18,8 @@ static const struct verb verbs[] = {
 	{ "verify", cmd_verify, "check a log's chain, Merkle roots and signatures" },
 	{ "export", cmd_export, "write records (and their checkpoints) as JSON lines" },
 	{ "status", cmd_status, "completeness report per probe (coverage, losses, liveness)" },
+	{ "lookup", cmd_lookup, "find the records of a known input (needs hmac.key)" },
+	{ "prove", cmd_prove, "inclusion proof for one record, verifiable on its own" },
 };
 
 static void usage(FILE *f)

@@ -231,6 +231,11 @@ size_t st_keyring_count(const struct st_keyring *kr)
 	return kr->n;
 }
 
+const char *st_keyring_id(const struct st_keyring *kr, size_t i)
+{
+	return i < kr->n ? kr->keys[i].id : NULL;
+}
+
 static int ref(const struct ring_key *k, const void *bytes, size_t len,
 	       char *out, size_t outlen)
 {

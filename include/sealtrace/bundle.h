@@ -4,6 +4,7 @@
  * (and tools/verify_export.py) check. JSON lines:
  *
  *   {"export":"header","format":"sealtrace-export/1","filter":{...}}
+ *   (filter: event_id, event_type, from, stream, to; each string or null)
  *   per exported stream:
  *     {"export":"checkpoint","stream":"decision","note":"<signed note>"}
  *     the selected records, byte for byte as chained, in seq order
@@ -34,9 +35,14 @@
 
 #define ST_BUNDLE_FORMAT "sealtrace-export/1"
 
-/* Meta lines, each appended to out with its newline. NULL = absent. */
+/*
+ * Meta lines, each appended to out with its newline. NULL = absent. The
+ * filter is information for the reader (what was asked for); verifiers
+ * ignore it. event_id is set by `sealtrace prove` (one record).
+ */
 void st_bundle_header(struct st_buf *out, const char *stream, const char *from,
-		      const char *to, const char *event_types);
+		      const char *to, const char *event_types,
+		      const char *event_id);
 void st_bundle_checkpoint(struct st_buf *out, enum st_stream s,
 			  const char *note);
 void st_bundle_proof(struct st_buf *out, enum st_stream s, uint64_t tree_size,

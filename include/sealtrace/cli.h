@@ -21,5 +21,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */

@@ -32,6 +32,8 @@ int st_keyring_load_file(struct st_keyring **out, const char *path,
 void st_keyring_free(struct st_keyring *kr);
 const char *st_keyring_current(const struct st_keyring *kr);
 size_t st_keyring_count(const struct st_keyring *kr);
+/* Id of key i, oldest first (i < count; the last is the current key). */
+const char *st_keyring_id(const struct st_keyring *kr, size_t i);
 
 /* Reference of bytes[0..len) under the current key. 0, or -1 (outlen too
  * small or OpenSSL failure). Safe to call from several threads. */

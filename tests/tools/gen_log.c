@@ -29,6 +29,9 @@ struct gen {
 	struct st_log *log;
 	char *in, *out;
 	bool in_laid, out_laid;
+	/* --inputs/--outputs: known bytes, line d % n for decision event d */
+	struct lines { char **v; size_t n; char *text; } ins, outs;
+	uint64_t decisions;
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -83,6 +86,64 @@ static void fill_text(struct gen *g, char *buf, size_t n, const char *marker,
 		memcpy(buf + k + (size_t)(r % (n - m - (size_t)k + 1)), marker, m);
 }
 
+/* One input per line, without the newline; the lines point into l->text. */
+static int load_lines(struct lines *l, const char *path)
+{
+	size_t cap = 0, len = 0, got;
+	char *p, *nl, **grown;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			p = realloc(l->text, cap);
+			if (!p)
+				break;
+			l->text = p;
+		}
+		got = fread(l->text + len, 1, cap - len - 1, f);
+		len += got;
+	} while (got);
+	fclose(f);
+	if (!l->text)
+		return -1;
+	l->text[len] = '\0';
+	for (p = l->text; p < l->text + len; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = l->text + len;
+		*nl = '\0';
+		grown = realloc(l->v, (l->n + 1) * sizeof(*grown));
+		if (!grown)
+			return -1;
+		l->v = grown;
+		l->v[l->n++] = p;
+	}
+	if (!l->n) {
+		fprintf(stderr, "gen_log: %s: no lines\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The captured bytes of decision event d: a known line, or synthetic. */
+static void fill(struct gen *g, const struct lines *l, char *buf, size_t n,
+		const char *marker, bool *laid, const char **bytes, size_t *len)
+{
+	if (l->n) {
+		*bytes = l->v[g->decisions % l->n];
+		*len = strlen(*bytes);
+		return;
+	}
+	fill_text(g, buf, n, marker, laid);
+	*bytes = buf;
+	*len = n;
+}
+
 static int system_event(struct gen *g, uint64_t i, uint64_t ts)
 {
 	static const enum st_event_type types[] = {
@@ -135,19 +196,24 @@ static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 		.output_len = -1, .duration_ns = -1, .details = d, .ndetails = 1,
 	};
 
+	const char *bytes;
+	size_t len;
+
 	/* the raw bytes live only here: HMAC'd and dropped */
-	fill_text(g, g->in, g->input_bytes, g->marker, &g->in_laid);
-	if (st_pseudo_ref(g->kr, g->in, g->input_bytes, in_ref, sizeof(in_ref)))
+	fill(g, &g->ins, g->in, g->input_bytes, g->marker, &g->in_laid, &bytes, &len);
+	if (st_pseudo_ref(g->kr, bytes, len, in_ref, sizeof(in_ref)))
 		goto hmac;
 	r.input_hash = in_ref;
+	r.input_len = (int64_t)len;
 	if (i % 97 == 0)
 		r.ndetails = 2;		/* now and then a capped capture */
 	if (r.type == ST_ET_INFERENCE) {
-		fill_text(g, g->out, g->output_bytes, NULL, &g->out_laid);
-		if (st_pseudo_ref(g->kr, g->out, g->output_bytes, out_ref, sizeof(out_ref)))
+		fill(g, &g->outs, g->out, g->output_bytes, NULL, &g->out_laid,
+		     &bytes, &len);
+		if (st_pseudo_ref(g->kr, bytes, len, out_ref, sizeof(out_ref)))
 			goto hmac;
 		r.output_reference = out_ref;
-		r.output_len = (int64_t)g->output_bytes;
+		r.output_len = (int64_t)len;
 		r.duration_ns = 1000000 + (int64_t)(next_rand(g) % 50000000);
 		r.has_ret = true;
 		r.ret = 0;
@@ -156,6 +222,7 @@ static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 		fprintf(stderr, "gen_log: %s\n", err);
 		return -1;
 	}
+	g->decisions++;
 	return 0;
 hmac:
 	fprintf(stderr, "gen_log: HMAC failed\n");
@@ -197,6 +264,9 @@ static void usage(FILE *f)
 		"  --output-bytes N    captured output per event (default 256)\n"
 		"  --system-every N    every Nth event is a system event (default 1000)\n"
 		"  --marker STR        put STR into every captured input\n"
+		"  --inputs FILE       captured inputs are FILE's lines (no newline), in turn:\n"
+		"                      decision event d (0-based) gets line d %% lines\n"
+		"  --outputs FILE      the same for outputs (incomplete events have none)\n"
 		"  --start TIME        timestamp of the first event (default 2025-01-01)\n"
 		"  --step-ns N         between events (default 1000000)\n"
 		"  --seed N            synthetic bytes (default 1)\n"
@@ -218,6 +288,8 @@ int main(int argc, char **argv)
 		{ "output-bytes", required_argument, NULL, 'o' },
 		{ "system-every", required_argument, NULL, 'e' },
 		{ "marker", required_argument, NULL, 'm' },
+		{ "inputs", required_argument, NULL, 'I' },
+		{ "outputs", required_argument, NULL, 'O' },
 		{ "start", required_argument, NULL, 's' },
 		{ "step-ns", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 'r' },
@@ -236,7 +308,7 @@ int main(int argc, char **argv)
 		.system_every = 1000, .input_bytes = 1024, .output_bytes = 256,
 		.step_ns = 1000000, .rng = 1,
 	};
-	const char *start = "2025-01-01";
+	const char *start = "2025-01-01", *ins = NULL, *outs = NULL;
 	struct st_log_stats stats;
 	double wall, cpu0, cpu;
 	uint64_t t0;
@@ -257,6 +329,8 @@ int main(int argc, char **argv)
 		case 'o': g.output_bytes = strtoull(optarg, NULL, 0); break;
 		case 'e': g.system_every = strtoull(optarg, NULL, 0); break;
 		case 'm': g.marker = optarg; break;
+		case 'I': ins = optarg; break;
+		case 'O': outs = optarg; break;
 		case 's': start = optarg; break;
 		case 'p': g.step_ns = strtoull(optarg, NULL, 0); break;
 		case 'r': g.rng = strtoull(optarg, NULL, 0) | 1; break;
@@ -271,6 +345,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if ((ins && load_lines(&g.ins, ins)) || (outs && load_lines(&g.outs, outs)))
+		goto out;
 	g.in = malloc(g.input_bytes + 1);
 	g.out = malloc(g.output_bytes + 1);
 	if (!g.in || !g.out || st_keyring_load(&g.kr, o.keys_dir, err, sizeof(err))) {
@@ -312,6 +388,10 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	st_keyring_free(g.kr);
+	free(g.ins.v);
+	free(g.ins.text);
+	free(g.outs.v);
+	free(g.outs.text);
 	free(g.in);
 	free(g.out);
 	return rc;
