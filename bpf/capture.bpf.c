@@ -111,6 +111,7 @@ struct {
 /* What the entry saw that the return needs: one frame per nesting level. */
 struct frame {
 	__u64 kseq;
+	__u64 entry_lost;	/* the entry event did not reach the ring */
 	__u64 in_ptr;
 	__u64 in_len;
 	__u64 out_ptr;
@@ -353,8 +354,13 @@ static __always_inline void count_lost_event(struct st_probe_counters *cnt, __u6
 		cnt->rb_full_agent_down++;
 }
 
-static __always_inline void lose_event(struct st_probe_counters *cnt, __u32 probe_id,
-				       __u32 what, __u64 kseq, bool have_kseq, __u64 now)
+/*
+ * Tell the consumer which call an event belonged to. The notice is only
+ * for the call number: the count of calls lost whole is kept in
+ * calls_lost, so a full queue costs the range, never the count.
+ */
+static __always_inline void notify_lost(struct st_probe_counters *cnt, __u32 probe_id,
+					__u32 what, __u64 kseq)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct st_lost_event le = {
@@ -365,11 +371,42 @@ static __always_inline void lose_event(struct st_probe_counters *cnt, __u32 prob
 		.kseq = kseq,
 	};
 
-	count_lost_event(cnt, now);
-	if (!have_kseq)
-		return;
 	if (bpf_map_push_elem(&lost_events, &le, 0))
 		cnt->lost_queue_full++;
+}
+
+/* Neither event of this call is in the ring: lost whole, counted here. */
+static __always_inline void call_lost(struct st_probe_counters *cnt, __u32 probe_id,
+				      __u64 kseq)
+{
+	cnt->calls_lost++;
+	notify_lost(cnt, probe_id, ST_LOST_CALL, kseq);
+}
+
+/* The entry event could not be written: the return (or thread exit) decides. */
+static __always_inline void lose_entry(struct st_probe_counters *cnt, struct frame *fr,
+				       __u64 now)
+{
+	count_lost_event(cnt, now);
+	if (fr)
+		fr->entry_lost = 1;
+}
+
+/*
+ * The return event of a call could not be written. If its entry was lost
+ * too, the call is lost whole; otherwise the consumer holds the entry and
+ * is told to record the call without its output.
+ */
+static __always_inline void lose_return(struct st_probe_counters *cnt, __u32 probe_id,
+					const struct frame *f, bool have_frame, __u64 now)
+{
+	count_lost_event(cnt, now);
+	if (!have_frame)
+		return;
+	if (f->entry_lost)
+		call_lost(cnt, probe_id, f->kseq);
+	else
+		notify_lost(cnt, probe_id, ST_LOST_RETURN, f->kseq);
 }
 
 static __always_inline long emit(struct scratch *s, __u32 len)
@@ -442,6 +479,7 @@ int st_entry(struct pt_regs *ctx)
 	struct call_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .probe_id = probe_id };
 	struct st_probe_counters *cnt;
 	struct call_state *st;
+	struct frame *fr = NULL;
 	const struct st_recipe *r;
 	__u64 now = bpf_ktime_get_tai_ns();
 	__u64 kseq = 0, *seqp, in_ptr = 0, in_want = 0, out_ptr = 0, out_want = 0;
@@ -477,7 +515,9 @@ int st_entry(struct pt_regs *ctx)
 		if (depth < ST_MAX_DEPTH) {
 			struct frame *f = &st->frames[depth & (ST_MAX_DEPTH - 1)];
 
+			fr = f;
 			f->kseq = kseq;
+			f->entry_lost = 0;
 			f->in_ptr = in_ok ? 0 : in_ptr;
 			f->in_len = in_ok ? ~0ULL : in_want;
 			f->out_ptr = out_ok ? 0 : out_ptr;
@@ -495,7 +535,7 @@ int st_entry(struct pt_regs *ctx)
 
 	s = scratch_slot();
 	if (!s) {
-		lose_event(cnt, probe_id, ST_LOST_ENTRY, kseq, true, now);
+		lose_entry(cnt, fr, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
@@ -522,7 +562,7 @@ int st_entry(struct pt_regs *ctx)
 	}
 	count_capture(cnt, s->ev.flags);
 	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		lose_event(cnt, probe_id, ST_LOST_ENTRY, kseq, true, now);
+		lose_entry(cnt, fr, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
@@ -598,7 +638,7 @@ int st_return(struct pt_regs *ctx)
 
 	s = scratch_slot();
 	if (!s) {
-		lose_event(cnt, probe_id, ST_LOST_RETURN, f.kseq, have_frame, now);
+		lose_return(cnt, probe_id, &f, have_frame, now);
 		return 0;
 	}
 	fill_header(s, ST_EV_RETURN, probe_id, now);
@@ -630,11 +670,46 @@ int st_return(struct pt_regs *ctx)
 	}
 	count_capture(cnt, s->ev.flags);
 	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		lose_event(cnt, probe_id, ST_LOST_RETURN, f.kseq, have_frame, now);
+		lose_return(cnt, probe_id, &f, have_frame, now);
 		maybe_signal(r, cnt);
 		return 0;
 	}
 	cnt->emitted++;
+	return 0;
+}
+
+/*
+ * A dying thread's open calls whose entry was lost will never return: no
+ * event of theirs can reach the ring, so they are lost whole.
+ */
+static __always_inline void count_dead_calls(const struct call_key *key)
+{
+	struct st_probe_counters *cnt;
+	struct call_state *st;
+	__u32 d;
+
+	st = bpf_map_lookup_elem(&calls, key);
+	if (!st)
+		return;
+	cnt = counters_of(key->probe_id);
+	if (!cnt)
+		return;
+	for (d = 0; d < ST_MAX_DEPTH; d++) {
+		if (d >= st->depth)
+			break;
+		if (st->frames[d].entry_lost)
+			call_lost(cnt, key->probe_id, st->frames[d].kseq);
+	}
+}
+
+/* bpf_loop callback: one probe's state of the dying thread (key->tid). */
+static long end_thread_calls(__u32 probe_id, void *ctx)
+{
+	struct call_key *key = ctx;
+
+	key->probe_id = probe_id;
+	count_dead_calls(key);
+	bpf_map_delete_elem(&calls, key);
 	return 0;
 }
 
@@ -648,16 +723,14 @@ int st_thread_exit(void *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct call_key key = { .tid = tid };
 	struct scratch *s;
-	__u32 *open, i;
+	__u32 *open;
 
 	open = bpf_map_lookup_elem(&open_calls, &tid);
 	if (!open)
 		return 0;
 	bpf_map_delete_elem(&open_calls, &tid);
-	for (i = 0; i < ST_MAX_PROBES; i++) {
-		key.probe_id = i;
-		bpf_map_delete_elem(&calls, &key);
-	}
+	/* bpf_loop: a plain loop over every probe and frame is too much for the verifier */
+	bpf_loop(ST_MAX_PROBES, end_thread_calls, &key, 0);
 	s = scratch_slot();
 	if (!s)
 		return 0;

@@ -35,10 +35,10 @@
 /* Changing any of these changes what pinned maps hold: bump ST_LAYOUT_VERSION. */
 _Static_assert(sizeof(struct st_event) == 72, "st_event layout: bump ST_LAYOUT_VERSION");
 _Static_assert(sizeof(struct st_recipe) == 168, "st_recipe layout: bump ST_LAYOUT_VERSION");
-_Static_assert(sizeof(struct st_probe_counters) == 80,
+_Static_assert(sizeof(struct st_probe_counters) == 88,
 	       "st_probe_counters layout: bump ST_LAYOUT_VERSION");
 _Static_assert(sizeof(struct st_lost_event) == 24, "st_lost_event layout: bump ST_LAYOUT_VERSION");
-_Static_assert(sizeof(struct st_accounting) == 12296,
+_Static_assert(sizeof(struct st_accounting) == 14344,
 	       "st_accounting layout: bump ST_LAYOUT_VERSION");
 #define PIN_DIR_LEN 1024
 
@@ -589,6 +589,7 @@ int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,
 		sum->signals += per_cpu[i].signals;
 		sum->rb_full_agent_down += per_cpu[i].rb_full_agent_down;
 		sum->lost_queue_full += per_cpu[i].lost_queue_full;
+		sum->calls_lost += per_cpu[i].calls_lost;
 	}
 	free(per_cpu);
 	return 0;

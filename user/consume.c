@@ -16,14 +16,6 @@ struct pending {
 	struct st_event *ev;
 };
 
-/* An entry the kernel could not write: the call exists, its input is gone. */
-struct lost_entry {
-	uint32_t probe_id;
-	uint64_t kseq;
-	uint32_t tgid, tid;
-	bool dead;		/* its thread was gone at the last reap mark */
-};
-
 /* A call recorded by a previous agent: (probe, kseq), no event. */
 struct skipped {
 	uint32_t probe_id;
@@ -36,7 +28,6 @@ struct st_pairing {
 	void *root;		/* tsearch tree of struct pending, by (probe, kseq) */
 	size_t npending;
 	void *skip_root;	/* tsearch tree of struct skipped */
-	void *lost_root;	/* tsearch tree of struct lost_entry */
 	bool (*alive)(uint32_t tgid, uint32_t tid);	/* during reap_mark */
 };
 
@@ -197,40 +188,6 @@ static struct pending *take(struct st_pairing *p, uint32_t probe_id, uint64_t ks
 	return pe;
 }
 
-/* Remove a lost entry's note; 1 if there was one. */
-static int forget_lost_entry(struct st_pairing *p, uint32_t probe_id, uint64_t kseq)
-{
-	struct call_id key = { .probe_id = probe_id, .kseq = kseq };
-	struct lost_entry **slot, *le;
-
-	if (!p->lost_root)
-		return 0;
-	slot = tfind(&key, &p->lost_root, pending_cmp);
-	if (!slot)
-		return 0;
-	le = *slot;
-	tdelete(le, &p->lost_root, pending_cmp);
-	free(le);
-	return 1;
-}
-
-int st_pairing_lost_entry(struct st_pairing *p, uint32_t probe_id, uint64_t kseq,
-			  uint32_t tgid, uint32_t tid)
-{
-	struct lost_entry *le = calloc(1, sizeof(*le)), **slot;
-
-	if (!le)
-		return -1;
-	le->probe_id = probe_id;
-	le->kseq = kseq;
-	le->tgid = tgid;
-	le->tid = tid;
-	slot = tsearch(le, &p->lost_root, pending_cmp);
-	if (!slot || *slot != le)
-		free(le);
-	return slot ? 0 : -1;
-}
-
 static void on_return(struct st_pairing *p, const struct st_event *ev)
 {
 	struct st_call call;
@@ -238,8 +195,6 @@ static void on_return(struct st_pairing *p, const struct st_event *ev)
 
 	if (!(ev->flags & (ST_F_NO_ENTRY_STATE | ST_F_DEPTH_OVERFLOW)))
 		pe = take(p, ev->probe_id, ev->kseq);
-	if (!pe)
-		forget_lost_entry(p, ev->probe_id, ev->kseq);
 	if (pe) {
 		call_from_entry(&call, pe->ev);
 		merge_return(&call, ev);
@@ -347,10 +302,8 @@ int st_pairing_lost_return(struct st_pairing *p, uint32_t probe_id, uint64_t kse
 	struct pending *pe = take(p, probe_id, kseq);
 	struct st_call call;
 
-	if (!pe) {
-		forget_lost_entry(p, probe_id, kseq);
+	if (!pe)
 		return 0;
-	}
 	call_from_entry(&call, pe->ev);
 	call.state = ST_CALL_NO_RETURN;
 	p->ops.call(p->ops.ctx, &call);
@@ -370,40 +323,26 @@ static void mark_pending(const void *node, VISIT which, void *arg)
 		pe->dead = !p->alive(pe->ev->tgid, pe->ev->tid);
 }
 
-static void mark_lost(const void *node, VISIT which, void *arg)
-{
-	struct lost_entry *le = *(struct lost_entry *const *)node;
-	struct st_pairing *p = arg;
-
-	if (which == postorder || which == leaf)
-		le->dead = !p->alive(le->tgid, le->tid);
-}
-
 void st_pairing_reap_mark(struct st_pairing *p, bool (*alive)(uint32_t tgid, uint32_t tid))
 {
 	p->alive = alive;
 	if (p->root)
 		twalk_r(p->root, mark_pending, p);
-	if (p->lost_root)
-		twalk_r(p->lost_root, mark_lost, p);
 }
 
 struct dead_list {
-	void **items;
+	struct pending **items;
 	size_t n, cap;
-	bool lost;		/* collecting lost entries, not pending ones */
 };
 
 static void collect_dead(const void *node, VISIT which, void *arg)
 {
 	struct dead_list *d = arg;
-	void *item = *(void *const *)node, **bigger;
-	bool dead;
+	struct pending *item = *(struct pending *const *)node, **bigger;
 
 	if (which != postorder && which != leaf)
 		return;
-	dead = d->lost ? ((struct lost_entry *)item)->dead : ((struct pending *)item)->dead;
-	if (!dead)
+	if (!item->dead)
 		return;
 	if (d->n == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 16;
@@ -415,9 +354,7 @@ static void collect_dead(const void *node, VISIT which, void *arg)
 	d->items[d->n++] = item;
 }
 
-void st_pairing_reap_settle(struct st_pairing *p,
-			    void (*lost)(void *ctx, uint32_t probe_id, uint64_t kseq),
-			    void *ctx, uint64_t now_tai)
+void st_pairing_reap_settle(struct st_pairing *p, uint64_t now_tai)
 {
 	struct dead_list d = { 0 };
 	struct st_call call;
@@ -436,17 +373,6 @@ void st_pairing_reap_settle(struct st_pairing *p,
 		p->ops.call(p->ops.ctx, &call);
 		free(pe->ev);
 		free(pe);
-	}
-	d.n = 0;
-	d.lost = true;
-	if (p->lost_root)
-		twalk_r(p->lost_root, collect_dead, &d);
-	for (i = 0; i < d.n; i++) {
-		struct lost_entry *le = d.items[i];
-
-		tdelete(le, &p->lost_root, pending_cmp);
-		lost(ctx, le->probe_id, le->kseq);
-		free(le);
 	}
 	free(d.items);
 }
@@ -505,6 +431,5 @@ void st_pairing_free(struct st_pairing *p)
 	}
 	free(c.list);
 	tdestroy(p->skip_root, free);
-	tdestroy(p->lost_root, free);
 	free(p);
 }

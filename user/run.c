@@ -50,9 +50,10 @@ struct probe_rt {
 	char key[17];			/* identity of the pinned links */
 	bool attached;
 	bool adopted;			/* links kept from a previous agent */
-	/* calls lost whole (entry and return), waiting for a loss record */
-	uint64_t lost_pending, lost_first_kseq, lost_last_kseq;
-	bool lost_agent_down;
+	/* calls lost whole, waiting for a loss record: range of their numbers */
+	uint64_t lost_first_kseq, lost_last_kseq, range_calls;
+	bool range_known;
+	uint64_t user_lost;		/* lost returns without an entry (after a crash) */
 	uint64_t recorded;		/* calls with a record, this run */
 	uint64_t last_event_ns;		/* UTC ns of the last recorded call */
 	uint64_t lost_recorded;		/* calls in loss records, this run */
@@ -312,23 +313,21 @@ static int on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t 
 
 /*
  * A call is lost whole when neither its entry nor its return reached the
- * ring (the kernel queues the call numbers of lost returns; a lost return
- * whose entry we hold is a recorded call without output). Lost calls of a
- * probe are gathered into one loss record per drain with their count and
- * kernel call-number range: the log holds either the call or its number.
+ * ring. The kernel counts those (calls_lost, exact) and queues their call
+ * numbers (the range; a full queue costs the range, never the count). A
+ * lost return whose entry we hold is a recorded call without output; one
+ * whose entry a crashed predecessor had read is lost whole, counted here.
+ * Per drain, each probe's lost calls become one loss record with count and
+ * call-number range: the log holds either the call or its number.
  */
-static void note_lost_call(struct agent *a, uint32_t probe_id, uint64_t kseq)
+static void note_lost_range(struct probe_rt *p, uint64_t kseq)
 {
-	struct probe_rt *p;
-
-	if (probe_id >= a->nprobes)
-		return;
-	p = &a->probes[probe_id];
-	if (!p->lost_pending || kseq < p->lost_first_kseq)
+	if (!p->range_known || kseq < p->lost_first_kseq)
 		p->lost_first_kseq = kseq;
-	if (!p->lost_pending || kseq > p->lost_last_kseq)
+	if (!p->range_known || kseq > p->lost_last_kseq)
 		p->lost_last_kseq = kseq;
-	p->lost_pending++;
+	p->range_known = true;
+	p->range_calls++;
 }
 
 static int reason_index(const char *reason)
@@ -344,31 +343,33 @@ static int reason_index(const char *reason)
 /* The accounting map's layout must match the reasons status reports. */
 _Static_assert(ST_LOSS_REASONS == ST_LOSS__COUNT, "loss reasons in capture.h and status.h");
 
-static void record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
-			const char *reason, bool have_range, uint64_t now)
+/* 0 when the record is in the log. */
+static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
+		       const char *reason, bool with_range, uint64_t now)
 {
 	struct st_record rec;
-	struct st_kv details[5];
+	struct st_kv details[6];
 	size_t nd = 0;
 
 	st_record_init(&rec, ST_ET_LOSS, now);
 	rec.probe = p->name;
 	details[nd++] = st_kv_uint("count", count);
 	details[nd++] = st_kv_str("reason", reason);
-	if (have_range) {
+	if (with_range && p->range_known) {
 		details[nd++] = st_kv_uint("first_kseq", p->lost_first_kseq);
 		details[nd++] = st_kv_uint("last_kseq", p->lost_last_kseq);
+		/* fewer than count when notices overflowed the kernel's queue */
+		details[nd++] = st_kv_uint("calls_in_range", p->range_calls);
 	}
 	rec.details = details;
 	rec.ndetails = nd;
-	if (log_append(a, &rec) == 0) {
-		p->lost_recorded += count;
-		/* refused records were counted when the log refused them */
-		if (strcmp(reason, "write_failed"))
-			a->acct.lost[p - a->probes][reason_index(reason)] += count;
-		else
-			p->write_failed_pending = 0;
-	}
+	if (log_append(a, &rec))
+		return -1;
+	p->lost_recorded += count;
+	/* refused records were counted when the log refused them */
+	if (strcmp(reason, "write_failed"))
+		a->acct.lost[p - a->probes][reason_index(reason)] += count;
+	return 0;
 }
 
 /* Pop the kernel's lost-event queue; call before draining the ring. */
@@ -379,20 +380,23 @@ static int pop_lost_events(struct agent *a, struct st_lost_event *buf, int max)
 
 static void settle_lost_events(struct agent *a, const struct st_lost_event *le, int n)
 {
+	struct probe_rt *p;
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (le[i].what == ST_LOST_ENTRY)
-			st_pairing_lost_entry(a->pairing, le[i].probe_id, le[i].kseq, le[i].tgid,
-					      le[i].tid);
-		else if (!st_pairing_lost_return(a->pairing, le[i].probe_id, le[i].kseq))
-			note_lost_call(a, le[i].probe_id, le[i].kseq);
+		if (le[i].probe_id >= a->nprobes)
+			continue;
+		p = &a->probes[le[i].probe_id];
+		if (le[i].what == ST_LOST_CALL) {
+			note_lost_range(p, le[i].kseq);
+			continue;
+		}
+		if (st_pairing_lost_return(a->pairing, le[i].probe_id, le[i].kseq))
+			continue;
+		/* its entry went with a predecessor that died: lost whole */
+		p->user_lost++;
+		note_lost_range(p, le[i].kseq);
 	}
-}
-
-static void on_lost_call(void *ctx, uint32_t probe_id, uint64_t kseq)
-{
-	note_lost_call(ctx, probe_id, kseq);
 }
 
 static bool thread_never_alive(uint32_t tgid, uint32_t tid)
@@ -413,26 +417,31 @@ static bool thread_alive(uint32_t tgid, uint32_t tid)
 static void account_losses(struct agent *a, uint64_t now)
 {
 	struct st_probe_counters k;
+	uint64_t kernel_lost, lost;
 	uint32_t i;
+	bool down;
 
 	for (i = 0; i < a->nprobes; i++) {
 		struct probe_rt *p = &a->probes[i];
 
 		if (!p->attached || st_capture_counters(a->capture, i, &k))
 			continue;
-		if (p->lost_pending) {
+		kernel_lost = k.calls_lost - a->acct.calls_lost_seen[i];
+		lost = kernel_lost + p->user_lost;
+		if (lost) {
 			/* away = the kernel saw the agent's heartbeat go stale */
-			bool down = k.rb_full_agent_down > p->seen.rb_full_agent_down;
-
-			record_loss(a, p, p->lost_pending, down ? "agent_down" : "ringbuf_full",
-				    true, now);
-			p->lost_pending = 0;
+			down = k.rb_full_agent_down > p->seen.rb_full_agent_down;
+			if (record_loss(a, p, lost, down ? "agent_down" : "ringbuf_full", true,
+					now) == 0) {
+				a->acct.calls_lost_seen[i] = k.calls_lost;
+				p->user_lost = 0;
+				p->range_known = false;
+				p->range_calls = 0;
+			}
 		}
-		if (p->write_failed_pending)
-			record_loss(a, p, p->write_failed_pending, "write_failed", false, now);
-		if (k.lost_queue_full > p->seen.lost_queue_full)
-			record_loss(a, p, k.lost_queue_full - p->seen.lost_queue_full,
-				    "ringbuf_full", false, now);
+		if (p->write_failed_pending &&
+		    record_loss(a, p, p->write_failed_pending, "write_failed", false, now) == 0)
+			p->write_failed_pending = 0;
 		p->seen = k;
 	}
 }
@@ -644,6 +653,7 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 	if (!p->adopted) {
 		/* a fresh probe starts from zero, like its kernel counters */
 		a->acct.persisted[id] = 0;
+		a->acct.calls_lost_seen[id] = 0;
 		memset(a->acct.lost[id], 0, sizeof(a->acct.lost[id]));
 	}
 	/* an adopted probe's counters hold calls a previous agent accounted */
@@ -1186,7 +1196,7 @@ static void reap_dead_threads(struct agent *a)
 {
 	st_pairing_reap_mark(a->pairing, thread_alive);
 	drain(a);
-	st_pairing_reap_settle(a->pairing, on_lost_call, a, clock_ns(CLOCK_TAI));
+	st_pairing_reap_settle(a->pairing, clock_ns(CLOCK_TAI));
 }
 
 static void tick(struct agent *a, uint64_t now)
@@ -1277,7 +1287,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 			/* no return can be seen any more: open calls end here */
 			st_pairing_flush(a->pairing);
 			st_pairing_reap_mark(a->pairing, thread_never_alive);
-			st_pairing_reap_settle(a->pairing, on_lost_call, a, clock_ns(CLOCK_TAI));
+			st_pairing_reap_settle(a->pairing, clock_ns(CLOCK_TAI));
 		}
 		account_losses(a, clock_ns(CLOCK_REALTIME));
 		print_summary(a);

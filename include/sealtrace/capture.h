@@ -181,7 +181,13 @@ struct st_probe_counters {
 	__u64 depth_overflow;
 	__u64 signals;		/* fail-closed signals sent */
 	__u64 rb_full_agent_down;	/* of rb_full: while the agent was away */
-	__u64 lost_queue_full;	/* lost returns that did not fit the queue */
+	__u64 lost_queue_full;	/* lost-event notices that did not fit the queue */
+	/*
+	 * Calls lost whole: neither entry nor return reached the ring (the
+	 * return failed too, or the thread died after a lost entry). Counted
+	 * in the kernel, so the count is exact even when notices overflow.
+	 */
+	__u64 calls_lost;
 };
 
 /*
@@ -196,11 +202,13 @@ struct st_accounting {
 	__u64 counted_through;
 	__u64 persisted[ST_MAX_PROBES];
 	__u64 lost[ST_MAX_PROBES][ST_LOSS_REASONS];
+	/* the kernel's calls_lost already turned into loss records */
+	__u64 calls_lost_seen[ST_MAX_PROBES];
 };
 
 /* An entry or return event the ring could not take (queue map lost_events). */
-#define ST_LOST_ENTRY	1
-#define ST_LOST_RETURN	2
+#define ST_LOST_CALL	1	/* a call lost whole (also in calls_lost) */
+#define ST_LOST_RETURN	2	/* the return of a call whose entry is in the ring */
 struct st_lost_event {
 	__u32 probe_id;
 	__u32 what;		/* ST_LOST_ENTRY or ST_LOST_RETURN */
@@ -217,7 +225,7 @@ struct st_lost_event {
  * with any change to the structs above; the asserts in user/capture.c
  * fail until the sizes there are updated too.
  */
-#define ST_LAYOUT_VERSION	1
+#define ST_LAYOUT_VERSION	2
 
 #ifndef __bpf__
 /* ---- userspace API (user/capture.c): load, attach, drain, count ---- */

@@ -73,25 +73,15 @@ int st_pairing_event(struct st_pairing *p, const struct st_event *ev, size_t siz
 int st_pairing_lost_return(struct st_pairing *p, uint32_t probe_id, uint64_t kseq);
 
 /*
- * The kernel could not write the entry of (probe, kseq) on thread tid.
- * Its return, if it comes, is recorded without input; if the thread dies
- * first (st_pairing_reap), the call is lost whole.
- */
-int st_pairing_lost_entry(struct st_pairing *p, uint32_t probe_id, uint64_t kseq,
-			  uint32_t tgid, uint32_t tid);
-
-/*
  * Dead threads, in two steps around a drain of the ring: mark() notes the
  * calls open on threads that alive() says are gone (their events, if any,
  * were written before they died); after the drain, settle() delivers the
- * marked calls still open as incomplete, and passes marked lost entries to
- * lost(): those calls left no event at all. This also covers a thread-exit
- * event that the ring could not take.
+ * marked calls still open as incomplete. This covers a thread-exit event
+ * that the ring could not take. (A call whose entry was lost and whose
+ * thread died is counted lost by the kernel itself.)
  */
 void st_pairing_reap_mark(struct st_pairing *p, bool (*alive)(uint32_t tgid, uint32_t tid));
-void st_pairing_reap_settle(struct st_pairing *p,
-			    void (*lost)(void *ctx, uint32_t probe_id, uint64_t kseq),
-			    void *ctx, uint64_t now_tai);
+void st_pairing_reap_settle(struct st_pairing *p, uint64_t now_tai);
 
 /*
  * Calls a previous agent already recorded: their events, if read again

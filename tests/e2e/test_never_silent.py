@@ -439,3 +439,32 @@ def test_pinned_state_of_another_version_is_refused():
         if t.proc.poll() is None:
             t.proc.kill()
         a.cleanup()
+
+
+def test_stalled_agent_heavy_loss_is_exact():
+    """Agent frozen mid-stream with a small ring: more lost events than the
+    kernel's notice queue holds; the count of lost calls stays exact."""
+    n = 150000
+    t = Target([target("workload"), "loop", "--len", "64", "--count", str(n)], WD, "stall")
+    a = Agent("stall", targets_yaml("stall", t.pid), extra="ringbuf_bytes: 262144\n")
+    try:
+        a.start()
+        open(t.go, "w").close()
+        time.sleep(0.3)
+        a.proc.send_signal(signal.SIGSTOP)
+        out, _ = t.proc.communicate(timeout=300)
+        assert "done calls=%d" % n in out, out
+        a.proc.send_signal(signal.SIGCONT)
+        eq(a.stop(), 0, "agent exit")
+        hits = kernel_hits(a, "stall:st_predict")
+        eq(hits, n, "kernel hits")
+        recs = calls_of(a, "stall:st_predict")
+        lost = lost_of(a, "stall:st_predict")
+        assert lost > 65536, "the notice queue (65536) should have overflowed: lost %d" % lost
+        eq(len(recs) + lost, n, "records (%d) + lost (%d)" % (len(recs), lost))
+        eq(len({r["details"]["kseq"] for r in recs}), len(recs), "no call recorded twice")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        a.cleanup()

@@ -20,8 +20,6 @@ struct seen {
 	int n;
 	int skipped;
 	uint64_t skipped_pos;
-	int lost;
-	uint64_t lost_kseq[MAX_CALLS];
 };
 
 static void on_call(void *ctx, const struct st_call *c)
@@ -46,14 +44,6 @@ static void on_skipped(void *ctx, uint32_t probe_id, uint64_t kseq, uint64_t pos
 	(void)kseq;
 	s->skipped++;
 	s->skipped_pos = pos;
-}
-
-static void on_lost(void *ctx, uint32_t probe_id, uint64_t kseq)
-{
-	struct seen *s = ctx;
-
-	(void)probe_id;
-	s->lost_kseq[s->lost++] = kseq;
 }
 
 /* An event with its bytes, as the ring hands it over. */
@@ -200,36 +190,26 @@ static bool only_9_alive(uint32_t tgid, uint32_t tid)
 	return tid == 9;
 }
 
-static void test_lost_entry_then_return_or_death(void **state)
+static void test_dead_thread_calls_become_incomplete(void **state)
 {
 	struct seen s;
 	struct st_pairing *p = new_pairing(&s);
 
-	/* entry lost, return arrives: a call without input, not a loss */
-	assert_int_equal(st_pairing_lost_entry(p, 1, 10, 100, 7), 0);
+	/* an entry lost in the kernel leaves a return without entry */
 	feed(p, ST_EV_RETURN, 1, 7, 10, NULL, "o", 0);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.calls[0].state, ST_CALL_NO_ENTRY);
-	st_pairing_reap_mark(p, only_9_alive);
-	st_pairing_reap_settle(p, on_lost, &s, 5);
-	assert_int_equal(s.lost, 0);
 
-	/* entry lost, thread dies: lost whole; a live thread's stays open */
-	assert_int_equal(st_pairing_lost_entry(p, 1, 11, 100, 7), 0);
-	assert_int_equal(st_pairing_lost_entry(p, 1, 12, 100, 9), 0);
-	feed(p, ST_EV_ENTRY, 2, 7, 0, "pending", NULL, 8);
+	/* open calls of a dead thread (its exit event lost) end as incomplete */
+	feed(p, ST_EV_ENTRY, 2, 7, 0, "dead", NULL, 8);
+	feed(p, ST_EV_ENTRY, 2, 9, 1, "alive", NULL, 16);
 	st_pairing_reap_mark(p, only_9_alive);
-	st_pairing_reap_settle(p, on_lost, &s, 5);
-	assert_int_equal(s.lost, 1);
-	assert_int_equal(s.lost_kseq[0], 11);
+	st_pairing_reap_settle(p, 5);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.calls[1].state, ST_CALL_INCOMPLETE);
+	assert_string_equal(s.in[1], "dead");
 	assert_int_equal(s.calls[1].return_ts, 5);
-	/* both events lost: the return's loss settles the lost entry */
-	assert_int_equal(st_pairing_lost_return(p, 1, 12), 0);
-	st_pairing_reap_mark(p, only_9_alive);
-	st_pairing_reap_settle(p, on_lost, &s, 5);
-	assert_int_equal(s.lost, 1);
+	assert_int_equal(st_pairing_pending(p), 1);
 	st_pairing_free(p);
 }
 
@@ -245,7 +225,7 @@ static void test_entry_after_mark_is_not_reaped(void **state)
 	/* many, so that a flag left uninitialised by malloc would show */
 	for (i = 1; i <= 20; i++)
 		feed(p, ST_EV_ENTRY, 1, 7, (uint64_t)i, "new", NULL, (uint64_t)i * 8);
-	st_pairing_reap_settle(p, on_lost, &s, 5);
+	st_pairing_reap_settle(p, 5);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.in[0], "dead");
 	assert_int_equal(st_pairing_pending(p), 20);
@@ -316,7 +296,7 @@ int main(void)
 		cmocka_unit_test(test_return_without_entry),
 		cmocka_unit_test(test_thread_exit_only_its_calls),
 		cmocka_unit_test(test_lost_return_and_lost_call),
-		cmocka_unit_test(test_lost_entry_then_return_or_death),
+		cmocka_unit_test(test_dead_thread_calls_become_incomplete),
 		cmocka_unit_test(test_entry_after_mark_is_not_reaped),
 		cmocka_unit_test(test_skip_recorded_calls),
 		cmocka_unit_test(test_safe_pos),
