@@ -14,6 +14,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{ "run", cmd_run, "capture and record inferences (the agent)" },
 	{ "detach", cmd_detach, "uninstall: drain, then detach and unpin every probe" },
+	{ "annotate", cmd_annotate, "record a human oversight decision about an inference" },
 	{ "keygen", cmd_keygen, "create the HMAC and signing keys" },
 	{ "verify", cmd_verify, "check a log's chain, Merkle roots and signatures" },
 	{ "export", cmd_export, "write records (and their checkpoints) as JSON lines" },

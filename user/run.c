@@ -30,6 +30,7 @@
 #include "sealtrace/fetcharg.h"
 #include "sealtrace/lifecycle.h"
 #include "sealtrace/log.h"
+#include "sealtrace/oversight.h"
 #include "sealtrace/pseudo.h"
 #include "sealtrace/record.h"
 #include "sealtrace/scan.h"
@@ -87,6 +88,8 @@ struct agent {
 	struct st_metrics *metrics;
 	struct st_status status;
 	const char *attach_reason;	/* for probes attached now (watchdog) */
+	int oversight_fd;		/* -1: no oversight socket */
+	char oversight_path[4200];
 	uint64_t last_watchdog_ns;
 	int64_t tai_offset_ns;		/* CLOCK_TAI - CLOCK_REALTIME */
 	uint64_t started_ns;
@@ -1101,6 +1104,58 @@ static void print_summary(struct agent *a)
 
 /* ---- setup and main loop ---- */
 
+/* ---- oversight (sealtrace annotate) ---- */
+
+/* A person's decision about an inference, from `sealtrace annotate`. */
+static void on_oversight(void *ctx, const struct st_oversight_req *req, char *reply,
+			 size_t replylen)
+{
+	struct agent *a = ctx;
+	struct st_record rec;
+	struct st_kv details[4];
+	char err[ST_ERR_LEN];
+	size_t nd = 0;
+
+	st_record_init(&rec, ST_ET_OVERSIGHT, clock_ns(CLOCK_REALTIME));
+	rec.human_override_applied = req->override;
+	details[nd++] = st_kv_str("decision_event_id", req->event_id);
+	details[nd++] = st_kv_str("actor", req->actor);
+	details[nd++] = st_kv_str("action", req->override ? "override" : "confirm");
+	if (req->note[0])
+		details[nd++] = st_kv_str("note", req->note);
+	rec.details = details;
+	rec.ndetails = nd;
+	/* answered only once durable: the person's decision must not vanish */
+	if (st_log_append(a->log, &rec, err, sizeof(err)) ||
+	    st_log_flush(a->log, err, sizeof(err))) {
+		snprintf(reply, replylen, "error: %.400s\n", err);
+		return;
+	}
+	snprintf(reply, replylen, "ok %" PRIu64 "\n", st_log_seq(a->log, ST_STREAM_SYSTEM) - 1);
+}
+
+static void start_oversight(struct agent *a)
+{
+	char err[ST_ERR_LEN];
+
+	snprintf(a->oversight_path, sizeof(a->oversight_path), "%s/agent", a->cfg.state_dir);
+	mkdir(a->oversight_path, 0700);
+	snprintf(a->oversight_path, sizeof(a->oversight_path), "%s/%s", a->cfg.state_dir,
+		 ST_OVERSIGHT_SOCK);
+	a->oversight_fd = st_oversight_listen(a->oversight_path, err, sizeof(err));
+	if (a->oversight_fd < 0)
+		fprintf(stderr, "sealtrace: oversight socket disabled: %s\n", err);
+}
+
+static void stop_oversight(struct agent *a)
+{
+	if (a->oversight_fd < 0)
+		return;
+	close(a->oversight_fd);
+	unlink(a->oversight_path);
+	a->oversight_fd = -1;
+}
+
 static int open_log(struct agent *a)
 {
 	struct st_log_opts lo = {
@@ -1237,6 +1292,7 @@ static int loop(struct agent *a, uint64_t duration_ns)
 			wait_rings(a, 100);
 		if (consume_round(a, a->tracker ? 0 : 100) < 0 && errno != EINTR)
 			break;
+		st_oversight_serve(a->oversight_fd, on_oversight, a);
 		if (a->tracker)
 			st_tracker_poll(a->tracker);
 		now = clock_ns(CLOCK_REALTIME);
@@ -1304,6 +1360,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 	}
 	st_tracker_close(a->tracker);
 	st_metrics_stop(a->metrics);
+	stop_oversight(a);
 	st_capture_close(a->capture);
 	st_pairing_free(a->pairing);
 	st_keyring_free(a->keys);
@@ -1383,6 +1440,7 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	int rc;
 
 	a->canary_id = -1;
+	a->oversight_fd = -1;
 	if (detach_now)
 		a->detach_on_exit = true;
 	if (st_config_load(config, &a->cfg, a->err, sizeof(a->err))) {
@@ -1424,6 +1482,7 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	if (!detach_now) {
 		attach_canary(a);
 		start_metrics(a);
+		start_oversight(a);
 	}
 	st_log_flush(a->log, a->err, sizeof(a->err));
 	fprintf(stderr, "sealtrace: ready: %u probes attached (%s), logging to %s\n",

@@ -17,6 +17,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);

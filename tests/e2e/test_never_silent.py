@@ -468,3 +468,38 @@ def test_stalled_agent_heavy_loss_is_exact():
         if t.proc.poll() is None:
             t.proc.kill()
         a.cleanup()
+
+
+def test_annotate_records_human_oversight():
+    """sealtrace annotate: a person's override of one decision is recorded, durable."""
+    n = 5
+    t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "ov")
+    a = Agent("ov", targets_yaml("ov", t.pid))
+    try:
+        a.start()
+        t.go_and_wait()
+        wait_for(lambda: len(calls_of(a, "ov:st_predict")) == n, what="decisions on disk")
+        decision = calls_of(a, "ov:st_predict")[2]
+        p = run([SEALTRACE, "annotate", "--state-dir", a.state, "--event-id",
+                 decision["event_id"].upper(), "--override", "--actor", "reviewer-17",
+                 "--note", "income misread"], check=False)
+        eq(p.returncode, 0, "annotate exit (%s)" % p.stderr)
+        assert p.stdout.startswith("ok "), p.stdout
+        seq = int(p.stdout.split()[1])
+        # durable before the answer: on disk while the agent still runs
+        ov = [r for r in a.of_type("oversight", "system") if r["seq"] == seq]
+        eq(len(ov), 1, "oversight record at the answered seq")
+        eq(ov[0]["human_override_applied"], True, "human_override_applied")
+        eq(ov[0]["details"], {"actor": "reviewer-17", "action": "override",
+                              "decision_event_id": decision["event_id"],
+                              "note": "income misread"}, "details")
+        p = run([SEALTRACE, "annotate", "--state-dir", a.state, "--event-id", "nope",
+                 "--confirm", "--actor", "x"], check=False)
+        eq(p.returncode, 2, "annotate exit for a bad id")
+        eq(a.stop(), 0, "agent exit")
+        p = run([SEALTRACE, "annotate", "--state-dir", a.state, "--event-id",
+                 decision["event_id"], "--confirm", "--actor", "x"], check=False)
+        eq(p.returncode, 3, "annotate exit with no agent")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        a.cleanup()

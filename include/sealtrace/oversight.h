@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Oversight: a human's decision about a recorded inference (confirmed, or
+ * overridden), submitted to the running agent over a local Unix socket and
+ * recorded as an `oversight` record in the system stream. The agent is the
+ * only writer of the log, so the request goes to it rather than to files.
+ *
+ * Protocol: one JSON object per connection, one line:
+ *   {"event_id":"<uuid>","override":true|false,"actor":"...","note":"..."}
+ * The agent answers one line: "ok <system seq>" once the record is durable,
+ * or "error: <what>".
+ */
+#ifndef SEALTRACE_OVERSIGHT_H
+#define SEALTRACE_OVERSIGHT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ST_OVERSIGHT_SOCK	"agent/oversight.sock"	/* under state_dir */
+#define ST_OVERSIGHT_ACTOR_MAX	128
+#define ST_OVERSIGHT_NOTE_MAX	1024
+
+struct st_oversight_req {
+	char event_id[37];		/* the decision's event_id (UUID text) */
+	bool override;			/* the human overrode the output */
+	char actor[ST_OVERSIGHT_ACTOR_MAX];
+	char note[ST_OVERSIGHT_NOTE_MAX];	/* "" when none */
+};
+
+/* True for 8-4-4-4-12 hex digits (any case). */
+bool st_oversight_uuid_ok(const char *s);
+
+/* Parse and validate one request line. 0, or -1 with a message. */
+int st_oversight_parse(const char *line, size_t len, struct st_oversight_req *req,
+		       char *err, size_t errlen);
+
+/* The request as one JSON line with newline (for the client). */
+int st_oversight_format(const struct st_oversight_req *req, char *buf, size_t len);
+
+/* Agent side: a non-blocking listening socket at path (0600). fd or -1. */
+int st_oversight_listen(const char *path, char *err, size_t errlen);
+
+/* Handle one request: fill reply ("ok N" / "error: ..."). */
+typedef void (*st_oversight_fn)(void *ctx, const struct st_oversight_req *req, char *reply,
+				size_t replylen);
+
+/* Accept and answer every connection waiting on lfd; never blocks long. */
+void st_oversight_serve(int lfd, st_oversight_fn fn, void *ctx);
+
+/* Client side: send req, read the reply. 0, or -1 when the agent is unreachable. */
+int st_oversight_submit(const char *path, const struct st_oversight_req *req, char *reply,
+			size_t replylen, char *err, size_t errlen);
+
+#endif /* SEALTRACE_OVERSIGHT_H */
