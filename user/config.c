@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "sealtrace/config.h"
+#include "sealtrace/retention.h"
 #include "sealtrace/fetcharg.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -897,7 +898,7 @@ static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
 	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
-	"models", NULL,
+	"models", "retention", NULL,
 };
 
 /* models: [{sha256: <64 hex>, version: <name>}] */
@@ -973,6 +974,11 @@ static const struct num_key checkpoint_keys[] = {
 	NUM("every_records", checkpoint.every_records, 1),
 	NUM("every_seconds", checkpoint.every_seconds, 1),
 };
+static const struct num_key retention_keys[] = {
+	NUM("decision_days", retention.decision_days, 0),
+	NUM("system_days", retention.system_days, 0),
+	NUM("check_seconds", retention.check_seconds, 1),
+};
 static const struct num_key fsync_keys[] = {
 	NUM("every_ms", fsync.every_ms, 0),
 };
@@ -1041,6 +1047,9 @@ static void set_num_defaults(struct st_config *cfg)
 	cfg->checkpoint.every_seconds = 60;
 	cfg->fsync.every_ms = 0;
 	cfg->heartbeat_seconds = 60;
+	cfg->retention.decision_days = ST_RETENTION_MIN_DECISION_DAYS;
+	cfg->retention.system_days = ST_RETENTION_DEF_SYSTEM_DAYS;
+	cfg->retention.check_seconds = ST_RETENTION_DEF_CHECK_SECONDS;
 }
 
 static int default_string(struct ctx *c, yaml_node_t *root, char **field,
@@ -1091,7 +1100,9 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	    parse_num_map(c, root, "segment", segment_keys, ARRAY_SIZE(segment_keys), cfg) ||
 	    parse_num_map(c, root, "checkpoint", checkpoint_keys,
 			  ARRAY_SIZE(checkpoint_keys), cfg) ||
-	    parse_num_map(c, root, "fsync", fsync_keys, ARRAY_SIZE(fsync_keys), cfg))
+	    parse_num_map(c, root, "fsync", fsync_keys, ARRAY_SIZE(fsync_keys), cfg) ||
+	    parse_num_map(c, root, "retention", retention_keys,
+			  ARRAY_SIZE(retention_keys), cfg))
 		return -1;
 	v = map_get(c, root, "heartbeat_seconds");
 	if (v && get_u64(c, v, "heartbeat_seconds", 1, UINT64_MAX, &cfg->heartbeat_seconds))
@@ -1304,4 +1315,17 @@ void st_config_free(struct st_config *cfg)
 	free(cfg->pin_dir);
 	free(cfg->metrics.listen);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int st_config_retention_warning(const struct st_config *cfg, char *out,
+				size_t outlen)
+{
+	uint64_t d = cfg->retention.decision_days;
+
+	if (!d || d >= ST_RETENTION_MIN_DECISION_DAYS)
+		return 0;
+	snprintf(out, outlen, "%s: retention.decision_days: %" PRIu64
+		 " is below %d days: the AI Act (Art. 19(1), 26(6)) requires logs to be kept at least six months",
+		 cfg->file ? cfg->file : "config", d, ST_RETENTION_MIN_DECISION_DAYS);
+	return 1;
 }

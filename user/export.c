@@ -122,6 +122,12 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		out_flush(x, false);
 		x->st->selected++;
 	}
+	/* after a retention purge the tree starts from a frontier: those
+	 * subtrees hold no exported leaf, exactly as if appended unselected */
+	if (!x->b.m.size && r->tree && r->tree->size) {
+		x->b.m = *r->tree;
+		memset(x->b.sel, 0, sizeof(x->b.sel));
+	}
 	if (st_mproof_append(&x->b, r->h, r->leaf, sel))
 		return rt_err(err, errlen, "out of memory");
 	return 0;

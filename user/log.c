@@ -22,6 +22,7 @@
 #include "sealtrace/keys.h"
 #include "sealtrace/log.h"
 #include "sealtrace/merkle.h"
+#include "sealtrace/retention.h"
 #include "sealtrace/scan.h"
 #include "sealtrace/store.h"
 
@@ -42,6 +43,12 @@ struct lstream {
 	char origin[ST_ORIGIN_MAX];
 	int signer;			/* accept[] index that signed the
 					 * checkpoint found at open; -1 none */
+	uint64_t signed_size;		/* of the last checkpoint signed */
+	struct st_scan_head head;	/* first seq kept (retention) */
+	/* the oldest segment as read by retention, while it stays oldest */
+	bool have_oldest;
+	struct st_seg_info oldest;
+	struct st_scan_head after_oldest;
 };
 
 struct st_log {
@@ -64,6 +71,7 @@ struct st_log {
 	uint8_t rnd[4000];		/* event id randomness, refilled */
 	size_t rnd_pos;
 	struct st_log_stats stats;
+	char hold_err[ERR_LEN];		/* last legal hold problem recorded */
 };
 
 static uint64_t realtime_ns(void)
@@ -249,7 +257,8 @@ int st_log_append(struct st_log *log, const struct st_record *rec, char *err,
 		  size_t errlen)
 {
 	/* verify treats these as the log's own statements: only it writes them */
-	if (rec->type == ST_ET_CHECKPOINT || rec->type == ST_ET_RECOVERY)
+	if (rec->type == ST_ET_CHECKPOINT || rec->type == ST_ET_RECOVERY ||
+	    rec->type == ST_ET_RETENTION_PURGE)
 		return st_errf(err, errlen, "log: %s records are written by the log itself",
 			    st_event_type_name(rec->type));
 	return append(log, rec, false, err, errlen);
@@ -344,6 +353,8 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		if (write_checkpoint_file(&log->s[i], log->note.p + at[i],
 					  strlen(log->note.p + at[i]), err, errlen))
 			return -1;
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		log->s[i].signed_size = c[i].size;	/* on disk, signed */
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		if (checkpoint_record(log, &log->s[i], &c[i], log->note.p + at[i],
 				      trigger, err, errlen))
@@ -556,6 +567,7 @@ static int resume_stream(struct st_log *log, struct lstream *st,
 	st->chain = res.chain;
 	st->tree = res.tree;
 	st->signer = rs.has_ckpt ? (int)rs.signer : -1;
+	st->head = res.head;
 	if (st->id == ST_STREAM_SYSTEM && res.has_last && !rs.last_was_close)
 		*unclean = true;
 	return 0;
@@ -764,4 +776,241 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 bad:
 	log_free(log);
 	return -1;
+}
+
+/* ---- retention ---------------------------------------------------------- */
+
+/* One line of the oldest segment: the same checks as a scan, and its hashes. */
+static int oldest_line(struct st_log *log, struct lstream *st, const char *line,
+		       size_t len, struct st_buf *scratch, struct st_seg_info *info,
+		       struct st_scan_head *h, char *err, size_t errlen)
+{
+	struct st_record_parsed p;
+	char why[256], want[ST_HASH_HEX + 1];
+	uint8_t leaf[ST_HASH_LEN];
+	int rc = -1;
+
+	if (st_record_parse(line, len, &p, scratch, why, sizeof(why))) {
+		st_errf(err, errlen, "%s seq %" PRIu64 ": %s", st->dir, h->seq, why);
+		goto out;
+	}
+	st_chain_prev_hex(&h->chain, want);
+	if (p.hdr.seq != h->seq || p.hdr.stream != st->id ||
+	    strcmp(p.hdr.prev_hex, want)) {
+		st_errf(err, errlen, "%s seq %" PRIu64 ": does not follow on from the record before; not purging",
+			st->dir, h->seq);
+		goto out;
+	}
+	if (st_merkle_leaf(log->h, line, len, leaf) ||
+	    st_merkle_append(&h->tree, log->h, leaf) ||
+	    st_chain_advance(&h->chain, log->h, line, len)) {
+		st_errf(err, errlen, "log: SHA-256 failed");
+		goto out;
+	}
+	if (h->seq == info->first_seq || p.rec.timestamp_ns < info->min_ts)
+		info->min_ts = p.rec.timestamp_ns;
+	if (p.rec.timestamp_ns > info->max_ts)
+		info->max_ts = p.rec.timestamp_ns;
+	info->last_seq = h->seq++;
+	rc = 0;
+out:
+	st_record_parsed_free(&p);
+	return rc;
+}
+
+/*
+ * Read the oldest segment from the stream's head: its seq range, time
+ * range, and the chain hash and tree after it (what the purge record
+ * carries). Cached while it stays the oldest: reading it costs a
+ * decompression, and it is asked about every check.
+ */
+static int read_oldest(struct st_log *log, struct lstream *st, uint64_t next_first,
+		       char *err, size_t errlen)
+{
+	struct st_buf block = { 0 }, scratch = { 0 };
+	struct st_scan_head h = st->head;
+	struct st_seg_info info = { .first_seq = st->head.seq };
+	struct st_seg_reader *r;
+	char name[ST_SEG_NAME_LEN + 1], path[4200], why[256];
+	const char *line, *end, *nl;
+	uint64_t off;
+	int rc = 0, brc;
+
+	if (st->have_oldest && st->oldest.first_seq == st->head.seq)
+		return 0;
+	st_seg_name(st->head.seq, name);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, name);
+	if (st_seg_open(&r, path, err, errlen))
+		return -1;
+	while (!rc && (brc = st_seg_next(r, &block, &off, why, sizeof(why))) == ST_BLOCK_OK)
+		for (line = block.p, end = block.p + block.len; !rc && line < end;
+		     line = nl + 1) {
+			nl = memchr(line, '\n', (size_t)(end - line));
+			rc = oldest_line(log, st, line, (size_t)(nl - line),
+					 &scratch, &info, &h, err, errlen);
+		}
+	st_seg_close(r);
+	st_buf_free(&block);
+	st_buf_free(&scratch);
+	if (rc)
+		return -1;
+	if (brc != ST_BLOCK_END)
+		return st_errf(err, errlen, "%s: %s; not purging", path, why);
+	if (h.seq != next_first || h.seq == info.first_seq)
+		return st_errf(err, errlen, "%s: ends at seq %" PRIu64 " but the next segment starts at %" PRIu64
+			       "; not purging", path, h.seq, next_first);
+	st->oldest = info;
+	st->after_oldest = h;
+	st->have_oldest = true;
+	return 0;
+}
+
+static int fsync_dir(const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd)) {
+		st_errf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The record first, signed and on disk, then the unlink: a crash in
+ * between leaves the segment and a record that matches no stream start
+ * (ignored; the next run purges it again), never a gap without a record.
+ */
+static int purge_oldest(struct st_log *log, struct lstream *st, char *err,
+			size_t errlen)
+{
+	struct st_purge p = { .stream = st->id };
+	struct st_purge_text t;
+	struct st_record r;
+	char path[4200];
+	uint64_t at = log->s[ST_STREAM_SYSTEM].next_seq;
+
+	p.first_seq = st->oldest.first_seq;
+	p.last_seq = st->oldest.last_seq;
+	p.count = p.last_seq - p.first_seq + 1;
+	st_seg_name(p.first_seq, p.segment);
+	memcpy(p.last_hash, st->after_oldest.chain.prev, ST_HASH_LEN);
+	p.tree = st->after_oldest.tree;
+	st_purge_details(&p, &t);
+	st_record_init(&r, ST_ET_RETENTION_PURGE, realtime_ns());
+	r.details = t.d;
+	r.ndetails = ST_PURGE_NDETAILS;
+	if (append(log, &r, true, err, errlen) ||
+	    checkpoint(log, "retention", err, errlen))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", st->dir, p.segment);
+	if (unlink(path))
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+	if (fsync_dir(st->dir, err, errlen))
+		return -1;
+	st->head = st->after_oldest;
+	st->head.anchor_seq = at;
+	st_seg_name(at, st->head.anchor_segment);	/* informational only */
+	st->have_oldest = false;
+	return 0;
+}
+
+/* Purge from one stream until the oldest segment must stay. */
+static int retain_stream(struct st_log *log, struct lstream *st,
+			 struct st_purge_ctx *c, struct st_retain_report *rep,
+			 char *err, size_t errlen)
+{
+	struct st_seg_list l = { 0 };
+	enum st_purge_verdict v;
+	int rc = 0;
+
+	for (;;) {
+		if (st_seg_list(st->dir, &l, err, errlen))
+			return -1;
+		v = ST_KEEP_CURRENT;
+		if (l.n && l.first[0] != st->head.seq)
+			rc = st_errf(err, errlen, "%s: oldest segment starts at seq %" PRIu64
+				     ", not at %" PRIu64 " where the log starts; not purging",
+				     st->dir, l.first[0], st->head.seq);
+		else if (!c->days)
+			v = ST_KEEP_FOREVER;
+		else if (l.n >= 2 && !(rc = read_oldest(log, st, l.first[1], err, errlen)))
+			v = st_purge_decide(&st->oldest, false, c);
+		st_seg_list_free(&l);
+		if (rc || v != ST_PURGE_OK)
+			break;
+		rc = purge_oldest(log, st, err, errlen);
+		if (rc)
+			break;
+		rep->records[st->id] += st->oldest.last_seq - st->oldest.first_seq + 1;
+		rep->segments[st->id]++;
+		c->signed_size = st->signed_size;
+	}
+	rep->kept[st->id] = (int)v;
+	return rc;
+}
+
+/* A malformed hold stops every purge; say so in the log, once per problem. */
+static int hold_problem(struct st_log *log, const char *msg, char *err,
+			size_t errlen)
+{
+	struct st_kv d[2];
+	struct st_record r;
+
+	if (!strcmp(log->hold_err, msg))
+		return 0;
+	snprintf(log->hold_err, sizeof(log->hold_err), "%s", msg);
+	d[0] = st_kv_bool("legal_hold_invalid", true);
+	d[1] = st_kv_str("reason", msg);
+	st_record_init(&r, ST_ET_CONFIG_CHANGE, realtime_ns());
+	r.details = d;
+	r.ndetails = 2;
+	return append(log, &r, true, err, errlen);
+}
+
+int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
+		  uint64_t now_ns, struct st_retain_report *rep, char *err,
+		  size_t errlen)
+{
+	static const enum st_stream order[] = { ST_STREAM_DECISION, ST_STREAM_SYSTEM };
+	struct st_holds holds;
+	struct lstream *dec = &log->s[ST_STREAM_DECISION];
+	struct st_purge_ctx c;
+	int rc, i;
+
+	memset(rep, 0, sizeof(*rep));
+	rc = st_holds_load(log->state_dir, &holds, err, errlen);
+	if (rc > 0) {
+		char msg[ERR_LEN];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		if (hold_problem(log, msg, err, errlen))
+			return -1;
+		st_errf(err, errlen, "legal hold: %s; no segment is purged until it is fixed",
+			msg);
+		return 1;
+	}
+	if (rc < 0)
+		return -1;
+	log->hold_err[0] = '\0';
+	rep->holds = holds.n;
+	/* decision first: its purge records then sit after any system
+	 * segment purged in the same round */
+	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
+		struct lstream *st = &log->s[order[i]];
+
+		c = (struct st_purge_ctx){
+			.days = days[order[i]], .now_ns = now_ns,
+			.signed_size = st->signed_size, .holds = &holds,
+			.keep_seq = UINT64_MAX,
+		};
+		if (order[i] == ST_STREAM_SYSTEM && dec->head.seq)
+			c.keep_seq = dec->head.anchor_seq;
+		rc = retain_stream(log, st, &c, rep, err, errlen);
+	}
+	st_holds_free(&holds);
+	return rc;
 }

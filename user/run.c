@@ -91,6 +91,7 @@ struct agent {
 	int oversight_fd;		/* -1: no oversight socket */
 	char oversight_path[4200];
 	uint64_t last_watchdog_ns;
+	uint64_t last_retention_ns;	/* CLOCK_MONOTONIC; 0: not yet */
 	int64_t tai_offset_ns;		/* CLOCK_TAI - CLOCK_REALTIME */
 	uint64_t started_ns;
 	uint64_t calls_recorded;
@@ -1171,7 +1172,10 @@ static int open_log(struct agent *a)
 		.ckpt_every_seconds = a->cfg.checkpoint.every_seconds,
 		.fsync_every_ms = a->cfg.fsync.every_ms,
 	};
+	char warn[ST_ERR_LEN + 256];
 
+	if (st_config_retention_warning(&a->cfg, warn, sizeof(warn)))
+		fprintf(stderr, "sealtrace: warning: %s\n", warn);
 	return st_log_open(&a->log, &lo, a->err, sizeof(a->err));
 }
 
@@ -1254,6 +1258,33 @@ static void reap_dead_threads(struct agent *a)
 	st_pairing_reap_settle(a->pairing, clock_ns(CLOCK_TAI));
 }
 
+/* Every retention.check_seconds (and once at start): purge what expired. */
+static void retention(struct agent *a)
+{
+	uint64_t days[ST_STREAM__COUNT], mono = clock_ns(CLOCK_MONOTONIC);
+	struct st_retain_report rep;
+	char err[ST_ERR_LEN];
+	int i;
+
+	if (a->last_retention_ns &&
+	    mono - a->last_retention_ns < a->cfg.retention.check_seconds * 1000000000ull)
+		return;
+	a->last_retention_ns = mono;
+	days[ST_STREAM_DECISION] = a->cfg.retention.decision_days;
+	days[ST_STREAM_SYSTEM] = a->cfg.retention.system_days;
+	if (st_log_retain(a->log, days, clock_ns(CLOCK_REALTIME), &rep, err,
+			  sizeof(err))) {
+		fprintf(stderr, "sealtrace: retention: %s\n", err);
+		return;
+	}
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		if (rep.segments[i])
+			fprintf(stderr, "sealtrace: retention: %s: purged %" PRIu64
+				" segment(s), %" PRIu64 " records (retention_purge records written)\n",
+				st_stream_name((enum st_stream)i), rep.segments[i],
+				rep.records[i]);
+}
+
 static void tick(struct agent *a, uint64_t now)
 {
 	char err[ST_ERR_LEN];
@@ -1269,6 +1300,7 @@ static void tick(struct agent *a, uint64_t now)
 	account_losses(a, now);
 	if (st_log_tick(a->log, now, err, sizeof(err)))
 		fprintf(stderr, "sealtrace: %s\n", err);
+	retention(a);
 	/* one canary in flight at a time; a lost one is re-sent after 2 s */
 	if (a->canary_id >= 0 && (a->canary_back_ns >= a->canary_sent_ns ||
 				  now - a->canary_sent_ns > 2000000000ull)) {

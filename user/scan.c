@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sealtrace/retention.h"
 #include "sealtrace/scan.h"
 
 struct scan {
@@ -159,8 +160,10 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 		if (first > s->res->records)
 			return bad(s, s->res->records, "segment starts at seq %" PRIu64
 				   ": records %" PRIu64 "..%" PRIu64
-				   " are missing (segment deleted?)",
-				   first, s->res->records, first - 1);
+				   " are missing (segment deleted?%s)",
+				   first, s->res->records, first - 1,
+				   s->res->records ? "" :
+				   " no retention_purge record covers them");
 		return bad(s, first, "segment starts at seq %" PRIu64
 			   " but the one before ends at seq %" PRIu64
 			   " (segment inserted or duplicated?)", first,
@@ -264,6 +267,16 @@ static int scan_run(struct scan *s, const char *state_dir,
 	if (w && window_start(s, dir, &l, w->since_ns, &start)) {
 		rc = -1;
 		goto out;
+	}
+	if (!w && l.n && l.first[0]) {
+		/* purged by retention: start where its record vouches */
+		rc = st_retention_head(state_dir, s->stream, &res->head,
+				       s->err, s->errlen);
+		if (rc)
+			goto out;
+		res->records = res->head.seq;
+		res->chain = res->head.chain;
+		res->tree = res->head.tree;
 	}
 	if (w && start < l.n) {
 		s->partial = s->unlinked = l.first[start] != 0;

@@ -67,6 +67,9 @@ struct verify {
 	int last_signer;		/* of the last checkpoint record; -1 */
 	struct claims c[ST_STREAM__COUNT];
 	struct st_merkle prev;		/* system tree one record back */
+	uint64_t purge_records;		/* retention_purge records seen */
+	uint64_t head[ST_STREAM__COUNT];	/* first seq kept (retention) */
+	bool started[ST_STREAM__COUNT];
 	uint64_t total, progress_ns;
 	const char *stream_name;
 	bool quiet;
@@ -241,6 +244,9 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 		return set_err(err, errlen, "%s: checkpoint record's fields differ from its signed note",
 			       where);
 	snprintf(src, sizeof(src), "the checkpoint record at system seq %" PRIu64, seq);
+	/* a head over records retention purged: signature checked, root not */
+	if (stream == ST_STREAM_SYSTEM && ck.size < v->head[ST_STREAM_SYSTEM])
+		return 0;
 	if (stream == ST_STREAM_DECISION || ck.size > seq)
 		return add_claim(&v->c[stream], ck.size, ck.root, src) ?
 			rt_err(err, errlen, "out of memory") : 0;
@@ -272,6 +278,13 @@ static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
 	int rc;
 
 	progress(v, seq);
+	if (!v->started[r->stream]) {
+		v->started[r->stream] = true;
+		v->head[r->stream] = seq;
+	}
+	if (r->stream == ST_STREAM_SYSTEM &&
+	    r->p->rec.type == ST_ET_RETENTION_PURGE)
+		v->purge_records++;
 	snprintf(where, sizeof(where), "%s/%s seq %" PRIu64,
 		 st_stream_name(r->stream), r->segment, seq);
 	/* heads whose size is this seq cover exactly the records before it */
@@ -381,16 +394,47 @@ static void print_stream(enum st_stream s, const struct st_scan_result *res,
 			 const struct claims *c)
 {
 	char t0[ST_TIME_LEN + 1] = "-", t1[ST_TIME_LEN + 1] = "-";
+	uint64_t kept = res->records - res->head.seq;
 
-	if (res->records) {
+	if (kept) {
 		st_time_format(res->first_ts, t0);
 		st_time_format(res->last_ts, t1);
 	}
 	printf("  %-8s %" PRIu64 " records in %" PRIu64 " segments, %s .. %s; "
 	       "%zu tree heads match, the latest covers %" PRIu64 " records (%" PRIu64
 	       " after it not yet signed)\n",
-	       st_stream_name(s), res->records, res->segments, t0, t1,
+	       st_stream_name(s), kept, res->segments, t0, t1,
 	       c->verified, c->verified_size, res->records - c->verified_size);
+	if (res->head.seq)
+		printf("  %-8s purged by retention: seq 0..%" PRIu64
+		       "; the rest continues from the retention_purge record at system seq %"
+		       PRIu64 " (chain hash and Merkle frontier)\n",
+		       st_stream_name(s), res->head.seq - 1, res->head.anchor_seq);
+}
+
+/*
+ * A purged head is only as good as the record that vouches for it: that
+ * record must be under a signed head of the system stream, or whoever
+ * deleted segments could have appended it after the last checkpoint.
+ */
+static int check_anchors(const struct verify *v,
+			 const struct st_scan_result *res, char *err,
+			 size_t errlen)
+{
+	uint64_t signed_sys = v->c[ST_STREAM_SYSTEM].verified_size;
+	int i;
+
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		const struct st_scan_head *h = &res[i].head;
+
+		if (h->seq && h->anchor_seq >= signed_sys)
+			return set_err(err, errlen, "%s: seq 0..%" PRIu64 " are missing; the retention_purge record at system seq %"
+				       PRIu64 " that accounts for them is not covered by a signed checkpoint (the latest covers %"
+				       PRIu64 " system records)",
+				       st_stream_name((enum st_stream)i), h->seq - 1,
+				       h->anchor_seq, signed_sys);
+	}
+	return 0;
 }
 
 /* Which key signed what: the auditor sees where a rotation happened. */
@@ -444,6 +488,8 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 				     PRIu64 " records there", v->state_dir,
 				     st_stream_name(s), res[s].records);
 	}
+	if (!rc)
+		rc = check_anchors(v, res, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "sealtrace verify: %s\n", err);
 		return ST_EXIT_RUNTIME;
@@ -455,10 +501,13 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	printf("verify: %s\n", v->state_dir);
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		print_stream((enum st_stream)i, &res[i], &v->c[i]);
-		records += res[i].records;
+		records += res[i].records - res[i].head.seq;
 		segments += res[i].segments;
 		heads += v->c[i].verified;
 	}
+	if (v->purge_records)
+		printf("  retention_purge records in the system stream: %" PRIu64 "\n",
+		       v->purge_records);
 	print_keys(v);
 	if (!v->keys.n)
 		snprintf(err, sizeof(err), "signatures NOT checked (no --pubkey)");

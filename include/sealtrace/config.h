@@ -14,6 +14,9 @@
  *   every_seconds}, heartbeat_seconds		integers >= 1
  *   fsync.every_ms				integer >= 0
  *   fail_closed_after_ms			integer 0 .. 86400000 (0: off)
+ *   retention.{decision_days, system_days}	integers >= 0 (0: keep forever;
+ *						defaults 183 and 3650), check_seconds >= 1
+ *						(default 3600); see retention.h
  *   metrics.listen				string, "" disables
  *   model_globs				list of fnmatch globs on the basename of
  *						files a tracked process opens (default
@@ -117,6 +120,11 @@ struct st_config {
 		char *listen;		/* default 127.0.0.1:9464; "" disables */
 	} metrics;
 	uint64_t heartbeat_seconds;	/* default 60 */
+	struct {
+		uint64_t decision_days;	/* 0: forever; default 183 */
+		uint64_t system_days;	/* 0: forever; default 3650 */
+		uint64_t check_seconds;	/* default 3600 */
+	} retention;
 	/*
 	 * on_loss: signal targets are also signalled when the agent's
 	 * heartbeat (refreshed every second) is older than this; 0 = only
@@ -145,5 +153,12 @@ int st_config_load(const char *path, struct st_config *cfg, char *err,
 int st_config_load_string(const char *name, const char *yaml, size_t len,
 			  struct st_config *cfg, char *err, size_t errlen);
 void st_config_free(struct st_config *cfg);
+/*
+ * 1 with a message naming AI Act Art. 19(1)/26(6) when
+ * retention.decision_days is set below six months (allowed: the operator
+ * may have a reason, but must be told); 0 otherwise.
+ */
+int st_config_retention_warning(const struct st_config *cfg, char *out,
+				size_t outlen);
 
 #endif /* SEALTRACE_CONFIG_H */

@@ -74,6 +74,29 @@ int st_log_close(struct st_log *log, char *err, size_t errlen);
 /* Next seq of a stream == records in it (for metrics). */
 uint64_t st_log_seq(const struct st_log *log, enum st_stream s);
 
+/*
+ * Retention (retention.h): purge the oldest segments of each stream whose
+ * every record is older than days[stream] (0: keep forever), oldest
+ * first and never the newest segment, nor one not wholly under a signed
+ * checkpoint, nor one a legal hold covers. For each segment: append a
+ * retention_purge record to the system stream, sign a checkpoint over it
+ * (flush + fsync first), then unlink the file and fsync the directory.
+ * 0: done (rep says what); 1: a legal hold file is malformed: nothing
+ * purged, err names it, and a config_change record says so (once per
+ * distinct problem); -1: error.
+ */
+struct st_retain_report {
+	uint64_t segments[ST_STREAM__COUNT];	/* purged now */
+	uint64_t records[ST_STREAM__COUNT];
+	int kept[ST_STREAM__COUNT];		/* enum st_purge_verdict of
+						 * the oldest segment left */
+	uint64_t holds;				/* hold files in force */
+};
+
+int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
+		  uint64_t now_ns, struct st_retain_report *rep, char *err,
+		  size_t errlen);
+
 struct st_log_stats {
 	uint64_t appended[ST_STREAM__COUNT];	/* accepted since open */
 	uint64_t persisted[ST_STREAM__COUNT];	/* written to a segment */

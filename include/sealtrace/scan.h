@@ -40,6 +40,19 @@ struct st_scan_rec {
 typedef int (*st_scan_fn)(void *ctx, const struct st_scan_rec *r, char *err,
 			  size_t errlen);
 
+/*
+ * Where a full scan starts: seq 0 (genesis hash, empty tree), or, after
+ * retention purged seqs 0..seq-1, the state a retention_purge record
+ * (retention.h) vouches for.
+ */
+struct st_scan_head {
+	uint64_t seq;			/* first record kept */
+	struct st_chain chain;		/* its preceding_event_hash */
+	struct st_merkle tree;		/* seqs 0..seq-1 */
+	uint64_t anchor_seq;		/* system seq of that record (seq > 0) */
+	char anchor_segment[ST_SEG_NAME_LEN + 1];
+};
+
 struct st_scan_result {
 	uint64_t records, segments, blocks;
 	uint64_t first_ts, last_ts;	/* of the first and last record */
@@ -51,10 +64,15 @@ struct st_scan_result {
 	/* window scans only (st_scan_stream_window); 0 for a full scan */
 	uint64_t first_seq;		/* seq of the first record read */
 	uint64_t segments_skipped;	/* leading segments not read */
+	/* full scans: where the stream started (head.seq > 0: purged) */
+	struct st_scan_head head;
 };
 
 /*
- * Scan <state_dir>/<stream>. Returns 0 when intact, 1 when not (err names
+ * Scan <state_dir>/<stream>. When its first segment starts after seq 0,
+ * the scan starts from the retention_purge record that covers the seqs
+ * before (st_retention_head; res->head); without one, they are reported
+ * missing. Returns 0 when intact, 1 when not (err names
  * "<stream>/<segment> seq N: what is wrong"), -1 on a runtime error (I/O,
  * memory). res holds what was read up to the first problem.
  */

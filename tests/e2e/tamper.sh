@@ -316,6 +316,88 @@ expect "a retired key that signs again after the rotation" 1 \
 	"system/[0-9]+\.seg seq [0-9]+: checkpoint signed by $W/old.pub, a key that another key replaced at system seq [0-9]+ \(a retired signing key signed again\)" \
 	"$ST" verify --quiet --state-dir "$W/x" --pubkey "$W/old.pub" --pubkey "$K/signing.pub"
 
+echo "== retention (gen_log --retain-*: the agent's st_log_retain, no BPF)"
+# 5000 events an hour apart from 2025-01-01 (every 50th a system event):
+# decision segments of 1000 records, each ~42 days. On 2025-07-28 with
+# 100 days, the segments ending before ~2025-04-19 are past retention.
+R=$W/ret
+RGEN=(--keys-dir "$W/keys" --seg-records 1000 --ckpt-records 500
+      --step-ns 3600000000000 --system-every 50)
+RNOW=(--retain-now 2025-07-28 --retain-decision-days 100)
+mkdir -p "$R"
+"$GEN" "${RGEN[@]}" --state-dir "$R/base" --records 5000 >/dev/null || fail "gen_log (retention log)"
+rfresh() { rm -rf "$R/x" && cp -a "$R/base" "$R/x"; }
+retain() { "$GEN" "${RGEN[@]}" --state-dir "$R/x" --records 0 "$@"; }
+purges() {
+	for f in "$R"/x/system/*.seg; do zcat "$f"; done | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["event_type"] == "retention_purge":
+        d = r["details"]
+        print(d["purged_stream"], d["segment"], d["first_seq"], d["last_seq"], d["records"], d["last_hash"])'
+}
+lasthash() { zcat "$R/base/$1/$(printf %020d "$2").seg" | tail -1 | tr -d '\n' | sha256sum | cut -c1-64; }
+
+rfresh
+expect "retention purges the two expired decision segments" 0 \
+	"decision: purged 2 segments, 2000 records; oldest kept: within the retention period" retain "${RNOW[@]}"
+[ ! -e "$R/x/decision/00000000000000000000.seg" ] && [ ! -e "$R/x/decision/00000000000000001000.seg" ] &&
+	[ -e "$R/x/decision/00000000000000002000.seg" ] && pass "  segments 0 and 1000 gone, 2000 kept" ||
+	fail "  wrong segments left: $(ls "$R/x/decision" | tr '\n' ' ')"
+want="decision 00000000000000000000.seg 0 999 1000 $(lasthash decision 0)
+decision 00000000000000001000.seg 1000 1999 1000 $(lasthash decision 1000)"
+got=$(purges)
+[ "$got" = "$want" ] && pass "  retention_purge records: exact seq ranges, counts and last hashes" ||
+	{ fail "  retention_purge records differ"; show "$got"; }
+expect "purged log verifies, purged range reported" 0 \
+	"decision purged by retention: seq 0\.\.1999; the rest continues from the retention_purge record at system seq [0-9]+" verify "$R/x"
+expect "  and says how many purge records" 0 "retention_purge records in the system stream: 2" verify "$R/x"
+expect "the agent reopens a purged log and goes on" 0 "decision: purged 0 segments" retain "${RNOW[@]}"
+expect "  still verifies" 0 "verify: OK" verify "$R/x"
+"$ST" export --state-dir "$R/x" >"$R/purged.jsonl" 2>/dev/null || fail "export of a purged log"
+expect "export of a purged log verifies (frontier as proof nodes)" 0 "verify: OK" \
+	"$ST" verify --export "$R/purged.jsonl" --pubkey "$W/keys/signing.pub"
+expect "  and with tools/verify_export.py" 0 "verify_export: OK" python3 "$PYV" "$R/purged.jsonl" "$W/keys/signing.pub"
+
+cp -a "$R/x" "$R/purged"
+rm "$R/x/decision/00000000000000002000.seg"
+expect "purged log, one more segment deleted by hand (no purge record)" 1 \
+	"decision/00000000000000003000.seg seq 0: segment starts at seq 3000: records 0\.\.2999 are missing \(segment deleted\? no retention_purge record covers them\)" verify "$R/x"
+
+rm -rf "$R/x" && cp -a "$R/purged" "$R/x"
+rm "$R/x/decision/00000000000000002000.seg"
+python3 "$ROOT/tests/e2e/retention_forge.py" "$R/x" "$R/base" 3000 || fail "retention_forge.py"
+expect "forged retention_purge record (honest frontier, chain recomputed)" 1 \
+	"system/[0-9]+\.seg seq [0-9]+: the Merkle root of seq 0\.\.[0-9]+ differs from the one signed" verify "$R/x"
+
+rfresh
+mkdir "$R/x/legal-hold"
+printf 'from: 2025-02-20T00:00:00Z\nto: 2025-02-20T01:00:00Z\nreason: complaint 2025-17 (Art. 86)\n' > "$R/x/legal-hold/case-17"
+expect "a legal hold on a record of segment 1000 keeps it (and everything after)" 0 \
+	"decision: purged 1 segments, 1000 records; oldest kept: under legal hold" retain "${RNOW[@]}"
+[ -e "$R/x/decision/00000000000000001000.seg" ] && pass "  held segment still there" || fail "  held segment purged"
+expect "  and verifies" 0 "decision purged by retention: seq 0\.\.999;" verify "$R/x"
+
+rfresh
+mkdir "$R/x/legal-hold"
+printf 'from: 2025-02-20T00:00:00Z\nto: soon\n' > "$R/x/legal-hold/bad"
+expect "a malformed legal hold blocks every purge" 1 \
+	"retention: legal hold: $R/x/legal-hold/bad: line 2: 'to:' is not an RFC 3339 time; no segment is purged until it is fixed" \
+	retain "${RNOW[@]}"
+[ "$(ls "$R/x/decision" | grep -c '\.seg$')" -eq 5 ] && pass "  nothing purged" || fail "  segments were purged"
+zcat "$R"/x/system/*.seg | grep -q '"legal_hold_invalid":true' && pass "  and a config_change record says so" ||
+	fail "  no legal_hold_invalid record"
+expect "  the log still verifies" 0 "verify: OK" verify "$R/x"
+
+rfresh
+expect "system retention too: purged behind its own purge records" 0 \
+	"system: purged [1-9][0-9]* segments" retain --retain-now 2100-01-01 --retain-decision-days 100 --retain-system-days 1
+expect "  both streams purged, verify OK" 0 \
+	"system   purged by retention: seq 0\.\." verify "$R/x"
+expect "  reopened again: still OK" 0 "decision: purged 0 segments" retain --retain-now 2100-01-01 --retain-decision-days 100 --retain-system-days 1
+expect "  and verifies" 0 "verify: OK" verify "$R/x"
+
 echo "== usage"
 expect "verify without arguments" 2 "" "$ST" verify
 expect "verify --export without --pubkey" 2 "" "$ST" verify --export "$W/all.jsonl"

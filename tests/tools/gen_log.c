@@ -19,6 +19,7 @@
 #include "sealtrace/log.h"
 #include "sealtrace/pseudo.h"
 #include "sealtrace/record.h"
+#include "sealtrace/retention.h"
 
 struct gen {
 	uint64_t records, system_every, input_bytes, output_bytes;
@@ -270,7 +271,39 @@ static void usage(FILE *f)
 		"  --start TIME        timestamp of the first event (default 2025-01-01)\n"
 		"  --step-ns N         between events (default 1000000)\n"
 		"  --seed N            synthetic bytes (default 1)\n"
-		"  --system-id S --operator-id S --node-id S\n");
+		"  --system-id S --operator-id S --node-id S\n"
+		"  --retain-decision-days N, --retain-system-days N\n"
+		"                      after the events, run retention (st_log_retain) as\n"
+		"                      the agent does, 0 keeping a stream forever\n"
+		"  --retain-now TIME   the time retention counts from (default: now)\n"
+		"With --records 0 an existing log is only reopened (and retention run).\n");
+}
+
+/* Retention as the agent's tick runs it; prints what it did. */
+static int do_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
+		     const char *at)
+{
+	struct st_retain_report rep;
+	uint64_t now = now_ns(CLOCK_REALTIME);
+	char err[512];
+	int rc, i;
+
+	if (at && st_time_parse(at, &now)) {
+		fprintf(stderr, "gen_log: --retain-now: '%s' is not a time\n", at);
+		return -1;
+	}
+	rc = st_log_retain(log, days, now, &rep, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "gen_log: retention: %s\n", err);
+		return -1;
+	}
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		printf("gen_log: retention: %s: purged %" PRIu64 " segments, %" PRIu64
+		       " records; oldest kept: %s\n", st_stream_name((enum st_stream)i),
+		       rep.segments[i], rep.records[i],
+		       st_purge_verdict_name((enum st_purge_verdict)rep.kept[i]));
+	printf("gen_log: retention: %" PRIu64 " legal holds\n", rep.holds);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -296,6 +329,9 @@ int main(int argc, char **argv)
 		{ "system-id", required_argument, NULL, '1' },
 		{ "operator-id", required_argument, NULL, '2' },
 		{ "node-id", required_argument, NULL, '3' },
+		{ "retain-decision-days", required_argument, NULL, 'D' },
+		{ "retain-system-days", required_argument, NULL, 'Y' },
+		{ "retain-now", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -309,6 +345,9 @@ int main(int argc, char **argv)
 		.step_ns = 1000000, .rng = 1,
 	};
 	const char *start = "2025-01-01", *ins = NULL, *outs = NULL;
+	const char *retain_now = NULL;
+	uint64_t days[ST_STREAM__COUNT] = { 0 };
+	bool retain = false;
 	struct st_log_stats stats;
 	double wall, cpu0, cpu;
 	uint64_t t0;
@@ -337,6 +376,15 @@ int main(int argc, char **argv)
 		case '1': o.system_id = optarg; break;
 		case '2': o.operator_id = optarg; break;
 		case '3': o.node_id = optarg; break;
+		case 'D':
+			days[ST_STREAM_DECISION] = strtoull(optarg, NULL, 0);
+			retain = true;
+			break;
+		case 'Y':
+			days[ST_STREAM_SYSTEM] = strtoull(optarg, NULL, 0);
+			retain = true;
+			break;
+		case 'N': retain_now = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -359,7 +407,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_log: %s\n", err);
 		goto out;
 	}
-	if (run(&g)) {
+	if (run(&g) || (retain && do_retain(g.log, days, retain_now))) {
 		st_log_close(g.log, err, sizeof(err));
 		goto out;
 	}

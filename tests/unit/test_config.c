@@ -238,6 +238,38 @@ static void test_all_top_keys(void **state)
 	st_config_free(&cfg);
 }
 
+static void test_retention(void **state)
+{
+	struct st_config cfg;
+	char warn[512];
+
+	(void)state;
+	load_ok(H T P, &cfg);
+	assert_true(cfg.retention.decision_days == 183);
+	assert_true(cfg.retention.system_days == 3650);
+	assert_true(cfg.retention.check_seconds == 3600);
+	assert_int_equal(st_config_retention_warning(&cfg, warn, sizeof(warn)), 0);
+	st_config_free(&cfg);
+
+	load_ok(H "retention: {decision_days: 0, system_days: 0, check_seconds: 60}\n" T P, &cfg);
+	assert_true(cfg.retention.decision_days == 0);	/* forever */
+	assert_true(cfg.retention.system_days == 0);
+	assert_true(cfg.retention.check_seconds == 60);
+	assert_int_equal(st_config_retention_warning(&cfg, warn, sizeof(warn)), 0);
+	st_config_free(&cfg);
+
+	load_ok(H "retention: {decision_days: 30}\n" T P, &cfg);
+	assert_true(cfg.retention.decision_days == 30);
+	assert_true(cfg.retention.system_days == 3650);
+	assert_int_equal(st_config_retention_warning(&cfg, warn, sizeof(warn)), 1);
+	assert_string_equal(warn, "t.yaml: retention.decision_days: 30 is below 183 days: the AI Act (Art. 19(1), 26(6)) requires logs to be kept at least six months");
+	st_config_free(&cfg);
+
+	load_ok(H "retention: {decision_days: 182}\n" T P, &cfg);
+	assert_int_equal(st_config_retention_warning(&cfg, warn, sizeof(warn)), 1);
+	st_config_free(&cfg);
+}
+
 static void test_target_options(void **state)
 {
 	struct st_config cfg;
@@ -389,7 +421,7 @@ static const struct bad_case bad_cases[] = {
 	{ "system_id: [a]\noperator_id: o\n" T P, "t.yaml:1: system_id: must be a string, not a list" },
 	{ "system_id: \"a\\0b\"\noperator_id: o\n" T P, "t.yaml:1: system_id: contains a NUL byte" },
 	{ H "sytem_id: x\n" T P,
-	  "t.yaml:3: sytem_id: unknown key (expected one of: system_id, operator_id, node_id, state_dir, keys, ringbuf_bytes, pin_dir, segment, checkpoint, fsync, metrics, heartbeat_seconds, fail_closed_after_ms, targets, model_globs, models)" },
+	  "t.yaml:3: sytem_id: unknown key (expected one of: system_id, operator_id, node_id, state_dir, keys, ringbuf_bytes, pin_dir, segment, checkpoint, fsync, metrics, heartbeat_seconds, fail_closed_after_ms, targets, model_globs, models, retention)" },
 	{ H "system_id: again\n" T P, "t.yaml:3: system_id: duplicate key (first at line 1)" },
 	{ H "? [a, b]\n: c\n" T P, "t.yaml:3: keys must be strings" },
 	{ H "node_id: \"\"\n" T P, "t.yaml:3: node_id: must not be empty" },
@@ -414,6 +446,11 @@ static const struct bad_case bad_cases[] = {
 	{ H "fsync: {every_ms: 60s}\n" T P, "t.yaml:3: fsync.every_ms: '60s' is not an integer" },
 	{ H "fsync: {every_ms: -1}\n" T P, "t.yaml:3: fsync.every_ms: must not be negative, got '-1'" },
 	{ H "fsync: {every_ms: 099}\n" T P, "t.yaml:3: fsync.every_ms: '099' has a leading zero (octal is not supported; use 0x for hex)" },
+	{ H "retention: {decision_day: 5}\n" T P, "t.yaml:3: retention.decision_day: unknown key (expected one of: decision_days, system_days, check_seconds)" },
+	{ H "retention:\n  decision_days: 6m\n" T P, "t.yaml:4: retention.decision_days: '6m' is not an integer (decimal or 0x hex)" },
+	{ H "retention: {system_days: -1}\n" T P, "t.yaml:3: retention.system_days: must not be negative, got '-1'" },
+	{ H "retention: {check_seconds: 0}\n" T P, "t.yaml:3: retention.check_seconds: must be between 1 and 18446744073709551615, got '0'" },
+	{ H "retention: 183\n" T P, "t.yaml:3: retention: must be a mapping" },
 	{ H "heartbeat_seconds: -5\n" T P, "t.yaml:3: heartbeat_seconds: must not be negative, got '-5'" },
 	{ H "heartbeat_seconds: 0\n" T P, "t.yaml:3: heartbeat_seconds: must be between 1" },
 	{ H "heartbeat_seconds: [60]\n" T P, "t.yaml:3: heartbeat_seconds: must be an integer, not a list" },
@@ -669,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_top_keys),
+		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_target_options),
 		cmocka_unit_test(test_capture_forms),
 		cmocka_unit_test(test_aliases),
