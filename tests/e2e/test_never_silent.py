@@ -503,3 +503,38 @@ def test_annotate_records_human_oversight():
         eq(a.verify().returncode, 0, "verify")
     finally:
         a.cleanup()
+
+
+def test_agent_purges_expired_segments_and_keeps_logging():
+    """An agent with retention opens a log whose oldest segments are past it:
+    they are purged (retention_purge records), new calls are logged, verify passes."""
+    n = 200
+    a = Agent("ret", targets_yaml("ret"),
+              extra="segment: {max_records: 1000}\n"
+                    "retention: {decision_days: 200, system_days: 3650, check_seconds: 60}\n")
+    try:
+        # 5,000 old decisions (2025-01-01, one per ms) in 5 segments of 1,000
+        run([os.path.join(os.path.dirname(SEALTRACE), "tools", "gen_log"), "--state-dir", a.state,
+             "--keys-dir", a.keys, "--records", "5000", "--seg-records", "1000",
+             "--ckpt-records", "1000", "--system-every", "100000", "--system-id",
+             "urn:example:ai-system:e2e-ret", "--operator-id", "urn:example:operator:e2e",
+             "--node-id", "e2e-node"])
+        t = Target([target("workload"), "loop", "--len", "16", "--count", str(n)], WD, "ret")
+        a.start()
+        t.go_and_wait()
+        eq(a.stop(), 0, "agent exit")
+        purges = [r for r in a.of_type("retention_purge", "system")
+                  if r["details"]["purged_stream"] == "decision"]
+        assert purges, "no decision segment purged:\n" + a.output()
+        eq([r["details"]["first_seq"] for r in purges],
+           [1000 * i for i in range(len(purges))], "purged ranges start where the last ended")
+        eq(sum(r["details"]["records"] for r in purges), 1000 * len(purges), "records purged")
+        d = os.path.join(a.state, "decision")
+        first = sorted(x for x in os.listdir(d) if x.endswith(".seg"))[0]
+        eq(int(first[:-4]), 1000 * len(purges), "first remaining segment")
+        eq(len(calls_of(a, "ret:st_predict")), n, "new calls logged after the purge")
+        v = a.verify()
+        eq(v.returncode, 0, "verify on the purged log: %s %s" % (v.stdout, v.stderr))
+        assert "purged by retention" in v.stdout, v.stdout
+    finally:
+        a.cleanup()
