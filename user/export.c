@@ -19,6 +19,7 @@
 #include "sealtrace/bundle.h"
 #include "sealtrace/checkpoint.h"
 #include "sealtrace/cli.h"
+#include "sealtrace/oversight.h"
 #include "sealtrace/export.h"
 #include "sealtrace/keys.h"
 #include "sealtrace/merkle.h"
@@ -290,6 +291,27 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 the log does not verify, 2 usage, 3 I/O error.\n");
 }
 
+/* What the export selected, for its log_access record. */
+static void note_access(const char *dir, const char *stream, const char *from, const char *to,
+			const char *types)
+{
+	char filter[512];
+	int n = 0;
+
+	filter[0] = '\0';
+	if (stream)
+		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--stream %s ", stream);
+	if (from && n < (int)sizeof(filter))
+		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--from %s ", from);
+	if (to && n < (int)sizeof(filter))
+		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--to %s ", to);
+	if (types && n < (int)sizeof(filter))
+		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--event-type %s ", types);
+	if (n > 0 && n <= (int)sizeof(filter))
+		filter[n - 1] = '\0';
+	st_note_log_access(dir, "export", filter);
+}
+
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -361,6 +383,7 @@ int cmd_export(int argc, char **argv)
 			return ST_EXIT_USAGE;
 		}
 	}
+	note_access(dir, stream, from, to, types);
 	st_bundle_header(&hdr, stream, from, to, types, NULL);
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
 		rc = ST_EXIT_RUNTIME;

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "sealtrace/cli.h"
+#include "sealtrace/oversight.h"
 #include "sealtrace/lookup.h"
 #include "sealtrace/record.h"
 #include "sealtrace/scan.h"
@@ -382,6 +383,17 @@ struct lookup_args {
 	bool output, quiet;
 };
 
+/* The access is logged, never what was looked up. */
+static void note_access(const struct lookup_args *a)
+{
+	char filter[64];
+
+	snprintf(filter, sizeof(filter), "%s%s%s", a->stream < 0 ? "" : "--stream ",
+		 a->stream < 0 ? "" : st_stream_name((enum st_stream)a->stream),
+		 a->output ? (a->stream < 0 ? "--output" : " --output") : "");
+	st_note_log_access(a->dir, "lookup", filter);
+}
+
 static int parse_args(int argc, char **argv, struct lookup_args *a)
 {
 	static const struct option opts[] = {
@@ -545,6 +557,7 @@ int cmd_lookup(int argc, char **argv)
 		rc = ST_EXIT_RUNTIME;
 		goto out;
 	}
+	note_access(&a);
 	rc = scan_streams(&a, &l);
 	summary(&l, len);
 	if (!rc && !l.found)

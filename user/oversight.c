@@ -54,11 +54,28 @@ static int get_str(const struct st_jv *root, const char *key, bool required, cha
 	return 0;
 }
 
+static const char *const access_actions[] = { "export", "prove", "lookup", NULL };
+
+static int parse_access(const struct st_jv *root, struct st_oversight_req *req, char *err,
+			size_t errlen)
+{
+	size_t i;
+
+	req->kind = ST_REQ_LOG_ACCESS;
+	if (get_str(root, "action", true, req->action, sizeof(req->action), err, errlen) ||
+	    get_str(root, "filter", false, req->filter, sizeof(req->filter), err, errlen))
+		return -1;
+	for (i = 0; access_actions[i]; i++)
+		if (!strcmp(req->action, access_actions[i]))
+			return 0;
+	return st_errf(err, errlen, "'action' must be export, prove or lookup: %s", req->action);
+}
+
 int st_oversight_parse(const char *line, size_t len, struct st_oversight_req *req,
 		       char *err, size_t errlen)
 {
 	struct st_json_doc doc = { 0 };
-	const struct st_jv *ov;
+	const struct st_jv *ov, *type;
 	char why[256];
 	size_t i;
 	int rc = -1;
@@ -70,6 +87,16 @@ int st_oversight_parse(const char *line, size_t len, struct st_oversight_req *re
 		return st_errf(err, errlen, "not JSON: %s", why);
 	if (doc.root->t != ST_JOBJ) {
 		st_errf(err, errlen, "the request must be a JSON object");
+		goto out;
+	}
+	type = st_jv_get(doc.root, "type");
+	if (type && (type->t != ST_JSTR ||
+		     (strcmp(type->s, "oversight") && strcmp(type->s, "log_access")))) {
+		st_errf(err, errlen, "'type' must be oversight or log_access");
+		goto out;
+	}
+	if (type && !strcmp(type->s, "log_access")) {
+		rc = parse_access(doc.root, req, err, errlen);
 		goto out;
 	}
 	if (get_str(doc.root, "event_id", true, req->event_id, sizeof(req->event_id), err,
@@ -106,6 +133,14 @@ int st_oversight_format(const struct st_oversight_req *req, char *buf, size_t le
 	struct st_buf b = { 0 };
 	int rc = -1;
 
+	if (req->kind == ST_REQ_LOG_ACCESS) {
+		st_buf_puts(&b, "{\"type\":\"log_access\",\"action\":");
+		st_json_cstr(&b, req->action);
+		st_buf_puts(&b, ",\"filter\":");
+		st_json_cstr(&b, req->filter);
+		st_buf_puts(&b, "}\n");
+		goto done;
+	}
 	st_buf_puts(&b, "{\"event_id\":");
 	st_json_cstr(&b, req->event_id);
 	st_buf_puts(&b, ",\"override\":");
@@ -115,6 +150,7 @@ int st_oversight_format(const struct st_oversight_req *req, char *buf, size_t le
 	st_buf_puts(&b, ",\"note\":");
 	st_json_cstr(&b, req->note);
 	st_buf_puts(&b, "}\n");
+done:
 	if (!b.oom && b.len < len) {
 		memcpy(buf, b.p, b.len);
 		buf[b.len] = '\0';
@@ -176,10 +212,20 @@ static void serve_one(int cfd, st_oversight_fn fn, void *ctx)
 		if (memchr(req_line, '\n', n))
 			break;
 	}
-	if (st_oversight_parse(req_line, n, &req, err, sizeof(err)))
+	if (st_oversight_parse(req_line, n, &req, err, sizeof(err))) {
 		snprintf(reply, sizeof(reply), "error: %s\n", err);
-	else
+	} else {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		/* who asked comes from the kernel, not from the request */
+		req.peer_uid = req.peer_pid = -1;
+		if (!getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+			req.peer_uid = (int)cred.uid;
+			req.peer_pid = (int)cred.pid;
+		}
 		fn(ctx, &req, reply, sizeof(reply));
+	}
 	if (write(cfd, reply, strlen(reply)) < 0)
 		fprintf(stderr, "sealtrace: oversight reply: %s\n", strerror(errno));
 	close(cfd);
@@ -227,4 +273,18 @@ int st_oversight_submit(const char *path, const struct st_oversight_req *req, ch
 	if (!n)
 		return st_errf(err, errlen, "%s: the agent closed without answering", path);
 	return 0;
+}
+
+void st_note_log_access(const char *state_dir, const char *action, const char *filter)
+{
+	struct st_oversight_req req = { .kind = ST_REQ_LOG_ACCESS };
+	char path[4200], reply[512] = "", err[512] = "";
+
+	snprintf(req.action, sizeof(req.action), "%s", action);
+	snprintf(req.filter, sizeof(req.filter), "%s", filter ? filter : "");
+	snprintf(path, sizeof(path), "%s/%s", state_dir, ST_OVERSIGHT_SOCK);
+	if (st_oversight_submit(path, &req, reply, sizeof(reply), err, sizeof(err)) ||
+	    strncmp(reply, "ok ", 3))
+		fprintf(stderr, "sealtrace %s: note: no agent recorded this access (%s)\n", action,
+			err[0] ? err : reply);
 }

@@ -20,6 +20,7 @@
 
 #include "sealtrace/bundle.h"
 #include "sealtrace/cli.h"
+#include "sealtrace/oversight.h"
 #include "sealtrace/export.h"
 #include "sealtrace/keys.h"
 #include "sealtrace/record.h"
@@ -172,6 +173,8 @@ int cmd_prove(int argc, char **argv)
 		st_keyset_free(&keys);
 		return ST_EXIT_USAGE;
 	}
+	snprintf(err, sizeof(err), "--event-id %s", id);
+	st_note_log_access(dir, "prove", err);
 	/* decision first: that is where the inferences a proof is asked for are */
 	for (s = 0; s < ST_STREAM__COUNT && !rc && !found; s++)
 		rc = prove_stream(dir, (enum st_stream)s, id, &keys, &found);

@@ -1107,16 +1107,36 @@ static void print_summary(struct agent *a)
 
 /* ---- oversight (sealtrace annotate) ---- */
 
-/* A person's decision about an inference, from `sealtrace annotate`. */
+/* Someone read the log (export, prove, lookup): the log says so. */
+static void access_record(const struct st_oversight_req *req, struct st_record *rec,
+			  struct st_kv *details, char *actor, size_t actorlen)
+{
+	size_t nd = 0;
+
+	st_record_init(rec, ST_ET_LOG_ACCESS, clock_ns(CLOCK_REALTIME));
+	rec->pid = req->peer_pid > 0 ? req->peer_pid : 0;
+	snprintf(actor, actorlen, "uid:%d", req->peer_uid);
+	details[nd++] = st_kv_str("action", req->action);
+	details[nd++] = st_kv_str("actor", actor);
+	details[nd++] = st_kv_str("filter", req->filter);
+	rec->details = details;
+	rec->ndetails = nd;
+}
+
+/* A person's decision about an inference (`annotate`), or a log access. */
 static void on_oversight(void *ctx, const struct st_oversight_req *req, char *reply,
 			 size_t replylen)
 {
 	struct agent *a = ctx;
 	struct st_record rec;
-	struct st_kv details[4];
-	char err[ST_ERR_LEN];
+	struct st_kv details[5];
+	char err[ST_ERR_LEN], uid[32];
 	size_t nd = 0;
 
+	if (req->kind == ST_REQ_LOG_ACCESS) {
+		access_record(req, &rec, details, uid, sizeof(uid));
+		goto append;
+	}
 	st_record_init(&rec, ST_ET_OVERSIGHT, clock_ns(CLOCK_REALTIME));
 	rec.human_override_applied = req->override;
 	details[nd++] = st_kv_str("decision_event_id", req->event_id);
@@ -1124,8 +1144,12 @@ static void on_oversight(void *ctx, const struct st_oversight_req *req, char *re
 	details[nd++] = st_kv_str("action", req->override ? "override" : "confirm");
 	if (req->note[0])
 		details[nd++] = st_kv_str("note", req->note);
+	/* the account that submitted it, from the kernel */
+	snprintf(uid, sizeof(uid), "uid:%d", req->peer_uid);
+	details[nd++] = st_kv_str("submitted_by", uid);
 	rec.details = details;
 	rec.ndetails = nd;
+append:
 	/* answered only once durable: the person's decision must not vanish */
 	if (st_log_append(a->log, &rec, err, sizeof(err)) ||
 	    st_log_flush(a->log, err, sizeof(err))) {

@@ -7,8 +7,11 @@
  *
  * Protocol: one JSON object per connection, one line:
  *   {"event_id":"<uuid>","override":true|false,"actor":"...","note":"..."}
- * The agent answers one line: "ok <system seq>" once the record is durable,
- * or "error: <what>".
+ *   {"type":"log_access","action":"export","filter":"--stream decision"}
+ * The second kind is sent by export, prove and lookup so that reading the
+ * log leaves a `log_access` record; who asked is taken from the socket's
+ * peer credentials, not from the request. The agent answers one line:
+ * "ok <system seq>" once the record is durable, or "error: <what>".
  */
 #ifndef SEALTRACE_OVERSIGHT_H
 #define SEALTRACE_OVERSIGHT_H
@@ -20,7 +23,16 @@
 #define ST_OVERSIGHT_ACTOR_MAX	128
 #define ST_OVERSIGHT_NOTE_MAX	1024
 
+enum st_agent_req_kind {
+	ST_REQ_OVERSIGHT = 0,
+	ST_REQ_LOG_ACCESS,
+};
+
 struct st_oversight_req {
+	enum st_agent_req_kind kind;
+	char action[16];		/* log_access: export | prove | lookup */
+	char filter[512];		/* log_access: what was selected */
+	int peer_uid, peer_pid;		/* filled by the agent from SO_PEERCRED */
 	char event_id[37];		/* the decision's event_id (UUID text) */
 	bool override;			/* the human overrode the output */
 	char actor[ST_OVERSIGHT_ACTOR_MAX];
@@ -50,5 +62,12 @@ void st_oversight_serve(int lfd, st_oversight_fn fn, void *ctx);
 /* Client side: send req, read the reply. 0, or -1 when the agent is unreachable. */
 int st_oversight_submit(const char *path, const struct st_oversight_req *req, char *reply,
 			size_t replylen, char *err, size_t errlen);
+
+/*
+ * For the verbs that read a log (export, prove, lookup): ask the agent
+ * running on state_dir to record a log_access. When no agent answers, say
+ * on stderr that this access is not in the log; the verb goes on.
+ */
+void st_note_log_access(const char *state_dir, const char *action, const char *filter);
 
 #endif /* SEALTRACE_OVERSIGHT_H */

@@ -492,10 +492,21 @@ def test_annotate_records_human_oversight():
         eq(ov[0]["human_override_applied"], True, "human_override_applied")
         eq(ov[0]["details"], {"actor": "reviewer-17", "action": "override",
                               "decision_event_id": decision["event_id"],
-                              "note": "income misread"}, "details")
+                              "note": "income misread", "submitted_by": "uid:0"}, "details")
         p = run([SEALTRACE, "annotate", "--state-dir", a.state, "--event-id", "nope",
                  "--confirm", "--actor", "x"], check=False)
         eq(p.returncode, 2, "annotate exit for a bad id")
+        # reading the log while the agent runs leaves log_access records
+        run([SEALTRACE, "export", "--state-dir", a.state, "--stream", "decision",
+             "--event-type", "inference"], check=False)
+        run([SEALTRACE, "lookup", "--state-dir", a.state, "--keys", a.keys,
+             "--input-string", "someone@example.org"], check=False)
+        acc = [(r["details"]["action"], r["details"]["actor"], r["details"]["filter"])
+               for r in a.of_type("log_access", "system")]
+        eq(acc, [("export", "uid:0", "--stream decision --event-type inference"),
+                 ("lookup", "uid:0", "")], "log_access records")
+        for r in a.of_type("log_access", "system"):
+            assert "someone@example.org" not in json.dumps(r), r
         eq(a.stop(), 0, "agent exit")
         p = run([SEALTRACE, "annotate", "--state-dir", a.state, "--event-id",
                  decision["event_id"], "--confirm", "--actor", "x"], check=False)

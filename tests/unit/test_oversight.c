@@ -58,6 +58,25 @@ static void test_parse_errors(void **state)
 	expect_err("{\"event_id\":\"" ID "\",\"override\":false,\"actor\":\"a\\u0000b\"}", "holds NUL");
 }
 
+static void test_log_access(void **state)
+{
+	struct st_oversight_req in = { .kind = ST_REQ_LOG_ACCESS, .action = "export",
+				       .filter = "--stream decision" }, out;
+	char buf[1024], err[256];
+
+	assert_int_equal(st_oversight_format(&in, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "{\"type\":\"log_access\",\"action\":\"export\","
+			    "\"filter\":\"--stream decision\"}\n");
+	assert_int_equal(st_oversight_parse(buf, strlen(buf), &out, err, sizeof(err)), 0);
+	assert_int_equal(out.kind, ST_REQ_LOG_ACCESS);
+	assert_string_equal(out.action, "export");
+	assert_string_equal(out.filter, "--stream decision");
+	expect_err("{\"type\":\"log_access\",\"action\":\"delete\"}",
+		   "'action' must be export, prove or lookup: delete");
+	expect_err("{\"type\":\"log_access\"}", "'action' is required");
+	expect_err("{\"type\":\"other\"}", "'type' must be oversight or log_access");
+}
+
 static void test_format_roundtrip(void **state)
 {
 	struct st_oversight_req in = { .event_id = ID, .override = false, .actor = "q\"uote",
@@ -122,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_log_access),
 		cmocka_unit_test(test_socket_roundtrip),
 	};
 
