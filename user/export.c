@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/bundle.h"
 #include "sealtrace/checkpoint.h"
 #include "sealtrace/cli.h"
@@ -39,19 +40,6 @@ struct export {
 	struct st_buf *out;
 	bool write_failed;
 };
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return 1;
-}
 
 static int rt_err(char *err, size_t errlen, const char *msg)
 {
@@ -145,13 +133,13 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 	snprintf(path, sizeof(path), "%s/%s/checkpoint", state_dir,
 		 st_stream_name(s));
 	if (st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why)))
-		return set_err(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
+		return st_failf(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
 			       why);
 	if (st_ckpt_parse_any(note, len, keys->key, keys->n, ck, NULL, why,
 			      sizeof(why)))
-		return set_err(err, errlen, "%s: %s", path, why);
+		return st_failf(err, errlen, "%s: %s", path, why);
 	if (st_ckpt_stream(ck) != (int)s)
-		return set_err(err, errlen, "%s: origin '%s' names another stream",
+		return st_failf(err, errlen, "%s: origin '%s' names another stream",
 			       path, ck->origin);
 	return 0;
 }
@@ -165,7 +153,7 @@ static int finish_proof(struct export *x, enum st_stream s,
 	int rc;
 
 	if (x->b.m.size != ck->size)
-		return set_err(err, errlen, "%s: %" PRIu64 " records, but its checkpoint signs %" PRIu64
+		return st_failf(err, errlen, "%s: %" PRIu64 " records, but its checkpoint signs %" PRIu64
 			       " (tail truncated?)", st_stream_name(s), x->b.m.size,
 			       ck->size);
 	h = st_hasher_new();
@@ -174,7 +162,7 @@ static int finish_proof(struct export *x, enum st_stream s,
 	if (rc)
 		return rt_err(err, errlen, "out of memory");
 	if (memcmp(root, ck->root, ST_HASH_LEN))
-		return set_err(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
+		return st_failf(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
 			       st_stream_name(s));
 	return 0;
 }

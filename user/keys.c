@@ -285,20 +285,6 @@ static bool same_pubkey(EVP_PKEY *a, EVP_PKEY *b)
 	       !memcmp(x, y, sizeof(x));
 }
 
-static int fsync_dir(const char *dir, char *err, size_t errlen)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd)) {
-		st_errf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /*
  * Zero the bytes of a private key whose last name is gone, through the fd
  * held since before the rename, so that the blocks the file system frees
@@ -402,7 +388,7 @@ static int rot_commit(struct rot *r, const char *dir, char *err, size_t errlen)
 {
 	if (write_new(r->retired, r->old_pub_pem, r->old_pub_len, 0644, err, errlen))
 		return -1;
-	if (fsync_dir(r->rdir, err, errlen) ||
+	if (st_fsync_dir(r->rdir, err, errlen) ||
 	    write_new(r->key_new, r->priv_pem, r->priv_len, 0600, err, errlen))
 		goto undo_retired;
 	if (write_new(r->pub_new, r->pub_pem, r->pub_len, 0644, err, errlen))
@@ -415,7 +401,7 @@ static int rot_commit(struct rot *r, const char *dir, char *err, size_t errlen)
 	if (rename(r->pub_new, r->pub))
 		return st_errf(err, errlen, "%s: %s; signing.key is already the new key: rename %s to %s by hand",
 			    r->pub, strerror(errno), r->pub_new, r->pub);
-	return fsync_dir(dir, err, errlen);
+	return st_fsync_dir(dir, err, errlen);
 undo_key:
 	unlink(r->key_new);
 undo_retired:

@@ -865,20 +865,6 @@ static int read_oldest(struct st_log *log, struct lstream *st, uint64_t next_fir
 	return 0;
 }
 
-static int fsync_dir(const char *dir, char *err, size_t errlen)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd)) {
-		st_errf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /*
  * The record first, signed and on disk, then the unlink: a crash in
  * between leaves the segment and a record that matches no stream start
@@ -909,7 +895,7 @@ static int purge_oldest(struct st_log *log, struct lstream *st, char *err,
 	snprintf(path, sizeof(path), "%s/%s", st->dir, p.segment);
 	if (unlink(path))
 		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
-	if (fsync_dir(st->dir, err, errlen))
+	if (st_fsync_dir(st->dir, err, errlen))
 		return -1;
 	st->head = st->after_oldest;
 	st->head.anchor_seq = at;

@@ -25,6 +25,7 @@
 
 #include <openssl/evp.h>
 
+#include "sealtrace/errf.h"
 #include "sealtrace/bundle.h"
 #include "sealtrace/checkpoint.h"
 #include "sealtrace/cli.h"
@@ -83,19 +84,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
 static int rt_err(char *err, size_t errlen, const char *msg)
 {
 	snprintf(err, errlen, "%s", msg);
@@ -149,7 +137,7 @@ static int check_claim(struct claims *c, const struct claim *cl,
 	if (st_merkle_root(tree, h, root))
 		return rt_err(err, errlen, "SHA-256 failed");
 	if (memcmp(root, cl->root, ST_HASH_LEN))
-		return set_err(err, errlen, "%s: the Merkle root of seq 0..%" PRIu64
+		return st_failf(err, errlen, "%s: the Merkle root of seq 0..%" PRIu64
 			       " differs from the one signed in %s: a record in seq %" PRIu64
 			       "..%" PRIu64 " was altered (and the chain recomputed), or records were replaced",
 			       where, cl->size - 1, cl->src, c->verified_size,
@@ -196,7 +184,7 @@ static int record_signer(struct verify *v, size_t k, uint64_t seq,
 	struct keyuse *u = &v->use[k];
 
 	if (u->superseded)
-		return set_err(err, errlen, "%s: checkpoint signed by %s, a key that another key replaced at system seq %"
+		return st_failf(err, errlen, "%s: checkpoint signed by %s, a key that another key replaced at system seq %"
 			       PRIu64 " (a retired signing key signed again)",
 			       where, v->keys.name[k], u->superseded_at);
 	if (v->last_signer >= 0 && (size_t)v->last_signer != k) {
@@ -227,21 +215,21 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	    note_of(&r->p->rec, "tree_size", ST_KV_UINT, &size) ||
 	    note_of(&r->p->rec, "root_hash", ST_KV_STR, &rh) ||
 	    note_of(&r->p->rec, "note", ST_KV_STR, &note))
-		return set_err(err, errlen, "%s: checkpoint record lacks checkpoint_stream/tree_size/root_hash/note",
+		return st_failf(err, errlen, "%s: checkpoint record lacks checkpoint_stream/tree_size/root_hash/note",
 			       where);
 	stream = st_stream_parse(cs->v.s);
 	if (stream < 0)
-		return set_err(err, errlen, "%s: checkpoint of unknown stream '%s'",
+		return st_failf(err, errlen, "%s: checkpoint of unknown stream '%s'",
 			       where, cs->v.s);
 	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
 			      v->keys.n, &ck, &signer, why, sizeof(why)))
-		return set_err(err, errlen, "%s: %s", where, why);
+		return st_failf(err, errlen, "%s: %s", where, why);
 	if (v->keys.n && record_signer(v, signer, seq, where, err, errlen))
 		return 1;
 	if (st_ckpt_stream(&ck) != stream || ck.size != size->v.u ||
 	    st_unhex(rh->v.s, strlen(rh->v.s), root, ST_HASH_LEN) ||
 	    memcmp(root, ck.root, ST_HASH_LEN))
-		return set_err(err, errlen, "%s: checkpoint record's fields differ from its signed note",
+		return st_failf(err, errlen, "%s: checkpoint record's fields differ from its signed note",
 			       where);
 	snprintf(src, sizeof(src), "the checkpoint record at system seq %" PRIu64, seq);
 	/* a head over records retention purged: signature checked, root not */
@@ -260,7 +248,7 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 		memcpy(cl.root, ck.root, ST_HASH_LEN);
 		snprintf(cl.src, sizeof(cl.src), "%s", src);
 		if (!t)
-			return set_err(err, errlen, "%s: checkpoint record signs system size %" PRIu64
+			return st_failf(err, errlen, "%s: checkpoint record signs system size %" PRIu64
 				       ", which cannot precede it here", where, ck.size);
 		rc = check_claim(&v->c[ST_STREAM_SYSTEM], &cl, t, r->h, where,
 				 err, errlen);
@@ -317,7 +305,7 @@ static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
 		return -1;
 	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
 			      why, sizeof(why)))
-		return set_err(err, errlen, "%s: %s", path, why);
+		return st_failf(err, errlen, "%s: %s", path, why);
 	if (v->keys.n)
 		v->use[signer].files++;
 	return 0;
@@ -338,7 +326,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 		if (read_note(v, path, &ck, err, errlen))
 			return 1;
 		if (st_ckpt_stream(&ck) != i)
-			return set_err(err, errlen, "%s: origin '%s' names another stream",
+			return st_failf(err, errlen, "%s: origin '%s' names another stream",
 				       path, ck.origin);
 		snprintf(src, sizeof(src), "%s/checkpoint", st_stream_name((enum st_stream)i));
 		if (add_claim(&v->c[i], ck.size, ck.root, src))
@@ -350,7 +338,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 			return 1;
 		s = st_ckpt_stream(&ck);
 		if (s < 0)
-			return set_err(err, errlen, "%s: origin '%s' names no stream",
+			return st_failf(err, errlen, "%s: origin '%s' names no stream",
 				       ext[i], ck.origin);
 		snprintf(src, sizeof(src), "%s (--checkpoint)", ext[i]);
 		if (add_claim(&v->c[s], ck.size, ck.root, src))
@@ -381,7 +369,7 @@ static int finish_claims(struct verify *v, enum st_stream s,
 		if (cl->size == res->records)
 			rc = check_claim(c, cl, &res->tree, h, where, err, errlen);
 		else if (cl->size > res->records)
-			rc = set_err(err, errlen, "%s: %s signs %" PRIu64 " records: seq %"
+			rc = st_failf(err, errlen, "%s: %s signs %" PRIu64 " records: seq %"
 				     PRIu64 "..%" PRIu64 " are missing (tail truncated or rolled back)",
 				     where, cl->src, cl->size, res->records,
 				     cl->size - 1);
@@ -428,7 +416,7 @@ static int check_anchors(const struct verify *v,
 		const struct st_scan_head *h = &res[i].head;
 
 		if (h->seq && h->anchor_seq >= signed_sys)
-			return set_err(err, errlen, "%s: seq 0..%" PRIu64 " are missing; the retention_purge record at system seq %"
+			return st_failf(err, errlen, "%s: seq 0..%" PRIu64 " are missing; the retention_purge record at system seq %"
 				       PRIu64 " that accounts for them is not covered by a signed checkpoint (the latest covers %"
 				       PRIu64 " system records)",
 				       st_stream_name((enum st_stream)i), h->seq - 1,
@@ -484,7 +472,7 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 			rc = finish_claims(v, s, &res[s], err, sizeof(err));
 		/* the log signs its state at every open: no file, no log */
 		if (!rc && !v->c[s].have_file)
-			rc = set_err(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for the %"
+			rc = st_failf(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for the %"
 				     PRIu64 " records there", v->state_dir,
 				     st_stream_name(s), res[s].records);
 	}
