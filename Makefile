@@ -30,7 +30,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-HDRS := $(wildcard include/sealtrace/*.h)
+HDRS := $(wildcard include/sealtrace/*.h) $(wildcard user/*.h)
 
 # user/main.c holds main(); every other user/*.c is a module that unit
 # tests link against.
