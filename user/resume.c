@@ -382,14 +382,15 @@ int st_resume_check(const char *dir, enum st_stream stream,
 		rc = read_block(dir, &r->block, &block, why, whylen);
 	if (!rc)
 		rc = reread_lines(&rr, &block, why, whylen);
+	/* rr.last points into block: hash it before the block goes */
+	if (!rc && st_sha256(h, rr.last, rr.last_len, NULL, 0, head))
+		rc = st_errf(why, whylen, "SHA-256 failed");
 	st_buf_free(&block);
 	if (rc)
 		return rc;
 	if (rr.seq != r->size || !same_tree(&rr.tree, &r->tree))
 		return st_failf(why, whylen, "the block at %s:%" PRIu64 " does not end the signed tree of size %" PRIu64,
 			       r->block.segment, r->block.offset, r->size);
-	if (st_sha256(h, rr.last, rr.last_len, NULL, 0, head))
-		return st_errf(why, whylen, "SHA-256 failed");
 	if (memcmp(head, r->head, ST_HASH_LEN))
 		return st_failf(why, whylen, "chain_head is not the hash of seq %" PRIu64,
 			       r->size - 1);
