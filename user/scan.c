@@ -389,6 +389,8 @@ static int scan_from_run(struct scan *s, const char *state_dir)
 	res->chain = from->chain;
 	res->tree = from->tree;
 	res->last_block = from->block;
+	/* record seq-1 exists: the caller read it when checking the state */
+	res->has_last = from->seq > 0;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
 			     s->stream_name) >= sizeof(dir))
 		return runtime(s, "%s: path too long", state_dir);
