@@ -22,6 +22,7 @@
 #include "sealtrace/keys.h"
 #include "sealtrace/log.h"
 #include "sealtrace/merkle.h"
+#include "sealtrace/resume.h"
 #include "sealtrace/retention.h"
 #include "sealtrace/scan.h"
 #include "sealtrace/store.h"
@@ -45,6 +46,10 @@ struct lstream {
 					 * checkpoint found at open; -1 none */
 	uint64_t signed_size;		/* of the last checkpoint signed */
 	struct st_scan_head head;	/* first seq kept (retention) */
+	bool head_known;		/* false after a resumed open of a
+					 * purged stream, until retention asks */
+	struct st_merkle block_tree;	/* before the block being filled */
+	struct st_scan_block pos;	/* the last block on disk */
 	/* the oldest segment as read by retention, while it stays oldest */
 	bool have_oldest;
 	struct st_seg_info oldest;
@@ -145,6 +150,13 @@ static int flush_stream(struct st_log *log, struct lstream *st, char *err,
 			    st->block_first_seq, st->block_records,
 			    realtime_ns(), err, errlen))
 		return -1;
+	if (!st_store_last_block(st->store, st->pos.segment, &st->pos.offset,
+				 &st->pos.end)) {
+		st->pos.valid = true;
+		st->pos.first_seq = st->block_first_seq;
+		st->pos.next_seq = st->block_first_seq + st->block_records;
+		st->pos.tree = st->block_tree;
+	}
 	log->stats.persisted[st->id] += st->block_records;
 	log->stats.blocks_written++;
 	log->stats.bytes_written = st_store_bytes(log->s[0].store) +
@@ -218,6 +230,8 @@ static int append(struct st_log *log, const struct st_record *rec,
 	if (st_record_canon(&log->line, &hdr, rec, err, errlen))
 		return -1;
 	before = st->block.len;
+	if (!st->block_records)
+		st->block_tree = st->tree;	/* for the resume state */
 	st_buf_put(&st->block, log->line.p, log->line.len);
 	st_buf_putc(&st->block, '\n');
 	if (st->block.oom) {
@@ -322,6 +336,48 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 	return append(log, &r, true, err, errlen);
 }
 
+/*
+ * The state after the checkpoint just signed, for the next open
+ * (resume.h). Only an optimisation: the next open checks it against the
+ * signed note and falls back to reading everything, so a failure here
+ * is reported, not fatal, and the stale file it leaves is refused then.
+ */
+static void write_resume(struct st_log *log, struct lstream *st,
+			 const char *note)
+{
+	struct st_resume *r;
+	char e[ERR_LEN];
+	int rc;
+
+	/* the last block on disk must end with the last record signed */
+	if (!st->pos.valid || st->pos.next_seq != st->tree.size)
+		return;
+	r = malloc(sizeof(*r));		/* big: two frontiers and a note */
+	if (!r) {
+		fprintf(stderr, "sealtrace: %s: resume state not written: out of memory\n",
+			st->dir);
+		return;
+	}
+	r->size = st->tree.size;
+	r->tree = st->tree;
+	memcpy(r->head, st->chain.prev, ST_HASH_LEN);
+	r->block = st->pos;
+	r->note_len = strlen(note);
+	rc = -1;
+	if (r->note_len < sizeof(r->note)) {
+		memcpy(r->note, note, r->note_len + 1);
+		rc = st_resume_write(st->dir, r, e, sizeof(e));
+	} else {
+		snprintf(e, sizeof(e), "checkpoint note too long");
+	}
+	if (rc) {
+		fprintf(stderr, "sealtrace: %s: resume state not written: %s\n",
+			st->dir, e);
+		log->stats.resume_write_failures++;
+	}
+	free(r);
+}
+
 static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		      size_t errlen)
 {
@@ -353,8 +409,10 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		if (write_checkpoint_file(&log->s[i], log->note.p + at[i],
 					  strlen(log->note.p + at[i]), err, errlen))
 			return -1;
-	for (i = 0; i < ST_STREAM__COUNT; i++)
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		log->s[i].signed_size = c[i].size;	/* on disk, signed */
+		write_resume(log, &log->s[i], log->note.p + at[i]);
+	}
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		if (checkpoint_record(log, &log->s[i], &c[i], log->note.p + at[i],
 				      trigger, err, errlen))
@@ -481,6 +539,8 @@ struct resume {
 	size_t signer;			/* log->accept index that signed it */
 	bool last_was_close;		/* last record: checkpoint at close */
 	char why[256];
+	char note[ST_NOTE_MAX];		/* the checkpoint file, verbatim */
+	size_t note_len;
 };
 
 static int resume_cb(void *ctx, const struct st_scan_rec *r, char *err,
@@ -509,14 +569,15 @@ static int resume_cb(void *ctx, const struct st_scan_rec *r, char *err,
 static int read_own_checkpoint(struct st_log *log, struct lstream *st,
 			       struct resume *rs, char *err, size_t errlen)
 {
-	char path[4200], note[ST_NOTE_MAX];
+	char path[4200], *note = rs->note;
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/checkpoint", st->dir);
 	if (access(path, F_OK))
 		return 0;
-	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
+	if (st_ckpt_read_file(path, note, sizeof(rs->note), &len, err, errlen))
 		return -1;
+	rs->note_len = len;
 	/* a retired key may have signed it: the run before a rotation */
 	if (st_ckpt_parse_any(note, len, log->accept.key, log->accept.n,
 			      &rs->ckpt, &rs->signer, rs->why, sizeof(rs->why)))
@@ -531,6 +592,75 @@ static int read_own_checkpoint(struct st_log *log, struct lstream *st,
 	return 0;
 }
 
+/*
+ * Continue from the resume state instead of reading the whole stream.
+ * Why this is safe although the segments before N are not read: the
+ * state is taken only when it reproduces the root of the stream's own
+ * signed checkpoint of size N (st_resume_check re-reads the block ending
+ * with N-1 from the segment), so records 0..N-1 are those the signature
+ * covers, and an edit of them is verify's to report, as it is of any
+ * signed record; a forged frontier or chain head cannot match it without
+ * a SHA-256 collision. Everything after N is read from disk with every
+ * check of a full scan (canonical form, seq, chain from the head of N-1,
+ * tree growth from the signed frontier), and the next checkpoint signs
+ * that tree. 0: scanned, *scan_rc as st_scan_stream's; 1: not usable,
+ * stderr says why, the caller reads everything.
+ */
+static int resume_fast(struct st_log *log, struct lstream *st,
+		       struct resume *rs, struct st_scan_result *res,
+		       int *scan_rc, char *err, size_t errlen)
+{
+	struct st_scan_from from;
+	struct st_resume *r;
+	char why[ERR_LEN];
+	uint64_t lines = 0;
+	int rc;
+
+	r = malloc(sizeof(*r));		/* big: two frontiers and a note */
+	if (!r)
+		return 1;
+	rc = st_resume_read(st->dir, r, why, sizeof(why));
+	if (rc == 1)
+		snprintf(why, sizeof(why), "no resume state");
+	else if (!rc && !rs->has_ckpt)
+		rc = st_failf(why, sizeof(why), "no signed checkpoint");
+	else if (!rc)
+		rc = st_resume_check(st->dir, st->id, r, &rs->ckpt, rs->note,
+				     rs->note_len, log->h, resume_cb, rs, &from,
+				     &lines, why, sizeof(why));
+	free(r);
+	if (rc) {
+		/* a new log has neither: nothing to say */
+		if (rs->has_ckpt || strcmp(why, "no resume state"))
+			fprintf(stderr, "sealtrace: %s: not resuming (%s); reading the whole stream\n",
+				st->dir, why);
+		rs->last_was_close = false;
+		return 1;
+	}
+	*scan_rc = st_scan_stream_from(log->state_dir, st->id, &from, resume_cb,
+				       rs, res, err, errlen);
+	log->stats.records_scanned_at_open[st->id] = lines + res->records - from.seq;
+	log->stats.resumed_at_open++;
+	st->head_known = false;		/* retention finds it when it needs it */
+	return 0;
+}
+
+static int scan_stream(struct st_log *log, struct lstream *st,
+		       struct resume *rs, struct st_scan_result *res,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	if (!resume_fast(log, st, rs, res, &rc, err, errlen))
+		return rc;
+	rc = st_scan_stream(log->state_dir, st->id, resume_cb, rs, res, err,
+			    errlen);
+	log->stats.records_scanned_at_open[st->id] = res->records - res->head.seq;
+	st->head = res->head;
+	st->head_known = true;
+	return rc;
+}
+
 static int resume_stream(struct st_log *log, struct lstream *st,
 			 bool *unclean, char *err, size_t errlen)
 {
@@ -541,8 +671,7 @@ static int resume_stream(struct st_log *log, struct lstream *st,
 
 	if (read_own_checkpoint(log, st, &rs, err, errlen))
 		return -1;
-	rc = st_scan_stream(log->state_dir, st->id, resume_cb, &rs, &res, err,
-			    errlen);
+	rc = scan_stream(log, st, &rs, &res, err, errlen);
 	if (rc > 0) {
 		size_t n = strlen(err);
 
@@ -567,7 +696,7 @@ static int resume_stream(struct st_log *log, struct lstream *st,
 	st->chain = res.chain;
 	st->tree = res.tree;
 	st->signer = rs.has_ckpt ? (int)rs.signer : -1;
-	st->head = res.head;
+	st->pos = res.last_block;
 	if (st->id == ST_STREAM_SYSTEM && res.has_last && !rs.last_was_close)
 		*unclean = true;
 	return 0;
@@ -957,6 +1086,34 @@ static int hold_problem(struct st_log *log, const char *msg, char *err,
 	return append(log, &r, true, err, errlen);
 }
 
+/*
+ * After a resumed open the stream's first kept seq is not known: the
+ * segments before the resume point were not read. Retention needs it
+ * (a purge record carries the state after the purged segment), so it is
+ * found here, once, the way a full scan finds it; the decision head's
+ * anchor also keeps the system segment that holds it.
+ */
+static int find_head(struct st_log *log, struct lstream *st, char *err,
+		     size_t errlen)
+{
+	struct st_scan_head h;
+	int rc;
+
+	if (st->head_known)
+		return 0;
+	rc = st_retention_head(log->state_dir, st->id, &h, err, errlen);
+	if (rc > 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "; not purging");
+	}
+	if (rc)
+		return -1;
+	st->head = h;
+	st->head_known = true;
+	return 0;
+}
+
 int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
 		  uint64_t now_ns, struct st_retain_report *rep, char *err,
 		  size_t errlen)
@@ -968,6 +1125,9 @@ int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
 	int rc, i;
 
 	memset(rep, 0, sizeof(*rep));
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		if (find_head(log, &log->s[i], err, errlen))
+			return -1;
 	rc = st_holds_load(log->state_dir, &holds, err, errlen);
 	if (rc > 0) {
 		char msg[ERR_LEN];

@@ -25,6 +25,7 @@ struct scan {
 	bool unlinked;		/* partial, nothing read yet: no prev to check */
 	bool live;		/* window scan of a log being written */
 	bool newest;		/* the segment being read is the newest */
+	const struct st_scan_from *from;	/* resumed scan */
 };
 
 static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
@@ -148,15 +149,59 @@ static int scan_block(struct scan *s, uint64_t off)
 	return 0;
 }
 
-static int scan_segment(struct scan *s, const char *dir, uint64_t first)
+/* After a whole block: remember it, the log resumes after such a block. */
+static void note_block(struct scan *s, uint64_t off, uint64_t end,
+		       uint64_t first_seq, const struct st_merkle *before)
+{
+	struct st_scan_block *b = &s->res->last_block;
+
+	if (s->partial)
+		return;
+	b->valid = true;
+	memcpy(b->segment, s->seg, sizeof(s->seg));
+	b->offset = off;
+	b->end = end;
+	b->first_seq = first_seq;
+	b->next_seq = s->res->records;
+	b->tree = *before;
+}
+
+static int read_blocks(struct scan *s, struct st_seg_reader *r, char *why,
+		       size_t whylen, int *brc)
+{
+	struct st_merkle before;
+	uint64_t off, first;
+	int rc;
+
+	while ((*brc = st_seg_next(r, &s->block, &off, why, whylen)) ==
+	       ST_BLOCK_OK) {
+		s->res->blocks++;
+		first = s->res->records;
+		before = s->res->tree;
+		rc = scan_block(s, off);
+		if (rc)
+			return rc;	/* from a record: err is set */
+		note_block(s, off, st_seg_good_end(r), first, &before);
+	}
+	return 0;
+}
+
+/*
+ * resumed: the segment a resumed scan starts in, from s->from->offset;
+ * its records before that were checked against a signed head instead.
+ */
+static int scan_segment(struct scan *s, const char *dir, uint64_t first,
+			bool resumed)
 {
 	struct st_seg_reader *r;
 	char path[4200], why[256];
-	uint64_t off, before = s->res->records;
+	uint64_t before = s->res->records;
 	int rc, brc;
 
 	st_seg_name(first, s->seg);
-	if (first != s->res->records) {
+	if (resumed) {
+		/* its start was checked by the caller against the signed head */
+	} else if (first != s->res->records) {
 		if (first > s->res->records)
 			return bad(s, s->res->records, "segment starts at seq %" PRIu64
 				   ": records %" PRIu64 "..%" PRIu64
@@ -172,16 +217,15 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 	snprintf(path, sizeof(path), "%s/%s", dir, s->seg);
 	if (st_seg_open(&r, path, s->err, s->errlen))
 		return -1;
-	while ((brc = st_seg_next(r, &s->block, &off, why, sizeof(why))) ==
-	       ST_BLOCK_OK) {
-		s->res->blocks++;
-		rc = scan_block(s, off);
-		if (rc) {
-			st_seg_close(r);
-			return rc;	/* from a record: err is set */
-		}
+	if (resumed && st_seg_seek(r, s->from->offset)) {
+		st_seg_close(r);
+		return runtime(s, "%s: shorter than the resume offset %" PRIu64,
+			       path, s->from->offset);
 	}
+	rc = read_blocks(s, r, why, sizeof(why), &brc);
 	st_seg_close(r);
+	if (rc)
+		return rc;
 	/* a block or a segment the agent is writing at this moment */
 	if (s->live && s->newest && (brc == ST_BLOCK_TORN ||
 				     (brc == ST_BLOCK_END && s->res->records == before)))
@@ -197,7 +241,7 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first)
 	default:
 		return runtime(s, "%s: %s", path, why);
 	}
-	if (s->res->records == before)
+	if (s->res->records == before && !resumed)
 		return bad(s, before, "segment holds no records");
 	s->res->segments++;
 	memcpy(s->res->last_segment, s->seg, sizeof(s->seg));
@@ -286,7 +330,7 @@ static int scan_run(struct scan *s, const char *state_dir,
 	}
 	for (i = start; i < l.n && !rc; i++) {
 		s->newest = i + 1 == l.n;
-		rc = scan_segment(s, dir, l.first[i]);
+		rc = scan_segment(s, dir, l.first[i], false);
 	}
 out:
 	st_seg_list_free(&l);
@@ -319,4 +363,72 @@ int st_scan_stream(const char *state_dir, enum st_stream stream,
 	};
 
 	return scan_run(&s, state_dir, NULL);
+}
+/* Index of the resume segment in l, or l->n. */
+static size_t find_seg(const struct st_seg_list *l, uint64_t first)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->first[i] == first)
+			break;
+	return i;
+}
+
+static int scan_from_run(struct scan *s, const char *state_dir)
+{
+	const struct st_scan_from *from = s->from;
+	struct st_scan_result *res = s->res;
+	struct st_seg_list l = { 0 };
+	char dir[4096];
+	size_t i;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->records = from->seq;
+	res->chain = from->chain;
+	res->tree = from->tree;
+	res->last_block = from->block;
+	/* record seq-1 exists: the caller read it when checking the state */
+	res->has_last = from->seq > 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
+			     s->stream_name) >= sizeof(dir))
+		return runtime(s, "%s: path too long", state_dir);
+	s->h = st_hasher_new();
+	if (!s->h)
+		return runtime(s, "OpenSSL SHA-256 unavailable");
+	if (st_seg_list(dir, &l, s->err, s->errlen)) {
+		rc = -1;
+		goto out;
+	}
+	i = find_seg(&l, from->seg_first);
+	if (i == l.n) {
+		rc = runtime(s, "%s: segment %020" PRIu64 ".seg is gone",
+			     dir, from->seg_first);
+		goto out;
+	}
+	for (; i < l.n && !rc; i++) {
+		s->newest = i + 1 == l.n;
+		rc = scan_segment(s, dir, l.first[i], l.first[i] == from->seg_first);
+	}
+out:
+	st_seg_list_free(&l);
+	st_buf_free(&s->block);
+	st_buf_free(&s->scratch);
+	st_hasher_free(s->h);
+	return rc;
+}
+
+int st_scan_stream_from(const char *state_dir, enum st_stream stream,
+			const struct st_scan_from *from, st_scan_fn fn,
+			void *ctx, struct st_scan_result *res, char *err,
+			size_t errlen)
+{
+	struct scan s = {
+		.stream_name = st_stream_name(stream), .stream = stream,
+		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
+		.from = from,
+	};
+
+	return scan_from_run(&s, state_dir);
 }

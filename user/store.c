@@ -59,6 +59,9 @@ struct st_store {
 	uint64_t seg_records, seg_bytes, seg_opened_ns;
 	bool dirty;		/* written since the last fsync */
 	uint64_t total_bytes;
+	/* the last block appended, in segment name: the log's resume point */
+	bool have_last;
+	uint64_t last_off, last_end;
 };
 
 int st_store_open(struct st_store **out, const char *dir,
@@ -186,6 +189,9 @@ int st_store_append(struct st_store *s, const void *data, size_t len,
 		return -1;
 	}
 	s->dirty = true;
+	s->have_last = true;
+	s->last_off = (uint64_t)end;
+	s->last_end = (uint64_t)end + zlen;
 	s->seg_records += nrec;
 	s->seg_bytes += zlen;
 	s->total_bytes += zlen;
@@ -223,6 +229,17 @@ int st_store_tick(struct st_store *s, uint64_t now_ns, char *err, size_t errlen)
 	if (now_ns - s->seg_opened_ns < s->o.max_seconds * 1000000000ULL)
 		return 0;
 	return close_segment(s, err, errlen);
+}
+
+int st_store_last_block(const struct st_store *s, char name[ST_SEG_NAME_LEN + 1],
+			uint64_t *offset, uint64_t *end)
+{
+	if (!s->have_last)
+		return -1;
+	memcpy(name, s->name, ST_SEG_NAME_LEN + 1);
+	*offset = s->last_off;
+	*end = s->last_end;
+	return 0;
 }
 
 uint64_t st_store_bytes(const struct st_store *s)
@@ -389,6 +406,15 @@ uint64_t st_seg_good_end(const struct st_seg_reader *r)
 uint64_t st_seg_size(const struct st_seg_reader *r)
 {
 	return r->size;
+}
+
+int st_seg_seek(struct st_seg_reader *r, uint64_t offset)
+{
+	if (offset > r->size)
+		return -1;
+	r->pos = (size_t)offset;
+	r->good_end = r->pos;
+	return 0;
 }
 
 int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,

@@ -47,7 +47,10 @@ struct st_log;
  * Open or create. Takes an exclusive lock on <state_dir>/.lock, moves
  * torn tails aside (store.h), reads both streams back with every check
  * (scan.h) and refuses to continue one that fails them or that is
- * shorter than its own last signed checkpoint. That checkpoint may be
+ * shorter than its own last signed checkpoint. A stream whose resume
+ * state (resume.h, written at every checkpoint) reproduces its signed
+ * checkpoint is read only from there on; otherwise (stderr says why) it
+ * is read whole. `verify` always reads everything. That checkpoint may be
  * signed by signing.key or by a retired key (any .pub in <keys_dir>/retired,
  * keys.h); any other signer refuses the open. Writes a `recovery` record
  * when a tail was torn or the last run did not close, a `config_change`
@@ -105,6 +108,11 @@ struct st_log_stats {
 	uint64_t checkpoints;			/* signed heads (2 per round) */
 	uint64_t last_checkpoint_ns;
 	uint64_t recoveries;			/* recovery records at open */
+	/* records st_log_open read back per stream: all of them, or from
+	 * the resume state on (resume.h) */
+	uint64_t records_scanned_at_open[ST_STREAM__COUNT];
+	uint64_t resumed_at_open;		/* streams opened from it (0-2) */
+	uint64_t resume_write_failures;		/* reported on stderr */
 };
 void st_log_get_stats(const struct st_log *log, struct st_log_stats *out);
 

@@ -53,6 +53,18 @@ struct st_scan_head {
 	char anchor_segment[ST_SEG_NAME_LEN + 1];
 };
 
+/*
+ * One whole block as read (or written): the log's resume point is the
+ * block that ends with the last record a checkpoint signs (resume.h).
+ */
+struct st_scan_block {
+	bool valid;
+	char segment[ST_SEG_NAME_LEN + 1];
+	uint64_t offset, end;		/* its bytes in the segment */
+	uint64_t first_seq, next_seq;	/* its records: [first_seq, next_seq) */
+	struct st_merkle tree;		/* seqs 0..first_seq-1 */
+};
+
 struct st_scan_result {
 	uint64_t records, segments, blocks;
 	uint64_t first_ts, last_ts;	/* of the first and last record */
@@ -66,6 +78,8 @@ struct st_scan_result {
 	uint64_t segments_skipped;	/* leading segments not read */
 	/* full scans: where the stream started (head.seq > 0: purged) */
 	struct st_scan_head head;
+	/* full and resumed scans: the last whole block read */
+	struct st_scan_block last_block;
 };
 
 /*
@@ -112,5 +126,32 @@ int st_scan_stream_window(const char *state_dir, enum st_stream stream,
 			  const struct st_scan_window *w, st_scan_fn fn,
 			  void *ctx, struct st_scan_result *res, char *err,
 			  size_t errlen);
+
+/*
+ * Where a resumed scan starts: record seq, the first record of the block
+ * at byte offset of segment <seg_first>.seg, with the chain and tree
+ * before it. st_log_open uses it once it has checked that state against
+ * a signed checkpoint (resume.h); nothing else may, because the segments
+ * before it are not read.
+ */
+struct st_scan_from {
+	uint64_t seq;
+	struct st_chain chain;
+	struct st_merkle tree;
+	uint64_t seg_first;
+	uint64_t offset;
+	struct st_scan_block block;	/* the block before offset, if any */
+};
+
+/*
+ * Scan <state_dir>/<stream> from `from` on with the checks of a full scan:
+ * segments after seg_first must follow on, records continue the chain and
+ * the tree. Segments before seg_first are not read. Returns as
+ * st_scan_stream; res->head is left empty (the caller knows its head).
+ */
+int st_scan_stream_from(const char *state_dir, enum st_stream stream,
+			const struct st_scan_from *from, st_scan_fn fn,
+			void *ctx, struct st_scan_result *res, char *err,
+			size_t errlen);
 
 #endif /* SEALTRACE_SCAN_H */

@@ -61,6 +61,12 @@ int st_store_sync(struct st_store *s, char *err, size_t errlen);
 uint64_t st_store_room(const struct st_store *s);
 /* Close the open segment once it is max_seconds old. */
 int st_store_tick(struct st_store *s, uint64_t now_ns, char *err, size_t errlen);
+/*
+ * Where the last block appended went: its segment, its first byte and the
+ * byte after it. 0, or -1 when nothing was appended since open.
+ */
+int st_store_last_block(const struct st_store *s, char name[ST_SEG_NAME_LEN + 1],
+			uint64_t *offset, uint64_t *end);
 /* Compressed bytes appended since open (for metrics). */
 uint64_t st_store_bytes(const struct st_store *s);
 /* fsync, close, free; NULL is fine. */
@@ -95,6 +101,8 @@ int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,
 		char *err, size_t errlen);
 uint64_t st_seg_good_end(const struct st_seg_reader *r);	/* after last OK */
 uint64_t st_seg_size(const struct st_seg_reader *r);
+/* Read on from byte offset (a block boundary); -1 beyond the end. */
+int st_seg_seek(struct st_seg_reader *r, uint64_t offset);
 void st_seg_close(struct st_seg_reader *r);
 
 /* ---- recovery -------------------------------------------------------- */

@@ -148,6 +148,21 @@ fi
 [ $? -eq 1 ] && pass "  caught without --pubkey too (the roots are in the log)" ||
 	fail "  re-chained edit not caught without --pubkey"
 
+echo "== resume state (the agent's fast start) forged to match an edit before it"
+fresh; "$EDIT" "$W/x" decision 50123 flip --rechain
+python3 "$ROOT/tests/e2e/forge_resume.py" "$W/x" decision
+expect "edit before the signed head + forged resume: verify still catches it" 1 \
+	"a record in seq [0-9]+\.\.[0-9]+ was altered" verify "$W/x"
+expect "  agent open refuses the log" 1 "refusing to append" \
+	"$GEN" "${GENARGS[@]}" --state-dir "$W/x" --records 0
+grep -q "not resuming (its frontier is not the signed tree" <<<"$LAST_OUT" &&
+	pass "  ... after refusing the forged resume state and reading the whole stream" ||
+	fail "  the forged resume state was not refused"
+fresh; python3 "$ROOT/tests/e2e/forge_resume.py" "$W/x" decision
+cmp -s "$W/a/decision/resume" "$W/x/decision/resume" &&
+	pass "  the forger reproduces the genuine resume state of an untouched log" ||
+	fail "  forge_resume.py does not match the log's own resume state"
+
 echo "== tail truncated after the last checkpoint was copied away"
 "$GEN" "${GENARGS[@]}" --state-dir "$W/r" --records 60000 >/dev/null
 cp -a "$W/r" "$W/r.old"

@@ -268,6 +268,24 @@ static void test_refuses_tampered(void **st)
 		 "cd %s/decision && zcat 00000000000000000000.seg | sed 5d | gzip > x && mv x 00000000000000000000.seg",
 		 state);
 	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/verify.out", dir);
+	assert_int_equal(run_verb(cmd_verify, "verify", "--quiet", "--state-dir",
+				  state, NULL, cmd), ST_EXIT_FAIL);
+	/*
+	 * With the resume state the open reads from the last signed head on
+	 * and does not see an edit before it: the signed head covers those
+	 * records, so verify (above) reports it, and the head the agent signs
+	 * next is computed from the signed frontier, not from the edited
+	 * segment.
+	 */
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+	assert_int_equal(run_verb(cmd_verify, "verify", "--quiet", "--state-dir",
+				  state, NULL, cmd), ST_EXIT_FAIL);
+	/* read whole (no resume state), the open refuses as it always did */
+	snprintf(cmd, sizeof(cmd), "rm %s/decision/resume %s/system/resume", state,
+		 state);
+	assert_int_equal(system(cmd), 0);
 	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "decision/00000000000000000000.seg seq 4"));
 	assert_non_null(strstr(err, "refusing to append"));
@@ -455,6 +473,208 @@ static void test_key_rotation(void **st)
 	st_keyring_free(kr);
 }
 
+
+/* ---- resume state ------------------------------------------------------ */
+
+static void fresh_state(void)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void reopen_stats(struct st_log_stats *stats)
+{
+	struct st_log_opts o = opts();
+	struct st_log *log;
+	char err[512];
+
+	if (st_log_open(&log, &o, err, sizeof(err)))
+		fail_msg("open: %s", err);
+	st_log_get_stats(log, stats);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+}
+
+/* Replace the line "<key> ..." of <stream>/resume by "<key> <value>". */
+static void edit_resume(const char *stream, const char *key, const char *value)
+{
+	char path[200], text[16384], out[16400 + 200];
+	size_t klen = strlen(key), n;
+	char *line;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/resume", state, stream);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	line = strstr(text, key);
+	while (line && (line != text && line[-1] != '\n'))
+		line = strstr(line + 1, key);
+	assert_non_null(line);
+	assert_true(line[klen] == ' ');
+	*line = '\0';
+	snprintf(out, sizeof(out), "%s%s %s%s", text, key, value,
+		 strchr(line + 1, '\n'));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(out, f);
+	fclose(f);
+}
+
+static void verify_ok(void)
+{
+	char out[200];
+
+	snprintf(out, sizeof(out), "%s/verify.out", dir);
+	assert_int_equal(run_verb(cmd_verify, "verify", "--quiet", "--state-dir",
+				  state, NULL, out), ST_EXIT_OK);
+}
+
+/* The log of test_runs' first run: 225 decisions, 39 system records. */
+static void make_log(struct st_keyring *kr)
+{
+	struct st_log_opts o = opts();
+	struct st_log *log;
+	char err[512];
+
+	fresh_state();
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	append_n(log, kr, 250, 10);
+	assert_int_equal(st_log_tick(log, 1, err, sizeof(err)), 0);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+}
+
+static void test_resume_used(void **st)
+{
+	struct st_log_opts o = opts();
+	struct st_log_stats stats;
+	struct st_scan_result res;
+	struct st_keyring *kr;
+	struct st_log *log;
+	char err[512];
+
+	assert_int_equal(st_keyring_load(&kr, keys, err, sizeof(err)), 0);
+	fresh_state();
+	/* a new log has no resume state and nothing to read */
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	st_log_get_stats(log, &stats);
+	assert_true(stats.resumed_at_open == 0);
+	assert_true(stats.records_scanned_at_open[ST_STREAM_DECISION] == 0);
+	assert_true(stats.records_scanned_at_open[ST_STREAM_SYSTEM] == 0);
+	append_n(log, kr, 250, 10);
+	assert_int_equal(st_log_tick(log, 1, err, sizeof(err)), 0);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+
+	/*
+	 * The close signed decision 225 and system 37: read back are the
+	 * block ending each signed tree (decision seqs 200..224, its own
+	 * segment's only block; system 35..36, the checkpoint records of
+	 * the round at 250) and what follows (system 37, 38: the close's
+	 * checkpoint records).
+	 */
+	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	st_log_get_stats(log, &stats);
+	assert_true(stats.resumed_at_open == 2);
+	assert_true(stats.records_scanned_at_open[ST_STREAM_DECISION] == 25);
+	assert_true(stats.records_scanned_at_open[ST_STREAM_SYSTEM] == 4);
+	assert_true(stats.recoveries == 0);
+	assert_true(st_log_seq(log, ST_STREAM_DECISION) == 225);
+	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == 39 + 2);
+	append_n(log, kr, 30, 0);
+	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
+	assert_true(scan_count(ST_STREAM_DECISION, &res) == 255);
+	assert_true(scan_count(ST_STREAM_SYSTEM, &res) == 43);
+	verify_ok();
+	st_keyring_free(kr);
+}
+
+/* A resume state that does not hold: the whole stream is read instead. */
+static void expect_full(const char *why)
+{
+	struct st_log_stats stats;
+	struct st_scan_result res;
+	uint64_t dec = scan_count(ST_STREAM_DECISION, &res);
+	uint64_t sys = scan_count(ST_STREAM_SYSTEM, &res);
+
+	reopen_stats(&stats);
+	if (stats.resumed_at_open != 1 ||
+	    stats.records_scanned_at_open[ST_STREAM_DECISION] != dec ||
+	    stats.records_scanned_at_open[ST_STREAM_SYSTEM] != 4)
+		fail_msg("%s: resumed %" PRIu64 ", scanned %" PRIu64 "/%" PRIu64
+			 " (decision has %" PRIu64 ")", why, stats.resumed_at_open,
+			 stats.records_scanned_at_open[0],
+			 stats.records_scanned_at_open[1], dec);
+	assert_true(stats.recoveries == 0);
+	assert_true(sys == 39 || sys > 39);
+	verify_ok();
+}
+
+static void test_resume_fallback(void **st)
+{
+	struct st_log_stats stats;
+	struct st_keyring *kr;
+	char err[512], path[200];
+
+	assert_int_equal(st_keyring_load(&kr, keys, err, sizeof(err)), 0);
+	make_log(kr);
+	/* a frontier that is not the signed tree */
+	edit_resume("decision", "frontier",
+		    "0000000000000000000000000000000000000000000000000000000000000000,"
+		    "1111111111111111111111111111111111111111111111111111111111111111,"
+		    "2222222222222222222222222222222222222222222222222222222222222222,"
+		    "3333333333333333333333333333333333333333333333333333333333333333");
+	expect_full("wrong frontier");
+	/* an offset that is not the block ending the signed tree */
+	edit_resume("decision", "block", "10 200 200");
+	expect_full("wrong offset");
+	/* a chain head that is not the hash of record N-1 */
+	edit_resume("decision", "chain_head",
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	expect_full("wrong chain head");
+	/* a segment that is gone */
+	edit_resume("decision", "segment", "00000000000000000300.seg");
+	expect_full("missing segment");
+	/* no resume file at all */
+	snprintf(path, sizeof(path), "%s/decision/resume", state);
+	assert_int_equal(unlink(path), 0);
+	expect_full("no file");
+	/* and the state written at that close is used again */
+	reopen_stats(&stats);
+	assert_true(stats.resumed_at_open == 2);
+	assert_true(stats.records_scanned_at_open[ST_STREAM_DECISION] == 25);
+	st_keyring_free(kr);
+}
+
+/* Records after N torn by a crash: moved aside as without a resume state. */
+static void test_resume_torn_tail(void **st)
+{
+	struct st_log_stats stats;
+	struct st_seg_list l;
+	struct st_keyring *kr;
+	struct stat sb;
+	char err[512], path[300];
+
+	assert_int_equal(st_keyring_load(&kr, keys, err, sizeof(err)), 0);
+	make_log(kr);
+	/* the system stream's last block holds seqs 37, 38, after N = 37 */
+	snprintf(path, sizeof(path), "%s/system", state);
+	assert_int_equal(st_seg_list(path, &l, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/system/%020" PRIu64 ".seg", state,
+		 l.first[l.n - 1]);
+	st_seg_list_free(&l);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(truncate(path, sb.st_size - 10), 0);
+	reopen_stats(&stats);
+	assert_true(stats.resumed_at_open == 2);
+	assert_true(stats.recoveries == 1);		/* torn_tail */
+	assert_true(stats.records_scanned_at_open[ST_STREAM_SYSTEM] == 2);
+	verify_ok();
+	st_keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +683,9 @@ int main(void)
 		cmocka_unit_test(test_refuses_tampered),
 		cmocka_unit_test(test_idle_checkpoints),
 		cmocka_unit_test(test_key_rotation),
+		cmocka_unit_test(test_resume_used),
+		cmocka_unit_test(test_resume_fallback),
+		cmocka_unit_test(test_resume_torn_tail),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
