@@ -150,6 +150,18 @@ class Agent:
                     "--pubkey", os.path.join(self.keys, "signing.pub")], check=False)
 
 
+LIVE_TARGETS = []
+
+
+def kill_leftover_targets():
+    """Called by the runner after each test: no target outlives its test."""
+    while LIVE_TARGETS:
+        t = LIVE_TARGETS.pop()
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+
+
 class Target:
     """A target process that waits for a go-file before it starts calling."""
 
@@ -157,6 +169,7 @@ class Target:
         self.go = os.path.join(workdir, "go-%s-%d" % (name, time.monotonic_ns()))
         self.proc = subprocess.Popen(argv + ["--go", self.go], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
+        LIVE_TARGETS.append(self)
         line = self.proc.stdout.readline()
         if not line.startswith("ready"):
             raise AssertionError("target did not start: %r %s" % (line, self.proc.stderr.read()))

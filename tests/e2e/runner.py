@@ -50,6 +50,8 @@ def main():
             print("FAIL %s (%.1fs)\n%s" % (full, time.time() - t0, traceback.format_exc()),
                   flush=True)
             failed += 1
+        finally:
+            harness.kill_leftover_targets()
     for name, path in sh_tests(filt):
         t0 = time.time()
         p = subprocess.run(["bash", path], capture_output=True, text=True)
