@@ -286,6 +286,26 @@ static int window_start(struct scan *s, const char *dir, const struct st_seg_lis
 	return 0;
 }
 
+/* The stream's directory, a hasher and its segment list; -1 with err set. */
+static int scan_begin(struct scan *s, const char *state_dir, char *dir, size_t dirlen,
+		      struct st_seg_list *l)
+{
+	if ((size_t)snprintf(dir, dirlen, "%s/%s", state_dir, s->stream_name) >= dirlen)
+		return runtime(s, "%s: path too long", state_dir);
+	s->h = st_hasher_new();
+	if (!s->h)
+		return runtime(s, "OpenSSL SHA-256 unavailable");
+	return st_seg_list(dir, l, s->err, s->errlen) ? -1 : 0;
+}
+
+static void scan_end(struct scan *s, struct st_seg_list *l)
+{
+	st_seg_list_free(l);
+	st_buf_free(&s->block);
+	st_buf_free(&s->scratch);
+	st_hasher_free(s->h);
+}
+
 static int scan_run(struct scan *s, const char *state_dir,
 		    const struct st_scan_window *w)
 {
@@ -298,16 +318,9 @@ static int scan_run(struct scan *s, const char *state_dir,
 	memset(res, 0, sizeof(*res));
 	st_chain_init(&res->chain);
 	st_merkle_init(&res->tree);
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
-			     s->stream_name) >= sizeof(dir))
-		return runtime(s, "%s: path too long", state_dir);
-	s->h = st_hasher_new();
-	if (!s->h)
-		return runtime(s, "OpenSSL SHA-256 unavailable");
-	if (st_seg_list(dir, &l, s->err, s->errlen)) {
-		rc = -1;
+	rc = scan_begin(s, state_dir, dir, sizeof(dir), &l);
+	if (rc)
 		goto out;
-	}
 	if (w && window_start(s, dir, &l, w->since_ns, &start)) {
 		rc = -1;
 		goto out;
@@ -333,10 +346,7 @@ static int scan_run(struct scan *s, const char *state_dir,
 		rc = scan_segment(s, dir, l.first[i], false);
 	}
 out:
-	st_seg_list_free(&l);
-	st_buf_free(&s->block);
-	st_buf_free(&s->scratch);
-	st_hasher_free(s->h);
+	scan_end(s, &l);
 	return rc;
 }
 
@@ -391,16 +401,9 @@ static int scan_from_run(struct scan *s, const char *state_dir)
 	res->last_block = from->block;
 	/* record seq-1 exists: the caller read it when checking the state */
 	res->has_last = from->seq > 0;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", state_dir,
-			     s->stream_name) >= sizeof(dir))
-		return runtime(s, "%s: path too long", state_dir);
-	s->h = st_hasher_new();
-	if (!s->h)
-		return runtime(s, "OpenSSL SHA-256 unavailable");
-	if (st_seg_list(dir, &l, s->err, s->errlen)) {
-		rc = -1;
+	rc = scan_begin(s, state_dir, dir, sizeof(dir), &l);
+	if (rc)
 		goto out;
-	}
 	i = find_seg(&l, from->seg_first);
 	if (i == l.n) {
 		rc = runtime(s, "%s: segment %020" PRIu64 ".seg is gone",
@@ -412,10 +415,7 @@ static int scan_from_run(struct scan *s, const char *state_dir)
 		rc = scan_segment(s, dir, l.first[i], l.first[i] == from->seg_first);
 	}
 out:
-	st_seg_list_free(&l);
-	st_buf_free(&s->block);
-	st_buf_free(&s->scratch);
-	st_hasher_free(s->h);
+	scan_end(s, &l);
 	return rc;
 }
 
