@@ -446,6 +446,17 @@ static void print_keys(const struct verify *v)
 	}
 }
 
+/* A check's result as an exit status, its message where it belongs. */
+static int failure_status(int rc, const char *err)
+{
+	if (rc < 0) {
+		fprintf(stderr, "sealtrace verify: %s\n", err);
+		return ST_EXIT_RUNTIME;
+	}
+	printf("verify: FAIL: %s\n", err);
+	return ST_EXIT_FAIL;
+}
+
 static int verify_state(struct verify *v, char *const *ext, int next)
 {
 	static const enum st_stream order[] = { ST_STREAM_SYSTEM, ST_STREAM_DECISION };
@@ -478,14 +489,8 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	}
 	if (!rc)
 		rc = check_anchors(v, res, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "sealtrace verify: %s\n", err);
-		return ST_EXIT_RUNTIME;
-	}
-	if (rc) {
-		printf("verify: FAIL: %s\n", err);
-		return ST_EXIT_FAIL;
-	}
+	if (rc)
+		return failure_status(rc, err);
 	printf("verify: %s\n", v->state_dir);
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		print_stream((enum st_stream)i, &res[i], &v->c[i]);
@@ -525,14 +530,8 @@ static int verify_export_file(const char *path, const struct st_keyset *keys)
 	rc = st_bundle_verify(f, path, keys, &rep, err, sizeof(err));
 	if (f != stdin)
 		fclose(f);
-	if (rc < 0) {
-		fprintf(stderr, "sealtrace verify: %s\n", err);
-		return ST_EXIT_RUNTIME;
-	}
-	if (rc) {
-		printf("verify: FAIL: %s\n", err);
-		return ST_EXIT_FAIL;
-	}
+	if (rc)
+		return failure_status(rc, err);
 	printf("verify: export %s\n", path);
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		if (!rep.s[i].present)
