@@ -82,6 +82,7 @@ struct agent {
 	uint64_t last_retention_ns;	/* CLOCK_MONOTONIC; 0: not yet */
 	int64_t tai_offset_ns;		/* CLOCK_TAI - CLOCK_REALTIME */
 	uint64_t started_ns;
+	int64_t away_ms;		/* since the previous agent's last snapshot; -1 unknown */
 	uint64_t calls_recorded;
 	uint64_t incomplete_recorded;
 	uint64_t write_errors;
@@ -120,6 +121,7 @@ void agent_watch_targets(struct agent *a);
 void agent_attach_canary(struct agent *a);
 void agent_publish_status(struct agent *a, uint64_t now);
 void agent_record_heartbeat(struct agent *a, uint64_t now);
+int64_t agent_away_ms(const struct agent *a, uint64_t now);
 void agent_record_agent(struct agent *a, enum st_event_type type, const char *reason);
 void agent_print_summary(struct agent *a);
 void agent_start_metrics(struct agent *a);

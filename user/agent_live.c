@@ -152,6 +152,35 @@ static uint64_t lost_total(const struct agent *a, uint32_t id)
 	return sum;
 }
 
+/*
+ * The previous agent's last status snapshot says when it was last alive;
+ * -1 when there is none (first start) or it cannot be read.
+ */
+int64_t agent_away_ms(const struct agent *a, uint64_t now)
+{
+	char path[4200], *text;
+	struct st_status *prev;
+	char err[256];
+	FILE *f;
+	long n;
+	int64_t away = -1;
+
+	snprintf(path, sizeof(path), "%s/agent/status.json", a->cfg.state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	text = calloc(1, 1 << 20);
+	prev = calloc(1, sizeof(*prev));
+	n = text && prev ? (long)fread(text, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (n > 0 && !st_status_from_json(text, prev, err, sizeof(err)) &&
+	    prev->updated_ns && prev->updated_ns <= now)
+		away = (int64_t)((now - prev->updated_ns) / 1000000ull);
+	free(text);
+	free(prev);
+	return away;
+}
+
 /* Silence in the log is itself evidence: a heartbeat says "alive, these counts". */
 void agent_record_heartbeat(struct agent *a, uint64_t now)
 {
@@ -196,6 +225,9 @@ void agent_record_agent(struct agent *a, enum st_event_type type, const char *re
 		details[nd++] = st_kv_bool("resumed", a->maps_reused);
 		details[nd++] = st_kv_uint("ringbuf_backlog_bytes",
 					st_capture_ringbuf_used(a->capture));
+		/* how long no agent drained the ring: from the last snapshot */
+		if (a->away_ms >= 0)
+			details[nd++] = st_kv_uint("away_ms", (uint64_t)a->away_ms);
 	}
 	if (type == ST_ET_AGENT_STOP) {
 		details[nd++] = st_kv_str("reason", reason);

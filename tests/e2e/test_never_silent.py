@@ -78,6 +78,8 @@ def test_kill9_restart_loses_nothing():
         starts = a.of_type("agent_start")
         eq(len(starts), 2, "agent_start records")
         eq(starts[1]["details"]["resumed"], True, "second start resumed pinned state")
+        eq("away_ms" in starts[0]["details"], False, "first start: no previous agent")
+        assert 0 <= starts[1]["details"]["away_ms"] < 60000, starts[1]["details"]
         eq(a.verify().returncode, 0, "verify")
     finally:
         if t.proc.poll() is None:
