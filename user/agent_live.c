@@ -158,25 +158,13 @@ static uint64_t lost_total(const struct agent *a, uint32_t id)
  */
 int64_t agent_away_ms(const struct agent *a, uint64_t now)
 {
-	char path[4200], *text;
-	struct st_status *prev;
-	char err[256];
-	FILE *f;
-	long n;
+	struct st_status *prev = calloc(1, sizeof(*prev));
+	char err[ST_ERR_LEN];
 	int64_t away = -1;
 
-	snprintf(path, sizeof(path), "%s/agent/status.json", a->cfg.state_dir);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	text = calloc(1, 1 << 20);
-	prev = calloc(1, sizeof(*prev));
-	n = text && prev ? (long)fread(text, 1, (1 << 20) - 1, f) : 0;
-	fclose(f);
-	if (n > 0 && !st_status_from_json(text, prev, err, sizeof(err)) &&
+	if (prev && !st_status_read(a->cfg.state_dir, prev, err, sizeof(err)) &&
 	    prev->updated_ns && prev->updated_ns <= now)
 		away = (int64_t)((now - prev->updated_ns) / 1000000ull);
-	free(text);
 	free(prev);
 	return away;
 }

@@ -22,6 +22,9 @@
 
 #include "sealtrace/status.h"
 
+/* A snapshot is a few hundred KiB at most; more is corruption. */
+#define STATUS_MAX_FILE (16u << 20)
+
 #define ST_STATUS_FORMAT 1
 
 static const char *const loss_names[ST_LOSS__COUNT] = {
@@ -1031,4 +1034,61 @@ int st_status_health(const struct st_status *s, uint64_t now_ns, char *why, size
 	}
 	snprintf(why, whylen, "ok");
 	return 0;
+}
+
+/* The whole file as a NUL-terminated string; embedded NULs are corruption. */
+static char *read_text(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == ENOENT ? " (agent never ran with this state dir?)" : "");
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) || st.st_size < 0 || (uint64_t)st.st_size > STATUS_MAX_FILE) {
+		snprintf(err, errlen, "%s: corrupt: unreadable or larger than %u bytes",
+			 path, STATUS_MAX_FILE);
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (strlen(buf) != n) {
+		snprintf(err, errlen, "%s: corrupt: contains a NUL byte", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int st_status_read(const char *state_dir, struct st_status *s, char *err, size_t errlen)
+{
+	char path[4096], perr[300];
+	char *text;
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/agent/status.json", state_dir) >= sizeof(path)) {
+		snprintf(err, errlen, "state dir path too long");
+		return -1;
+	}
+	text = read_text(path, err, errlen);
+	if (!text)
+		return -1;
+	rc = st_status_from_json(text, s, perr, sizeof(perr));
+	free(text);
+	if (rc)
+		snprintf(err, errlen, "%s: corrupt: %s", path, perr);
+	return rc;
 }

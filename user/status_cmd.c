@@ -26,7 +26,6 @@
 #include "sealtrace/status.h"
 #include "sealtrace/status_window.h"
 
-#define STATUS_MAX_FILE (16u << 20)
 #define MAX_REASONS 8
 
 struct status_opts {
@@ -194,63 +193,6 @@ static int parse_status_args(int argc, char **argv, struct status_opts *o)
 /* ------------------------------------------------------------------ */
 /* Reading the snapshot                                                */
 /* ------------------------------------------------------------------ */
-
-/* The whole file as a NUL-terminated string; embedded NULs are corruption. */
-static char *read_text(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf;
-	size_t n;
-	FILE *f;
-
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			 errno == ENOENT ? " (agent never ran with this state dir?)" : "");
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) || st.st_size < 0 || (uint64_t)st.st_size > STATUS_MAX_FILE) {
-		snprintf(err, errlen, "%s: corrupt: unreadable or larger than %u bytes",
-			 path, STATUS_MAX_FILE);
-		fclose(f);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (strlen(buf) != n) {
-		snprintf(err, errlen, "%s: corrupt: contains a NUL byte", path);
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-static int load_status(const char *dir, struct st_status *s, char *err, size_t errlen)
-{
-	char path[4096], perr[300];
-	char *text;
-	int rc;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/agent/status.json", dir) >= sizeof(path)) {
-		snprintf(err, errlen, "state dir path too long");
-		return -1;
-	}
-	text = read_text(path, err, errlen);
-	if (!text)
-		return -1;
-	rc = st_status_from_json(text, s, perr, sizeof(perr));
-	free(text);
-	if (rc)
-		snprintf(err, errlen, "%s: corrupt: %s", path, perr);
-	return rc;
-}
 
 /* ------------------------------------------------------------------ */
 /* Verdict                                                             */
@@ -784,7 +726,7 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "sealtrace status: out of memory\n");
 		return ST_EXIT_RUNTIME;
 	}
-	if (load_status(o.state_dir, s, err, sizeof(err))) {
+	if (st_status_read(o.state_dir, s, err, sizeof(err))) {
 		print_unavailable(&o, err);
 		free(s);
 		return ST_EXIT_USAGE;

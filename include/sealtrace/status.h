@@ -83,6 +83,9 @@ int st_status_from_json(const char *text, struct st_status *s, char *err, size_t
 /* Write <state_dir>/agent/status.json atomically. */
 int st_status_write(const struct st_status *s, char *err, size_t errlen);
 
+/* Read <state_dir>/agent/status.json back. -1 with "<path>: what" in err. */
+int st_status_read(const char *state_dir, struct st_status *s, char *err, size_t errlen);
+
 /* Prometheus text exposition of a snapshot (malloc'd, caller frees). */
 char *st_status_to_prometheus(const struct st_status *s);
 
