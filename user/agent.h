@@ -35,7 +35,8 @@ struct probe_rt {
 	const struct st_probe_cfg *cfg;
 	char path[4096];
 	struct st_symbol sym;
-	struct st_probe_counters seen;	/* counters already accounted in records */
+	/* the kernel counters as last read (once a tick, by loss accounting) */
+	struct st_probe_counters seen;
 	char key[17];			/* identity of the pinned links */
 	bool attached;
 	bool adopted;			/* links kept from a previous agent */
