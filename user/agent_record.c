@@ -376,10 +376,11 @@ static int collect_recent(void *ctx, const struct st_scan_rec *r, char *err, siz
  */
 void agent_skip_recorded_calls(struct agent *a)
 {
+	struct st_scan_window w = { .since_ns = 0, .live = false };
 	struct st_scan_result res;
 	struct recent_calls *rc;
 	char err[ST_ERR_LEN];
-	uint64_t i, first;
+	uint64_t i, first, now, back;
 
 	if (!a->maps_reused)
 		return;
@@ -387,8 +388,19 @@ void agent_skip_recorded_calls(struct agent *a)
 	if (!rc)
 		return;
 	rc->a = a;
-	if (st_scan_stream(a->cfg.state_dir, ST_STREAM_DECISION, collect_recent, rc, &res, err,
-			   sizeof(err)) < 0)
+	/*
+	 * Only the tail matters: the calls written after the predecessor's last
+	 * commit, just before it died. Its last status snapshot says when that
+	 * was, so older segments are not read (start-up stays independent of
+	 * the log's size); without a snapshot every segment is read.
+	 */
+	if (a->away_ms >= 0) {
+		now = agent_clock_ns(CLOCK_REALTIME);
+		back = (uint64_t)a->away_ms * 1000000ull + a->commit_every_ns + 2000000000ull;
+		w.since_ns = now > back ? now - back : 0;
+	}
+	if (st_scan_stream_window(a->cfg.state_dir, ST_STREAM_DECISION, &w, collect_recent, rc,
+				  &res, err, sizeof(err)) < 0)
 		fprintf(stderr, "sealtrace: reading back recent calls: %s\n", err);
 	first = rc->n > RECENT_CALLS ? rc->n - RECENT_CALLS : 0;
 	for (i = first; i < rc->n; i++)
