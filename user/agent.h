@@ -110,7 +110,7 @@ void agent_skip_recorded_calls(struct agent *a);
 /* agent_attach.c: probes and targets */
 int agent_attach_all(struct agent *a);
 int agent_resolve_probe(const struct st_target_cfg *t, const struct st_probe_cfg *pc,
-			struct st_symbol *sym, char *err, size_t errlen);
+			const char *path, struct st_symbol *sym, char *err, size_t errlen);
 void agent_record_probe_detached(struct agent *a, const struct probe_rt *p,
 				 const char *reason);
 bool agent_is_discovered(const struct st_target_cfg *t);

@@ -125,16 +125,16 @@ void agent_record_probe_detached(struct agent *a, const struct probe_rt *p,
 }
 
 int agent_resolve_probe(const struct st_target_cfg *t, const struct st_probe_cfg *pc,
-			 struct st_symbol *sym, char *err, size_t errlen)
+			const char *path, struct st_symbol *sym, char *err, size_t errlen)
 {
 	char inner[ST_ERR_LEN];
 	int r;
 
 	if (pc->symbol)
-		r = st_symbol_resolve(t->path, pc->symbol, !pc->no_endbr_skip, sym, inner,
+		r = st_symbol_resolve(path, pc->symbol, !pc->no_endbr_skip, sym, inner,
 				      sizeof(inner));
 	else
-		r = st_symbol_at_offset(t->path, pc->offset, !pc->no_endbr_skip, sym, inner,
+		r = st_symbol_at_offset(path, pc->offset, !pc->no_endbr_skip, sym, inner,
 					sizeof(inner));
 	if (r)
 		snprintf(err, errlen, "target '%.100s': %.400s", t->name, inner);
@@ -194,9 +194,8 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 {
 	struct st_recipe recipe;
 	struct probe_rt tmp, *p;
-	char inner[ST_ERR_LEN];
 	struct stat st;
-	int id, r;
+	int id;
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.target = t;
@@ -204,16 +203,8 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
 	probe_name(t, pc, tmp.name, sizeof(tmp.name));
 	/* a file or symbol that is not there is the config's fault: exit 2 */
-	if (pc->symbol)
-		r = st_symbol_resolve(path, pc->symbol, !pc->no_endbr_skip, &tmp.sym, inner,
-				      sizeof(inner));
-	else
-		r = st_symbol_at_offset(path, pc->offset, !pc->no_endbr_skip, &tmp.sym, inner,
-					sizeof(inner));
-	if (r) {
-		snprintf(a->err, sizeof(a->err), "target '%.64s': %.400s", t->name, inner);
+	if (agent_resolve_probe(t, pc, path, &tmp.sym, a->err, sizeof(a->err)))
 		return -2;
-	}
 	if (stat(path, &st) == 0) {
 		tmp.dev = st.st_dev;
 		tmp.ino = st.st_ino;

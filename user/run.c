@@ -365,8 +365,8 @@ static int check_config(const char *file, bool resolve)
 		if (agent_is_discovered(&cfg.targets[ti]))
 			continue;
 		for (pi = 0; pi < cfg.targets[ti].nprobes; pi++) {
-			if (agent_resolve_probe(&cfg.targets[ti], &cfg.targets[ti].probes[pi], &sym,
-					  err, sizeof(err))) {
+			if (agent_resolve_probe(&cfg.targets[ti], &cfg.targets[ti].probes[pi],
+						cfg.targets[ti].path, &sym, err, sizeof(err))) {
 				fprintf(stderr, "sealtrace: %s\n", err);
 				rc = ST_EXIT_USAGE;
 			}
