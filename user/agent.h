@@ -100,7 +100,6 @@ void agent_drain(struct agent *a);
 void agent_on_call(void *ctx, const struct st_call *call);
 int agent_on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t pos);
 void agent_on_skipped(void *ctx, uint32_t probe_id, uint64_t kseq, uint64_t pos);
-int agent_pop_lost_events(struct agent *a, struct st_lost_event *buf, int max);
 void agent_settle_lost_events(struct agent *a, const struct st_lost_event *le, int n);
 void agent_account_losses(struct agent *a, uint64_t now);
 bool agent_thread_alive(uint32_t tgid, uint32_t tid);

@@ -250,12 +250,6 @@ static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	return 0;
 }
 
-/* Pop the kernel's lost-event queue; call before draining the ring. */
-int agent_pop_lost_events(struct agent *a, struct st_lost_event *buf, int max)
-{
-	return st_capture_lost_events(a->capture, buf, max);
-}
-
 void agent_settle_lost_events(struct agent *a, const struct st_lost_event *le, int n)
 {
 	struct probe_rt *p;
