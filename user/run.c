@@ -155,7 +155,6 @@ static int consume_round(struct agent *a, int timeout_ms)
 	static struct st_lost_event lost[LOST_BATCH];
 	int nlost, n;
 
-	/* the lost-event queue first: an entry is in the ring before its return is lost */
 	nlost = st_capture_lost_events(a->capture, lost, LOST_BATCH);
 	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
 	agent_settle_lost_events(a, lost, nlost);
