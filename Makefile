@@ -2,14 +2,16 @@
 #
 # sealtrace: build the BPF objects, their skeletons, then the agent.
 #
-#   make            build/sealtrace
+#   make            build/sealtrace, the test targets, the demo, gen_log
 #   make deps       install missing Debian 12 packages (apt-get, as root)
-#   make test       deps + build + cppcheck + unit tests (ASan/UBSan) + e2e tests (root)
+#   make test       deps + build + lint + unit tests (ASan/UBSan) + e2e tests (root)
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
 #
 # Layout follows libbpf-bootstrap: bpf/x.bpf.c -> build/x.bpf.o ->
-# build/x.skel.h (bpftool gen skeleton) -> user/x.c -> build/sealtrace.
+# build/x.skel.h (bpftool gen skeleton) -> user/<stage>/x.c -> build/sealtrace.
+# user/<stage>/ folders follow the data flow (docs/ARCHITECTURE.md);
+# scripts/check-layout.py (make lint) keeps their includes one-way.
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 OUT := build
@@ -22,6 +24,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS ?= -g -O2
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUT) \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
+DEPFLAGS = -MMD -MP
 LDLIBS := -lbpf -lelf -lz -lcrypto -lyaml -lmicrohttpd -lpq -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -30,13 +33,13 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-HDRS := $(wildcard include/sealtrace/*.h) $(wildcard user/*.h)
 
-# user/main.c holds main(); every other user/*.c is a module that unit
-# tests link against.
-USER_SRCS := $(wildcard user/*.c)
+# user/main.c holds main(); every other user/<stage>/*.c is a module that
+# unit tests and tools link against.
+USER_SRCS := user/main.c $(wildcard user/*/*.c)
 MODULE_SRCS := $(filter-out user/main.c,$(USER_SRCS))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
+MODULE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(MODULE_SRCS))
 
 # Unit tests: tests/unit/test_x.c, built with ASan/UBSan against the modules.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -52,50 +55,89 @@ TARGET_CXX_BINS := $(patsubst tests/targets/%.cc,$(OUT)/targets/%,$(TARGET_CXX_S
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUT)/examples/%,$(EXAMPLE_SRCS))
 
-.PHONY: all deps test unit e2e run bench clean mounts lint
-.DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS)
+# gen_log: the records pipeline without BPF (tamper-suite logs, events/s).
+TOOL_BINS := $(OUT)/tools/gen_log
 
-all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS)
+# bench/floor: an empty uprobe+uretprobe pair (the kernel's floor) placed by
+# the agent's own symbol code, so floor and agent probe the same site.
+BENCH_BINS := $(OUT)/bench/floor
+
+.PHONY: all deps test unit e2e run bench records-bench clean lint
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
+
+all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/deps.sh
 
-$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/unit $(OUT)/targets $(OUT)/examples:
-	@mkdir -p $@
+# ---- BPF objects and skeletons ----
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(HDRS) vmlinux/$(ARCH)/vmlinux.h | $(OUT)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(OUT)/%.bpf.o: bpf/%.bpf.c vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(OUT)/obj/%.o: user/%.c $(HDRS) $(SKELS) | $(OUT)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
+# The modules that open a BPF object include its skeleton; -MMD cannot know
+# a generated header before it exists, so these are named here.
+$(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o: $(OUT)/capture.skel.h
+$(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
+
+# ---- the agent ----
+
+$(OUT)/obj/%.o: user/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/sealtrace: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/san/%.o: user/%.c $(HDRS) $(SKELS) | $(OUT)/san
-	$(CC) $(CFLAGS) -O1 $(SAN) -c $< -o $@
+$(OUT)/tools/gen_log: tests/tools/gen_log.c $(MODULE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(MODULE_OBJS) -o $@ $(LDLIBS)
 
-$(OUT)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS) | $(OUT)/unit
-	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit $< $(SAN_OBJS) -o $@ $(LDLIBS) -lcmocka
+# ---- unit tests (ASan/UBSan) ----
 
-$(OUT)/targets/%: tests/targets/%.c | $(OUT)/targets
-	$(CC) -g -O2 -Wall -Wextra -Werror -fno-inline -pthread $(TARGET_CFLAGS_$*) $< -o $@ $(TARGET_LDLIBS_$*)
+$(OUT)/san/%.o: user/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O1 $(SAN) $(DEPFLAGS) -c $< -o $@
 
-$(OUT)/targets/%: tests/targets/%.cc | $(OUT)/targets
-	$(CXX) -g -O2 -Wall -Wextra -Werror -fno-inline -pthread $< -o $@
+$(OUT)/unit/%: tests/unit/%.c $(SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O1 $(SAN) $(DEPFLAGS) -Itests/unit $< $(SAN_OBJS) -o $@ $(LDLIBS) -lcmocka
 
-$(OUT)/examples/%: examples/%.c | $(OUT)/examples
-	$(CC) -g -O2 -Wall -Wextra -Werror -pthread $< -o $@
+# ---- processes the tests probe, and the demo ----
 
-# Targets share tests/targets/*.h (start protocol, input generator).
-$(TARGET_BINS) $(TARGET_CXX_BINS): $(wildcard tests/targets/*.h)
+$(OUT)/targets/%: tests/targets/%.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -Wall -Wextra -Werror -fno-inline -pthread $(DEPFLAGS) $(TARGET_CFLAGS_$*) $< -o $@ $(TARGET_LDLIBS_$*)
+
+$(OUT)/targets/%: tests/targets/%.cc
+	@mkdir -p $(@D)
+	$(CXX) -g -O2 -Wall -Wextra -Werror -fno-inline -pthread $(DEPFLAGS) $< -o $@
+
+$(OUT)/examples/%: examples/%.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -Wall -Wextra -Werror -pthread $(DEPFLAGS) $< -o $@
 
 # A CET build (endbr64 at every function start) for the placement test.
 TARGET_CFLAGS_cet_target := -fcf-protection=full
+
+# ---- bench ----
+
+$(OUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/capture/symbols.o
+	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< $(OUT)/obj/capture/symbols.o -o $@ -lbpf -lelf -lz -lcrypto
+
+# ---- what the README's commands run ----
 
 unit: deps $(UNIT_BINS)
 	@set -e; pass=0; fail=0; \
@@ -122,26 +164,14 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@bench/run.sh
 
-# --- bench ---
-# bench/floor: an empty uprobe+uretprobe pair (the kernel's floor) placed by
-# the agent's own symbol code, so floor and agent probe the same site.
-BENCH_BINS := $(OUT)/bench/floor
-.SECONDARY: $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
+# Pipeline throughput without BPF (events/s per core).
+records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
+	@tests/tools/bench_records.sh
 
-$(OUT)/bench:
-	@mkdir -p $@
-
-$(OUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux/$(ARCH)/vmlinux.h | $(OUT)/bench
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@
-
-$(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/symbols.o $(HDRS)
-	$(CC) $(CFLAGS) -I$(OUT)/bench $< $(OUT)/obj/symbols.o -o $@ -lbpf -lelf -lz -lcrypto
-# --- end bench ---
-
+# The layout rule (one-way includes between stage folders, no cycles
+# between modules), then cppcheck.
 lint:
+	python3 scripts/check-layout.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr -Iinclude -DLIBBPF_OPTS\(TYPE,NAME,...\)="struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }" \
 		--suppress=missingIncludeSystem user/ tests/unit/
@@ -149,23 +179,4 @@ lint:
 clean:
 	rm -rf $(OUT)
 
-# --- records ---
-# Records pipeline tools and end-to-end checks (issue 3).
-# Keep sanitizer objects between unit-test binaries instead of rebuilding.
-.SECONDARY: $(SAN_OBJS)
-MODULE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(MODULE_SRCS))
-
-$(OUT)/tools:
-	@mkdir -p $@
-
-# gen_log: the pipeline without BPF; builds tamper-suite logs, prints events/s.
-$(OUT)/tools/gen_log: tests/tools/gen_log.c $(MODULE_OBJS) $(HDRS) | $(OUT)/tools
-	$(CC) $(CFLAGS) $< $(MODULE_OBJS) -o $@ $(LDLIBS)
-
-# tests/e2e/tamper.sh runs with the other e2e tests (tests/e2e/run.sh).
-all: $(OUT)/tools/gen_log
-
-# Pipeline throughput without BPF (events/s per core).
-.PHONY: records-bench
-records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
-	@tests/tools/bench_records.sh
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -22,7 +22,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "sealtrace/symbols.h"
+#include "sealtrace/capture/symbols.h"
 #include "floor.skel.h"
 
 static volatile sig_atomic_t stop;

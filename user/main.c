@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sealtrace/cli.h"
+#include "sealtrace/base/cli.h"
 
 struct verb {
 	const char *name;

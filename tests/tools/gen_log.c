@@ -16,10 +16,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "sealtrace/log.h"
-#include "sealtrace/pseudo.h"
-#include "sealtrace/record.h"
-#include "sealtrace/retention.h"
+#include "sealtrace/log/log.h"
+#include "sealtrace/keys/keyring.h"
+#include "sealtrace/log/record.h"
+#include "sealtrace/log/retention.h"
 
 struct gen {
 	uint64_t records, system_every, input_bytes, output_bytes;

@@ -10,8 +10,8 @@
 
 #include <openssl/evp.h>
 
-#include "sealtrace/checkpoint.h"
-#include "sealtrace/digest.h"
+#include "sealtrace/log/checkpoint.h"
+#include "sealtrace/base/digest.h"
 
 /* RFC 8032 test 1 key; the note below was made by an independent
  * pure-Python RFC 8032 signer (the one docs/verify.md verifies with). */

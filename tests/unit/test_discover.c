@@ -17,10 +17,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sealtrace/config.h"
-#include "sealtrace/discover.h"
-#include "sealtrace/lifecycle.h"
-#include "sealtrace/model.h"
+#include "sealtrace/config/config.h"
+#include "sealtrace/targets/discover.h"
+#include "sealtrace/targets/lifecycle.h"
+#include "sealtrace/targets/model.h"
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

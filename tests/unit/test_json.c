@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/chain.h"
-#include "sealtrace/json.h"
-#include "sealtrace/record.h"
+#include "sealtrace/log/chain.h"
+#include "sealtrace/base/json.h"
+#include "sealtrace/log/record.h"
 
 static void str_is(const char *in, size_t n, const char *want)
 {

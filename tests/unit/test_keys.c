@@ -15,9 +15,9 @@
 
 #include <openssl/evp.h>
 
-#include "sealtrace/checkpoint.h"
-#include "sealtrace/digest.h"
-#include "sealtrace/keys.h"
+#include "sealtrace/log/checkpoint.h"
+#include "sealtrace/base/digest.h"
+#include "sealtrace/keys/keys.h"
 
 static char dir[64];
 

@@ -19,12 +19,12 @@
 
 #include <openssl/evp.h>
 
-#include "sealtrace/cli.h"
-#include "sealtrace/keys.h"
-#include "sealtrace/log.h"
-#include "sealtrace/pseudo.h"
-#include "sealtrace/scan.h"
-#include "sealtrace/store.h"
+#include "sealtrace/base/cli.h"
+#include "sealtrace/keys/keys.h"
+#include "sealtrace/log/log.h"
+#include "sealtrace/keys/keyring.h"
+#include "sealtrace/log/scan.h"
+#include "sealtrace/log/store.h"
 
 static char dir[64], keys[96], state[96];
 

@@ -16,13 +16,13 @@
 
 #include <openssl/evp.h>
 
-#include "sealtrace/bundle.h"
-#include "sealtrace/export.h"
-#include "sealtrace/keys.h"
-#include "sealtrace/log.h"
-#include "sealtrace/lookup.h"
-#include "sealtrace/pseudo.h"
-#include "sealtrace/scan.h"
+#include "sealtrace/proof/bundle.h"
+#include "sealtrace/proof/export.h"
+#include "sealtrace/keys/keys.h"
+#include "sealtrace/log/log.h"
+#include "sealtrace/proof/lookup.h"
+#include "sealtrace/keys/keyring.h"
+#include "sealtrace/log/scan.h"
 
 #define OLD_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define NEW_KEY "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/chain.h"
-#include "sealtrace/merkle.h"
+#include "sealtrace/log/chain.h"
+#include "sealtrace/log/merkle.h"
 
 /* The Certificate Transparency reference leaves and tree heads. */
 static const char *const leaves_hex[] = {

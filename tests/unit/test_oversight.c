@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/oversight.h"
+#include "sealtrace/ops/oversight.h"
 
 #define ID "0190c7a2-1b2c-7d3e-8f40-123456789abc"
 

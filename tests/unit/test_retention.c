@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/retention.h"
+#include "sealtrace/log/retention.h"
 
 #define NLEAVES 300
 

@@ -26,12 +26,12 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/cli.h"
-#include "sealtrace/keys.h"
-#include "sealtrace/log.h"
-#include "sealtrace/scan.h"
-#include "sealtrace/status.h"
-#include "sealtrace/status_window.h"
+#include "sealtrace/base/cli.h"
+#include "sealtrace/keys/keys.h"
+#include "sealtrace/log/log.h"
+#include "sealtrace/log/scan.h"
+#include "sealtrace/ops/status.h"
+#include "sealtrace/ops/status_window.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixtures                                                            */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/store.h"
+#include "sealtrace/log/store.h"
 
 static char dir[64];
 

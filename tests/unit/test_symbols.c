@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sealtrace/symbols.h"
+#include "sealtrace/capture/symbols.h"
 
 #define WORKLOAD "build/targets/workload"
 #define CET "build/targets/cet_target"

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Config: one YAML file (libyaml) into struct st_config.
+ *
+ * Every error names the file, the line and the key, e.g.
+ *   "demo.yaml:14: targets[0].probes[1].input.len: unknown register '%zz' at column 1 in '%zz'"
+ * All strings are owned by the config and freed by st_config_free().
+ *
+ * Schema (unknown keys and duplicate keys are errors):
+ *   system_id, operator_id			required, non-empty
+ *   node_id, state_dir, pin_dir, keys.dir	strings (defaults below)
+ *   ringbuf_bytes				power of two, 4096 .. 2^31
+ *   segment.{max_records,max_bytes,max_seconds}, checkpoint.{every_records,
+ *   every_seconds}, heartbeat_seconds		integers >= 1
+ *   fsync.every_ms				integer >= 0
+ *   fail_closed_after_ms			integer 0 .. 86400000 (0: off)
+ *   retention.{decision_days, system_days}	integers >= 0 (0: keep forever;
+ *						defaults 183 and 3650), check_seconds >= 1
+ *						(default 3600); see retention.h
+ *   metrics.listen				string, "" disables
+ *   model_globs				list of fnmatch globs on the basename of
+ *						files a tracked process opens (default
+ *						*.gguf *.onnx *.safetensors *.pt *.bin)
+ *   models[]: sha256 (64 hex), version	release name of a model digest (unique)
+ *   targets[]: name (unique), path | exe | maps | preset, pid (0..4194304),
+ *	on_loss (record|signal), signal (SIGKILL|SIGSTOP|SIGTERM|1..SIGRTMAX),
+ *	hold (true|false, default true: a process discovered at exec or at a
+ *	library load is stopped until its probes are attached),
+ *	model_globs (overrides the top-level list for this target),
+ *	preset (llama.cpp: probes llama_tokenize and llama_decode, maps
+ *	libllama.so unless path or maps say otherwise; probes optional),
+ *	probes[] (ST_MAX_PROBES in total over all targets):
+ *	  symbol | offset (exactly one; offset decimal or 0x, > 0),
+ *	  no_endbr_skip (true|false), input, output (both optional; a probe
+ *	  without either only counts calls). A capture is a mapping:
+ *	    ptr		fetch-arg, u64 or ":string" (ST_LEN_STRING, no len)
+ *	    len		unquoted integer: ST_LEN_FIXED; anything else (also a
+ *			quoted number) a fetch-arg: ST_LEN_FETCH. Both count
+ *			elements, so fixed_len = len * elem_size.
+ *	    elem_size	1..ST_MAX_CAPTURE, default 1
+ *	    max		1..ST_MAX_CAPTURE, default ST_DEFAULT_CAPTURE
+ *	    at		entry|return; default entry for input, return for output
+ *	  %ax/$retval (in ptr or len) needs at: return; len from %ax sets
+ *	  len_at_return.
+ * Integers are decimal or 0x hex; a leading zero (YAML 1.1 octal) is refused.
+ */
+#ifndef SEALTRACE_CONFIG_H
+#define SEALTRACE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealtrace/capture/capture.h"
+
+#define ST_ERR_LEN 512
+
+struct st_probe_cfg {
+	char *symbol;		/* ELF symbol (mangled C++ accepted); NULL with offset */
+	uint64_t offset;	/* file offset, when has_offset */
+	bool has_offset;
+	bool no_endbr_skip;	/* attach at the symbol even if it starts with endbr64 */
+	struct st_capture in;	/* in.mode == ST_LEN_NONE: no input capture */
+	struct st_capture out;
+	int line;		/* line of the probe in the config, for messages */
+};
+
+enum st_on_loss {
+	ST_ON_LOSS_RECORD = 0,	/* write a loss record, let the call go on */
+	ST_ON_LOSS_SIGNAL,	/* fail closed: signal the calling process */
+};
+
+/* A model digest the operator has named: model_version of its records. */
+struct st_model_cfg {
+	char sha256[65];	/* lower-case hex */
+	char *version;
+	int line;
+};
+
+struct st_target_cfg {
+	char *name;
+	char *path;		/* binary or shared library */
+	char *exe;		/* match processes by executable name (optional) */
+	char *maps;		/* match processes that map this library (optional) */
+	int pid;		/* 0: every process */
+	enum st_on_loss on_loss;
+	int signal;		/* for ST_ON_LOSS_SIGNAL, default SIGKILL */
+	bool no_hold;		/* hold: false */
+	char *preset;		/* "llama.cpp" or NULL */
+	char **model_globs;	/* NULL: the top-level list */
+	size_t nmodel_globs;
+	struct st_probe_cfg *probes;
+	size_t nprobes;
+	int line;
+};
+
+struct st_config {
+	char *file;		/* where it was read from (for messages) */
+	char *system_id;
+	char *operator_id;
+	char *node_id;		/* default: the host name */
+	char *state_dir;	/* default /var/lib/sealtrace */
+	char *keys_dir;		/* keys.dir, default /etc/sealtrace */
+	char *pin_dir;		/* default /sys/fs/bpf/sealtrace */
+	uint64_t ringbuf_bytes;	/* power of two, default 64 MiB */
+
+	struct {
+		uint64_t max_records;	/* default 100000 */
+		uint64_t max_bytes;	/* default 64 MiB */
+		uint64_t max_seconds;	/* default 86400 */
+	} segment;
+	struct {
+		uint64_t every_records;	/* default 10000 */
+		uint64_t every_seconds;	/* default 60 */
+	} checkpoint;
+	struct {
+		uint64_t every_ms;	/* 0: fsync every block; default 0 */
+	} fsync;
+	struct {
+		char *listen;		/* default 127.0.0.1:9464; "" disables */
+	} metrics;
+	uint64_t heartbeat_seconds;	/* default 60 */
+	struct {
+		uint64_t decision_days;	/* 0: forever; default 183 */
+		uint64_t system_days;	/* 0: forever; default 3650 */
+		uint64_t check_seconds;	/* default 3600 */
+	} retention;
+	/*
+	 * on_loss: signal targets are also signalled when the agent's
+	 * heartbeat (refreshed every second) is older than this; 0 = only
+	 * when the ring buffer is full. Default 0.
+	 */
+	uint64_t fail_closed_after_ms;
+
+	char **model_globs;	/* NULL: st_default_model_globs (model.h) */
+	size_t nmodel_globs;
+	struct st_model_cfg *models;
+	size_t nmodels;
+
+	struct st_target_cfg *targets;
+	size_t ntargets;
+};
+
+/*
+ * Load and validate; on error returns -1 with a message in err (may be
+ * NULL) and leaves cfg zeroed: nothing to free. A missing file reads
+ * "FILE: cannot open: <strerror>"; a YAML error "FILE:LINE: YAML syntax
+ * error: ...". st_config_free() may be called more than once.
+ */
+int st_config_load(const char *path, struct st_config *cfg, char *err,
+		   size_t errlen);
+/* Same from memory; name is used in messages in place of a file name. */
+int st_config_load_string(const char *name, const char *yaml, size_t len,
+			  struct st_config *cfg, char *err, size_t errlen);
+void st_config_free(struct st_config *cfg);
+/*
+ * 1 with a message naming AI Act Art. 19(1)/26(6) when
+ * retention.decision_days is set below six months (allowed: the operator
+ * may have a reason, but must be told); 0 otherwise.
+ */
+int st_config_retention_warning(const struct st_config *cfg, char *out,
+				size_t outlen);
+
+#endif /* SEALTRACE_CONFIG_H */

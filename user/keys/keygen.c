@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sealtrace keygen: create the HMAC key ring and the signing key pair;
+ * rotate either. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "sealtrace/base/cli.h"
+#include "sealtrace/keys/keys.h"
+#include "sealtrace/keys/keyring.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtrace keygen --dir DIR [--rotate-hmac | --rotate-signing]\n\n"
+		"Create DIR/hmac.key (HMAC-SHA256 key ring, 0600), DIR/signing.key\n"
+		"(Ed25519, PEM PKCS#8, 0600) and DIR/signing.pub (PEM, 0644) from the\n"
+		"OS CSPRNG. Refuses to overwrite any existing key file.\n\n"
+		"  --dir DIR        keys directory (created 0700 if missing)\n"
+		"  --rotate-hmac    append a new current key to an existing hmac.key;\n"
+		"                   older keys stay for looking up old references\n"
+		"  --rotate-signing move the public half of the current signing key to\n"
+		"                   DIR/retired/signing-<UTC YYYYMMDDTHHMMSSZ>.pub (0644),\n"
+		"                   overwrite and delete its private key, and write a new\n"
+		"                   signing.key/signing.pub. The agent still accepts the\n"
+		"                   checkpoints the retired key signed; give auditors the\n"
+		"                   new signing.pub as well (verify --pubkey-dir DIR).\n"
+		"                   Refuses when DIR has no signing.key\n"
+		"  -h, --help       this text\n\n"
+		"Exit status: 0 ok, 2 usage, keys already present or nothing to\n"
+		"rotate, 3 I/O error.\n");
+}
+
+static int rotate_signing_key(const char *dir)
+{
+	char err[8400], retired[4200], hash[ST_PUBKEY_HASH_LEN + 1];
+	EVP_PKEY *k;
+
+	if (st_keys_rotate_signing(dir, retired, sizeof(retired), err, sizeof(err))) {
+		fprintf(stderr, "sealtrace keygen: %s\n", err);
+		return strstr(err, "refusing") ? ST_EXIT_USAGE : ST_EXIT_RUNTIME;
+	}
+	printf("keygen: retired the signing key: its public key is now %s\n", retired);
+	if (!st_signing_key_load(dir, &k, err, sizeof(err)) &&
+	    !st_pubkey_hash(k, hash))
+		printf("keygen: new %s/signing.key (0600) and signing.pub (0644), public key %s\n",
+		       dir, hash);
+	EVP_PKEY_free(k);
+	printf("keygen: the old private key was overwritten and deleted; restart the agents\n"
+	       "keygen: with the new key and give auditors signing.pub and %s\n", retired);
+	return ST_EXIT_OK;
+}
+
+int cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "rotate-hmac", no_argument, NULL, 'r' },
+		{ "rotate-signing", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char err[512], id[ST_KEY_ID_MAX + 1];
+	const char *dir = NULL;
+	int rotate = 0, rotate_signing = 0, c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'r': rotate = 1; break;
+		case 's': rotate_signing = 1; break;
+		case 'h': usage(stdout); return ST_EXIT_OK;
+		default: usage(stderr); return ST_EXIT_USAGE;
+		}
+	}
+	if (!dir || optind != argc || (rotate && rotate_signing)) {
+		fprintf(stderr, "sealtrace keygen: --dir DIR is required (and at most one --rotate-*)\n");
+		usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	if (rotate_signing)
+		return rotate_signing_key(dir);
+	if (rotate) {
+		if (st_keys_rotate_hmac(dir, id, sizeof(id), err, sizeof(err))) {
+			fprintf(stderr, "sealtrace keygen: %s\n", err);
+			return ST_EXIT_RUNTIME;
+		}
+		printf("keygen: appended HMAC key '%s' to %s/hmac.key; it is now the current key\n",
+		       id, dir);
+		return ST_EXIT_OK;
+	}
+	if (st_keys_generate(dir, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace keygen: %s\n", err);
+		return strstr(err, "refusing") ? ST_EXIT_USAGE : ST_EXIT_RUNTIME;
+	}
+	printf("keygen: wrote %s/hmac.key (0600), %s/signing.key (0600), %s/signing.pub (0644)\n"
+	       "keygen: give signing.pub to auditors; keep hmac.key and signing.key secret\n",
+	       dir, dir, dir);
+	return ST_EXIT_OK;
+}

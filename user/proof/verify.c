@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sealtrace verify: check a state directory or an export.
+ *
+ * State directory: every segment's framing, every line's canonical form,
+ * the hash chain (scan.h), then the Merkle root at every signed tree head
+ * found: the checkpoint records of the system stream, each stream's
+ * `checkpoint` file and any --checkpoint copies. With --pubkey (several
+ * after a signing key rotation) or --pubkey-dir every signature is
+ * checked too, each against any of the keys; once a checkpoint record is
+ * signed by a new key, the keys before it must not sign again (a retired
+ * key is retired for good). The first failure is named as
+ * "<stream>/<segment> seq N: what" and the exit status is 1.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "sealtrace/base/errf.h"
+#include "sealtrace/proof/bundle.h"
+#include "sealtrace/log/checkpoint.h"
+#include "sealtrace/base/cli.h"
+#include "sealtrace/keys/keys.h"
+#include "sealtrace/log/merkle.h"
+#include "sealtrace/log/record.h"
+#include "sealtrace/log/scan.h"
+
+#define MAX_EXTERNAL 16
+#define PROGRESS_NS 1000000000ULL
+
+/* A signed (or, without --pubkey, merely claimed) tree head. */
+struct claim {
+	uint64_t size;
+	uint8_t root[ST_HASH_LEN];
+	char src[200];
+};
+
+struct claims {
+	struct claim *v;
+	size_t n, cap, next;
+	uint64_t verified_size;		/* largest size whose root matched */
+	size_t verified;		/* heads matched */
+	bool have_file;			/* <stream>/checkpoint present */
+};
+
+/* What one of the given keys signed. */
+struct keyuse {
+	uint64_t records;		/* checkpoint records in the system stream */
+	uint64_t first_seq, last_seq;	/* of those, system seq */
+	unsigned files;			/* <stream>/checkpoint and --checkpoint */
+	bool superseded;		/* another key signed a later record */
+	uint64_t superseded_at;		/* system seq of that record */
+};
+
+struct verify {
+	const char *state_dir;
+	struct st_keyset keys;		/* none: signatures not checked */
+	struct keyuse *use;		/* one per key */
+	int last_signer;		/* of the last checkpoint record; -1 */
+	struct claims c[ST_STREAM__COUNT];
+	struct st_merkle prev;		/* system tree one record back */
+	uint64_t purge_records;		/* retention_purge records seen */
+	uint64_t head[ST_STREAM__COUNT];	/* first seq kept (retention) */
+	bool started[ST_STREAM__COUNT];
+	uint64_t total, progress_ns;
+	const char *stream_name;
+	bool quiet;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int rt_err(char *err, size_t errlen, const char *msg)
+{
+	snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
+static int claim_cmp(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* Sort the claims not yet checked (qsort must not see a NULL base). */
+static void sort_claims(struct claims *c)
+{
+	if (c->n > c->next)
+		qsort(c->v + c->next, c->n - c->next, sizeof(*c->v), claim_cmp);
+}
+
+static int add_claim(struct claims *c, uint64_t size, const uint8_t *root,
+		     const char *src)
+{
+	struct claim *grown;
+	size_t i;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		grown = realloc(c->v, c->cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		c->v = grown;
+	}
+	/* keep [next, n) sorted: insert in place (claims come mostly in order) */
+	for (i = c->n; i > c->next && c->v[i - 1].size > size; i--)
+		c->v[i] = c->v[i - 1];
+	c->v[i].size = size;
+	memcpy(c->v[i].root, root, ST_HASH_LEN);
+	snprintf(c->v[i].src, sizeof(c->v[i].src), "%s", src);
+	c->n++;
+	return 0;
+}
+
+/* Compare a tree against one claim; 1 with a located message if wrong. */
+static int check_claim(struct claims *c, const struct claim *cl,
+		       const struct st_merkle *tree, struct st_hasher *h,
+		       const char *where, char *err, size_t errlen)
+{
+	uint8_t root[ST_HASH_LEN];
+
+	if (st_merkle_root(tree, h, root))
+		return rt_err(err, errlen, "SHA-256 failed");
+	if (memcmp(root, cl->root, ST_HASH_LEN))
+		return st_failf(err, errlen, "%s: the Merkle root of seq 0..%" PRIu64
+			       " differs from the one signed in %s: a record in seq %" PRIu64
+			       "..%" PRIu64 " was altered (and the chain recomputed), or records were replaced",
+			       where, cl->size - 1, cl->src, c->verified_size,
+			       cl->size - 1);
+	c->verified++;
+	if (cl->size > c->verified_size)
+		c->verified_size = cl->size;
+	return 0;
+}
+
+static void progress(struct verify *v, uint64_t seq)
+{
+	uint64_t now;
+
+	if (v->quiet || ++v->total % 8192)
+		return;
+	now = mono_ns();
+	if (!v->progress_ns) {
+		v->progress_ns = now;
+		return;
+	}
+	if (now - v->progress_ns < PROGRESS_NS)
+		return;
+	v->progress_ns = now;
+	fprintf(stderr, "verify: %s: %" PRIu64 " records checked...\n",
+		v->stream_name, seq + 1);
+}
+
+static int note_of(const struct st_record *rec, const char *key,
+		   enum st_kv_kind kind, const struct st_kv **out)
+{
+	*out = st_record_detail(rec, key);
+	return *out && (*out)->kind == kind ? 0 : -1;
+}
+
+/*
+ * Keys sign checkpoint records in runs: A..A B..B C..C. A key that comes
+ * back after another one took over was retired: whoever signs with it
+ * now holds a key that should have been destroyed.
+ */
+static int record_signer(struct verify *v, size_t k, uint64_t seq,
+			 const char *where, char *err, size_t errlen)
+{
+	struct keyuse *u = &v->use[k];
+
+	if (u->superseded)
+		return st_failf(err, errlen, "%s: checkpoint signed by %s, a key that another key replaced at system seq %"
+			       PRIu64 " (a retired signing key signed again)",
+			       where, v->keys.name[k], u->superseded_at);
+	if (v->last_signer >= 0 && (size_t)v->last_signer != k) {
+		v->use[v->last_signer].superseded = true;
+		v->use[v->last_signer].superseded_at = seq;
+	}
+	v->last_signer = (int)k;
+	if (!u->records++)
+		u->first_seq = seq;
+	u->last_seq = seq;
+	return 0;
+}
+
+/* A checkpoint record in the system stream: a signed head to check. */
+static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
+			     char *err, size_t errlen)
+{
+	const struct st_kv *cs, *size, *rh, *note;
+	uint8_t root[ST_HASH_LEN];
+	struct st_ckpt ck;
+	char why[512], where[160], src[200];
+	int stream, rc;
+	uint64_t seq = r->p->hdr.seq;
+	size_t signer = 0;
+
+	snprintf(where, sizeof(where), "system/%s seq %" PRIu64, r->segment, seq);
+	if (note_of(&r->p->rec, "checkpoint_stream", ST_KV_STR, &cs) ||
+	    note_of(&r->p->rec, "tree_size", ST_KV_UINT, &size) ||
+	    note_of(&r->p->rec, "root_hash", ST_KV_STR, &rh) ||
+	    note_of(&r->p->rec, "note", ST_KV_STR, &note))
+		return st_failf(err, errlen, "%s: checkpoint record lacks checkpoint_stream/tree_size/root_hash/note",
+			       where);
+	stream = st_stream_parse(cs->v.s);
+	if (stream < 0)
+		return st_failf(err, errlen, "%s: checkpoint of unknown stream '%s'",
+			       where, cs->v.s);
+	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
+			      v->keys.n, &ck, &signer, why, sizeof(why)))
+		return st_failf(err, errlen, "%s: %s", where, why);
+	if (v->keys.n && record_signer(v, signer, seq, where, err, errlen))
+		return 1;
+	if (st_ckpt_stream(&ck) != stream || ck.size != size->v.u ||
+	    st_unhex(rh->v.s, strlen(rh->v.s), root, ST_HASH_LEN) ||
+	    memcmp(root, ck.root, ST_HASH_LEN))
+		return st_failf(err, errlen, "%s: checkpoint record's fields differ from its signed note",
+			       where);
+	snprintf(src, sizeof(src), "the checkpoint record at system seq %" PRIu64, seq);
+	/* a head over records retention purged: signature checked, root not */
+	if (stream == ST_STREAM_SYSTEM && ck.size < v->head[ST_STREAM_SYSTEM])
+		return 0;
+	if (stream == ST_STREAM_DECISION || ck.size > seq)
+		return add_claim(&v->c[stream], ck.size, ck.root, src) ?
+			rt_err(err, errlen, "out of memory") : 0;
+	/* about the system stream itself: the head just before this record
+	 * (the decision checkpoint record sits between) or this position */
+	{
+		struct claim cl = { .size = ck.size };
+		const struct st_merkle *t = ck.size == seq ? r->tree :
+					    ck.size + 1 == seq ? &v->prev : NULL;
+
+		memcpy(cl.root, ck.root, ST_HASH_LEN);
+		snprintf(cl.src, sizeof(cl.src), "%s", src);
+		if (!t)
+			return st_failf(err, errlen, "%s: checkpoint record signs system size %" PRIu64
+				       ", which cannot precede it here", where, ck.size);
+		rc = check_claim(&v->c[ST_STREAM_SYSTEM], &cl, t, r->h, where,
+				 err, errlen);
+		return rc;
+	}
+}
+
+static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
+		     size_t errlen)
+{
+	struct verify *v = ctx;
+	struct claims *c = &v->c[r->stream];
+	uint64_t seq = r->p->hdr.seq;
+	char where[160];
+	int rc;
+
+	progress(v, seq);
+	if (!v->started[r->stream]) {
+		v->started[r->stream] = true;
+		v->head[r->stream] = seq;
+	}
+	if (r->stream == ST_STREAM_SYSTEM &&
+	    r->p->rec.type == ST_ET_RETENTION_PURGE)
+		v->purge_records++;
+	snprintf(where, sizeof(where), "%s/%s seq %" PRIu64,
+		 st_stream_name(r->stream), r->segment, seq);
+	/* heads whose size is this seq cover exactly the records before it */
+	while (c->next < c->n && c->v[c->next].size <= seq) {
+		if (c->v[c->next].size == seq) {
+			rc = check_claim(c, &c->v[c->next], r->tree, r->h, where,
+					 err, errlen);
+			if (rc)
+				return rc;
+		}
+		c->next++;
+	}
+	if (r->stream == ST_STREAM_SYSTEM && r->p->rec.type == ST_ET_CHECKPOINT) {
+		rc = checkpoint_record(v, r, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (r->stream == ST_STREAM_SYSTEM)
+		v->prev = *r->tree;
+	return 0;
+}
+
+static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
+		     char *err, size_t errlen)
+{
+	char note[ST_NOTE_MAX], why[512];
+	size_t len, signer = 0;
+
+	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
+		return -1;
+	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
+			      why, sizeof(why)))
+		return st_failf(err, errlen, "%s: %s", path, why);
+	if (v->keys.n)
+		v->use[signer].files++;
+	return 0;
+}
+
+static int load_file_claims(struct verify *v, char *const *ext, int next,
+			    char *err, size_t errlen)
+{
+	char path[4200], src[300];
+	struct st_ckpt ck;
+	int i, s;
+
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s/checkpoint", v->state_dir,
+			 st_stream_name((enum st_stream)i));
+		if (access(path, F_OK))
+			continue;
+		if (read_note(v, path, &ck, err, errlen))
+			return 1;
+		if (st_ckpt_stream(&ck) != i)
+			return st_failf(err, errlen, "%s: origin '%s' names another stream",
+				       path, ck.origin);
+		snprintf(src, sizeof(src), "%s/checkpoint", st_stream_name((enum st_stream)i));
+		if (add_claim(&v->c[i], ck.size, ck.root, src))
+			return rt_err(err, errlen, "out of memory");
+		v->c[i].have_file = true;
+	}
+	for (i = 0; i < next; i++) {
+		if (read_note(v, ext[i], &ck, err, errlen))
+			return 1;
+		s = st_ckpt_stream(&ck);
+		if (s < 0)
+			return st_failf(err, errlen, "%s: origin '%s' names no stream",
+				       ext[i], ck.origin);
+		snprintf(src, sizeof(src), "%s (--checkpoint)", ext[i]);
+		if (add_claim(&v->c[s], ck.size, ck.root, src))
+			return rt_err(err, errlen, "out of memory");
+	}
+	return 0;
+}
+
+/* After a stream's last record: heads of exactly its size, or beyond it. */
+static int finish_claims(struct verify *v, enum st_stream s,
+			 const struct st_scan_result *res, char *err,
+			 size_t errlen)
+{
+	struct claims *c = &v->c[s];
+	struct st_hasher *h;
+	char where[160];
+	int rc = 0;
+
+	h = st_hasher_new();
+	if (!h)
+		return rt_err(err, errlen, "OpenSSL SHA-256 unavailable");
+	snprintf(where, sizeof(where), "%s/%s (end, %" PRIu64 " records)",
+		 st_stream_name(s), res->segments ? res->last_segment : "-",
+		 res->records);
+	for (; c->next < c->n && !rc; c->next++) {
+		const struct claim *cl = &c->v[c->next];
+
+		if (cl->size == res->records)
+			rc = check_claim(c, cl, &res->tree, h, where, err, errlen);
+		else if (cl->size > res->records)
+			rc = st_failf(err, errlen, "%s: %s signs %" PRIu64 " records: seq %"
+				     PRIu64 "..%" PRIu64 " are missing (tail truncated or rolled back)",
+				     where, cl->src, cl->size, res->records,
+				     cl->size - 1);
+	}
+	st_hasher_free(h);
+	return rc;
+}
+
+static void print_stream(enum st_stream s, const struct st_scan_result *res,
+			 const struct claims *c)
+{
+	char t0[ST_TIME_LEN + 1] = "-", t1[ST_TIME_LEN + 1] = "-";
+	uint64_t kept = res->records - res->head.seq;
+
+	if (kept) {
+		st_time_format(res->first_ts, t0);
+		st_time_format(res->last_ts, t1);
+	}
+	printf("  %-8s %" PRIu64 " records in %" PRIu64 " segments, %s .. %s; "
+	       "%zu tree heads match, the latest covers %" PRIu64 " records (%" PRIu64
+	       " after it not yet signed)\n",
+	       st_stream_name(s), kept, res->segments, t0, t1,
+	       c->verified, c->verified_size, res->records - c->verified_size);
+	if (res->head.seq)
+		printf("  %-8s purged by retention: seq 0..%" PRIu64
+		       "; the rest continues from the retention_purge record at system seq %"
+		       PRIu64 " (chain hash and Merkle frontier)\n",
+		       st_stream_name(s), res->head.seq - 1, res->head.anchor_seq);
+}
+
+/*
+ * A purged head is only as good as the record that vouches for it: that
+ * record must be under a signed head of the system stream, or whoever
+ * deleted segments could have appended it after the last checkpoint.
+ */
+static int check_anchors(const struct verify *v,
+			 const struct st_scan_result *res, char *err,
+			 size_t errlen)
+{
+	uint64_t signed_sys = v->c[ST_STREAM_SYSTEM].verified_size;
+	int i;
+
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		const struct st_scan_head *h = &res[i].head;
+
+		if (h->seq && h->anchor_seq >= signed_sys)
+			return st_failf(err, errlen, "%s: seq 0..%" PRIu64 " are missing; the retention_purge record at system seq %"
+				       PRIu64 " that accounts for them is not covered by a signed checkpoint (the latest covers %"
+				       PRIu64 " system records)",
+				       st_stream_name((enum st_stream)i), h->seq - 1,
+				       h->anchor_seq, signed_sys);
+	}
+	return 0;
+}
+
+/* Which key signed what: the auditor sees where a rotation happened. */
+static void print_keys(const struct verify *v)
+{
+	char hash[ST_PUBKEY_HASH_LEN + 1];
+	const struct keyuse *u;
+	size_t i;
+
+	for (i = 0; i < v->keys.n; i++) {
+		u = &v->use[i];
+		if (st_pubkey_hash(v->keys.key[i], hash))
+			snprintf(hash, sizeof(hash), "?");
+		printf("  key %s (%.23s...): ", v->keys.name[i], hash);
+		if (u->records)
+			printf("signed %" PRIu64 " checkpoint records (system seq %" PRIu64
+			       "..%" PRIu64 ")", u->records, u->first_seq, u->last_seq);
+		else
+			printf("signed no checkpoint record");
+		printf(", %u checkpoint file(s)\n", u->files);
+	}
+}
+
+/* A check's result as an exit status, its message where it belongs. */
+static int failure_status(int rc, const char *err)
+{
+	if (rc < 0) {
+		fprintf(stderr, "sealtrace verify: %s\n", err);
+		return ST_EXIT_RUNTIME;
+	}
+	printf("verify: FAIL: %s\n", err);
+	return ST_EXIT_FAIL;
+}
+
+static int verify_state(struct verify *v, char *const *ext, int next)
+{
+	static const enum st_stream order[] = { ST_STREAM_SYSTEM, ST_STREAM_DECISION };
+	struct st_scan_result res[ST_STREAM__COUNT];
+	char err[1024];
+	uint64_t records = 0, segments = 0;
+	size_t heads = 0;
+	int i, rc;
+
+	memset(res, 0, sizeof(res));
+	rc = load_file_claims(v, ext, next, err, sizeof(err));
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		sort_claims(&v->c[i]);
+	/* system first: its checkpoint records are heads of both streams */
+	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
+		enum st_stream s = order[i];
+
+		v->stream_name = st_stream_name(s);
+		if (s == ST_STREAM_DECISION)
+			sort_claims(&v->c[s]);
+		rc = st_scan_stream(v->state_dir, s, verify_cb, v, &res[s], err,
+				    sizeof(err));
+		if (!rc)
+			rc = finish_claims(v, s, &res[s], err, sizeof(err));
+		/* the log signs its state at every open: no file, no log */
+		if (!rc && !v->c[s].have_file)
+			rc = st_failf(err, sizeof(err), "%s/%s/checkpoint: missing: no signed head for the %"
+				     PRIu64 " records there", v->state_dir,
+				     st_stream_name(s), res[s].records);
+	}
+	if (!rc)
+		rc = check_anchors(v, res, err, sizeof(err));
+	if (rc)
+		return failure_status(rc, err);
+	printf("verify: %s\n", v->state_dir);
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		print_stream((enum st_stream)i, &res[i], &v->c[i]);
+		records += res[i].records - res[i].head.seq;
+		segments += res[i].segments;
+		heads += v->c[i].verified;
+	}
+	if (v->purge_records)
+		printf("  retention_purge records in the system stream: %" PRIu64 "\n",
+		       v->purge_records);
+	print_keys(v);
+	if (!v->keys.n)
+		snprintf(err, sizeof(err), "signatures NOT checked (no --pubkey)");
+	else if (v->keys.n == 1)
+		snprintf(err, sizeof(err), "every checkpoint signature verifies with the given key");
+	else
+		snprintf(err, sizeof(err), "every checkpoint signature verifies with one of the %zu given keys",
+			 v->keys.n);
+	printf("verify: OK: 2 streams, %" PRIu64 " records, %" PRIu64
+	       " segments; framing, canonical form, hash chains and %zu Merkle roots check out; %s\n",
+	       records, segments, heads, err);
+	return ST_EXIT_OK;
+}
+
+static int verify_export_file(const char *path, const struct st_keyset *keys)
+{
+	struct st_bundle_report rep;
+	char err[1024];
+	FILE *f;
+	int rc, i;
+
+	f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	if (!f) {
+		fprintf(stderr, "sealtrace verify: %s: %m\n", path);
+		return ST_EXIT_RUNTIME;
+	}
+	rc = st_bundle_verify(f, path, keys, &rep, err, sizeof(err));
+	if (f != stdin)
+		fclose(f);
+	if (rc)
+		return failure_status(rc, err);
+	printf("verify: export %s\n", path);
+	for (i = 0; i < ST_STREAM__COUNT; i++) {
+		if (!rep.s[i].present)
+			continue;
+		printf("  %-8s %" PRIu64 " records", st_stream_name((enum st_stream)i),
+		       rep.s[i].records);
+		if (rep.s[i].records)
+			printf(" (seq %" PRIu64 "..%" PRIu64 ", %" PRIu64 " links checked)",
+			       rep.s[i].first_seq, rep.s[i].last_seq, rep.s[i].links);
+		printf(", each proved at its seq in the tree of %" PRIu64
+		       " records signed by %s\n", rep.s[i].tree_size,
+		       keys->name[rep.s[i].signer]);
+	}
+	printf("verify: OK: signatures, canonical form, chain links and Merkle proofs check out\n");
+	return ST_EXIT_OK;
+}
+
+/* --pubkey FILE or --pubkey-dir DIR; a key given twice counts once. */
+static int add_keys(struct st_keyset *ks, bool dir, const char *arg)
+{
+	char err[512];
+	int rc;
+
+	rc = dir ? st_keyset_add_keys_dir(ks, arg, err, sizeof(err)) :
+		   st_keyset_add_file(ks, arg, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "sealtrace verify: %s\n", err);
+	return rc < 0 ? -1 : 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
+		"                        [--checkpoint FILE]... [--quiet]\n"
+		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
+		"Check a log: gzip framing of every segment, canonical form of every\n"
+		"record, the hash chain of each stream, the Merkle root at every signed\n"
+		"tree head (checkpoint records, <stream>/checkpoint, --checkpoint copies)\n"
+		"and, with --pubkey or --pubkey-dir, every Ed25519 signature: each must\n"
+		"verify with one of the keys, and a key that another key followed in\n"
+		"the log (a rotated-out key) must not sign again.\n\n"
+		"  --state-dir DIR    the agent's state directory\n"
+		"  --pubkey FILE      signing.pub from `sealtrace keygen` (from a trusted copy);\n"
+		"                     repeatable: after `keygen --rotate-signing`, give the\n"
+		"                     retired keys too\n"
+		"  --pubkey-dir DIR   every *.pub in DIR and DIR/retired (a copy of the keys\n"
+		"                     directory's public keys); combines with --pubkey\n"
+		"  --checkpoint FILE  a checkpoint copied away earlier: finds a truncated\n"
+		"                     or rolled-back tail (repeatable)\n"
+		"  --export FILE      verify an export from `sealtrace export` instead\n"
+		"  --quiet            no progress lines on stderr\n"
+		"  -h, --help         this text\n\n"
+		"Exit status: 0 intact, 1 not intact (the first bad stream/segment/seq\n"
+		"is named), 2 usage, 3 I/O error.\n");
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "pubkey-dir", required_argument, NULL, 'P' },
+		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "export", required_argument, NULL, 'e' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct verify v = { .last_signer = -1 };
+	struct stat st;
+	char *ext[MAX_EXTERNAL];
+	const char *export = NULL;
+	bool pubkey = false;
+	int next = 0, c, rc, i;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': v.state_dir = optarg; break;
+		case 'p':
+		case 'P':
+			pubkey = true;
+			if (add_keys(&v.keys, c == 'P', optarg))
+				goto usage_err;
+			break;
+		case 'e': export = optarg; break;
+		case 'q': v.quiet = true; break;
+		case 'c':
+			if (next == MAX_EXTERNAL) {
+				fprintf(stderr, "sealtrace verify: at most %d --checkpoint\n",
+					MAX_EXTERNAL);
+				return ST_EXIT_USAGE;
+			}
+			ext[next++] = optarg;
+			break;
+		case 'h': usage(stdout); return ST_EXIT_OK;
+		default: usage(stderr); return ST_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !!v.state_dir == !!export ||
+	    (export && (!pubkey || next))) {
+		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
+		usage(stderr);
+		goto usage_err;
+	}
+	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
+		goto usage_err;
+	}
+	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
+	if (!v.use) {
+		fprintf(stderr, "sealtrace verify: out of memory\n");
+		rc = ST_EXIT_RUNTIME;
+		goto out;
+	}
+	if (export)
+		rc = verify_export_file(export, &v.keys);
+	else
+		rc = verify_state(&v, ext, next);
+out:
+	for (i = 0; i < ST_STREAM__COUNT; i++)
+		free(v.c[i].v);
+	free(v.use);
+	st_keyset_free(&v.keys);
+	return rc;
+usage_err:
+	rc = ST_EXIT_USAGE;
+	goto out;
+}

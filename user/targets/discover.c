@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Discover: /proc readers and name matching for process discovery. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sealtrace/targets/discover.h"
+
+const char *st_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* ---- container ids ---- */
+
+static size_t hex_run(const char *s)
+{
+	size_t n = 0;
+
+	while (isxdigit((unsigned char)s[n]))
+		n++;
+	return n;
+}
+
+int st_container_id(const char *text, char out[ST_CONTAINER_ID_LEN + 1])
+{
+	const char *p = text, *found = NULL;
+	size_t n;
+
+	out[0] = '\0';
+	while (*p) {
+		n = hex_run(p);
+		if (n == ST_CONTAINER_ID_LEN)
+			found = p;
+		p += n ? n : 1;
+	}
+	if (!found)
+		return -1;
+	memcpy(out, found, ST_CONTAINER_ID_LEN);
+	out[ST_CONTAINER_ID_LEN] = '\0';
+	for (n = 0; n < ST_CONTAINER_ID_LEN; n++)
+		out[n] = (char)tolower((unsigned char)out[n]);
+	return 0;
+}
+
+/* ---- library names ---- */
+
+void st_lib_stem(const char *pattern, char *stem, size_t len)
+{
+	const char *base = st_basename(pattern), *so = strstr(base, ".so");
+	size_t n = so ? (size_t)(so - base) : strlen(base);
+
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(stem, base, n);
+	stem[n] = '\0';
+}
+
+bool st_lib_matches(const char *pattern, const char *path)
+{
+	const char *base = st_basename(path);
+	char stem[256];
+	size_t n;
+
+	st_lib_stem(pattern, stem, sizeof(stem));
+	n = strlen(stem);
+	if (!n || strncmp(base, stem, n) || base[n] != '.')
+		return false;
+	return strstr(base + n, ".so") != NULL;
+}
+
+/* ---- /proc ---- */
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void read_comm(int pid, char comm[16])
+{
+	char path[64];
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, comm, 16)) {
+		comm[0] = '\0';
+		return;
+	}
+	n = strlen(comm);
+	if (n && comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+}
+
+static void read_container_id(int pid, char out[ST_CONTAINER_ID_LEN + 1])
+{
+	char path[64], text[8192];
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_small(path, text, sizeof(text)))
+		return;
+	st_container_id(text, out);
+}
+
+int st_proc_info(int pid, struct st_proc_info *pi, char *err, size_t errlen)
+{
+	char path[64];
+	struct stat st;
+	ssize_t n;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	pi->exe_dev = st.st_dev;
+	pi->exe_ino = st.st_ino;
+	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
+	pi->exe[n > 0 ? n : 0] = '\0';
+	read_comm(pid, pi->comm);
+	read_container_id(pid, pi->container_id);
+	return 0;
+}
+
+/* The path column of a /proc/PID/maps line, or NULL (anonymous mapping). */
+static char *maps_path(char *line)
+{
+	char *p = line;
+	int field;
+
+	/* address perms offset dev inode, then spaces, then the path */
+	for (field = 0; field < 5; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return NULL;
+		while (*p == ' ')
+			p++;
+	}
+	p[strcspn(p, "\n")] = '\0';
+	return *p == '/' ? p : NULL;
+}
+
+int st_proc_find_lib(int pid, const char *pattern, char *out, size_t len)
+{
+	char path[64], line[ST_PROC_PATH_MAX + 128], *file;
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		file = maps_path(line);
+		if (!file || !st_lib_matches(pattern, file))
+			continue;
+		snprintf(out, len, "%s", file);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+int st_proc_path(int pid, int dfd, const char *path, char *out, size_t len)
+{
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(out, len, "/proc/%d/root%s", pid, path);
+	else if (dfd == AT_FDCWD)
+		n = snprintf(out, len, "/proc/%d/cwd/%s", pid, path);
+	else
+		n = snprintf(out, len, "/proc/%d/fd/%d/%s", pid, dfd, path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int st_proc_each(st_pid_fn fn, void *ctx)
+{
+	struct dirent *de;
+	DIR *d;
+	char *end;
+	long pid;
+	int r = 0;
+
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		r = fn(ctx, (int)pid);
+		if (r)
+			break;
+	}
+	closedir(d);
+	return r;
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Lifecycle (userspace half): load bpf/lifecycle.bpf.c with the watch
+ * list in its read-only data, attach the exec/exit/openat tracepoints and
+ * hand each ring-buffer record to the caller.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sealtrace/targets/lifecycle.h"
+#include "lifecycle.skel.h"
+
+struct st_lc_ctx {
+	struct lifecycle_bpf *skel;
+	struct ring_buffer *rb;
+	st_lc_event_fn fn;
+	void *fn_ctx;
+};
+
+static int on_ringbuf(void *ctx, void *data, size_t size)
+{
+	struct st_lc_ctx *c = ctx;
+	struct st_lc_event ev;
+
+	if (size < sizeof(ev))
+		return 0;	/* cannot happen with our BPF side */
+	memcpy(&ev, data, sizeof(ev));
+	ev.path[ST_LC_PATH_MAX - 1] = '\0';
+	ev.comm[ST_COMM_LEN - 1] = '\0';
+	c->fn(c->fn_ctx, &ev);
+	return 0;
+}
+
+static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
+		       size_t nwatch, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (nwatch > ST_LC_MAX_WATCH) {
+		snprintf(err, errlen, "lifecycle: more than %d watched names", ST_LC_MAX_WATCH);
+		return -1;
+	}
+	for (i = 0; i < nwatch; i++) {
+		c->skel->rodata->watch[i] = watch[i];
+		if (watch[i].kind == ST_LC_WATCH_LIB)
+			c->skel->rodata->nlib++;
+	}
+	c->skel->rodata->nwatch = (__u32)nwatch;
+	return 0;
+}
+
+int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
+		      size_t nwatch, const char *pin_dir, st_lc_event_fn fn, void *fn_ctx,
+		      char *err, size_t errlen)
+{
+	char held_pin[4096];
+	struct st_lc_ctx *c;
+	int e;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "lifecycle: out of memory");
+		return -1;
+	}
+	c->fn = fn;
+	c->fn_ctx = fn_ctx;
+	c->skel = lifecycle_bpf__open();
+	if (!c->skel) {
+		snprintf(err, errlen, "lifecycle: cannot open the BPF object: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	if (set_watches(c, watch, nwatch, err, errlen))
+		goto fail;
+	/* the held list outlives this agent, like the capture maps beside it */
+	snprintf(held_pin, sizeof(held_pin), "%s/lifecycle-held", pin_dir);
+	if (bpf_map__set_pin_path(c->skel->maps.held, held_pin)) {
+		snprintf(err, errlen, "lifecycle: %s: pin path: %s", held_pin, strerror(errno));
+		goto fail;
+	}
+	e = lifecycle_bpf__load(c->skel);
+	if (e) {
+		snprintf(err, errlen, "lifecycle: loading the BPF programs failed: %s",
+			 strerror(-e));
+		goto fail;
+	}
+	e = lifecycle_bpf__attach(c->skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "lifecycle: attaching sched/syscalls tracepoints failed: %s "
+			 "(is tracefs mounted at /sys/kernel/tracing?)", strerror(-e));
+		goto fail;
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.lc_events), on_ringbuf, c, NULL);
+	if (!c->rb) {
+		snprintf(err, errlen, "lifecycle: ring buffer setup failed: %s", strerror(errno));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	st_lifecycle_close(c);
+	return -1;
+}
+
+void st_lifecycle_unhold(struct st_lc_ctx *c, uint32_t tgid)
+{
+	bpf_map__delete_elem(c->skel->maps.held, &tgid, sizeof(tgid), 0);
+}
+
+/* SIGCONT every tgid in the held map fd and empty it. */
+static int release_held_fd(int fd)
+{
+	__u32 key;
+	int n = 0;
+
+	/* always take the first key: deleting it restarts the walk anyway */
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0) {
+		if (kill((pid_t)key, SIGCONT) == 0)
+			n++;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+	return n;
+}
+
+int st_lifecycle_release_held(struct st_lc_ctx *c)
+{
+	return release_held_fd(bpf_map__fd(c->skel->maps.held));
+}
+
+int st_lifecycle_release_pinned(const char *pin_dir)
+{
+	char path[4096];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/lifecycle-held", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = release_held_fd(fd);
+	close(fd);
+	unlink(path);
+	return n;
+}
+
+int st_lifecycle_track(struct st_lc_ctx *c, uint32_t tgid, bool on)
+{
+	__u32 one = 1;
+
+	if (on)
+		return bpf_map__update_elem(c->skel->maps.tracked, &tgid, sizeof(tgid), &one,
+					    sizeof(one), BPF_ANY) ? -errno : 0;
+	if (bpf_map__delete_elem(c->skel->maps.tracked, &tgid, sizeof(tgid), 0) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int st_lifecycle_fd(struct st_lc_ctx *c)
+{
+	return ring_buffer__epoll_fd(c->rb);
+}
+
+int st_lifecycle_poll(struct st_lc_ctx *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+uint64_t st_lifecycle_lost(struct st_lc_ctx *c)
+{
+	__u32 zero = 0;
+	__u64 n = 0;
+
+	if (bpf_map__lookup_elem(c->skel->maps.lc_lost, &zero, sizeof(zero), &n, sizeof(n), 0))
+		return 0;
+	return n;
+}
+
+void st_lifecycle_close(struct st_lc_ctx *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	lifecycle_bpf__destroy(c->skel);
+	free(c);
+}
+
+void st_wait_status(int64_t status, int *exit_code, int *signo)
+{
+	int sig = (int)(status & 0x7f);
+
+	*signo = sig;
+	*exit_code = sig ? -1 : (int)((status >> 8) & 0xff);
+}

@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Track: discovery, lifecycle records and model fingerprints (see track.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sealtrace/targets/discover.h"
+#include "sealtrace/targets/lifecycle.h"
+#include "sealtrace/targets/model.h"
+#include "sealtrace/targets/track.h"
+
+#define HASH_WAIT_NS	(30ull * 1000000000ull)	/* at close, for big models */
+
+/* One tracked process. */
+struct proc {
+	int pid;
+	size_t target;
+	uint64_t gen;			/* tells a reused pid from its predecessor */
+	char comm[16];
+	char exe[ST_PROC_PATH_MAX];
+	char container_id[ST_CONTAINER_ID_LEN + 1];
+	char model_sha256[65];		/* "" until a model was hashed */
+	const char *model_version;	/* owned by the config */
+	char model_path[ST_MODEL_PATH_MAX];	/* last model submitted for hashing */
+};
+
+/* One file the target's probes are attached to. */
+struct attachment {
+	size_t target;
+	dev_t dev;
+	ino_t ino;
+};
+
+struct st_tracker {
+	const struct st_config *cfg;
+	struct st_tracker_ops ops;
+	struct st_lc_ctx *lc;
+	struct st_hasher *hasher;
+	struct proc *procs;
+	size_t nprocs, cap_procs;
+	struct attachment *att;
+	size_t natt, cap_att;
+	uint64_t next_gen;
+	uint64_t lc_lost_seen;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Lifecycle events are stamped in CLOCK_TAI; records are in UTC. */
+static uint64_t utc_of_tai(uint64_t tai)
+{
+	int64_t off = (int64_t)(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME));
+
+	return tai ? (uint64_t)((int64_t)tai - off) : clock_ns(CLOCK_REALTIME);
+}
+
+/* ---- records ---- */
+
+static void rec_proc(struct st_record *rec, const struct proc *p)
+{
+	rec->pid = p->pid;
+	rec->comm = p->comm;
+	rec->container_id = p->container_id[0] ? p->container_id : NULL;
+}
+
+static const struct st_target_cfg *target_of(const struct st_tracker *t, size_t ti)
+{
+	return &t->cfg->targets[ti];
+}
+
+static void record_activation(struct st_tracker *t, const struct proc *p, uint64_t ts,
+			      const char *reason, const char *file, bool held,
+			      const char *attach_err)
+{
+	struct st_record rec;
+	struct st_kv d[7];
+	size_t nd = 0;
+
+	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
+	rec_proc(&rec, p);
+	d[nd++] = st_kv_str("target", target_of(t, p->target)->name);
+	d[nd++] = st_kv_str("exe", p->exe);
+	d[nd++] = st_kv_str("file", file);
+	d[nd++] = st_kv_str("reason", reason);
+	d[nd++] = st_kv_bool("held", held);
+	if (attach_err)
+		d[nd++] = st_kv_str("attach_error", attach_err);
+	rec.details = d;
+	rec.ndetails = nd;
+	t->ops.record(t->ops.ctx, &rec);
+}
+
+static void record_deactivation(struct st_tracker *t, const struct proc *p, uint64_t ts,
+				const char *reason, int64_t status, bool have_status)
+{
+	struct st_record rec;
+	struct st_kv d[5];
+	size_t nd = 0;
+	int code, sig;
+
+	st_record_init(&rec, ST_ET_SYSTEM_DEACTIVATION, ts);
+	rec_proc(&rec, p);
+	d[nd++] = st_kv_str("target", target_of(t, p->target)->name);
+	d[nd++] = st_kv_str("reason", reason);
+	if (have_status) {
+		st_wait_status(status, &code, &sig);
+		if (sig)
+			d[nd++] = st_kv_int("signal", sig);
+		else
+			d[nd++] = st_kv_int("exit_code", code);
+	}
+	d[nd++] = st_kv_str("exe", p->exe);
+	rec.details = d;
+	rec.ndetails = nd;
+	t->ops.record(t->ops.ctx, &rec);
+}
+
+/* ---- tables ---- */
+
+static struct proc *find_proc(struct st_tracker *t, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < t->nprocs; i++)
+		if (t->procs[i].pid == pid)
+			return &t->procs[i];
+	return NULL;
+}
+
+static struct proc *add_proc(struct st_tracker *t)
+{
+	struct proc *bigger;
+	size_t cap;
+
+	if (t->nprocs == t->cap_procs) {
+		cap = t->cap_procs ? 2 * t->cap_procs : 16;
+		bigger = realloc(t->procs, cap * sizeof(*bigger));
+		if (!bigger)
+			return NULL;
+		t->procs = bigger;
+		t->cap_procs = cap;
+	}
+	memset(&t->procs[t->nprocs], 0, sizeof(t->procs[0]));
+	return &t->procs[t->nprocs++];
+}
+
+static void remove_proc(struct st_tracker *t, struct proc *p)
+{
+	size_t i = (size_t)(p - t->procs);
+
+	t->procs[i] = t->procs[--t->nprocs];
+}
+
+static bool attached(const struct st_tracker *t, size_t ti, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < t->natt; i++)
+		if (t->att[i].target == ti && t->att[i].dev == dev && t->att[i].ino == ino)
+			return true;
+	return false;
+}
+
+static int add_attachment(struct st_tracker *t, size_t ti, dev_t dev, ino_t ino)
+{
+	struct attachment *bigger;
+	size_t cap;
+
+	if (t->natt == t->cap_att) {
+		cap = t->cap_att ? 2 * t->cap_att : 8;
+		bigger = realloc(t->att, cap * sizeof(*bigger));
+		if (!bigger)
+			return -ENOMEM;
+		t->att = bigger;
+		t->cap_att = cap;
+	}
+	t->att[t->natt].target = ti;
+	t->att[t->natt].dev = dev;
+	t->att[t->natt].ino = ino;
+	t->natt++;
+	return 0;
+}
+
+/* ---- matching ---- */
+
+static bool is_discovered(const struct st_target_cfg *tc)
+{
+	return tc->exe || tc->maps;
+}
+
+/* Same file as the host path of a path-only target. */
+static bool same_file(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/*
+ * Does process pi belong to target ti? If so, file gets the path (as the
+ * process sees it) of the file to probe. lib_hint: a library the process
+ * just opened (NULL at scan or exec).
+ */
+static bool match_target(const struct st_target_cfg *tc, const struct st_proc_info *pi,
+			 const char *exec_path, const char *lib_hint, char *file, size_t len)
+{
+	bool exe_ok;
+
+	if (!is_discovered(tc)) {
+		if (!same_file(tc->path, pi->exe_dev, pi->exe_ino))
+			return false;
+		snprintf(file, len, "%s", tc->path);
+		return true;
+	}
+	exe_ok = !tc->exe || !strcmp(st_basename(pi->exe), tc->exe) ||
+		 (exec_path && !strcmp(st_basename(exec_path), tc->exe));
+	if (!exe_ok)
+		return false;
+	if (!tc->maps) {
+		snprintf(file, len, "%s", tc->path ? tc->path : pi->exe);
+		return true;
+	}
+	if (lib_hint && lib_hint[0] == '/' && st_lib_matches(tc->maps, lib_hint))
+		snprintf(file, len, "%s", lib_hint);
+	else if (st_proc_find_lib(pi->pid, tc->maps, file, len))
+		return false;
+	if (tc->path)
+		snprintf(file, len, "%s", tc->path);
+	return true;
+}
+
+/*
+ * The file to attach, as the agent reaches it: through /proc/PID/root; an
+ * executable that is not reachable by its name there (deleted, or
+ * over-mounted) through /proc/PID/exe itself.
+ */
+static int agent_path(const struct st_proc_info *pi, const char *file, bool is_exe,
+		      char *path, size_t len, struct stat *st)
+{
+	if (st_proc_path(pi->pid, AT_FDCWD, file, path, len) == 0 && stat(path, st) == 0 &&
+	    (!is_exe || (st->st_dev == pi->exe_dev && st->st_ino == pi->exe_ino)))
+		return 0;
+	if (!is_exe)
+		return -1;
+	snprintf(path, len, "/proc/%d/exe", pi->pid);
+	return stat(path, st);
+}
+
+/* Attach the target's probes to the file unless that (target, file) has them. */
+static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc_info *pi,
+			   const char *file, char *err, size_t errlen)
+{
+	const struct st_target_cfg *tc = target_of(t, ti);
+	char path[ST_PROC_PATH_MAX + 32], ident[ST_PROC_PATH_MAX + 64];
+	struct st_attach_req req;
+	struct stat st;
+	bool is_exe = !tc->maps && !tc->path;
+
+	if (!is_discovered(tc))
+		return 0;	/* attached by its host path at start */
+	if (agent_path(pi, file, is_exe, path, sizeof(path), &st)) {
+		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root", file, pi->pid);
+		return -1;
+	}
+	if (attached(t, ti, st.st_dev, st.st_ino))
+		return 0;
+	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)st.st_dev,
+		 (uintmax_t)st.st_ino, file);
+	req = (struct st_attach_req){
+		.target = ti, .path = path, .file = file, .ident = ident, .pid = pi->pid,
+		.container_id = pi->container_id[0] ? pi->container_id : NULL,
+	};
+	if (t->ops.attach(t->ops.ctx, &req, err, errlen))
+		return -1;
+	return add_attachment(t, ti, st.st_dev, st.st_ino);
+}
+
+static void resume(struct st_tracker *t, int pid)
+{
+	/* the BPF side stopped it so that no call runs before the probes are in */
+	if (kill(pid, SIGCONT) && errno != ESRCH)
+		fprintf(stderr, "sealtrace: resuming pid %d: %s\n", pid, strerror(errno));
+	st_lifecycle_unhold(t->lc, (uint32_t)pid);
+}
+
+/*
+ * Make pid a tracked process of the first target it matches. Returns true
+ * when it did.
+ */
+static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *reason,
+		     const char *exec_path, const char *lib_hint, bool held)
+{
+	char file[ST_PROC_PATH_MAX], err[512];
+	struct st_proc_info *pi;
+	struct proc *p;
+	size_t ti;
+	bool found = false, attach_failed = false;
+
+	if (pid == (int)getpid() || find_proc(t, pid))
+		return false;
+	pi = malloc(sizeof(*pi));	/* two paths: too big for the stack */
+	if (!pi)
+		return false;
+	if (st_proc_info(pid, pi, err, sizeof(err)))
+		goto out;	/* gone already, or a kernel thread */
+	for (ti = 0; ti < t->cfg->ntargets && !found; ti++)
+		found = match_target(target_of(t, ti), pi, exec_path, lib_hint, file,
+				     sizeof(file));
+	if (!found)
+		goto out;
+	ti--;
+	if (ensure_attached(t, ti, pi, file, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace: target '%s', pid %d: %s\n", target_of(t, ti)->name,
+			pid, err);
+		attach_failed = true;
+	}
+	p = add_proc(t);
+	if (!p) {
+		fprintf(stderr, "sealtrace: pid %d: out of memory\n", pid);
+		found = false;
+		goto out;
+	}
+	p->pid = pid;
+	p->target = ti;
+	p->gen = ++t->next_gen;
+	memcpy(p->comm, pi->comm, sizeof(p->comm));
+	snprintf(p->exe, sizeof(p->exe), "%s", pi->exe);
+	memcpy(p->container_id, pi->container_id, sizeof(p->container_id));
+	st_lifecycle_track(t->lc, (uint32_t)pid, true);
+	record_activation(t, p, ts, reason, file, held, attach_failed ? err : NULL);
+out:
+	free(pi);
+	return found;
+}
+
+/* ---- events ---- */
+
+static void deactivate(struct st_tracker *t, struct proc *p, uint64_t ts, const char *reason,
+		       int64_t status, bool have_status)
+{
+	/* the process's last calls are in the capture ring: record them first */
+	t->ops.drain(t->ops.ctx);
+	record_deactivation(t, p, ts, reason, status, have_status);
+	remove_proc(t, p);
+}
+
+/*
+ * An executable of a target with exe and maps, before it has loaded the
+ * library: it stays tracked, so that the kernel reports that load.
+ */
+static bool lib_candidate(const struct st_tracker *t, const char *exec_path)
+{
+	size_t i;
+
+	for (i = 0; i < t->cfg->ntargets; i++) {
+		const struct st_target_cfg *tc = &t->cfg->targets[i];
+
+		if (tc->maps && tc->exe && !strcmp(st_basename(exec_path), tc->exe))
+			return true;
+	}
+	return false;
+}
+
+static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	uint64_t ts = utc_of_tai(ev->ts_ns);
+	struct proc *p = find_proc(t, (int)ev->tgid);
+	int pid = (int)ev->tgid;
+
+	if (p)	/* a new program: whatever it is, the old one is gone */
+		deactivate(t, p, ts, "exec", 0, false);
+	if (consider(t, pid, ts, "exec", ev->path, NULL, ev->flags & ST_LC_F_HELD))
+		return;
+	if (!lib_candidate(t, ev->path))
+		st_lifecycle_track(t->lc, ev->tgid, false);
+}
+
+static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	uint64_t ts = utc_of_tai(ev->ts_ns);
+	int pid = (int)ev->tgid;
+
+	if (find_proc(t, pid))
+		return;
+	if (!consider(t, pid, ts, "library_load", NULL, ev->path, ev->flags & ST_LC_F_HELD))
+		st_lifecycle_track(t->lc, ev->tgid, false);
+}
+
+static const char *version_of(const struct st_tracker *t, const char *sha)
+{
+	size_t i;
+
+	for (i = 0; i < t->cfg->nmodels; i++)
+		if (!strcmp(t->cfg->models[i].sha256, sha))
+			return t->cfg->models[i].version;
+	return NULL;
+}
+
+static bool is_model(const struct st_tracker *t, const struct proc *p, const char *path)
+{
+	const struct st_target_cfg *tc = target_of(t, p->target);
+
+	if (tc->model_globs)
+		return st_model_glob_match((const char *const *)tc->model_globs,
+					   tc->nmodel_globs, path);
+	if (t->cfg->model_globs)
+		return st_model_glob_match((const char *const *)t->cfg->model_globs,
+					   t->cfg->nmodel_globs, path);
+	return st_model_glob_match(st_default_model_globs, st_default_model_nglobs, path);
+}
+
+/*
+ * A model artifact opened by a tracked process: open it now, while the
+ * process (and so /proc/PID/root) is there, and hash it on the worker.
+ */
+static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	char path[ST_PROC_PATH_MAX + 64];
+	struct st_hash_job job;
+	struct proc *p = find_proc(t, (int)ev->tgid);
+	struct stat st;
+	int fd;
+
+	if (!p || !ev->path[0] || !is_model(t, p, ev->path))
+		return;
+	if (!strcmp(p->model_path, ev->path))
+		return;	/* loaders open a model more than once; one record per process */
+	if (st_proc_path(p->pid, ev->dfd, ev->path, path, sizeof(path)))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open %s: %s\n", p->pid,
+			ev->path, path, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	memset(&job, 0, sizeof(job));
+	job.fd = fd;
+	job.pid = p->pid;
+	job.tag = p->gen;
+	snprintf(job.path, sizeof(job.path), "%s", ev->path);
+	snprintf(p->model_path, sizeof(p->model_path), "%s", ev->path);
+	if (st_hasher_submit(t->hasher, &job))
+		fprintf(stderr, "sealtrace: pid %d: model %s: out of memory\n", p->pid, ev->path);
+}
+
+static void on_exit_event(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	struct proc *p = find_proc(t, (int)ev->tgid);
+
+	if (p)
+		deactivate(t, p, utc_of_tai(ev->ts_ns), "exit", ev->ret, true);
+}
+
+static void on_lc_event(void *ctx, const struct st_lc_event *ev)
+{
+	struct st_tracker *t = ctx;
+
+	switch (ev->kind) {
+	case ST_EV_PROC_EXEC:
+		on_exec(t, ev);
+		break;
+	case ST_EV_PROC_EXIT:
+		on_exit_event(t, ev);
+		break;
+	case ST_EV_FILE_OPEN:
+		if (ev->flags & ST_LC_F_LIB)
+			on_lib_open(t, ev);
+		else
+			on_file_open(t, ev);
+		break;
+	default:
+		break;
+	}
+	/* resumed only now: activation and attach are done, or it is no target */
+	if (ev->flags & ST_LC_F_HELD)
+		resume(t, (int)ev->tgid);
+}
+
+static void record_model(struct st_tracker *t, const struct st_hash_result *r)
+{
+	struct proc *p = find_proc(t, r->pid);
+	struct st_record rec;
+	struct st_kv d[5];
+	size_t nd = 0;
+
+	if (p && p->gen != r->tag)
+		p = NULL;	/* the pid was reused */
+	if (r->error) {
+		fprintf(stderr, "sealtrace: pid %d: hashing model %s: %s\n", r->pid, r->path,
+			strerror(r->error));
+		return;
+	}
+	st_record_init(&rec, ST_ET_MODEL_LOADED, clock_ns(CLOCK_REALTIME));
+	rec.pid = r->pid;
+	if (p) {
+		rec_proc(&rec, p);
+		snprintf(p->model_sha256, sizeof(p->model_sha256), "%s", r->sha256);
+		p->model_version = version_of(t, r->sha256);
+		d[nd++] = st_kv_str("target", target_of(t, p->target)->name);
+	}
+	rec.model_artifact = r->sha256;
+	rec.model_version = version_of(t, r->sha256);
+	d[nd++] = st_kv_str("path", r->path);
+	d[nd++] = st_kv_uint("size", r->size);
+	d[nd++] = st_kv_str("sha256", r->sha256);
+	rec.details = d;
+	rec.ndetails = nd;
+	t->ops.record(t->ops.ctx, &rec);
+}
+
+static void take_hashes(struct st_tracker *t)
+{
+	struct st_hash_result *r = malloc(sizeof(*r));
+
+	if (!r)
+		return;
+	while (st_hasher_take(t->hasher, r) == 1)
+		record_model(t, r);
+	free(r);
+}
+
+static void check_lost(struct st_tracker *t)
+{
+	uint64_t lost = st_lifecycle_lost(t->lc);
+
+	if (lost == t->lc_lost_seen)
+		return;
+	/* a lost exec or exit is a lifecycle gap; say so where operators look */
+	fprintf(stderr, "sealtrace: lifecycle: %" PRIu64 " events lost (ring buffer full)\n",
+		lost - t->lc_lost_seen);
+	t->lc_lost_seen = lost;
+}
+
+/* ---- API ---- */
+
+static void add_watch(struct st_lc_watch *w, size_t *n, uint8_t kind, const char *name,
+		      bool hold, bool tracked_only)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len >= ST_LC_NAME_MAX)
+		return;
+	for (i = 0; i < *n; i++) {
+		if (w[i].kind == kind && !strcmp(w[i].name, name)) {
+			w[i].hold |= hold;
+			w[i].tracked_only &= tracked_only;
+			return;
+		}
+	}
+	if (*n >= ST_LC_MAX_WATCH)
+		return;
+	memset(&w[*n], 0, sizeof(w[*n]));
+	w[*n].kind = kind;
+	w[*n].hold = hold;
+	w[*n].tracked_only = tracked_only;
+	w[*n].len = (uint8_t)len;
+	memcpy(w[*n].name, name, len);
+	(*n)++;
+}
+
+static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
+{
+	char stem[ST_LC_NAME_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->ntargets; i++) {
+		const struct st_target_cfg *tc = &cfg->targets[i];
+		bool hold = !tc->no_hold;
+
+		if (tc->maps) {
+			st_lib_stem(tc->maps, stem, sizeof(stem));
+			/*
+			 * With exe: only that executable's processes, which its
+			 * exec watch tracks (no hold there: nothing to attach yet).
+			 * Without: any process that loads the library.
+			 */
+			add_watch(w, &n, ST_LC_WATCH_LIB, stem, hold, tc->exe != NULL);
+			if (tc->exe)
+				add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, false, false);
+		} else if (tc->exe) {
+			add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, hold, false);
+		} else if (tc->path) {
+			add_watch(w, &n, ST_LC_WATCH_EXE, st_basename(tc->path), hold, false);
+		}
+	}
+	return n;
+}
+
+int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
+		    const struct st_tracker_ops *ops, char *err, size_t errlen)
+{
+	struct st_lc_watch watch[ST_LC_MAX_WATCH];
+	struct st_tracker *t;
+	struct stat st;
+	size_t nwatch, i;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "tracker: out of memory");
+		return -1;
+	}
+	t->cfg = cfg;
+	t->ops = *ops;
+	nwatch = build_watches(cfg, watch);
+	if (st_lifecycle_open(&t->lc, watch, nwatch, cfg->pin_dir, on_lc_event, t, err, errlen) ||
+	    st_hasher_start(&t->hasher, err, errlen)) {
+		st_tracker_close(t);
+		return -1;
+	}
+	/* path-only targets are attached by their host path: that file is covered */
+	for (i = 0; i < cfg->ntargets; i++)
+		if (!is_discovered(&cfg->targets[i]) && !stat(cfg->targets[i].path, &st))
+			add_attachment(t, i, st.st_dev, st.st_ino);
+	*out = t;
+	return 0;
+}
+
+static int scan_one(void *ctx, int pid)
+{
+	struct st_tracker *t = ctx;
+
+	consider(t, pid, clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, false);
+	return 0;
+}
+
+int st_tracker_scan(struct st_tracker *t)
+{
+	int r = st_proc_each(scan_one, t), n;
+
+	/*
+	 * Processes a previous agent stopped and died before resuming: found
+	 * (and attached) by the scan above, so they may run now.
+	 */
+	n = st_lifecycle_release_held(t->lc);
+	if (n > 0)
+		fprintf(stderr, "sealtrace: resumed %d process(es) a previous agent left held\n", n);
+	return r;
+}
+
+
+int st_tracker_fd(struct st_tracker *t)
+{
+	return st_lifecycle_fd(t->lc);
+}
+
+int st_tracker_poll(struct st_tracker *t)
+{
+	int n = st_lifecycle_poll(t->lc, 0);
+
+	take_hashes(t);
+	check_lost(t);
+	return n;
+}
+
+void st_tracker_annotate(struct st_tracker *t, struct st_record *rec)
+{
+	struct proc *p;
+
+	if (!t || rec->pid <= 0)
+		return;
+	p = find_proc(t, rec->pid);
+	if (!p)
+		return;
+	if (p->container_id[0] && !rec->container_id)
+		rec->container_id = p->container_id;
+	if (p->model_sha256[0] && !rec->model_artifact) {
+		rec->model_artifact = p->model_sha256;
+		rec->model_version = p->model_version;
+	}
+}
+
+size_t st_tracker_count(struct st_tracker *t)
+{
+	return t ? t->nprocs : 0;
+}
+
+void st_tracker_close(struct st_tracker *t)
+{
+	uint64_t deadline;
+	struct timespec ms = { 0, 10 * 1000 * 1000 };
+
+	if (!t)
+		return;
+	if (t->hasher && t->lc) {
+		/* a model opened just before stop still gets its record */
+		st_lifecycle_poll(t->lc, 0);
+		deadline = clock_ns(CLOCK_MONOTONIC) + HASH_WAIT_NS;
+		while (st_hasher_pending(t->hasher) && clock_ns(CLOCK_MONOTONIC) < deadline) {
+			take_hashes(t);
+			nanosleep(&ms, NULL);
+		}
+		take_hashes(t);
+	}
+	st_hasher_stop(t->hasher);
+	st_lifecycle_close(t->lc);
+	free(t->procs);
+	free(t->att);
+	free(t);
+}
