@@ -20,7 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "sealtrace/capture/capture.h"
+#include "sealtrace/capture/capture_abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -16,7 +16,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "sealtrace/targets/lifecycle.h"
+#include "sealtrace/targets/lifecycle_abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

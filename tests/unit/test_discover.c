@@ -180,25 +180,25 @@ static void test_hasher(void **state)
 	};
 	struct st_hash_result r;
 	struct st_hash_job job;
-	struct st_hasher *h;
+	struct st_model_hasher *h;
 	struct timespec ms = { 0, 1000000 };
 	char err[256];
 	int got = 0, spins = 0;
 
-	assert_int_equal(st_hasher_start(&h, err, sizeof(err)), 0);
+	assert_int_equal(st_model_hasher_start(&h, err, sizeof(err)), 0);
 	memset(&job, 0, sizeof(job));
 	job.fd = temp_file("abc", 3);
 	lseek(job.fd, 0, SEEK_END);	/* hashing does not depend on the offset */
 	job.pid = 1;
 	job.tag = 10;
 	snprintf(job.path, sizeof(job.path), "/m/a.gguf");
-	assert_int_equal(st_hasher_submit(h, &job), 0);
+	assert_int_equal(st_model_hasher_submit(h, &job), 0);
 	job.fd = temp_file("", 0);
 	job.pid = 2;
 	job.tag = 20;
-	assert_int_equal(st_hasher_submit(h, &job), 0);
+	assert_int_equal(st_model_hasher_submit(h, &job), 0);
 	while (got < 2 && spins++ < 5000) {
-		if (st_hasher_take(h, &r) != 1) {
+		if (st_model_hasher_take(h, &r) != 1) {
 			nanosleep(&ms, NULL);
 			continue;
 		}
@@ -211,12 +211,12 @@ static void test_hasher(void **state)
 		got++;
 	}
 	assert_int_equal(got, 2);
-	assert_int_equal(st_hasher_pending(h), 0);
-	assert_int_equal(st_hasher_take(h, &r), 0);
+	assert_int_equal(st_model_hasher_pending(h), 0);
+	assert_int_equal(st_model_hasher_take(h, &r), 0);
 	/* a job still queued at stop is finished and freed, not leaked */
 	job.fd = temp_file("x", 1);
-	assert_int_equal(st_hasher_submit(h, &job), 0);
-	st_hasher_stop(h);
+	assert_int_equal(st_model_hasher_submit(h, &job), 0);
+	st_model_hasher_stop(h);
 }
 
 /* ---- config keys ---- */

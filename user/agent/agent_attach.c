@@ -83,7 +83,7 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 	capture_text(&p->cfg->out, out, sizeof(out));
 	snprintf(off, sizeof(off), "0x%" PRIx64, p->sym.attach_offset);
 	snprintf(foff, sizeof(foff), "0x%" PRIx64, p->sym.func_offset);
-	st_record_init(&rec, ST_ET_PROBE_ATTACHED, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_PROBE_ATTACHED, st_clock_ns(CLOCK_REALTIME));
 	rec.probe = p->name;
 	details[nd++] = st_kv_str("target", p->target->name);
 	details[nd++] = st_kv_str("path", p->path);
@@ -114,7 +114,7 @@ void agent_record_probe_detached(struct agent *a, const struct probe_rt *p,
 	struct st_record rec;
 	struct st_kv details[3];
 
-	st_record_init(&rec, ST_ET_PROBE_DETACHED, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_PROBE_DETACHED, st_clock_ns(CLOCK_REALTIME));
 	rec.probe = p->name;
 	details[0] = st_kv_str("reason", reason);
 	details[1] = st_kv_str("path", p->path);
@@ -159,7 +159,7 @@ static void on_stale_probe(void *ctx, uint32_t probe_id, const char *key)
 	char name[64];
 
 	snprintf(name, sizeof(name), "pinned:%u:%s", probe_id, key);
-	st_record_init(&rec, ST_ET_PROBE_DETACHED, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_PROBE_DETACHED, st_clock_ns(CLOCK_REALTIME));
 	rec.probe = name;
 	details[0] = st_kv_str("reason", "not in config");
 	details[1] = st_kv_str("key", key);
@@ -174,7 +174,7 @@ static void record_config_change(struct agent *a, int detached, int added)
 	struct st_record rec;
 	struct st_kv details[3];
 
-	st_record_init(&rec, ST_ET_CONFIG_CHANGE, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_CONFIG_CHANGE, st_clock_ns(CLOCK_REALTIME));
 	details[0] = st_kv_str("config", a->cfg.file);
 	details[1] = st_kv_uint("probes_detached", (uint64_t)detached);
 	details[2] = st_kv_uint("probes_added", (uint64_t)added);

@@ -208,7 +208,7 @@ void agent_record_agent(struct agent *a, enum st_event_type type, const char *re
 	struct st_kv details[8];
 	size_t nd = 0;
 
-	st_record_init(&rec, type, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, type, st_clock_ns(CLOCK_REALTIME));
 	details[nd++] = st_kv_str("version", "0.1.0");
 	details[nd++] = st_kv_str("config", a->cfg.file);
 	details[nd++] = st_kv_uint("probes", a->nattached);
@@ -261,7 +261,7 @@ static void access_record(const struct st_oversight_req *req, struct st_record *
 {
 	size_t nd = 0;
 
-	st_record_init(rec, ST_ET_LOG_ACCESS, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(rec, ST_ET_LOG_ACCESS, st_clock_ns(CLOCK_REALTIME));
 	rec->pid = req->peer_pid > 0 ? req->peer_pid : 0;
 	snprintf(actor, actorlen, "uid:%d", req->peer_uid);
 	details[nd++] = st_kv_str("action", req->action);
@@ -285,7 +285,7 @@ void agent_on_oversight(void *ctx, const struct st_oversight_req *req, char *rep
 		access_record(req, &rec, details, uid, sizeof(uid));
 		goto append;
 	}
-	st_record_init(&rec, ST_ET_OVERSIGHT, agent_clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_OVERSIGHT, st_clock_ns(CLOCK_REALTIME));
 	rec.human_override_applied = req->override;
 	details[nd++] = st_kv_str("decision_event_id", req->event_id);
 	details[nd++] = st_kv_str("actor", req->actor);

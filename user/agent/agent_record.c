@@ -54,7 +54,7 @@ static void record_orphan_call(struct agent *a, const struct st_call *call)
 	struct st_record rec;
 	struct st_kv details[2];
 	char name[32];
-	uint64_t ts = agent_tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
+	uint64_t ts = st_tai_to_utc(call->entry_ts ? call->entry_ts : call->return_ts, a->tai_offset_ns);
 
 	snprintf(name, sizeof(name), "pinned:%u", call->probe_id);
 	st_record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
@@ -87,7 +87,7 @@ void agent_on_call(void *ctx, const struct st_call *call)
 	if (call->probe_id == ST_CANARY_PROBE_ID) {
 		/* ours, or a previous agent's left in the ring: never a target call */
 		if ((int)call->probe_id == a->canary_id && call->tgid == (uint32_t)getpid())
-			a->canary_back_ns = agent_clock_ns(CLOCK_REALTIME);
+			a->canary_back_ns = st_clock_ns(CLOCK_REALTIME);
 		return;
 	}
 	p = &a->probes[call->probe_id];
@@ -100,7 +100,7 @@ void agent_on_call(void *ctx, const struct st_call *call)
 		record_orphan_call(a, call);
 		return;
 	}
-	ts = agent_tai_to_utc(a, call->entry_ts ? call->entry_ts : call->return_ts);
+	ts = st_tai_to_utc(call->entry_ts ? call->entry_ts : call->return_ts, a->tai_offset_ns);
 	st_record_init(&rec, call->state == ST_CALL_INCOMPLETE ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
 		    ts);
 	rec.pid = (int32_t)call->tgid;
@@ -183,7 +183,7 @@ int agent_on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t p
 {
 	struct agent *a = ctx;
 
-	st_pairing_event(a->pairing, ev, size, pos, agent_clock_ns(CLOCK_MONOTONIC));
+	st_pairing_event(a->pairing, ev, size, pos, st_clock_ns(CLOCK_MONOTONIC));
 	return 0;
 }
 
@@ -389,7 +389,7 @@ void agent_skip_recorded_calls(struct agent *a)
 	 * the log's size); without a snapshot every segment is read.
 	 */
 	if (a->away_ms >= 0) {
-		now = agent_clock_ns(CLOCK_REALTIME);
+		now = st_clock_ns(CLOCK_REALTIME);
 		back = (uint64_t)a->away_ms * 1000000ull + a->commit_every_ns + 2000000000ull;
 		w.since_ns = now > back ? now - back : 0;
 	}
@@ -401,4 +401,27 @@ void agent_skip_recorded_calls(struct agent *a)
 		st_pairing_skip(a->pairing, rc->ring[i % RECENT_CALLS].probe_id,
 				rc->ring[i % RECENT_CALLS].kseq);
 	free(rc);
+}
+
+/* ---- draining the ring ---- */
+
+#define LOST_BATCH 4096
+
+/* One round: lost returns first (their entries precede them), then the ring. */
+int agent_consume_round(struct agent *a, int timeout_ms)
+{
+	static struct st_lost_event lost[LOST_BATCH];
+	int nlost, n;
+
+	nlost = st_capture_lost_events(a->capture, lost, LOST_BATCH);
+	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
+	agent_settle_lost_events(a, lost, nlost);
+	return n < 0 ? n : n + nlost;
+}
+
+void agent_drain(struct agent *a)
+{
+	/* until a round finds nothing: everything the kernel handed over is read */
+	while (agent_consume_round(a, 0) > 0)
+		;
 }

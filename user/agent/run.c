@@ -51,25 +51,6 @@ static void on_stop_signal(int sig)
 	stop_requested = 1;
 }
 
-uint64_t agent_clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The kernel stamps events in CLOCK_TAI; records are in UTC. */
-static void refresh_tai_offset(struct agent *a)
-{
-	a->tai_offset_ns = (int64_t)(agent_clock_ns(CLOCK_TAI) - agent_clock_ns(CLOCK_REALTIME));
-}
-
-uint64_t agent_tai_to_utc(const struct agent *a, uint64_t tai)
-{
-	return tai ? (uint64_t)((int64_t)tai - a->tai_offset_ns) : agent_clock_ns(CLOCK_REALTIME);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -89,18 +70,6 @@ static void usage(FILE *f)
 		"  -h, --help             this text\n\n"
 		"Exit status: 0 clean stop, 2 usage or configuration error,\n"
 		"3 runtime error (BPF load/attach, keys, store).\n");
-}
-
-int agent_log_append(struct agent *a, const struct st_record *rec)
-{
-	char err[ST_ERR_LEN];
-
-	if (st_log_append(a->log, rec, err, sizeof(err)) == 0)
-		return 0;
-	/* never silent: the failure goes to stderr and into the stop record */
-	a->write_errors++;
-	fprintf(stderr, "sealtrace: %s\n", err);
-	return -1;
 }
 
 /* ---- setup and main loop ---- */
@@ -147,20 +116,6 @@ static int open_capture(struct agent *a)
 			       sizeof(a->err));
 }
 
-#define LOST_BATCH 4096
-
-/* One round: lost returns first (their entries precede them), then the ring. */
-static int consume_round(struct agent *a, int timeout_ms)
-{
-	static struct st_lost_event lost[LOST_BATCH];
-	int nlost, n;
-
-	nlost = st_capture_lost_events(a->capture, lost, LOST_BATCH);
-	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
-	agent_settle_lost_events(a, lost, nlost);
-	return n < 0 ? n : n + nlost;
-}
-
 /*
  * Make what was recorded durable, then give the ring space back. Never
  * past a pending entry younger than a second: its call is not recorded
@@ -186,13 +141,6 @@ static void commit(struct agent *a, uint64_t mono_now)
 	a->last_commit_ns = mono_now;
 }
 
-void agent_drain(struct agent *a)
-{
-	/* until a round finds nothing: everything the kernel handed over is read */
-	while (consume_round(a, 0) > 0)
-		;
-}
-
 /*
  * Calls open on threads that died without a thread-exit event reaching
  * us (the ring was full, or the kernel killed them fail-closed): their
@@ -203,13 +151,13 @@ static void reap_dead_threads(struct agent *a)
 {
 	st_pairing_reap_mark(a->pairing, agent_thread_alive);
 	agent_drain(a);
-	st_pairing_reap_settle(a->pairing, agent_clock_ns(CLOCK_TAI));
+	st_pairing_reap_settle(a->pairing, st_clock_ns(CLOCK_TAI));
 }
 
 /* Every retention.check_seconds (and once at start): purge what expired. */
 static void retention(struct agent *a)
 {
-	uint64_t days[ST_STREAM__COUNT], mono = agent_clock_ns(CLOCK_MONOTONIC);
+	uint64_t days[ST_STREAM__COUNT], mono = st_clock_ns(CLOCK_MONOTONIC);
 	struct st_retain_report rep;
 	char err[ST_ERR_LEN];
 	int i;
@@ -220,7 +168,7 @@ static void retention(struct agent *a)
 	a->last_retention_ns = mono;
 	days[ST_STREAM_DECISION] = a->cfg.retention.decision_days;
 	days[ST_STREAM_SYSTEM] = a->cfg.retention.system_days;
-	if (st_log_retain(a->log, days, agent_clock_ns(CLOCK_REALTIME), &rep, err,
+	if (st_log_retain(a->log, days, st_clock_ns(CLOCK_REALTIME), &rep, err,
 			  sizeof(err))) {
 		fprintf(stderr, "sealtrace: retention: %s\n", err);
 		return;
@@ -243,8 +191,8 @@ static void tick(struct agent *a, uint64_t now)
 		a->last_watchdog_ns = now;
 	}
 
-	refresh_tai_offset(a);
-	st_capture_heartbeat(a->capture, agent_clock_ns(CLOCK_TAI));
+	a->tai_offset_ns = st_tai_offset_ns();	/* leap seconds change it */
+	st_capture_heartbeat(a->capture, st_clock_ns(CLOCK_TAI));
 	agent_account_losses(a, now);
 	if (st_log_tick(a->log, now, err, sizeof(err)))
 		fprintf(stderr, "sealtrace: %s\n", err);
@@ -270,13 +218,13 @@ static int loop(struct agent *a, uint64_t duration_ns)
 	while (!stop_requested) {
 		if (a->tracker)
 			agent_wait_rings(a, 100);
-		if (consume_round(a, a->tracker ? 0 : 100) < 0 && errno != EINTR)
+		if (agent_consume_round(a, a->tracker ? 0 : 100) < 0 && errno != EINTR)
 			break;
 		st_oversight_serve(a->oversight_fd, agent_on_oversight, a);
 		if (a->tracker)
 			st_tracker_poll(a->tracker);
-		now = agent_clock_ns(CLOCK_REALTIME);
-		mono = agent_clock_ns(CLOCK_MONOTONIC);
+		now = st_clock_ns(CLOCK_REALTIME);
+		mono = st_clock_ns(CLOCK_MONOTONIC);
 		if (now - last_tick >= 1000000000ull) {
 			tick(a, now);
 			last_tick = now;
@@ -323,15 +271,15 @@ static int shutdown_agent(struct agent *a, const char *reason)
 			/* no return can be seen any more: open calls end here */
 			st_pairing_flush(a->pairing);
 			st_pairing_reap_mark(a->pairing, agent_thread_never_alive);
-			st_pairing_reap_settle(a->pairing, agent_clock_ns(CLOCK_TAI));
+			st_pairing_reap_settle(a->pairing, st_clock_ns(CLOCK_TAI));
 		}
-		agent_account_losses(a, agent_clock_ns(CLOCK_REALTIME));
+		agent_account_losses(a, st_clock_ns(CLOCK_REALTIME));
 		agent_print_summary(a);
 	}
 	if (a->log) {
 		agent_record_agent(a, ST_ET_AGENT_STOP, reason);
 		if (a->capture)
-			commit(a, agent_clock_ns(CLOCK_MONOTONIC));
+			commit(a, st_clock_ns(CLOCK_MONOTONIC));
 		if (st_log_close(a->log, a->err, sizeof(a->err))) {
 			fprintf(stderr, "sealtrace: %s\n", a->err);
 			rc = ST_EXIT_RUNTIME;
@@ -418,10 +366,10 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 		return ST_EXIT_USAGE;
 	}
 	install_signals();
-	refresh_tai_offset(a);
+	a->tai_offset_ns = st_tai_offset_ns();	/* leap seconds change it */
 	/* records are made durable, and ring space handed back, at the fsync pace */
 	a->commit_every_ns = (a->cfg.fsync.every_ms ? a->cfg.fsync.every_ms : 100) * 1000000ull;
-	a->started_ns = agent_clock_ns(CLOCK_REALTIME);
+	a->started_ns = st_clock_ns(CLOCK_REALTIME);
 	if (st_keyring_load(&a->keys, a->cfg.keys_dir, a->err, sizeof(a->err)) ||
 	    open_log(a) || open_capture(a)) {
 		fprintf(stderr, "sealtrace: %s\n", a->err);
@@ -430,7 +378,7 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	}
 	if (a->maps_reused && st_capture_accounting_load(a->capture, &a->acct) == 0)
 		a->counted_before = a->acct.counted_through;
-	a->away_ms = agent_away_ms(a, agent_clock_ns(CLOCK_REALTIME));
+	a->away_ms = agent_away_ms(a, st_clock_ns(CLOCK_REALTIME));
 	agent_record_agent(a, ST_ET_AGENT_START, NULL);
 	if (!detach_now && agent_open_tracker(a)) {
 		fprintf(stderr, "sealtrace: %s\n", a->err);
@@ -449,7 +397,7 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	agent_skip_recorded_calls(a);
 	/* what accumulated while no agent ran is recorded before anything new */
 	agent_drain(a);
-	agent_account_losses(a, agent_clock_ns(CLOCK_REALTIME));
+	agent_account_losses(a, st_clock_ns(CLOCK_REALTIME));
 	if (!detach_now) {
 		agent_attach_canary(a);
 		agent_start_metrics(a);

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
 #include "sealtrace/log/chain.h"
 #include "sealtrace/log/checkpoint.h"
@@ -79,13 +80,6 @@ struct st_log {
 	char hold_err[ERR_LEN];		/* last legal hold problem recorded */
 };
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- event ids -------------------------------------------------------- */
 
@@ -136,7 +130,7 @@ static int sync_all(struct st_log *log, char *err, size_t errlen)
 		if (st_store_sync(log->s[i].store, err, errlen))
 			return -1;
 	log->unsynced = false;
-	log->last_sync_ns = realtime_ns();
+	log->last_sync_ns = st_realtime_ns();
 	log->stats.fsyncs++;
 	return 0;
 }
@@ -148,7 +142,7 @@ static int flush_stream(struct st_log *log, struct lstream *st, char *err,
 		return 0;
 	if (st_store_append(st->store, st->block.p, st->block.len,
 			    st->block_first_seq, st->block_records,
-			    realtime_ns(), err, errlen))
+			    st_realtime_ns(), err, errlen))
 		return -1;
 	if (!st_store_last_block(st->store, st->pos.segment, &st->pos.offset,
 				 &st->pos.end)) {
@@ -248,7 +242,7 @@ static int append(struct st_log *log, const struct st_record *rec,
 	}
 	if (!st->block_records) {
 		st->block_first_seq = st->next_seq;
-		st->block_opened_ns = realtime_ns();
+		st->block_opened_ns = st_realtime_ns();
 	}
 	st->block_records++;
 	st->next_seq++;
@@ -327,7 +321,7 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 		{ .key = "trigger", .kind = ST_KV_STR, .v.s = trigger },
 	};
 	struct st_record r = {
-		.type = ST_ET_CHECKPOINT, .timestamp_ns = realtime_ns(),
+		.type = ST_ET_CHECKPOINT, .timestamp_ns = st_realtime_ns(),
 		.input_len = -1, .output_len = -1, .duration_ns = -1,
 		.details = d, .ndetails = 5,
 	};
@@ -418,7 +412,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 				      trigger, err, errlen))
 			return -1;
 	log->since_ckpt = 0;
-	log->last_ckpt_ns = realtime_ns();
+	log->last_ckpt_ns = st_realtime_ns();
 	log->stats.checkpoints += ST_STREAM__COUNT;
 	log->stats.last_checkpoint_ns = log->last_ckpt_ns;
 	return 0;
@@ -708,7 +702,7 @@ static int recovery_record(struct st_log *log, struct lstream *st,
 {
 	struct st_kv d[7];
 	struct st_record r = {
-		.type = ST_ET_RECOVERY, .timestamp_ns = realtime_ns(),
+		.type = ST_ET_RECOVERY, .timestamp_ns = st_realtime_ns(),
 		.input_len = -1, .output_len = -1, .duration_ns = -1,
 		.details = d,
 	};
@@ -745,7 +739,7 @@ static int rotation_record(struct st_log *log, char *err, size_t errlen)
 	char old_hash[ST_PUBKEY_HASH_LEN + 1], new_hash[ST_PUBKEY_HASH_LEN + 1];
 	struct st_kv d[4];
 	struct st_record r = {
-		.type = ST_ET_CONFIG_CHANGE, .timestamp_ns = realtime_ns(),
+		.type = ST_ET_CONFIG_CHANGE, .timestamp_ns = st_realtime_ns(),
 		.input_len = -1, .output_len = -1, .duration_ns = -1,
 		.details = d, .ndetails = 4,
 	};
@@ -861,7 +855,7 @@ static int open_streams(struct st_log *log, const struct st_log_opts *o,
 			return st_errf(err, errlen, "log: system_id/node_id too long");
 		/* the store makes the dir; recovery before reading it back */
 		if (st_store_open(&st->store, st->dir, &so, err, errlen) ||
-		    st_store_recover(st->dir, realtime_ns(), &rec[i], err, errlen) ||
+		    st_store_recover(st->dir, st_realtime_ns(), &rec[i], err, errlen) ||
 		    resume_stream(log, st, unclean, err, errlen))
 			return -1;
 	}
@@ -1015,7 +1009,7 @@ static int purge_oldest(struct st_log *log, struct lstream *st, char *err,
 	memcpy(p.last_hash, st->after_oldest.chain.prev, ST_HASH_LEN);
 	p.tree = st->after_oldest.tree;
 	st_purge_details(&p, &t);
-	st_record_init(&r, ST_ET_RETENTION_PURGE, realtime_ns());
+	st_record_init(&r, ST_ET_RETENTION_PURGE, st_realtime_ns());
 	r.details = t.d;
 	r.ndetails = ST_PURGE_NDETAILS;
 	if (append(log, &r, true, err, errlen) ||
@@ -1080,7 +1074,7 @@ static int hold_problem(struct st_log *log, const char *msg, char *err,
 	snprintf(log->hold_err, sizeof(log->hold_err), "%s", msg);
 	d[0] = st_kv_bool("legal_hold_invalid", true);
 	d[1] = st_kv_str("reason", msg);
-	st_record_init(&r, ST_ET_CONFIG_CHANGE, realtime_ns());
+	st_record_init(&r, ST_ET_CONFIG_CHANGE, st_realtime_ns());
 	r.details = d;
 	r.ndetails = 2;
 	return append(log, &r, true, err, errlen);
@@ -1101,7 +1095,7 @@ static int find_head(struct st_log *log, struct lstream *st, char *err,
 
 	if (st->head_known)
 		return 0;
-	rc = st_retention_head(log->state_dir, st->id, &h, err, errlen);
+	rc = st_scan_stream_head(log->state_dir, st->id, &h, err, errlen);
 	if (rc > 0) {
 		size_t n = strlen(err);
 

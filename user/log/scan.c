@@ -7,7 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sealtrace/log/retention.h"
+#include "sealtrace/base/errf.h"
+#include "sealtrace/log/purge_record.h"
 #include "sealtrace/log/scan.h"
 
 struct scan {
@@ -327,7 +328,7 @@ static int scan_run(struct scan *s, const char *state_dir,
 	}
 	if (!w && l.n && l.first[0]) {
 		/* purged by retention: start where its record vouches */
-		rc = st_retention_head(state_dir, s->stream, &res->head,
+		rc = st_scan_stream_head(state_dir, s->stream, &res->head,
 				       s->err, s->errlen);
 		if (rc)
 			goto out;
@@ -431,4 +432,86 @@ int st_scan_stream_from(const char *state_dir, enum st_stream stream,
 	};
 
 	return scan_from_run(&s, state_dir);
+}
+
+/* ---- finding a stream's head -------------------------------------------- */
+
+struct head_find {
+	enum st_stream stream;
+	uint64_t first;			/* first seq on disk */
+	struct st_scan_head *head;
+	bool found;
+};
+
+static int head_cb(void *ctx, const struct st_scan_rec *r, char *err,
+		   size_t errlen)
+{
+	struct head_find *f = ctx;
+	struct st_purge p;
+	char why[256];
+
+	if (r->p->rec.type != ST_ET_RETENTION_PURGE)
+		return 0;
+	if (st_purge_parse(&r->p->rec, &p, why, sizeof(why))) {
+		st_errf(err, errlen, "system/%s seq %" PRIu64 ": %s", r->segment,
+			r->p->hdr.seq, why);
+		return 1;
+	}
+	if (p.stream != f->stream || p.last_seq + 1 != f->first)
+		return 0;
+	/* the latest one wins; they all vouch for the same state anyway */
+	f->head->seq = f->first;
+	memcpy(f->head->chain.prev, p.last_hash, ST_HASH_LEN);
+	f->head->tree = p.tree;
+	f->head->anchor_seq = r->p->hdr.seq;
+	memcpy(f->head->anchor_segment, r->segment, ST_SEG_NAME_LEN + 1);
+	f->found = true;
+	return 0;
+}
+
+static int first_seq_of(const char *state_dir, enum st_stream s, uint64_t *first,
+			char *err, size_t errlen)
+{
+	struct st_seg_list l = { 0 };
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/%s", state_dir, st_stream_name(s));
+	if (st_seg_list(dir, &l, err, errlen))
+		return -1;
+	*first = l.n ? l.first[0] : 0;
+	st_seg_list_free(&l);
+	return 0;
+}
+
+int st_scan_stream_head(const char *state_dir, enum st_stream s,
+		      struct st_scan_head *head, char *err, size_t errlen)
+{
+	/* live: the system stream's torn tail may not be moved aside yet */
+	struct st_scan_window w = { .since_ns = 0, .live = true };
+	struct head_find f = { .stream = s, .head = head };
+	struct st_scan_result *res;
+	int rc;
+
+	memset(head, 0, sizeof(*head));
+	st_chain_init(&head->chain);
+	st_merkle_init(&head->tree);
+	if (first_seq_of(state_dir, s, &f.first, err, errlen))
+		return -1;
+	if (!f.first)
+		return 0;
+	res = malloc(sizeof(*res));	/* big: a Merkle frontier */
+	if (!res)
+		return st_errf(err, errlen, "out of memory");
+	rc = st_scan_stream_window(state_dir, ST_STREAM_SYSTEM, &w, head_cb, &f,
+				   res, err, errlen);
+	free(res);
+	if (rc)
+		return rc;
+	if (!f.found) {
+		/* the scan reports seqs 0..first-1 as missing */
+		memset(head, 0, sizeof(*head));
+		st_chain_init(&head->chain);
+		st_merkle_init(&head->tree);
+	}
+	return 0;
 }

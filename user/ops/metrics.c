@@ -21,6 +21,7 @@
 
 #include <microhttpd.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/ops/status.h"
 
 struct st_metrics {
@@ -142,13 +143,6 @@ static int open_listener(const char *listen_addr, int *family, char *err, size_t
 /* Requests                                                            */
 /* ------------------------------------------------------------------ */
 
-static uint64_t now_utc_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Queue a malloc'd body; ownership passes to libmicrohttpd (or is freed). */
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code,
@@ -205,7 +199,7 @@ static enum MHD_Result serve_healthz(struct st_metrics *m, struct MHD_Connection
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	rc = st_status_health(m->have ? &m->snap : NULL, now_utc_ns(), why, sizeof(why));
+	rc = st_status_health(m->have ? &m->snap : NULL, st_realtime_ns(), why, sizeof(why));
 	pthread_mutex_unlock(&m->lock);
 	if (asprintf(&body, "%s\n", why) < 0)
 		return MHD_NO;

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/ops/status_window.h"
@@ -92,13 +93,6 @@ static void status_usage(FILE *f)
 /* Arguments                                                           */
 /* ------------------------------------------------------------------ */
 
-static uint64_t now_utc_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* "30s", "15m", "2h", "1d", unix seconds, or "YYYY-MM-DDTHH:MM:SSZ". */
 static int parse_since(const char *arg, uint64_t now_ns, uint64_t *out)
@@ -162,7 +156,7 @@ static int parse_status_args(int argc, char **argv, struct status_opts *o)
 			o->state_dir = optarg;
 			break;
 		case 's':
-			if (parse_since(optarg, now_utc_ns(), &o->since_ns)) {
+			if (parse_since(optarg, st_realtime_ns(), &o->since_ns)) {
 				fprintf(stderr, "sealtrace status: bad --since '%s' "
 					"(30s, 15m, 2h, 1d, unix seconds or "
 					"YYYY-MM-DDTHH:MM:SSZ)\n", optarg);
@@ -698,7 +692,7 @@ static int report(const struct status_opts *o, const struct st_status *s)
 		w = read_window(o, werr, sizeof(werr));
 	rp.w = w;
 	/* the window ends now: read the clock after the log */
-	rp.now = now_utc_ns();
+	rp.now = st_realtime_ns();
 	judge(s, w, o->has_since && !w ? werr : NULL, rp.now, &v);
 	if (o->json)
 		print_json(&rp);

@@ -6,19 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/log/scan.h"
 #include "sealtrace/ops/status_window.h"
 
 #define PROGRESS_EVERY	8192			/* records between clock reads */
 #define PROGRESS_NS	(2ull * 1000000000ull)	/* quiet scans print nothing */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct window_scan {
 	struct st_window *w;
@@ -110,7 +104,7 @@ static void progress(struct window_scan *ws, uint64_t seq)
 
 	if (!w->progress || ++ws->nread % PROGRESS_EVERY)
 		return;
-	now = mono_ns();
+	now = st_monotonic_ns();
 	if (now - w->progress_ns < PROGRESS_NS)
 		return;
 	w->progress_ns = now;
@@ -177,7 +171,7 @@ int st_window_read(const char *state_dir, uint64_t since_ns, bool live, bool pro
 	memset(w, 0, sizeof(*w));
 	w->since_ns = since_ns;
 	w->progress = progress_on;
-	w->started_ns = w->progress_ns = mono_ns();
+	w->started_ns = w->progress_ns = st_monotonic_ns();
 	if (read_stream(state_dir, ST_STREAM_SYSTEM, live, w, err, errlen))
 		return -1;
 	return read_stream(state_dir, ST_STREAM_DECISION, live, w, err, errlen);

@@ -18,6 +18,7 @@
 
 #include <openssl/crypto.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/lookup.h"
@@ -217,13 +218,6 @@ struct lookup {
 	enum st_stream stream;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void progress(struct lookup *l)
 {
@@ -231,7 +225,7 @@ static void progress(struct lookup *l)
 
 	if (++l->read % 8192 || l->quiet)
 		return;
-	now = mono_ns();
+	now = st_monotonic_ns();
 	if (!l->progress_ns) {
 		l->progress_ns = now;
 		return;

@@ -25,6 +25,7 @@
 
 #include <openssl/evp.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/log/checkpoint.h"
@@ -76,13 +77,6 @@ struct verify {
 	bool quiet;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int rt_err(char *err, size_t errlen, const char *msg)
 {
@@ -154,7 +148,7 @@ static void progress(struct verify *v, uint64_t seq)
 
 	if (v->quiet || ++v->total % 8192)
 		return;
-	now = mono_ns();
+	now = st_monotonic_ns();
 	if (!v->progress_ns) {
 		v->progress_ns = now;
 		return;

@@ -70,7 +70,7 @@ struct node {
 	struct st_hash_result res;
 };
 
-struct st_hasher {
+struct st_model_hasher {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -117,7 +117,7 @@ static void hash_one(struct node *n)
 
 static void *worker(void *arg)
 {
-	struct st_hasher *h = arg;
+	struct st_model_hasher *h = arg;
 	struct node *n;
 
 	pthread_mutex_lock(&h->lock);
@@ -136,9 +136,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int st_hasher_start(struct st_hasher **out, char *err, size_t errlen)
+int st_model_hasher_start(struct st_model_hasher **out, char *err, size_t errlen)
 {
-	struct st_hasher *h;
+	struct st_model_hasher *h;
 	int e;
 
 	*out = NULL;
@@ -161,7 +161,7 @@ int st_hasher_start(struct st_hasher **out, char *err, size_t errlen)
 	return 0;
 }
 
-int st_hasher_submit(struct st_hasher *h, const struct st_hash_job *job)
+int st_model_hasher_submit(struct st_model_hasher *h, const struct st_hash_job *job)
 {
 	struct node *n = calloc(1, sizeof(*n));
 
@@ -178,7 +178,7 @@ int st_hasher_submit(struct st_hasher *h, const struct st_hash_job *job)
 	return 0;
 }
 
-int st_hasher_take(struct st_hasher *h, struct st_hash_result *out)
+int st_model_hasher_take(struct st_model_hasher *h, struct st_hash_result *out)
 {
 	struct node *n;
 
@@ -194,7 +194,7 @@ int st_hasher_take(struct st_hasher *h, struct st_hash_result *out)
 	return 1;
 }
 
-size_t st_hasher_pending(struct st_hasher *h)
+size_t st_model_hasher_pending(struct st_model_hasher *h)
 {
 	size_t n;
 
@@ -214,7 +214,7 @@ static void free_list(struct node *n)
 	}
 }
 
-void st_hasher_stop(struct st_hasher *h)
+void st_model_hasher_stop(struct st_model_hasher *h)
 {
 	if (!h)
 		return;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/targets/discover.h"
 #include "sealtrace/targets/lifecycle.h"
 #include "sealtrace/targets/model.h"
@@ -42,7 +43,7 @@ struct st_tracker {
 	const struct st_config *cfg;
 	struct st_tracker_ops ops;
 	struct st_lc_ctx *lc;
-	struct st_hasher *hasher;
+	struct st_model_hasher *hasher;
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct attachment *att;
@@ -51,21 +52,7 @@ struct st_tracker {
 	uint64_t lc_lost_seen;
 };
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
 
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Lifecycle events are stamped in CLOCK_TAI; records are in UTC. */
-static uint64_t utc_of_tai(uint64_t tai)
-{
-	int64_t off = (int64_t)(clock_ns(CLOCK_TAI) - clock_ns(CLOCK_REALTIME));
-
-	return tai ? (uint64_t)((int64_t)tai - off) : clock_ns(CLOCK_REALTIME);
-}
 
 /* ---- records ---- */
 
@@ -376,7 +363,7 @@ static bool lib_candidate(const struct st_tracker *t, const char *exec_path)
 
 static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 {
-	uint64_t ts = utc_of_tai(ev->ts_ns);
+	uint64_t ts = st_tai_to_utc(ev->ts_ns, st_tai_offset_ns());
 	struct proc *p = find_proc(t, (int)ev->tgid);
 	int pid = (int)ev->tgid;
 
@@ -390,7 +377,7 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 
 static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
 {
-	uint64_t ts = utc_of_tai(ev->ts_ns);
+	uint64_t ts = st_tai_to_utc(ev->ts_ns, st_tai_offset_ns());
 	int pid = (int)ev->tgid;
 
 	if (find_proc(t, pid))
@@ -454,7 +441,7 @@ static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
 	job.tag = p->gen;
 	snprintf(job.path, sizeof(job.path), "%s", ev->path);
 	snprintf(p->model_path, sizeof(p->model_path), "%s", ev->path);
-	if (st_hasher_submit(t->hasher, &job))
+	if (st_model_hasher_submit(t->hasher, &job))
 		fprintf(stderr, "sealtrace: pid %d: model %s: out of memory\n", p->pid, ev->path);
 }
 
@@ -463,7 +450,7 @@ static void on_exit_event(struct st_tracker *t, const struct st_lc_event *ev)
 	struct proc *p = find_proc(t, (int)ev->tgid);
 
 	if (p)
-		deactivate(t, p, utc_of_tai(ev->ts_ns), "exit", ev->ret, true);
+		deactivate(t, p, st_tai_to_utc(ev->ts_ns, st_tai_offset_ns()), "exit", ev->ret, true);
 }
 
 static void on_lc_event(void *ctx, const struct st_lc_event *ev)
@@ -505,7 +492,7 @@ static void record_model(struct st_tracker *t, const struct st_hash_result *r)
 			strerror(r->error));
 		return;
 	}
-	st_record_init(&rec, ST_ET_MODEL_LOADED, clock_ns(CLOCK_REALTIME));
+	st_record_init(&rec, ST_ET_MODEL_LOADED, st_clock_ns(CLOCK_REALTIME));
 	rec.pid = r->pid;
 	if (p) {
 		rec_proc(&rec, p);
@@ -529,7 +516,7 @@ static void take_hashes(struct st_tracker *t)
 
 	if (!r)
 		return;
-	while (st_hasher_take(t->hasher, r) == 1)
+	while (st_model_hasher_take(t->hasher, r) == 1)
 		record_model(t, r);
 	free(r);
 }
@@ -619,7 +606,7 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	t->ops = *ops;
 	nwatch = build_watches(cfg, watch);
 	if (st_lifecycle_open(&t->lc, watch, nwatch, cfg->pin_dir, on_lc_event, t, err, errlen) ||
-	    st_hasher_start(&t->hasher, err, errlen)) {
+	    st_model_hasher_start(&t->hasher, err, errlen)) {
 		st_tracker_close(t);
 		return -1;
 	}
@@ -635,7 +622,7 @@ static int scan_one(void *ctx, int pid)
 {
 	struct st_tracker *t = ctx;
 
-	consider(t, pid, clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, false);
+	consider(t, pid, st_clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, false);
 	return 0;
 }
 
@@ -700,14 +687,14 @@ void st_tracker_close(struct st_tracker *t)
 	if (t->hasher && t->lc) {
 		/* a model opened just before stop still gets its record */
 		st_lifecycle_poll(t->lc, 0);
-		deadline = clock_ns(CLOCK_MONOTONIC) + HASH_WAIT_NS;
-		while (st_hasher_pending(t->hasher) && clock_ns(CLOCK_MONOTONIC) < deadline) {
+		deadline = st_clock_ns(CLOCK_MONOTONIC) + HASH_WAIT_NS;
+		while (st_model_hasher_pending(t->hasher) && st_clock_ns(CLOCK_MONOTONIC) < deadline) {
 			take_hashes(t);
 			nanosleep(&ms, NULL);
 		}
 		take_hashes(t);
 	}
-	st_hasher_stop(t->hasher);
+	st_model_hasher_stop(t->hasher);
 	st_lifecycle_close(t->lc);
 	free(t->procs);
 	free(t->att);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The agent's own state, shared by the files that make up `sealtrace run`
- * (run.c: setup, loop, stop; agent_record.c: calls and losses to records;
+ * (run.c: setup, loop, stop; agent_core.c: appending to the log;
+ * agent_record.c: calls and losses to records, draining the ring;
  * agent_attach.c: probes and targets; agent_live.c: canary, heartbeats,
  * status, oversight). Internal to the agent: no other module includes it.
  */
@@ -13,6 +14,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "sealtrace/base/clock.h"
 #include "sealtrace/capture/capture.h"
 #include "sealtrace/config/config.h"
 #include "sealtrace/capture/pairing.h"
@@ -90,11 +92,8 @@ struct agent {
 	char err[ST_ERR_LEN];
 };
 
-/* run.c: clocks, the log, the ring */
-uint64_t agent_clock_ns(clockid_t id);
-uint64_t agent_tai_to_utc(const struct agent *a, uint64_t tai);
+/* agent_core.c: what every part of the agent uses */
 int agent_log_append(struct agent *a, const struct st_record *rec);
-void agent_drain(struct agent *a);
 
 /* agent_record.c: calls and losses to records */
 void agent_on_call(void *ctx, const struct st_call *call);
@@ -105,6 +104,8 @@ void agent_account_losses(struct agent *a, uint64_t now);
 bool agent_thread_alive(uint32_t tgid, uint32_t tid);
 bool agent_thread_never_alive(uint32_t tgid, uint32_t tid);
 void agent_skip_recorded_calls(struct agent *a);
+void agent_drain(struct agent *a);
+int agent_consume_round(struct agent *a, int timeout_ms);
 
 /* agent_attach.c: probes and targets */
 int agent_attach_all(struct agent *a);

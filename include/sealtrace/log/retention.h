@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sealtrace/log/merkle.h"
+#include "sealtrace/log/purge_record.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
 #include "sealtrace/log/store.h"
@@ -43,50 +43,6 @@
 #define ST_RETENTION_DEF_CHECK_SECONDS	3600
 #define ST_LEGAL_HOLD_DIR		"legal-hold"
 #define ST_DAY_NS			(86400ull * 1000000000ull)
-
-/* ---- frontier --------------------------------------------------------- */
-
-/* 64 hex per set bit of size, comma separated, largest subtree first */
-#define ST_FRONTIER_HEX_MAX	(ST_MERKLE_LEVELS * (ST_HASH_HEX + 1))
-
-void st_frontier_format(const struct st_merkle *m,
-			char out[ST_FRONTIER_HEX_MAX + 1]);
-/* The tree of `size` leaves from its frontier text; 0 or -1. */
-int st_frontier_parse(const char *s, uint64_t size, struct st_merkle *m);
-
-/* ---- retention_purge records ------------------------------------------ */
-
-struct st_purge {
-	enum st_stream stream;		/* the purged stream */
-	char segment[ST_SEG_NAME_LEN + 1];
-	uint64_t first_seq, last_seq, count;
-	uint8_t last_hash[ST_HASH_LEN];
-	struct st_merkle tree;		/* seqs 0..last_seq */
-};
-
-#define ST_PURGE_NDETAILS 7
-
-/* details of the record; strings point into hex/frontier/seg buffers */
-struct st_purge_text {
-	char last_hash[ST_HASH_HEX + 1];
-	char frontier[ST_FRONTIER_HEX_MAX + 1];
-	struct st_kv d[ST_PURGE_NDETAILS];
-};
-
-void st_purge_details(const struct st_purge *p, struct st_purge_text *t);
-/* From a retention_purge record; 0, or -1 with the reason in err. */
-int st_purge_parse(const struct st_record *rec, struct st_purge *out,
-		   char *err, size_t errlen);
-
-/*
- * Where a stream starts: seq 0 with the genesis hash and an empty tree,
- * or after a purge at its anchor. 0 with *head set (head->seq is 0 when
- * no anchor matches: the scan then reports the missing records); 1 when
- * the system stream cannot be read to find the anchor (err says where);
- * -1 on a runtime error.
- */
-int st_retention_head(const char *state_dir, enum st_stream s,
-		      struct st_scan_head *head, char *err, size_t errlen);
 
 /* ---- legal hold ------------------------------------------------------- */
 

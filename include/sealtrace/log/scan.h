@@ -85,7 +85,7 @@ struct st_scan_result {
 /*
  * Scan <state_dir>/<stream>. When its first segment starts after seq 0,
  * the scan starts from the retention_purge record that covers the seqs
- * before (st_retention_head; res->head); without one, they are reported
+ * before (st_scan_stream_head; res->head); without one, they are reported
  * missing. Returns 0 when intact, 1 when not (err names
  * "<stream>/<segment> seq N: what is wrong"), -1 on a runtime error (I/O,
  * memory). res holds what was read up to the first problem.
@@ -153,5 +153,16 @@ int st_scan_stream_from(const char *state_dir, enum st_stream stream,
 			const struct st_scan_from *from, st_scan_fn fn,
 			void *ctx, struct st_scan_result *res, char *err,
 			size_t errlen);
+
+/*
+ * Where a stream starts: seq 0 with the genesis hash and an empty tree,
+ * or after a purge at its anchor. 0 with *head set (head->seq is 0 when
+ * no anchor matches: the scan then reports the missing records); 1 when
+ * the system stream cannot be read to find the anchor (err says where);
+ * -1 on a runtime error.
+ */
+int st_scan_stream_head(const char *state_dir, enum st_stream s,
+			struct st_scan_head *head, char *err, size_t errlen);
+
 
 #endif /* SEALTRACE_SCAN_H */

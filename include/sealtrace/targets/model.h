@@ -6,7 +6,7 @@
  * A model file can be many GiB; hashing it inline would stall the ring
  * buffer consumer. The agent opens the file (through /proc/PID/root, while
  * the process is alive) and hands the fd to a worker thread; the result
- * comes back through st_hasher_take() on the agent's loop, which alone
+ * comes back through st_model_hasher_take() on the agent's loop, which alone
  * writes records.
  */
 #ifndef SEALTRACE_MODEL_H
@@ -41,17 +41,17 @@ struct st_hash_result {
 	int error;		/* 0, or errno of the failed read */
 };
 
-struct st_hasher;
+struct st_model_hasher;
 
-int st_hasher_start(struct st_hasher **out, char *err, size_t errlen);
+int st_model_hasher_start(struct st_model_hasher **out, char *err, size_t errlen);
 /* Queue a job; the fd is closed by the hasher (also on failure). */
-int st_hasher_submit(struct st_hasher *h, const struct st_hash_job *job);
+int st_model_hasher_submit(struct st_model_hasher *h, const struct st_hash_job *job);
 /* 1 and a result, or 0 when none is ready. Never blocks. */
-int st_hasher_take(struct st_hasher *h, struct st_hash_result *out);
+int st_model_hasher_take(struct st_model_hasher *h, struct st_hash_result *out);
 /* Jobs submitted and not yet taken back. */
-size_t st_hasher_pending(struct st_hasher *h);
+size_t st_model_hasher_pending(struct st_model_hasher *h);
 /* Finish queued jobs, stop the thread; untaken results are dropped. */
-void st_hasher_stop(struct st_hasher *h);
+void st_model_hasher_stop(struct st_model_hasher *h);
 
 /* SHA-256 of everything readable from fd, as 64 hex digits; 0 or -errno. */
 int st_sha256_fd(int fd, char hex[65], uint64_t *size);

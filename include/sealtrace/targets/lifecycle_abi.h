@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Lifecycle: process exec/exit and file opens, the layout shared by
+ * bpf/lifecycle.bpf.c and user/targets/lifecycle.c.
+ *
+ * A separate BPF object with its own ring buffer ("lc_events"), not the
+ * capture ring: lifecycle events are rare (a few per process lifetime) and
+ * must wake the agent at once, because a process that matches a watch is
+ * held (SIGSTOP) until the agent has attached its probes; capture events
+ * are many and wake the agent by fill level. Keeping the two apart also
+ * keeps capture's pinned maps free of lifecycle state.
+ *
+ * What the BPF side reports:
+ *   ST_EV_PROC_EXEC	an exec whose file's basename equals a watched
+ *			executable name, or any exec of a tracked process
+ *   ST_EV_PROC_EXIT	the last thread of a tracked process exits
+ *			(ret: the wait status, exit code << 8 | signal)
+ *   ST_EV_FILE_OPEN	a successful openat() by a tracked process (ret: fd),
+ *			or by any process whose file's basename matches a
+ *			watched library (flags ST_LC_F_LIB)
+ * Matching in the kernel is only a pre-filter (basenames); the agent
+ * decides with /proc/PID/exe and /proc/PID/maps whether a process really
+ * is a target, and resumes it either way.
+ */
+#ifndef SEALTRACE_LIFECYCLE_ABI_H
+#define SEALTRACE_LIFECYCLE_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#include "sealtrace/capture/capture_abi.h"	/* ST_EV_PROC_*, ST_EV_FILE_OPEN, ST_COMM_LEN */
+
+#define ST_LC_PATH_MAX		256	/* bytes of a path, NUL included */
+#define ST_LC_NAME_MAX		48	/* watched name, NUL included */
+#define ST_LC_MAX_WATCH		16
+
+enum st_lc_watch_kind {
+	ST_LC_WATCH_EXE = 1,	/* basename of the exec'd file == name */
+	ST_LC_WATCH_LIB = 2,	/* basename of an opened file starts with name + "." */
+};
+
+struct st_lc_watch {
+	__u8 kind;		/* enum st_lc_watch_kind */
+	__u8 hold;		/* SIGSTOP the process until the agent resumes it */
+	__u8 len;		/* strlen(name) */
+	__u8 tracked_only;	/* LIB: only processes already tracked (exe matched) */
+	char name[ST_LC_NAME_MAX];
+};
+
+/* st_lc_event.flags */
+#define ST_LC_F_HELD	(1u << 0)	/* the process was sent SIGSTOP: resume it */
+#define ST_LC_F_LIB	(1u << 1)	/* FILE_OPEN of a watched library */
+#define ST_LC_F_TRACKED	(1u << 2)	/* the process was already tracked */
+
+struct st_lc_event {
+	__u16 kind;		/* ST_EV_PROC_EXEC, ST_EV_PROC_EXIT, ST_EV_FILE_OPEN */
+	__u16 flags;		/* ST_LC_F_* */
+	__u16 watch;		/* index of the matching watch + 1; 0: none */
+	__u16 path_len;		/* bytes in path, without the NUL */
+	__u32 tgid;
+	__u32 tid;
+	__u64 ts_ns;		/* CLOCK_TAI */
+	__s64 ret;		/* PROC_EXIT: wait status; FILE_OPEN: fd */
+	__s32 dfd;		/* FILE_OPEN: the directory fd of openat() */
+	__u32 pad;
+	char comm[ST_COMM_LEN];
+	char path[ST_LC_PATH_MAX];	/* exec'd file or opened file, as given */
+};
+
+#endif /* SEALTRACE_LIFECYCLE_ABI_H */
