@@ -404,6 +404,12 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 		agent_start_oversight(a);
 	}
 	st_log_flush(a->log, a->err, sizeof(a->err));
+	/*
+	 * A first snapshot now, not at the first tick: a busy ring can keep the
+	 * loop from ticking for a while, and a successor's away_ms needs proof
+	 * that this agent was alive.
+	 */
+	agent_publish_status(a, st_clock_ns(CLOCK_REALTIME));
 	fprintf(stderr, "sealtrace: ready: %u probes attached (%s), logging to %s\n",
 		a->nattached, a->maps_reused ? "resumed from pinned state" : "fresh",
 		a->cfg.state_dir);
