@@ -2,7 +2,7 @@
 /*
  * run: the agent. Wires the stages together in one direction:
  *
- *   capture (BPF ring buffer) -> consume (pair entry/return)
+ *   capture (BPF ring buffer) -> pairing (pair entry/return)
  *     -> pseudonymise (HMAC refs, raw bytes dropped) -> record
  *     -> log (chain, Merkle, checkpoints, segment store)
  *
@@ -37,6 +37,7 @@
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/ops/metrics.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
