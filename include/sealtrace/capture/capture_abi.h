@@ -175,7 +175,7 @@ struct st_probe_counters {
 	__u64 hits;		/* uprobe entries seen */
 	__u64 returns;		/* uretprobe hits seen */
 	__u64 emitted;		/* events written to the ring buffer */
-	__u64 rb_full;		/* events lost: ring buffer reserve failed */
+	__u64 rb_full;		/* events lost: bpf_ringbuf_output() failed */
 	__u64 truncated;	/* captures cut at the cap */
 	__u64 faults;		/* captures that could not be read */
 	__u64 depth_overflow;
@@ -211,7 +211,7 @@ struct st_accounting {
 #define ST_LOST_RETURN	2	/* the return of a call whose entry is in the ring */
 struct st_lost_event {
 	__u32 probe_id;
-	__u32 what;		/* ST_LOST_ENTRY or ST_LOST_RETURN */
+	__u32 what;		/* ST_LOST_CALL or ST_LOST_RETURN */
 	__u32 tgid;
 	__u32 tid;
 	__u64 kseq;
