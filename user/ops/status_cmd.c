@@ -24,6 +24,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
+#include "sealtrace/base/json.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/ops/status_window.h"
 

@@ -17,7 +17,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #define ST_STATUS_MAX_PROBES 256
 
@@ -67,12 +66,6 @@ double st_probe_coverage(const struct st_probe_status *p);
 
 /* Sum of p->lost over all reasons. */
 uint64_t st_probe_lost_total(const struct st_probe_status *p);
-
-/*
- * Write at most max bytes of s as a quoted JSON string (escaped; bytes that
- * are not UTF-8 become U+FFFD). For other JSON writers (status --json).
- */
-void st_json_fputs(FILE *f, const char *s, size_t max);
 
 /* JSON text of a snapshot (malloc'd, caller frees); NULL on OOM. */
 char *st_status_to_json(const struct st_status *s);
