@@ -41,12 +41,6 @@ struct export {
 	bool write_failed;
 };
 
-static int rt_err(char *err, size_t errlen, const char *msg)
-{
-	snprintf(err, errlen, "%s", msg);
-	return -1;
-}
-
 static void out_flush(struct export *x, bool force)
 {
 	struct st_buf *o = x->out;
@@ -107,7 +101,7 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		st_buf_put(x->out, r->line, r->len);
 		st_buf_putc(x->out, '\n');
 		if (x->out->oom)
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 		out_flush(x, false);
 		x->st->selected++;
 	}
@@ -118,7 +112,7 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		memset(x->b.sel, 0, sizeof(x->b.sel));
 	}
 	if (st_mproof_append(&x->b, r->h, r->leaf, sel))
-		return rt_err(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -160,7 +154,7 @@ static int finish_proof(struct export *x, enum st_stream s,
 	rc = !h || st_mproof_finish(&x->b, h, root);
 	st_hasher_free(h);
 	if (rc)
-		return rt_err(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	if (memcmp(root, ck->root, ST_HASH_LEN))
 		return st_failf(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
 			       st_stream_name(s));
@@ -194,12 +188,12 @@ int st_export_stream(const char *state_dir, enum st_stream s,
 	st_bundle_proof(out, s, ck.size, x.nodes, x.nn);
 	stats->nodes = x.nn;
 	if (out->oom) {
-		rc = rt_err(err, errlen, "out of memory");
+		rc = st_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	out_flush(&x, true);
 	if (x.write_failed || (sink && fflush(sink)))
-		rc = rt_err(err, errlen, "writing the export failed");
+		rc = st_errf(err, errlen, "writing the export failed");
 out:
 	free(x.nodes);
 	return rc;

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
+#include "sealtrace/base/errf.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/lookup.h"
 #include "sealtrace/log/record.h"
@@ -30,19 +30,6 @@
 #define INPUT_MAX		(256u << 20)	/* far above any capture cap */
 #define PROGRESS_NS		1000000000ULL
 #define MAX_MODELS		4
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- references ------------------------------------------------------ */
 
@@ -65,7 +52,7 @@ int st_lookup_refs_make(struct st_lookup_refs *lr, const struct st_keyring *kr,
 	lr->prefix = calloc(lr->n, sizeof(*lr->prefix));
 	if (!lr->ref || !lr->prefix) {
 		st_lookup_refs_free(lr);
-		return fail(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	}
 	for (i = 0; i < lr->n; i++) {
 		const char *id = st_keyring_id(kr, i);
@@ -73,8 +60,8 @@ int st_lookup_refs_make(struct st_lookup_refs *lr, const struct st_keyring *kr,
 		if (st_pseudo_ref_with(kr, id, bytes, len, lr->ref[i],
 				       sizeof(lr->ref[i]))) {
 			st_lookup_refs_free(lr);
-			return fail(err, errlen, "HMAC under key '%s' failed (OpenSSL)",
-				    id);
+			return st_errf(err, errlen, "HMAC under key '%s' failed (OpenSSL)",
+				       id);
 		}
 		lr->prefix[i] = REF_PREFIX_LEN + strlen(id) + 1;
 	}
@@ -123,18 +110,18 @@ int st_lookup_unhex(const char *hex, uint8_t **out, size_t *len, char *err,
 	*out = NULL;
 	*len = 0;
 	if (n % 2)
-		return fail(err, errlen, "--input-hex: odd number of hex digits (%zu)", n);
+		return st_errf(err, errlen, "--input-hex: odd number of hex digits (%zu)", n);
 	*out = malloc(n / 2 + 1);
 	if (!*out)
-		return fail(err, errlen, "--input-hex: out of memory");
+		return st_errf(err, errlen, "--input-hex: out of memory");
 	for (i = 0; i < n; i += 2) {
 		hi = hexval(hex[i]);
 		lo = hexval(hex[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(*out);
 			*out = NULL;
-			return fail(err, errlen, "--input-hex: '%c' at position %zu is not a hex digit",
-				    hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i : i + 1);
+			return st_errf(err, errlen, "--input-hex: '%c' at position %zu is not a hex digit",
+				       hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i : i + 1);
 		}
 		(*out)[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
@@ -156,8 +143,8 @@ static int read_all(FILE *f, const char *path, uint8_t **out, size_t *len,
 		if (cap >= INPUT_MAX) {
 			OPENSSL_cleanse(buf, n);
 			free(buf);
-			return fail(err, errlen, "%s: larger than %u MiB", path,
-				    INPUT_MAX >> 20);
+			return st_errf(err, errlen, "%s: larger than %u MiB", path,
+				       INPUT_MAX >> 20);
 		}
 		grown = realloc(buf, cap * 2);
 		if (!grown)
@@ -169,12 +156,12 @@ static int read_all(FILE *f, const char *path, uint8_t **out, size_t *len,
 		if (buf)
 			OPENSSL_cleanse(buf, n);
 		free(buf);
-		return fail(err, errlen, "%s: out of memory", path);
+		return st_errf(err, errlen, "%s: out of memory", path);
 	}
 	if (ferror(f)) {
 		OPENSSL_cleanse(buf, n);
 		free(buf);
-		return fail(err, errlen, "%s: read error", path);
+		return st_errf(err, errlen, "%s: read error", path);
 	}
 	*out = buf;
 	*len = n;
@@ -193,7 +180,7 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 		return read_all(stdin, "stdin", out, len, err, errlen);
 	f = fopen(path, "rbe");
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	rc = read_all(f, path, out, len, err, errlen);
 	fclose(f);
 	return rc;

@@ -78,12 +78,6 @@ struct verify {
 };
 
 
-static int rt_err(char *err, size_t errlen, const char *msg)
-{
-	snprintf(err, errlen, "%s", msg);
-	return -1;
-}
-
 static int claim_cmp(const void *a, const void *b)
 {
 	const struct claim *x = a, *y = b;
@@ -129,7 +123,7 @@ static int check_claim(struct claims *c, const struct claim *cl,
 	uint8_t root[ST_HASH_LEN];
 
 	if (st_merkle_root(tree, h, root))
-		return rt_err(err, errlen, "SHA-256 failed");
+		return st_errf(err, errlen, "SHA-256 failed");
 	if (memcmp(root, cl->root, ST_HASH_LEN))
 		return st_failf(err, errlen, "%s: the Merkle root of seq 0..%" PRIu64
 			       " differs from the one signed in %s: a record in seq %" PRIu64
@@ -231,7 +225,7 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 		return 0;
 	if (stream == ST_STREAM_DECISION || ck.size > seq)
 		return add_claim(&v->c[stream], ck.size, ck.root, src) ?
-			rt_err(err, errlen, "out of memory") : 0;
+			st_errf(err, errlen, "out of memory") : 0;
 	/* about the system stream itself: the head just before this record
 	 * (the decision checkpoint record sits between) or this position */
 	{
@@ -324,7 +318,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 				       path, ck.origin);
 		snprintf(src, sizeof(src), "%s/checkpoint", st_stream_name((enum st_stream)i));
 		if (add_claim(&v->c[i], ck.size, ck.root, src))
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 		v->c[i].have_file = true;
 	}
 	for (i = 0; i < next; i++) {
@@ -336,7 +330,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 				       ext[i], ck.origin);
 		snprintf(src, sizeof(src), "%s (--checkpoint)", ext[i]);
 		if (add_claim(&v->c[s], ck.size, ck.root, src))
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -353,7 +347,7 @@ static int finish_claims(struct verify *v, enum st_stream s,
 
 	h = st_hasher_new();
 	if (!h)
-		return rt_err(err, errlen, "OpenSSL SHA-256 unavailable");
+		return st_errf(err, errlen, "OpenSSL SHA-256 unavailable");
 	snprintf(where, sizeof(where), "%s/%s (end, %" PRIu64 " records)",
 		 st_stream_name(s), res->segments ? res->last_segment : "-",
 		 res->records);
