@@ -27,22 +27,7 @@
 
 #define ST_STATUS_FORMAT 1
 
-static const char *const loss_names[ST_LOSS__COUNT] = {
-	[ST_LOSS_RINGBUF_FULL] = "ringbuf_full",
-	[ST_LOSS_CAPTURE_FAULT] = "capture_fault",
-	[ST_LOSS_AGENT_DOWN] = "agent_down",
-	[ST_LOSS_UNPAIRED] = "unpaired",
-	[ST_LOSS_WRITE_FAILED] = "write_failed",
-};
-
 static const char *const stream_names[2] = { "decision", "system" };
-
-const char *st_loss_reason_name(enum st_loss_reason r)
-{
-	if ((unsigned int)r >= ST_LOSS__COUNT)
-		return "unknown";
-	return loss_names[r];
-}
 
 double st_probe_coverage(const struct st_probe_status *p)
 {
@@ -81,7 +66,7 @@ static void write_probe_json(FILE *f, const struct st_probe_status *p)
 	fprintf(f, ",\"attached\":%s,\"hits\":%" PRIu64 ",\"persisted\":%" PRIu64
 		",\"lost\":{", p->attached ? "true" : "false", p->hits, p->persisted);
 	for (r = 0; r < ST_LOSS__COUNT; r++)
-		fprintf(f, "%s\"%s\":%" PRIu64, r ? "," : "", loss_names[r], p->lost[r]);
+		fprintf(f, "%s\"%s\":%" PRIu64, r ? "," : "", st_loss_reason_name(r), p->lost[r]);
 	fprintf(f, "},\"in_flight\":%" PRIu64 ",\"truncated\":%" PRIu64
 		",\"last_event_ns\":%" PRIu64 "}", p->in_flight, p->truncated, p->last_event_ns);
 }
@@ -155,7 +140,7 @@ static int read_lost(struct st_jcur *c, void *dst)
 	int r;
 
 	for (r = 0; r < ST_LOSS__COUNT; r++)
-		f[r] = (struct st_jfield){ loss_names[r], ST_JF_U64, &v[r], 0, NULL };
+		f[r] = (struct st_jfield){ st_loss_reason_name(r), ST_JF_U64, &v[r], 0, NULL };
 	return st_jcur_object(c, f, ST_LOSS__COUNT, "lost");
 }
 
@@ -465,7 +450,7 @@ static void prom_probes(FILE *f, const struct st_status *s, size_t n)
 		for (r = 0; r < ST_LOSS__COUNT; r++) {
 			fputs("sealtrace_events_lost_total{", f);
 			prom_probe_labels(f, &s->probes[i]);
-			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", loss_names[r],
+			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", st_loss_reason_name(r),
 				s->probes[i].lost[r]);
 		}
 	}

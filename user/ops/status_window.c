@@ -82,16 +82,12 @@ static void add_loss(struct st_window_probe *p, const struct st_record *rec)
 	const struct st_kv *reason = st_record_detail(rec, "reason");
 	/* a loss record without a count still fails the window, for 0 calls */
 	uint64_t n = count && count->kind == ST_KV_UINT ? count->v.u : 0;
-	int r;
+	enum st_loss_reason r;
 
 	p->loss_records++;
-	if (reason && reason->kind == ST_KV_STR) {
-		for (r = 0; r < ST_LOSS__COUNT; r++) {
-			if (!strcmp(reason->v.s, st_loss_reason_name((enum st_loss_reason)r))) {
-				p->lost[r] += n;
-				return;
-			}
-		}
+	if (reason && reason->kind == ST_KV_STR && !st_loss_reason_parse(reason->v.s, &r)) {
+		p->lost[r] += n;
+		return;
 	}
 	/* written by a newer agent, or damaged: counted, never dropped */
 	p->lost_other += n;

@@ -18,18 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sealtrace/capture/capture.h"	/* enum st_loss_reason */
+
 #define ST_STATUS_MAX_PROBES 256
-
-enum st_loss_reason {
-	ST_LOSS_RINGBUF_FULL = 0,
-	ST_LOSS_CAPTURE_FAULT,
-	ST_LOSS_AGENT_DOWN,
-	ST_LOSS_UNPAIRED,
-	ST_LOSS_WRITE_FAILED,	/* the log refused the call's record (e.g. disk full) */
-	ST_LOSS__COUNT,
-};
-
-const char *st_loss_reason_name(enum st_loss_reason r);
 
 struct st_probe_status {
 	char target[128];
