@@ -20,6 +20,7 @@
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/progress.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/lookup.h"
 #include "sealtrace/log/record.h"
@@ -28,7 +29,6 @@
 #define REF_PREFIX		"hmac-sha256:"
 #define REF_PREFIX_LEN		(sizeof(REF_PREFIX) - 1)
 #define INPUT_MAX		(256u << 20)	/* far above any capture cap */
-#define PROGRESS_NS		1000000000ULL
 #define MAX_MODELS		4
 
 /* ---- references ------------------------------------------------------ */
@@ -191,7 +191,7 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 struct lookup {
 	const struct st_lookup_refs *lr;
 	const struct st_keyring *kr;
-	bool output, quiet;
+	bool output;
 	int64_t len;			/* of the input */
 	uint64_t read, found, per_stream[ST_STREAM__COUNT];
 	uint64_t *per_key;
@@ -201,28 +201,18 @@ struct lookup {
 	char *models[MAX_MODELS];
 	size_t nmodels;
 	bool more_models, write_failed;
-	uint64_t progress_ns;
+	struct st_progress progress;
 	enum st_stream stream;
 };
 
 
 static void progress(struct lookup *l)
 {
-	uint64_t now;
-
-	if (++l->read % 8192 || l->quiet)
-		return;
-	now = st_monotonic_ns();
-	if (!l->progress_ns) {
-		l->progress_ns = now;
-		return;
-	}
-	if (now - l->progress_ns < PROGRESS_NS)
-		return;
-	l->progress_ns = now;
-	fprintf(stderr, "lookup: %s: %" PRIu64 " records read, %" PRIu64
-		" matches so far...\n", st_stream_name(l->stream), l->read,
-		l->found);
+	l->read++;
+	if (st_progress_tick(&l->progress))
+		st_progress_print("lookup: %s: %" PRIu64 " records read, %" PRIu64
+				  " matches so far...", st_stream_name(l->stream), l->read,
+				  l->found);
 }
 
 /* Distinct model versions of the matches, for the summary line. */
@@ -530,7 +520,7 @@ int cmd_lookup(int argc, char **argv)
 	l.lr = &lr;
 	l.kr = kr;
 	l.output = a.output;
-	l.quiet = a.quiet;
+	st_progress_init(&l.progress, !a.quiet, ST_NS_PER_SEC, false);
 	l.len = (int64_t)len;
 	l.per_key = calloc(lr.n, sizeof(*l.per_key));
 	if (!l.per_key) {

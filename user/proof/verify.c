@@ -27,6 +27,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/progress.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/cli.h"
@@ -36,7 +37,6 @@
 #include "sealtrace/log/scan.h"
 
 #define MAX_EXTERNAL 16
-#define PROGRESS_NS 1000000000ULL
 
 /* A signed (or, without --pubkey, merely claimed) tree head. */
 struct claim {
@@ -72,7 +72,7 @@ struct verify {
 	uint64_t purge_records;		/* retention_purge records seen */
 	uint64_t head[ST_STREAM__COUNT];	/* first seq kept (retention) */
 	bool started[ST_STREAM__COUNT];
-	uint64_t total, progress_ns;
+	struct st_progress progress;
 	const char *stream_name;
 	bool quiet;
 };
@@ -138,20 +138,9 @@ static int check_claim(struct claims *c, const struct claim *cl,
 
 static void progress(struct verify *v, uint64_t seq)
 {
-	uint64_t now;
-
-	if (v->quiet || ++v->total % 8192)
-		return;
-	now = st_monotonic_ns();
-	if (!v->progress_ns) {
-		v->progress_ns = now;
-		return;
-	}
-	if (now - v->progress_ns < PROGRESS_NS)
-		return;
-	v->progress_ns = now;
-	fprintf(stderr, "verify: %s: %" PRIu64 " records checked...\n",
-		v->stream_name, seq + 1);
+	if (st_progress_tick(&v->progress))
+		st_progress_print("verify: %s: %" PRIu64 " records checked...",
+				  v->stream_name, seq + 1);
 }
 
 static int note_of(const struct st_record *rec, const char *key,
@@ -630,6 +619,7 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		goto usage_err;
 	}
+	st_progress_init(&v.progress, !v.quiet, ST_NS_PER_SEC, false);
 	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
 	if (!v.use) {
 		fprintf(stderr, "sealtrace verify: out of memory\n");
