@@ -297,15 +297,16 @@ static void note_access(const char *dir, const char *stream, const char *from, c
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "stream", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "event-type", required_argument, NULL, 'e' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "export", .opts = opts, .usage = usage };
 	bool want[ST_STREAM__COUNT] = { false };
 	struct st_export_filter f;
 	const char *dir = NULL, *stream = NULL, *from = NULL, *to = NULL,
@@ -317,8 +318,7 @@ int cmd_export(int argc, char **argv)
 	int c, s, rc = ST_EXIT_OK, r, npub = 0;
 
 	st_export_filter_init(&f);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 's': stream = optarg; break;
@@ -333,15 +333,11 @@ int cmd_export(int argc, char **argv)
 			}
 			pubs[npub++] = optarg;
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || optind != argc) {
-		fprintf(stderr, "sealtrace export: --state-dir DIR is required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir)
+		return st_cli_usage_error(&cli, "--state-dir DIR is required");
 	if ((from && st_time_parse(from, &f.from)) || (to && st_time_parse(to, &f.to))) {
 		fprintf(stderr, "sealtrace export: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
 		return ST_EXIT_USAGE;

@@ -368,7 +368,7 @@ static void note_access(const struct lookup_args *a)
 static int parse_args(int argc, char **argv, struct lookup_args *a)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "keys", required_argument, NULL, 'k' },
 		{ "input-file", required_argument, NULL, 'f' },
 		{ "input-hex", required_argument, NULL, 'x' },
@@ -376,15 +376,15 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 		{ "stream", required_argument, NULL, 's' },
 		{ "output", no_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "lookup", .opts = opts, .usage = usage };
 	int c, inputs;
 
 	memset(a, 0, sizeof(*a));
 	a->stream = -1;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': a->dir = optarg; break;
 		case 'k': a->keys = optarg; break;
@@ -400,16 +400,12 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 				return ST_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return -1;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status == ST_EXIT_OK ? -1 : cli.status;
 		}
 	}
 	inputs = !!a->file + !!a->hex + !!a->str;
-	if (!a->dir || !a->keys || inputs != 1 || optind != argc) {
-		fprintf(stderr, "sealtrace lookup: give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!a->dir || !a->keys || inputs != 1)
+		return st_cli_usage_error(&cli, "give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string");
 	return ST_EXIT_OK;
 }
 

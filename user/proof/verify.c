@@ -569,15 +569,16 @@ static void usage(FILE *f)
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "pubkey", required_argument, NULL, 'p' },
+		ST_OPT_STATE_DIR,
+		ST_OPT_PUBKEY,
 		{ "pubkey-dir", required_argument, NULL, 'P' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "verify", .opts = opts, .usage = usage };
 	struct verify v = { .last_signer = -1 };
 	struct stat st;
 	char *ext[MAX_EXTERNAL];
@@ -585,10 +586,9 @@ int cmd_verify(int argc, char **argv)
 	bool pubkey = false;
 	int next = 0, c, rc, i;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
-		case 's': v.state_dir = optarg; break;
+		case 'd': v.state_dir = optarg; break;
 		case 'p':
 		case 'P':
 			pubkey = true;
@@ -605,14 +605,13 @@ int cmd_verify(int argc, char **argv)
 			}
 			ext[next++] = optarg;
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP:
+			rc = cli.status;
+			goto out;
 		}
 	}
-	if (optind != argc || !!v.state_dir == !!export ||
-	    (export && (!pubkey || next))) {
-		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
-		usage(stderr);
+	if (!!v.state_dir == !!export || (export && (!pubkey || next))) {
+		st_cli_usage_error(&cli, "give --state-dir DIR, or --export FILE with --pubkey FILE");
 		goto usage_err;
 	}
 	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
