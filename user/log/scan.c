@@ -355,12 +355,7 @@ int st_scan_stream(const char *state_dir, enum st_stream stream,
 		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
 		   char *err, size_t errlen)
 {
-	struct scan s = {
-		.stream_name = st_stream_name(stream), .stream = stream,
-		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
-	};
-
-	return scan_run(&s, state_dir, NULL);
+	return st_scan_stream_window(state_dir, stream, NULL, fn, ctx, res, err, errlen);
 }
 /* Index of the resume segment in l, or l->n. */
 static size_t find_seg(const struct st_seg_list *l, uint64_t first)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sealtrace/base/file.h"
 #include "sealtrace/base/json.h"
 #include "sealtrace/ops/status.h"
 
@@ -233,60 +234,6 @@ int st_status_from_json(const char *text, struct st_status *s, char *err, size_t
 /* status.json on disk                                                 */
 /* ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Make the rename durable: the directory entry lives in the directory. */
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	fsync(fd);
-	close(fd);
-}
-
-static int write_file_atomic(const char *dir, const char *path, const char *tmp,
-			     const char *text, char *err, size_t errlen)
-{
-	int fd, saved;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (write_all(fd, text, strlen(text)) || fsync(fd)) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		snprintf(err, errlen, "%s: %s", tmp, strerror(saved));
-		return -1;
-	}
-	if (close(fd) || rename(tmp, path)) {
-		saved = errno;
-		unlink(tmp);
-		snprintf(err, errlen, "%s -> %s: %s", tmp, path, strerror(saved));
-		return -1;
-	}
-	fsync_dir(dir);
-	return 0;
-}
-
 int st_status_write(const struct st_status *s, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
@@ -312,7 +259,7 @@ int st_status_write(const struct st_status *s, char *err, size_t errlen)
 		snprintf(err, errlen, "status: out of memory");
 		return -1;
 	}
-	rc = write_file_atomic(dir, path, tmp, text, err, errlen);
+	rc = st_replace_file(dir, path, tmp, text, strlen(text), 0644, err, errlen);
 	free(text);
 	return rc;
 }
