@@ -21,14 +21,13 @@
 
 #include "sealtrace/base/file.h"
 #include "sealtrace/base/json.h"
+#include "sealtrace/log/record.h"
 #include "sealtrace/ops/status.h"
 
 /* A snapshot is a few hundred KiB at most; more is corruption. */
 #define STATUS_MAX_FILE (16u << 20)
 
 #define ST_STATUS_FORMAT 1
-
-static const char *const stream_names[2] = { "decision", "system" };
 
 double st_probe_coverage(const struct st_probe_status *p)
 {
@@ -75,7 +74,8 @@ static void write_probe_json(FILE *f, const struct st_probe_status *p)
 static void write_pair_json(FILE *f, const char *key, const uint64_t v[2])
 {
 	fprintf(f, ",\"%s\":{\"%s\":%" PRIu64 ",\"%s\":%" PRIu64 "}",
-		key, stream_names[0], v[0], stream_names[1], v[1]);
+		key, st_stream_name(ST_STREAM_DECISION), v[0],
+		st_stream_name(ST_STREAM_SYSTEM), v[1]);
 }
 
 char *st_status_to_json(const struct st_status *s)
@@ -127,8 +127,8 @@ static int read_pair(struct st_jcur *c, void *dst)
 {
 	uint64_t *v = dst;
 	const struct st_jfield f[] = {
-		{ stream_names[0], ST_JF_U64, &v[0], 0, NULL },
-		{ stream_names[1], ST_JF_U64, &v[1], 0, NULL },
+		{ st_stream_name(ST_STREAM_DECISION), ST_JF_U64, &v[0], 0, NULL },
+		{ st_stream_name(ST_STREAM_SYSTEM), ST_JF_U64, &v[1], 0, NULL },
 	};
 
 	return st_jcur_object(c, f, 2, "stream counters");
@@ -410,7 +410,8 @@ static void prom_streams(FILE *f, const char *name, const char *type, const char
 
 	prom_head(f, name, type, help);
 	for (i = 0; i < 2; i++)
-		fprintf(f, "%s{stream=\"%s\"} %" PRIu64 "\n", name, stream_names[i], v[i]);
+		fprintf(f, "%s{stream=\"%s\"} %" PRIu64 "\n", name,
+			st_stream_name((enum st_stream)i), v[i]);
 }
 
 static void prom_gauge_seconds(FILE *f, const char *name, const char *help, uint64_t ns)
