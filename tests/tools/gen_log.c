@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * gen_log: drive the record pipeline without BPF, as `sealtrace run`
- * would: HMAC of synthetic input/output bytes (pseudo.h), then
+ * would: HMAC of synthetic input/output bytes (keys/keyring.h), then
  * st_log_append (record + chain + Merkle + gzip blocks + fsync policy +
  * checkpoints), st_log_tick every 256 events, st_log_close. Prints the
  * pipeline throughput (events/s and events/s per CPU-second) for

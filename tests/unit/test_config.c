@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the YAML config loader (user/config.c). */
+/* Unit tests for the YAML config loader (user/config/config.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

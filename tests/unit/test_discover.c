@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit tests for discovery and model fingerprints: container ids, library
- * name matching, /proc paths (user/discover.c), model globs and the hashing
- * worker (user/model.c), lifecycle wait statuses, and the config keys they
+ * name matching, /proc paths (user/targets/discover.c), model globs and the hashing
+ * worker (user/targets/model.c), lifecycle wait statuses, and the config keys they
  * read (preset, hold, model_globs, models).
  */
 #include <stdarg.h>

@@ -272,7 +272,7 @@ static int attach_probe(struct agent *a, const struct st_target_cfg *t,
 	return attach_probe_at(a, t, pc, t->path, ident, added);
 }
 
-/* ---- discovered targets (user/track.c) ---- */
+/* ---- discovered targets (user/targets/track.c) ---- */
 
 /* Found in processes (exe, maps) rather than attached by a host path. */
 bool agent_is_discovered(const struct st_target_cfg *t)

@@ -28,6 +28,7 @@
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/ops/metrics.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"

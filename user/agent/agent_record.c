@@ -208,22 +208,9 @@ static void note_lost_range(struct probe_rt *p, uint64_t kseq)
 	p->range_calls++;
 }
 
-static int reason_index(const char *reason)
-{
-	int i;
-
-	for (i = 0; i < ST_LOSS__COUNT; i++)
-		if (!strcmp(reason, st_loss_reason_name((enum st_loss_reason)i)))
-			return i;
-	return ST_LOSS_RINGBUF_FULL;
-}
-
-/* The accounting map's layout must match the reasons status reports. */
-_Static_assert(ST_LOSS_REASONS == ST_LOSS__COUNT, "loss reasons in capture.h and status.h");
-
 /* 0 when the record is in the log. */
 static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
-		       const char *reason, bool with_range, uint64_t now)
+		       enum st_loss_reason reason, bool with_range, uint64_t now)
 {
 	struct st_record rec;
 	struct st_kv details[6];
@@ -232,7 +219,7 @@ static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	st_record_init(&rec, ST_ET_LOSS, now);
 	rec.probe = p->name;
 	details[nd++] = st_kv_uint("count", count);
-	details[nd++] = st_kv_str("reason", reason);
+	details[nd++] = st_kv_str("reason", st_loss_reason_name(reason));
 	if (with_range && p->range_known) {
 		details[nd++] = st_kv_uint("first_kseq", p->lost_first_kseq);
 		details[nd++] = st_kv_uint("last_kseq", p->lost_last_kseq);
@@ -245,8 +232,8 @@ static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 		return -1;
 	p->lost_recorded += count;
 	/* refused records were counted when the log refused them */
-	if (strcmp(reason, "write_failed"))
-		a->acct.lost[p - a->probes][reason_index(reason)] += count;
+	if (reason != ST_LOSS_WRITE_FAILED)
+		a->acct.lost[p - a->probes][reason] += count;
 	return 0;
 }
 
@@ -303,8 +290,9 @@ void agent_account_losses(struct agent *a, uint64_t now)
 		if (lost) {
 			/* away = the kernel saw the agent's heartbeat go stale */
 			down = k.rb_full_agent_down > p->seen.rb_full_agent_down;
-			if (record_loss(a, p, lost, down ? "agent_down" : "ringbuf_full", true,
-					now) == 0) {
+			if (record_loss(a, p, lost,
+					down ? ST_LOSS_AGENT_DOWN : ST_LOSS_RINGBUF_FULL,
+					true, now) == 0) {
 				a->acct.calls_lost_seen[i] = k.calls_lost;
 				p->user_lost = 0;
 				p->range_known = false;
@@ -312,7 +300,8 @@ void agent_account_losses(struct agent *a, uint64_t now)
 			}
 		}
 		if (p->write_failed_pending &&
-		    record_loss(a, p, p->write_failed_pending, "write_failed", false, now) == 0)
+		    record_loss(a, p, p->write_failed_pending, ST_LOSS_WRITE_FAILED, false,
+				now) == 0)
 			p->write_failed_pending = 0;
 		p->seen = k;
 	}

@@ -2,7 +2,7 @@
 /*
  * run: the agent. Wires the stages together in one direction:
  *
- *   capture (BPF ring buffer) -> consume (pair entry/return)
+ *   capture (BPF ring buffer) -> pairing (pair entry/return)
  *     -> pseudonymise (HMAC refs, raw bytes dropped) -> record
  *     -> log (chain, Merkle, checkpoints, segment store)
  *
@@ -37,6 +37,7 @@
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/ops/metrics.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
@@ -429,9 +430,10 @@ int cmd_run(int argc, char **argv)
 		{ "resolve", no_argument, NULL, 'R' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "detach-on-exit", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "run", .shortopts = "c:d:h", .opts = opts, .usage = usage };
 	static struct agent agent;	/* large (probe table); one per process */
 	struct agent *a = &agent;
 	const char *config = NULL, *check = NULL, *ready_file = NULL;
@@ -440,8 +442,7 @@ int cmd_run(int argc, char **argv)
 	char *end;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'C': check = optarg; break;
@@ -457,49 +458,47 @@ int cmd_run(int argc, char **argv)
 				return ST_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
 	if (check)
 		return check_config(check, resolve);
-	if (!config || optind != argc) {
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!config)
+		return st_cli_usage_error(&cli, "--config FILE is required");
 	return run_agent(a, config, duration_ns, ready_file, false);
 }
 
+
+static void detach_usage(FILE *f)
+{
+	fprintf(f, "usage: sealtrace detach --config FILE\n\n"
+		"Uninstall: drain what the pinned ring buffer still holds into the\n"
+		"log, record probe_detached for every probe, and remove every pinned\n"
+		"map and link under the config's pin_dir. Stop the agent first.\n\n"
+		"Exit status: 0 done, 2 usage/config error, 3 runtime error.\n");
+}
 
 int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
+	};
+	struct st_cli cli = {
+		.verb = "detach", .shortopts = "c:h", .opts = opts, .usage = detach_usage,
 	};
 	static struct agent agent;
 	const char *config = NULL;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
-		case 'h':
-			printf("usage: sealtrace detach --config FILE\n\n"
-			       "Uninstall: drain what the pinned ring buffer still holds into the\n"
-			       "log, record probe_detached for every probe, and remove every pinned\n"
-			       "map and link under the config's pin_dir. Stop the agent first.\n\n"
-			       "Exit status: 0 done, 2 usage/config error, 3 runtime error.\n");
-			return ST_EXIT_OK;
-		default:
-			return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!config || optind != argc) {
-		fprintf(stderr, "usage: sealtrace detach --config FILE\n");
-		return ST_EXIT_USAGE;
-	}
+	if (!config)
+		return st_cli_usage_error(&cli, "--config FILE is required");
 	return run_agent(&agent, config, 0, NULL, true);
 }

@@ -563,6 +563,34 @@ int st_capture_accounting_store(struct st_capture_ctx *c, const struct st_accoun
 				    sizeof(*acct), BPF_ANY);
 }
 
+static const char *const loss_names[ST_LOSS__COUNT] = {
+	[ST_LOSS_RINGBUF_FULL] = "ringbuf_full",
+	[ST_LOSS_CAPTURE_FAULT] = "capture_fault",
+	[ST_LOSS_AGENT_DOWN] = "agent_down",
+	[ST_LOSS_UNPAIRED] = "unpaired",
+	[ST_LOSS_WRITE_FAILED] = "write_failed",
+};
+
+const char *st_loss_reason_name(enum st_loss_reason r)
+{
+	if ((unsigned int)r >= ST_LOSS__COUNT)
+		return "unknown";
+	return loss_names[r];
+}
+
+int st_loss_reason_parse(const char *name, enum st_loss_reason *r)
+{
+	int i;
+
+	for (i = 0; i < ST_LOSS__COUNT; i++) {
+		if (!strcmp(name, loss_names[i])) {
+			*r = (enum st_loss_reason)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,
 			struct st_probe_counters *sum)
 {

@@ -59,28 +59,24 @@ int cmd_keygen(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "rotate-hmac", no_argument, NULL, 'r' },
 		{ "rotate-signing", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "keygen", .opts = opts, .usage = usage };
 	char err[512], id[ST_KEY_ID_MAX + 1];
 	const char *dir = NULL;
 	int rotate = 0, rotate_signing = 0, c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'r': rotate = 1; break;
 		case 's': rotate_signing = 1; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || optind != argc || (rotate && rotate_signing)) {
-		fprintf(stderr, "sealtrace keygen: --dir DIR is required (and at most one --rotate-*)\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir || (rotate && rotate_signing))
+		return st_cli_usage_error(&cli, "--dir DIR is required (and at most one --rotate-*)");
 	if (rotate_signing)
 		return rotate_signing_key(dir);
 	if (rotate) {

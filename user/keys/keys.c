@@ -202,23 +202,23 @@ static int check_ed25519(EVP_PKEY *k, const char *path, char *err,
 	return 0;
 }
 
-int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
-			size_t errlen)
+/* An Ed25519 key from a PEM file: its private key, or a public key. */
+static int pem_key_load(const char *path, bool private_key, EVP_PKEY **out,
+			char *err, size_t errlen)
 {
-	char path[4096];
 	EVP_PKEY *k;
 	FILE *f;
 
 	*out = NULL;
-	if (path_in(path, sizeof(path), keys_dir, "signing.key"))
-		return st_errf(err, errlen, "%s: path too long", keys_dir);
 	f = fopen(path, "re");
 	if (!f)
 		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	k = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) :
+			  PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
-		return st_errf(err, errlen, "%s: not a PEM private key", path);
+		return st_errf(err, errlen, "%s: not a PEM %s key", path,
+			       private_key ? "private" : "public");
 	if (check_ed25519(k, path, err, errlen)) {
 		EVP_PKEY_free(k);
 		return -1;
@@ -227,25 +227,20 @@ int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
 	return 0;
 }
 
-int st_pubkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
+			size_t errlen)
 {
-	EVP_PKEY *k;
-	FILE *f;
+	char path[4096];
 
 	*out = NULL;
-	f = fopen(path, "re");
-	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
-	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!k)
-		return st_errf(err, errlen, "%s: not a PEM public key", path);
-	if (check_ed25519(k, path, err, errlen)) {
-		EVP_PKEY_free(k);
-		return -1;
-	}
-	*out = k;
-	return 0;
+	if (path_in(path, sizeof(path), keys_dir, "signing.key"))
+		return st_errf(err, errlen, "%s: path too long", keys_dir);
+	return pem_key_load(path, true, out, err, errlen);
+}
+
+int st_pubkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	return pem_key_load(path, false, out, err, errlen);
 }
 
 int st_pubkey_raw(EVP_PKEY *key, uint8_t out[32])

@@ -18,6 +18,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/file.h"
 #include "sealtrace/log/chain.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/keys/keys.h"
@@ -278,33 +279,11 @@ static int write_checkpoint_file(struct lstream *st, const char *note,
 				 size_t len, char *err, size_t errlen)
 {
 	char tmp[4200], final[4200];
-	ssize_t w;
-	int fd, dfd;
 
 	snprintf(tmp, sizeof(tmp), "%s/checkpoint.tmp", st->dir);
 	snprintf(final, sizeof(final), "%s/checkpoint", st->dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return st_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-	w = write(fd, note, len);
-	if (w != (ssize_t)len || fsync(fd)) {
-		st_errf(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	/* rename: a reader sees the old note or the new one, never half */
-	if (rename(tmp, final))
-		return st_errf(err, errlen, "%s: %s", final, strerror(errno));
-	dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd)) {
-		st_errf(err, errlen, "%s: fsync: %s", st->dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
+	/* a reader sees the old note or the new one, never half */
+	return st_replace_file(st->dir, final, tmp, note, len, 0644, err, errlen);
 }
 
 static int checkpoint_record(struct st_log *log, struct lstream *st,

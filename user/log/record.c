@@ -53,14 +53,20 @@ const char *st_event_type_name(enum st_event_type t)
 	return type_names[t];
 }
 
-int st_event_type_parse(const char *name)
+/* Index of name in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
 {
 	int i;
 
-	for (i = 0; i < ST_ET__COUNT; i++)
-		if (!strcmp(name, type_names[i]))
+	for (i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
 			return i;
 	return -1;
+}
+
+int st_event_type_parse(const char *name)
+{
+	return name_index(type_names, ST_ET__COUNT, name);
 }
 
 const char *st_stream_name(enum st_stream s)
@@ -72,12 +78,7 @@ const char *st_stream_name(enum st_stream s)
 
 int st_stream_parse(const char *name)
 {
-	int i;
-
-	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (!strcmp(name, stream_names[i]))
-			return i;
-	return -1;
+	return name_index(stream_names, ST_STREAM__COUNT, name);
 }
 
 enum st_stream st_event_stream(enum st_event_type t)

@@ -48,19 +48,6 @@ static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
 	return 1;
 }
 
-static int runtime(struct scan *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int runtime(struct scan *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->err, s->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int check_line(struct scan *s, const char *line, size_t len,
 		      uint64_t block_off)
 {
@@ -109,7 +96,7 @@ static int check_line(struct scan *s, const char *line, size_t len,
 	r.tree = s->partial ? NULL : &res->tree;
 	r.h = s->h;
 	if (st_merkle_leaf(s->h, line, len, r.leaf)) {
-		rc = runtime(s, "SHA-256 failed");
+		rc = st_errf(s->err, s->errlen, "SHA-256 failed");
 		goto out;
 	}
 	if (s->fn) {
@@ -119,7 +106,7 @@ static int check_line(struct scan *s, const char *line, size_t len,
 	}
 	if ((!s->partial && st_merkle_append(&res->tree, s->h, r.leaf)) ||
 	    st_chain_advance(&res->chain, s->h, line, len)) {
-		rc = runtime(s, "SHA-256 failed");
+		rc = st_errf(s->err, s->errlen, "SHA-256 failed");
 		goto out;
 	}
 	if (!res->has_last)
@@ -220,7 +207,7 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first,
 		return -1;
 	if (resumed && st_seg_seek(r, s->from->offset)) {
 		st_seg_close(r);
-		return runtime(s, "%s: shorter than the resume offset %" PRIu64,
+		return st_errf(s->err, s->errlen, "%s: shorter than the resume offset %" PRIu64,
 			       path, s->from->offset);
 	}
 	rc = read_blocks(s, r, why, sizeof(why), &brc);
@@ -240,7 +227,7 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first,
 	case ST_BLOCK_CORRUPT:
 		return bad(s, s->res->records, "%s", why);
 	default:
-		return runtime(s, "%s: %s", path, why);
+		return st_errf(s->err, s->errlen, "%s: %s", path, why);
 	}
 	if (s->res->records == before && !resumed)
 		return bad(s, before, "segment holds no records");
@@ -258,7 +245,7 @@ static int seg_mtime(struct scan *s, const char *dir, uint64_t first, uint64_t *
 	st_seg_name(first, name);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (stat(path, &st))
-		return runtime(s, "%s: %m", path);
+		return st_errf(s->err, s->errlen, "%s: %m", path);
 	*ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
 	return 0;
 }
@@ -292,10 +279,10 @@ static int scan_begin(struct scan *s, const char *state_dir, char *dir, size_t d
 		      struct st_seg_list *l)
 {
 	if ((size_t)snprintf(dir, dirlen, "%s/%s", state_dir, s->stream_name) >= dirlen)
-		return runtime(s, "%s: path too long", state_dir);
+		return st_errf(s->err, s->errlen, "%s: path too long", state_dir);
 	s->h = st_hasher_new();
 	if (!s->h)
-		return runtime(s, "OpenSSL SHA-256 unavailable");
+		return st_errf(s->err, s->errlen, "OpenSSL SHA-256 unavailable");
 	return st_seg_list(dir, l, s->err, s->errlen) ? -1 : 0;
 }
 
@@ -368,12 +355,7 @@ int st_scan_stream(const char *state_dir, enum st_stream stream,
 		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
 		   char *err, size_t errlen)
 {
-	struct scan s = {
-		.stream_name = st_stream_name(stream), .stream = stream,
-		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
-	};
-
-	return scan_run(&s, state_dir, NULL);
+	return st_scan_stream_window(state_dir, stream, NULL, fn, ctx, res, err, errlen);
 }
 /* Index of the resume segment in l, or l->n. */
 static size_t find_seg(const struct st_seg_list *l, uint64_t first)
@@ -407,7 +389,7 @@ static int scan_from_run(struct scan *s, const char *state_dir)
 		goto out;
 	i = find_seg(&l, from->seg_first);
 	if (i == l.n) {
-		rc = runtime(s, "%s: segment %020" PRIu64 ".seg is gone",
+		rc = st_errf(s->err, s->errlen, "%s: segment %020" PRIu64 ".seg is gone",
 			     dir, from->seg_first);
 		goto out;
 	}

@@ -15,32 +15,12 @@
 #include <zlib.h>
 
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/file.h"
 #include "sealtrace/log/store.h"
 
 void st_seg_name(uint64_t first_seq, char out[ST_SEG_NAME_LEN + 1])
 {
 	snprintf(out, ST_SEG_NAME_LEN + 1, "%020" PRIu64 ".seg", first_seq);
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t w;
-
-	while (len) {
-		w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* ---- writer ----------------------------------------------------------- */
@@ -180,7 +160,7 @@ int st_store_append(struct st_store *s, const void *data, size_t len,
 	end = lseek(s->fd, 0, SEEK_END);
 	if (end < 0)
 		return st_errf(err, errlen, "%s/%s: %s", s->dir, s->name, strerror(errno));
-	if (write_all(s->fd, s->zbuf, zlen)) {
+	if (st_write_all(s->fd, s->zbuf, zlen)) {
 		st_errf(err, errlen, "%s/%s: write: %s", s->dir, s->name,
 		     strerror(errno));
 		/* never leave half a block for the next one to follow */
@@ -478,7 +458,7 @@ static int keep_torn(int dirfd, const char *dir,
 
 	if (fd < 0)
 		return st_errf(err, errlen, "%s/%s: %s", dir, torn, strerror(errno));
-	if (write_all(fd, r->map + from, r->size - from) || fsync(fd)) {
+	if (st_write_all(fd, r->map + from, r->size - from) || fsync(fd)) {
 		st_errf(err, errlen, "%s/%s: %s", dir, torn, strerror(errno));
 		close(fd);
 		unlinkat(dirfd, torn, 0);

@@ -22,7 +22,7 @@
 #include <microhttpd.h>
 
 #include "sealtrace/base/clock.h"
-#include "sealtrace/ops/status.h"
+#include "sealtrace/ops/metrics.h"
 
 struct st_metrics {
 	struct MHD_Daemon *daemon;

@@ -41,12 +41,6 @@ struct export {
 	bool write_failed;
 };
 
-static int rt_err(char *err, size_t errlen, const char *msg)
-{
-	snprintf(err, errlen, "%s", msg);
-	return -1;
-}
-
 static void out_flush(struct export *x, bool force)
 {
 	struct st_buf *o = x->out;
@@ -107,7 +101,7 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		st_buf_put(x->out, r->line, r->len);
 		st_buf_putc(x->out, '\n');
 		if (x->out->oom)
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 		out_flush(x, false);
 		x->st->selected++;
 	}
@@ -118,7 +112,7 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		memset(x->b.sel, 0, sizeof(x->b.sel));
 	}
 	if (st_mproof_append(&x->b, r->h, r->leaf, sel))
-		return rt_err(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -160,7 +154,7 @@ static int finish_proof(struct export *x, enum st_stream s,
 	rc = !h || st_mproof_finish(&x->b, h, root);
 	st_hasher_free(h);
 	if (rc)
-		return rt_err(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	if (memcmp(root, ck->root, ST_HASH_LEN))
 		return st_failf(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
 			       st_stream_name(s));
@@ -194,12 +188,12 @@ int st_export_stream(const char *state_dir, enum st_stream s,
 	st_bundle_proof(out, s, ck.size, x.nodes, x.nn);
 	stats->nodes = x.nn;
 	if (out->oom) {
-		rc = rt_err(err, errlen, "out of memory");
+		rc = st_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	out_flush(&x, true);
 	if (x.write_failed || (sink && fflush(sink)))
-		rc = rt_err(err, errlen, "writing the export failed");
+		rc = st_errf(err, errlen, "writing the export failed");
 out:
 	free(x.nodes);
 	return rc;
@@ -303,15 +297,16 @@ static void note_access(const char *dir, const char *stream, const char *from, c
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "stream", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "event-type", required_argument, NULL, 'e' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "export", .opts = opts, .usage = usage };
 	bool want[ST_STREAM__COUNT] = { false };
 	struct st_export_filter f;
 	const char *dir = NULL, *stream = NULL, *from = NULL, *to = NULL,
@@ -323,8 +318,7 @@ int cmd_export(int argc, char **argv)
 	int c, s, rc = ST_EXIT_OK, r, npub = 0;
 
 	st_export_filter_init(&f);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 's': stream = optarg; break;
@@ -339,15 +333,11 @@ int cmd_export(int argc, char **argv)
 			}
 			pubs[npub++] = optarg;
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || optind != argc) {
-		fprintf(stderr, "sealtrace export: --state-dir DIR is required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir)
+		return st_cli_usage_error(&cli, "--state-dir DIR is required");
 	if ((from && st_time_parse(from, &f.from)) || (to && st_time_parse(to, &f.to))) {
 		fprintf(stderr, "sealtrace export: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
 		return ST_EXIT_USAGE;

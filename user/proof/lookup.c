@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
+#include "sealtrace/base/errf.h"
+#include "sealtrace/base/progress.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/lookup.h"
 #include "sealtrace/log/record.h"
@@ -28,21 +29,7 @@
 #define REF_PREFIX		"hmac-sha256:"
 #define REF_PREFIX_LEN		(sizeof(REF_PREFIX) - 1)
 #define INPUT_MAX		(256u << 20)	/* far above any capture cap */
-#define PROGRESS_NS		1000000000ULL
 #define MAX_MODELS		4
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- references ------------------------------------------------------ */
 
@@ -65,7 +52,7 @@ int st_lookup_refs_make(struct st_lookup_refs *lr, const struct st_keyring *kr,
 	lr->prefix = calloc(lr->n, sizeof(*lr->prefix));
 	if (!lr->ref || !lr->prefix) {
 		st_lookup_refs_free(lr);
-		return fail(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	}
 	for (i = 0; i < lr->n; i++) {
 		const char *id = st_keyring_id(kr, i);
@@ -73,8 +60,8 @@ int st_lookup_refs_make(struct st_lookup_refs *lr, const struct st_keyring *kr,
 		if (st_pseudo_ref_with(kr, id, bytes, len, lr->ref[i],
 				       sizeof(lr->ref[i]))) {
 			st_lookup_refs_free(lr);
-			return fail(err, errlen, "HMAC under key '%s' failed (OpenSSL)",
-				    id);
+			return st_errf(err, errlen, "HMAC under key '%s' failed (OpenSSL)",
+				       id);
 		}
 		lr->prefix[i] = REF_PREFIX_LEN + strlen(id) + 1;
 	}
@@ -123,18 +110,18 @@ int st_lookup_unhex(const char *hex, uint8_t **out, size_t *len, char *err,
 	*out = NULL;
 	*len = 0;
 	if (n % 2)
-		return fail(err, errlen, "--input-hex: odd number of hex digits (%zu)", n);
+		return st_errf(err, errlen, "--input-hex: odd number of hex digits (%zu)", n);
 	*out = malloc(n / 2 + 1);
 	if (!*out)
-		return fail(err, errlen, "--input-hex: out of memory");
+		return st_errf(err, errlen, "--input-hex: out of memory");
 	for (i = 0; i < n; i += 2) {
 		hi = hexval(hex[i]);
 		lo = hexval(hex[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(*out);
 			*out = NULL;
-			return fail(err, errlen, "--input-hex: '%c' at position %zu is not a hex digit",
-				    hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i : i + 1);
+			return st_errf(err, errlen, "--input-hex: '%c' at position %zu is not a hex digit",
+				       hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i : i + 1);
 		}
 		(*out)[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
@@ -156,8 +143,8 @@ static int read_all(FILE *f, const char *path, uint8_t **out, size_t *len,
 		if (cap >= INPUT_MAX) {
 			OPENSSL_cleanse(buf, n);
 			free(buf);
-			return fail(err, errlen, "%s: larger than %u MiB", path,
-				    INPUT_MAX >> 20);
+			return st_errf(err, errlen, "%s: larger than %u MiB", path,
+				       INPUT_MAX >> 20);
 		}
 		grown = realloc(buf, cap * 2);
 		if (!grown)
@@ -169,12 +156,12 @@ static int read_all(FILE *f, const char *path, uint8_t **out, size_t *len,
 		if (buf)
 			OPENSSL_cleanse(buf, n);
 		free(buf);
-		return fail(err, errlen, "%s: out of memory", path);
+		return st_errf(err, errlen, "%s: out of memory", path);
 	}
 	if (ferror(f)) {
 		OPENSSL_cleanse(buf, n);
 		free(buf);
-		return fail(err, errlen, "%s: read error", path);
+		return st_errf(err, errlen, "%s: read error", path);
 	}
 	*out = buf;
 	*len = n;
@@ -193,7 +180,7 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 		return read_all(stdin, "stdin", out, len, err, errlen);
 	f = fopen(path, "rbe");
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	rc = read_all(f, path, out, len, err, errlen);
 	fclose(f);
 	return rc;
@@ -204,7 +191,7 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 struct lookup {
 	const struct st_lookup_refs *lr;
 	const struct st_keyring *kr;
-	bool output, quiet;
+	bool output;
 	int64_t len;			/* of the input */
 	uint64_t read, found, per_stream[ST_STREAM__COUNT];
 	uint64_t *per_key;
@@ -214,28 +201,18 @@ struct lookup {
 	char *models[MAX_MODELS];
 	size_t nmodels;
 	bool more_models, write_failed;
-	uint64_t progress_ns;
+	struct st_progress progress;
 	enum st_stream stream;
 };
 
 
 static void progress(struct lookup *l)
 {
-	uint64_t now;
-
-	if (++l->read % 8192 || l->quiet)
-		return;
-	now = st_monotonic_ns();
-	if (!l->progress_ns) {
-		l->progress_ns = now;
-		return;
-	}
-	if (now - l->progress_ns < PROGRESS_NS)
-		return;
-	l->progress_ns = now;
-	fprintf(stderr, "lookup: %s: %" PRIu64 " records read, %" PRIu64
-		" matches so far...\n", st_stream_name(l->stream), l->read,
-		l->found);
+	l->read++;
+	if (st_progress_tick(&l->progress))
+		st_progress_print("lookup: %s: %" PRIu64 " records read, %" PRIu64
+				  " matches so far...", st_stream_name(l->stream), l->read,
+				  l->found);
 }
 
 /* Distinct model versions of the matches, for the summary line. */
@@ -391,7 +368,7 @@ static void note_access(const struct lookup_args *a)
 static int parse_args(int argc, char **argv, struct lookup_args *a)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "keys", required_argument, NULL, 'k' },
 		{ "input-file", required_argument, NULL, 'f' },
 		{ "input-hex", required_argument, NULL, 'x' },
@@ -399,15 +376,15 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 		{ "stream", required_argument, NULL, 's' },
 		{ "output", no_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "lookup", .opts = opts, .usage = usage };
 	int c, inputs;
 
 	memset(a, 0, sizeof(*a));
 	a->stream = -1;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': a->dir = optarg; break;
 		case 'k': a->keys = optarg; break;
@@ -423,16 +400,12 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 				return ST_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return -1;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status == ST_EXIT_OK ? -1 : cli.status;
 		}
 	}
 	inputs = !!a->file + !!a->hex + !!a->str;
-	if (!a->dir || !a->keys || inputs != 1 || optind != argc) {
-		fprintf(stderr, "sealtrace lookup: give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!a->dir || !a->keys || inputs != 1)
+		return st_cli_usage_error(&cli, "give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string");
 	return ST_EXIT_OK;
 }
 
@@ -543,7 +516,7 @@ int cmd_lookup(int argc, char **argv)
 	l.lr = &lr;
 	l.kr = kr;
 	l.output = a.output;
-	l.quiet = a.quiet;
+	st_progress_init(&l.progress, !a.quiet, ST_NS_PER_SEC, false);
 	l.len = (int64_t)len;
 	l.per_key = calloc(lr.n, sizeof(*l.per_key));
 	if (!l.per_key) {

@@ -126,12 +126,13 @@ static int prove_stream(const char *dir, enum st_stream s, const char *id,
 int cmd_prove(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "event-id", required_argument, NULL, 'e' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "prove", .opts = opts, .usage = usage };
 	const char *dir = NULL, *id = NULL, *pubkey = NULL;
 	struct st_keyset keys = { 0 };
 	struct stat sb;
@@ -140,21 +141,16 @@ int cmd_prove(int argc, char **argv)
 	bool found = false;
 	int c, s, rc = ST_EXIT_OK;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'e': id = optarg; break;
 		case 'p': pubkey = optarg; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || !id || optind != argc) {
-		fprintf(stderr, "sealtrace prove: --state-dir DIR and --event-id ID are required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir || !id)
+		return st_cli_usage_error(&cli, "--state-dir DIR and --event-id ID are required");
 	if (!uuid_text(id)) {
 		fprintf(stderr, "sealtrace prove: --event-id '%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n",
 			id);

@@ -27,6 +27,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/progress.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/cli.h"
@@ -36,7 +37,6 @@
 #include "sealtrace/log/scan.h"
 
 #define MAX_EXTERNAL 16
-#define PROGRESS_NS 1000000000ULL
 
 /* A signed (or, without --pubkey, merely claimed) tree head. */
 struct claim {
@@ -72,17 +72,11 @@ struct verify {
 	uint64_t purge_records;		/* retention_purge records seen */
 	uint64_t head[ST_STREAM__COUNT];	/* first seq kept (retention) */
 	bool started[ST_STREAM__COUNT];
-	uint64_t total, progress_ns;
+	struct st_progress progress;
 	const char *stream_name;
 	bool quiet;
 };
 
-
-static int rt_err(char *err, size_t errlen, const char *msg)
-{
-	snprintf(err, errlen, "%s", msg);
-	return -1;
-}
 
 static int claim_cmp(const void *a, const void *b)
 {
@@ -129,7 +123,7 @@ static int check_claim(struct claims *c, const struct claim *cl,
 	uint8_t root[ST_HASH_LEN];
 
 	if (st_merkle_root(tree, h, root))
-		return rt_err(err, errlen, "SHA-256 failed");
+		return st_errf(err, errlen, "SHA-256 failed");
 	if (memcmp(root, cl->root, ST_HASH_LEN))
 		return st_failf(err, errlen, "%s: the Merkle root of seq 0..%" PRIu64
 			       " differs from the one signed in %s: a record in seq %" PRIu64
@@ -144,20 +138,9 @@ static int check_claim(struct claims *c, const struct claim *cl,
 
 static void progress(struct verify *v, uint64_t seq)
 {
-	uint64_t now;
-
-	if (v->quiet || ++v->total % 8192)
-		return;
-	now = st_monotonic_ns();
-	if (!v->progress_ns) {
-		v->progress_ns = now;
-		return;
-	}
-	if (now - v->progress_ns < PROGRESS_NS)
-		return;
-	v->progress_ns = now;
-	fprintf(stderr, "verify: %s: %" PRIu64 " records checked...\n",
-		v->stream_name, seq + 1);
+	if (st_progress_tick(&v->progress))
+		st_progress_print("verify: %s: %" PRIu64 " records checked...",
+				  v->stream_name, seq + 1);
 }
 
 static int note_of(const struct st_record *rec, const char *key,
@@ -231,7 +214,7 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 		return 0;
 	if (stream == ST_STREAM_DECISION || ck.size > seq)
 		return add_claim(&v->c[stream], ck.size, ck.root, src) ?
-			rt_err(err, errlen, "out of memory") : 0;
+			st_errf(err, errlen, "out of memory") : 0;
 	/* about the system stream itself: the head just before this record
 	 * (the decision checkpoint record sits between) or this position */
 	{
@@ -324,7 +307,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 				       path, ck.origin);
 		snprintf(src, sizeof(src), "%s/checkpoint", st_stream_name((enum st_stream)i));
 		if (add_claim(&v->c[i], ck.size, ck.root, src))
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 		v->c[i].have_file = true;
 	}
 	for (i = 0; i < next; i++) {
@@ -336,7 +319,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 				       ext[i], ck.origin);
 		snprintf(src, sizeof(src), "%s (--checkpoint)", ext[i]);
 		if (add_claim(&v->c[s], ck.size, ck.root, src))
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -353,7 +336,7 @@ static int finish_claims(struct verify *v, enum st_stream s,
 
 	h = st_hasher_new();
 	if (!h)
-		return rt_err(err, errlen, "OpenSSL SHA-256 unavailable");
+		return st_errf(err, errlen, "OpenSSL SHA-256 unavailable");
 	snprintf(where, sizeof(where), "%s/%s (end, %" PRIu64 " records)",
 		 st_stream_name(s), res->segments ? res->last_segment : "-",
 		 res->records);
@@ -586,15 +569,16 @@ static void usage(FILE *f)
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "pubkey", required_argument, NULL, 'p' },
+		ST_OPT_STATE_DIR,
+		ST_OPT_PUBKEY,
 		{ "pubkey-dir", required_argument, NULL, 'P' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "verify", .opts = opts, .usage = usage };
 	struct verify v = { .last_signer = -1 };
 	struct stat st;
 	char *ext[MAX_EXTERNAL];
@@ -602,10 +586,9 @@ int cmd_verify(int argc, char **argv)
 	bool pubkey = false;
 	int next = 0, c, rc, i;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
-		case 's': v.state_dir = optarg; break;
+		case 'd': v.state_dir = optarg; break;
 		case 'p':
 		case 'P':
 			pubkey = true;
@@ -622,20 +605,20 @@ int cmd_verify(int argc, char **argv)
 			}
 			ext[next++] = optarg;
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP:
+			rc = cli.status;
+			goto out;
 		}
 	}
-	if (optind != argc || !!v.state_dir == !!export ||
-	    (export && (!pubkey || next))) {
-		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
-		usage(stderr);
+	if (!!v.state_dir == !!export || (export && (!pubkey || next))) {
+		st_cli_usage_error(&cli, "give --state-dir DIR, or --export FILE with --pubkey FILE");
 		goto usage_err;
 	}
 	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		goto usage_err;
 	}
+	st_progress_init(&v.progress, !v.quiet, ST_NS_PER_SEC, false);
 	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
 	if (!v.use) {
 		fprintf(stderr, "sealtrace verify: out of memory\n");

@@ -31,7 +31,7 @@
 struct st_log_opts {
 	const char *state_dir;		/* segments in <state_dir>/<stream>/ */
 	const char *keys_dir;		/* signing.key, retired/ (hmac.key is
-					 * pseudo.h's) */
+					 * keyring.h's) */
 	const char *system_id, *operator_id, *node_id;
 	uint64_t seg_max_records;	/* 0: no limit */
 	uint64_t seg_max_bytes;		/* compressed; 0: no limit */
