@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sealtrace: the command-line entry point; one verb per module. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sealtrace/base/cli.h"
+#include "sealtrace/log/seal.h"
 
 struct verb {
 	const char *name;
@@ -21,6 +23,7 @@ static const struct verb verbs[] = {
 	{ "status", cmd_status, "completeness report per probe (coverage, losses, liveness)" },
 	{ "lookup", cmd_lookup, "find the records of a known input (needs hmac.key)" },
 	{ "prove", cmd_prove, "inclusion proof for one record, verifiable on its own" },
+	{ "decrypt", cmd_decrypt, "a sealed segment as plain gzip on stdout (needs the data key)" },
 };
 
 static void usage(FILE *f)
@@ -31,7 +34,24 @@ static void usage(FILE *f)
 		   "Tamper-evident inference logging from outside the model server.\n\nVerbs:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nEncrypted segments: every verb that reads them takes the data key file\n"
+		   "from --data-key FILE or the environment (%s=FILE).\n", ST_SEAL_KEY_ENV);
 	fprintf(f, "\nExit status: 0 ok, 1 check failed, 2 usage/config error, 3 runtime error.\n");
+}
+
+/* A data key named in the environment opens sealed segments for any verb. */
+static int load_data_key(void)
+{
+	const char *path = getenv(ST_SEAL_KEY_ENV);
+	char err[4400];
+
+	if (!path || !*path)
+		return 0;
+	if (st_seal_load(path, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace: %s: %s\n", ST_SEAL_KEY_ENV, err);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -46,6 +66,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return ST_EXIT_OK;
 	}
+	if (load_data_key())
+		return ST_EXIT_USAGE;
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].fn(argc - 1, argv + 1);

@@ -61,7 +61,7 @@ bad:
 }
 
 /* "<YYYYMMDD>-<8 random hex>": sortable by creation, unique enough. */
-static int new_key_line(char *line, size_t linelen, char *id, size_t idlen)
+int st_keys_new_line(char *line, size_t linelen, char *id, size_t idlen)
 {
 	uint8_t key[ST_HMAC_KEY_LEN], rnd[4];
 	char khex[2 * ST_HMAC_KEY_LEN + 1], rhex[9];
@@ -132,7 +132,7 @@ int st_keys_generate(const char *dir, char *err, size_t errlen)
 		st_errf(err, errlen, "%s: Ed25519 key generation failed", dir);
 		goto out;
 	}
-	if (new_key_line(line, sizeof(line), id, sizeof(id))) {
+	if (st_keys_new_line(line, sizeof(line), id, sizeof(id))) {
 		st_errf(err, errlen, "%s: random key generation failed", dir);
 		goto out;
 	}
@@ -173,7 +173,7 @@ int st_keys_rotate_hmac(const char *dir, char *new_id, size_t idlen,
 	if (st_keyring_load_file(&kr, path, err, errlen))
 		return -1;
 	st_keyring_free(kr);
-	if (new_key_line(line, sizeof(line), new_id, idlen))
+	if (st_keys_new_line(line, sizeof(line), new_id, idlen))
 		return st_errf(err, errlen, "%s: random key generation failed", path);
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0) {

@@ -26,6 +26,7 @@
 #include "sealtrace/log/merkle.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/proof/sealed.h"
 
 #define OUT_CHUNK (1u << 20)
 #define MAX_PUBKEYS 16
@@ -263,7 +264,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
-		"                        [--event-type T[,T...]] [--pubkey FILE]...\n\n"
+		"                        [--event-type T[,T...]] [--pubkey FILE]...\n"
+		"                        [--data-key FILE]\n\n"
 		"Write the selected records to stdout as JSON lines exactly as chained,\n"
 		"with each stream's signed checkpoint and a Merkle proof, so that\n"
 		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"
@@ -275,6 +277,9 @@ static void usage(FILE *f)
 		"  --event-type T,...  only these event types (e.g. inference,loss)\n"
 		"  --pubkey FILE       check the checkpoints' signatures before exporting\n"
 		"                      (repeatable: any of the keys may have signed)\n"
+		"  --data-key FILE     the data key file of an encrypted log (or\n"
+		"                      SEALTRACE_DATA_KEY=FILE); the export itself is\n"
+		"                      plain and verifies without it\n"
 		"  -h, --help          this text\n\n"
 		"Exit status: 0 ok, 1 the log does not verify, 2 usage, 3 I/O error.\n");
 }
@@ -309,6 +314,7 @@ int cmd_export(int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "event-type", required_argument, NULL, 'e' },
 		{ "pubkey", required_argument, NULL, 'p' },
+		{ "data-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -339,6 +345,10 @@ int cmd_export(int argc, char **argv)
 			}
 			pubs[npub++] = optarg;
 			break;
+		case 'K':
+			if (st_cli_data_key("export", optarg))
+				return ST_EXIT_USAGE;
+			break;
 		case 'h': usage(stdout); return ST_EXIT_OK;
 		default: usage(stderr); return ST_EXIT_USAGE;
 		}
@@ -348,6 +358,9 @@ int cmd_export(int argc, char **argv)
 		usage(stderr);
 		return ST_EXIT_USAGE;
 	}
+	rc = st_cli_data_key_missing("export", dir);
+	if (rc)
+		return rc;
 	if ((from && st_time_parse(from, &f.from)) || (to && st_time_parse(to, &f.to))) {
 		fprintf(stderr, "sealtrace export: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
 		return ST_EXIT_USAGE;

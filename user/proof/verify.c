@@ -34,6 +34,7 @@
 #include "sealtrace/log/merkle.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/proof/sealed.h"
 
 #define MAX_EXTERNAL 16
 #define PROGRESS_NS 1000000000ULL
@@ -560,7 +561,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
-		"                        [--checkpoint FILE]... [--quiet]\n"
+		"                        [--checkpoint FILE]... [--data-key FILE] [--quiet]\n"
 		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
 		"record, the hash chain of each stream, the Merkle root at every signed\n"
@@ -576,6 +577,9 @@ static void usage(FILE *f)
 		"                     directory's public keys); combines with --pubkey\n"
 		"  --checkpoint FILE  a checkpoint copied away earlier: finds a truncated\n"
 		"                     or rolled-back tail (repeatable)\n"
+		"  --data-key FILE    the data key file of an encrypted log (sealed\n"
+		"                     segments cannot be read without it; also from\n"
+		"                     the environment, SEALTRACE_DATA_KEY=FILE)\n"
 		"  --export FILE      verify an export from `sealtrace export` instead\n"
 		"  --quiet            no progress lines on stderr\n"
 		"  -h, --help         this text\n\n"
@@ -592,6 +596,7 @@ int cmd_verify(int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "data-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -614,6 +619,10 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case 'e': export = optarg; break;
 		case 'q': v.quiet = true; break;
+		case 'K':
+			if (st_cli_data_key("verify", optarg))
+				goto usage_err;
+			break;
 		case 'c':
 			if (next == MAX_EXTERNAL) {
 				fprintf(stderr, "sealtrace verify: at most %d --checkpoint\n",
@@ -636,6 +645,8 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		goto usage_err;
 	}
+	if (v.state_dir && (rc = st_cli_data_key_missing("verify", v.state_dir)))
+		goto out;
 	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
 	if (!v.use) {
 		fprintf(stderr, "sealtrace verify: out of memory\n");

@@ -25,6 +25,10 @@ int st_keys_generate(const char *dir, char *err, size_t errlen);
 int st_keys_rotate_hmac(const char *dir, char *new_id, size_t idlen,
 			char *err, size_t errlen);
 
+/* One new "<YYYYMMDD>-<8 hex> <64 hex>\n" key line from the CSPRNG (the
+ * format of hmac.key and of the data key file, datakey.h). */
+int st_keys_new_line(char *line, size_t linelen, char *id, size_t idlen);
+
 #define ST_KEYS_RETIRED_DIR	"retired"
 /* "sha256:" and 64 hex: SHA-256 of the 32 raw Ed25519 public key bytes */
 #define ST_PUBKEY_HASH_LEN	(7 + 64)
