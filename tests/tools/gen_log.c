@@ -278,6 +278,8 @@ static void usage(FILE *f)
 		"                      after the events, run retention (st_log_retain) as\n"
 		"                      the agent does, 0 keeping a stream forever\n"
 		"  --retain-now TIME   the time retention counts from (default: now)\n"
+		"  --epoch-seconds N   signing key epochs (log.h): a new key and a\n"
+		"                      key_epoch record once the epoch is N s old\n"
 		"  --data-key FILE     seal segments with AES-256-GCM under FILE's\n"
 		"                      current data key (datakey.h), as the agent does\n"
 		"                      with encryption.key_file\n"
@@ -338,6 +340,7 @@ int main(int argc, char **argv)
 		{ "retain-system-days", required_argument, NULL, 'Y' },
 		{ "retain-now", required_argument, NULL, 'N' },
 		{ "data-key", required_argument, NULL, 'K' },
+		{ "epoch-seconds", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -393,6 +396,7 @@ int main(int argc, char **argv)
 			break;
 		case 'N': retain_now = optarg; break;
 		case 'K': data_key = optarg; break;
+		case 'E': o.epoch_seconds = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
