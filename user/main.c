@@ -6,6 +6,7 @@
 
 #include "sealtrace/base/cli.h"
 #include "sealtrace/log/seal.h"
+#include "sealtrace/proof/gate.h"
 
 struct verb {
 	const char *name;
@@ -57,6 +58,7 @@ static int load_data_key(void)
 int main(int argc, char **argv)
 {
 	size_t i;
+	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -66,6 +68,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return ST_EXIT_OK;
 	}
+	rc = st_reader_gate(argv[1], argc - 1, argv + 1);
+	if (rc >= 0)
+		return rc;
 	if (load_data_key())
 		return ST_EXIT_USAGE;
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

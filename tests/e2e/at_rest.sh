@@ -76,7 +76,7 @@ s0=$W/a/decision/00000000000000000000.seg
 if zcat "$s0" >/dev/null 2>&1; then fail "zcat reads a sealed segment"; else pass "zcat cannot read a sealed segment"; fi
 if grep -q '"event_type"' "$W"/a/*/*.seg; then fail "plaintext JSON in a sealed segment"; else pass "no plaintext record in any segment"; fi
 
-expect "verify with the data key" 0 "verify: OK: 2 streams, 1001[0-9][0-9] records" verify "$W/a"
+expect "verify with the data key" 0 "verify: OK: 2 streams, [0-9]+ records" verify "$W/a"
 expect "verify without the data key fails clearly (exit 2)" 2 \
 	"is encrypted \(AES-256-GCM, data key '[^']+'\): reading it needs the data key file" \
 	"$ST" verify --quiet --pubkey "$K/signing.pub" --state-dir "$W/a"
@@ -187,7 +187,8 @@ expect "the current key alone does not verify the history" 1 "" \
 import json, sys
 for line in sys.stdin:
     o = json.loads(line)
-    if o.get("event_type") == "checkpoint" and o["details"]["checkpoint_stream"] == "decision":
+    d = o.get("details", {})
+    if o.get("event_type") == "checkpoint" and d["checkpoint_stream"] == "decision" and d["tree_size"] > 0:
         sys.stdout.write(o["details"]["note"]); break' >"$W/epoch1.note"
 grep -q '^300$' "$W/epoch1.note" && pass "an epoch-1 decision head (300 records) taken from the log" ||
 	fail "no epoch-1 note: $(head -3 "$W/epoch1.note")"
@@ -218,7 +219,7 @@ cp -a "$E/s" "$E/t"
 for st in system decision; do rm "$E/t/$st/$(ls "$E/t/$st" | grep '\.seg$' | tail -1)"; rm -f "$E/t/$st/checkpoint" "$E/t/$st/resume"; done
 "$GEN" --keys-dir "$E/keys" --state-dir "$E/t" --records 300 --data-key "$DK" --start 2025-02-01 >/dev/null 2>&1
 expect "truncated into epoch 2 and continued with the epoch-3 key (CVE-2023-31438 class)" 1 \
-	"(no signature line verifies|does not verify|not signed by|no key_epoch record announced)" \
+	"system/[0-9]+\.seg seq [0-9]+: checkpoint: no signature by any of the [0-9]+ given public keys" \
 	"$ST" verify --quiet --pubkey "$W/first.pub" --data-key "$DK" --state-dir "$E/t"
 
 echo "at_rest: $passes passed, $fails failed"

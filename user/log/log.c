@@ -18,6 +18,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/log/access.h"
 #include "sealtrace/log/chain.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/keys/keys.h"
@@ -83,6 +84,7 @@ struct st_log {
 	EVP_PKEY *next_key;		/* signing.key.next found at open */
 	char seen_epoch_key[ST_PUBKEY_HASH_LEN + 1];	/* key_hash of the last
 							 * key_epoch read at open */
+	uint64_t access_scan_ns;	/* last look at <state_dir>/access */
 };
 
 
@@ -548,6 +550,61 @@ static int epoch_open(struct st_log *log, char *err, size_t errlen)
 	return rc;
 }
 
+/* ---- reads recorded while no agent answered (access.h) ---------------- */
+
+#define ACCESS_SCAN_NS		1000000000ULL
+#define ACCESS_BATCH		256
+
+static int access_record(struct st_log *log, const struct st_access_note *n,
+			 char *err, size_t errlen)
+{
+	char actor[40], reqd[40];
+	struct st_kv d[7];
+	struct st_record r = {
+		.type = ST_ET_LOG_ACCESS, .timestamp_ns = st_realtime_ns(),
+		.pid = n->pid > 0 && n->pid <= INT32_MAX ? (int32_t)n->pid : 0,
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d,
+	};
+	size_t k = 0;
+
+	snprintf(actor, sizeof(actor), "uid:%" PRId64, n->uid);
+	snprintf(reqd, sizeof(reqd), "gid:%" PRId64, n->gid);
+	d[k++] = (struct st_kv){ .key = "action", .kind = ST_KV_STR, .v.s = n->action };
+	d[k++] = (struct st_kv){ .key = "actor", .kind = ST_KV_STR, .v.s = actor };
+	d[k++] = (struct st_kv){ .key = "actor_gid", .kind = ST_KV_STR, .v.s = reqd };
+	d[k++] = (struct st_kv){ .key = "filter", .kind = ST_KV_STR, .v.s = n->filter };
+	d[k++] = (struct st_kv){ .key = "outcome", .kind = ST_KV_STR, .v.s = n->outcome };
+	d[k++] = (struct st_kv){ .key = "requested_ns", .kind = ST_KV_UINT, .v.u = n->time_ns };
+	if (n->reason[0])
+		d[k++] = (struct st_kv){ .key = "reason", .kind = ST_KV_STR, .v.s = n->reason };
+	r.ndetails = k;
+	return append(log, &r, true, err, errlen);
+}
+
+/*
+ * Pending-access files become log_access records; the files go only once
+ * the records are on disk (a crash in between records a read twice,
+ * never not at all).
+ */
+static int seal_pending_access(struct st_log *log, char *err, size_t errlen)
+{
+	struct st_access_pending p;
+	size_t i;
+	int rc = 0;
+
+	log->access_scan_ns = st_realtime_ns();
+	if (st_access_pending_read(log->state_dir, ACCESS_BATCH, &p, err, errlen))
+		return -1;
+	for (i = 0; i < p.n && !rc; i++)
+		rc = access_record(log, &p.note[i], err, errlen);
+	if (!rc && p.n)
+		rc = flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+		     st_access_pending_done(log->state_dir, &p, err, errlen) ? -1 : 0;
+	st_access_pending_free(&p);
+	return rc;
+}
+
 /* ---- tick, flush, close ----------------------------------------------- */
 
 static int retry_failed(struct st_log *log, char *err, size_t errlen)
@@ -584,6 +641,10 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 	     now_ns - log->last_ckpt_ns >= log->o.ckpt_every_seconds * 1000000000ULL))
 		if (checkpoint(log, "time", err, errlen))
 			return -1;
+	if ((now_ns < log->access_scan_ns ||
+	     now_ns - log->access_scan_ns >= ACCESS_SCAN_NS) &&
+	    seal_pending_access(log, err, errlen))
+		return -1;
 	if (epoch_due(log, now_ns) &&
 	    (epoch_advance(log, now_ns, err, errlen) ||
 	     checkpoint(log, "epoch", err, errlen)))
@@ -1032,7 +1093,9 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 	if (unclean && !any_torn &&
 	    recovery_record(log, &log->s[ST_STREAM_SYSTEM], NULL, false, err, errlen))
 		goto bad;
-	if (rotation_record(log, err, errlen) || epoch_open(log, err, errlen))
+	if (rotation_record(log, err, errlen) || epoch_open(log, err, errlen) ||
+	    st_access_dir_ensure(log->state_dir, err, errlen) ||
+	    seal_pending_access(log, err, errlen))
 		goto bad;
 	/* sign what this run continues from, recovery notes included */
 	if (checkpoint(log, "open", err, errlen))

@@ -285,7 +285,7 @@ static void usage(FILE *f)
 }
 
 /* What the export selected, for its log_access record. */
-static void note_access(const char *dir, const char *stream, const char *from, const char *to,
+static int note_access(const char *dir, const char *stream, const char *from, const char *to,
 			const char *types)
 {
 	char filter[512];
@@ -302,7 +302,7 @@ static void note_access(const char *dir, const char *stream, const char *from, c
 		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--event-type %s ", types);
 	if (n > 0 && n <= (int)sizeof(filter))
 		filter[n - 1] = '\0';
-	st_note_log_access(dir, "export", filter);
+	return st_note_log_access(dir, "export", filter);
 }
 
 int cmd_export(int argc, char **argv)
@@ -384,7 +384,10 @@ int cmd_export(int argc, char **argv)
 			return ST_EXIT_USAGE;
 		}
 	}
-	note_access(dir, stream, from, to, types);
+	if (note_access(dir, stream, from, to, types)) {
+		st_keyset_free(&keys);
+		return ST_EXIT_USAGE;
+	}
 	st_bundle_header(&hdr, stream, from, to, types, NULL);
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
 		rc = ST_EXIT_RUNTIME;
