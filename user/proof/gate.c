@@ -43,8 +43,11 @@ static bool is_auditor(void)
 	return false;
 }
 
-static const char *state_dir_arg(int argc, char **argv)
+/* --state-dir, or the state dir of a segment named last (decrypt). */
+static const char *state_dir_arg(int argc, char **argv, char *buf, size_t len)
 {
+	const char *last = argc > 1 ? argv[argc - 1] : "";
+	char *slash;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -53,7 +56,16 @@ static const char *state_dir_arg(int argc, char **argv)
 		if (!strncmp(argv[i], "--state-dir=", 12))
 			return argv[i] + 12;
 	}
-	return NULL;
+	if (strlen(last) < 4 || strcmp(last + strlen(last) - 4, ".seg") ||
+	    (size_t)snprintf(buf, len, "%s", last) >= len)
+		return NULL;
+	for (i = 0; i < 2; i++) {	/* <state_dir>/<stream>/<name>.seg */
+		slash = strrchr(buf, '/');
+		if (!slash)
+			return i ? "." : NULL;
+		*slash = '\0';
+	}
+	return buf[0] ? buf : "/";
 }
 
 /* A refused read, recorded where the log group may write. */
@@ -77,12 +89,13 @@ static void record_refusal(const char *verb, const char *dir, const char *why)
 
 int st_reader_gate(const char *verb, int argc, char **argv)
 {
+	char buf[4200];
 	const char *dir;
 
 	if (getegid() == getgid() && geteuid() == getuid())
 		return -1;
 	st_access_set_privileged(true);
-	dir = state_dir_arg(argc, argv);
+	dir = state_dir_arg(argc, argv, buf, sizeof(buf));
 	if (!is_auditor()) {
 		fprintf(stderr, "sealtrace %s: refused: uid %d is not in the '%s' group; this attempt is recorded\n",
 			verb, (int)getuid(), ST_AUDITORS_GROUP);
