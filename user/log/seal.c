@@ -14,9 +14,7 @@
 #include <openssl/rand.h>
 
 #include "sealtrace/base/errf.h"
-#include "sealtrace/log/record.h"
 #include "sealtrace/log/seal.h"
-#include "sealtrace/log/store.h"
 
 #define HKDF_INFO	"sealtrace segment v1"
 #define AAD_LEN		21
@@ -472,7 +470,7 @@ int st_seal_nonces(const uint8_t *file, size_t size, uint64_t first_seq,
 }
 
 /* 1 when path is sealed under a key not installed (err says which). */
-static int check_segment(const char *path, char *err, size_t errlen)
+int st_seal_check_file(const char *path, char *err, size_t errlen)
 {
 	uint8_t hdr[ST_SEAL_HDR_LEN];
 	ssize_t n;
@@ -500,26 +498,4 @@ static int check_segment(const char *path, char *err, size_t errlen)
 		return 1;
 	}
 	return 0;
-}
-
-int st_seal_check_dir(const char *state_dir, char *err, size_t errlen)
-{
-	char dir[4200], path[4300], name[ST_SEG_NAME_LEN + 1];
-	struct st_seg_list l;
-	int s, rc = 0;
-	size_t i;
-
-	for (s = 0; s < ST_STREAM__COUNT && !rc; s++) {
-		snprintf(dir, sizeof(dir), "%s/%s", state_dir,
-			 st_stream_name((enum st_stream)s));
-		if (st_seg_list(dir, &l, err, errlen))
-			return -1;
-		for (i = 0; i < l.n && !rc; i++) {
-			st_seg_name(l.first[i], name);
-			snprintf(path, sizeof(path), "%s/%s", dir, name);
-			rc = check_segment(path, err, errlen);
-		}
-		st_seg_list_free(&l);
-	}
-	return rc;
 }

@@ -109,11 +109,11 @@ uint64_t st_seal_blocks_read(const struct st_seal *s);
 bool st_seal_finalized(const struct st_seal *s);
 
 /*
- * Can every segment of <state_dir>/<stream>/ be opened with the installed
- * keys? 0 yes (or nothing sealed), 1 no: err names the first segment and
- * the key it needs; -1 runtime error.
+ * Can the segment at path be opened with the installed keys? 0 yes (or
+ * not sealed, or too damaged to tell: the reader names that), 1 no: err
+ * names the file and the key id it needs; -1 runtime error.
  */
-int st_seal_check_dir(const char *state_dir, char *err, size_t errlen);
+int st_seal_check_file(const char *path, char *err, size_t errlen);
 
 /*
  * The nonce of every block of a segment file, in file order, to check
