@@ -289,6 +289,12 @@ static int note_pending(const char *state_dir, const char *action, const char *f
 	snprintf(n.action, sizeof(n.action), "%s", action);
 	snprintf(n.outcome, sizeof(n.outcome), "granted");
 	snprintf(n.filter, sizeof(n.filter), "%s", filter ? filter : "");
+	if (!st_access_pending_write(state_dir, &n, err, errlen))
+		return 0;
+	/* a state dir no agent of this version has opened yet: make access/
+	 * (only root can; the setgid reader cannot write the state dir) */
+	if (st_access_dir_ensure(state_dir, err, errlen))
+		return -1;
 	return st_access_pending_write(state_dir, &n, err, errlen);
 }
 
