@@ -40,13 +40,17 @@ static void usage(FILE *f)
 	fprintf(f, "\nExit status: 0 ok, 1 check failed, 2 usage/config error, 3 runtime error.\n");
 }
 
-/* A data key named in the environment opens sealed segments for any verb. */
-static int load_data_key(void)
+/*
+ * A data key named in the environment opens sealed segments for the verbs
+ * that read a log. Not for the agent: whether it seals is its config's
+ * encryption.key_file, never something inherited from a shell.
+ */
+static int load_data_key(const char *verb)
 {
 	const char *path = getenv(ST_SEAL_KEY_ENV);
 	char err[4400];
 
-	if (!path || !*path)
+	if (!path || !*path || !strcmp(verb, "run") || !strcmp(verb, "detach"))
 		return 0;
 	if (st_seal_load(path, err, sizeof(err))) {
 		fprintf(stderr, "sealtrace: %s: %s\n", ST_SEAL_KEY_ENV, err);
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
 	rc = st_reader_gate(argv[1], argc - 1, argv + 1);
 	if (rc >= 0)
 		return rc;
-	if (load_data_key())
+	if (load_data_key(argv[1]))
 		return ST_EXIT_USAGE;
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))

@@ -121,6 +121,22 @@ static int seal_end(struct st_store *s, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * A sealed segment whose first block failed holds only its header: it
+ * goes, so that the retry (same first seq, same name) starts it again
+ * under a fresh salt.
+ */
+static void seal_drop(struct st_store *s)
+{
+	st_seal_free(s->seal);
+	s->seal = NULL;
+	close(s->fd);
+	s->fd = -1;
+	s->dirty = false;
+	unlinkat(s->dirfd, s->name, 0);
+	fsync(s->dirfd);
+}
+
 int st_store_open(struct st_store **out, const char *dir,
 		  const struct st_store_opts *o, char *err, size_t errlen)
 {
@@ -255,7 +271,9 @@ int st_store_append(struct st_store *s, const void *data, size_t len,
 		/* never leave half a block for the next one to follow; a
 		 * sealed segment ends here (the retry must not reuse the
 		 * block's nonce with other lines) */
-		if (ftruncate(s->fd, end) || s->seal)
+		if (s->seal && !s->seg_blocks)
+			seal_drop(s);
+		else if (ftruncate(s->fd, end) || s->seal)
 			close_segment(s, NULL, 0);
 		return -1;
 	}
