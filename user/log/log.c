@@ -82,6 +82,8 @@ struct st_log {
 	/* signing epochs (log.h) */
 	struct st_epoch_state epoch;
 	EVP_PKEY *next_key;		/* signing.key.next found at open */
+	EVP_PKEY *retiring;		/* the epoch key before log->key, until
+					 * its files are retired (epoch_commit) */
 	char seen_epoch_key[ST_PUBKEY_HASH_LEN + 1];	/* key_hash of the last
 							 * key_epoch read at open */
 	uint64_t access_scan_ns;	/* last look at <state_dir>/access */
@@ -467,21 +469,40 @@ static int key_epoch_record(struct st_log *log, EVP_PKEY *next, char *err,
 	return append(log, &r, true, err, errlen);
 }
 
+/*
+ * The announced key signs from now on (in memory at once: once its
+ * key_epoch record is in the block, no head may be signed by the old key);
+ * the files follow in epoch_commit once that record is on disk.
+ */
+static void epoch_switch(struct st_log *log, EVP_PKEY *next, uint64_t now_ns)
+{
+	EVP_PKEY_free(log->retiring);	/* a commit still pending: superseded */
+	log->retiring = log->key;
+	log->key = next;
+	log->epoch.epoch++;
+	log->epoch.started_ns = now_ns;
+}
+
+/* signing.key.next over signing.key, the old one zeroed and gone (keys.h). */
+static int epoch_commit(struct st_log *log, char *err, size_t errlen)
+{
+	if (!log->retiring)
+		return 0;
+	if (st_epoch_commit(log->keys_dir, log->retiring, log->key,
+			    log->epoch.epoch - 1, log->epoch.started_ns, err, errlen))
+		return -1;
+	EVP_PKEY_free(log->retiring);	/* OpenSSL clears the private bytes */
+	log->retiring = NULL;
+	return st_pubkey_hash(log->key, log->epoch.key_hash) ?
+		st_errf(err, errlen, "log: SHA-256 of a public key failed") : 0;
+}
+
 /* The announced key becomes the signing key; the old one is erased. */
 static int install_next(struct st_log *log, EVP_PKEY *next, uint64_t now_ns,
 			char *err, size_t errlen)
 {
-	if (st_epoch_commit(log->keys_dir, log->key, next, log->epoch.epoch,
-			    now_ns, err, errlen)) {
-		EVP_PKEY_free(next);
-		return -1;
-	}
-	EVP_PKEY_free(log->key);	/* OpenSSL clears the private bytes */
-	log->key = next;
-	log->epoch.epoch++;
-	log->epoch.started_ns = now_ns;
-	return st_pubkey_hash(next, log->epoch.key_hash) ?
-		st_errf(err, errlen, "log: SHA-256 of a public key failed") : 0;
+	epoch_switch(log, next, now_ns);
+	return epoch_commit(log, err, errlen);
 }
 
 static bool epoch_due(const struct st_log *log, uint64_t now_ns)
@@ -505,12 +526,16 @@ static int epoch_advance(struct st_log *log, uint64_t now_ns, char *err,
 
 	if (st_epoch_prepare(log->keys_dir, &next, err, errlen))
 		return -1;
-	if (key_epoch_record(log, next, err, errlen) ||
-	    flush_all(log, err, errlen) || sync_all(log, err, errlen)) {
-		EVP_PKEY_free(next);	/* the open after a crash decides */
+	if (key_epoch_record(log, next, err, errlen)) {
+		EVP_PKEY_free(next);	/* not announced: the next open erases it */
 		return -1;
 	}
-	return install_next(log, next, now_ns, err, errlen);
+	epoch_switch(log, next, now_ns);
+	/* a failure here leaves the files to the next tick, or to the open
+	 * after a crash (which finds signing.key.next and its record) */
+	if (flush_all(log, err, errlen) || sync_all(log, err, errlen))
+		return -1;
+	return epoch_commit(log, err, errlen);
 }
 
 /*
@@ -645,6 +670,9 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 	     now_ns - log->access_scan_ns >= ACCESS_SCAN_NS) &&
 	    seal_pending_access(log, err, errlen))
 		return -1;
+	if (log->retiring && (flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+			      epoch_commit(log, err, errlen)))
+		return -1;
 	if (epoch_due(log, now_ns) &&
 	    (epoch_advance(log, now_ns, err, errlen) ||
 	     checkpoint(log, "epoch", err, errlen)))
@@ -691,6 +719,7 @@ static void log_free(struct st_log *log)
 	st_hasher_free(log->h);
 	EVP_PKEY_free(log->key);
 	EVP_PKEY_free(log->next_key);
+	EVP_PKEY_free(log->retiring);
 	st_keyset_free(&log->accept);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd);	/* releases the flock */
@@ -710,7 +739,8 @@ int st_log_close(struct st_log *log, char *err, size_t errlen)
 		return 0;
 	/* the final head covers everything; its own records follow it */
 	if (checkpoint(log, "close", err, errlen) ||
-	    flush_all(log, err, errlen) || sync_all(log, err, errlen))
+	    flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+	    epoch_commit(log, err, errlen))
 		rc = -1;
 	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
 		rc = st_store_close(log->s[i].store, err, errlen);
