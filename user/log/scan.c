@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Reading a stream back with every keyless check (see scan.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/log/purge_record.h"
@@ -158,21 +156,30 @@ static int scan_block(struct scan *s, uint64_t off)
 /*
  * Does a writer hold <state_dir>/.lock (log.h) right now? Only then may
  * the newest sealed segment lack its final block: an agent that stops
- * writes it, one that crashed gets it at its next start. A lock file we
- * may not open counts as held (no claim of truncation we cannot back).
+ * writes it, one that crashed gets it at its next start. Read from
+ * /proc/locks, not by trying the lock: a reader that took it, even for a
+ * moment, could make an agent starting then fail. What cannot be told
+ * counts as held (no claim of truncation we cannot back).
  */
 static bool writer_active(const char *state_dir)
 {
-	char path[4200];
-	bool held;
-	int fd;
+	char path[4200], want[64], line[256];
+	struct stat st;
+	bool held = false;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/.lock", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (stat(path, &st))
 		return errno != ENOENT;
-	held = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
-	close(fd);
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return true;
+	/* "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF" */
+	snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(st.st_dev),
+		 minor(st.st_dev), (unsigned long long)st.st_ino);
+	while (!held && fgets(line, sizeof(line), f))
+		held = strstr(line, "FLOCK") && strstr(line, want);
+	fclose(f);
 	return held;
 }
 
