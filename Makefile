@@ -163,6 +163,7 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@bench/run.sh
+	@tests/tools/bench_records.sh
 
 # Pipeline throughput without BPF (events/s per core).
 records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log

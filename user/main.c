@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sealtrace: the command-line entry point; one verb per module. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sealtrace/base/cli.h"
+#include "sealtrace/log/seal.h"
+#include "sealtrace/proof/gate.h"
 
 struct verb {
 	const char *name;
@@ -21,6 +24,7 @@ static const struct verb verbs[] = {
 	{ "status", cmd_status, "completeness report per probe (coverage, losses, liveness)" },
 	{ "lookup", cmd_lookup, "find the records of a known input (needs hmac.key)" },
 	{ "prove", cmd_prove, "inclusion proof for one record, verifiable on its own" },
+	{ "decrypt", cmd_decrypt, "a sealed segment as plain gzip on stdout (needs the data key)" },
 };
 
 static void usage(FILE *f)
@@ -31,12 +35,34 @@ static void usage(FILE *f)
 		   "Tamper-evident inference logging from outside the model server.\n\nVerbs:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nEncrypted segments: every verb that reads them takes the data key file\n"
+		   "from --data-key FILE or the environment (%s=FILE).\n", ST_SEAL_KEY_ENV);
 	fprintf(f, "\nExit status: 0 ok, 1 check failed, 2 usage/config error, 3 runtime error.\n");
+}
+
+/*
+ * A data key named in the environment opens sealed segments for the verbs
+ * that read a log. Not for the agent: whether it seals is its config's
+ * encryption.key_file, never something inherited from a shell.
+ */
+static int load_data_key(const char *verb)
+{
+	const char *path = getenv(ST_SEAL_KEY_ENV);
+	char err[4400];
+
+	if (!path || !*path || !strcmp(verb, "run") || !strcmp(verb, "detach"))
+		return 0;
+	if (st_seal_load(path, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace: %s: %s\n", ST_SEAL_KEY_ENV, err);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	size_t i;
+	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -46,6 +72,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return ST_EXIT_OK;
 	}
+	rc = st_reader_gate(argv[1], argc - 1, argv + 1);
+	if (rc >= 0)
+		return rc;
+	if (load_data_key(argv[1]))
+		return ST_EXIT_USAGE;
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].fn(argc - 1, argv + 1);

@@ -16,7 +16,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "sealtrace/keys/datakey.h"
 #include "sealtrace/log/log.h"
+#include "sealtrace/log/seal.h"
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/retention.h"
@@ -276,6 +278,11 @@ static void usage(FILE *f)
 		"                      after the events, run retention (st_log_retain) as\n"
 		"                      the agent does, 0 keeping a stream forever\n"
 		"  --retain-now TIME   the time retention counts from (default: now)\n"
+		"  --epoch-seconds N   signing key epochs (log.h): a new key and a\n"
+		"                      key_epoch record once the epoch is N s old\n"
+		"  --data-key FILE     seal segments with AES-256-GCM under FILE's\n"
+		"                      current data key (datakey.h), as the agent does\n"
+		"                      with encryption.key_file\n"
 		"With --records 0 an existing log is only reopened (and retention run).\n");
 }
 
@@ -332,6 +339,8 @@ int main(int argc, char **argv)
 		{ "retain-decision-days", required_argument, NULL, 'D' },
 		{ "retain-system-days", required_argument, NULL, 'Y' },
 		{ "retain-now", required_argument, NULL, 'N' },
+		{ "data-key", required_argument, NULL, 'K' },
+		{ "epoch-seconds", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -345,7 +354,8 @@ int main(int argc, char **argv)
 		.step_ns = 1000000, .rng = 1,
 	};
 	const char *start = "2025-01-01", *ins = NULL, *outs = NULL;
-	const char *retain_now = NULL;
+	const char *retain_now = NULL, *data_key = NULL;
+	struct st_datakeys *dk = NULL;
 	uint64_t days[ST_STREAM__COUNT] = { 0 };
 	bool retain = false;
 	struct st_log_stats stats;
@@ -385,6 +395,8 @@ int main(int argc, char **argv)
 			retain = true;
 			break;
 		case 'N': retain_now = optarg; break;
+		case 'K': data_key = optarg; break;
+		case 'E': o.epoch_seconds = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -401,6 +413,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_log: %s\n", g.in && g.out ? err : "out of memory");
 		goto out;
 	}
+	if (data_key && st_datakeys_load(&dk, data_key, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		goto out;
+	}
+	st_seal_install(dk);
 	cpu0 = cpu_seconds();
 	t0 = now_ns(CLOCK_MONOTONIC);
 	if (st_log_open(&g.log, &o, err, sizeof(err))) {
@@ -435,6 +452,8 @@ int main(int argc, char **argv)
 	       stats.bytes_written);
 	rc = 0;
 out:
+	st_seal_install(NULL);
+	st_datakeys_free(dk);
 	st_keyring_free(g.kr);
 	free(g.ins.v);
 	free(g.ins.text);

@@ -38,6 +38,7 @@
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
 #include "sealtrace/ops/metrics.h"
+#include "sealtrace/log/seal.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
@@ -89,11 +90,16 @@ static int open_log(struct agent *a)
 		.ckpt_every_records = a->cfg.checkpoint.every_records,
 		.ckpt_every_seconds = a->cfg.checkpoint.every_seconds,
 		.fsync_every_ms = a->cfg.fsync.every_ms,
+		.epoch_seconds = a->cfg.checkpoint.epoch_seconds,
 	};
 	char warn[ST_ERR_LEN + 256];
 
 	if (st_config_retention_warning(&a->cfg, warn, sizeof(warn)))
 		fprintf(stderr, "sealtrace: warning: %s\n", warn);
+	/* segments are sealed from this open on (and sealed ones read back) */
+	if (a->cfg.encryption.key_file &&
+	    st_seal_load(a->cfg.encryption.key_file, a->err, sizeof(a->err)))
+		return -1;
 	return st_log_open(&a->log, &lo, a->err, sizeof(a->err));
 }
 
@@ -293,6 +299,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 	st_capture_close(a->capture);
 	st_pairing_free(a->pairing);
 	st_keyring_free(a->keys);
+	st_seal_unload();
 	st_config_free(&a->cfg);
 	return rc;
 }

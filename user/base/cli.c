@@ -26,7 +26,7 @@ int st_cli_next(struct st_cli *c, int argc, char **argv)
 		return stop(c, ST_EXIT_OK, stdout);
 	if (ch == '?' || ch == ':')
 		return stop(c, ST_EXIT_USAGE, stderr);
-	if (ch == -1 && optind != argc) {
+	if (ch == -1 && optind != argc && !c->operands) {
 		fprintf(stderr, "sealtrace %s: unexpected argument\n", c->verb);
 		return stop(c, ST_EXIT_USAGE, stderr);
 	}

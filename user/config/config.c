@@ -898,7 +898,7 @@ static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
 	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
-	"models", "retention", NULL,
+	"models", "retention", "encryption", NULL,
 };
 
 /* models: [{sha256: <64 hex>, version: <name>}] */
@@ -973,6 +973,7 @@ static const struct num_key segment_keys[] = {
 static const struct num_key checkpoint_keys[] = {
 	NUM("every_records", checkpoint.every_records, 1),
 	NUM("every_seconds", checkpoint.every_seconds, 1),
+	NUM("epoch_seconds", checkpoint.epoch_seconds, 0),
 };
 static const struct num_key retention_keys[] = {
 	NUM("decision_days", retention.decision_days, 0),
@@ -1096,6 +1097,8 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	    opt_string(c, root, "", "pin_dir", 0, &cfg->pin_dir) ||
 	    parse_str_map(c, root, "keys", "dir", 0, &cfg->keys_dir) ||
 	    parse_str_map(c, root, "metrics", "listen", 1, &cfg->metrics.listen) ||
+	    parse_str_map(c, root, "encryption", "key_file", 0,
+			  &cfg->encryption.key_file) ||
 	    parse_ringbuf(c, root, cfg) ||
 	    parse_num_map(c, root, "segment", segment_keys, ARRAY_SIZE(segment_keys), cfg) ||
 	    parse_num_map(c, root, "checkpoint", checkpoint_keys,
@@ -1312,6 +1315,7 @@ void st_config_free(struct st_config *cfg)
 	free(cfg->node_id);
 	free(cfg->state_dir);
 	free(cfg->keys_dir);
+	free(cfg->encryption.key_file);
 	free(cfg->pin_dir);
 	free(cfg->metrics.listen);
 	memset(cfg, 0, sizeof(*cfg));

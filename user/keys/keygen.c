@@ -8,13 +8,15 @@
 #include <openssl/evp.h>
 
 #include "sealtrace/base/cli.h"
+#include "sealtrace/keys/datakey.h"
 #include "sealtrace/keys/keys.h"
 #include "sealtrace/keys/keyring.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtrace keygen --dir DIR [--rotate-hmac | --rotate-signing]\n\n"
+		"usage: sealtrace keygen --dir DIR [--rotate-hmac | --rotate-signing]\n"
+		"       sealtrace keygen --data-key FILE\n\n"
 		"Create DIR/hmac.key (HMAC-SHA256 key ring, 0600), DIR/signing.key\n"
 		"(Ed25519, PEM PKCS#8, 0600) and DIR/signing.pub (PEM, 0644) from the\n"
 		"OS CSPRNG. Refuses to overwrite any existing key file.\n\n"
@@ -28,6 +30,10 @@ static void usage(FILE *f)
 		"                   checkpoints the retired key signed; give auditors the\n"
 		"                   new signing.pub as well (verify --pubkey-dir DIR).\n"
 		"                   Refuses when DIR has no signing.key\n"
+		"  --data-key FILE  create FILE (0600) with a new AES-256 data key for\n"
+		"                   sealed segments (config encryption.key_file), or\n"
+		"                   append a new current key to it: new segments are\n"
+		"                   sealed under it, old ones keep naming theirs\n"
 		"  -h, --help       this text\n\n"
 		"Exit status: 0 ok, 2 usage, keys already present or nothing to\n"
 		"rotate, 3 I/O error.\n");
@@ -53,18 +59,32 @@ static int rotate_signing_key(const char *dir)
 	return ST_EXIT_OK;
 }
 
+static int add_data_key(const char *path)
+{
+	char err[8400], id[ST_DATA_KEY_ID_MAX + 1];
+
+	if (st_datakeys_add(path, id, sizeof(id), err, sizeof(err))) {
+		fprintf(stderr, "sealtrace keygen: %s\n", err);
+		return ST_EXIT_RUNTIME;
+	}
+	printf("keygen: data key '%s' is now the current key of %s; segments created\n"
+	       "keygen: from now on are sealed under it (restart the agent)\n", id, path);
+	return ST_EXIT_OK;
+}
+
 int cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "rotate-hmac", no_argument, NULL, 'r' },
 		{ "rotate-signing", no_argument, NULL, 's' },
+		{ "data-key", required_argument, NULL, 'k' },
 		ST_OPT_HELP,
 		ST_OPT_END,
 	};
 	struct st_cli cli = { .verb = "keygen", .opts = opts, .usage = usage };
 	char err[512], id[ST_KEY_ID_MAX + 1];
-	const char *dir = NULL;
+	const char *dir = NULL, *data_key = NULL;
 	int rotate = 0, rotate_signing = 0, c;
 
 	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
@@ -72,10 +92,13 @@ int cmd_keygen(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'r': rotate = 1; break;
 		case 's': rotate_signing = 1; break;
+		case 'k': data_key = optarg; break;
 		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || (rotate && rotate_signing))
+	if (data_key && !dir && !rotate && !rotate_signing)
+		return add_data_key(data_key);
+	if (!dir || data_key || (rotate && rotate_signing))
 		return st_cli_usage_error(&cli, "--dir DIR is required (and at most one --rotate-*)");
 	if (rotate_signing)
 		return rotate_signing_key(dir);

@@ -19,6 +19,7 @@
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/file.h"
+#include "sealtrace/log/access.h"
 #include "sealtrace/log/chain.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/keys/keys.h"
@@ -79,6 +80,14 @@ struct st_log {
 	size_t rnd_pos;
 	struct st_log_stats stats;
 	char hold_err[ERR_LEN];		/* last legal hold problem recorded */
+	/* signing epochs (log.h) */
+	struct st_epoch_state epoch;
+	EVP_PKEY *next_key;		/* signing.key.next found at open */
+	EVP_PKEY *retiring;		/* the epoch key before log->key, until
+					 * its files are retired (epoch_commit) */
+	char seen_epoch_key[ST_PUBKEY_HASH_LEN + 1];	/* key_hash of the last
+							 * key_epoch read at open */
+	uint64_t access_scan_ns;	/* last look at <state_dir>/access */
 };
 
 
@@ -397,6 +406,209 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 	return 0;
 }
 
+/* ---- signing epochs (log.h) ------------------------------------------- */
+
+/*
+ * The new key's public half, signed by the current key over its place in
+ * the system stream (keys.h st_epoch_message), as a key_epoch record.
+ */
+static int key_epoch_record(struct st_log *log, EVP_PKEY *next, char *err,
+			    size_t errlen)
+{
+	struct lstream *st = &log->s[ST_STREAM_SYSTEM];
+	char msg[1024], prev[ST_HASH_HEX + 1], pubhex[65], sighex[129];
+	char newh[ST_PUBKEY_HASH_LEN + 1], oldh[ST_PUBKEY_HASH_LEN + 1];
+	uint8_t pub[32], sig[64];
+	uint64_t epoch = log->epoch.epoch + 1;
+	struct st_kv d[6];
+	struct st_record r = {
+		.type = ST_ET_KEY_EPOCH, .timestamp_ns = st_realtime_ns(),
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d, .ndetails = 6,
+	};
+	int n;
+
+	st_chain_prev_hex(&st->chain, prev);
+	if (st_pubkey_raw(next, pub) || st_pubkey_hash(next, newh) ||
+	    st_pubkey_hash(log->key, oldh))
+		return st_errf(err, errlen, "log: Ed25519 public key unavailable");
+	n = st_epoch_message(msg, sizeof(msg), log->key_name, epoch, st->next_seq,
+			     prev, pub);
+	if (n < 0 || st_ed25519_sign(log->key, msg, (size_t)n, sig))
+		return st_errf(err, errlen, "log: signing the key_epoch statement failed");
+	st_hex(pub, sizeof(pub), pubhex);
+	st_hex(sig, sizeof(sig), sighex);
+	d[0] = (struct st_kv){ .key = "epoch", .kind = ST_KV_UINT, .v.u = epoch };
+	d[1] = (struct st_kv){ .key = "epoch_seconds", .kind = ST_KV_UINT,
+			       .v.u = log->o.epoch_seconds };
+	d[2] = (struct st_kv){ .key = "key_hash", .kind = ST_KV_STR, .v.s = newh };
+	d[3] = (struct st_kv){ .key = "prev_key_hash", .kind = ST_KV_STR, .v.s = oldh };
+	d[4] = (struct st_kv){ .key = "public_key", .kind = ST_KV_STR, .v.s = pubhex };
+	d[5] = (struct st_kv){ .key = "signature", .kind = ST_KV_STR, .v.s = sighex };
+	return append(log, &r, true, err, errlen);
+}
+
+/*
+ * The announced key signs from now on (in memory at once: once its
+ * key_epoch record is in the block, no head may be signed by the old key);
+ * the files follow in epoch_commit once that record is on disk.
+ */
+static void epoch_switch(struct st_log *log, EVP_PKEY *next, uint64_t now_ns)
+{
+	EVP_PKEY_free(log->retiring);	/* a commit still pending: superseded */
+	log->retiring = log->key;
+	log->key = next;
+	log->epoch.epoch++;
+	log->epoch.started_ns = now_ns;
+}
+
+/* signing.key.next over signing.key, the old one zeroed and gone (keys.h). */
+static int epoch_commit(struct st_log *log, char *err, size_t errlen)
+{
+	if (!log->retiring)
+		return 0;
+	if (st_epoch_commit(log->keys_dir, log->retiring, log->key,
+			    log->epoch.epoch - 1, log->epoch.started_ns, err, errlen))
+		return -1;
+	EVP_PKEY_free(log->retiring);	/* OpenSSL clears the private bytes */
+	log->retiring = NULL;
+	return st_pubkey_hash(log->key, log->epoch.key_hash) ?
+		st_errf(err, errlen, "log: SHA-256 of a public key failed") : 0;
+}
+
+/* The announced key becomes the signing key; the old one is erased. */
+static int install_next(struct st_log *log, EVP_PKEY *next, uint64_t now_ns,
+			char *err, size_t errlen)
+{
+	epoch_switch(log, next, now_ns);
+	return epoch_commit(log, err, errlen);
+}
+
+static bool epoch_due(const struct st_log *log, uint64_t now_ns)
+{
+	uint64_t len = log->o.epoch_seconds * 1000000000ull;
+
+	return log->o.epoch_seconds && now_ns >= log->epoch.started_ns &&
+	       now_ns - log->epoch.started_ns >= len;
+}
+
+/*
+ * Next key on disk first (a crash leaves it for the open to resolve),
+ * then its announcement, written and synced, then the switch. No
+ * checkpoint between announcement and switch: the first head after a
+ * key_epoch record is always the new key's.
+ */
+static int epoch_advance(struct st_log *log, uint64_t now_ns, char *err,
+			 size_t errlen)
+{
+	EVP_PKEY *next;
+
+	if (st_epoch_prepare(log->keys_dir, &next, err, errlen))
+		return -1;
+	if (key_epoch_record(log, next, err, errlen)) {
+		EVP_PKEY_free(next);	/* not announced: the next open erases it */
+		return -1;
+	}
+	epoch_switch(log, next, now_ns);
+	/* a failure here leaves the files to the next tick, or to the open
+	 * after a crash (which finds signing.key.next and its record) */
+	if (flush_all(log, err, errlen) || sync_all(log, err, errlen))
+		return -1;
+	return epoch_commit(log, err, errlen);
+}
+
+/*
+ * At open: the epoch state, and an interrupted change. signing.key.next
+ * whose key_epoch record reached the log is installed; one that did not
+ * was never announced and is erased. A signing.epoch that names another
+ * key than signing.key is one change behind (a crash after the rename).
+ */
+static int epoch_open(struct st_log *log, char *err, size_t errlen)
+{
+	char cur[ST_PUBKEY_HASH_LEN + 1], next[ST_PUBKEY_HASH_LEN + 1];
+	uint64_t now = st_realtime_ns();
+	EVP_PKEY *k = log->next_key;
+	int rc;
+
+	log->next_key = NULL;
+	if (k) {
+		if (st_pubkey_hash(k, next)) {
+			EVP_PKEY_free(k);
+			return st_errf(err, errlen, "log: SHA-256 of a public key failed");
+		}
+		if (!strcmp(next, log->seen_epoch_key))
+			return install_next(log, k, now, err, errlen);
+		EVP_PKEY_free(k);
+		if (st_epoch_discard(log->keys_dir, err, errlen))
+			return -1;
+	}
+	if (st_pubkey_hash(log->key, cur))
+		return st_errf(err, errlen, "log: SHA-256 of a public key failed");
+	if (!strcmp(cur, log->epoch.key_hash) || !log->o.epoch_seconds)
+		return 0;
+	if (log->epoch.key_hash[0])
+		log->epoch.epoch++;	/* renamed, but the file not rewritten */
+	log->epoch.started_ns = now;
+	memcpy(log->epoch.key_hash, cur, sizeof(cur));
+	rc = st_epoch_write(log->keys_dir, &log->epoch, err, errlen);
+	return rc;
+}
+
+/* ---- reads recorded while no agent answered (access.h) ---------------- */
+
+#define ACCESS_SCAN_NS		1000000000ULL
+#define ACCESS_BATCH		256
+
+static int access_record(struct st_log *log, const struct st_access_note *n,
+			 char *err, size_t errlen)
+{
+	char actor[40], reqd[40];
+	struct st_kv d[7];
+	struct st_record r = {
+		.type = ST_ET_LOG_ACCESS, .timestamp_ns = st_realtime_ns(),
+		.pid = n->pid > 0 && n->pid <= INT32_MAX ? (int32_t)n->pid : 0,
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d,
+	};
+	size_t k = 0;
+
+	snprintf(actor, sizeof(actor), "uid:%" PRId64, n->uid);
+	snprintf(reqd, sizeof(reqd), "gid:%" PRId64, n->gid);
+	d[k++] = (struct st_kv){ .key = "action", .kind = ST_KV_STR, .v.s = n->action };
+	d[k++] = (struct st_kv){ .key = "actor", .kind = ST_KV_STR, .v.s = actor };
+	d[k++] = (struct st_kv){ .key = "actor_gid", .kind = ST_KV_STR, .v.s = reqd };
+	d[k++] = (struct st_kv){ .key = "filter", .kind = ST_KV_STR, .v.s = n->filter };
+	d[k++] = (struct st_kv){ .key = "outcome", .kind = ST_KV_STR, .v.s = n->outcome };
+	d[k++] = (struct st_kv){ .key = "requested_ns", .kind = ST_KV_UINT, .v.u = n->time_ns };
+	if (n->reason[0])
+		d[k++] = (struct st_kv){ .key = "reason", .kind = ST_KV_STR, .v.s = n->reason };
+	r.ndetails = k;
+	return append(log, &r, true, err, errlen);
+}
+
+/*
+ * Pending-access files become log_access records; the files go only once
+ * the records are on disk (a crash in between records a read twice,
+ * never not at all).
+ */
+static int seal_pending_access(struct st_log *log, char *err, size_t errlen)
+{
+	struct st_access_pending p;
+	size_t i;
+	int rc = 0;
+
+	log->access_scan_ns = st_realtime_ns();
+	if (st_access_pending_read(log->state_dir, ACCESS_BATCH, &p, err, errlen))
+		return -1;
+	for (i = 0; i < p.n && !rc; i++)
+		rc = access_record(log, &p.note[i], err, errlen);
+	if (!rc && p.n)
+		rc = flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+		     st_access_pending_done(log->state_dir, &p, err, errlen) ? -1 : 0;
+	st_access_pending_free(&p);
+	return rc;
+}
+
 /* ---- tick, flush, close ----------------------------------------------- */
 
 static int retry_failed(struct st_log *log, char *err, size_t errlen)
@@ -433,6 +645,17 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 	     now_ns - log->last_ckpt_ns >= log->o.ckpt_every_seconds * 1000000000ULL))
 		if (checkpoint(log, "time", err, errlen))
 			return -1;
+	if ((now_ns < log->access_scan_ns ||
+	     now_ns - log->access_scan_ns >= ACCESS_SCAN_NS) &&
+	    seal_pending_access(log, err, errlen))
+		return -1;
+	if (log->retiring && (flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+			      epoch_commit(log, err, errlen)))
+		return -1;
+	if (epoch_due(log, now_ns) &&
+	    (epoch_advance(log, now_ns, err, errlen) ||
+	     checkpoint(log, "epoch", err, errlen)))
+		return -1;
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		st = &log->s[i];
 		/* rotate by age only between blocks */
@@ -474,6 +697,8 @@ static void log_free(struct st_log *log)
 	st_buf_free(&log->note);
 	st_hasher_free(log->h);
 	EVP_PKEY_free(log->key);
+	EVP_PKEY_free(log->next_key);
+	EVP_PKEY_free(log->retiring);
 	st_keyset_free(&log->accept);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd);	/* releases the flock */
@@ -493,7 +718,8 @@ int st_log_close(struct st_log *log, char *err, size_t errlen)
 		return 0;
 	/* the final head covers everything; its own records follow it */
 	if (checkpoint(log, "close", err, errlen) ||
-	    flush_all(log, err, errlen) || sync_all(log, err, errlen))
+	    flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+	    epoch_commit(log, err, errlen))
 		rc = -1;
 	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
 		rc = st_store_close(log->s[i].store, err, errlen);
@@ -532,6 +758,12 @@ static int resume_cb(void *ctx, const struct st_scan_rec *r, char *err,
 			     st_stream_name(r->stream), r->segment, r->p->hdr.seq);
 			return 1;
 		}
+	}
+	if (r->p->rec.type == ST_ET_KEY_EPOCH) {
+		t = st_record_detail(&r->p->rec, "key_hash");
+		if (t && t->kind == ST_KV_STR)
+			snprintf(rs->log->seen_epoch_key, sizeof(rs->log->seen_epoch_key),
+				 "%s", t->v.s);
 	}
 	t = st_record_detail(&r->p->rec, "trigger");
 	rs->last_was_close = r->p->rec.type == ST_ET_CHECKPOINT && t &&
@@ -804,7 +1036,9 @@ static int init_log(struct st_log *log, const struct st_log_opts *o,
 		return st_errf(err, errlen, "%s: %s", o->state_dir, strerror(errno));
 	if (lock_state(log, err, errlen) ||
 	    st_signing_key_load(o->keys_dir, &log->key, err, errlen) ||
-	    load_accepted_keys(log, err, errlen))
+	    load_accepted_keys(log, err, errlen) ||
+	    st_epoch_read(o->keys_dir, &log->epoch, err, errlen) < 0 ||
+	    st_epoch_pending(o->keys_dir, &log->next_key, err, errlen) < 0)
 		return -1;
 	if (st_ckpt_key_name(log->key_name, sizeof(log->key_name), o->system_id,
 			     o->node_id))
@@ -868,7 +1102,9 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 	if (unclean && !any_torn &&
 	    recovery_record(log, &log->s[ST_STREAM_SYSTEM], NULL, false, err, errlen))
 		goto bad;
-	if (rotation_record(log, err, errlen))
+	if (rotation_record(log, err, errlen) || epoch_open(log, err, errlen) ||
+	    st_access_dir_ensure(log->state_dir, err, errlen) ||
+	    seal_pending_access(log, err, errlen))
 		goto bad;
 	/* sign what this run continues from, recovery notes included */
 	if (checkpoint(log, "open", err, errlen))

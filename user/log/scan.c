@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Reading a stream back with every keyless check (see scan.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include "sealtrace/base/errf.h"
@@ -27,6 +29,7 @@ struct scan {
 	bool live;		/* window scan of a log being written */
 	bool newest;		/* the segment being read is the newest */
 	const struct st_scan_from *from;	/* resumed scan */
+	const char *state_dir;
 };
 
 static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
@@ -137,6 +140,50 @@ static int scan_block(struct scan *s, uint64_t off)
 	return 0;
 }
 
+/*
+ * Does a writer hold <state_dir>/.lock (log.h) right now? Only then may
+ * the newest sealed segment lack its final block: an agent that stops
+ * writes it, one that crashed gets it at its next start. Read from
+ * /proc/locks, not by trying the lock: a reader that took it, even for a
+ * moment, could make an agent starting then fail. What cannot be told
+ * counts as held (no claim of truncation we cannot back).
+ */
+static bool writer_active(const char *state_dir)
+{
+	char path[4200], want[64], line[256];
+	struct stat st;
+	bool held = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.lock", state_dir);
+	if (stat(path, &st))
+		return errno != ENOENT;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return true;
+	/* "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF" */
+	snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(st.st_dev),
+		 minor(st.st_dev), (unsigned long long)st.st_ino);
+	while (!held && fgets(line, sizeof(line), f))
+		held = strstr(line, "FLOCK") && strstr(line, want);
+	fclose(f);
+	return held;
+}
+
+/* A sealed segment must end with its final block (seal.h). */
+static int check_final(struct scan *s, struct st_seg_reader *r)
+{
+	if (!st_seg_sealed(r) || st_seg_finalized(r))
+		return 0;
+	if (s->newest && (s->live || writer_active(s->state_dir)))
+		return 0;
+	return bad(s, s->res->records, "sealed segment ends without its final block "
+		   "after %" PRIu64 " blocks: cut short (blocks dropped?)%s",
+		   st_seg_sealed_blocks(r), s->newest ?
+		   ", or an agent crashed and has not restarted (`sealtrace run` "
+		   "finishes it on start)" : "");
+}
+
 /* After a whole block: remember it, the log resumes after such a block. */
 static void note_block(struct scan *s, uint64_t off, uint64_t end,
 		       uint64_t first_seq, const struct st_merkle *before)
@@ -211,6 +258,8 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first,
 			       path, s->from->offset);
 	}
 	rc = read_blocks(s, r, why, sizeof(why), &brc);
+	if (!rc && brc == ST_BLOCK_END)
+		rc = check_final(s, r);
 	st_seg_close(r);
 	if (rc)
 		return rc;
@@ -278,6 +327,7 @@ static int window_start(struct scan *s, const char *dir, const struct st_seg_lis
 static int scan_begin(struct scan *s, const char *state_dir, char *dir, size_t dirlen,
 		      struct st_seg_list *l)
 {
+	s->state_dir = state_dir;
 	if ((size_t)snprintf(dir, dirlen, "%s/%s", state_dir, s->stream_name) >= dirlen)
 		return st_errf(s->err, s->errlen, "%s: path too long", state_dir);
 	s->h = st_hasher_new();

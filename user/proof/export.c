@@ -26,6 +26,7 @@
 #include "sealtrace/log/merkle.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/proof/sealed.h"
 
 #define OUT_CHUNK (1u << 20)
 #define MAX_PUBKEYS 16
@@ -257,7 +258,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
-		"                        [--event-type T[,T...]] [--pubkey FILE]...\n\n"
+		"                        [--event-type T[,T...]] [--pubkey FILE]...\n"
+		"                        [--data-key FILE]\n\n"
 		"Write the selected records to stdout as JSON lines exactly as chained,\n"
 		"with each stream's signed checkpoint and a Merkle proof, so that\n"
 		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"
@@ -269,12 +271,15 @@ static void usage(FILE *f)
 		"  --event-type T,...  only these event types (e.g. inference,loss)\n"
 		"  --pubkey FILE       check the checkpoints' signatures before exporting\n"
 		"                      (repeatable: any of the keys may have signed)\n"
+		"  --data-key FILE     the data key file of an encrypted log (or\n"
+		"                      SEALTRACE_DATA_KEY=FILE); the export itself is\n"
+		"                      plain and verifies without it\n"
 		"  -h, --help          this text\n\n"
 		"Exit status: 0 ok, 1 the log does not verify, 2 usage, 3 I/O error.\n");
 }
 
 /* What the export selected, for its log_access record. */
-static void note_access(const char *dir, const char *stream, const char *from, const char *to,
+static int note_access(const char *dir, const char *stream, const char *from, const char *to,
 			const char *types)
 {
 	char filter[512];
@@ -291,7 +296,7 @@ static void note_access(const char *dir, const char *stream, const char *from, c
 		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--event-type %s ", types);
 	if (n > 0 && n <= (int)sizeof(filter))
 		filter[n - 1] = '\0';
-	st_note_log_access(dir, "export", filter);
+	return st_note_log_access(dir, "export", filter);
 }
 
 int cmd_export(int argc, char **argv)
@@ -303,6 +308,7 @@ int cmd_export(int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "event-type", required_argument, NULL, 'e' },
 		ST_OPT_PUBKEY,
+		{ "data-key", required_argument, NULL, 'K' },
 		ST_OPT_HELP,
 		ST_OPT_END,
 	};
@@ -333,11 +339,18 @@ int cmd_export(int argc, char **argv)
 			}
 			pubs[npub++] = optarg;
 			break;
+		case 'K':
+			if (st_cli_data_key("export", optarg))
+				return ST_EXIT_USAGE;
+			break;
 		case ST_CLI_STOP: return cli.status;
 		}
 	}
 	if (!dir)
 		return st_cli_usage_error(&cli, "--state-dir DIR is required");
+	rc = st_cli_data_key_missing("export", dir);
+	if (rc)
+		return rc;
 	if ((from && st_time_parse(from, &f.from)) || (to && st_time_parse(to, &f.to))) {
 		fprintf(stderr, "sealtrace export: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
 		return ST_EXIT_USAGE;
@@ -361,7 +374,10 @@ int cmd_export(int argc, char **argv)
 			return ST_EXIT_USAGE;
 		}
 	}
-	note_access(dir, stream, from, to, types);
+	if (note_access(dir, stream, from, to, types)) {
+		st_keyset_free(&keys);
+		return ST_EXIT_USAGE;
+	}
 	st_bundle_header(&hdr, stream, from, to, types, NULL);
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
 		rc = ST_EXIT_RUNTIME;

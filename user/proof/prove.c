@@ -170,7 +170,10 @@ int cmd_prove(int argc, char **argv)
 		return ST_EXIT_USAGE;
 	}
 	snprintf(err, sizeof(err), "--event-id %s", id);
-	st_note_log_access(dir, "prove", err);
+	if (st_note_log_access(dir, "prove", err)) {
+		st_keyset_free(&keys);
+		return ST_EXIT_USAGE;
+	}
 	/* decision first: that is where the inferences a proof is asked for are */
 	for (s = 0; s < ST_STREAM__COUNT && !rc && !found; s++)
 		rc = prove_stream(dir, (enum st_stream)s, id, &keys, &found);

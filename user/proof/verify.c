@@ -35,6 +35,7 @@
 #include "sealtrace/log/merkle.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/proof/sealed.h"
 
 #define MAX_EXTERNAL 16
 
@@ -60,6 +61,18 @@ struct keyuse {
 	unsigned files;			/* <stream>/checkpoint and --checkpoint */
 	bool superseded;		/* another key signed a later record */
 	uint64_t superseded_at;		/* system seq of that record */
+	/* tree sizes of the checkpoint records it signed, per stream */
+	bool signed_any[ST_STREAM__COUNT];
+	uint64_t min_size[ST_STREAM__COUNT], max_size[ST_STREAM__COUNT];
+	uint64_t epoch;			/* announced as this epoch; 0: given */
+};
+
+/* A checkpoint file's note: its signature is checked after the scan,
+ * when the key_epoch records have named every epoch key. */
+struct file_note {
+	char path[4200];
+	char note[ST_NOTE_MAX];
+	size_t len;
 };
 
 struct verify {
@@ -75,6 +88,12 @@ struct verify {
 	struct st_progress progress;
 	const char *stream_name;
 	bool quiet;
+	/* signing epochs (key_epoch records) */
+	bool epochs;			/* one was seen: every key change must be one */
+	int expect_signer;		/* announced, must sign next; -1 */
+	uint64_t last_epoch;
+	struct file_note *notes;
+	size_t nnotes;
 };
 
 
@@ -175,6 +194,124 @@ static int record_signer(struct verify *v, size_t k, uint64_t seq,
 	return 0;
 }
 
+/*
+ * Under signing epochs the key changes only through a key_epoch record:
+ * the first head after one is the announced key's, and no other key
+ * takes over unannounced (a later key re-sealing an old epoch, or a
+ * truncated log continued with the current key).
+ */
+static int epoch_signer(struct verify *v, size_t k, const char *where,
+			char *err, size_t errlen)
+{
+	if (v->expect_signer >= 0) {
+		if ((size_t)v->expect_signer != k)
+			return st_failf(err, errlen, "%s: the first checkpoint after a key_epoch record is signed by %s, not by the key it announced (%s)",
+				       where, v->keys.name[k], v->keys.name[v->expect_signer]);
+		v->expect_signer = -1;
+		return 0;
+	}
+	if (v->epochs && v->last_signer >= 0 && (size_t)v->last_signer != k)
+		return st_failf(err, errlen, "%s: checkpoint signed by %s while the epoch key is %s, and no key_epoch record announced it",
+			       where, v->keys.name[k], v->keys.name[v->last_signer]);
+	return 0;
+}
+
+static void note_size(struct keyuse *u, int stream, uint64_t size)
+{
+	if (!u->signed_any[stream] || size < u->min_size[stream])
+		u->min_size[stream] = size;
+	if (!u->signed_any[stream] || size > u->max_size[stream])
+		u->max_size[stream] = size;
+	u->signed_any[stream] = true;
+}
+
+static int hex_detail(const struct st_record *rec, const char *key, uint8_t *out,
+		      size_t n)
+{
+	const struct st_kv *d = st_record_detail(rec, key);
+
+	return d && d->kind == ST_KV_STR && strlen(d->v.s) == 2 * n &&
+	       !st_unhex(d->v.s, 2 * n, out, n) ? 0 : -1;
+}
+
+/* The announced key joins the set (it may already be there, given). */
+static int add_epoch_key(struct verify *v, const uint8_t pub[32], uint64_t epoch,
+			 uint64_t seq, size_t *idx, char *err, size_t errlen)
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	struct keyuse *grown;
+	size_t i, before = v->keys.n;
+	char name[128];
+	uint8_t raw[32];
+
+	if (!k)
+		return st_errf(err, errlen, "out of memory");
+	snprintf(name, sizeof(name), "epoch %" PRIu64 " key (key_epoch at system seq %" PRIu64 ")",
+		 epoch, seq);
+	if (st_keyset_add(&v->keys, k, name, err, errlen) < 0)
+		return -1;
+	grown = realloc(v->use, v->keys.n * sizeof(*grown));
+	if (!grown)
+		return st_errf(err, errlen, "out of memory");
+	v->use = grown;
+	if (v->keys.n > before)
+		memset(&v->use[before], 0, (v->keys.n - before) * sizeof(*grown));
+	for (i = 0; i < v->keys.n; i++) {
+		if (st_pubkey_raw(v->keys.key[i], raw) || memcmp(raw, pub, 32))
+			continue;
+		v->use[i].epoch = epoch;
+		*idx = i;
+		return 0;
+	}
+	return st_errf(err, errlen, "%s", "announced key not found in the key set");
+}
+
+/*
+ * A key_epoch record: the current epoch key signs the next one's public
+ * key, bound to the record's place (seq, preceding hash). From here on
+ * the old key must not sign again, and the new one signs the next head.
+ */
+static int key_epoch_record(struct verify *v, const struct st_scan_rec *r,
+			    char *err, size_t errlen)
+{
+	const struct st_record_hdr *hdr = &r->p->hdr;
+	const struct st_kv *e = st_record_detail(&r->p->rec, "epoch");
+	char where[160], msg[1024], key_name[ST_ORIGIN_MAX];
+	uint8_t pub[32], sig[64];
+	size_t idx = 0;
+	int cur = v->last_signer, n;
+
+	snprintf(where, sizeof(where), "system/%s seq %" PRIu64, r->segment, hdr->seq);
+	if (!e || e->kind != ST_KV_UINT || hex_detail(&r->p->rec, "public_key", pub, 32) ||
+	    hex_detail(&r->p->rec, "signature", sig, 64))
+		return st_failf(err, errlen, "%s: key_epoch record lacks epoch/public_key/signature",
+			       where);
+	if (e->v.u <= v->last_epoch)
+		return st_failf(err, errlen, "%s: key_epoch announces epoch %" PRIu64 " after epoch %" PRIu64,
+			       where, e->v.u, v->last_epoch);
+	v->epochs = true;
+	v->last_epoch = e->v.u;
+	if (!v->keys.n)
+		return 0;	/* no keys given: nothing signed is checked */
+	if (cur < 0)
+		return st_failf(err, errlen, "%s: key_epoch record before any signed checkpoint", where);
+	if (st_ckpt_key_name(key_name, sizeof(key_name), hdr->system_id, hdr->node_id))
+		return st_failf(err, errlen, "%s: system_id/node_id too long", where);
+	n = st_epoch_message(msg, sizeof(msg), key_name, e->v.u, hdr->seq,
+			     hdr->prev_hex, pub);
+	if (n < 0 || st_ed25519_verify(v->keys.key[cur], msg, (size_t)n, sig))
+		return st_failf(err, errlen, "%s: key_epoch for epoch %" PRIu64 " is not signed by the epoch key %s",
+			       where, e->v.u, v->keys.name[cur]);
+	if (add_epoch_key(v, pub, e->v.u, hdr->seq, &idx, err, errlen))
+		return -1;
+	if (idx == (size_t)cur)
+		return st_failf(err, errlen, "%s: key_epoch announces the key already in use", where);
+	v->use[cur].superseded = true;
+	v->use[cur].superseded_at = hdr->seq;
+	v->expect_signer = (int)idx;
+	return 0;
+}
+
 /* A checkpoint record in the system stream: a signed head to check. */
 static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 			     char *err, size_t errlen)
@@ -201,8 +338,11 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
 			      v->keys.n, &ck, &signer, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", where, why);
-	if (v->keys.n && record_signer(v, signer, seq, where, err, errlen))
+	if (v->keys.n && (epoch_signer(v, signer, where, err, errlen) ||
+			  record_signer(v, signer, seq, where, err, errlen)))
 		return 1;
+	if (v->keys.n)
+		note_size(&v->use[signer], stream, ck.size);
 	if (st_ckpt_stream(&ck) != stream || ck.size != size->v.u ||
 	    st_unhex(rh->v.s, strlen(rh->v.s), root, ST_HASH_LEN) ||
 	    memcmp(root, ck.root, ST_HASH_LEN))
@@ -267,24 +407,84 @@ static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		if (rc)
 			return rc;
 	}
+	if (r->stream == ST_STREAM_SYSTEM && r->p->rec.type == ST_ET_KEY_EPOCH) {
+		rc = key_epoch_record(v, r, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (r->stream == ST_STREAM_SYSTEM)
 		v->prev = *r->tree;
 	return 0;
 }
 
+/*
+ * The note's form now (its head joins the claims), its signature after
+ * the scan (check_notes): the key that signed it may be one a key_epoch
+ * record announces.
+ */
 static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
 		     char *err, size_t errlen)
 {
-	char note[ST_NOTE_MAX], why[512];
-	size_t len, signer = 0;
+	struct file_note *grown, *fn;
+	char why[512];
 
-	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
+	grown = realloc(v->notes, (v->nnotes + 1) * sizeof(*grown));
+	if (!grown)
+		return st_errf(err, errlen, "out of memory");
+	v->notes = grown;
+	fn = &v->notes[v->nnotes];
+	if (st_ckpt_read_file(path, fn->note, sizeof(fn->note), &fn->len, err, errlen))
 		return -1;
-	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
-			      why, sizeof(why)))
+	if (st_ckpt_parse_any(fn->note, fn->len, NULL, 0, ck, NULL, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
-	if (v->keys.n)
+	snprintf(fn->path, sizeof(fn->path), "%s", path);
+	v->nnotes++;
+	return 0;
+}
+
+/*
+ * Under signing epochs a key vouches only for the tree sizes of its own
+ * epoch: from the first head it signed in the log to the last (the
+ * newest key: onwards). A later key signing an earlier size is a
+ * re-sealed old epoch.
+ */
+static int note_in_epoch(const struct verify *v, size_t k, const struct st_ckpt *ck,
+			 const char *path, char *err, size_t errlen)
+{
+	const struct keyuse *u = &v->use[k];
+	int s = st_ckpt_stream(ck);
+
+	if (!v->epochs || s < 0)
+		return 0;
+	if (!u->signed_any[s] || ck->size < u->min_size[s] ||
+	    (u->superseded && ck->size > u->max_size[s]))
+		return st_failf(err, errlen, "%s: signed by %s, but a tree of %" PRIu64
+			       " %s records lies outside that key's epoch (its checkpoints in the log cover %s%" PRIu64
+			       "..%" PRIu64 "): a later epoch's key cannot sign for an earlier one",
+			       path, v->keys.name[k], ck->size, st_stream_name((enum st_stream)s),
+			       u->signed_any[s] ? "" : "none; ", u->signed_any[s] ? u->min_size[s] : 0,
+			       u->signed_any[s] ? u->max_size[s] : 0);
+	return 0;
+}
+
+static int check_notes(struct verify *v, char *err, size_t errlen)
+{
+	struct st_ckpt ck;
+	char why[512];
+	size_t i, signer = 0;
+
+	if (!v->keys.n)
+		return 0;
+	for (i = 0; i < v->nnotes; i++) {
+		const struct file_note *fn = &v->notes[i];
+
+		if (st_ckpt_parse_any(fn->note, fn->len, v->keys.key, v->keys.n, &ck,
+				      &signer, why, sizeof(why)))
+			return st_failf(err, errlen, "%s: %s", fn->path, why);
+		if (note_in_epoch(v, signer, &ck, fn->path, err, errlen))
+			return 1;
 		v->use[signer].files++;
+	}
 	return 0;
 }
 
@@ -414,6 +614,8 @@ static void print_keys(const struct verify *v)
 		if (st_pubkey_hash(v->keys.key[i], hash))
 			snprintf(hash, sizeof(hash), "?");
 		printf("  key %s (%.23s...): ", v->keys.name[i], hash);
+		if (u->epoch)
+			printf("epoch %" PRIu64 ", ", u->epoch);
 		if (u->records)
 			printf("signed %" PRIu64 " checkpoint records (system seq %" PRIu64
 			       "..%" PRIu64 ")", u->records, u->first_seq, u->last_seq);
@@ -466,6 +668,8 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	}
 	if (!rc)
 		rc = check_anchors(v, res, err, sizeof(err));
+	if (!rc)
+		rc = check_notes(v, err, sizeof(err));
 	if (rc)
 		return failure_status(rc, err);
 	printf("verify: %s\n", v->state_dir);
@@ -481,6 +685,9 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	print_keys(v);
 	if (!v->keys.n)
 		snprintf(err, sizeof(err), "signatures NOT checked (no --pubkey)");
+	else if (v->epochs)
+		snprintf(err, sizeof(err), "every checkpoint signature verifies with the key of its epoch (%" PRIu64
+			 " epochs, followed from the given key through key_epoch records)", v->last_epoch);
 	else if (v->keys.n == 1)
 		snprintf(err, sizeof(err), "every checkpoint signature verifies with the given key");
 	else
@@ -543,7 +750,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
-		"                        [--checkpoint FILE]... [--quiet]\n"
+		"                        [--checkpoint FILE]... [--data-key FILE] [--quiet]\n"
 		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
 		"record, the hash chain of each stream, the Merkle root at every signed\n"
@@ -559,6 +766,9 @@ static void usage(FILE *f)
 		"                     directory's public keys); combines with --pubkey\n"
 		"  --checkpoint FILE  a checkpoint copied away earlier: finds a truncated\n"
 		"                     or rolled-back tail (repeatable)\n"
+		"  --data-key FILE    the data key file of an encrypted log (sealed\n"
+		"                     segments cannot be read without it; also from\n"
+		"                     the environment, SEALTRACE_DATA_KEY=FILE)\n"
 		"  --export FILE      verify an export from `sealtrace export` instead\n"
 		"  --quiet            no progress lines on stderr\n"
 		"  -h, --help         this text\n\n"
@@ -575,11 +785,12 @@ int cmd_verify(int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "data-key", required_argument, NULL, 'K' },
 		ST_OPT_HELP,
 		ST_OPT_END,
 	};
 	struct st_cli cli = { .verb = "verify", .opts = opts, .usage = usage };
-	struct verify v = { .last_signer = -1 };
+	struct verify v = { .last_signer = -1, .expect_signer = -1 };
 	struct stat st;
 	char *ext[MAX_EXTERNAL];
 	const char *export = NULL;
@@ -597,6 +808,10 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case 'e': export = optarg; break;
 		case 'q': v.quiet = true; break;
+		case 'K':
+			if (st_cli_data_key("verify", optarg))
+				goto usage_err;
+			break;
 		case 'c':
 			if (next == MAX_EXTERNAL) {
 				fprintf(stderr, "sealtrace verify: at most %d --checkpoint\n",
@@ -618,6 +833,8 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		goto usage_err;
 	}
+	if (v.state_dir && (rc = st_cli_data_key_missing("verify", v.state_dir)))
+		goto out;
 	st_progress_init(&v.progress, !v.quiet, ST_NS_PER_SEC, false);
 	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
 	if (!v.use) {
@@ -633,6 +850,7 @@ out:
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		free(v.c[i].v);
 	free(v.use);
+	free(v.notes);
 	st_keyset_free(&v.keys);
 	return rc;
 usage_err:

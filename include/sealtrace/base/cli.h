@@ -32,6 +32,7 @@ struct st_cli {
 	const char *shortopts;		/* getopt's; NULL: "h" */
 	const struct option *opts;	/* ends with ST_OPT_END */
 	void (*usage)(FILE *f);		/* NULL: the verb prints none */
+	bool operands;			/* arguments may follow the options */
 	int status;			/* after ST_CLI_STOP: the exit status */
 	bool started;
 };
@@ -62,5 +63,6 @@ int cmd_export(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
+int cmd_decrypt(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */

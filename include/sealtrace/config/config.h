@@ -12,6 +12,12 @@
  *   ringbuf_bytes				power of two, 4096 .. 2^31
  *   segment.{max_records,max_bytes,max_seconds}, checkpoint.{every_records,
  *   every_seconds}, heartbeat_seconds		integers >= 1
+ *   checkpoint.epoch_seconds			integer >= 0: a new signing key (epoch)
+ *						this often, the old one erased (log.h);
+ *						0 (default) keeps one key
+ *   encryption.key_file			data key file (datakey.h): segments are
+ *						sealed with AES-256-GCM (seal.h); absent:
+ *						plain gzip segments
  *   fsync.every_ms				integer >= 0
  *   fail_closed_after_ms			integer 0 .. 86400000 (0: off)
  *   retention.{decision_days, system_days}	integers >= 0 (0: keep forever;
@@ -112,7 +118,11 @@ struct st_config {
 	struct {
 		uint64_t every_records;	/* default 10000 */
 		uint64_t every_seconds;	/* default 60 */
+		uint64_t epoch_seconds;	/* signing key epochs; 0: off (default) */
 	} checkpoint;
+	struct {
+		char *key_file;		/* NULL: segments not sealed */
+	} encryption;
 	struct {
 		uint64_t every_ms;	/* 0: fsync every block; default 0 */
 	} fsync;

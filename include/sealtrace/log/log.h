@@ -18,6 +18,18 @@
  * <state_dir>/<stream>/checkpoint with the note and appends a
  * `checkpoint` record per stream to the system stream.
  *
+ * Signing epochs (epoch_seconds > 0, forward security): once the current
+ * epoch is that old, st_log_tick makes a new Ed25519 key
+ * (signing.key.next), appends a `key_epoch` record to the system stream
+ * that carries the new public key signed by the current key, flushes and
+ * syncs it, then installs the new key and erases the old private key
+ * (keys.h st_epoch_commit: zeroed, fdatasync'd, its last name gone) and
+ * signs a checkpoint with the new key. A verifier that holds the first
+ * public key follows the chain of key_epoch records; a key taken from
+ * the node later cannot sign for an earlier epoch. An open that finds
+ * signing.key.next finishes the change when the log holds its key_epoch
+ * record, and erases it otherwise.
+ *
  * Not thread-safe: one thread owns a log. All times are CLOCK_REALTIME ns.
  */
 #ifndef SEALTRACE_LOG_H
@@ -39,6 +51,7 @@ struct st_log_opts {
 	uint64_t ckpt_every_records;	/* 0: not by count */
 	uint64_t ckpt_every_seconds;	/* 0: not by time */
 	uint64_t fsync_every_ms;	/* 0: fsync every block */
+	uint64_t epoch_seconds;		/* signing key epochs; 0: one key */
 };
 
 struct st_log;
