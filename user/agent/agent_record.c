@@ -32,7 +32,124 @@
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
 
+#include "sealtrace/monitor/risk.h"
+#include "sealtrace/base/digest.h"
+
 #include "sealtrace/agent/agent.h"
+
+/* ---- risk rules (monitor/risk.h) ---- */
+
+/*
+ * Each rule that holds on the decision just written becomes a `risk`
+ * record naming it. A record without decision fields costs one check.
+ */
+static void check_risk(struct agent *a, const struct st_record *dec)
+{
+	struct st_dval f[ST_RISK_MAX_FIELDS];
+	struct st_risk_hit hit;
+	struct st_record rec;
+	struct st_kv d[ST_RISK_DETAILS];
+	char thr[256], id[ST_EVENT_ID_LEN + 1];
+	const char *last;
+	size_t nf, i;
+
+	if (!a->cfg.nrisk_rules)
+		return;
+	nf = st_risk_fields_of(dec, f, ST_RISK_MAX_FIELDS);
+	last = st_log_last_event_id(a->log, ST_STREAM_DECISION);
+	if (!nf || !last)
+		return;
+	snprintf(id, sizeof(id), "%s", last);
+	for (i = 0; i < a->cfg.nrisk_rules; i++) {
+		if (!st_risk_eval(&a->cfg.risk_rules[i], 1, f, nf, &hit, 1))
+			continue;
+		st_risk_record(&rec, d, &hit, id, dec, thr, sizeof(thr));
+		if (agent_log_append(a, &rec) == 0)
+			a->risk_recorded++;
+	}
+}
+
+/* The rules as text, for their digest: what a change record names. */
+static void risk_rules_text(const struct st_config *c, struct st_buf *b)
+{
+	char num[64];
+	size_t i, j;
+
+	for (i = 0; i < c->nrisk_rules; i++) {
+		const struct st_risk_rule_cfg *r = &c->risk_rules[i];
+		const char *parts[] = { r->name, r->field, st_risk_op_name(r->op),
+					r->severity, num };
+
+		if (r->op == ST_RISK_IN || r->op == ST_RISK_NOT_IN)
+			num[0] = '\0';
+		else
+			st_risk_num_text(r->value, num, sizeof(num));
+		for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
+			st_buf_puts(b, parts[j]);
+			st_buf_putc(b, '\t');
+		}
+		for (j = 0; j < r->nset; j++) {
+			st_buf_puts(b, r->set[j]);
+			st_buf_putc(b, '\t');
+		}
+		st_buf_putc(b, '\n');
+	}
+}
+
+/*
+ * A change of risk_rules since the last agent on this state dir is a
+ * config_change record (old and new digest of the rules, their count);
+ * <state_dir>/agent/risk_rules.sha256 remembers the digest in force.
+ */
+void agent_note_risk_rules(struct agent *a)
+{
+	struct st_record rec;
+	struct st_kv d[4];
+	struct st_buf text = { 0 };
+	struct st_hasher *h = st_hasher_new();
+	uint8_t dig[ST_HASH_LEN];
+	char path[4300], tmp[4400], hex[ST_HASH_HEX + 1], old[ST_HASH_HEX + 1] = "";
+	FILE *f;
+	size_t nd = 0;
+
+	risk_rules_text(&a->cfg, &text);
+	if (!h || text.oom || st_sha256(h, text.p ? text.p : "", text.len, NULL, 0, dig)) {
+		fprintf(stderr, "sealtrace: risk rules: digest failed\n");
+		goto out;
+	}
+	st_hex(dig, ST_HASH_LEN, hex);
+	snprintf(path, sizeof(path), "%s/agent/risk_rules.sha256", a->cfg.state_dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(old, sizeof(old), f))
+			old[0] = '\0';
+		fclose(f);
+	}
+	if (!strcmp(old, hex) || (!old[0] && !a->cfg.nrisk_rules))
+		goto out;	/* unchanged, or never any rules */
+	st_record_init(&rec, ST_ET_CONFIG_CHANGE, st_clock_ns(CLOCK_REALTIME));
+	d[nd++] = st_kv_str("config", a->cfg.file);
+	if (old[0])
+		d[nd++] = st_kv_str("old_risk_rules_sha256", old);
+	d[nd++] = st_kv_uint("risk_rules", a->cfg.nrisk_rules);
+	d[nd++] = st_kv_str("risk_rules_sha256", hex);
+	rec.details = d;
+	rec.ndetails = nd;
+	if (agent_log_append(a, &rec))
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", hex) < 0 || fflush(f) || fsync(fileno(f)) ||
+	    fclose(f) || rename(tmp, path)) {
+		fprintf(stderr, "sealtrace: %s: %s (the next start records the rules again)\n",
+			path, strerror(errno));
+		if (f)
+			fclose(f);
+	}
+out:
+	st_buf_free(&text);
+	st_hasher_free(h);
+}
 
 /* ---- calls -> records ---- */
 
@@ -166,6 +283,7 @@ void agent_on_call(void *ctx, const struct st_call *call)
 		a->incomplete_recorded++;
 	else
 		a->calls_recorded++;
+	check_risk(a, &rec);
 }
 
 /* A call a previous agent recorded, read again after a crash. */

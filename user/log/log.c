@@ -51,6 +51,7 @@ struct lstream {
 					 * purged stream, until retention asks */
 	struct st_merkle block_tree;	/* before the block being filled */
 	struct st_scan_block pos;	/* the last block on disk */
+	char last_id[ST_EVENT_ID_LEN + 1];	/* of the last record appended */
 	/* the oldest segment as read by retention, while it stays oldest */
 	bool have_oldest;
 	struct st_seg_info oldest;
@@ -246,6 +247,7 @@ static int append(struct st_log *log, const struct st_record *rec,
 	}
 	st->block_records++;
 	st->next_seq++;
+	memcpy(st->last_id, id, sizeof(st->last_id));
 	log->stats.appended[st->id]++;
 	if (st->block_records >= st_store_room(st->store))
 		try_flush(log, st);	/* end the segment on the exact count */
@@ -311,8 +313,8 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 			     const struct st_ckpt *c, const char *note,
 			     const char *trigger, char *err, size_t errlen)
 {
-	char root[ST_HASH_HEX + 1];
-	struct st_kv d[5] = {
+	char root[ST_HASH_HEX + 1], frontier[ST_FRONTIER_HEX_MAX + 1];
+	struct st_kv d[6] = {
 		{ .key = "checkpoint_stream", .kind = ST_KV_STR,
 		  .v.s = st_stream_name(st->id) },
 		{ .key = "tree_size", .kind = ST_KV_UINT, .v.u = c->size },
@@ -327,6 +329,17 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 	};
 
 	st_hex(c->root, ST_HASH_LEN, root);
+	/*
+	 * The decision tree's frontier at the signed size: with it, the
+	 * lines up to the next signed head prove a record in that head
+	 * without reading the stream from seq 0 (sealtrace reconstruct).
+	 * Nothing trusts it: a wrong frontier gives a root the note refutes.
+	 */
+	if (st->id == ST_STREAM_DECISION && st->tree.size == c->size && c->size) {
+		st_frontier_format(&st->tree, frontier);
+		d[r.ndetails++] = (struct st_kv){ .key = "frontier", .kind = ST_KV_STR,
+						  .v.s = frontier };
+	}
 	return append(log, &r, true, err, errlen);
 }
 
@@ -469,6 +482,13 @@ int st_log_flush(struct st_log *log, char *err, size_t errlen)
 		return -1;
 	log->write_failed = false;
 	return sync_all(log, err, errlen);
+}
+
+const char *st_log_last_event_id(const struct st_log *log, enum st_stream s)
+{
+	if ((unsigned)s >= ST_STREAM__COUNT || !log->s[s].next_seq)
+		return NULL;
+	return log->s[s].last_id;
 }
 
 uint64_t st_log_seq(const struct st_log *log, enum st_stream s)
