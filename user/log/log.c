@@ -310,8 +310,9 @@ static int write_checkpoint_file(struct lstream *st, const char *note,
 }
 
 static int checkpoint_record(struct st_log *log, struct lstream *st,
-			     const struct st_ckpt *c, const char *note,
-			     const char *trigger, char *err, size_t errlen)
+			     const struct st_ckpt *c, const struct st_merkle *tree,
+			     const char *note, const char *trigger, char *err,
+			     size_t errlen)
 {
 	char root[ST_HASH_HEX + 1], frontier[ST_FRONTIER_HEX_MAX + 1];
 	struct st_kv d[6] = {
@@ -330,13 +331,13 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 
 	st_hex(c->root, ST_HASH_LEN, root);
 	/*
-	 * The decision tree's frontier at the signed size: with it, the
-	 * lines up to the next signed head prove a record in that head
-	 * without reading the stream from seq 0 (sealtrace reconstruct).
-	 * Nothing trusts it: a wrong frontier gives a root the note refutes.
+	 * The tree's frontier at the signed size: with it, the lines up to
+	 * the next signed head prove a record in that head without reading
+	 * the stream from seq 0 (sealtrace reconstruct). Nothing trusts it:
+	 * a wrong frontier gives a root the next note refutes.
 	 */
-	if (st->id == ST_STREAM_DECISION && st->tree.size == c->size && c->size) {
-		st_frontier_format(&st->tree, frontier);
+	if (tree->size == c->size && c->size) {
+		st_frontier_format(tree, frontier);
 		d[r.ndetails++] = (struct st_kv){ .key = "frontier", .kind = ST_KV_STR,
 						  .v.s = frontier };
 	}
@@ -389,6 +390,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		      size_t errlen)
 {
 	struct st_ckpt c[ST_STREAM__COUNT];
+	struct st_merkle signed_tree[ST_STREAM__COUNT];
 	size_t at[ST_STREAM__COUNT];
 	int i;
 
@@ -402,6 +404,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 
 		snprintf(c[i].origin, sizeof(c[i].origin), "%s", st->origin);
 		c[i].size = st->tree.size;
+		signed_tree[i] = st->tree;
 		if (st_merkle_root(&st->tree, log->h, c[i].root))
 			return st_errf(err, errlen, "log: SHA-256 failed");
 		at[i] = log->note.len;
@@ -421,8 +424,8 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		write_resume(log, &log->s[i], log->note.p + at[i]);
 	}
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (checkpoint_record(log, &log->s[i], &c[i], log->note.p + at[i],
-				      trigger, err, errlen))
+		if (checkpoint_record(log, &log->s[i], &c[i], &signed_tree[i],
+				      log->note.p + at[i], trigger, err, errlen))
 			return -1;
 	log->since_ckpt = 0;
 	log->last_ckpt_ns = st_realtime_ns();

@@ -38,13 +38,11 @@
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/proof/export.h"
-#include "sealtrace/monitor/inventory.h"
 
 #define NS_PER_S	((uint64_t)1000000000)
-#define DEF_WINDOW_S	3600
+#define DEF_WINDOW_S	86400
 #define MAX_RELATED	256
 #define SCAN_STOP	2
-#define MAX_GROUPS	64
 
 /* What the system stream says about the decision and its surroundings. */
 struct related {
@@ -69,7 +67,6 @@ struct ctx {
 	char *to_note;
 	uint64_t to_ts;
 	/* the system stream */
-	struct st_inventory inv;
 	struct related rel[MAX_RELATED];
 	size_t nrel, risk, oversight, losses, restarts, recoveries;
 	uint64_t lost_calls;
@@ -99,7 +96,8 @@ static void usage(FILE *f)
 		"  --ref REF         or: an hmac-sha256:... reference (input_hash,\n"
 		"                    output_reference, or a pseudonymised field) ...\n"
 		"  --at TIME         ... of the decision nearest TIME (within --window)\n"
-		"  --window SECONDS  completeness window around it (default 3600)\n"
+		"  --window SECONDS  the window around it for losses, restarts, risk and\n"
+		"                    oversight records (default 86400: one day)\n"
 		"  --bundle FILE     write the verifiable bundle to FILE\n"
 		"  --pubkey FILE     check the signed checkpoint with this key\n"
 		"  --json            one JSON object on stdout\n"
@@ -351,7 +349,8 @@ static int note_checkpoint(struct ctx *c, const struct st_record *rec, uint64_t 
 			return -1;
 		c->from_size = size;
 	}
-	if (size > c->seq && !c->to_note) {
+	if (size > c->seq && (!c->to_note || size < c->to_size)) {
+		free(c->to_note);
 		c->to_note = strdup(note);
 		if (!c->to_note)
 			return -1;
@@ -374,8 +373,6 @@ static int system_cb(void *arg, const struct st_scan_rec *r, char *err, size_t e
 	uint64_t ts = rec->timestamp_ns;
 	int rc = 0;
 
-	if (ts <= c->ts && st_inventory_apply(&c->inv, rec))
-		return st_errf(err, errlen, "out of memory");
 	switch (rec->type) {
 	case ST_ET_CHECKPOINT:
 		rc = note_checkpoint(c, rec, ts);
@@ -418,17 +415,176 @@ static int system_cb(void *arg, const struct st_scan_rec *r, char *err, size_t e
 	return rc ? st_errf(err, errlen, "out of memory") : 0;
 }
 
+/*
+ * The type and time of a canonical line from its fixed prefix
+ * ({"schema_version":N,"event_id":"<36>","event_type":"<t>",
+ * "timestamp_utc":"<30>",...), so that most system records are passed
+ * over without a parse; 0, or -1 when the line is not laid out so.
+ */
+static int line_head(const char *line, size_t len, char *type, size_t tlen, uint64_t *ts)
+{
+	static const char et[] = "\"event_type\":\"", tu[] = "\",\"timestamp_utc\":\"";
+	const char *p = memmem(line, len < 128 ? len : 128, et, sizeof(et) - 1), *q;
+	char t[ST_TIME_LEN + 1];
+
+	if (!p)
+		return -1;
+	p += sizeof(et) - 1;
+	q = memchr(p, '"', (size_t)(line + len - p));
+	if (!q || (size_t)(q - p) >= tlen || line + len - q < (long)(sizeof(tu) - 1 + ST_TIME_LEN))
+		return -1;
+	memcpy(type, p, (size_t)(q - p));
+	type[q - p] = '\0';
+	if (memcmp(q, tu, sizeof(tu) - 1))
+		return -1;
+	memcpy(t, q + sizeof(tu) - 1, ST_TIME_LEN);
+	t[ST_TIME_LEN] = '\0';
+	return st_time_parse(t, ts);
+}
+
+#define CKPT_DECISION "\"checkpoint_stream\":\"decision\""
+
+/* Worth a parse: what system_cb keeps or needs. */
+static bool interesting(const struct ctx *c, const char *line, size_t len)
+{
+	char type[32];
+	uint64_t ts;
+
+	if (line_head(line, len, type, sizeof(type), &ts))
+		return true;	/* unusual layout: let the parser decide */
+	if (!strcmp(type, "checkpoint"))
+		return memmem(line, len, CKPT_DECISION, sizeof(CKPT_DECISION) - 1) != NULL;
+	if (!strcmp(type, "risk") || !strcmp(type, "oversight"))
+		return memmem(line, len, c->id, ST_EVENT_ID_LEN) != NULL;
+	return in_window(c, ts) && (!strcmp(type, "loss") || !strcmp(type, "agent_start") ||
+				    !strcmp(type, "agent_stop") || !strcmp(type, "recovery") ||
+				    !strcmp(type, "model_loaded") ||
+				    !strcmp(type, "system_activation") ||
+				    !strcmp(type, "system_deactivation"));
+}
+
+/* Timestamp of a system segment's first record other than a checkpoint. */
+static uint64_t sys_seg_ts(const char *dir, uint64_t first)
+{
+	struct st_seg_reader *r = NULL;
+	struct st_buf block = { 0 };
+	char path[4300], name[ST_SEG_NAME_LEN + 1], err[256], type[32];
+	const char *p, *nl, *end;
+	uint64_t off, ts = 0;
+
+	st_seg_name(first, name);
+	snprintf(path, sizeof(path), "%s/system/%s", dir, name);
+	if (st_seg_open(&r, path, err, sizeof(err)))
+		return 0;
+	if (st_seg_next(r, &block, &off, err, sizeof(err)) == ST_BLOCK_OK) {
+		for (p = block.p, end = p + block.len; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				break;
+			/* the log stamps its checkpoints with the wall clock of the
+			 * moment; other records with the event's time */
+			if (!line_head(p, (size_t)(nl - p), type, sizeof(type), &ts) &&
+			    strcmp(type, "checkpoint"))
+				break;
+			ts = 0;
+		}
+	}
+	st_buf_free(&block);
+	st_seg_close(r);
+	return ts;
+}
+
+static int scan_sys_segment(struct ctx *c, uint64_t first, char *err, size_t errlen)
+{
+	struct st_scan_rec sr;
+	struct st_record_parsed p;
+	struct st_seg_reader *r = NULL;
+	struct st_buf block = { 0 };
+	char path[4300], name[ST_SEG_NAME_LEN + 1];
+	const char *q, *nl, *end;
+	uint64_t off;
+	int rc = 0, brc;
+
+	st_seg_name(first, name);
+	snprintf(path, sizeof(path), "%s/system/%s", c->dir, name);
+	if (st_seg_open(&r, path, err, errlen))
+		return -1;
+	memset(&sr, 0, sizeof(sr));
+	sr.stream = ST_STREAM_SYSTEM;
+	sr.segment = name;
+	while (!rc && (brc = st_seg_next(r, &block, &off, err, errlen)) == ST_BLOCK_OK) {
+		for (q = block.p, end = q + block.len; !rc && q < end; q = nl + 1) {
+			nl = memchr(q, '\n', (size_t)(end - q));
+			if (!nl)
+				break;
+			if (!interesting(c, q, (size_t)(nl - q)))
+				continue;
+			memset(&p, 0, sizeof(p));
+			if (st_record_parse(q, (size_t)(nl - q), &p, &c->scratch, err, errlen)) {
+				st_record_parsed_free(&p);
+				rc = st_failf(err, errlen, "system/%s: a record does not parse", name);
+				break;
+			}
+			sr.line = q;
+			sr.len = (size_t)(nl - q);
+			sr.p = &p;
+			rc = system_cb(c, &sr, err, errlen);
+			st_record_parsed_free(&p);
+		}
+	}
+	if (!rc && brc != ST_BLOCK_END && brc != ST_BLOCK_OK && brc != ST_BLOCK_TORN)
+		rc = st_failf(err, errlen, "system/%s: unreadable block", name);
+	st_buf_free(&block);
+	st_seg_close(r);
+	return rc;
+}
+
+/* The last segment whose first (non-checkpoint) record is not after ts. */
+static size_t sys_seg_at(const struct ctx *c, const struct st_seg_list *l, uint64_t ts)
+{
+	size_t lo = 0, hi = l->n, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (sys_seg_ts(c->dir, l->first[mid]) <= ts)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Read the system segments that span the window around the record, then
+ * on as far as the first signed decision head after it, and back as far
+ * as the checkpoint record (with a frontier) before it. The stream is
+ * not read whole: a reader, not a verifier (`sealtrace verify` is that).
+ */
 static int read_system(struct ctx *c, char *err, size_t errlen)
 {
-	struct st_scan_window w = { .since_ns = 0, .live = true };
-	struct st_scan_result res;
-	int rc;
+	struct st_seg_list l = { 0 };
+	char dir[4200];
+	size_t lo, hi, k;
+	int rc = 0;
 
-	st_inventory_init(&c->inv, c->ts);
-	rc = st_scan_stream_window(c->dir, ST_STREAM_SYSTEM, &w, system_cb, c, &res,
-				   err, errlen);
-	if (!rc && c->inv.at_ns - c->inv.last_agent_start_ns > 10 * NS_PER_S)
-		st_inventory_settle(&c->inv);
+	snprintf(dir, sizeof(dir), "%s/system", c->dir);
+	if (st_seg_list(dir, &l, err, errlen))
+		return -1;
+	if (!l.n) {
+		st_seg_list_free(&l);
+		return st_failf(err, errlen, "%s: no segments", dir);
+	}
+	lo = sys_seg_at(c, &l, c->ts > c->window_ns ? c->ts - c->window_ns : 0);
+	hi = sys_seg_at(c, &l, c->ts + c->window_ns);
+	if (hi < lo)
+		hi = lo;
+	for (k = lo; k <= hi && !rc; k++)
+		rc = scan_sys_segment(c, l.first[k], err, errlen);
+	for (k = hi + 1; k < l.n && !rc && !c->to_note; k++)
+		rc = scan_sys_segment(c, l.first[k], err, errlen);
+	for (k = lo; k > 0 && !rc && c->seq && !c->from_frontier; k--)
+		rc = scan_sys_segment(c, l.first[k - 1], err, errlen);
+	st_seg_list_free(&l);
 	return rc;
 }
 
@@ -630,9 +786,7 @@ static void print_related(const struct ctx *c, enum st_event_type want)
 static void print_text(struct ctx *c, const char *bundle_path)
 {
 	const struct st_record *r = &c->rec.rec;
-	static struct st_inv_group g[MAX_GROUPS];
 	char t[ST_TIME_LEN + 1];
-	size_t ng, i, j;
 
 	fmt_time(r->timestamp_ns, t);
 	printf("decision %s\n", c->id);
@@ -647,17 +801,13 @@ static void print_text(struct ctx *c, const char *bundle_path)
 	       or_dash(r->input_hash), r->input_len, or_dash(r->output_reference), r->output_len);
 	if (r->duration_ns >= 0)
 		printf("  duration %.3f ms, ret %" PRId64 "\n", (double)r->duration_ns / 1e6, r->ret);
-	ng = st_inventory_groups(&c->inv, g, MAX_GROUPS);
-	printf("  models serving on the node at that moment: %zu\n", ng);
-	for (i = 0; i < ng; i++) {
-		fmt_time(g[i].since_ns, t);
-		printf("    %s version %s since %s:", g[i].model->artifact,
-		       or_dash(g[i].model->version), t);
-		for (j = 0; j < g[i].nprocs; j++)
-			printf(" pid %d%s", g[i].procs[j]->pid,
-			       g[i].procs[j]->pid == r->pid ? " (this one)" : "");
-		printf("\n");
-	}
+	fmt_time(r->timestamp_ns, t);
+	printf("  node-wide models at that moment: sealtrace models --state-dir %s --at %s\n",
+	       c->dir, t);
+	printf("  this process's activation and model records within the window:\n");
+	print_related(c, ST_ET_SYSTEM_ACTIVATION);
+	print_related(c, ST_ET_MODEL_LOADED);
+	print_related(c, ST_ET_SYSTEM_DEACTIVATION);
 	fmt_time(c->to_ts, t);
 	printf("  proof: leaf %" PRIu64 " of the signed decision tree of %" PRIu64 " records%s%s, %zu proof nodes%s%s\n",
 	       c->seq, c->to_size, c->fast ? ", signed at " : "", c->fast ? t : "", c->nn,
@@ -680,10 +830,8 @@ static void print_text(struct ctx *c, const char *bundle_path)
 
 static int print_json(struct ctx *c)
 {
-	static struct st_inv_group g[MAX_GROUPS];
 	struct st_buf b = { 0 };
-	char t[ST_TIME_LEN + 1];
-	size_t ng, i, j;
+	size_t i;
 	int rc;
 
 	st_buf_puts(&b, "{\"event_id\":");
@@ -698,25 +846,7 @@ static int print_json(struct ctx *c)
 	st_json_uint(&b, c->nn);
 	st_buf_puts(&b, ",\"from_frontier\":");
 	st_json_bool(&b, c->fast);
-	st_buf_puts(&b, "},\"models_serving\":[");
-	ng = st_inventory_groups(&c->inv, g, MAX_GROUPS);
-	for (i = 0; i < ng; i++) {
-		fmt_time(g[i].since_ns, t);
-		st_buf_puts(&b, i ? ",{\"model_artifact\":" : "{\"model_artifact\":");
-		st_json_cstr(&b, g[i].model->artifact);
-		st_buf_puts(&b, ",\"model_version\":");
-		st_json_cstr(&b, g[i].model->version[0] ? g[i].model->version : NULL);
-		st_buf_puts(&b, ",\"since\":");
-		st_json_cstr(&b, t);
-		st_buf_puts(&b, ",\"pids\":[");
-		for (j = 0; j < g[i].nprocs; j++) {
-			if (j)
-				st_buf_putc(&b, ',');
-			st_json_int(&b, g[i].procs[j]->pid);
-		}
-		st_buf_puts(&b, "]}");
-	}
-	st_buf_puts(&b, "],\"risk\":");
+	st_buf_puts(&b, "},\"risk\":");
 	st_json_uint(&b, c->risk);
 	st_buf_puts(&b, ",\"oversight\":");
 	st_json_uint(&b, c->oversight);
@@ -768,7 +898,6 @@ static void ctx_free(struct ctx *c)
 
 	for (i = 0; i < c->nrel; i++)
 		free(c->rel[i].line);
-	st_inventory_free(&c->inv);
 	if (c->parsed)
 		st_record_parsed_free(&c->rec);
 	st_buf_free(&c->scratch);
