@@ -96,6 +96,20 @@ static void risk_rules_text(const struct st_config *c, struct st_buf *b)
 	}
 }
 
+/* tmp, then rename: the digest file is the old one or the new one. */
+static int remember_digest(const char *tmp, const char *path, const char *hex)
+{
+	FILE *f = fopen(tmp, "w");
+	bool ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%s\n", hex) > 0 && !fflush(f) && !fsync(fileno(f));
+	if (fclose(f) || !ok)
+		return -1;
+	return rename(tmp, path);
+}
+
 /*
  * A change of risk_rules since the last agent on this state dir is a
  * config_change record (old and new digest of the rules, their count);
@@ -137,15 +151,13 @@ void agent_note_risk_rules(struct agent *a)
 	rec.ndetails = nd;
 	if (agent_log_append(a, &rec))
 		goto out;
+	snprintf(tmp, sizeof(tmp), "%s/agent", a->cfg.state_dir);
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		fprintf(stderr, "sealtrace: %s: %s\n", tmp, strerror(errno));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", hex) < 0 || fflush(f) || fsync(fileno(f)) ||
-	    fclose(f) || rename(tmp, path)) {
+	if (remember_digest(tmp, path, hex))
 		fprintf(stderr, "sealtrace: %s: %s (the next start records the rules again)\n",
 			path, strerror(errno));
-		if (f)
-			fclose(f);
-	}
 out:
 	st_buf_free(&text);
 	st_hasher_free(h);

@@ -756,8 +756,16 @@ static void svg_axis_label(struct st_buf *b, double x, double y, const char *anc
 }
 
 /* Stacked bars per day; series k of n, labelled, coloured from the palette. */
+static const char *series_color(const char *const *colors, const size_t *idx, size_t k)
+{
+	if (colors)
+		return colors[k];
+	return palette[idx[k] == OTHER ? 12 : idx[k] % 12];
+}
+
 static void svg_days(struct st_buf *b, const struct rep *r, const char *title,
-		     const size_t *idx, const char *const *labels, size_t n, day_val_fn val)
+		     const size_t *idx, const char *const *labels, size_t n, day_val_fn val,
+		     const char *const *colors)
 {
 	const double W = 960, H = 240, L = 64, R = 16, T = 12, B = 34;
 	uint64_t ndays = r->any_day ? r->last_day - r->first_day + 1 : 0, day, max = 0, sum;
@@ -783,6 +791,8 @@ static void svg_days(struct st_buf *b, const struct rep *r, const char *title,
 		return;
 	}
 	bw = (W - L - R) / (double)ndays;
+	if (bw > 48)
+		bw = 48;	/* a few days: bars, not walls */
 	for (day = r->first_day; day <= r->last_day; day++) {
 		y = H - B;
 		x = L + (double)(day - r->first_day) * bw;
@@ -798,16 +808,16 @@ static void svg_days(struct st_buf *b, const struct rep *r, const char *title,
 			day_date(r, day, date);
 			hprintf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"><title>%s %s: %" PRIu64 "</title></rect>",
 				x + bw * 0.08, y, bw * 0.84 > 0.5 ? bw * 0.84 : 0.5, h,
-				palette[idx[k] == OTHER ? 12 : idx[k] % 12], date, labels[k], v);
+				series_color(colors, idx, k), date, labels[k], v);
 		}
 	}
 	day_date(r, r->first_day, date);
 	svg_axis_label(b, L, H - B + 16, "start", date);
 	day_date(r, r->last_day, date);
-	svg_axis_label(b, W - R, H - B + 16, "end", date);
+	svg_axis_label(b, L + (double)ndays * bw, H - B + 16, "end", date);
 	st_buf_puts(b, "</svg><div class=\"legend\">");
 	for (k = 0; k < n; k++) {
-		hprintf(b, "<span><i style=\"background:%s\"></i>", palette[idx[k] == OTHER ? 12 : idx[k] % 12]);
+		hprintf(b, "<span><i style=\"background:%s\"></i>", series_color(colors, idx, k));
 		hesc(b, labels[k]);
 		st_buf_puts(b, "</span>");
 	}
@@ -1003,6 +1013,7 @@ static void build_html(struct rep *r, struct st_buf *b)
 	size_t idx[MAX_NAMES + 1], cov_idx[2] = { 0, 1 }, n, i;
 	const char *labels[MAX_NAMES + 1], *cov_labels[2] = { "recorded", "lost" };
 	const char *risk_label[1] = { "risk events" };
+	const char *const cov_colors[2] = { "#3366cc", "#d93025" }, *const risk_colors[1] = { "#e8710a" };
 	char from[ST_TIME_LEN + 1] = "start", to[ST_TIME_LEN + 1] = "end", now[ST_TIME_LEN + 1];
 	bool ok = !r->chk[0].rc && !r->chk[1].rc;
 	struct timespec ts;
@@ -1029,16 +1040,16 @@ static void build_html(struct rep *r, struct st_buf *b)
 		     "The log does NOT verify: see the verification table.");
 	html_totals(b, r);
 	svg_days(b, r, "Coverage and losses per day (recorded decisions, lost calls)", cov_idx,
-		 cov_labels, 2, v_cov);
+		 cov_labels, 2, v_cov, cov_colors);
 	n = used_names(&r->versions, r, false, idx);
 	for (i = 0; i < n; i++)
 		labels[i] = idx[i] == OTHER ? "other" : r->versions.v[idx[i]];
 	st_buf_puts(b, "<h2>Decisions per day</h2>");
-	svg_days(b, r, "By model version", idx, labels, n, v_version);
+	svg_days(b, r, "By model version", idx, labels, n, v_version, NULL);
 	n = used_names(&r->classes, r, true, idx);
 	for (i = 0; i < n; i++)
 		labels[i] = idx[i] == OTHER ? "other" : r->classes.v[idx[i]];
-	svg_days(b, r, "By decision class", idx, labels, n, v_class);
+	svg_days(b, r, "By decision class", idx, labels, n, v_class, NULL);
 	st_buf_puts(b, "<h2>Score distribution per model version</h2>");
 	for (i = 0, n = 0; i <= MAX_NAMES; i++)
 		if (r->hist_n[i]) {
@@ -1048,7 +1059,7 @@ static void build_html(struct rep *r, struct st_buf *b)
 	if (!n)
 		st_buf_puts(b, "<p>No decision carries a numeric score field in [0, 1] in this period.</p>");
 	html_oversight(b, r);
-	svg_days(b, r, "Risk events per day", cov_idx, risk_label, 1, v_risk);
+	svg_days(b, r, "Risk events per day", cov_idx, risk_label, 1, v_risk, risk_colors);
 	html_models(b, r);
 	st_buf_puts(b, "<h2>Verification, checkpoints and witnesses</h2><table><thead><tr><th>stream</th><th>result</th><th>records</th><th>signed tree size</th><th>signature</th><th>witness cosignatures</th><th>problem</th></tr></thead><tbody>");
 	html_check(b, "decision", &r->chk[ST_STREAM_DECISION]);
