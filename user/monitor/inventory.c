@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "sealtrace/base/errf.h"
-#include "sealtrace/log/scan.h"
+#include "sealtrace/base/json.h"
+#include "sealtrace/log/store.h"
+#include "sealtrace/monitor/lines.h"
 #include "sealtrace/monitor/inventory.h"
 
 /* how long an agent's start-up scan may take to re-find processes */
@@ -174,32 +176,63 @@ int st_inventory_apply(struct st_inventory *inv, const struct st_record *rec)
 	}
 }
 
-static int apply_cb(void *ctx, const struct st_scan_rec *r, char *err, size_t errlen)
-{
-	struct st_inventory *inv = ctx;
+struct load {
+	struct st_inventory *inv;
+	struct st_buf scratch;
+	char *err;
+	size_t errlen;
+};
 
-	/*
-	 * Not a stop: the log's own records (checkpoints) carry the time they
-	 * were written, so a stream may hold later and earlier times mixed,
-	 * e.g. history imported or generated with another clock.
-	 */
-	if (r->p->rec.timestamp_ns > inv->at_ns)
-		return 0;
-	if (st_inventory_apply(inv, &r->p->rec))
-		return st_errf(err, errlen, "out of memory");
-	return 0;
+/* Parse only the four types the inventory is made of. */
+static int apply_line(void *ctx, const char *line, size_t len)
+{
+	struct load *l = ctx;
+	struct st_record_parsed p;
+	char type[32];
+	uint64_t ts;
+	int rc = 0;
+
+	if (!st_line_head(line, len, type, sizeof(type), &ts)) {
+		/*
+		 * Not a stop at the first later time: the log's own records
+		 * (checkpoints) carry the time they were written, so a stream
+		 * may hold times out of order, e.g. history generated with
+		 * another clock.
+		 */
+		if (ts > l->inv->at_ns)
+			return 0;
+		if (strcmp(type, "agent_start") && strcmp(type, "system_activation") &&
+		    strcmp(type, "system_deactivation") && strcmp(type, "model_loaded"))
+			return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	if (st_record_parse(line, len, &p, &l->scratch, l->err, l->errlen))
+		rc = 1;
+	else if (p.rec.timestamp_ns <= l->inv->at_ns && st_inventory_apply(l->inv, &p.rec))
+		rc = st_errf(l->err, l->errlen, "out of memory");
+	st_record_parsed_free(&p);
+	return rc;
 }
 
 int st_inventory_load(const char *state_dir, struct st_inventory *inv,
 		      char *err, size_t errlen)
 {
-	/* a reader, not a verifier: no Merkle tree (verify does that) */
-	struct st_scan_window w = { .since_ns = 0, .live = true };
-	struct st_scan_result res;
+	struct load l = { .inv = inv, .err = err, .errlen = errlen };
+	struct st_seg_list segs = { 0 };
+	char dir[4200];
+	uint64_t seq = 0;
+	size_t k;
 	int rc;
 
-	rc = st_scan_stream_window(state_dir, ST_STREAM_SYSTEM, &w, apply_cb, inv,
-				   &res, err, errlen);
+	snprintf(dir, sizeof(dir), "%s/system", state_dir);
+	rc = st_seg_list(dir, &segs, err, errlen);
+	for (k = 0; !rc && k < segs.n; k++) {
+		seq = segs.first[k];
+		rc = st_lines_segment(state_dir, ST_STREAM_SYSTEM, segs.first[k], apply_line, &l,
+				      &seq, err, errlen);
+	}
+	st_seg_list_free(&segs);
+	st_buf_free(&l.scratch);
 	if (!rc && inv->agent_starts) {
 		/*
 		 * Right after an agent_start its found_at_start activations may

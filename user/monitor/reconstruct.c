@@ -38,6 +38,7 @@
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/proof/export.h"
+#include "sealtrace/monitor/lines.h"
 
 #define NS_PER_S	((uint64_t)1000000000)
 #define DEF_WINDOW_S	86400
@@ -415,33 +416,6 @@ static int system_cb(void *arg, const struct st_scan_rec *r, char *err, size_t e
 	return rc ? st_errf(err, errlen, "out of memory") : 0;
 }
 
-/*
- * The type and time of a canonical line from its fixed prefix
- * ({"schema_version":N,"event_id":"<36>","event_type":"<t>",
- * "timestamp_utc":"<30>",...), so that most system records are passed
- * over without a parse; 0, or -1 when the line is not laid out so.
- */
-static int line_head(const char *line, size_t len, char *type, size_t tlen, uint64_t *ts)
-{
-	static const char et[] = "\"event_type\":\"", tu[] = "\",\"timestamp_utc\":\"";
-	const char *p = memmem(line, len < 128 ? len : 128, et, sizeof(et) - 1), *q;
-	char t[ST_TIME_LEN + 1];
-
-	if (!p)
-		return -1;
-	p += sizeof(et) - 1;
-	q = memchr(p, '"', (size_t)(line + len - p));
-	if (!q || (size_t)(q - p) >= tlen || line + len - q < (long)(sizeof(tu) - 1 + ST_TIME_LEN))
-		return -1;
-	memcpy(type, p, (size_t)(q - p));
-	type[q - p] = '\0';
-	if (memcmp(q, tu, sizeof(tu) - 1))
-		return -1;
-	memcpy(t, q + sizeof(tu) - 1, ST_TIME_LEN);
-	t[ST_TIME_LEN] = '\0';
-	return st_time_parse(t, ts);
-}
-
 #define CKPT_DECISION "\"checkpoint_stream\":\"decision\""
 
 /* Worth a parse: what system_cb keeps or needs. */
@@ -450,7 +424,7 @@ static bool interesting(const struct ctx *c, const char *line, size_t len)
 	char type[32];
 	uint64_t ts;
 
-	if (line_head(line, len, type, sizeof(type), &ts))
+	if (st_line_head(line, len, type, sizeof(type), &ts))
 		return true;	/* unusual layout: let the parser decide */
 	if (!strcmp(type, "checkpoint"))
 		return memmem(line, len, CKPT_DECISION, sizeof(CKPT_DECISION) - 1) != NULL;
@@ -483,7 +457,7 @@ static uint64_t sys_seg_ts(const char *dir, uint64_t first)
 				break;
 			/* the log stamps its checkpoints with the wall clock of the
 			 * moment; other records with the event's time */
-			if (!line_head(p, (size_t)(nl - p), type, sizeof(type), &ts) &&
+			if (!st_line_head(p, (size_t)(nl - p), type, sizeof(type), &ts) &&
 			    strcmp(type, "checkpoint"))
 				break;
 			ts = 0;
