@@ -18,7 +18,8 @@ import tempfile
 import time
 import urllib.request
 
-from harness import (BUILD, ROOT, SEALTRACE, Agent, Skip, eq, run)
+from harness import (BUILD, ROOT, SEALTRACE, Agent, Skip, eq, run, wait_for)
+import promparse
 
 GEN_LOG = os.path.join(BUILD, "tools", "gen_log")
 DEMO = os.path.join(BUILD, "examples", "demo_server")
@@ -339,7 +340,8 @@ def test_agent_risk_rules_with_demo_server():
     fields never make risk records (the rules read only decision fields)."""
     if not os.path.exists(DEMO):
         raise Skip("build/examples/demo_server not built")
-    a = Agent("risk", demo_target(), extra=RULES)
+    mport = free_port()
+    a = Agent("risk", demo_target(), extra=RULES + 'metrics: {listen: "127.0.0.1:%d"}\n' % mport)
     port = free_port()
     server = None
     try:
@@ -362,8 +364,23 @@ def test_agent_risk_rules_with_demo_server():
                                                           "income": 1000 + i}).encode(),
                                          headers={"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=5).read()
+
+        def decisions_metric():
+            body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
+                                          timeout=5).read().decode()
+            expo = promparse.parse(body, sealtrace=True)
+            return sum(float(v) for name, labels, v, _ in expo.samples
+                       if name == "sealtrace_decisions_total"), expo
+        wait_for(lambda: decisions_metric()[0] == n, 30, "/metrics to count %d decisions" % n)
+        total, expo = decisions_metric()
+        eq(float(expo.get("sealtrace_decisions_total",
+                          {"system_id": "urn:example:ai-system:e2e-risk",
+                           "model_version": "(none)", "class": "(none)"})), float(n),
+           "decisions without fields: model_version and class (none)")
         eq(a.stop(), 0, "agent exit status")
         eq(len(a.of_type("inference")), n, "inference records")
+        eq(total, float(len(a.of_type("inference")) + len(a.of_type("incomplete"))),
+           "/metrics decisions equal the log's")
         eq(len(a.of_type("risk")), 0, "risk records without decision fields")
         changes = [r for r in a.of_type("config_change") if "risk_rules_sha256" in r["details"]]
         eq(len(changes), 1, "risk rules recorded at the first start")

@@ -11,6 +11,7 @@
 #include "sealtrace/base/json.h"
 #include "sealtrace/config/config.h"
 #include "sealtrace/log/record.h"
+#include "sealtrace/monitor/monmetrics.h"
 #include "sealtrace/monitor/risk.h"
 
 #define H "system_id: s\noperator_id: o\n"
@@ -220,6 +221,60 @@ static void test_config_errors(void **state)
 		     "unknown key");
 }
 
+static void expect_line(const char *text, const char *line)
+{
+	if (!strstr(text, line))
+		fail_msg("metrics lack '%s' in:\n%s", line, text);
+}
+
+/* The /metrics block: exact counts, bounded labels, escaped values. */
+static void test_monmetrics(void **state)
+{
+	static struct st_mon_metrics m;
+	struct st_record rec;
+	struct st_kv d[1];
+	struct st_buf b = { 0 };
+	char v[32];
+	int i;
+
+	(void)state;
+	st_mon_metrics_init(&m, "credit \"scoring\"");
+	st_record_init(&rec, ST_ET_INFERENCE, 1);
+	rec.details = d;
+	rec.ndetails = 1;
+	for (i = 0; i < 30; i++) {
+		rec.model_version = i < 20 ? "v1" : "v2";
+		d[0] = st_kv_int("status", i % 3 ? 200 : 503);
+		st_mon_metrics_decision(&m, &rec);
+	}
+	rec.ndetails = 0;
+	for (i = 0; i < 20; i++) {	/* 16 versions at most, the rest "other" */
+		snprintf(v, sizeof(v), "x%d", i);
+		rec.model_version = v;
+		st_mon_metrics_decision(&m, &rec);
+	}
+	rec.model_version = NULL;
+	st_mon_metrics_decision(&m, &rec);
+	st_mon_metrics_risk(&m, "low_confidence", "medium");
+	st_mon_metrics_risk(&m, "low_confidence", "medium");
+	st_mon_metrics_risk(&m, "class_outside_set", "high");
+	st_mon_metrics_text(&m, &b);
+	st_buf_putc(&b, '\0');
+	assert_false(b.oom);
+	expect_line(b.p, "sealtrace_decisions_total{system_id=\"credit \\\"scoring\\\"\",model_version=\"v1\",class=\"(none)\"} 20\n");
+	expect_line(b.p, "model_version=\"v2\",class=\"(none)\"} 10\n");
+	expect_line(b.p, "model_version=\"x13\",class=\"(none)\"} 1\n");
+	assert_null(strstr(b.p, "model_version=\"x14\""));
+	/* v1, v2 and x0..x13 fill the 16 slots: x14..x19 and the one without a version are "other" */
+	expect_line(b.p, "model_version=\"other\",class=\"(none)\"} 7\n");
+	expect_line(b.p, "sealtrace_risk_events_total{system_id=\"credit \\\"scoring\\\"\",rule=\"low_confidence\",severity=\"medium\"} 2\n");
+	expect_line(b.p, "rule=\"class_outside_set\",severity=\"high\"} 1\n");
+	expect_line(b.p, "sealtrace_http_responses_total{system_id=\"credit \\\"scoring\\\"\",status=\"200\"} 20\n");
+	expect_line(b.p, "status=\"503\"} 10\n");
+	expect_line(b.p, "# TYPE sealtrace_decision_score histogram\n");
+	st_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_num_text),
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_monmetrics),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,37 +37,7 @@
 
 #include "sealtrace/agent/agent.h"
 
-/* ---- risk rules (monitor/risk.h) ---- */
-
-/*
- * Each rule that holds on the decision just written becomes a `risk`
- * record naming it. A record without decision fields costs one check.
- */
-static void check_risk(struct agent *a, const struct st_record *dec)
-{
-	struct st_dval f[ST_RISK_MAX_FIELDS];
-	struct st_risk_hit hit;
-	struct st_record rec;
-	struct st_kv d[ST_RISK_DETAILS];
-	char thr[256], id[ST_EVENT_ID_LEN + 1];
-	const char *last;
-	size_t nf, i;
-
-	if (!a->cfg.nrisk_rules)
-		return;
-	nf = st_risk_fields_of(dec, f, ST_RISK_MAX_FIELDS);
-	last = st_log_last_event_id(a->log, ST_STREAM_DECISION);
-	if (!nf || !last)
-		return;
-	snprintf(id, sizeof(id), "%s", last);
-	for (i = 0; i < a->cfg.nrisk_rules; i++) {
-		if (!st_risk_eval(&a->cfg.risk_rules[i], 1, f, nf, &hit, 1))
-			continue;
-		st_risk_record(&rec, d, &hit, id, dec, thr, sizeof(thr));
-		if (agent_log_append(a, &rec) == 0)
-			a->risk_recorded++;
-	}
-}
+/* ---- risk rules (monitor/risk.h): their changes ---- */
 
 /* The rules as text, for their digest: what a change record names. */
 static void risk_rules_text(const struct st_config *c, struct st_buf *b)
@@ -295,7 +265,6 @@ void agent_on_call(void *ctx, const struct st_call *call)
 		a->incomplete_recorded++;
 	else
 		a->calls_recorded++;
-	check_risk(a, &rec);
 }
 
 /* A call a previous agent recorded, read again after a crash. */

@@ -27,6 +27,7 @@
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
+#include "sealtrace/monitor/monmetrics.h"
 
 #define ST_REF_LEN 128
 
@@ -90,6 +91,7 @@ struct agent {
 	uint64_t incomplete_recorded;
 	uint64_t write_errors;
 	uint64_t risk_recorded;		/* risk records written (monitor/risk.h) */
+	struct st_mon_metrics mon;	/* decision counters for /metrics */
 	char err[ST_ERR_LEN];
 };
 
