@@ -54,6 +54,8 @@ int agent_log_append(struct agent *a, const struct st_record *rec)
 	if (st_log_append(a->log, rec, err, sizeof(err)) == 0) {
 		if (st_event_stream(rec->type) == ST_STREAM_DECISION)
 			after_decision(a, rec);
+		else if (rec->type == ST_ET_OVERSIGHT)
+			st_mon_metrics_oversight(&a->mon, rec->human_override_applied);
 		return 0;
 	}
 	/* never silent: the failure goes to stderr and into the stop record */

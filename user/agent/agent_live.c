@@ -311,6 +311,8 @@ append:
 		snprintf(reply, replylen, "error: %.400s\n", err);
 		return;
 	}
+	if (rec.type == ST_ET_OVERSIGHT)
+		st_mon_metrics_oversight(&a->mon, rec.human_override_applied);
 	snprintf(reply, replylen, "ok %" PRIu64 "\n", st_log_seq(a->log, ST_STREAM_SYSTEM) - 1);
 }
 

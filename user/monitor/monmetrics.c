@@ -94,6 +94,11 @@ void st_mon_metrics_risk(struct st_mon_metrics *m, const char *rule, const char 
 	m->risk[i].n++;
 }
 
+void st_mon_metrics_oversight(struct st_mon_metrics *m, bool override)
+{
+	m->oversight[override ? 1 : 0]++;
+}
+
 /* A label value in the exposition format: \\, \" and \n escaped. */
 static void label(struct st_buf *b, const char *key, const char *v)
 {
@@ -202,6 +207,16 @@ void st_mon_metrics_text(const struct st_mon_metrics *m, struct st_buf *b)
 		label(b, "severity", m->risk[i].severity);
 		st_buf_putc(b, '}');
 		put_u64(b, m->risk[i].n);
+	}
+	st_buf_puts(b, "# HELP sealtrace_oversight_total Human oversight records, by action.\n"
+		       "# TYPE sealtrace_oversight_total counter\n");
+	for (i = 0; i < 2; i++) {
+		st_buf_puts(b, "sealtrace_oversight_total{");
+		label(b, "system_id", m->system_id);
+		st_buf_putc(b, ',');
+		label(b, "action", i ? "override" : "confirm");
+		st_buf_putc(b, '}');
+		put_u64(b, m->oversight[i]);
 	}
 	st_buf_puts(b, "# HELP sealtrace_http_responses_total Decisions of wire targets by HTTP status.\n"
 		       "# TYPE sealtrace_http_responses_total counter\n");

@@ -11,6 +11,7 @@
  *   sealtrace_decision_score_bucket{system_id,model_version,le} (+_sum, _count)
  *   sealtrace_risk_events_total{system_id,rule,severity}
  *   sealtrace_http_responses_total{system_id,status}
+ *   sealtrace_oversight_total{system_id,action}	(action: override, confirm)
  *
  * A decision without the class field counts as class="(none)", one
  * without model_version as model_version="(none)". Counters start at 0
@@ -19,6 +20,7 @@
 #ifndef SEALTRACE_MONMETRICS_H
 #define SEALTRACE_MONMETRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sealtrace/base/json.h"
@@ -49,6 +51,7 @@ struct st_mon_metrics {
 	struct { int status; uint64_t n; } http[ST_MON_MAX_STATUS];
 	unsigned nhttp;
 	uint64_t http_other;
+	uint64_t oversight[2];		/* [0] confirm, [1] override */
 };
 
 void st_mon_metrics_init(struct st_mon_metrics *m, const char *system_id);
@@ -56,6 +59,8 @@ void st_mon_metrics_init(struct st_mon_metrics *m, const char *system_id);
 void st_mon_metrics_decision(struct st_mon_metrics *m, const struct st_record *rec);
 /* A risk record just written. */
 void st_mon_metrics_risk(struct st_mon_metrics *m, const char *rule, const char *severity);
+/* An oversight record just written (override: human_override_applied). */
+void st_mon_metrics_oversight(struct st_mon_metrics *m, bool override);
 /* The Prometheus text exposition of all of it, appended to out. */
 void st_mon_metrics_text(const struct st_mon_metrics *m, struct st_buf *out);
 
