@@ -306,6 +306,46 @@ else
 	done
 fi
 
+# --- Grafana dashboard: JSON, metrics the agent exports, PromQL that parses --
+dash=deploy/grafana/sealtrace-monitoring.json
+if out=$(python3 - "$dash" "$tmp/dashboard_rules.yaml" <<'PY' 2>&1
+import json
+import re
+import subprocess
+import sys
+
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
+assert exprs, "no panel queries"
+src = subprocess.run(["grep", "-rhoE", "sealtrace_[a-z_]+", "user/"], capture_output=True,
+                     text=True).stdout.split()
+known = set(src)
+rules = []
+for i, e in enumerate(exprs):
+    for m in re.findall(r"sealtrace_[a-z_]+", e):
+        base = re.sub(r"_(bucket|count|sum)$", "", m)
+        assert m in known or base in known, "panel query uses %s, which the agent does not export" % m
+    e = e.replace("$__rate_interval", "5m").replace("$system_id", ".*")
+    rules.append({"record": "dashboard:q%d" % i, "expr": e})
+with open(sys.argv[2], "w") as f:
+    json.dump({"groups": [{"name": "dashboard", "rules": rules}]}, f)
+print(len(exprs), "queries")
+PY
+); then
+	pass "grafana: $dash is JSON and queries only metrics the agent exports ($out)"
+	if command -v promtool >/dev/null; then
+		if out=$(promtool check rules "$tmp/dashboard_rules.yaml" 2>&1); then
+			pass "grafana: every panel query parses (promtool)"
+		else
+			fail "grafana: a panel query does not parse"
+			indent "$out"
+		fi
+	fi
+else
+	fail "grafana: $dash"
+	indent "$out"
+fi
+
 # --- the agent accepts the ConfigMap's config ------------------------------
 bin=build/sealtrace
 if [ ! -s "$tmp/config.yaml" ]; then
