@@ -813,8 +813,10 @@ static void svg_days(struct st_buf *b, const struct rep *r, const char *title,
 	}
 	day_date(r, r->first_day, date);
 	svg_axis_label(b, L, H - B + 16, "start", date);
-	day_date(r, r->last_day, date);
-	svg_axis_label(b, L + (double)ndays * bw, H - B + 16, "end", date);
+	if (ndays > 1) {
+		day_date(r, r->last_day, date);
+		svg_axis_label(b, L + (double)ndays * bw, H - B + 16, "end", date);
+	}
 	st_buf_puts(b, "</svg><div class=\"legend\">");
 	for (k = 0; k < n; k++) {
 		hprintf(b, "<span><i style=\"background:%s\"></i>", series_color(colors, idx, k));
