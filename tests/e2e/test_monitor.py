@@ -409,3 +409,156 @@ def test_agent_risk_rules_with_demo_server():
             server.terminate()
             server.wait(10)
         a.cleanup()
+
+
+SCORER = r'''
+import json, os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# the model file is opened (and kept open) as a model server would
+model_path, version = sys.argv[2], sys.argv[3]
+model = open(model_path, "rb")
+
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        k = json.loads(body)["k"]
+        s = (k * 7 % 1000) / 1000
+        cls = "escalate" if k % 100 == 99 else "approve" if s >= 0.7 else "refer" if s >= 0.4 else "decline"
+        out = json.dumps({"output_class": cls, "confidence_score": s,
+                          "model_version": version}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+print("ready", flush=True)
+srv.serve_forever()
+'''
+
+
+def test_wire_decisions_risk_metrics_and_model_switch():
+    """A Python scoring service under wire capture (real BPF on its sockets),
+    model v1 then, after a rolling restart, v2: every decision carries its
+    fields, each low score makes exactly one risk record, /metrics counts
+    equal the log's, and `models --at` names v1 before the switch and v2
+    after it. Needs the wire-capture targets (http:); skipped without."""
+    tmp = tempfile.mkdtemp(prefix="st-e2e-wire-mon-")
+    exe = "st-mon-%d" % os.getpid()
+    py = os.path.join(tmp, exe)
+    shutil.copy(os.path.realpath(shutil.which("python3")), py)
+    script = os.path.join(tmp, "scorer.py")
+    with open(script, "w") as f:
+        f.write(SCORER)
+    models = {}
+    for v in ("v1", "v2"):
+        models[v] = os.path.join(tmp, "scorer-%s.onnx" % v)
+        with open(models[v], "wb") as f:
+            f.write(os.urandom(65536) + v.encode())
+    import hashlib
+    digest = {v: hashlib.sha256(open(p, "rb").read()).hexdigest() for v, p in models.items()}
+    port, mport = free_port(), free_port()
+    target = ("  - name: scorer\n    exe: %s\n    http:\n      ports: [%d]\n"
+              "      paths: [\"/score\"]\n      decision:\n"
+              "        clear: {output_class: \"response:/output_class\",\n"
+              "                confidence_score: \"response:/confidence_score\",\n"
+              "                model_version: \"response:/model_version\"}\n" % (exe, port))
+    extra = (RULES + 'metrics: {listen: "127.0.0.1:%d"}\n' % mport +
+             "models:\n  - {sha256: %s, version: v1}\n  - {sha256: %s, version: v2}\n"
+             % (digest["v1"], digest["v2"]))
+    a = Agent("wiremon", target, extra=extra)
+    p = run([SEALTRACE, "run", "--check-config", a.config], check=False)
+    if p.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        a.cleanup()
+        raise Skip("this build has no wire-capture targets (http:): %s" % p.stderr.strip()[-200:])
+    n_each = 500
+    procs = []
+    try:
+        a.start()
+        sent = []
+        for v in ("v1", "v2"):
+            srv = subprocess.Popen([py, script, str(port), models[v], v],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(srv)
+            eq(srv.stdout.readline().strip(), "ready", "scorer %s started" % v)
+            if v == "v2":
+                t_switch = time.time_ns()
+            import http.client
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            for i in range(n_each):
+                k = len(sent)
+                c.request("POST", "/score", body=json.dumps({"k": k}),
+                          headers={"Content-Type": "application/json"})
+                got = json.loads(c.getresponse().read())
+                sent.append((k, got))
+            c.close()
+            if v == "v1":
+                time.sleep(1.5)     # the v1 records are in before the restart
+                srv.terminate()
+                srv.wait(10)
+                time.sleep(0.5)
+        n = len(sent)
+        low = sum(1 for _, g in sent if g["confidence_score"] < 0.7)
+        outside = sum(1 for _, g in sent if g["output_class"] == "escalate")
+
+        def metrics():
+            body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
+                                          timeout=5).read().decode()
+            return promparse.parse(body, sealtrace=True)
+        wait_for(lambda: sum(float(v) for nm, _, v, _ in metrics().samples
+                             if nm == "sealtrace_decisions_total") >= n, 30, "metrics")
+        expo = metrics()
+        eq(a.stop(), 0, "agent exit status")
+        dec = [r for r in a.records("decision") if r["event_type"] == "inference"]
+        eq(len(dec), n, "inference records")
+        eq(sorted((r["decision"]["confidence_score"], r["decision"]["output_class"],
+                   r["decision"]["model_version"]) for r in dec),
+           sorted((g["confidence_score"], g["output_class"], g["model_version"]) for _, g in sent),
+           "decision fields equal what the client received")
+        risk = a.of_type("risk")
+        eq(sum(1 for r in risk if r["details"]["rule"] == "low_confidence"), low, "low_confidence")
+        eq(sum(1 for r in risk if r["details"]["rule"] == "class_outside_set"), outside,
+           "class_outside_set")
+        by_id = {r["event_id"]: r for r in dec}
+        for r in risk:
+            d = by_id[r["details"]["decision_event_id"]]["decision"]
+            if r["details"]["rule"] == "low_confidence":
+                eq(d["confidence_score"] < 0.7, True, "risk record names a low score")
+        # /metrics equals the log
+        for (ver, cls) in {(r["decision"]["model_version"], r["decision"]["output_class"])
+                           for r in dec}:
+            want = sum(1 for r in dec if r["decision"]["model_version"] == ver
+                       and r["decision"]["output_class"] == cls)
+            got = expo.get("sealtrace_decisions_total", {"system_id": "urn:example:ai-system:e2e-wiremon",
+                                                          "model_version": ver, "class": cls})
+            eq(float(got or 0), float(want), "metrics %s/%s" % (ver, cls))
+        eq(float(expo.get("sealtrace_risk_events_total", {
+            "system_id": "urn:example:ai-system:e2e-wiremon", "rule": "low_confidence",
+            "severity": "medium"})), float(low), "metrics risk events")
+        eq(float(expo.get("sealtrace_http_responses_total", {
+            "system_id": "urn:example:ai-system:e2e-wiremon", "status": "200"})), float(n),
+           "metrics HTTP 200")
+        # the model inventory before and after the rolling restart
+        def models_at(ns):
+            out = run([SEALTRACE, "models", "--state-dir", a.state, "--at", iso(ns), "--json"]).stdout
+            return [m["model_version"] for m in json.loads(out)["models"]]
+        eq(models_at(t_switch - 10**9), ["v1"], "models before the switch")
+        eq(models_at(time.time_ns()), ["v2"], "models after the switch")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        for s in procs:
+            if s.poll() is None:
+                s.kill()
+                s.wait()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
