@@ -173,6 +173,11 @@ def test_reconstruct_three_months_back():
         window = [r for r in sysr if r["event_type"] == "loss"
                   and abs(utc_ns(r["timestamp_utc"]) - utc_ns(target["timestamp_utc"])) <= 86400 * 10**9]
         eq(out["loss_records"], len(window), "loss records within a day")
+        eq(out["related_in_bundle"], len(out["related"]), "related records proved in the bundle")
+        with open(bundle) as f:
+            blines = [json.loads(l) for l in f]
+        eq([l for l in blines if l.get("stream") == "system" and "export" not in l],
+           sorted(out["related"], key=lambda r: r["seq"]), "the bundle's system records")
         eq(run([SEALTRACE, "verify", "--export", bundle, "--pubkey", pub], check=False).returncode, 0,
            "verify --export accepts the bundle")
         p = run(["python3", os.path.join(ROOT, "tools", "verify_export.py"), bundle, pub], check=False)

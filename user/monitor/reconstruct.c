@@ -49,6 +49,14 @@
 struct related {
 	char *line;			/* canonical line, owned */
 	enum st_event_type type;
+	uint64_t seq;			/* system seq */
+};
+
+/* A system-stream checkpoint record: where a proof of related records may start or end. */
+struct sys_ckpt {
+	uint64_t size;
+	char *frontier;			/* NULL when the record has none */
+	char *note;
 };
 
 struct ctx {
@@ -70,6 +78,10 @@ struct ctx {
 	/* the system stream */
 	struct related rel[MAX_RELATED];
 	size_t nrel, risk, oversight, losses, restarts, recoveries;
+	struct sys_ckpt *sck;
+	size_t nsck, capsck;
+	size_t rel_proved;		/* related records in the bundle, with their proof */
+	char sys_why[256];		/* why they are not, if not */
 	uint64_t lost_calls;
 	bool rel_truncated;
 	/* the proof */
@@ -329,6 +341,7 @@ static int keep(struct ctx *c, const struct st_scan_rec *r)
 	c->rel[c->nrel].line = strndup(r->line, r->len);
 	if (!c->rel[c->nrel].line)
 		return -1;
+	c->rel[c->nrel].seq = r->p->hdr.seq;
 	c->rel[c->nrel++].type = r->p->rec.type;
 	return 0;
 }
@@ -341,6 +354,30 @@ static int note_checkpoint(struct ctx *c, const struct st_record *rec, uint64_t 
 	const char *note = dstr(rec, "note");
 	uint64_t size = duint(rec, "tree_size");
 
+	if (stream && !strcmp(stream, "system") && note) {
+		struct sys_ckpt *k;
+
+		if (c->nsck == c->capsck) {
+			size_t cap = c->capsck ? c->capsck * 2 : 64;
+
+			k = realloc(c->sck, cap * sizeof(*k));
+			if (!k)
+				return -1;
+			c->sck = k;
+			c->capsck = cap;
+		}
+		k = &c->sck[c->nsck];
+		k->size = size;
+		k->note = strdup(note);
+		k->frontier = frontier ? strdup(frontier) : NULL;
+		if (!k->note || (frontier && !k->frontier)) {
+			free(k->note);
+			free(k->frontier);
+			return -1;
+		}
+		c->nsck++;
+		return 0;
+	}
 	if (!stream || strcmp(stream, "decision") || !note)
 		return 0;
 	if (size <= c->seq && frontier && size > c->from_size) {
@@ -416,8 +453,6 @@ static int system_cb(void *arg, const struct st_scan_rec *r, char *err, size_t e
 	return rc ? st_errf(err, errlen, "out of memory") : 0;
 }
 
-#define CKPT_DECISION "\"checkpoint_stream\":\"decision\""
-
 /* Worth a parse: what system_cb keeps or needs. */
 static bool interesting(const struct ctx *c, const char *line, size_t len)
 {
@@ -427,7 +462,7 @@ static bool interesting(const struct ctx *c, const char *line, size_t len)
 	if (st_line_head(line, len, type, sizeof(type), &ts))
 		return true;	/* unusual layout: let the parser decide */
 	if (!strcmp(type, "checkpoint"))
-		return memmem(line, len, CKPT_DECISION, sizeof(CKPT_DECISION) - 1) != NULL;
+		return true;	/* both streams' heads: proofs start and end there */
 	if (!strcmp(type, "risk") || !strcmp(type, "oversight"))
 		return memmem(line, len, c->id, ST_EVENT_ID_LEN) != NULL;
 	return in_window(c, ts) && (!strcmp(type, "loss") || !strcmp(type, "agent_start") ||
@@ -528,6 +563,68 @@ static size_t sys_seg_at(const struct ctx *c, const struct st_seg_list *l, uint6
 	return lo;
 }
 
+static bool rel_range(const struct ctx *c, uint64_t *lo, uint64_t *hi)
+{
+	size_t i;
+
+	if (!c->nrel)
+		return false;
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (i = 0; i < c->nrel; i++) {
+		if (c->rel[i].seq < *lo)
+			*lo = c->rel[i].seq;
+		if (c->rel[i].seq > *hi)
+			*hi = c->rel[i].seq;
+	}
+	return true;
+}
+
+/* The first signed system head that covers every related record, or NULL. */
+static const struct sys_ckpt *sys_to(const struct ctx *c)
+{
+	const struct sys_ckpt *best = NULL;
+	uint64_t lo, hi;
+	size_t i;
+
+	if (!rel_range(c, &lo, &hi))
+		return NULL;
+	for (i = 0; i < c->nsck; i++)
+		if (c->sck[i].size > hi && (!best || c->sck[i].size < best->size))
+			best = &c->sck[i];
+	return best;
+}
+
+/* The last system frontier at or before the first related record, or NULL. */
+static const struct sys_ckpt *sys_from(const struct ctx *c)
+{
+	const struct sys_ckpt *best = NULL;
+	uint64_t lo, hi;
+	size_t i;
+
+	if (!rel_range(c, &lo, &hi))
+		return NULL;
+	for (i = 0; i < c->nsck; i++)
+		/* a head of size 0 is the empty tree: no frontier needed */
+		if ((c->sck[i].frontier || !c->sck[i].size) && c->sck[i].size <= lo &&
+		    (!best || c->sck[i].size > best->size))
+			best = &c->sck[i];
+	return best;
+}
+
+/* Nothing to prove counts as found: the scans stop as they did. */
+static bool sys_head_after(const struct ctx *c)
+{
+	return !c->nrel || sys_to(c);
+}
+
+static bool sys_frontier_before(const struct ctx *c)
+{
+	uint64_t lo, hi;
+
+	return !rel_range(c, &lo, &hi) || lo == 0 || sys_from(c);
+}
+
 /*
  * Read the system segments that span the window around the record, then
  * on as far as the first signed decision head after it, and back as far
@@ -554,9 +651,10 @@ static int read_system(struct ctx *c, char *err, size_t errlen)
 		hi = lo;
 	for (k = lo; k <= hi && !rc; k++)
 		rc = scan_sys_segment(c, l.first[k], err, errlen);
-	for (k = hi + 1; k < l.n && !rc && !c->to_note; k++)
+	for (k = hi + 1; k < l.n && !rc && (!c->to_note || !sys_head_after(c)); k++)
 		rc = scan_sys_segment(c, l.first[k], err, errlen);
-	for (k = lo; k > 0 && !rc && c->seq && !c->from_frontier; k--)
+	for (k = lo; k > 0 && !rc && ((c->seq && !c->from_frontier) || !sys_frontier_before(c));
+	     k--)
 		rc = scan_sys_segment(c, l.first[k - 1], err, errlen);
 	st_seg_list_free(&l);
 	return rc;
@@ -580,48 +678,65 @@ static int collect(void *arg, const struct st_mproof_node *n)
 	return 0;
 }
 
-/* Leaves [from_size, to_size) from the segments, into the builder. */
-static int hash_range(struct ctx *c, struct st_mproof_builder *b, struct st_hasher *h,
-		      char *err, size_t errlen)
+/* Which leaves of a range the proof is for. */
+struct range {
+	enum st_stream stream;
+	uint64_t from, to;		/* leaves [from, to) */
+	const uint64_t *sel;		/* selected seqs, ascending */
+	size_t nsel;
+};
+
+static bool selected(const struct range *g, uint64_t seq, size_t *next)
 {
+	while (*next < g->nsel && g->sel[*next] < seq)
+		(*next)++;
+	return *next < g->nsel && g->sel[*next] == seq;
+}
+
+/* Leaves [from, to) of a stream from its segments, into the builder. */
+static int hash_range(struct ctx *c, const struct range *g, struct st_mproof_builder *b,
+		      struct st_hasher *h, char *err, size_t errlen)
+{
+	const char *sname = st_stream_name(g->stream);
 	struct st_seg_list segs = { 0 };
 	struct st_seg_reader *r = NULL;
 	struct st_buf block = { 0 };
-	char dir[4200], path[4300];
+	char dir[4200], path[4300], name[ST_SEG_NAME_LEN + 1];
 	uint8_t leaf[ST_HASH_LEN];
 	uint64_t seq = 0, off;
 	const char *p, *nl, *end;
-	size_t k = 0;
-	int rc = 0, brc;
+	size_t k = 0, next = 0;
+	int rc = 0;
 
-	snprintf(dir, sizeof(dir), "%s/decision", c->dir);
+	snprintf(dir, sizeof(dir), "%s/%s", c->dir, sname);
 	if (st_seg_list(dir, &segs, err, errlen))
 		return -1;
-	while (k + 1 < segs.n && segs.first[k + 1] <= c->from_size)
+	while (k + 1 < segs.n && segs.first[k + 1] <= g->from)
 		k++;
-	for (; k < segs.n && !rc && b->m.size < c->to_size; k++) {
+	for (; k < segs.n && !rc && b->m.size < g->to; k++) {
 		seq = segs.first[k];
-		if (seg_path(c->dir, seq, path, sizeof(path)) ||
-		    st_seg_open(&r, path, err, errlen)) {
+		st_seg_name(seq, name);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (st_seg_open(&r, path, err, errlen)) {
 			rc = -1;
 			break;
 		}
-		while (!rc && b->m.size < c->to_size &&
-		       (brc = st_seg_next(r, &block, &off, err, errlen)) == ST_BLOCK_OK) {
-			for (p = block.p, end = p + block.len; p < end && b->m.size < c->to_size;
+		while (!rc && b->m.size < g->to &&
+		       st_seg_next(r, &block, &off, err, errlen) == ST_BLOCK_OK) {
+			for (p = block.p, end = p + block.len; p < end && b->m.size < g->to;
 			     p = nl + 1, seq++) {
 				nl = memchr(p, '\n', (size_t)(end - p));
 				if (!nl)
 					break;
-				if (seq < c->from_size)
+				if (seq < g->from)
 					continue;
 				if (seq != b->m.size) {
-					rc = st_failf(err, errlen, "decision seq %" PRIu64 ": segments do not follow on",
-						      seq);
+					rc = st_failf(err, errlen, "%s seq %" PRIu64 ": segments do not follow on",
+						      sname, seq);
 					break;
 				}
 				if (st_merkle_leaf(h, p, (size_t)(nl - p), leaf) ||
-				    st_mproof_append(b, h, leaf, seq == c->seq)) {
+				    st_mproof_append(b, h, leaf, selected(g, seq, &next))) {
 					rc = st_errf(err, errlen, "SHA-256 or memory failed");
 					break;
 				}
@@ -632,14 +747,19 @@ static int hash_range(struct ctx *c, struct st_mproof_builder *b, struct st_hash
 	}
 	st_buf_free(&block);
 	st_seg_list_free(&segs);
-	if (!rc && b->m.size != c->to_size)
-		rc = st_failf(err, errlen, "decision stream ends at seq %" PRIu64 ", before the signed head of %" PRIu64,
-			      b->m.size, c->to_size);
+	if (!rc && b->m.size != g->to)
+		rc = st_failf(err, errlen, "%s stream ends at seq %" PRIu64 ", before the signed head of %" PRIu64,
+			      sname, b->m.size, g->to);
 	return rc;
 }
 
-/* The proof from the frontier before the record to the head after it. */
-static int prove_fast(struct ctx *c, const struct st_keyset *keys, char *err, size_t errlen)
+/*
+ * The selected leaves of g, proved in the signed head `note` of size
+ * g->to from the frontier of size g->from: 0 with the proof nodes in
+ * c->nodes (c->nn), 1 when the note or the lines do not hold.
+ */
+static int prove_range(struct ctx *c, const struct range *g, const char *frontier,
+		       const char *note, const struct st_keyset *keys, char *err, size_t errlen)
 {
 	struct st_mproof_builder b;
 	struct st_hasher *h = st_hasher_new();
@@ -650,30 +770,96 @@ static int prove_fast(struct ctx *c, const struct st_keyset *keys, char *err, si
 
 	if (!h)
 		return st_errf(err, errlen, "out of memory");
-	rc = st_ckpt_parse_any(c->to_note, strlen(c->to_note), keys->key, keys->n, &ck,
-			       NULL, why, sizeof(why));
-	if (rc || ck.size != c->to_size || st_ckpt_stream(&ck) != ST_STREAM_DECISION) {
+	c->nn = 0;
+	rc = st_ckpt_parse_any(note, strlen(note), keys->key, keys->n, &ck, NULL, why,
+			       sizeof(why));
+	if (rc || ck.size != g->to || st_ckpt_stream(&ck) != (int)g->stream) {
 		st_hasher_free(h);
-		return st_failf(err, errlen, "the decision checkpoint of size %" PRIu64 " does not verify: %s",
-				c->to_size, rc ? why : "size or stream differs");
+		return st_failf(err, errlen, "the %s checkpoint of size %" PRIu64 " does not verify: %s",
+				st_stream_name(g->stream), g->to, rc ? why : "size or stream differs");
 	}
 	memset(&b, 0, sizeof(b));	/* sel[]: no subtree selected yet */
 	st_mproof_init(&b, collect, c);
-	if (c->from_size && st_frontier_parse(c->from_frontier, c->from_size, &b.m)) {
+	if (g->from && st_frontier_parse(frontier, g->from, &b.m)) {
 		st_hasher_free(h);
-		return st_failf(err, errlen, "checkpoint record of size %" PRIu64 ": bad frontier",
-				c->from_size);
+		return st_failf(err, errlen, "%s checkpoint record of size %" PRIu64 ": bad frontier",
+				st_stream_name(g->stream), g->from);
 	}
-	rc = hash_range(c, &b, h, err, errlen);
+	rc = hash_range(c, g, &b, h, err, errlen);
 	if (!rc && st_mproof_finish(&b, h, root))
 		rc = st_errf(err, errlen, "SHA-256 failed");
 	st_hasher_free(h);
+	if (!rc && memcmp(root, ck.root, ST_HASH_LEN))
+		rc = st_failf(err, errlen, "the %s records do not give the signed root of %" PRIu64 " (run sealtrace verify)",
+			      st_stream_name(g->stream), g->to);
+	return rc;
+}
+
+static int cmp_rel(const void *x, const void *y)
+{
+	const struct related *a = x, *b = y;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * The related system records (risk, oversight, losses, restarts, model
+ * and process records) into the bundle too, proved in the first signed
+ * system head after the last of them. A log without system frontiers, or
+ * records newer than its last head, leaves them out: said, not an error.
+ */
+static int prove_related(struct ctx *c, const struct st_keyset *keys, char *err, size_t errlen)
+{
+	const struct sys_ckpt *to = sys_to(c), *from = sys_from(c);
+	struct range g = { .stream = ST_STREAM_SYSTEM };
+	uint64_t *seqs, lo, hi;
+	size_t i, decision_nodes = c->nn;
+	int rc;
+
+	if (!c->nrel || c->rel_truncated)
+		return 0;
+	rel_range(c, &lo, &hi);
+	if (!to || (lo && !from)) {
+		snprintf(c->sys_why, sizeof(c->sys_why), "%s",
+			 !to ? "no signed system head after them yet" :
+			       "no system checkpoint record with a frontier before them (a log written before frontiers)");
+		return 0;
+	}
+	qsort(c->rel, c->nrel, sizeof(c->rel[0]), cmp_rel);
+	seqs = calloc(c->nrel, sizeof(*seqs));
+	if (!seqs)
+		return st_errf(err, errlen, "out of memory");
+	for (i = 0; i < c->nrel; i++)
+		seqs[i] = c->rel[i].seq;
+	g.from = lo && from ? from->size : 0;
+	g.to = to->size;
+	g.sel = seqs;
+	g.nsel = c->nrel;
+	rc = prove_range(c, &g, from ? from->frontier : NULL, to->note, keys, err, errlen);
+	free(seqs);
 	if (rc)
 		return rc;
-	if (memcmp(root, ck.root, ST_HASH_LEN))
-		return st_failf(err, errlen, "the records do not give the signed root of %" PRIu64 " (run sealtrace verify)",
-				c->to_size);
-	st_bundle_header(&c->bundle, "decision", NULL, NULL, NULL, c->id);
+	st_bundle_checkpoint(&c->bundle, ST_STREAM_SYSTEM, to->note);
+	for (i = 0; i < c->nrel; i++) {
+		st_buf_puts(&c->bundle, c->rel[i].line);
+		st_buf_putc(&c->bundle, '\n');
+	}
+	st_bundle_proof(&c->bundle, ST_STREAM_SYSTEM, to->size, c->nodes, c->nn);
+	c->rel_proved = c->nrel;
+	c->nn = decision_nodes;
+	return c->bundle.oom ? st_errf(err, errlen, "out of memory") : 0;
+}
+
+/* The proof from the frontier before the record to the head after it. */
+static int prove_fast(struct ctx *c, const struct st_keyset *keys, char *err, size_t errlen)
+{
+	struct range g = { .stream = ST_STREAM_DECISION, .from = c->from_size,
+			   .to = c->to_size, .sel = &c->seq, .nsel = 1 };
+	int rc = prove_range(c, &g, c->from_frontier, c->to_note, keys, err, errlen);
+
+	if (rc)
+		return rc;
+	st_bundle_header(&c->bundle, NULL, NULL, NULL, NULL, c->id);
 	st_bundle_checkpoint(&c->bundle, ST_STREAM_DECISION, c->to_note);
 	st_buf_put(&c->bundle, c->line, c->len);
 	st_buf_putc(&c->bundle, '\n');
@@ -698,7 +884,7 @@ static int prove_slow(struct ctx *c, const struct st_keyset *keys, char *err, si
 		rc = st_failf(err, errlen, "event_id %s is after the latest signed checkpoint (%" PRIu64
 			      " records): no proof until the next checkpoint", c->id, st.tree_size);
 	if (!rc) {
-		st_bundle_header(&c->bundle, "decision", NULL, NULL, NULL, c->id);
+		st_bundle_header(&c->bundle, NULL, NULL, NULL, NULL, c->id);
 		st_buf_put(&c->bundle, body.p, body.len);
 		c->to_size = st.tree_size;
 		c->nn = st.nodes;
@@ -786,6 +972,11 @@ static void print_text(struct ctx *c, const char *bundle_path)
 	printf("  proof: leaf %" PRIu64 " of the signed decision tree of %" PRIu64 " records%s%s, %zu proof nodes%s%s\n",
 	       c->seq, c->to_size, c->fast ? ", signed at " : "", c->fast ? t : "", c->nn,
 	       bundle_path ? "; bundle " : "", bundle_path ? bundle_path : "");
+	if (c->rel_proved)
+		printf("  the %zu system records below are in the bundle too, proved in a signed system head\n",
+		       c->rel_proved);
+	else if (c->sys_why[0])
+		printf("  the system records below are not in the bundle: %s\n", c->sys_why);
 	printf("  risk records about it: %zu\n", c->risk);
 	print_related(c, ST_ET_RISK);
 	printf("  oversight records about it: %zu\n", c->oversight);
@@ -840,7 +1031,9 @@ static int print_json(struct ctx *c)
 			st_buf_putc(&b, ',');
 		st_buf_puts(&b, c->rel[i].line);
 	}
-	st_buf_puts(&b, "],\"related_truncated\":");
+	st_buf_puts(&b, "],\"related_in_bundle\":");
+	st_json_uint(&b, c->rel_proved);
+	st_buf_puts(&b, ",\"related_truncated\":");
 	st_json_bool(&b, c->rel_truncated);
 	st_buf_puts(&b, "}\n");
 	rc = b.oom || fwrite(b.p, 1, b.len, stdout) != b.len ? -1 : 0;
@@ -872,6 +1065,11 @@ static void ctx_free(struct ctx *c)
 
 	for (i = 0; i < c->nrel; i++)
 		free(c->rel[i].line);
+	for (i = 0; i < c->nsck; i++) {
+		free(c->sck[i].note);
+		free(c->sck[i].frontier);
+	}
+	free(c->sck);
 	if (c->parsed)
 		st_record_parsed_free(&c->rec);
 	st_buf_free(&c->scratch);
@@ -919,6 +1117,8 @@ static int reconstruct(struct ctx *c, const struct st_keyset *keys, const char *
 	if (!rc)
 		rc = c->to_note ? prove_fast(c, keys, err, sizeof(err)) :
 		     prove_slow(c, keys, err, sizeof(err));
+	if (!rc)
+		rc = prove_related(c, keys, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "sealtrace reconstruct: %s%s\n", rc > 0 ? "FAIL: " : "", err);
 		return rc > 0 ? ST_EXIT_FAIL : ST_EXIT_RUNTIME;
