@@ -63,6 +63,8 @@ struct ctx {
 	const char *dir;
 	char id[ST_EVENT_ID_LEN + 1];
 	uint64_t ts, seq, window_ns;
+	const char *ref;		/* --ref: the reference looked for */
+	uint64_t best_dist;		/* --ref: |time - ts| of the best match */
 	/* the decision */
 	char *line;
 	size_t len;
@@ -199,16 +201,13 @@ static bool match_id(struct ctx *c, const char *line, size_t len)
 }
 
 /* --ref: the line holding the reference whose time is nearest c->ts. */
-static const char *want_ref;
-static uint64_t best_dist = UINT64_MAX;
-
 static bool match_ref(struct ctx *c, const char *line, size_t len)
 {
 	struct st_record_parsed p;
 	char err[256];
 	uint64_t d;
 
-	if (!memmem(line, len, want_ref, strlen(want_ref)))
+	if (!memmem(line, len, c->ref, strlen(c->ref)))
 		return false;
 	memset(&p, 0, sizeof(p));
 	if (st_record_parse(line, len, &p, &c->scratch, err, sizeof(err))) {
@@ -217,7 +216,10 @@ static bool match_ref(struct ctx *c, const char *line, size_t len)
 	}
 	d = p.rec.timestamp_ns > c->ts ? p.rec.timestamp_ns - c->ts : c->ts - p.rec.timestamp_ns;
 	st_record_parsed_free(&p);
-	return d < best_dist && d <= c->window_ns && (best_dist = d, true);
+	if (d >= c->best_dist || d > c->window_ns)
+		return false;
+	c->best_dist = d;
+	return true;
 }
 
 /*
@@ -1087,7 +1089,8 @@ static int reconstruct(struct ctx *c, const struct st_keyset *keys, const char *
 	char err[1024];
 	int rc;
 
-	want_ref = ref;
+	c->ref = ref;
+	c->best_dist = UINT64_MAX;
 	rc = find_record(c, ref ? match_ref : match_id, ref ? ref : c->id);
 	if (rc <= 0) {
 		if (rc < 0)
