@@ -64,6 +64,7 @@ struct ctx {
 	char id[ST_EVENT_ID_LEN + 1];
 	uint64_t ts, seq, window_ns;
 	const char *ref;		/* --ref: the reference looked for */
+	bool past;			/* the system read passed the window */
 	uint64_t best_dist;		/* --ref: |time - ts| of the best match */
 	/* the decision */
 	char *line;
@@ -505,6 +506,22 @@ static uint64_t sys_seg_ts(const char *dir, uint64_t first)
 	return ts;
 }
 
+static bool sys_head_after(const struct ctx *c);
+
+/*
+ * Far enough: a record past the window (checkpoints carry the time they
+ * were signed, not an event's: they do not count), with the signed heads
+ * both proofs end in already seen.
+ */
+static bool past_window(const struct ctx *c, const char *line, size_t len)
+{
+	char type[32];
+	uint64_t ts;
+
+	return !st_line_head(line, len, type, sizeof(type), &ts) && strcmp(type, "checkpoint") &&
+	       ts > c->ts + c->window_ns && c->to_note && sys_head_after(c);
+}
+
 static int scan_sys_segment(struct ctx *c, uint64_t first, char *err, size_t errlen)
 {
 	struct st_scan_rec sr;
@@ -523,11 +540,15 @@ static int scan_sys_segment(struct ctx *c, uint64_t first, char *err, size_t err
 	memset(&sr, 0, sizeof(sr));
 	sr.stream = ST_STREAM_SYSTEM;
 	sr.segment = name;
-	while (!rc && (brc = st_seg_next(r, &block, &off, err, errlen)) == ST_BLOCK_OK) {
+	while (!rc && !c->past && (brc = st_seg_next(r, &block, &off, err, errlen)) == ST_BLOCK_OK) {
 		for (q = block.p, end = q + block.len; !rc && q < end; q = nl + 1) {
 			nl = memchr(q, '\n', (size_t)(end - q));
 			if (!nl)
 				break;
+			if (past_window(c, q, (size_t)(nl - q))) {
+				c->past = true;
+				break;
+			}
 			if (!interesting(c, q, (size_t)(nl - q)))
 				continue;
 			memset(&p, 0, sizeof(p));
@@ -651,10 +672,11 @@ static int read_system(struct ctx *c, char *err, size_t errlen)
 	hi = sys_seg_at(c, &l, c->ts + c->window_ns);
 	if (hi < lo)
 		hi = lo;
-	for (k = lo; k <= hi && !rc; k++)
+	for (k = lo; k <= hi && !rc && !c->past; k++)
 		rc = scan_sys_segment(c, l.first[k], err, errlen);
-	for (k = hi + 1; k < l.n && !rc && (!c->to_note || !sys_head_after(c)); k++)
+	for (k = hi + 1; k < l.n && !rc && !c->past && (!c->to_note || !sys_head_after(c)); k++)
 		rc = scan_sys_segment(c, l.first[k], err, errlen);
+	c->past = false;	/* the backward reads below are before the window */
 	for (k = lo; k > 0 && !rc && ((c->seq && !c->from_frontier) || !sys_frontier_before(c));
 	     k--)
 		rc = scan_sys_segment(c, l.first[k - 1], err, errlen);
