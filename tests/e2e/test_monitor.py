@@ -115,6 +115,19 @@ def test_risk_records_and_models_at_switch():
            [("v2", [4343])], "models now")
         text = run([SEALTRACE, "models", "--state-dir", state, "--at", iso(t_switch - 10**9)]).stdout
         assert "version v1" in text and "pid 4242 scorer" in text, text
+        # usage errors: exit 2 with a message
+        for argv in (["models", "--state-dir", state, "--at", "last tuesday"],
+                     ["models", "--state-dir", os.path.join(tmp, "nope")],
+                     ["report", "--state-dir", state],
+                     ["report", "--state-dir", state, "--json", "--from", "2026-02-01",
+                      "--to", "2026-01-01"],
+                     ["report", "--state-dir", state, "--json", "--pubkey", "/nonexistent"]):
+            p = run([SEALTRACE] + argv, check=False)
+            eq(p.returncode, 2, "exit status of %s" % " ".join(argv[:1] + argv[3:]))
+            assert p.stderr.strip(), "a message for %s" % argv
+        for verb in ("models", "reconstruct", "report"):
+            p = run([SEALTRACE, verb, "--help"])
+            assert p.stdout.startswith("usage: sealtrace " + verb), p.stdout
         # the report counts what the log holds
         rep = json.loads(run([SEALTRACE, "report", "--state-dir", state, "--json",
                               "--pubkey", os.path.join(keys, "signing.pub")]).stdout)
