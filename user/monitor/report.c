@@ -14,6 +14,7 @@
  * figures are counted on the way.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "sealtrace/log/store.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/monitor/inventory.h"
+#include "sealtrace/monitor/lines.h"
 #include "sealtrace/monitor/risk.h"
 
 #define DAY_NS		(86400ull * 1000000000ull)
@@ -83,7 +85,7 @@ struct rep {
 	/* days */
 	struct day *days;
 	uint64_t base_day, first_day, last_day;
-	bool any_day;
+	bool any_day, base_known;
 	uint64_t outside_days;
 	/* totals */
 	uint64_t decisions, incomplete, lost, loss_records, risk, oversight, overrides;
@@ -152,7 +154,8 @@ static struct day *day_of(struct rep *r, uint64_t ts)
 	uint64_t d = ts / DAY_NS;
 
 	if (!r->any_day) {
-		r->base_day = r->from ? r->from / DAY_NS : d;
+		if (!r->base_known)
+			r->base_day = r->from ? r->from / DAY_NS : d;
 		r->first_day = r->last_day = d < r->base_day ? r->base_day : d;
 		r->any_day = true;
 	}
@@ -1091,6 +1094,126 @@ static int write_file(const char *path, const struct st_buf *b)
 	return 0;
 }
 
+/* ---- both streams at once ---- */
+
+struct first_ts {
+	uint64_t ts;
+};
+
+static int first_event(void *ctx, const char *line, size_t len)
+{
+	struct first_ts *f = ctx;
+	char type[32];
+	uint64_t ts;
+
+	/* checkpoints carry the time they were signed, not an event's */
+	if (st_line_head(line, len, type, sizeof(type), &ts) || !strcmp(type, "checkpoint"))
+		return 0;
+	f->ts = ts;
+	return 2;	/* found: stop */
+}
+
+/* The day of a stream's first event record; 0 when there is none. */
+static uint64_t first_day_of(const char *dir, enum st_stream s)
+{
+	struct st_seg_list l = { 0 };
+	struct first_ts f = { 0 };
+	char d[4200], err[256];
+	uint64_t seq = 0;
+	size_t k;
+
+	snprintf(d, sizeof(d), "%s/%s", dir, st_stream_name(s));
+	if (st_seg_list(d, &l, err, sizeof(err)))
+		return 0;
+	for (k = 0; k < l.n && !f.ts; k++)
+		if (st_lines_segment(dir, s, l.first[k], first_event, &f, &seq, err, sizeof(err)) < 0)
+			break;
+	st_seg_list_free(&l);
+	return f.ts / DAY_NS;
+}
+
+static void *system_thread(void *arg)
+{
+	check_stream(arg, ST_STREAM_SYSTEM);
+	return NULL;
+}
+
+/* What the system scan (s) counted, into the decision scan's figures (d). */
+static void merge_system(struct rep *d, struct rep *s)
+{
+	uint64_t day;
+
+	for (day = s->first_day; s->any_day && day <= s->last_day; day++) {
+		struct day *a = &d->days[day - d->base_day];
+		const struct day *b = &s->days[day - s->base_day];
+
+		a->lost += b->lost;
+		a->loss_records += b->loss_records;
+		a->risk += b->risk;
+		a->oversight += b->oversight;
+		a->overrides += b->overrides;
+	}
+	if (s->any_day && (!d->any_day || s->first_day < d->first_day))
+		d->first_day = s->first_day;
+	if (s->any_day && (!d->any_day || s->last_day > d->last_day))
+		d->last_day = s->last_day;
+	d->any_day = d->any_day || s->any_day;
+	d->outside_days += s->outside_days;
+	d->lost = s->lost;
+	d->loss_records = s->loss_records;
+	d->risk = s->risk;
+	d->oversight = s->oversight;
+	d->overrides = s->overrides;
+	d->agent_starts = s->agent_starts;
+	d->recoveries = s->recoveries;
+	memcpy(d->rules, s->rules, sizeof(d->rules));
+	d->nrules = s->nrules;
+	memcpy(d->models, s->models, sizeof(d->models));
+	d->nmodels = s->nmodels;
+	d->inv = s->inv;
+	memset(&s->inv, 0, sizeof(s->inv));	/* moved */
+	d->chk[ST_STREAM_SYSTEM] = s->chk[ST_STREAM_SYSTEM];
+	if (!d->system_id[0]) {
+		memcpy(d->system_id, s->system_id, sizeof(d->system_id));
+		memcpy(d->node_id, s->node_id, sizeof(d->node_id));
+	}
+}
+
+/*
+ * Both streams are verified and counted at the same time, each in its own
+ * thread with its own figures, counted per day from the same first day,
+ * then merged: a report costs about the larger of the two scans.
+ */
+static int scan_both(struct rep *r)
+{
+	static struct rep sys;
+	pthread_t t;
+	int err;
+
+	r->base_day = r->from ? r->from / DAY_NS : first_day_of(r->dir, ST_STREAM_DECISION);
+	if (!r->from && !r->base_day)
+		r->base_day = first_day_of(r->dir, ST_STREAM_SYSTEM);
+	r->base_known = true;
+	sys = *r;
+	sys.tty = false;		/* one progress bar: the decision scan's */
+	sys.days = calloc(MAX_DAYS, sizeof(*sys.days));
+	if (!sys.days)
+		return -1;
+	st_inventory_init(&sys.inv, r->inv.at_ns);
+	err = pthread_create(&t, NULL, system_thread, &sys);
+	if (err)
+		check_stream(&sys, ST_STREAM_SYSTEM);	/* no thread: one after the other */
+	check_stream(r, ST_STREAM_DECISION);
+	if (!err)
+		pthread_join(t, NULL);
+	st_inventory_settle(&sys.inv);
+	st_inventory_free(&r->inv);
+	merge_system(r, &sys);
+	r->scanned += sys.scanned;
+	free(sys.days);
+	return 0;
+}
+
 static int run_report(struct rep *r, const char *out, bool json)
 {
 	struct st_buf b = { 0 };
@@ -1105,11 +1228,13 @@ static int run_report(struct rep *r, const char *out, bool json)
 	r->tty = isatty(STDERR_FILENO);
 	r->last_pct = -1;
 	if (r->tty)
-		r->total_bytes = stream_bytes(r->dir, ST_STREAM_DECISION) +
-				 stream_bytes(r->dir, ST_STREAM_SYSTEM);
-	check_stream(r, ST_STREAM_DECISION);
-	check_stream(r, ST_STREAM_SYSTEM);
-	st_inventory_settle(&r->inv);
+		r->total_bytes = stream_bytes(r->dir, ST_STREAM_DECISION);
+	if (scan_both(r)) {
+		fprintf(stderr, "sealtrace report: out of memory\n");
+		free(r->days);
+		st_inventory_free(&r->inv);
+		return ST_EXIT_RUNTIME;
+	}
 	if (r->tty)
 		fprintf(stderr, "\rreport: [########################################] 100%%  %" PRIu64 " records\n",
 			r->scanned);
