@@ -7,6 +7,7 @@
 #   make test       deps + build + lint + unit tests (ASan/UBSan) + e2e tests (root)
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
+#   make monitor-bench  models, reconstruct, report on a 1,000,000-event log
 #
 # Layout follows libbpf-bootstrap: bpf/x.bpf.c -> build/x.bpf.o ->
 # build/x.skel.h (bpftool gen skeleton) -> user/<stage>/x.c -> build/sealtrace.
@@ -62,7 +63,7 @@ TOOL_BINS := $(OUT)/tools/gen_log
 # the agent's own symbol code, so floor and agent probe the same site.
 BENCH_BINS := $(OUT)/bench/floor
 
-.PHONY: all deps test unit e2e run bench records-bench clean lint
+.PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
 
@@ -168,6 +169,10 @@ bench: deps
 # Pipeline throughput without BPF (events/s per core).
 records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
 	@tests/tools/bench_records.sh
+
+# The monitoring verbs (models, reconstruct, report) on a 1,000,000-event log.
+monitor-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
+	@tests/tools/bench_monitor.sh
 
 # The layout rule (one-way includes between stage folders, no cycles
 # between modules), then cppcheck.

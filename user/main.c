@@ -25,6 +25,9 @@ static const struct verb verbs[] = {
 	{ "lookup", cmd_lookup, "find the records of a known input (needs hmac.key)" },
 	{ "prove", cmd_prove, "inclusion proof for one record, verifiable on its own" },
 	{ "decrypt", cmd_decrypt, "a sealed segment as plain gzip on stdout (needs the data key)" },
+	{ "models", cmd_models, "which model artifacts serve on this node, now or --at TIME" },
+	{ "reconstruct", cmd_reconstruct, "one decision in full: record, proof, model, oversight, risk" },
+	{ "report", cmd_report, "monitoring report for an auditor (HTML, or --json)" },
 };
 
 static void usage(FILE *f)
@@ -34,7 +37,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: sealtrace VERB [OPTIONS]   (sealtrace VERB --help)\n\n"
 		   "Tamper-evident inference logging from outside the model server.\n\nVerbs:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\nEncrypted segments: every verb that reads them takes the data key file\n"
 		   "from --data-key FILE or the environment (%s=FILE).\n", ST_SEAL_KEY_ENV);
 	fprintf(f, "\nExit status: 0 ok, 1 check failed, 2 usage/config error, 3 runtime error.\n");

@@ -22,6 +22,11 @@
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/retention.h"
+#include "sealtrace/config/config.h"
+#include "sealtrace/monitor/risk.h"
+
+#define ART_V1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define ART_V2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
 struct gen {
 	uint64_t records, system_every, input_bytes, output_bytes;
@@ -35,6 +40,15 @@ struct gen {
 	/* --inputs/--outputs: known bytes, line d % n for decision event d */
 	struct lines { char **v; size_t n; char *text; } ins, outs;
 	uint64_t decisions;
+	/* --model-switch: a served model (v1, then v2 from that decision on) */
+	bool models;
+	uint64_t switch_at;
+	int32_t pid;
+	const char *version, *artifact;
+	/* --scores: decision fields; --risk-config: rules over them */
+	bool scores;
+	struct st_config risk;
+	uint64_t risk_records;
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -161,6 +175,8 @@ static int system_event(struct gen *g, uint64_t i, uint64_t ts)
 	char err[512];
 
 	r.type = types[(i / g->system_every) % (sizeof(types) / sizeof(types[0]))];
+	if (g->models && (r.type == ST_ET_MODEL_LOADED || r.type == ST_ET_SYSTEM_ACTIVATION))
+		r.type = ST_ET_HEARTBEAT;	/* the served model's records are exact */
 	switch (r.type) {
 	case ST_ET_LOSS:
 		d[0] = (struct st_kv){ .key = "count", .kind = ST_KV_UINT, .v.u = 3 };
@@ -184,6 +200,122 @@ static int system_event(struct gen *g, uint64_t i, uint64_t ts)
 	return 0;
 }
 
+/* One process serving a model: activation + model_loaded records. */
+static int serve_model(struct gen *g, uint64_t ts, int32_t pid, const char *version,
+		       const char *artifact, const char *path)
+{
+	struct st_kv d[4];
+	struct st_record r;
+	char err[512];
+
+	st_record_init(&r, ST_ET_SYSTEM_ACTIVATION, ts);
+	r.pid = pid;
+	r.comm = "scorer";
+	d[0] = st_kv_str("exe", "/usr/local/bin/scorer");
+	d[1] = st_kv_str("reason", "exec");
+	d[2] = st_kv_str("target", "scorer");
+	r.details = d;
+	r.ndetails = 3;
+	if (st_log_append(g->log, &r, err, sizeof(err)))
+		goto fail;
+	st_record_init(&r, ST_ET_MODEL_LOADED, ts);
+	r.pid = pid;
+	r.comm = "scorer";
+	r.model_version = version;
+	r.model_artifact = artifact;
+	d[0] = st_kv_str("path", path);
+	d[1] = st_kv_str("sha256", artifact + 7);
+	d[2] = st_kv_uint("size", 4096);
+	d[3] = st_kv_str("target", "scorer");
+	r.details = d;
+	r.ndetails = 4;
+	if (st_log_append(g->log, &r, err, sizeof(err)))
+		goto fail;
+	g->pid = pid;
+	g->version = version;
+	g->artifact = artifact;
+	return 0;
+fail:
+	fprintf(stderr, "gen_log: %s\n", err);
+	return -1;
+}
+
+/* A rolling update: the v1 process exits, a v2 process takes over. */
+static int switch_model(struct gen *g, uint64_t ts)
+{
+	struct st_kv d[2];
+	struct st_record r;
+	char err[512];
+
+	st_record_init(&r, ST_ET_SYSTEM_DEACTIVATION, ts);
+	r.pid = g->pid;
+	r.comm = "scorer";
+	d[0] = st_kv_int("exit_code", 0);
+	d[1] = st_kv_str("target", "scorer");
+	r.details = d;
+	r.ndetails = 2;
+	if (st_log_append(g->log, &r, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		return -1;
+	}
+	return serve_model(g, ts, g->pid + 101, "v2", ART_V2, "/models/scorer-v2.onnx");
+}
+
+/*
+ * Decision d's fields: a score that walks through [0, 1) in steps of
+ * 0.001 (so exactly 70 % of every 1,000 decisions score below 0.70) and
+ * the class it implies; every 1,000th decision an unexpected class.
+ */
+static size_t decision_fields(uint64_t d, struct st_dval *f)
+{
+	double score = (double)((d * 7) % 1000) / 1000.0;
+	const char *cls = score >= 0.7 ? "approve" : score >= 0.4 ? "refer" : "decline";
+
+	if (d % 1000 == 999)
+		cls = "escalate";
+	f[0] = (struct st_dval){ .name = "confidence_score", .kind = ST_DVAL_NUM, .num = score };
+	f[1] = (struct st_dval){ .name = "output_class", .kind = ST_DVAL_STR, .str = cls };
+	return 2;
+}
+
+/* Append a decision with fields, then a risk record per rule that holds. */
+static int scored_decision(struct gen *g, struct st_record *r)
+{
+	struct st_dval f[2];
+	struct st_risk_hit hit;
+	struct st_record rr;
+	struct st_kv d[ST_RISK_DETAILS];
+	char err[512], thr[256], id[ST_EVENT_ID_LEN + 1];
+	size_t nf = decision_fields(g->decisions, f), i;
+#ifdef ST_RECORD_MAX_DECISION
+	struct st_kv dec[2] = {
+		{ .key = "confidence_score", .kind = ST_KV_NUM, .v.d = f[0].num },
+		{ .key = "output_class", .kind = ST_KV_STR, .v.s = f[1].str },
+	};
+
+	r->has_decision = true;
+	r->decision = dec;
+	r->ndecision = 2;
+#endif
+	if (st_log_append(g->log, r, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		return -1;
+	}
+	g->decisions++;
+	snprintf(id, sizeof(id), "%s", st_log_last_event_id(g->log, ST_STREAM_DECISION));
+	for (i = 0; i < g->risk.nrisk_rules; i++) {
+		if (!st_risk_eval(&g->risk.risk_rules[i], 1, f, nf, &hit, 1))
+			continue;
+		st_risk_record(&rr, d, &hit, id, r, thr, sizeof(thr));
+		if (st_log_append(g->log, &rr, err, sizeof(err))) {
+			fprintf(stderr, "gen_log: %s\n", err);
+			return -1;
+		}
+		g->risk_records++;
+	}
+	return 0;
+}
+
 static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 {
 	char in_ref[ST_PSEUDO_REF_MAX], out_ref[ST_PSEUDO_REF_MAX], err[512];
@@ -202,6 +334,14 @@ static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 	const char *bytes;
 	size_t len;
 
+	if (g->models) {
+		if (g->decisions == g->switch_at && g->switch_at && switch_model(g, ts))
+			return -1;
+		r.pid = g->pid;
+		r.comm = "scorer";
+		r.model_version = g->version;
+		r.model_artifact = g->artifact;
+	}
 	/* the raw bytes live only here: HMAC'd and dropped */
 	fill(g, &g->ins, g->in, g->input_bytes, g->marker, &g->in_laid, &bytes, &len);
 	if (st_pseudo_ref(g->kr, bytes, len, in_ref, sizeof(in_ref)))
@@ -221,6 +361,8 @@ static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 		r.has_ret = true;
 		r.ret = 0;
 	}
+	if (g->scores)
+		return scored_decision(g, &r);
 	if (st_log_append(g->log, &r, err, sizeof(err))) {
 		fprintf(stderr, "gen_log: %s\n", err);
 		return -1;
@@ -237,6 +379,8 @@ static int run(struct gen *g)
 	char err[512];
 	uint64_t i, ts;
 
+	if (g->models && serve_model(g, g->start_ns, 4242, "v1", ART_V1, "/models/scorer-v1.onnx"))
+		return -1;
 	for (i = 0; i < g->records; i++) {
 		ts = g->start_ns + i * g->step_ns;
 		if (g->system_every && i % g->system_every == g->system_every - 1) {
@@ -283,6 +427,14 @@ static void usage(FILE *f)
 		"  --data-key FILE     seal segments with AES-256-GCM under FILE's\n"
 		"                      current data key (datakey.h), as the agent does\n"
 		"                      with encryption.key_file\n"
+		"  --model-switch N    a scorer process serving model v1 (activation and\n"
+		"                      model_loaded records), replaced at decision N by a\n"
+		"                      v2 process (deactivation, activation, model_loaded);\n"
+		"                      decisions carry pid, model_version and model_artifact\n"
+		"  --scores            decisions get fields confidence_score (decision d:\n"
+		"                      (d*7 %% 1000)/1000) and output_class (approve >= 0.7,\n"
+		"                      refer >= 0.4, else decline; escalate when d %% 1000 == 999)\n"
+		"  --risk-config FILE  with --scores: the config's risk_rules make risk records\n"
 		"With --records 0 an existing log is only reopened (and retention run).\n");
 }
 
@@ -341,6 +493,9 @@ int main(int argc, char **argv)
 		{ "retain-now", required_argument, NULL, 'N' },
 		{ "data-key", required_argument, NULL, 'K' },
 		{ "epoch-seconds", required_argument, NULL, 'E' },
+		{ "model-switch", required_argument, NULL, 'M' },
+		{ "scores", no_argument, NULL, 'c' },
+		{ "risk-config", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -354,7 +509,7 @@ int main(int argc, char **argv)
 		.step_ns = 1000000, .rng = 1,
 	};
 	const char *start = "2025-01-01", *ins = NULL, *outs = NULL;
-	const char *retain_now = NULL, *data_key = NULL;
+	const char *retain_now = NULL, *data_key = NULL, *risk_cfg = NULL;
 	struct st_datakeys *dk = NULL;
 	uint64_t days[ST_STREAM__COUNT] = { 0 };
 	bool retain = false;
@@ -397,6 +552,12 @@ int main(int argc, char **argv)
 		case 'N': retain_now = optarg; break;
 		case 'K': data_key = optarg; break;
 		case 'E': o.epoch_seconds = strtoull(optarg, NULL, 0); break;
+		case 'M':
+			g.models = true;
+			g.switch_at = strtoull(optarg, NULL, 0);
+			break;
+		case 'c': g.scores = true; break;
+		case 'R': risk_cfg = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -407,6 +568,10 @@ int main(int argc, char **argv)
 	}
 	if ((ins && load_lines(&g.ins, ins)) || (outs && load_lines(&g.outs, outs)))
 		goto out;
+	if (risk_cfg && st_config_load(risk_cfg, &g.risk, err, sizeof(err))) {
+		fprintf(stderr, "gen_log: %s\n", err);
+		goto out;
+	}
 	g.in = malloc(g.input_bytes + 1);
 	g.out = malloc(g.output_bytes + 1);
 	if (!g.in || !g.out || st_keyring_load(&g.kr, o.keys_dir, err, sizeof(err))) {
@@ -450,10 +615,13 @@ int main(int argc, char **argv)
 	printf("gen_log: %" PRIu64 " blocks, %" PRIu64 " fsyncs, %" PRIu64
 	       " compressed bytes\n", stats.blocks_written, stats.fsyncs,
 	       stats.bytes_written);
+	if (g.scores)
+		printf("gen_log: %" PRIu64 " risk records\n", g.risk_records);
 	rc = 0;
 out:
 	st_seal_install(NULL);
 	st_datakeys_free(dk);
+	st_config_free(&g.risk);
 	st_keyring_free(g.kr);
 	free(g.ins.v);
 	free(g.ins.text);

@@ -141,8 +141,15 @@ void agent_publish_status(struct agent *a, uint64_t now)
 	fill_status(a, now);
 	if (st_status_write(&a->status, err, sizeof(err)))
 		fprintf(stderr, "sealtrace: %s\n", err);
-	if (a->metrics)
+	if (a->metrics) {
+		struct st_buf text = { 0 };
+
 		st_metrics_publish(a->metrics, &a->status);
+		st_mon_metrics_text(&a->mon, &text);
+		if (!text.oom)
+			st_metrics_publish_text(a->metrics, text.p, text.len);
+		st_buf_free(&text);
+	}
 }
 
 static uint64_t lost_total(const struct agent *a, uint32_t id)
@@ -305,6 +312,8 @@ append:
 		snprintf(reply, replylen, "error: %.400s\n", err);
 		return;
 	}
+	if (rec.type == ST_ET_OVERSIGHT)
+		st_mon_metrics_oversight(&a->mon, rec.human_override_applied);
 	snprintf(reply, replylen, "ok %" PRIu64 "\n", st_log_seq(a->log, ST_STREAM_SYSTEM) - 1);
 }
 

@@ -32,7 +32,106 @@
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
 
+#include "sealtrace/monitor/risk.h"
+#include "sealtrace/base/digest.h"
+
 #include "sealtrace/agent/agent.h"
+
+/* ---- risk rules (monitor/risk.h): their changes ---- */
+
+/* The rules as text, for their digest: what a change record names. */
+static void risk_rules_text(const struct st_config *c, struct st_buf *b)
+{
+	char num[64];
+	size_t i, j;
+
+	for (i = 0; i < c->nrisk_rules; i++) {
+		const struct st_risk_rule_cfg *r = &c->risk_rules[i];
+		const char *parts[] = { r->name, r->field, st_risk_op_name(r->op),
+					r->severity, num };
+
+		if (r->op == ST_RISK_IN || r->op == ST_RISK_NOT_IN)
+			num[0] = '\0';
+		else
+			st_risk_num_text(r->value, num, sizeof(num));
+		for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
+			st_buf_puts(b, parts[j]);
+			st_buf_putc(b, '\t');
+		}
+		for (j = 0; j < r->nset; j++) {
+			st_buf_puts(b, r->set[j]);
+			st_buf_putc(b, '\t');
+		}
+		st_buf_putc(b, '\n');
+	}
+}
+
+/* tmp, then rename: the digest file is the old one or the new one. */
+static int remember_digest(const char *tmp, const char *path, const char *hex)
+{
+	FILE *f = fopen(tmp, "w");
+	bool ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%s\n", hex) > 0 && !fflush(f) && !fsync(fileno(f));
+	if (fclose(f) || !ok)
+		return -1;
+	return rename(tmp, path);
+}
+
+/*
+ * A change of risk_rules since the last agent on this state dir is a
+ * config_change record (old and new digest of the rules, their count);
+ * <state_dir>/agent/risk_rules.sha256 remembers the digest in force.
+ */
+void agent_note_risk_rules(struct agent *a)
+{
+	struct st_record rec;
+	struct st_kv d[4];
+	struct st_buf text = { 0 };
+	struct st_hasher *h = st_hasher_new();
+	uint8_t dig[ST_HASH_LEN];
+	char path[4300], tmp[4400], hex[ST_HASH_HEX + 1], old[ST_HASH_HEX + 1] = "";
+	FILE *f;
+	size_t nd = 0;
+
+	risk_rules_text(&a->cfg, &text);
+	if (!h || text.oom || st_sha256(h, text.p ? text.p : "", text.len, NULL, 0, dig)) {
+		fprintf(stderr, "sealtrace: risk rules: digest failed\n");
+		goto out;
+	}
+	st_hex(dig, ST_HASH_LEN, hex);
+	snprintf(path, sizeof(path), "%s/agent/risk_rules.sha256", a->cfg.state_dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(old, sizeof(old), f))
+			old[0] = '\0';
+		fclose(f);
+	}
+	if (!strcmp(old, hex) || (!old[0] && !a->cfg.nrisk_rules))
+		goto out;	/* unchanged, or never any rules */
+	st_record_init(&rec, ST_ET_CONFIG_CHANGE, st_clock_ns(CLOCK_REALTIME));
+	d[nd++] = st_kv_str("config", a->cfg.file);
+	if (old[0])
+		d[nd++] = st_kv_str("old_risk_rules_sha256", old);
+	d[nd++] = st_kv_uint("risk_rules", a->cfg.nrisk_rules);
+	d[nd++] = st_kv_str("risk_rules_sha256", hex);
+	rec.details = d;
+	rec.ndetails = nd;
+	if (agent_log_append(a, &rec))
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s/agent", a->cfg.state_dir);
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		fprintf(stderr, "sealtrace: %s: %s\n", tmp, strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (remember_digest(tmp, path, hex))
+		fprintf(stderr, "sealtrace: %s: %s (the next start records the rules again)\n",
+			path, strerror(errno));
+out:
+	st_buf_free(&text);
+	st_hasher_free(h);
+}
 
 /* ---- calls -> records ---- */
 

@@ -387,7 +387,9 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	if (a->maps_reused && st_capture_accounting_load(a->capture, &a->acct) == 0)
 		a->counted_before = a->acct.counted_through;
 	a->away_ms = agent_away_ms(a, st_clock_ns(CLOCK_REALTIME));
+	st_mon_metrics_init(&a->mon, a->cfg.system_id);
 	agent_record_agent(a, ST_ET_AGENT_START, NULL);
+	agent_note_risk_rules(a);
 	if (!detach_now && agent_open_tracker(a)) {
 		fprintf(stderr, "sealtrace: %s\n", a->err);
 		shutdown_agent(a, "startup_failed");

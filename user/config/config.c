@@ -898,7 +898,7 @@ static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
 	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
-	"models", "retention", "encryption", NULL,
+	"models", "retention", "encryption", "risk_rules", NULL,
 };
 
 /* models: [{sha256: <64 hex>, version: <name>}] */
@@ -952,6 +952,133 @@ static int parse_models(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 				return fail(c, item_node, item,
 					    "duplicate sha256 (also models[%zu] at line %d)",
 					    j, cfg->models[j].line);
+	}
+	return 0;
+}
+
+/* ---- risk_rules ------------------------------------------------------- */
+
+static const char *const risk_severities[] = { "low", "medium", "high", "critical", NULL };
+static const char *const risk_ops[] = { "<", "<=", ">", ">=", "==", "!=", NULL };
+
+static int risk_name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	return n >= 1 && n <= 64 && !s[n];
+}
+
+/* A finite decimal number: 0.7, -3, 1e-3. */
+static int get_double(struct ctx *c, yaml_node_t *n, const char *path, double *out)
+{
+	const char *s;
+	char *end;
+
+	if (want_text(c, n, path, "a number"))
+		return -1;
+	s = scalar(n);
+	errno = 0;
+	*out = strtod(s, &end);
+	if (!*s || *end || errno || *out != *out || *out > 1e300 || *out < -1e300)
+		return fail(c, n, path, "'%s' is not a finite number", s);
+	return 0;
+}
+
+static int parse_risk_set(struct ctx *c, yaml_node_t *rule, const char *path,
+			  struct st_risk_rule_cfg *r)
+{
+	yaml_node_t *in = map_get(c, rule, "in"), *not_in = map_get(c, rule, "not_in");
+	char sub[PATH_LEN];
+
+	if (in && not_in)
+		return fail(c, rule, path, "give one of in and not_in, not both");
+	r->op = in ? ST_RISK_IN : ST_RISK_NOT_IN;
+	key_path(sub, path, in ? "in" : "not_in");
+	if (parse_str_list(c, in ? in : not_in, sub, &r->set, &r->nset))
+		return -1;
+	if (!r->nset)
+		return fail(c, in ? in : not_in, sub, "must list at least one value");
+	return 0;
+}
+
+static int parse_risk_rule(struct ctx *c, yaml_node_t *n, const char *path,
+			   struct st_risk_rule_cfg *r)
+{
+	static const char *const keys[] = { "name", "field", "op", "value", "in",
+					    "not_in", "severity", NULL };
+	yaml_node_t *op = NULL, *value = NULL;
+	char sub[PATH_LEN];
+	int i;
+
+	if (want_map(c, n, path) || check_keys(c, n, path, keys))
+		return -1;
+	r->line = line_of(n);
+	if (req_string(c, n, path, "name", &r->name) ||
+	    req_string(c, n, path, "field", &r->field) ||
+	    req_string(c, n, path, "severity", &r->severity))
+		return -1;
+	key_path(sub, path, "name");
+	if (!risk_name_ok(r->name))
+		return fail(c, map_get(c, n, "name"), sub, "a rule name is [A-Za-z0-9_.-]{1,64}");
+	key_path(sub, path, "field");
+	if (!risk_name_ok(r->field))
+		return fail(c, map_get(c, n, "field"), sub, "a field name is [A-Za-z0-9_.-]{1,64}");
+	key_path(sub, path, "severity");
+	if (!in_list(risk_severities, r->severity)) {
+		char known[128];
+
+		join_list(known, sizeof(known), risk_severities);
+		return fail(c, map_get(c, n, "severity"), sub, "'%s' is not one of %s",
+			    r->severity, known);
+	}
+	op = map_get(c, n, "op");
+	value = map_get(c, n, "value");
+	if (!op && !value)
+		return map_get(c, n, "in") || map_get(c, n, "not_in") ?
+		       parse_risk_set(c, n, path, r) :
+		       fail(c, n, path, "needs op and value, or in / not_in");
+	if (map_get(c, n, "in") || map_get(c, n, "not_in"))
+		return fail(c, n, path, "give op and value, or in / not_in, not both");
+	if (!op || !value)
+		return fail(c, n, path, "op and value go together");
+	key_path(sub, path, "op");
+	if (want_text(c, op, sub, "one of < <= > >= == !="))
+		return -1;
+	for (i = 0; risk_ops[i] && strcmp(risk_ops[i], scalar(op)); i++)
+		;
+	if (!risk_ops[i])
+		return fail(c, op, sub, "'%s' is not one of < <= > >= == !=", scalar(op));
+	r->op = (enum st_risk_op)i;
+	key_path(sub, path, "value");
+	return get_double(c, value, sub, &r->value);
+}
+
+static int parse_risk_rules(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
+{
+	yaml_node_t *n = map_get(c, root, "risk_rules");
+	char item[PATH_LEN];
+	size_t i, j, count;
+
+	if (!n)
+		return 0;
+	if (want_seq(c, n, "risk_rules"))
+		return -1;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cfg->risk_rules = calloc(count ? count : 1, sizeof(*cfg->risk_rules));
+	if (!cfg->risk_rules)
+		return fail(c, n, "risk_rules", "out of memory");
+	cfg->nrisk_rules = count;
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item_node = get_node(c, n->data.sequence.items.start[i]);
+
+		index_path(item, "risk_rules", i);
+		if (parse_risk_rule(c, item_node, item, &cfg->risk_rules[i]))
+			return -1;
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->risk_rules[j].name, cfg->risk_rules[i].name))
+				return fail(c, item_node, item,
+					    "duplicate name '%s' (also risk_rules[%zu] at line %d)",
+					    cfg->risk_rules[i].name, j, cfg->risk_rules[j].line);
 	}
 	return 0;
 }
@@ -1116,7 +1243,7 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	v = map_get(c, root, "model_globs");
 	if (v && parse_str_list(c, v, "model_globs", &cfg->model_globs, &cfg->nmodel_globs))
 		return -1;
-	if (parse_models(c, root, cfg))
+	if (parse_models(c, root, cfg) || parse_risk_rules(c, root, cfg))
 		return -1;
 	if (parse_targets(c, root, cfg))
 		return -1;
@@ -1309,6 +1436,13 @@ void st_config_free(struct st_config *cfg)
 	for (i = 0; i < cfg->nmodels; i++)
 		free(cfg->models[i].version);
 	free(cfg->models);
+	for (i = 0; i < cfg->nrisk_rules; i++) {
+		free(cfg->risk_rules[i].name);
+		free(cfg->risk_rules[i].field);
+		free(cfg->risk_rules[i].severity);
+		free_str_list(cfg->risk_rules[i].set, cfg->risk_rules[i].nset);
+	}
+	free(cfg->risk_rules);
 	free(cfg->file);
 	free(cfg->system_id);
 	free(cfg->operator_id);

@@ -53,6 +53,7 @@ struct lstream {
 					 * purged stream, until retention asks */
 	struct st_merkle block_tree;	/* before the block being filled */
 	struct st_scan_block pos;	/* the last block on disk */
+	char last_id[ST_EVENT_ID_LEN + 1];	/* of the last record appended */
 	/* the oldest segment as read by retention, while it stays oldest */
 	bool have_oldest;
 	struct st_seg_info oldest;
@@ -256,6 +257,7 @@ static int append(struct st_log *log, const struct st_record *rec,
 	}
 	st->block_records++;
 	st->next_seq++;
+	memcpy(st->last_id, id, sizeof(st->last_id));
 	log->stats.appended[st->id]++;
 	if (st->block_records >= st_store_room(st->store))
 		try_flush(log, st);	/* end the segment on the exact count */
@@ -296,11 +298,12 @@ static int write_checkpoint_file(struct lstream *st, const char *note,
 }
 
 static int checkpoint_record(struct st_log *log, struct lstream *st,
-			     const struct st_ckpt *c, const char *note,
-			     const char *trigger, char *err, size_t errlen)
+			     const struct st_ckpt *c, const struct st_merkle *tree,
+			     const char *note, const char *trigger, char *err,
+			     size_t errlen)
 {
-	char root[ST_HASH_HEX + 1];
-	struct st_kv d[5] = {
+	char root[ST_HASH_HEX + 1], frontier[ST_FRONTIER_HEX_MAX + 1];
+	struct st_kv d[6] = {
 		{ .key = "checkpoint_stream", .kind = ST_KV_STR,
 		  .v.s = st_stream_name(st->id) },
 		{ .key = "tree_size", .kind = ST_KV_UINT, .v.u = c->size },
@@ -315,6 +318,17 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 	};
 
 	st_hex(c->root, ST_HASH_LEN, root);
+	/*
+	 * The tree's frontier at the signed size: with it, the lines up to
+	 * the next signed head prove a record in that head without reading
+	 * the stream from seq 0 (sealtrace reconstruct). Nothing trusts it:
+	 * a wrong frontier gives a root the next note refutes.
+	 */
+	if (tree->size == c->size && c->size) {
+		st_frontier_format(tree, frontier);
+		d[r.ndetails++] = (struct st_kv){ .key = "frontier", .kind = ST_KV_STR,
+						  .v.s = frontier };
+	}
 	return append(log, &r, true, err, errlen);
 }
 
@@ -364,6 +378,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		      size_t errlen)
 {
 	struct st_ckpt c[ST_STREAM__COUNT];
+	struct st_merkle signed_tree[ST_STREAM__COUNT];
 	size_t at[ST_STREAM__COUNT];
 	int i;
 
@@ -377,6 +392,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 
 		snprintf(c[i].origin, sizeof(c[i].origin), "%s", st->origin);
 		c[i].size = st->tree.size;
+		signed_tree[i] = st->tree;
 		if (st_merkle_root(&st->tree, log->h, c[i].root))
 			return st_errf(err, errlen, "log: SHA-256 failed");
 		at[i] = log->note.len;
@@ -396,8 +412,8 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		write_resume(log, &log->s[i], log->note.p + at[i]);
 	}
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (checkpoint_record(log, &log->s[i], &c[i], log->note.p + at[i],
-				      trigger, err, errlen))
+		if (checkpoint_record(log, &log->s[i], &c[i], &signed_tree[i],
+				      log->note.p + at[i], trigger, err, errlen))
 			return -1;
 	log->since_ckpt = 0;
 	log->last_ckpt_ns = st_realtime_ns();
@@ -671,6 +687,13 @@ int st_log_flush(struct st_log *log, char *err, size_t errlen)
 		return -1;
 	log->write_failed = false;
 	return sync_all(log, err, errlen);
+}
+
+const char *st_log_last_event_id(const struct st_log *log, enum st_stream s)
+{
+	if ((unsigned)s >= ST_STREAM__COUNT || !log->s[s].next_seq)
+		return NULL;
+	return log->s[s].last_id;
 }
 
 uint64_t st_log_seq(const struct st_log *log, enum st_stream s)

@@ -29,6 +29,7 @@ static const char *const type_names[ST_ET__COUNT] = {
 	[ST_ET_OVERSIGHT] = "oversight",
 	[ST_ET_CONFIG_CHANGE] = "config_change",
 	[ST_ET_KEY_EPOCH] = "key_epoch",
+	[ST_ET_RISK] = "risk",
 };
 
 static const char *const stream_names[ST_STREAM__COUNT] = {

@@ -27,6 +27,7 @@
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
+#include "sealtrace/monitor/monmetrics.h"
 
 #define ST_REF_LEN 128
 
@@ -89,6 +90,8 @@ struct agent {
 	uint64_t calls_recorded;
 	uint64_t incomplete_recorded;
 	uint64_t write_errors;
+	uint64_t risk_recorded;		/* risk records written (monitor/risk.h) */
+	struct st_mon_metrics mon;	/* decision counters for /metrics */
 	char err[ST_ERR_LEN];
 };
 
@@ -97,6 +100,7 @@ int agent_log_append(struct agent *a, const struct st_record *rec);
 
 /* agent_record.c: calls and losses to records */
 void agent_on_call(void *ctx, const struct st_call *call);
+void agent_note_risk_rules(struct agent *a);
 int agent_on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t pos);
 void agent_on_skipped(void *ctx, uint32_t probe_id, uint64_t kseq, uint64_t pos);
 void agent_settle_lost_events(struct agent *a, const struct st_lost_event *le, int n);

@@ -64,5 +64,8 @@ int cmd_status(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */

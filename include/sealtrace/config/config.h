@@ -28,6 +28,10 @@
  *						files a tracked process opens (default
  *						*.gguf *.onnx *.safetensors *.pt *.bin)
  *   models[]: sha256 (64 hex), version	release name of a model digest (unique)
+ *   risk_rules[]: name (unique, [A-Za-z0-9_.-]{1,64}), field (a decision
+ *	field name), severity (low|medium|high|critical), and either op
+ *	(< <= > >= == !=) with a numeric value, or in / not_in: a list of
+ *	scalars (compared as text); see monitor/risk.h
  *   targets[]: name (unique), path | exe | maps | preset, pid (0..4194304),
  *	on_loss (record|signal), signal (SIGKILL|SIGSTOP|SIGTERM|1..SIGRTMAX),
  *	hold (true|false, default true: a process discovered at exec or at a
@@ -80,6 +84,23 @@ enum st_on_loss {
 struct st_model_cfg {
 	char sha256[65];	/* lower-case hex */
 	char *version;
+	int line;
+};
+
+enum st_risk_op {
+	ST_RISK_LT, ST_RISK_LE, ST_RISK_GT, ST_RISK_GE, ST_RISK_EQ, ST_RISK_NE,
+	ST_RISK_IN, ST_RISK_NOT_IN,
+};
+
+/* A rule over one decision field: when it holds, a `risk` record. */
+struct st_risk_rule_cfg {
+	char *name;
+	char *field;
+	enum st_risk_op op;
+	double value;		/* the numeric ops */
+	char **set;		/* ST_RISK_IN / ST_RISK_NOT_IN: values as text */
+	size_t nset;
+	char *severity;		/* low, medium, high, critical */
 	int line;
 };
 
@@ -149,6 +170,9 @@ struct st_config {
 
 	struct st_target_cfg *targets;
 	size_t ntargets;
+
+	struct st_risk_rule_cfg *risk_rules;
+	size_t nrisk_rules;
 };
 
 /*

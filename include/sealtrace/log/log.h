@@ -87,6 +87,11 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen);
 int st_log_flush(struct st_log *log, char *err, size_t errlen);
 /* Final checkpoint, flush, fsync, free (also on error). */
 int st_log_close(struct st_log *log, char *err, size_t errlen);
+/*
+ * event_id of the record last appended to a stream by this log (NULL
+ * before the first), e.g. for a record about the decision just written.
+ */
+const char *st_log_last_event_id(const struct st_log *log, enum st_stream s);
 /* Next seq of a stream == records in it (for metrics). */
 uint64_t st_log_seq(const struct st_log *log, enum st_stream s);
 

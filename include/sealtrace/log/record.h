@@ -48,6 +48,7 @@ enum st_event_type {
 	ST_ET_OVERSIGHT,
 	ST_ET_CONFIG_CHANGE,
 	ST_ET_KEY_EPOCH,
+	ST_ET_RISK,		/* a risk rule matched a decision (monitor/risk.h) */
 	ST_ET__COUNT
 };
 
