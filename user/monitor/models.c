@@ -161,12 +161,13 @@ static void print_text(const struct st_inventory *inv, const struct st_inv_group
 int cmd_models(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "at", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "models", .opts = opts, .usage = usage };
 	static struct st_inv_group groups[MAX_GROUPS];
 	const char *dir = NULL, *at = NULL;
 	struct st_inventory inv;
@@ -177,21 +178,16 @@ int cmd_models(int argc, char **argv)
 	size_t ng;
 	int c, rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'a': at = optarg; break;
 		case 'j': json = true; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || optind != argc) {
-		fprintf(stderr, "sealtrace models: --state-dir DIR is required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir)
+		return st_cli_usage_error(&cli, "--state-dir DIR is required");
 	if (at && st_time_parse(at, &at_ns)) {
 		fprintf(stderr, "sealtrace models: --at '%s': TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n",
 			at);

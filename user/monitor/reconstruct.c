@@ -1159,17 +1159,18 @@ static int reconstruct(struct ctx *c, const struct st_keyset *keys, const char *
 int cmd_reconstruct(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "event-id", required_argument, NULL, 'e' },
 		{ "ref", required_argument, NULL, 'r' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "bundle", required_argument, NULL, 'b' },
-		{ "pubkey", required_argument, NULL, 'p' },
+		ST_OPT_PUBKEY,
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "reconstruct", .opts = opts, .usage = usage };
 	static struct ctx c;
 	const char *id = NULL, *ref = NULL, *at = NULL, *bundle = NULL, *pubkey = NULL;
 	struct st_keyset keys = { 0 };
@@ -1181,8 +1182,7 @@ int cmd_reconstruct(int argc, char **argv)
 	int ch, rc;
 
 	memset(&c, 0, sizeof(c));
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (ch) {
 		case 'd': c.dir = optarg; break;
 		case 'e': id = optarg; break;
@@ -1199,15 +1199,11 @@ int cmd_reconstruct(int argc, char **argv)
 		case 'b': bundle = optarg; break;
 		case 'p': pubkey = optarg; break;
 		case 'j': json = true; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!c.dir || optind != argc || !!id == !!ref || (ref && !at) || (id && at)) {
-		fprintf(stderr, "sealtrace reconstruct: --state-dir DIR and either --event-id ID or --ref REF --at TIME are required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!c.dir || !!id == !!ref || (ref && !at) || (id && at))
+		return st_cli_usage_error(&cli, "--state-dir DIR and either --event-id ID or --ref REF --at TIME are required");
 	c.window_ns = window * NS_PER_S;
 	if (id) {
 		if (!uuid_text(id)) {

@@ -1273,17 +1273,18 @@ done:
 int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "pubkey", required_argument, NULL, 'p' },
+		ST_OPT_PUBKEY,
 		{ "score-field", required_argument, NULL, 's' },
 		{ "class-field", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "report", .opts = opts, .usage = usage };
 	static struct rep r;
 	const char *from = NULL, *to = NULL, *out = NULL, *pubkey = NULL;
 	struct st_keyset keys = { 0 };
@@ -1296,8 +1297,7 @@ int cmd_report(int argc, char **argv)
 	r.score_field = "confidence_score";
 	r.class_field = "output_class";
 	r.to = UINT64_MAX;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': r.dir = optarg; break;
 		case 'f': from = optarg; break;
@@ -1307,15 +1307,11 @@ int cmd_report(int argc, char **argv)
 		case 'p': pubkey = optarg; break;
 		case 's': r.score_field = optarg; break;
 		case 'c': r.class_field = optarg; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!r.dir || optind != argc || (!out && !json)) {
-		fprintf(stderr, "sealtrace report: --state-dir DIR and --out FILE and/or --json are required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!r.dir || (!out && !json))
+		return st_cli_usage_error(&cli, "--state-dir DIR and --out FILE and/or --json are required");
 	if ((from && st_time_parse(from, &r.from)) || (to && st_time_parse(to, &r.to))) {
 		fprintf(stderr, "sealtrace report: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
 		return ST_EXIT_USAGE;
