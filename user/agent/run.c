@@ -278,8 +278,11 @@ static int shutdown_agent(struct agent *a, const char *reason)
 	}
 	if (a->log) {
 		agent_record_agent(a, ST_ET_AGENT_STOP, reason);
-		if (a->capture)
+		if (a->capture) {
 			commit(a, st_clock_ns(CLOCK_MONOTONIC));
+			/* status must show the calls this run recorded after its last tick */
+			agent_publish_status(a, st_clock_ns(CLOCK_REALTIME));
+		}
 		if (st_log_close(a->log, a->err, sizeof(a->err))) {
 			fprintf(stderr, "sealtrace: %s\n", a->err);
 			rc = ST_EXIT_RUNTIME;
