@@ -52,6 +52,8 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
 TARGET_CXX_SRCS := $(wildcard tests/targets/*.cc)
 TARGET_CXX_BINS := $(patsubst tests/targets/%.cc,$(OUT)/targets/%,$(TARGET_CXX_SRCS))
+TARGET_LIB_SRCS := $(wildcard tests/targets/lib/*.c)
+TARGET_LIB_BINS := $(patsubst tests/targets/lib/%.c,$(OUT)/targets/lib%.so,$(TARGET_LIB_SRCS))
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUT)/examples/%,$(EXAMPLE_SRCS))
 
@@ -66,7 +68,8 @@ BENCH_BINS := $(OUT)/bench/floor
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
 
-all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS) $(TOOL_BINS)
+all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(TARGET_LIB_BINS) $(EXAMPLE_BINS) \
+	$(TOOL_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -121,6 +124,13 @@ $(OUT)/targets/%: tests/targets/%.cc
 $(OUT)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -g -O2 -Wall -Wextra -Werror -pthread $(DEPFLAGS) $< -o $@
+
+# A library loaded at run time (dlload dlopen()s it): `path:` library targets.
+$(OUT)/targets/lib%.so: tests/targets/lib/%.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -Wall -Wextra -Werror -fPIC -shared $(DEPFLAGS) $< -o $@
+
+TARGET_LDLIBS_dlload := -ldl
 
 # A CET build (endbr64 at every function start) for the placement test.
 TARGET_CFLAGS_cet_target := -fcf-protection=full

@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct st_lc_watch watch[ST_LC_MAX_WATCH] = {};
 const volatile __u32 nwatch = 0;
 const volatile __u32 nlib = 0;	/* watches of kind LIB: openat is filtered only then */
+/* The agent opens target files itself (symbols, digests): never hold it. */
+const volatile __u32 agent_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -302,6 +304,8 @@ int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 	bool is_tracked;
 	int wi = -1;
 
+	if (tgid == agent_tgid)
+		return 0;
 	is_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 	if (!is_tracked && !nlib)
 		return 0;

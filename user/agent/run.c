@@ -31,6 +31,7 @@
 #include "sealtrace/config/config.h"
 #include "sealtrace/capture/pairing.h"
 #include "sealtrace/capture/fetcharg.h"
+#include "sealtrace/targets/discover.h"
 #include "sealtrace/targets/lifecycle.h"
 #include "sealtrace/log/log.h"
 #include "sealtrace/ops/oversight.h"
@@ -303,7 +304,7 @@ static int check_config(const char *file, bool resolve)
 {
 	struct st_config cfg;
 	struct st_symbol sym;
-	char err[ST_ERR_LEN];
+	char err[ST_ERR_LEN], host[4200];
 	size_t ti, pi;
 	int rc = ST_EXIT_OK;
 
@@ -315,9 +316,12 @@ static int check_config(const char *file, bool resolve)
 		/* a discovered target's file is only known once a process has it */
 		if (agent_is_discovered(&cfg.targets[ti]))
 			continue;
+		/* the host's file, also from inside a container (/proc/1/root) */
+		if (st_host_path(cfg.targets[ti].path, host, sizeof(host)))
+			snprintf(host, sizeof(host), "%s", cfg.targets[ti].path);
 		for (pi = 0; pi < cfg.targets[ti].nprobes; pi++) {
 			if (agent_resolve_probe(&cfg.targets[ti], &cfg.targets[ti].probes[pi],
-						cfg.targets[ti].path, &sym, err, sizeof(err))) {
+						host, &sym, err, sizeof(err))) {
 				fprintf(stderr, "sealtrace: %s\n", err);
 				rc = ST_EXIT_USAGE;
 			}

@@ -185,6 +185,45 @@ int st_proc_find_lib(int pid, const char *pattern, char *out, size_t len)
 	return ret;
 }
 
+bool st_proc_maps_file(int pid, const char *want)
+{
+	char path[64], line[ST_PROC_PATH_MAX + 128], *file;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		file = maps_path(line);
+		found = file && !strcmp(file, want);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Same mount namespace as PID 1 (the host's, unless pid 1 is not the host's). */
+static bool in_host_mnt_ns(void)
+{
+	struct stat self, init;
+
+	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init))
+		return true;	/* cannot tell: the agent's own view is all there is */
+	return self.st_dev == init.st_dev && self.st_ino == init.st_ino;
+}
+
+int st_host_path(const char *path, char *out, size_t len)
+{
+	int n;
+
+	if (path[0] == '/' && !in_host_mnt_ns())
+		n = snprintf(out, len, "/proc/1/root%s", path);
+	else
+		n = snprintf(out, len, "%s", path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int st_proc_path(int pid, int dfd, const char *path, char *out, size_t len)
 {
 	int n;

@@ -53,6 +53,7 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 			c->skel->rodata->nlib++;
 	}
 	c->skel->rodata->nwatch = (__u32)nwatch;
+	c->skel->rodata->agent_tgid = (__u32)getpid();
 	return 0;
 }
 

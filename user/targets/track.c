@@ -188,12 +188,48 @@ static bool is_discovered(const struct st_target_cfg *tc)
 	return tc->exe || tc->maps;
 }
 
-/* Same file as the host path of a path-only target. */
+/* Same file (device and inode) as path, which the agent can open. */
 static bool same_file(const char *path, dev_t dev, ino_t ino)
 {
 	struct stat st;
 
 	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* A library the process just opened (the path it gave) is the target's path. */
+static bool lib_hint_is(const struct st_proc_info *pi, const char *lib_hint,
+			const char *path)
+{
+	char mine[ST_PROC_PATH_MAX + 32], hint[ST_PROC_PATH_MAX + 32];
+	struct stat st;
+
+	if (!lib_hint || lib_hint[0] != '/')
+		return false;
+	if (!strcmp(lib_hint, path))
+		return true;
+	/* another name of the same file (a symlink such as libx.so -> libx.so.1) */
+	if (st_proc_path(pi->pid, AT_FDCWD, path, mine, sizeof(mine)) ||
+	    st_proc_path(pi->pid, AT_FDCWD, lib_hint, hint, sizeof(hint)) || stat(mine, &st))
+		return false;
+	return same_file(hint, st.st_dev, st.st_ino);
+}
+
+/*
+ * A path-only target, in the process's own mount namespace: its executable
+ * is that path (a host process, or one in a container whose image has the
+ * file there), or it has the library at that path mapped or just opened.
+ */
+static bool match_path_target(const struct st_target_cfg *tc, const struct st_proc_info *pi,
+			      const char *lib_hint)
+{
+	char mine[ST_PROC_PATH_MAX + 32];
+
+	if (!strcmp(pi->exe, tc->path))
+		return true;
+	if (st_proc_path(pi->pid, AT_FDCWD, tc->path, mine, sizeof(mine)) == 0 &&
+	    same_file(mine, pi->exe_dev, pi->exe_ino))
+		return true;
+	return lib_hint_is(pi, lib_hint, tc->path) || st_proc_maps_file(pi->pid, tc->path);
 }
 
 /*
@@ -207,7 +243,7 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
 	bool exe_ok;
 
 	if (!is_discovered(tc)) {
-		if (!same_file(tc->path, pi->exe_dev, pi->exe_ino))
+		if (!match_path_target(tc, pi, lib_hint))
 			return false;
 		snprintf(file, len, "%s", tc->path);
 		return true;
@@ -256,8 +292,10 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	struct stat st;
 	bool is_exe = !tc->maps && !tc->path;
 
-	if (!is_discovered(tc))
-		return 0;	/* attached by its host path at start */
+	/*
+	 * A path target's file on the host was attached at start (and is in
+	 * att); the same path in a container's image is another file.
+	 */
 	if (agent_path(pi, file, is_exe, path, sizeof(path), &st)) {
 		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root", file, pi->pid);
 		return -1;
@@ -583,6 +621,11 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 			add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, hold, false);
 		} else if (tc->path) {
 			add_watch(w, &n, ST_LC_WATCH_EXE, st_basename(tc->path), hold, false);
+			/* a library by its path: found when loaded, like maps: */
+			if (strstr(st_basename(tc->path), ".so")) {
+				st_lib_stem(tc->path, stem, sizeof(stem));
+				add_watch(w, &n, ST_LC_WATCH_LIB, stem, hold, false);
+			}
 		}
 	}
 	return n;
@@ -592,6 +635,7 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 		    const struct st_tracker_ops *ops, char *err, size_t errlen)
 {
 	struct st_lc_watch watch[ST_LC_MAX_WATCH];
+	char host[ST_PROC_PATH_MAX + 16];
 	struct st_tracker *t;
 	struct stat st;
 	size_t nwatch, i;
@@ -611,9 +655,12 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 		return -1;
 	}
 	/* path-only targets are attached by their host path: that file is covered */
-	for (i = 0; i < cfg->ntargets; i++)
-		if (!is_discovered(&cfg->targets[i]) && !stat(cfg->targets[i].path, &st))
-			add_attachment(t, i, st.st_dev, st.st_ino);
+	for (i = 0; i < cfg->ntargets; i++) {
+		if (is_discovered(&cfg->targets[i]) ||
+		    st_host_path(cfg->targets[i].path, host, sizeof(host)) || stat(host, &st))
+			continue;
+		add_attachment(t, i, st.st_dev, st.st_ino);
+	}
 	*out = t;
 	return 0;
 }
