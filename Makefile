@@ -7,6 +7,8 @@
 #   make test       deps + build + lint + unit tests (ASan/UBSan) + e2e tests (root)
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
+#   make test-container  build deploy/Dockerfile with podman and run the agent
+#                   as the DaemonSet does (root; Debian mirror only)
 #
 # Layout follows libbpf-bootstrap: bpf/x.bpf.c -> build/x.bpf.o ->
 # build/x.skel.h (bpftool gen skeleton) -> user/<stage>/x.c -> build/sealtrace.
@@ -64,7 +66,7 @@ TOOL_BINS := $(OUT)/tools/gen_log
 # the agent's own symbol code, so floor and agent probe the same site.
 BENCH_BINS := $(OUT)/bench/floor
 
-.PHONY: all deps test unit e2e run bench records-bench clean lint
+.PHONY: all deps test unit e2e run bench records-bench clean lint test-container
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
 
@@ -165,6 +167,12 @@ test: deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+
+# The image, built with podman from a debootstrapped Debian 12 base, and
+# the agent run in it against a host process and a containerized one.
+test-container: deps
+	@$(MAKE) --no-print-directory all
+	@tests/container/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -448,12 +448,23 @@ int agent_attach_all(struct agent *a)
 	/* before stale detach: running targets adopt their pinned probes */
 	if (a->tracker)
 		st_tracker_scan(a->tracker);
-	/* a path that neither the host nor any running process has: config error */
+	/*
+	 * A path that neither the host nor any running process has. On the
+	 * host, a config error (exit 2). In a container (a DaemonSet), the
+	 * config names files of model server images whose pods may start
+	 * later: the exec/library-load watch attaches them then.
+	 */
 	for (ti = 0; ti < a->cfg.ntargets; ti++) {
 		const struct st_target_cfg *t = &a->cfg.targets[ti];
 
 		if (agent_is_discovered(t) || target_attached(a, t))
 			continue;
+		if (a->tracker && !st_in_host_mnt_ns()) {
+			fprintf(stderr, "sealtrace: target '%s': %s is neither on the host nor in a "
+				"running process; waiting for a process that has it\n", t->name,
+				t->path);
+			continue;
+		}
 		for (pi = 0; pi < t->nprobes; pi++) {
 			r = attach_probe(a, t, &t->probes[pi], &new_probe);
 			if (r)

@@ -203,8 +203,7 @@ bool st_proc_maps_file(int pid, const char *want)
 	return found;
 }
 
-/* Same mount namespace as PID 1 (the host's, unless pid 1 is not the host's). */
-static bool in_host_mnt_ns(void)
+bool st_in_host_mnt_ns(void)
 {
 	struct stat self, init;
 
@@ -217,7 +216,7 @@ int st_host_path(const char *path, char *out, size_t len)
 {
 	int n;
 
-	if (path[0] == '/' && !in_host_mnt_ns())
+	if (path[0] == '/' && !st_in_host_mnt_ns())
 		n = snprintf(out, len, "/proc/1/root%s", path);
 	else
 		n = snprintf(out, len, "%s", path);

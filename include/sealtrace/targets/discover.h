@@ -81,6 +81,9 @@ bool st_proc_maps_file(int pid, const char *path);
  */
 int st_host_path(const char *path, char *out, size_t len);
 
+/* The agent is in PID 1's mount namespace (on the host, not in a container). */
+bool st_in_host_mnt_ns(void);
+
 /* Call fn for every process in /proc (not threads); stops at fn != 0. */
 typedef int (*st_pid_fn)(void *ctx, int pid);
 int st_proc_each(st_pid_fn fn, void *ctx);
