@@ -68,12 +68,18 @@ static const struct st_target_cfg *target_of(const struct st_tracker *t, size_t 
 	return &t->cfg->targets[ti];
 }
 
+/* How a process came to the agent: stopped at exec or load, and for how long. */
+struct hold_state {
+	bool held;		/* stopped by the kernel until resumed */
+	bool expired;		/* resumed by the guard: the hold bound was hit */
+};
+
 static void record_activation(struct st_tracker *t, const struct proc *p, uint64_t ts,
-			      const char *reason, const char *file, bool held,
+			      const char *reason, const char *file, struct hold_state hs,
 			      const char *attach_err)
 {
 	struct st_record rec;
-	struct st_kv d[7];
+	struct st_kv d[8];
 	size_t nd = 0;
 
 	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
@@ -82,9 +88,36 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 	d[nd++] = st_kv_str("exe", p->exe);
 	d[nd++] = st_kv_str("file", file);
 	d[nd++] = st_kv_str("reason", reason);
-	d[nd++] = st_kv_bool("held", held);
+	d[nd++] = st_kv_bool("held", hs.held);
+	/* it ran before its probes were in: calls until then are not in the log */
+	if (hs.expired)
+		d[nd++] = st_kv_bool("hold_expired", true);
 	if (attach_err)
 		d[nd++] = st_kv_str("attach_error", attach_err);
+	rec.details = d;
+	rec.ndetails = nd;
+	t->ops.record(t->ops.ctx, &rec);
+}
+
+/*
+ * A held process that the guard resumed and that exited before the agent
+ * looked at it: nothing in /proc says which target it was, but that it ran
+ * unobserved is on record (pid, the file it ran or loaded).
+ */
+static void record_expired_gone(struct st_tracker *t, int pid, uint64_t ts, const char *reason,
+				const char *file)
+{
+	struct st_record rec;
+	struct st_kv d[5];
+	size_t nd = 0;
+
+	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
+	rec.pid = pid;
+	d[nd++] = st_kv_str("file", file ? file : "");
+	d[nd++] = st_kv_str("reason", reason);
+	d[nd++] = st_kv_bool("held", true);
+	d[nd++] = st_kv_bool("hold_expired", true);
+	d[nd++] = st_kv_str("attach_error", "exited before the agent attached");
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);
@@ -300,8 +333,10 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root", file, pi->pid);
 		return -1;
 	}
-	if (attached(t, ti, st.st_dev, st.st_ino))
+	if (attached(t, ti, st.st_dev, st.st_ino)) {
+		st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
 		return 0;
+	}
 	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)st.st_dev,
 		 (uintmax_t)st.st_ino, file);
 	req = (struct st_attach_req){
@@ -310,6 +345,8 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	};
 	if (t->ops.attach(t->ops.ctx, &req, err, errlen))
 		return -1;
+	/* from now on, a process of this file needs no hold */
+	st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
 	return add_attachment(t, ti, st.st_dev, st.st_ino);
 }
 
@@ -326,7 +363,7 @@ static void resume(struct st_tracker *t, int pid)
  * when it did.
  */
 static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *reason,
-		     const char *exec_path, const char *lib_hint, bool held)
+		     const char *exec_path, const char *lib_hint, struct hold_state hs)
 {
 	char file[ST_PROC_PATH_MAX], err[512];
 	struct st_proc_info *pi;
@@ -339,8 +376,11 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	pi = malloc(sizeof(*pi));	/* two paths: too big for the stack */
 	if (!pi)
 		return false;
-	if (st_proc_info(pid, pi, err, sizeof(err)))
+	if (st_proc_info(pid, pi, err, sizeof(err))) {
+		if (hs.expired)
+			record_expired_gone(t, pid, ts, reason, exec_path ? exec_path : lib_hint);
 		goto out;	/* gone already, or a kernel thread */
+	}
 	for (ti = 0; ti < t->cfg->ntargets && !found; ti++)
 		found = match_target(target_of(t, ti), pi, exec_path, lib_hint, file,
 				     sizeof(file));
@@ -365,7 +405,7 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	snprintf(p->exe, sizeof(p->exe), "%s", pi->exe);
 	memcpy(p->container_id, pi->container_id, sizeof(p->container_id));
 	st_lifecycle_track(t->lc, (uint32_t)pid, true);
-	record_activation(t, p, ts, reason, file, held, attach_failed ? err : NULL);
+	record_activation(t, p, ts, reason, file, hs, attach_failed ? err : NULL);
 out:
 	free(pi);
 	return found;
@@ -399,6 +439,14 @@ static bool lib_candidate(const struct st_tracker *t, const char *exec_path)
 	return false;
 }
 
+static struct hold_state hold_of(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	struct hold_state hs = { .held = ev->flags & ST_LC_F_HELD };
+
+	hs.expired = hs.held && st_lifecycle_hold_expired(t->lc, ev->tgid);
+	return hs;
+}
+
 static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 {
 	uint64_t ts = st_tai_to_utc(ev->ts_ns, st_tai_offset_ns());
@@ -407,7 +455,7 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (p)	/* a new program: whatever it is, the old one is gone */
 		deactivate(t, p, ts, "exec", 0, false);
-	if (consider(t, pid, ts, "exec", ev->path, NULL, ev->flags & ST_LC_F_HELD))
+	if (consider(t, pid, ts, "exec", ev->path, NULL, hold_of(t, ev)))
 		return;
 	if (!lib_candidate(t, ev->path))
 		st_lifecycle_track(t->lc, ev->tgid, false);
@@ -420,7 +468,7 @@ static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (find_proc(t, pid))
 		return;
-	if (!consider(t, pid, ts, "library_load", NULL, ev->path, ev->flags & ST_LC_F_HELD))
+	if (!consider(t, pid, ts, "library_load", NULL, ev->path, hold_of(t, ev)))
 		st_lifecycle_track(t->lc, ev->tgid, false);
 }
 
@@ -669,13 +717,21 @@ static int scan_one(void *ctx, int pid)
 {
 	struct st_tracker *t = ctx;
 
-	consider(t, pid, st_clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, false);
+	struct hold_state none = { false, false };
+
+	consider(t, pid, st_clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, none);
 	return 0;
 }
 
 int st_tracker_scan(struct st_tracker *t)
 {
-	int r = st_proc_each(scan_one, t), n;
+	size_t i;
+	int r, n;
+
+	/* the host files of path targets are attached by now: no hold for them */
+	for (i = 0; i < t->natt; i++)
+		st_lifecycle_cover(t->lc, t->att[i].dev, t->att[i].ino);
+	r = st_proc_each(scan_one, t);
 
 	/*
 	 * Processes a previous agent stopped and died before resuming: found
