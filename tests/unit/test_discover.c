@@ -138,7 +138,7 @@ static void test_host_path(void **state)
 	if (st_in_host_mnt_ns())
 		assert_string_equal(out, "/usr/bin/x");
 	else
-		assert_string_equal(out, "/proc/1/root/usr/bin/x");
+		assert_non_null(strstr(out, "/root/usr/bin/x"));
 	assert_int_equal(st_host_path("relative", out, sizeof(out)), 0);
 	assert_string_equal(out, "relative");
 	/* too long for out: an error, never a truncated path */

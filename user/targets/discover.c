@@ -203,21 +203,77 @@ bool st_proc_maps_file(int pid, const char *want)
 	return found;
 }
 
+static int mnt_ns_of(int pid, struct stat *st)
+{
+	char path[64];
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/mnt");
+	return stat(path, st);
+}
+
+static int parent_of(int pid)
+{
+	char path[64], text[512], *close;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, text, sizeof(text)))
+		return 0;
+	close = strrchr(text, ')');	/* comm may hold spaces and ')' */
+	if (!close || sscanf(close + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/*
+ * The pid whose root is the host's, or 0 when the agent shares the host's
+ * mount namespace. PID 1 normally (the host's init, visible with hostPID);
+ * where PID 1 cannot be inspected (it belongs to an outer user namespace,
+ * as on some sandboxes), the first ancestor of the agent in another mount
+ * namespace: the container runtime's shim or conmon, which runs in the
+ * host's. Found once: neither changes while the agent runs.
+ */
+static int host_root_pid(void)
+{
+	static int cached = -1;
+	struct stat self, other;
+	int pid;
+
+	if (cached >= 0)
+		return cached;
+	cached = 0;
+	if (mnt_ns_of(0, &self))
+		return cached;
+	if (mnt_ns_of(1, &other) == 0) {
+		if (self.st_dev != other.st_dev || self.st_ino != other.st_ino)
+			cached = 1;
+		return cached;
+	}
+	for (pid = getppid(); pid > 1; pid = parent_of(pid)) {
+		if (mnt_ns_of(pid, &other))
+			continue;
+		if (self.st_dev != other.st_dev || self.st_ino != other.st_ino) {
+			cached = pid;
+			break;
+		}
+	}
+	return cached;
+}
+
 bool st_in_host_mnt_ns(void)
 {
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init))
-		return true;	/* cannot tell: the agent's own view is all there is */
-	return self.st_dev == init.st_dev && self.st_ino == init.st_ino;
+	return host_root_pid() == 0;
 }
 
 int st_host_path(const char *path, char *out, size_t len)
 {
-	int n;
+	int n, pid = path[0] == '/' ? host_root_pid() : 0;
 
-	if (path[0] == '/' && !st_in_host_mnt_ns())
-		n = snprintf(out, len, "/proc/1/root%s", path);
+	if (pid)
+		n = snprintf(out, len, "/proc/%d/root%s", pid, path);
 	else
 		n = snprintf(out, len, "%s", path);
 	return n < 0 || (size_t)n >= len ? -1 : 0;

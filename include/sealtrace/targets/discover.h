@@ -76,7 +76,9 @@ bool st_proc_maps_file(int pid, const char *path);
  * host's root is PID 1's, /proc/1/root; an agent in a container that shares
  * the host's pid namespace (a DaemonSet with hostPID) has another root of
  * its own. So when PID 1 is in another mount namespace than the agent,
- * the path goes through /proc/1/root; otherwise it is used as it is (the
+ * the path goes through /proc/1/root (or, where PID 1 cannot be inspected,
+ * through the root of the agent's first ancestor outside its mount
+ * namespace: the runtime's shim); otherwise it is used as it is (the
  * records then name the path itself). 0, or -1 (out too small).
  */
 int st_host_path(const char *path, char *out, size_t len);
