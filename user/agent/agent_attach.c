@@ -436,8 +436,9 @@ int agent_attach_all(struct agent *a)
 
 		if (agent_is_discovered(t))
 			continue;	/* attached per process by the tracker */
-		if (!host_has(t) && a->tracker)
-			continue;	/* perhaps in a container: the scan below finds it */
+		/* perhaps in a container: the scan below finds it (detach: moot) */
+		if (!host_has(t) && (a->tracker || a->detach_on_exit))
+			continue;
 		for (pi = 0; pi < t->nprobes; pi++) {
 			r = attach_probe(a, t, &t->probes[pi], &new_probe);
 			if (r)
@@ -452,12 +453,15 @@ int agent_attach_all(struct agent *a)
 	 * A path that neither the host nor any running process has. On the
 	 * host, a config error (exit 2). In a container (a DaemonSet), the
 	 * config names files of model server images whose pods may start
-	 * later: the exec/library-load watch attaches them then.
+	 * later: the exec/library-load watch attaches them then. `detach`
+	 * (no tracker) removes what is pinned whatever the files.
 	 */
 	for (ti = 0; ti < a->cfg.ntargets; ti++) {
 		const struct st_target_cfg *t = &a->cfg.targets[ti];
 
 		if (agent_is_discovered(t) || target_attached(a, t))
+			continue;
+		if (!a->tracker && a->detach_on_exit)
 			continue;
 		if (a->tracker && !st_in_host_mnt_ns()) {
 			fprintf(stderr, "sealtrace: target '%s': %s is neither on the host nor in a "
