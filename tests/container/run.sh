@@ -59,7 +59,11 @@ cleanup()
 		echo "---- agent log ----" >&2
 		podman logs "$AGENT" 2>&1 | tail -40 >&2 || true
 	fi
-	podman rm -f -t 5 "$AGENT" "$MODEL" >/dev/null 2>&1 || true
+	podman rm -f -i -t 5 "$AGENT" >/dev/null 2>&1 || true
+	podman rm -f -i -t 5 "$MODEL" >/dev/null 2>&1 || true
+	podman rmi -f -i "localhost/sealtrace-test-model:$TAG" >/dev/null 2>&1 || true
+	# the build stage of an earlier image stays behind untagged (~760 MB)
+	podman image prune -f >/dev/null 2>&1 || true
 	if [ -n "${HOST_PID:-}" ]; then kill "$HOST_PID" 2>/dev/null || true; fi
 	if [ -d "$PIN_DIR" ]; then
 		"$ROOT/build/sealtrace" detach --config "$WORK/host.yaml" >/dev/null 2>&1 || true
@@ -321,5 +325,4 @@ podman run --rm --privileged --pid host --network none \
 	localhost/sealtrace:test detach --config /run/sealtrace/config.yaml >"$WORK/detach.out" 2>&1 ||
 	{ cat "$WORK/detach.out" >&2; fail "detach"; }
 [ ! -e "$PIN_DIR" ] || fail "$PIN_DIR still there after detach"
-podman rmi -f localhost/sealtrace-test-model:$TAG >/dev/null 2>&1 || true
 say "PASS (detach left nothing pinned)"
