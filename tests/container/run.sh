@@ -17,6 +17,8 @@
 #     in a second,
 #     unprivileged container started after the agent (discovered at exec,
 #     held, attached through /proc/PID/root, resumed);
+#  5c. a second container of the same image (the same overlayfs layer file:
+#     the same probes, each call recorded once);
 #  6. checks: exactly N records per process with the HMAC of each input,
 #     container_id on the container's records and probe_attached, /healthz,
 #     /metrics series per probe, a clean stop (exit 0), status, verify
@@ -49,6 +51,7 @@ chmod 755 "$WORK"
 TAG=$$
 AGENT=st-test-agent-$TAG
 MODEL=st-test-model-$TAG
+MODEL2=st-test-model2-$TAG
 PIN_DIR=/sys/fs/bpf/st-container-test-$TAG
 export CONTAINERS_CONF=$WORK/containers.conf
 
@@ -61,6 +64,7 @@ cleanup()
 	fi
 	podman rm -f -i -t 5 "$AGENT" >/dev/null 2>&1 || true
 	podman rm -f -i -t 5 "$MODEL" >/dev/null 2>&1 || true
+	podman rm -f -i -t 5 "$MODEL2" >/dev/null 2>&1 || true
 	podman rmi -f -i "localhost/sealtrace-test-model:$TAG" >/dev/null 2>&1 || true
 	# the build stage of an earlier image stays behind untagged (~760 MB)
 	podman image prune -f >/dev/null 2>&1 || true
@@ -223,6 +227,14 @@ HOST_PID=
 [ "$(podman wait "$MODEL")" = 0 ] || fail "model container exited non-zero"
 grep -q "done calls=$N" "$WORK/host.out" || fail "host process: $(cat "$WORK/host.out")"
 
+# ---- 5c. a second container of the same image: the same file (overlayfs
+# layer inode), so the same probes; each call recorded once ----
+podman run -d --name "$MODEL2" --network none --user 65534:65534 \
+	localhost/sealtrace-test-model:$TAG loop --count "$N" --seed $SEED --cap $CAP >/dev/null
+[ "$(podman wait "$MODEL2")" = 0 ] || fail "second model container exited non-zero"
+CTR2_ID=$(podman inspect --format '{{.Id}}' "$MODEL2")
+say "second model container ${CTR2_ID:0:12} done"
+
 # ---- 6. /metrics while it runs ----
 metric()
 {
@@ -232,16 +244,18 @@ metric()
 CTR_PROBE="ctr-model:st_predict@${CTR_ID:0:12}"
 for _ in $(seq 150); do
 	[ "$(metric sealtrace_probe_persisted_total host-model:st_predict)" = "$N" ] &&
-		[ "$(metric sealtrace_probe_persisted_total "$CTR_PROBE")" = "$N" ] && break
+		[ "$(metric sealtrace_probe_persisted_total "$CTR_PROBE")" = "$((2 * N))" ] && break
 	sleep 0.2
 done
 for p in host-model:st_predict "$CTR_PROBE"; do
+	want=$N
+	[ "$p" = "$CTR_PROBE" ] && want=$((2 * N))	# both model containers
 	for m in sealtrace_probe_hits_total sealtrace_probe_persisted_total; do
 		v=$(metric $m "$p")
-		[ "$v" = "$N" ] || fail "/metrics $m{probe=\"$p\"} = '$v', expected $N"
+		[ "$v" = "$want" ] || fail "/metrics $m{probe=\"$p\"} = '$v', expected $want"
 	done
 done
-say "/metrics: hits and persisted $N for both probes"
+say "/metrics: hits and persisted $N (host) and $((2 * N)) (image) per probe"
 
 # ---- clean stop ----
 podman stop -t 120 "$AGENT" >/dev/null
@@ -252,12 +266,12 @@ say "agent stopped cleanly (exit 0)"
 
 # ---- records ----
 python3 - "$WORK/state" "$WORK/keys/hmac.key" "$N" "$SEED" "$CAP" "$HOST_DONE_PID" \
-	"$CTR_PID" "$CTR_ID" "$WORK/host/st-model" <<'EOF' || fail "records"
+	"$CTR_PID" "$CTR_ID" "$WORK/host/st-model" "$CTR2_ID" <<'EOF' || fail "records"
 import glob, gzip, hashlib, hmac, json, os, sys
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "e2e"))
 import workload_inputs as wi
 
-state, keyfile, n, seed, cap, host_pid, ctr_pid, ctr_id, host_file = sys.argv[1:]
+state, keyfile, n, seed, cap, host_pid, ctr_pid, ctr_id, host_file, ctr2_id = sys.argv[1:]
 n, seed, cap, host_pid, ctr_pid = int(n), int(seed), int(cap), int(host_pid), int(ctr_pid)
 recs = []
 for s in ("system", "decision"):
@@ -276,6 +290,14 @@ def check(what, got, want):
 
 want = sorted(ref(wi.input_bytes(seed, i, cap)[:cap]) for i in range(n))
 ctr_probe = "ctr-model:st_predict@" + ctr_id[:12]
+# the second container of the image: its calls once, under the image file's probe
+inf2 = [r for r in recs if r["event_type"] == "inference" and r["container_id"] == ctr2_id]
+check("second container: inference records", len(inf2), n)
+check("second container: probe", {r["probe"] for r in inf2}, {ctr_probe})
+check("second container: input hashes", sorted(r["input_hash"] for r in inf2), want)
+check("probe_attached records in all",
+      len([r for r in recs if r["event_type"] == "probe_attached"]), 2)
+recs = [r for r in recs if r["container_id"] != ctr2_id]
 for probe, pid, cid in (("host-model:st_predict", host_pid, None), (ctr_probe, ctr_pid, ctr_id)):
     inf = [r for r in recs if r["event_type"] == "inference" and r["probe"] == probe]
     check("%s: inference records" % probe, len(inf), n)
@@ -297,7 +319,7 @@ check("host file reached through the host's root (%s)" % hp,
 check("incomplete records", [r for r in recs if r["event_type"] in ("incomplete", "loss")], [])
 stops = [r for r in recs if r["event_type"] == "agent_stop"]
 check("agent_stop records", len(stops), 1)
-print("container: records: %d + %d inference records with exact input hashes" % (n, n))
+print("container: records: %d + %d + %d inference records with exact input hashes" % (n, n, n))
 EOF
 
 build/sealtrace status --state-dir "$WORK/state" --json >"$WORK/status.json" || true
@@ -306,11 +328,11 @@ import json, sys
 st = json.load(open(sys.argv[1]))
 n = int(sys.argv[2])
 rows = {p["probe"]: (p["hits"], p["persisted"]) for p in st["probes"]}
-want = {"host-model:st_predict": (n, n), sys.argv[3]: (n, n)}
+want = {"host-model:st_predict": (n, n), sys.argv[3]: (2 * n, 2 * n)}
 if {k: rows.get(k) for k in want} != want:
     sys.exit("status rows %r, expected %r" % (rows, want))
 EOF
-say "status after stop: hits = persisted = $N per probe"
+say "status after stop: hits = persisted per probe ($N, $((2 * N)))"
 
 build/sealtrace verify --state-dir "$WORK/state" --pubkey "$WORK/keys/signing.pub" \
 	>"$WORK/verify.out" 2>&1 || { cat "$WORK/verify.out" >&2; fail "verify"; }

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "sealtrace/targets/discover.h"
@@ -201,6 +204,72 @@ bool st_proc_maps_file(int pid, const char *want)
 	}
 	fclose(f);
 	return found;
+}
+
+/*
+ * The device of every layer of the overlayfs mount dev in pid's mountinfo,
+ * when they are all on one file system ("samefs": then overlayfs reports
+ * the layer's own inode numbers); 0 otherwise.
+ */
+static dev_t overlay_layer_dev(int pid, dev_t dev)
+{
+	char path[64], line[8192], want[32], *opts, *p, *dir, *end, host[ST_PROC_PATH_MAX];
+	dev_t layers = 0;
+	struct stat st;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	snprintf(want, sizeof(want), " %u:%u ", major(dev), minor(dev));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		p = strstr(line, " - overlay ");
+		found = p && strstr(line, want) && strstr(line, want) < p;
+	}
+	fclose(f);
+	if (!found)
+		return 0;
+	opts = strrchr(line, ' ');	/* the super options, last field */
+	if (!opts)
+		return 0;
+	opts[strcspn(opts, "\n")] = '\0';
+	/* lowerdir=a:b,upperdir=c,workdir=d: every directory but workdir */
+	for (p = strtok(opts + 1, ","); p; p = strtok(NULL, ",")) {
+		if (strncmp(p, "lowerdir=", 9) && strncmp(p, "upperdir=", 9))
+			continue;
+		for (dir = p + 9; dir && *dir; dir = end) {
+			end = strchr(dir, ':');
+			if (end)
+				*end++ = '\0';
+			/* the runtime mounted it: its paths are the host's */
+			if (st_host_path(dir, host, sizeof(host)) || stat(host, &st))
+				return 0;
+			if (layers && st.st_dev != layers)
+				return 0;
+			layers = st.st_dev;
+		}
+	}
+	return layers;
+}
+
+int st_file_real_id(int pid, const char *path, dev_t *dev, ino_t *ino)
+{
+	struct statfs fs;
+	struct stat st;
+	dev_t layers;
+
+	if (stat(path, &st))
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	if (statfs(path, &fs) || fs.f_type != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	layers = overlay_layer_dev(pid, st.st_dev);
+	if (layers)
+		*dev = layers;
+	return 0;
 }
 
 static int mnt_ns_of(int pid, struct stat *st)

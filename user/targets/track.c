@@ -323,6 +323,8 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	char path[ST_PROC_PATH_MAX + 32], ident[ST_PROC_PATH_MAX + 64];
 	struct st_attach_req req;
 	struct stat st;
+	dev_t dev;
+	ino_t ino;
 	bool is_exe = !tc->maps && !tc->path;
 
 	/*
@@ -333,12 +335,23 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root", file, pi->pid);
 		return -1;
 	}
-	if (attached(t, ti, st.st_dev, st.st_ino)) {
-		st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
+	/*
+	 * Uprobes sit on the inode the pages come from: for a container
+	 * image (overlayfs) the layer's, shared by every container of the
+	 * image, though stat gives each container's mount its own device.
+	 * Attaching per mount would record every call once per container.
+	 */
+	if (st_file_real_id(pi->pid, path, &dev, &ino)) {
+		dev = st.st_dev;
+		ino = st.st_ino;
+	}
+	/* the kernel's exec/open check sees this mount's inode: cover both */
+	st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
+	if (attached(t, ti, dev, ino)) {
+		st_lifecycle_cover(t->lc, dev, ino);
 		return 0;
 	}
-	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)st.st_dev,
-		 (uintmax_t)st.st_ino, file);
+	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)dev, (uintmax_t)ino, file);
 	req = (struct st_attach_req){
 		.target = ti, .path = path, .file = file, .ident = ident, .pid = pi->pid,
 		.container_id = pi->container_id[0] ? pi->container_id : NULL,
@@ -346,8 +359,8 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	if (t->ops.attach(t->ops.ctx, &req, err, errlen))
 		return -1;
 	/* from now on, a process of this file needs no hold */
-	st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
-	return add_attachment(t, ti, st.st_dev, st.st_ino);
+	st_lifecycle_cover(t->lc, dev, ino);
+	return add_attachment(t, ti, dev, ino);
 }
 
 static void resume(struct st_tracker *t, int pid)
@@ -685,7 +698,8 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	struct st_lc_watch watch[ST_LC_MAX_WATCH];
 	char host[ST_PROC_PATH_MAX + 16];
 	struct st_tracker *t;
-	struct stat st;
+	dev_t dev;
+	ino_t ino;
 	size_t nwatch, i;
 
 	*out = NULL;
@@ -705,9 +719,10 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	/* path-only targets are attached by their host path: that file is covered */
 	for (i = 0; i < cfg->ntargets; i++) {
 		if (is_discovered(&cfg->targets[i]) ||
-		    st_host_path(cfg->targets[i].path, host, sizeof(host)) || stat(host, &st))
+		    st_host_path(cfg->targets[i].path, host, sizeof(host)) ||
+		    st_file_real_id(getpid(), host, &dev, &ino))
 			continue;
-		add_attachment(t, i, st.st_dev, st.st_ino);
+		add_attachment(t, i, dev, ino);
 	}
 	*out = t;
 	return 0;

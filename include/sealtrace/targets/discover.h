@@ -83,6 +83,18 @@ bool st_proc_maps_file(int pid, const char *path);
  */
 int st_host_path(const char *path, char *out, size_t len);
 
+/*
+ * The identity of the file at path (reached through pid's root) as uprobes
+ * see it: the inode its pages come from. For a container image on overlayfs
+ * that is the layer's inode, shared by every container of the image, while
+ * stat() gives each container's mount a device number of its own (and so
+ * does /proc/PID/maps on current kernels). When all layers of pid's overlay
+ * mount are on one file system, overlayfs reports the layers' inode numbers,
+ * and the layers' device completes the identity; otherwise stat's identity
+ * is used. 0, or -1 with errno (stat failed).
+ */
+int st_file_real_id(int pid, const char *path, dev_t *dev, ino_t *ino);
+
 /* The agent is in PID 1's mount namespace (on the host, not in a container). */
 bool st_in_host_mnt_ns(void);
 
