@@ -275,8 +275,10 @@ static __always_inline void hold(struct st_lc_event *ev, int wi, struct file *f)
 {
 	if (wi < 0 || !watch[wi & (ST_LC_MAX_WATCH - 1)].hold)
 		return;
-	if (is_covered(f))
+	if (is_covered(f)) {
+		ev->flags |= ST_LC_F_COVERED;
 		return;
+	}
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 now = bpf_ktime_get_tai_ns();
 

@@ -50,6 +50,8 @@ struct st_tracker {
 	size_t natt, cap_att;
 	uint64_t next_gen;
 	uint64_t lc_lost_seen;
+	struct st_lc_watch watch[ST_LC_MAX_WATCH];	/* as loaded into the kernel */
+	size_t nwatch;
 };
 
 
@@ -72,6 +74,7 @@ static const struct st_target_cfg *target_of(const struct st_tracker *t, size_t 
 struct hold_state {
 	bool held;		/* stopped by the kernel until resumed */
 	bool expired;		/* resumed by the guard: the hold bound was hit */
+	bool gone;		/* exited before the agent looked: seen in the event only */
 };
 
 static void record_activation(struct st_tracker *t, const struct proc *p, uint64_t ts,
@@ -79,7 +82,7 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 			      const char *attach_err)
 {
 	struct st_record rec;
-	struct st_kv d[8];
+	struct st_kv d[9];
 	size_t nd = 0;
 
 	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
@@ -92,6 +95,9 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 	/* it ran before its probes were in: calls until then are not in the log */
 	if (hs.expired)
 		d[nd++] = st_kv_bool("hold_expired", true);
+	/* covered, so not held, and gone before /proc could be read */
+	if (hs.gone)
+		d[nd++] = st_kv_bool("process_gone", true);
 	if (attach_err)
 		d[nd++] = st_kv_str("attach_error", attach_err);
 	rec.details = d;
@@ -452,6 +458,59 @@ static bool lib_candidate(const struct st_tracker *t, const char *exec_path)
 	return false;
 }
 
+/* The first target whose kernel watch is watch index wi (kind and name). */
+static bool target_of_watch(const struct st_tracker *t, size_t wi, size_t *ti)
+{
+	const struct st_lc_watch *w = &t->watch[wi];
+	char stem[ST_LC_NAME_MAX];
+	size_t i;
+
+	for (i = 0; i < t->cfg->ntargets; i++) {
+		const struct st_target_cfg *tc = &t->cfg->targets[i];
+		const char *lib = tc->maps ? tc->maps : tc->path;
+
+		if (w->kind == ST_LC_WATCH_EXE &&
+		    ((tc->exe && !strcmp(tc->exe, w->name)) ||
+		     (!is_discovered(tc) && !strcmp(st_basename(tc->path), w->name))))
+			break;
+		if (w->kind == ST_LC_WATCH_LIB && lib) {
+			st_lib_stem(lib, stem, sizeof(stem));
+			if (!strcmp(stem, w->name))
+				break;
+		}
+	}
+	*ti = i;
+	return i < t->cfg->ntargets;
+}
+
+/*
+ * A process of a covered file is not held, so a short one may be gone
+ * before the agent reads its /proc. Its calls are in the log (the probes
+ * are per file); its lifecycle is recorded from what the kernel's event
+ * says (pid, comm, the file it ran or loaded), and it stays tracked so
+ * that its exit event gets its deactivation.
+ */
+static void track_gone(struct st_tracker *t, const struct st_lc_event *ev, uint64_t ts,
+		       const char *reason)
+{
+	struct hold_state hs = { .gone = true };
+	struct proc *p;
+	size_t ti;
+
+	if (!(ev->flags & ST_LC_F_COVERED) || !ev->watch || ev->watch > t->nwatch ||
+	    !target_of_watch(t, ev->watch - 1u, &ti) || find_proc(t, (int)ev->tgid))
+		return;
+	p = add_proc(t);
+	if (!p)
+		return;
+	p->pid = (int)ev->tgid;
+	p->target = ti;
+	p->gen = ++t->next_gen;
+	snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
+	snprintf(p->exe, sizeof(p->exe), "%s", ev->kind == ST_EV_PROC_EXEC ? ev->path : "");
+	record_activation(t, p, ts, reason, ev->path, hs, NULL);
+}
+
 static struct hold_state hold_of(struct st_tracker *t, const struct st_lc_event *ev)
 {
 	struct hold_state hs = { .held = ev->flags & ST_LC_F_HELD };
@@ -470,6 +529,10 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 		deactivate(t, p, ts, "exec", 0, false);
 	if (consider(t, pid, ts, "exec", ev->path, NULL, hold_of(t, ev)))
 		return;
+	if (kill(pid, 0) && errno == ESRCH) {
+		track_gone(t, ev, ts, "exec");
+		return;
+	}
 	if (!lib_candidate(t, ev->path))
 		st_lifecycle_track(t->lc, ev->tgid, false);
 }
@@ -481,7 +544,11 @@ static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (find_proc(t, pid))
 		return;
-	if (!consider(t, pid, ts, "library_load", NULL, ev->path, hold_of(t, ev)))
+	if (consider(t, pid, ts, "library_load", NULL, ev->path, hold_of(t, ev)))
+		return;
+	if (kill(pid, 0) && errno == ESRCH)
+		track_gone(t, ev, ts, "library_load");
+	else
 		st_lifecycle_track(t->lc, ev->tgid, false);
 }
 
@@ -711,6 +778,8 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	t->cfg = cfg;
 	t->ops = *ops;
 	nwatch = build_watches(cfg, watch);
+	memcpy(t->watch, watch, sizeof(watch));
+	t->nwatch = nwatch;
 	if (st_lifecycle_open(&t->lc, watch, nwatch, cfg->pin_dir, on_lc_event, t, err, errlen) ||
 	    st_model_hasher_start(&t->hasher, err, errlen)) {
 		st_tracker_close(t);
@@ -732,7 +801,7 @@ static int scan_one(void *ctx, int pid)
 {
 	struct st_tracker *t = ctx;
 
-	struct hold_state none = { false, false };
+	struct hold_state none = { .held = false };
 
 	consider(t, pid, st_clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, none);
 	return 0;
