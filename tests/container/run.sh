@@ -127,8 +127,12 @@ podman_conf
 
 # ---- 3. the image ----
 say "building deploy/Dockerfile (podman, no registry)"
-if ! podman build --pull=never -f deploy/Dockerfile -t localhost/sealtrace:test . \
-	>"$WORK/build.log" 2>&1; then
+# The build stage tagged too: its package layers stay cached across runs
+# (cleanup prunes untagged images, which older build stages become).
+if ! podman build --pull=never -f deploy/Dockerfile --target build \
+	-t localhost/sealtrace-build:test . >"$WORK/build.log" 2>&1 ||
+	! podman build --pull=never -f deploy/Dockerfile -t localhost/sealtrace:test . \
+	>>"$WORK/build.log" 2>&1; then
 	tail -30 "$WORK/build.log" >&2
 	fail "podman build of deploy/Dockerfile"
 fi
