@@ -210,20 +210,23 @@ def test_path_library_target_is_discovered_at_load():
 
 
 def test_status_after_clean_stop_counts_the_last_calls():
-    """Calls recorded after the agent's last one-second status tick: the
-    snapshot written at stop has them (it showed hits 0, persisted 0)."""
+    """Calls recorded after the agent's last one-second status tick (calls
+    and SIGTERM right after a tick): the snapshot written at stop has them
+    (before, `status` showed hits 0, persisted 0 while the log had 20)."""
     n, seed, cap = 20, 3, 32
     wd = os.environ.get("TMPDIR", "/tmp")
     t = Target([target("workload"), "loop", "--count", str(n), "--seed", str(seed),
                 "--cap", str(cap)], wd, "laststatus")
     a = Agent("laststatus", path_target("laststatus", target("workload"), [PREDICT % cap])
               .replace("    probes:", "    pid: %d\n    probes:" % t.pid))
+    status = os.path.join(a.state, "agent", "status.json")
     try:
         a.start()
-        a.proc.send_signal(19)      # SIGSTOP: no tick while the calls are made
+        # right after a tick: calls and stop well before the next one
+        wait_for(lambda: os.path.exists(status), what="first status snapshot")
+        before = os.stat(status).st_mtime_ns
+        wait_for(lambda: os.stat(status).st_mtime_ns != before, what="a status tick")
         t.go_and_wait()
-        a.proc.send_signal(15)      # SIGTERM, delivered when it continues
-        a.proc.send_signal(18)      # SIGCONT
         eq(a.stop(), 0, "agent exit status")
         eq(len(a.of_type("inference")), n, "inference records")
         rows = status_json(a)["probes"]
