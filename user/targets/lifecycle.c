@@ -76,7 +76,6 @@ static void guard_release(int held_fd, int expired_fd, uint64_t max_ns)
 static void guard_main(int held_fd, int expired_fd, pid_t agent)
 {
 	struct timespec tick = { 0, (long)GUARD_TICK_NS };
-
 	__u32 key;
 
 	prctl(PR_SET_NAME, "sealtrace-hold", 0, 0, 0);
