@@ -8,6 +8,8 @@
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
 #   make monitor-bench  models, reconstruct, report on a 1,000,000-event log
+#   make test-container  build deploy/Dockerfile with podman and run the agent
+#                   as the DaemonSet does (root; Debian mirror only)
 #
 # Layout follows libbpf-bootstrap: bpf/x.bpf.c -> build/x.bpf.o ->
 # build/x.skel.h (bpftool gen skeleton) -> user/<stage>/x.c -> build/sealtrace.
@@ -53,6 +55,8 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
 TARGET_CXX_SRCS := $(wildcard tests/targets/*.cc)
 TARGET_CXX_BINS := $(patsubst tests/targets/%.cc,$(OUT)/targets/%,$(TARGET_CXX_SRCS))
+TARGET_LIB_SRCS := $(wildcard tests/targets/lib/*.c)
+TARGET_LIB_BINS := $(patsubst tests/targets/lib/%.c,$(OUT)/targets/lib%.so,$(TARGET_LIB_SRCS))
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUT)/examples/%,$(EXAMPLE_SRCS))
 
@@ -63,11 +67,12 @@ TOOL_BINS := $(OUT)/tools/gen_log
 # the agent's own symbol code, so floor and agent probe the same site.
 BENCH_BINS := $(OUT)/bench/floor
 
-.PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint
+.PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint test-container
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
 
-all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS) $(TOOL_BINS)
+all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(TARGET_LIB_BINS) $(EXAMPLE_BINS) \
+	$(TOOL_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -123,6 +128,13 @@ $(OUT)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -g -O2 -Wall -Wextra -Werror -pthread $(DEPFLAGS) $< -o $@
 
+# A library loaded at run time (dlload dlopen()s it): `path:` library targets.
+$(OUT)/targets/lib%.so: tests/targets/lib/%.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -Wall -Wextra -Werror -fPIC -shared $(DEPFLAGS) $< -o $@
+
+TARGET_LDLIBS_dlload := -ldl
+
 # A CET build (endbr64 at every function start) for the placement test.
 TARGET_CFLAGS_cet_target := -fcf-protection=full
 
@@ -156,6 +168,12 @@ test: deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+
+# The image, built with podman from a debootstrapped Debian 12 base, and
+# the agent run in it against a host process and a containerized one.
+test-container: deps
+	@$(MAKE) --no-print-directory all
+	@tests/container/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -163,7 +163,10 @@ if ds:
                       "DaemonSet: %s mountPropagation %s" % (path, prop))
             return m
 
-        need("/sys/fs/bpf", host="/sys/fs/bpf", prop="Bidirectional")
+        # no propagation: containerd refuses it for a private /sys/fs/bpf
+        bpffs = need("/sys/fs/bpf", host="/sys/fs/bpf")
+        check(bpffs is None or "mountPropagation" not in bpffs,
+              "DaemonSet: /sys/fs/bpf without mountPropagation")
         need("/sys/kernel/btf", host="/sys/kernel/btf", ro=True)
         need("/sys/kernel/tracing", host="/sys/kernel/tracing")
         need("/var/lib/sealtrace", host="/var/lib/sealtrace", ro=False)

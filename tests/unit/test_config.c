@@ -425,6 +425,10 @@ static const struct bad_case bad_cases[] = {
 	{ H "system_id: again\n" T P, "t.yaml:3: system_id: duplicate key (first at line 1)" },
 	{ H "? [a, b]\n: c\n" T P, "t.yaml:3: keys must be strings" },
 	{ H "node_id: \"\"\n" T P, "t.yaml:3: node_id: must not be empty" },
+	/* bpffs refuses '.' in names: mkdir would fail with a misleading EPERM */
+	{ H "pin_dir: /sys/fs/bpf/sealtrace.v2\n" T P, "t.yaml:3: pin_dir: 'sealtrace.v2': bpffs does not allow '.' in names; choose a name without one" },
+	{ H "pin_dir: /sys/fs/bpf/st.x/\n" T P, "t.yaml:3: pin_dir: 'st.x': bpffs does not allow '.' in names" },
+	{ H "pin_dir: sys/fs/bpf/st\n" T P, "t.yaml:3: pin_dir: must be an absolute path in bpffs" },
 	{ H "state_dir: [a]\n" T P, "t.yaml:3: state_dir: must be a string, not a list" },
 	{ H "keys: /etc/sealtrace\n" T P, "t.yaml:3: keys: must be a mapping (key: value)" },
 	{ H "keys: {dir: /x, file: y}\n" T P, "t.yaml:3: keys.file: unknown key (expected one of: dir)" },

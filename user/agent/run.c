@@ -31,6 +31,7 @@
 #include "sealtrace/config/config.h"
 #include "sealtrace/capture/pairing.h"
 #include "sealtrace/capture/fetcharg.h"
+#include "sealtrace/targets/discover.h"
 #include "sealtrace/targets/lifecycle.h"
 #include "sealtrace/log/log.h"
 #include "sealtrace/ops/oversight.h"
@@ -285,8 +286,11 @@ static int shutdown_agent(struct agent *a, const char *reason)
 	}
 	if (a->log) {
 		agent_record_agent(a, ST_ET_AGENT_STOP, reason);
-		if (a->capture)
+		if (a->capture) {
 			commit(a, st_clock_ns(CLOCK_MONOTONIC));
+			/* status must show the calls this run recorded after its last tick */
+			agent_publish_status(a, st_clock_ns(CLOCK_REALTIME));
+		}
 		if (st_log_close(a->log, a->err, sizeof(a->err))) {
 			fprintf(stderr, "sealtrace: %s\n", a->err);
 			rc = ST_EXIT_RUNTIME;
@@ -308,7 +312,7 @@ static int check_config(const char *file, bool resolve)
 {
 	struct st_config cfg;
 	struct st_symbol sym;
-	char err[ST_ERR_LEN];
+	char err[ST_ERR_LEN], host[4200];
 	size_t ti, pi;
 	int rc = ST_EXIT_OK;
 
@@ -320,9 +324,12 @@ static int check_config(const char *file, bool resolve)
 		/* a discovered target's file is only known once a process has it */
 		if (agent_is_discovered(&cfg.targets[ti]))
 			continue;
+		/* the host's file, also from inside a container (/proc/1/root) */
+		if (st_host_path(cfg.targets[ti].path, host, sizeof(host)))
+			snprintf(host, sizeof(host), "%s", cfg.targets[ti].path);
 		for (pi = 0; pi < cfg.targets[ti].nprobes; pi++) {
 			if (agent_resolve_probe(&cfg.targets[ti], &cfg.targets[ti].probes[pi],
-						cfg.targets[ti].path, &sym, err, sizeof(err))) {
+						host, &sym, err, sizeof(err))) {
 				fprintf(stderr, "sealtrace: %s\n", err);
 				rc = ST_EXIT_USAGE;
 			}

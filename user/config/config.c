@@ -1208,6 +1208,35 @@ static int set_string_defaults(struct ctx *c, yaml_node_t *root,
 	       default_string(c, root, &cfg->metrics.listen, DEF_LISTEN) ? -1 : 0;
 }
 
+/*
+ * pin_dir is created in bpffs, which refuses names with a '.' (reserved
+ * there): mkdir fails with EPERM, which reads like a missing privilege.
+ */
+static int check_pin_dir(struct ctx *c, yaml_node_t *root, const char *pin_dir)
+{
+	char base[256];
+	const char *end, *start;
+
+	if (!pin_dir)
+		return 0;
+	if (pin_dir[0] != '/')
+		return fail(c, map_get(c, root, "pin_dir"), "pin_dir",
+			    "must be an absolute path in bpffs (e.g. /sys/fs/bpf/sealtrace)");
+	/* the last component, the one the agent creates in bpffs */
+	end = pin_dir + strlen(pin_dir);
+	while (end > pin_dir + 1 && end[-1] == '/')
+		end--;
+	start = end;
+	while (start > pin_dir && start[-1] != '/')
+		start--;
+	snprintf(base, sizeof(base), "%.*s", (int)(end - start), start);
+	if (strchr(base, '.'))
+		return fail(c, map_get(c, root, "pin_dir"), "pin_dir",
+			    "'%s': bpffs does not allow '.' in names; choose a name without one",
+			    base);
+	return 0;
+}
+
 static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 {
 	yaml_node_t *v;
@@ -1222,6 +1251,7 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	    opt_string(c, root, "", "node_id", 0, &cfg->node_id) ||
 	    opt_string(c, root, "", "state_dir", 0, &cfg->state_dir) ||
 	    opt_string(c, root, "", "pin_dir", 0, &cfg->pin_dir) ||
+	    check_pin_dir(c, root, cfg->pin_dir) ||
 	    parse_str_map(c, root, "keys", "dir", 0, &cfg->keys_dir) ||
 	    parse_str_map(c, root, "metrics", "listen", 1, &cfg->metrics.listen) ||
 	    parse_str_map(c, root, "encryption", "key_file", 0,

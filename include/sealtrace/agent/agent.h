@@ -55,6 +55,7 @@ struct probe_rt {
 	bool superseded;		/* the path now names another file */
 	uint64_t write_failed_pending;	/* refused calls not yet in a loss record */
 	const char *attach_reason;	/* for probe_attached; NULL: start */
+	char container_id[65];		/* a container's file: "" for the host's */
 };
 
 struct agent {
@@ -80,6 +81,7 @@ struct agent {
 	struct st_metrics *metrics;
 	struct st_status status;
 	const char *attach_reason;	/* for probes attached now (watchdog) */
+	const char *attach_container;	/* for probes attached now (tracker) */
 	int oversight_fd;		/* -1: no oversight socket */
 	char oversight_path[4200];
 	uint64_t last_watchdog_ns;
