@@ -27,6 +27,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/proof/addckpt.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/cli.h"
@@ -561,7 +562,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
 		"                        [--checkpoint FILE]... [--quiet]\n"
-		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
+		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n"
+		"       sealtrace verify --consistency FILE --checkpoint OLD --pubkey FILE\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
 		"record, the hash chain of each stream, the Merkle root at every signed\n"
 		"tree head (checkpoint records, <stream>/checkpoint, --checkpoint copies)\n"
@@ -602,6 +604,8 @@ int cmd_verify(int argc, char **argv)
 	bool pubkey = false;
 	int next = 0, c, rc, i;
 
+	if (st_argv_has(argc, argv, "--consistency"))
+		return st_verify_consistency_main(argc, argv);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
