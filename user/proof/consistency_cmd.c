@@ -89,7 +89,8 @@ static int read_note_file(const char *path, char *note, size_t *len,
 		fprintf(stderr, "sealtrace %s: %s\n", verb, err);
 		return ST_EXIT_RUNTIME;
 	}
-	if (st_ckpt_parse_any(note, *len, ks->key, ks->n, ck, NULL, why,
+	if (st_ckpt_parse_named(note, *len, ks->key,
+				(const char *const *)ks->note_name, ks->n, ck, NULL, why,
 			      sizeof(why))) {
 		printf("%s: FAIL: %s: %s\n", verb, path, why);
 		return ST_EXIT_FAIL;
@@ -237,7 +238,8 @@ static int verify_run(const char *file, const char *old_path,
 		printf("verify: FAIL: %s: %s\n", file, err);
 		goto out;
 	}
-	if (st_ckpt_parse_any(req.note, req.note_len, ks->key, ks->n, &cur, NULL,
+	if (st_ckpt_parse_named(req.note, req.note_len, ks->key,
+				(const char *const *)ks->note_name, ks->n, &cur, NULL,
 			      err, sizeof(err))) {
 		printf("verify: FAIL: %s: %s\n", file, err);
 		goto out;

@@ -135,7 +135,8 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 	if (st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why)))
 		return st_failf(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
 			       why);
-	if (st_ckpt_parse_any(note, len, keys->key, keys->n, ck, NULL, why,
+	if (st_ckpt_parse_named(note, len, keys->key,
+				(const char *const *)keys->note_name, keys->n, ck, NULL, why,
 			      sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
 	if (st_ckpt_stream(ck) != (int)s)

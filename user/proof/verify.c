@@ -216,7 +216,8 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	if (stream < 0)
 		return st_failf(err, errlen, "%s: checkpoint of unknown stream '%s'",
 			       where, cs->v.s);
-	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
+	if (st_ckpt_parse_named(note->v.s, strlen(note->v.s), v->keys.key,
+				(const char *const *)v->keys.note_name,
 			      v->keys.n, &ck, &signer, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", where, why);
 	if (v->keys.n && record_signer(v, signer, seq, where, err, errlen))
@@ -290,15 +291,19 @@ static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
 	return 0;
 }
 
-static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
-		     char *err, size_t errlen)
+static int read_note(struct verify *v, const char *path, bool ext,
+		     struct st_ckpt *ck, char *err, size_t errlen)
 {
 	char note[ST_NOTE_MAX], why[512];
 	size_t len, signer = 0;
 
 	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
-		return -1;
-	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
+		return ext ? 2 : -1;
+	/* a --checkpoint that is no note at all is a wrong argument (exit 2) */
+	if (ext && st_ckpt_parse_any(note, len, NULL, 0, ck, NULL, err, errlen))
+		return 2;
+	if (st_ckpt_parse_named(note, len, v->keys.key,
+				(const char *const *)v->keys.note_name, v->keys.n, ck, &signer,
 			      why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
 	if (v->keys.n)
@@ -311,14 +316,14 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 {
 	char path[4200], src[300];
 	struct st_ckpt ck;
-	int i, s;
+	int i, s, rc;
 
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s/checkpoint", v->state_dir,
 			 st_stream_name((enum st_stream)i));
 		if (access(path, F_OK))
 			continue;
-		if (read_note(v, path, &ck, err, errlen))
+		if (read_note(v, path, false, &ck, err, errlen))
 			return 1;
 		if (st_ckpt_stream(&ck) != i)
 			return st_failf(err, errlen, "%s: origin '%s' names another stream",
@@ -329,8 +334,9 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 		v->c[i].have_file = true;
 	}
 	for (i = 0; i < next; i++) {
-		if (read_note(v, ext[i], &ck, err, errlen))
-			return 1;
+		rc = read_note(v, ext[i], true, &ck, err, errlen);
+		if (rc)
+			return rc < 0 ? 1 : rc;
 		s = st_ckpt_stream(&ck);
 		if (s < 0)
 			return st_failf(err, errlen, "%s: origin '%s' names no stream",
@@ -447,6 +453,10 @@ static int failure_status(int rc, const char *err)
 	if (rc < 0) {
 		fprintf(stderr, "sealtrace verify: %s\n", err);
 		return ST_EXIT_RUNTIME;
+	}
+	if (rc == 2) {
+		fprintf(stderr, "sealtrace verify: --checkpoint %s\n", err);
+		return ST_EXIT_USAGE;
 	}
 	printf("verify: FAIL: %s\n", err);
 	return ST_EXIT_FAIL;
