@@ -24,5 +24,6 @@ int cmd_export(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */
