@@ -21,6 +21,7 @@ static const struct verb verbs[] = {
 	{ "status", cmd_status, "completeness report per probe (coverage, losses, liveness)" },
 	{ "lookup", cmd_lookup, "find the records of a known input (needs hmac.key)" },
 	{ "prove", cmd_prove, "inclusion proof for one record, verifiable on its own" },
+	{ "ship", cmd_ship, "copy records and checkpoints into PostgreSQL (a process of its own)" },
 	{ "db", cmd_db, "install or migrate the PostgreSQL schema (init|migrate|status)" },
 };
 

@@ -64,7 +64,7 @@ class Cluster:
             f.write("listen_addresses = '127.0.0.1'\nport = %d\n"
                     "unix_socket_directories = '%s'\nssl = on\n"
                     "ssl_cert_file = '%s/server.pem'\nssl_key_file = '%s/server.key'\n"
-                    "fsync = on\nmax_connections = 50\nlog_min_messages = warning\n"
+                    "fsync = on\nmax_connections = 50\nlog_min_messages = warning\nlog_min_duration_statement = 200\n"
                     % (self.port, self.sock, self.tls, self.tls))
         self.start()
         self.psql("CREATE DATABASE audit", db="postgres")

@@ -32,7 +32,8 @@ PGconn *st_db_connect(const char *dsn, char *err, size_t errlen)
 		return NULL;
 	}
 	/* every statement names its schema; nothing may resolve elsewhere */
-	if (st_db_exec(c, "SET search_path = pg_catalog; SET TIME ZONE 'UTC'", err, errlen)) {
+	if (st_db_exec(c, "SET search_path = pg_catalog; SET TIME ZONE 'UTC';"
+			"SET client_min_messages = warning", err, errlen)) {
 		PQfinish(c);
 		return NULL;
 	}

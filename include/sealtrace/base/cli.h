@@ -25,5 +25,6 @@ int cmd_status(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_ship(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */
