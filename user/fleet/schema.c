@@ -139,11 +139,13 @@ static const char v1_sql[] =
 	"  name text := 'records_' || to_char(t AT TIME ZONE 'UTC', 'YYYYMM');\n"
 	"BEGIN\n"
 	"  IF to_regclass('sealtrace.' || name) IS NULL THEN\n"
-	"    PERFORM pg_advisory_xact_lock(hashtext('sealtrace.' || name));\n"
-	"    IF to_regclass('sealtrace.' || name) IS NULL THEN\n"
+	/* two shippers may race for a new month: the loser's CREATE waits
+	 * for the winner's lock on records and then finds the table */
+	"    BEGIN\n"
 	"      EXECUTE format('CREATE TABLE sealtrace.%I PARTITION OF sealtrace.records '\n"
 	"                     'FOR VALUES FROM (%L) TO (%L)', name, lo, lo + interval '1 month');\n"
-	"    END IF;\n"
+	"    EXCEPTION WHEN duplicate_table OR unique_violation THEN NULL;\n"
+	"    END;\n"
 	"  END IF;\n"
 	"  RETURN name;\n"
 	"END $$;\n"
