@@ -86,9 +86,9 @@ def main():
         lines = int(pg.psql("SELECT sum(octet_length(line)) FROM sealtrace.records").stdout)
         total = rows(pg)
         print("ship: one shipper: %d rows in %.1f s = %.0f rows/s; shipper CPU %.2f s"
-              " = %.1f ms per 1,000 records" % (n1, wall1, n1 / wall1, cpu1, 1000 * cpu1 / n1))
+              " = %.1f ms per 1,000 records" % (n1, wall1, n1 / wall1, cpu1, 1e6 * cpu1 / n1))
         print("ship: two more shippers in parallel: %d rows in %.1f s = %.0f rows/s;"
-              " CPU %.1f ms per 1,000 records" % (n3, wall3, n3 / wall3, 1000 * cpu3 / n3))
+              " CPU %.1f ms per 1,000 records" % (n3, wall3, n3 / wall3, 1e6 * cpu3 / n3))
         print("ship: database: %.0f bytes per record (records with indexes %.0f, record_keys"
               " %.0f; the canonical line itself %.0f)" % ((size + keys) / total, size / total,
                                                           keys / total, lines / total))

@@ -22,6 +22,7 @@ static const struct verb verbs[] = {
 	{ "lookup", cmd_lookup, "find the records of a known input (needs hmac.key)" },
 	{ "prove", cmd_prove, "inclusion proof for one record, verifiable on its own" },
 	{ "ship", cmd_ship, "copy records and checkpoints into PostgreSQL (a process of its own)" },
+	{ "witness", cmd_witness, "off-node witness: cosigns consistent checkpoints (C2SP tlog-witness)" },
 	{ "db", cmd_db, "install or migrate the PostgreSQL schema (init|migrate|status)" },
 };
 

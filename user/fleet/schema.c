@@ -182,9 +182,56 @@ static const char v1_sql[] =
 	"REVOKE ALL ON FUNCTION sealtrace.purge_before(timestamptz, text) FROM PUBLIC;\n"
 	"GRANT EXECUTE ON FUNCTION sealtrace.purge_before(timestamptz, text) TO sealtrace_purge;\n";
 
+
+/* v2: the witness's registry, state and audit (witness.c) */
+static const char v2_sql[] =
+	"DO $$ BEGIN\n"
+	"  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sealtrace_witness') THEN\n"
+	"    CREATE ROLE sealtrace_witness NOLOGIN;\n"
+	"  END IF;\n"
+	"END $$;\n"
+	"GRANT USAGE ON SCHEMA sealtrace TO sealtrace_witness;\n"
+	"GRANT SELECT ON sealtrace.schema_version TO sealtrace_witness;\n"
+	/* which node key may sign which log: one row per (log, key) */
+	"CREATE TABLE sealtrace.witness_logs (\n"
+	"  origin text NOT NULL, vkey text NOT NULL,\n"
+	"  registered_by text NOT NULL, registered_at timestamptz NOT NULL DEFAULT now(),\n"
+	"  PRIMARY KEY (origin, vkey));\n"
+	/* the latest head cosigned per log (one per stream origin): the one
+	 * mutable table, changed only under a row lock with its consistency
+	 * proof checked; its history is in cosignatures */
+	"CREATE TABLE sealtrace.witness_state (\n"
+	"  origin text PRIMARY KEY, size bigint NOT NULL,\n"
+	"  root bytea NOT NULL CHECK (length(root) = 32), note text NOT NULL,\n"
+	"  updated_at timestamptz NOT NULL DEFAULT now());\n"
+	"CREATE TABLE sealtrace.witness_audit (\n"
+	"  id bigserial PRIMARY KEY, action text NOT NULL, origin text NOT NULL,\n"
+	"  detail text NOT NULL, actor text NOT NULL,\n"
+	"  db_user text NOT NULL DEFAULT session_user,\n"
+	"  at timestamptz NOT NULL DEFAULT now());\n"
+	"DO $$ DECLARE t text; BEGIN\n"
+	"  FOREACH t IN ARRAY ARRAY['witness_logs','witness_audit'] LOOP\n"
+	"    EXECUTE format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON sealtrace.%I '\n"
+	"                   'FOR EACH ROW EXECUTE FUNCTION sealtrace.refuse_change()', t);\n"
+	"    EXECUTE format('CREATE TRIGGER append_only_statement BEFORE UPDATE OR DELETE ON sealtrace.%I '\n"
+	"                   'FOR EACH STATEMENT EXECUTE FUNCTION sealtrace.refuse_change()', t);\n"
+	"    EXECUTE format('CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON sealtrace.%I '\n"
+	"                   'FOR EACH STATEMENT EXECUTE FUNCTION sealtrace.refuse_change()', t);\n"
+	"  END LOOP;\n"
+	"END $$;\n"
+	"CREATE TRIGGER no_delete BEFORE DELETE OR TRUNCATE ON sealtrace.witness_state\n"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION sealtrace.refuse_change();\n"
+	"GRANT SELECT ON sealtrace.witness_logs TO sealtrace_witness;\n"
+	"GRANT SELECT, INSERT, UPDATE ON sealtrace.witness_state TO sealtrace_witness;\n"
+	"GRANT SELECT, INSERT ON sealtrace.witness_audit, sealtrace.cosignatures TO sealtrace_witness;\n"
+	"GRANT USAGE ON SEQUENCE sealtrace.witness_audit_id_seq TO sealtrace_witness;\n"
+	"GRANT SELECT ON sealtrace.witness_logs, sealtrace.witness_state, sealtrace.witness_audit\n"
+	"  TO sealtrace_reader, sealtrace_shipper;\n";
+
 static const struct migration migrations[] = {
 	{ 1, "records, record_keys, checkpoints, cosignatures, forks, purges; roles; append-only triggers; monthly partitions",
 	  v1_sql },
+	{ 2, "witness: witness_logs, witness_state, witness_audit; role sealtrace_witness", v2_sql },
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -44,6 +44,7 @@ struct cursor {
 	uint64_t expect;		/* next seq in reading order */
 	uint64_t batch_next;		/* next seq to add to the batch */
 	uint64_t ckpt_shipped;		/* size of the checkpoint file shipped */
+	uint64_t witnessed;		/* size last submitted to the witness */
 };
 
 struct batch {
@@ -769,13 +770,21 @@ static int ship_head(struct shipper *sh, struct cursor *cu, char *err,
 	struct st_ckpt ck;
 	size_t len;
 
-	if (cu->halted || !cu->positioned)
+	if (!cu->positioned && !sh->cfg->witness_url)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s/checkpoint", sh->cfg->state_dir,
 		 st_stream_name(cu->s));
 	if (st_ckpt_read_file(path, note, sizeof(note), &len, why, sizeof(why)) ||
 	    st_ckpt_parse_any(note, len, NULL, 0, &ck, NULL, why, sizeof(why)))
 		return 0;	/* being replaced right now: next round */
+	/* every new head goes to the witness, shipped records or not: a
+	 * truncated log's head is exactly what it must see */
+	if (sh->cfg->witness_url && ck.size != cu->witnessed) {
+		if (st_ship_witness(sh->cfg, cu->s, note, len, &sh->st, why, sizeof(why)))
+			fprintf(stderr, "sealtrace ship: witness: %s (next round)\n", why);
+		else
+			cu->witnessed = ck.size;
+	}
 	if (ck.size <= cu->ckpt_shipped || ck.size > cu->next)
 		return 0;
 	if (st_db_exec(sh->c, "BEGIN", err, errlen))
@@ -808,14 +817,19 @@ static void usage(FILE *f)
 		"  dsn: \"host=db dbname=audit user=node1 sslmode=verify-full sslrootcert=ca.pem\"\n"
 		"  batch_records: 2000                rows a transaction\n"
 		"  poll_ms: 1000                      between looks at the segments\n"
-		"  retry_max_ms: 10000                reconnect back-off cap\n\n"
+		"  retry_max_ms: 10000                reconnect back-off cap\n"
+		"  witness_url: http://witness:7380/add-checkpoint   optional: every new\n"
+		"                                     signed head goes to the witness\n\n"
 		"The segments are only read. <state_dir>/shipped/ holds how much the\n"
 		"database has: while it exists, the agent's retention purges no segment\n"
-		"that is not wholly shipped.\n\n"
+		"that is not wholly shipped. Cosigned heads go to\n"
+		"<state_dir>/shipped/<stream>.cosigned (verify --witness-key reads them);\n"
+		"counters to <state_dir>/shipped/metrics.prom (node_exporter textfile).\n\n"
 		"  --once      ship what is there, then exit (no waiting, no retrying)\n"
 		"  -h, --help  this text\n\n"
 		"Exit status: 0 stopped by SIGTERM/SIGINT (or --once: all shipped),\n"
-		"1 a fork was refused, 2 usage or config error, 3 database or I/O error\n"
+		"1 a fork was refused or the witness refused a head, 2 usage or config\n"
+		"error, 3 database, witness or I/O error\n"
 		"(--once; otherwise it reconnects with back-off).\n");
 }
 
@@ -880,7 +894,7 @@ static int run_loop(struct shipper *sh, bool once)
 			sh->st.reconnects++;
 			reset_cursors(sh);
 		}
-		before = sh->st.rows + sh->st.checkpoints;
+		before = sh->st.rows + sh->st.checkpoints + sh->st.cosigned;
 		if (round_once(sh, err, sizeof(err))) {
 			fprintf(stderr, "sealtrace ship: %s\n", err);
 			PQfinish(sh->c);
@@ -890,12 +904,16 @@ static int run_loop(struct shipper *sh, bool once)
 				return ST_EXIT_RUNTIME;
 			continue;
 		}
-		if (once && sh->st.rows + sh->st.checkpoints == before)
+		st_ship_metrics(sh->cfg, &sh->st);
+		if (once && sh->st.rows + sh->st.checkpoints + sh->st.cosigned == before)
 			break;
 		if (!once)
 			nap(sh->cfg->poll_ms);
 	}
-	return sh->forked ? ST_EXIT_FAIL : ST_EXIT_OK;
+	st_ship_metrics(sh->cfg, &sh->st);
+	if (sh->forked || sh->st.witness_refusals)
+		return ST_EXIT_FAIL;
+	return once && sh->st.witness_errors ? ST_EXIT_RUNTIME : ST_EXIT_OK;
 }
 
 int cmd_ship(int argc, char **argv)

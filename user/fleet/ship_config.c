@@ -48,13 +48,15 @@ static int entry(const char *path, yaml_document_t *doc, yaml_node_pair_t *p,
 		return set_str(v, &c->state_dir);
 	if (!strcmp(key, "dsn"))
 		return set_str(v, &c->dsn);
+	if (!strcmp(key, "witness_url"))
+		return set_str(v, &c->witness_url);
 	if (!strcmp(key, "batch_records"))
 		return set_uint(path, v, key, &c->batch_records, err, errlen);
 	if (!strcmp(key, "poll_ms"))
 		return set_uint(path, v, key, &c->poll_ms, err, errlen);
 	if (!strcmp(key, "retry_max_ms"))
 		return set_uint(path, v, key, &c->retry_max_ms, err, errlen);
-	return st_errf(err, errlen, "%s:%zu: %s: unknown key (state_dir, dsn, batch_records, poll_ms, retry_max_ms)",
+	return st_errf(err, errlen, "%s:%zu: %s: unknown key (state_dir, dsn, batch_records, poll_ms, retry_max_ms, witness_url)",
 		       path, k->start_mark.line + 1, key);
 }
 
@@ -113,5 +115,6 @@ void st_ship_config_free(struct st_ship_config *c)
 {
 	free(c->state_dir);
 	free(c->dsn);
-	c->state_dir = c->dsn = NULL;
+	free(c->witness_url);
+	c->state_dir = c->dsn = c->witness_url = NULL;
 }

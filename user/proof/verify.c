@@ -29,6 +29,7 @@
 #include "sealtrace/base/errf.h"
 #include "sealtrace/proof/addckpt.h"
 #include "sealtrace/proof/bundle.h"
+#include "sealtrace/proof/witness_claim.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/keys/keys.h"
@@ -75,6 +76,7 @@ struct verify {
 	bool started[ST_STREAM__COUNT];
 	uint64_t total, progress_ns;
 	const char *stream_name;
+	const char *witness_key;	/* --witness-key: a cosigned head required */
 	bool quiet;
 };
 
@@ -333,6 +335,16 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 			return rt_err(err, errlen, "out of memory");
 		v->c[i].have_file = true;
 	}
+	for (i = 0; v->witness_key && i < ST_STREAM__COUNT; i++) {
+		rc = st_witness_claim(v->state_dir, (enum st_stream)i, v->witness_key, &ck,
+				      err, errlen);
+		if (rc)
+			return rc;
+		snprintf(src, sizeof(src), "the head the witness cosigned (%s)",
+			 st_stream_name((enum st_stream)i));
+		if (st_ckpt_stream(&ck) != i || add_claim(&v->c[i], ck.size, ck.root, src))
+			return st_failf(err, errlen, "%s: wrong stream, or out of memory", src);
+	}
 	for (i = 0; i < next; i++) {
 		rc = read_note(v, ext[i], true, &ck, err, errlen);
 		if (rc)
@@ -571,7 +583,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
-		"                        [--checkpoint FILE]... [--quiet]\n"
+		"                        [--checkpoint FILE]... [--witness-key K] [--quiet]\n"
 		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n"
 		"       sealtrace verify --consistency FILE --checkpoint OLD --pubkey FILE\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
@@ -588,6 +600,10 @@ static void usage(FILE *f)
 		"                     directory's public keys); combines with --pubkey\n"
 		"  --checkpoint FILE  a checkpoint copied away earlier: finds a truncated\n"
 		"                     or rolled-back tail (repeatable)\n"
+		"  --witness-key K    a witness's verifier key (witness.vkey, or the string):\n"
+		"                     require, per stream, the head it cosigned (kept by the\n"
+		"                     shipper in DIR/shipped/<stream>.cosigned) and that the\n"
+		"                     log holds it: a truncated, rolled-back or forked log fails\n"
 		"  --export FILE      verify an export from `sealtrace export` instead\n"
 		"  --quiet            no progress lines on stderr\n"
 		"  -h, --help         this text\n\n"
@@ -604,6 +620,7 @@ int cmd_verify(int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "witness-key", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -628,6 +645,7 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case 'e': export = optarg; break;
 		case 'q': v.quiet = true; break;
+		case 'w': v.witness_key = optarg; break;
 		case 'c':
 			if (next == MAX_EXTERNAL) {
 				fprintf(stderr, "sealtrace verify: at most %d --checkpoint\n",

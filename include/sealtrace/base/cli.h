@@ -26,5 +26,6 @@ int cmd_lookup(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_ship(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */

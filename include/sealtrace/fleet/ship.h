@@ -27,6 +27,7 @@ struct st_ship_config {
 	uint64_t batch_records;		/* rows a transaction (default 2000) */
 	uint64_t poll_ms;		/* between looks at the segments (1000) */
 	uint64_t retry_max_ms;		/* reconnect back-off cap (10000) */
+	char *witness_url;		/* NULL: no witness */
 };
 
 /* A flat YAML mapping; every error names file:line: key. 0, or -1. */
@@ -37,6 +38,22 @@ void st_ship_config_free(struct st_ship_config *c);
 struct st_ship_stats {
 	uint64_t rows, batches, checkpoints, forks, reconnects;
 	uint64_t bytes;			/* canonical line bytes sent */
+	uint64_t cosigned, witness_refusals, witness_errors;
 };
+
+/*
+ * Submit a stream's signed head to the witness (C2SP add-checkpoint) with
+ * the consistency proof from the size it cosigned last (the local copy
+ * <state_dir>/shipped/<stream>.cosigned, or the size its 409 names). A
+ * cosignature is stored in that file (the note with the witness's line
+ * added); a refusal (409 the node cannot answer, 422) is reported on
+ * stderr and counted. 0, or -1 when the witness cannot be reached.
+ */
+int st_ship_witness(const struct st_ship_config *cfg, int stream,
+		    const char *note, size_t len, struct st_ship_stats *st,
+		    char *err, size_t errlen);
+/* <state_dir>/shipped/metrics.prom for node_exporter's textfile collector. */
+void st_ship_metrics(const struct st_ship_config *cfg,
+		     const struct st_ship_stats *st);
 
 #endif /* SEALTRACE_SHIP_H */
