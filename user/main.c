@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sealtrace/base/cli.h"
+#include "sealtrace/fleet/dbverify.h"
 
 struct verb {
 	const char *name;
@@ -49,6 +50,14 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return ST_EXIT_OK;
 	}
+	/* the database's side of verify and export lives in fleet/ */
+	for (i = 2; i < (size_t)argc; i++)
+		if (!strcmp(argv[i], "--db") || !strncmp(argv[i], "--db=", 5)) {
+			if (!strcmp(argv[1], "verify"))
+				return st_verify_db_main(argc - 1, argv + 1);
+			if (!strcmp(argv[1], "export"))
+				return st_export_db_main(argc - 1, argv + 1);
+		}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].fn(argc - 1, argv + 1);

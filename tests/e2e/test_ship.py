@@ -8,6 +8,7 @@ whose log differs from what the database holds: the fork is refused,
 reported and recorded. Retention keeps segments not yet shipped.
 """
 import gzip
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import BUILD, SEALTRACE, eq, run, wait_for
+from harness import BUILD, ROOT, SEALTRACE, eq, run, wait_for
 from pgcluster import Cluster
 
 GEN_LOG = os.path.join(BUILD, "tools", "gen_log")
@@ -48,10 +49,11 @@ class Node:
             f.write('state_dir: %s\ndsn: "%s"\nbatch_records: 2000\npoll_ms: 200\n'
                     'retry_max_ms: 2000\n' % (self.state, pg.tls_dsn(user, user + "-pw")))
 
-    def gen(self, records, start="2026-01-01T00:00:00Z", extra=()):
+    def gen(self, records, start="2026-01-01T00:00:00Z", extra=(), model="llama-3-8b-q4"):
         run([GEN_LOG, "--state-dir", self.state, "--keys-dir", self.keys, "--records",
              str(records), "--node-id", self.name, "--seed", str(self.seed),
-             "--start", start, "--ckpt-records", "5000"] + list(extra))
+             "--start", start, "--ckpt-records", "5000", "--model-version", model]
+            + list(extra))
 
     def ship_once(self, check=True):
         p = subprocess.run([SEALTRACE, "ship", "--config", self.config, "--once"],
@@ -63,6 +65,20 @@ class Node:
     def ship_bg(self):
         return subprocess.Popen([SEALTRACE, "ship", "--config", self.config],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def local_records(state, stream="decision"):
+    d, out = os.path.join(state, stream), []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".seg"):
+            with gzip.open(os.path.join(d, name), "rb") as f:
+                out += [json.loads(l) for l in f]
+    return out
+
+
+def bundle_records(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if not l.startswith('{"export"')]
 
 
 def rows(pg, node=None):
@@ -86,7 +102,8 @@ def test_ship_three_nodes_200k():
         nodes = [Node(base, "node-%d" % i, pg, "node%d" % i, seed=i) for i in (1, 2, 3)]
         per = [66667, 66667, 66666]
         for n, k in zip(nodes, per):
-            n.gen(k)
+            n.gen(k * 3 // 5, model="model-a")
+            n.gen(k - k * 3 // 5, start="2026-02-01T00:00:00Z", model="model-b")
         eq(sum(per), 200000, "events generated")
         expected = sum(local_lines(n.state) for n in nodes)
         procs = [subprocess.Popen([SEALTRACE, "ship", "--config", n.config, "--once"],
@@ -102,7 +119,7 @@ def test_ship_three_nodes_200k():
         # every generated decision event: gen_log makes one system event per
         # 1000, the rest decisions
         dec = int(pg.psql("SELECT count(*) FROM sealtrace.records WHERE stream = 'decision'").stdout)
-        eq(dec, sum(k - k // 1000 for k in per), "decision rows")
+        eq(dec, sum(len(local_records(n.state)) for n in nodes), "decision rows")
         # idempotent: a second run adds nothing
         for n in nodes:
             n.ship_once()
@@ -113,6 +130,45 @@ def test_ship_three_nodes_200k():
         # checkpoints arrived with the records
         ck = int(pg.psql("SELECT count(*) FROM sealtrace.checkpoints").stdout)
         eq(ck >= 3 * 2 * 13, True, "checkpoints shipped (%d)" % ck)
+
+        # the database on its own: chains, hashes, roots, signatures
+        pg.login("auditor", "a-pw", "sealtrace_reader")
+        reader = pg.tls_dsn("auditor", "a-pw")
+        r = subprocess.run([SEALTRACE, "verify", "--db", reader, "--quiet"], capture_output=True,
+                           text=True)
+        eq(r.returncode, 0, "verify --db: " + r.stdout + r.stderr)
+        eq("%d rows" % expected in r.stdout, True, r.stdout)
+        # export by model version: exactly the matching records, verifiable
+        out = os.path.join(base, "export")
+        r = subprocess.run([SEALTRACE, "export", "--db", reader, "--model-version", "model-b",
+                            "--out-dir", out], capture_output=True, text=True)
+        eq(r.returncode, 0, "export --db: " + r.stderr)
+        for n in nodes:
+            want = sorted(x["event_id"] for x in local_records(n.state)
+                          if x["model_version"] == "model-b")
+            path = os.path.join(out, "sealtrace_credit-scoring_%s.jsonl" % n.name)
+            got = sorted(x["event_id"] for x in bundle_records(path))
+            eq(len(got), len(want), "model-b records of " + n.name)
+            eq(got == want, True, "the same records")
+            v = subprocess.run(["python3", os.path.join(ROOT, "tools", "verify_export.py"), path,
+                                os.path.join(n.keys, "signing.pub")], capture_output=True,
+                               text=True)
+            eq(v.returncode, 0, "verify_export.py: " + v.stdout)
+        # one node's, to stdout
+        r = subprocess.run([SEALTRACE, "export", "--db", reader, "--model-version", "model-a",
+                            "--node", "node-2"], capture_output=True, text=True)
+        eq(r.returncode, 0, "export --db one node: " + r.stderr)
+        got = [json.loads(l) for l in r.stdout.splitlines() if not l.startswith('{"export"')]
+        eq(len(got), sum(1 for x in local_records(nodes[1].state)
+                         if x["model_version"] == "model-a"), "model-a of node-2")
+        # a row changed behind the triggers (owner drops them): verify --db fails
+        pg.psql("ALTER TABLE sealtrace.records DISABLE TRIGGER USER;"
+                "UPDATE sealtrace.records SET line = replace(line, 'model-b', 'model-c')"
+                " WHERE node_id = 'node-3' AND seq = 50000 AND stream = 'decision'")
+        r = subprocess.run([SEALTRACE, "verify", "--db", reader, "--quiet"], capture_output=True,
+                           text=True)
+        eq(r.returncode, 1, "verify --db after an edit: " + r.stdout)
+        eq("seq 50000" in r.stdout, True, r.stdout)
     finally:
         pg.destroy()
         shutil.rmtree(base, ignore_errors=True)
