@@ -74,10 +74,10 @@ def main():
     base = tempfile.mkdtemp(prefix="st-bench-ship-")
     try:
         sh([SEALTRACE, "db", "init", "--dsn", pg.owner_dsn()])
-        cfgs = [node(base, pg, i, a.records) for i in (1, 2, 3)]
+        cfgs = [node(base, pg, i, a.records) for i in (1, 2, 3, 4)]
         wall1, cpu1 = ship(cfgs[:1])
         n1 = rows(pg)
-        wall3, cpu3 = ship(cfgs[1:] + [cfgs[0]])    # node 1 has nothing new
+        wall3, cpu3 = ship(cfgs[1:])                # three nodes at once
         n3 = rows(pg) - n1
         size = int(pg.psql(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c"
@@ -87,8 +87,9 @@ def main():
         total = rows(pg)
         print("ship: one shipper: %d rows in %.1f s = %.0f rows/s; shipper CPU %.2f s"
               " = %.1f ms per 1,000 records" % (n1, wall1, n1 / wall1, cpu1, 1e6 * cpu1 / n1))
-        print("ship: two more shippers in parallel: %d rows in %.1f s = %.0f rows/s;"
+        print("ship: three shippers in parallel: %d rows in %.1f s = %.0f rows/s;"
               " CPU %.1f ms per 1,000 records" % (n3, wall3, n3 / wall3, 1e6 * cpu3 / n3))
+        print("ship: load average during the run: %.1f" % os.getloadavg()[0])
         print("ship: database: %.0f bytes per record (records with indexes %.0f, record_keys"
               " %.0f; the canonical line itself %.0f)" % ((size + keys) / total, size / total,
                                                           keys / total, lines / total))
