@@ -51,6 +51,7 @@ struct dbv {
 	uint64_t progress_ns;
 	/* totals */
 	uint64_t logs, rows, purged_rows, heads, cosigs;
+	uint64_t unkeyed;		/* logs whose heads no key checked */
 };
 
 struct logv {
@@ -330,6 +331,8 @@ static int verify_log(struct dbv *d, struct logv *l, char *err, size_t errlen)
 	st_merkle_init(&l->tree);
 	l->tree_ok = true;
 	rc = h ? log_keys(d, l->origin, &ks, err, errlen) : st_errf(err, errlen, "no SHA-256");
+	if (!rc && !d->given.n && !ks.n)
+		d->unkeyed++;
 	if (!rc)
 		rc = load_heads(d, l, d->given.n ? &d->given : &ks, err, errlen);
 	if (!rc)
@@ -474,8 +477,12 @@ int st_verify_db_main(int argc, char **argv)
 		       " purged by audited purges), chains, hashes and %" PRIu64
 		       " Merkle roots check out; %s%s\n", d.logs, d.rows, d.purged_rows, d.heads,
 		       d.given.n ? "signatures verify with the given keys" :
-		       "signatures verify with the registered node keys (where registered)",
+		       d.unkeyed ? "signatures NOT checked for logs without a registered key (give --pubkey)" :
+		       "signatures verify with the node keys registered with the witness",
 		       d.witness_key ? "; every cosignature of the witness verifies" : "");
+		if (d.unkeyed && !d.given.n)
+			printf("verify: %" PRIu64 " of %" PRIu64 " logs have no registered key: their heads' signatures were not checked\n",
+			       d.unkeyed, d.logs);
 		if (d.witness_key)
 			printf("verify: %" PRIu64 " cosignatures checked\n", d.cosigs);
 	}
