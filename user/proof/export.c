@@ -264,7 +264,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
-		"                        [--event-type T[,T...]] [--pubkey FILE]...\n\n"
+		"                        [--event-type T[,T...]] [--pubkey FILE]...\n"
+		"       sealtrace export --db DSN [filters]   (from PostgreSQL: --db DSN --help)\n\n"
 		"Write the selected records to stdout as JSON lines exactly as chained,\n"
 		"with each stream's signed checkpoint and a Merkle proof, so that\n"
 		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"
