@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 STAGES = ["base", "keys", "capture", "log", "config", "targets", "ops",
-          "proof", "monitor", "agent"]
+          "proof", "monitor", "fleet", "agent"]
 RANK = {s: i for i, s in enumerate(STAGES)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"sealtrace/([^/"]+)/[^"]+"', re.M)
 

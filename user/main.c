@@ -7,6 +7,7 @@
 #include "sealtrace/base/cli.h"
 #include "sealtrace/log/seal.h"
 #include "sealtrace/proof/gate.h"
+#include "sealtrace/fleet/dbverify.h"
 
 struct verb {
 	const char *name;
@@ -28,6 +29,9 @@ static const struct verb verbs[] = {
 	{ "models", cmd_models, "which model artifacts serve on this node, now or --at TIME" },
 	{ "reconstruct", cmd_reconstruct, "one decision in full: record, proof, model, oversight, risk" },
 	{ "report", cmd_report, "monitoring report for an auditor (HTML, or --json)" },
+	{ "ship", cmd_ship, "copy records and checkpoints into PostgreSQL (a process of its own)" },
+	{ "witness", cmd_witness, "off-node witness: cosigns consistent checkpoints (C2SP tlog-witness)" },
+	{ "db", cmd_db, "install or migrate the PostgreSQL schema (init|migrate|status)" },
 };
 
 static void usage(FILE *f)
@@ -80,6 +84,14 @@ int main(int argc, char **argv)
 		return rc;
 	if (load_data_key(argv[1]))
 		return ST_EXIT_USAGE;
+	/* the database's side of verify and export lives in fleet/ */
+	for (i = 2; i < (size_t)argc; i++)
+		if (!strcmp(argv[i], "--db") || !strncmp(argv[i], "--db=", 5)) {
+			if (!strcmp(argv[1], "verify"))
+				return st_verify_db_main(argc - 1, argv + 1);
+			if (!strcmp(argv[1], "export"))
+				return st_export_db_main(argc - 1, argv + 1);
+		}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].fn(argc - 1, argv + 1);

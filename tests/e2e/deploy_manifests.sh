@@ -197,6 +197,20 @@ if ds:
               "DaemonSet: mounts the ConfigMap")
         args = c.get("args", [])
         check(args[:2] == ["run", "--config"], "DaemonSet: agent runs 'run --config FILE'")
+    # The shipper: a second container with no privilege at all.
+    shipper = [c for c in pod["containers"] if c["name"] == "shipper"]
+    if check(len(shipper) == 1, "DaemonSet: has the shipper container"):
+        c = shipper[0]
+        sc = c.get("securityContext", {})
+        check(c.get("args", [])[:2] == ["ship", "--config"]
+              and sc.get("privileged") is False
+              and sc.get("allowPrivilegeEscalation") is False
+              and sc.get("capabilities", {}).get("drop") == ["ALL"]
+              and not sc.get("capabilities", {}).get("add"),
+              "DaemonSet: shipper runs 'ship --config' unprivileged, every capability dropped")
+        mounts = {m["name"] for m in c.get("volumeMounts", [])}
+        check("bpffs" not in mounts and "tracefs" not in mounts and "state" in mounts,
+              "DaemonSet: shipper mounts the state dir, no BPF or tracing fs")
 
 # Service selects the agent pods on the metrics port.
 svc = docs.get("Service")

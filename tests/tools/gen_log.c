@@ -32,6 +32,7 @@ struct gen {
 	uint64_t records, system_every, input_bytes, output_bytes;
 	uint64_t start_ns, step_ns;
 	const char *marker;
+	const char *model_version;
 	uint64_t rng;
 	struct st_keyring *kr;
 	struct st_log *log;
@@ -327,7 +328,7 @@ static int decision_event(struct gen *g, uint64_t i, uint64_t ts)
 		.type = i % 500 == 499 ? ST_ET_INCOMPLETE : ST_ET_INFERENCE,
 		.timestamp_ns = ts, .pid = 4242, .tid = 4243 + (int32_t)(i % 4),
 		.comm = "llama-server", .probe = "llama_decode",
-		.model_version = "llama-3-8b-q4", .input_len = (int64_t)g->input_bytes,
+		.model_version = g->model_version, .input_len = (int64_t)g->input_bytes,
 		.output_len = -1, .duration_ns = -1, .details = d, .ndetails = 1,
 	};
 
@@ -411,6 +412,7 @@ static void usage(FILE *f)
 		"  --output-bytes N    captured output per event (default 256)\n"
 		"  --system-every N    every Nth event is a system event (default 1000)\n"
 		"  --marker STR        put STR into every captured input\n"
+		"  --model-version S   model_version of the inferences (default llama-3-8b-q4)\n"
 		"  --inputs FILE       captured inputs are FILE's lines (no newline), in turn:\n"
 		"                      decision event d (0-based) gets line d %% lines\n"
 		"  --outputs FILE      the same for outputs (incomplete events have none)\n"
@@ -480,6 +482,7 @@ int main(int argc, char **argv)
 		{ "output-bytes", required_argument, NULL, 'o' },
 		{ "system-every", required_argument, NULL, 'e' },
 		{ "marker", required_argument, NULL, 'm' },
+		{ "model-version", required_argument, NULL, 'V' },
 		{ "inputs", required_argument, NULL, 'I' },
 		{ "outputs", required_argument, NULL, 'O' },
 		{ "start", required_argument, NULL, 's' },
@@ -506,7 +509,7 @@ int main(int argc, char **argv)
 	};
 	struct gen g = {
 		.system_every = 1000, .input_bytes = 1024, .output_bytes = 256,
-		.step_ns = 1000000, .rng = 1,
+		.step_ns = 1000000, .rng = 1, .model_version = "llama-3-8b-q4",
 	};
 	const char *start = "2025-01-01", *ins = NULL, *outs = NULL;
 	const char *retain_now = NULL, *data_key = NULL, *risk_cfg = NULL;
@@ -533,6 +536,7 @@ int main(int argc, char **argv)
 		case 'o': g.output_bytes = strtoull(optarg, NULL, 0); break;
 		case 'e': g.system_every = strtoull(optarg, NULL, 0); break;
 		case 'm': g.marker = optarg; break;
+		case 'V': g.model_version = optarg; break;
 		case 'I': ins = optarg; break;
 		case 'O': outs = optarg; break;
 		case 's': start = optarg; break;

@@ -19,6 +19,7 @@
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/digest.h"
 #include "sealtrace/keys/keys.h"
+#include "sealtrace/keys/vkey.h"
 #include "sealtrace/keys/keyring.h"
 
 static int path_in(char *out, size_t outlen, const char *dir, const char *name)
@@ -446,8 +447,14 @@ out:
 int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
 		  char *err, size_t errlen)
 {
+	return st_keyset_add_named(ks, key, name, NULL, err, errlen);
+}
+
+int st_keyset_add_named(struct st_keyset *ks, EVP_PKEY *key, const char *name,
+			const char *note_name, char *err, size_t errlen)
+{
 	EVP_PKEY **k;
-	char **nm, *dup;
+	char **nm, **nn, *dup, *ndup = NULL;
 	size_t i;
 
 	for (i = 0; i < ks->n; i++)
@@ -461,23 +468,61 @@ int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
 	nm = realloc(ks->name, (ks->n + 1) * sizeof(*nm));
 	if (nm)
 		ks->name = nm;
+	nn = realloc(ks->note_name, (ks->n + 1) * sizeof(*nn));
+	if (nn)
+		ks->note_name = nn;
 	dup = strdup(name);
-	if (!k || !nm || !dup) {
+	if (note_name)
+		ndup = strdup(note_name);
+	if (!k || !nm || !nn || !dup || (note_name && !ndup)) {
 		free(dup);
+		free(ndup);
 		EVP_PKEY_free(key);
 		return st_errf(err, errlen, "%s: out of memory", name);
 	}
 	ks->key[ks->n] = key;
 	ks->name[ks->n] = dup;
+	ks->note_name[ks->n] = ndup;
 	ks->n++;
 	return 0;
+}
+
+/* A verifier key string, in a file or given as the argument itself. */
+static int add_vkey(struct st_keyset *ks, const char *path, const char *text,
+		    char *err, size_t errlen)
+{
+	char name[ST_VKEY_NAME_MAX], why[256];
+	EVP_PKEY *k;
+	uint8_t type;
+
+	if (st_vkey_parse(text, name, sizeof(name), &type, &k, why, sizeof(why)))
+		return st_errf(err, errlen, "%s: %s", path, why);
+	if (type != ST_VKEY_ED25519) {
+		EVP_PKEY_free(k);
+		return st_errf(err, errlen, "%s: a cosignature (witness) key, not a log's signing key",
+			       path);
+	}
+	return st_keyset_add_named(ks, k, path, name, err, errlen);
 }
 
 int st_keyset_add_file(struct st_keyset *ks, const char *path, char *err,
 		       size_t errlen)
 {
+	char text[ST_VKEY_MAX + 2];
 	EVP_PKEY *k;
+	FILE *f;
+	size_t n;
 
+	f = fopen(path, "re");
+	if (!f && errno == ENOENT && strchr(path, '+'))
+		return add_vkey(ks, "verifier key", path, err, errlen);
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = '\0';
+		if (n && text[0] != '-' && strchr(text, '+'))
+			return add_vkey(ks, path, text, err, errlen);
+	}
 	if (st_pubkey_load(path, &k, err, errlen))
 		return -1;
 	return st_keyset_add(ks, k, path, err, errlen);
@@ -543,9 +588,11 @@ void st_keyset_free(struct st_keyset *ks)
 	for (i = 0; i < ks->n; i++) {
 		EVP_PKEY_free(ks->key[i]);
 		free(ks->name[i]);
+		free(ks->note_name[i]);
 	}
 	free(ks->key);
 	free(ks->name);
+	free(ks->note_name);
 	memset(ks, 0, sizeof(*ks));
 }
 

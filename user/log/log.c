@@ -1387,7 +1387,11 @@ int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
 		};
 		if (order[i] == ST_STREAM_SYSTEM && dec->head.seq)
 			c.keep_seq = dec->head.anchor_seq;
-		rc = retain_stream(log, st, &c, rep, err, errlen);
+		/* with a shipper, nothing goes before the database has it */
+		rc = st_ship_mark_read(log->state_dir, order[i], &c.ship_required,
+				       &c.shipped_size, err, errlen);
+		if (!rc)
+			rc = retain_stream(log, st, &c, rep, err, errlen);
 	}
 	st_holds_free(&holds);
 	return rc;

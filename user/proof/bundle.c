@@ -136,7 +136,8 @@ static int meta_checkpoint(struct bcheck *b, const struct st_jv *root)
 		return bad(b, "second checkpoint for stream %s", st_stream_name(s));
 	if (!note || note->t != ST_JSTR)
 		return bad(b, "checkpoint line lacks \"note\"");
-	if (st_ckpt_parse_any(note->s, note->slen, b->keys->key, b->keys->n,
+	if (st_ckpt_parse_named(note->s, note->slen, b->keys->key,
+				(const char *const *)b->keys->note_name, b->keys->n,
 			      &bs->ck, &b->rep->s[s].signer, why, sizeof(why)))
 		return bad(b, "%s", why);
 	if (st_ckpt_stream(&bs->ck) != s)

@@ -130,7 +130,8 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 	if (st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why)))
 		return st_failf(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
 			       why);
-	if (st_ckpt_parse_any(note, len, keys->key, keys->n, ck, NULL, why,
+	if (st_ckpt_parse_named(note, len, keys->key,
+				(const char *const *)keys->note_name, keys->n, ck, NULL, why,
 			      sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
 	if (st_ckpt_stream(ck) != (int)s)
@@ -259,7 +260,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
 		"                        [--event-type T[,T...]] [--pubkey FILE]...\n"
-		"                        [--data-key FILE]\n\n"
+		"                        [--data-key FILE]\n"
+		"       sealtrace export --db DSN [filters]   (from PostgreSQL: --db DSN --help)\n\n"
 		"Write the selected records to stdout as JSON lines exactly as chained,\n"
 		"with each stream's signed checkpoint and a Merkle proof, so that\n"
 		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"

@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "sealtrace/proof/addckpt.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/ops/oversight.h"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 		"  --event-id ID     the record's event_id (a UUID)\n"
 		"  --pubkey FILE     check the checkpoint's signature before writing\n"
 		"  -h, --help        this text\n\n"
+		"sealtrace prove --consistency N --help: a consistency proof instead.\n\n"
 		"A record newer than its stream's latest signed checkpoint cannot be\n"
 		"proved yet: wait for the next checkpoint (checkpoint.every_seconds).\n\n"
 		"Exit status: 0 proof written, 1 no such record, not yet checkpointed,\n"
@@ -141,6 +143,8 @@ int cmd_prove(int argc, char **argv)
 	bool found = false;
 	int c, s, rc = ST_EXIT_OK;
 
+	if (st_argv_has(argc, argv, "--consistency"))
+		return st_prove_consistency_main(argc, argv);
 	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;

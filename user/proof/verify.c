@@ -28,7 +28,9 @@
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/progress.h"
+#include "sealtrace/proof/addckpt.h"
 #include "sealtrace/proof/bundle.h"
+#include "sealtrace/proof/witness_claim.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/keys/keys.h"
@@ -87,6 +89,7 @@ struct verify {
 	bool started[ST_STREAM__COUNT];
 	struct st_progress progress;
 	const char *stream_name;
+	const char *witness_key;	/* --witness-key: a cosigned head required */
 	bool quiet;
 	/* signing epochs (key_epoch records) */
 	bool epochs;			/* one was seen: every key change must be one */
@@ -335,7 +338,8 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	if (stream < 0)
 		return st_failf(err, errlen, "%s: checkpoint of unknown stream '%s'",
 			       where, cs->v.s);
-	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
+	if (st_ckpt_parse_named(note->v.s, strlen(note->v.s), v->keys.key,
+				(const char *const *)v->keys.note_name,
 			      v->keys.n, &ck, &signer, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", where, why);
 	if (v->keys.n && (epoch_signer(v, signer, where, err, errlen) ||
@@ -420,10 +424,11 @@ static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
 /*
  * The note's form now (its head joins the claims), its signature after
  * the scan (check_notes): the key that signed it may be one a key_epoch
- * record announces.
+ * record announces. ext: a --checkpoint argument, whose unreadable or
+ * malformed file is a usage error (2).
  */
-static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
-		     char *err, size_t errlen)
+static int read_note(struct verify *v, const char *path, bool ext,
+		     struct st_ckpt *ck, char *err, size_t errlen)
 {
 	struct file_note *grown, *fn;
 	char why[512];
@@ -434,7 +439,10 @@ static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
 	v->notes = grown;
 	fn = &v->notes[v->nnotes];
 	if (st_ckpt_read_file(path, fn->note, sizeof(fn->note), &fn->len, err, errlen))
-		return -1;
+		return ext ? 2 : -1;
+	/* a --checkpoint that is no note at all is a wrong argument (exit 2) */
+	if (ext && st_ckpt_parse_any(fn->note, fn->len, NULL, 0, ck, NULL, err, errlen))
+		return 2;
 	if (st_ckpt_parse_any(fn->note, fn->len, NULL, 0, ck, NULL, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
 	snprintf(fn->path, sizeof(fn->path), "%s", path);
@@ -478,8 +486,9 @@ static int check_notes(struct verify *v, char *err, size_t errlen)
 	for (i = 0; i < v->nnotes; i++) {
 		const struct file_note *fn = &v->notes[i];
 
-		if (st_ckpt_parse_any(fn->note, fn->len, v->keys.key, v->keys.n, &ck,
-				      &signer, why, sizeof(why)))
+		if (st_ckpt_parse_named(fn->note, fn->len, v->keys.key,
+					(const char *const *)v->keys.note_name, v->keys.n, &ck,
+					&signer, why, sizeof(why)))
 			return st_failf(err, errlen, "%s: %s", fn->path, why);
 		if (note_in_epoch(v, signer, &ck, fn->path, err, errlen))
 			return 1;
@@ -493,14 +502,14 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 {
 	char path[4200], src[300];
 	struct st_ckpt ck;
-	int i, s;
+	int i, s, rc;
 
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s/checkpoint", v->state_dir,
 			 st_stream_name((enum st_stream)i));
 		if (access(path, F_OK))
 			continue;
-		if (read_note(v, path, &ck, err, errlen))
+		if (read_note(v, path, false, &ck, err, errlen))
 			return 1;
 		if (st_ckpt_stream(&ck) != i)
 			return st_failf(err, errlen, "%s: origin '%s' names another stream",
@@ -510,9 +519,20 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 			return st_errf(err, errlen, "out of memory");
 		v->c[i].have_file = true;
 	}
+	for (i = 0; v->witness_key && i < ST_STREAM__COUNT; i++) {
+		rc = st_witness_claim(v->state_dir, (enum st_stream)i, v->witness_key, &ck,
+				      err, errlen);
+		if (rc)
+			return rc;
+		snprintf(src, sizeof(src), "the head the witness cosigned (%s)",
+			 st_stream_name((enum st_stream)i));
+		if (st_ckpt_stream(&ck) != i || add_claim(&v->c[i], ck.size, ck.root, src))
+			return st_failf(err, errlen, "%s: wrong stream, or out of memory", src);
+	}
 	for (i = 0; i < next; i++) {
-		if (read_note(v, ext[i], &ck, err, errlen))
-			return 1;
+		rc = read_note(v, ext[i], true, &ck, err, errlen);
+		if (rc)
+			return rc < 0 ? 1 : rc;
 		s = st_ckpt_stream(&ck);
 		if (s < 0)
 			return st_failf(err, errlen, "%s: origin '%s' names no stream",
@@ -632,6 +652,10 @@ static int failure_status(int rc, const char *err)
 		fprintf(stderr, "sealtrace verify: %s\n", err);
 		return ST_EXIT_RUNTIME;
 	}
+	if (rc == 2) {
+		fprintf(stderr, "sealtrace verify: --checkpoint %s\n", err);
+		return ST_EXIT_USAGE;
+	}
 	printf("verify: FAIL: %s\n", err);
 	return ST_EXIT_FAIL;
 }
@@ -750,8 +774,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
-		"                        [--checkpoint FILE]... [--data-key FILE] [--quiet]\n"
-		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
+		"                        [--checkpoint FILE]... [--data-key FILE] [--witness-key K] [--quiet]\n"
+		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n"
+		"       sealtrace verify --consistency FILE --checkpoint OLD --pubkey FILE\n"
+		"       sealtrace verify --db DSN [--pubkey K]... [--witness-key K]   (--db DSN --help)\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
 		"record, the hash chain of each stream, the Merkle root at every signed\n"
 		"tree head (checkpoint records, <stream>/checkpoint, --checkpoint copies)\n"
@@ -769,6 +795,10 @@ static void usage(FILE *f)
 		"  --data-key FILE    the data key file of an encrypted log (sealed\n"
 		"                     segments cannot be read without it; also from\n"
 		"                     the environment, SEALTRACE_DATA_KEY=FILE)\n"
+		"  --witness-key K    a witness's verifier key (witness.vkey, or the string):\n"
+		"                     require, per stream, the head it cosigned (kept by the\n"
+		"                     shipper in DIR/shipped/<stream>.cosigned) and that the\n"
+		"                     log holds it: a truncated, rolled-back or forked log fails\n"
 		"  --export FILE      verify an export from `sealtrace export` instead\n"
 		"  --quiet            no progress lines on stderr\n"
 		"  -h, --help         this text\n\n"
@@ -786,6 +816,7 @@ int cmd_verify(int argc, char **argv)
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "data-key", required_argument, NULL, 'K' },
+		{ "witness-key", required_argument, NULL, 'w' },
 		ST_OPT_HELP,
 		ST_OPT_END,
 	};
@@ -797,6 +828,8 @@ int cmd_verify(int argc, char **argv)
 	bool pubkey = false;
 	int next = 0, c, rc, i;
 
+	if (st_argv_has(argc, argv, "--consistency"))
+		return st_verify_consistency_main(argc, argv);
 	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': v.state_dir = optarg; break;
@@ -812,6 +845,7 @@ int cmd_verify(int argc, char **argv)
 			if (st_cli_data_key("verify", optarg))
 				goto usage_err;
 			break;
+		case 'w': v.witness_key = optarg; break;
 		case 'c':
 			if (next == MAX_EXTERNAL) {
 				fprintf(stderr, "sealtrace verify: at most %d --checkpoint\n",

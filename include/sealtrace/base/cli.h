@@ -67,5 +67,8 @@ int cmd_decrypt(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+int cmd_ship(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 
 #endif /* SEALTRACE_CLI_H */

@@ -63,6 +63,8 @@ int st_pubkey_hash(EVP_PKEY *key, char out[ST_PUBKEY_HASH_LEN + 1]);
 struct st_keyset {
 	EVP_PKEY **key;
 	char **name;			/* where it came from, for messages */
+	char **note_name;		/* signed-note key name (from a verifier
+					 * key string), NULL for a PEM key */
 	size_t n;
 };
 
@@ -70,7 +72,14 @@ struct st_keyset {
  * was already there, -1 error. */
 int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
 		  char *err, size_t errlen);
-/* Add the Ed25519 public key in a PEM file. */
+/* The same, with the signed-note key name a verifier key string gave. */
+int st_keyset_add_named(struct st_keyset *ks, EVP_PKEY *key, const char *name,
+			const char *note_name, char *err, size_t errlen);
+/*
+ * Add the Ed25519 public key in a PEM file, or in a file holding a C2SP
+ * verifier key string (vkey.h; signing.vkey), or given as that string
+ * itself when no file of that name exists.
+ */
 int st_keyset_add_file(struct st_keyset *ks, const char *path, char *err,
 		       size_t errlen);
 /*
