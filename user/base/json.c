@@ -290,10 +290,13 @@ static void arena_free(struct st_json_arena *a)
 /* ---- parser ----------------------------------------------------------- */
 
 #define MAX_DEPTH 8
+#define MAX_DEPTH_ANY 64	/* st_json_parse_any: bodies of other programs */
 
 struct parser {
 	const unsigned char *s;
 	size_t n, i;
+	int max_depth;
+	bool numbers;		/* fractions and exponents allowed (ST_JNUM) */
 	struct st_json_arena *arena;
 	char *err;
 	size_t errlen;
@@ -481,6 +484,41 @@ static int parse_string(struct parser *p, const char **out, size_t *outlen)
 	return 0;
 }
 
+/* The rest of a number with a fraction or exponent: an IEEE double. */
+static int parse_fraction(struct parser *p, struct st_jv *v, size_t start)
+{
+	char buf[64], *end;
+	size_t i = p->i;
+
+	if (p->s[i] == '.') {
+		i++;
+		if (i >= p->n || p->s[i] < '0' || p->s[i] > '9')
+			return perr(p, "expected a digit after '.'");
+		while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
+			i++;
+	}
+	if (i < p->n && (p->s[i] == 'e' || p->s[i] == 'E')) {
+		i++;
+		if (i < p->n && (p->s[i] == '+' || p->s[i] == '-'))
+			i++;
+		if (i >= p->n || p->s[i] < '0' || p->s[i] > '9')
+			return perr(p, "expected a digit in the exponent");
+		while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
+			i++;
+	}
+	if (i - start >= sizeof(buf))
+		return perr(p, "number too long");
+	memcpy(buf, p->s + start, i - start);
+	buf[i - start] = '\0';
+	errno = 0;
+	v->d = strtod(buf, &end);
+	if (errno == ERANGE && (v->d > 1 || v->d < -1))
+		return perr(p, "number out of range");
+	v->t = ST_JNUM;
+	p->i = i;
+	return 0;
+}
+
 static int parse_number(struct parser *p, struct st_jv *v)
 {
 	uint64_t mag = 0;
@@ -494,8 +532,13 @@ static int parse_number(struct parser *p, struct st_jv *v)
 	start = p->i;
 	while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') {
 		d = p->s[p->i] - '0';
-		if (mag > (UINT64_MAX - d) / 10)
-			return perr(p, "integer out of range");
+		if (mag > (UINT64_MAX - d) / 10) {
+			if (!p->numbers)
+				return perr(p, "integer out of range");
+			while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9')
+				p->i++;
+			return parse_fraction(p, v, start - (v->neg ? 1 : 0));
+		}
 		mag = mag * 10 + d;
 		p->i++;
 	}
@@ -504,8 +547,11 @@ static int parse_number(struct parser *p, struct st_jv *v)
 	if (p->s[start] == '0' && p->i - start > 1)
 		return perr(p, "leading zero");
 	if (p->i < p->n && (p->s[p->i] == '.' || p->s[p->i] == 'e' ||
-			    p->s[p->i] == 'E'))
-		return perr(p, "only integers are allowed");
+			    p->s[p->i] == 'E')) {
+		if (!p->numbers)
+			return perr(p, "only integers are allowed");
+		return parse_fraction(p, v, start - (v->neg ? 1 : 0));
+	}
 	v->mag = mag;
 	return 0;
 }
@@ -629,7 +675,7 @@ static struct st_jv *parse_value(struct parser *p, int depth)
 	struct st_jv *v = NULL;
 	unsigned char c;
 
-	if (depth > MAX_DEPTH) {
+	if (depth > p->max_depth) {
 		perr(p, "nested too deeply");
 		return NULL;
 	}
@@ -671,32 +717,52 @@ static struct st_jv *parse_value(struct parser *p, int depth)
 	return v;
 }
 
+static int parse_doc(struct parser *p, struct st_json_doc *doc);
+
 int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
 		  char *err, size_t errlen)
 {
 	struct parser p = {
 		.s = (const unsigned char *)s, .n = n, .err = err,
-		.errlen = errlen,
+		.errlen = errlen, .max_depth = MAX_DEPTH,
 	};
+
+	return parse_doc(&p, doc);
+}
+
+int st_json_parse_any(const char *s, size_t n, struct st_json_doc *doc,
+		      char *err, size_t errlen)
+{
+	struct parser p = {
+		.s = (const unsigned char *)s, .n = n, .err = err,
+		.errlen = errlen, .max_depth = MAX_DEPTH_ANY, .numbers = true,
+	};
+
+	return parse_doc(&p, doc);
+}
+
+static int parse_doc(struct parser *p, struct st_json_doc *doc)
+{
+	size_t n = p->n;
 	struct st_jv *root;
 
 	doc->root = NULL;
 	doc->arena = NULL;
-	root = parse_value(&p, 0);
+	root = parse_value(p, 0);
 	if (root) {
-		skip_ws(&p);
-		if (p.i != n) {
-			perr(&p, "trailing data after the value");
+		skip_ws(p);
+		if (p->i != n) {
+			perr(p, "trailing data after the value");
 			root = NULL;
 		}
 	}
-	st_buf_free(&p.tmp);
+	st_buf_free(&p->tmp);
 	if (!root) {
-		arena_free(p.arena);
+		arena_free(p->arena);
 		return -1;
 	}
 	doc->root = root;
-	doc->arena = p.arena;
+	doc->arena = p->arena;
 	return 0;
 }
 
@@ -742,4 +808,70 @@ int st_jv_uint64(const struct st_jv *v, uint64_t *out)
 		return -1;
 	*out = v->mag;
 	return 0;
+}
+
+/*
+ * RFC 8785 3.2.2.3 (ECMAScript Number::toString): the shortest digit
+ * string that reads back as the same double, in fixed notation for
+ * decimal exponents -6 .. 20, else as d.ddde+-x.
+ */
+void st_json_double(struct st_buf *b, double v)
+{
+	char tmp[40], digits[20], out[48], *e;
+	int prec, exp10, k, n, i, o = 0;
+	size_t j;
+
+	if (v != v || v - v != 0) {	/* NaN, inf: JSON has no such numbers */
+		st_json_null(b);
+		return;
+	}
+	if (v == 0) {
+		st_buf_putc(b, '0');	/* -0 too, as ECMAScript writes it */
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	if (v < 0)
+		out[o++] = '-';
+	k = 0;
+	for (j = v < 0 ? 1 : 0; tmp[j] && tmp[j] != 'e'; j++)
+		if (tmp[j] >= '0' && tmp[j] <= '9')
+			digits[k++] = tmp[j];
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	e = strchr(tmp, 'e');
+	exp10 = e ? atoi(e + 1) : 0;
+	n = exp10 + 1;		/* the decimal point sits after n digits */
+	if (k <= n && n <= 21) {
+		for (i = 0; i < k; i++)
+			out[o++] = digits[i];
+		for (; i < n; i++)
+			out[o++] = '0';
+	} else if (0 < n && n <= 21) {
+		for (i = 0; i < n; i++)
+			out[o++] = digits[i];
+		out[o++] = '.';
+		for (; i < k; i++)
+			out[o++] = digits[i];
+	} else if (-6 < n && n <= 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = n; i < 0; i++)
+			out[o++] = '0';
+		for (i = 0; i < k; i++)
+			out[o++] = digits[i];
+	} else {
+		out[o++] = digits[0];
+		if (k > 1) {
+			out[o++] = '.';
+			for (i = 1; i < k; i++)
+				out[o++] = digits[i];
+		}
+		o += snprintf(out + o, sizeof(out) - (size_t)o, "e%c%d",
+			      n - 1 < 0 ? '-' : '+', n - 1 < 0 ? 1 - n : n - 1);
+	}
+	st_buf_put(b, out, (size_t)o);
 }

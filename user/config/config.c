@@ -528,10 +528,178 @@ static int parse_capture(struct ctx *c, yaml_node_t *n, const char *path,
 	return check_retval(c, n, path, cap);
 }
 
+/* ---- decision fields (decision.h) ------------------------------------- */
+
+static bool field_name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	return n >= 1 && n <= 64 && !s[n];
+}
+
+/* "response:/score": which body, then an RFC 6901 pointer. */
+static int parse_field_ref(struct ctx *c, yaml_node_t *v, const char *path,
+			   struct st_decision_field *f)
+{
+	static const struct { const char *word; enum st_decision_src src; } srcs[] = {
+		{ "request:", ST_DSRC_REQUEST }, { "input:", ST_DSRC_REQUEST },
+		{ "response:", ST_DSRC_RESPONSE }, { "output:", ST_DSRC_RESPONSE },
+	};
+	char perr[256];
+	const char *s;
+	size_t i, l;
+
+	if (want_text(c, v, path, "'request:/pointer' or 'response:/pointer'"))
+		return -1;
+	s = scalar(v);
+	for (i = 0; i < ARRAY_SIZE(srcs); i++) {
+		l = strlen(srcs[i].word);
+		if (strncmp(s, srcs[i].word, l))
+			continue;
+		if (st_json_pointer_valid(s + l, perr, sizeof(perr)))
+			return fail(c, v, path, "%s", perr);
+		f->src = srcs[i].src;
+		f->pointer = strdup(s + l);
+		return f->pointer ? 0 : fail(c, v, path, "out of memory");
+	}
+	return fail(c, v, path, "'%s' must start with request: or response: (input: or output: for a probe), then a JSON Pointer such as /score",
+		    s);
+}
+
+static int parse_field_map(struct ctx *c, yaml_node_t *n, const char *path,
+			   bool pseudonymise, struct st_decision_spec *d)
+{
+	yaml_node_pair_t *p;
+	struct st_decision_field *f;
+	char sub[PATH_LEN];
+	size_t j;
+
+	if (want_map(c, n, path))
+		return -1;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(c, p->key), *v = get_node(c, p->value);
+
+		if (!k || k->type != YAML_SCALAR_NODE || !v)
+			return fail(c, n, path, "keys must be strings");
+		key_path(sub, path, scalar(k));
+		if (!field_name_ok(scalar(k)))
+			return fail(c, k, sub, "a field name is [A-Za-z0-9_.-]{1,64}");
+		for (j = 0; j < d->nfields; j++)
+			if (!strcmp(d->fields[j].name, scalar(k)))
+				return fail(c, k, sub, "field name given twice");
+		if (d->nfields == ST_DECISION_MAX_FIELDS)
+			return fail(c, k, sub, "more than %d decision fields", ST_DECISION_MAX_FIELDS);
+		f = &d->fields[d->nfields];
+		memset(f, 0, sizeof(*f));
+		f->name = strdup(scalar(k));
+		if (!f->name)
+			return fail(c, k, sub, "out of memory");
+		d->nfields++;
+		f->pseudonymise = pseudonymise;
+		if (parse_field_ref(c, v, sub, f))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * decision: {clear: {name: "response:/ptr", ...},
+ *            pseudonymise: {name: "request:/ptr", ...}, max_string: N}
+ */
+static int parse_decision(struct ctx *c, yaml_node_t *map, const char *path,
+			  struct st_decision_spec *d)
+{
+	static const char *const keys[] = { "clear", "pseudonymise", "max_string", NULL };
+	yaml_node_t *n = map_get(c, map, "decision"), *v;
+	char sub[PATH_LEN], item[PATH_LEN];
+	uint64_t max;
+
+	if (!n)
+		return 0;
+	key_path(sub, path, "decision");
+	if (want_map(c, n, sub) || check_keys(c, n, sub, keys))
+		return -1;
+	if (!d->fields) {
+		d->fields = calloc(ST_DECISION_MAX_FIELDS, sizeof(*d->fields));
+		if (!d->fields)
+			return fail(c, n, sub, "out of memory");
+	}
+	v = map_get(c, n, "clear");
+	key_path(item, sub, "clear");
+	if (v && parse_field_map(c, v, item, false, d))
+		return -1;
+	v = map_get(c, n, "pseudonymise");
+	key_path(item, sub, "pseudonymise");
+	if (v && parse_field_map(c, v, item, true, d))
+		return -1;
+	v = map_get(c, n, "max_string");
+	key_path(item, sub, "max_string");
+	if (v) {
+		if (get_u64(c, v, item, 1, ST_DECISION_MAX_STRING, &max))
+			return -1;
+		d->max_string = (uint32_t)max;
+	}
+	return 0;
+}
+
+static void free_decision(struct st_decision_spec *d)
+{
+	size_t i;
+
+	for (i = 0; d->fields && i < d->nfields; i++) {
+		free(d->fields[i].name);
+		free(d->fields[i].pointer);
+	}
+	free(d->fields);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * system_facts: {annex_iii_category: ..., jurisdiction: ...,
+ * training_data_version: ...}: string facts about the whole system, in
+ * system_activation and the export header (as "fact.<key>").
+ */
+static int parse_facts(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
+{
+	yaml_node_t *n = map_get(c, root, "system_facts");
+	yaml_node_pair_t *p;
+	char sub[PATH_LEN];
+	size_t count;
+
+	if (!n)
+		return 0;
+	if (want_map(c, n, "system_facts"))
+		return -1;
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count > ST_MAX_FACTS)
+		return fail(c, n, "system_facts", "more than %d facts", ST_MAX_FACTS);
+	cfg->facts = calloc(count ? count : 1, sizeof(*cfg->facts));
+	if (!cfg->facts)
+		return fail(c, n, "system_facts", "out of memory");
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(c, p->key), *v = get_node(c, p->value);
+		struct st_fact_cfg *f = &cfg->facts[cfg->nfacts];
+
+		if (!k || k->type != YAML_SCALAR_NODE || !v)
+			return fail(c, n, "system_facts", "keys must be strings");
+		key_path(sub, "system_facts", scalar(k));
+		if (!field_name_ok(scalar(k)) || strlen(scalar(k)) > 59)
+			return fail(c, k, sub, "a fact name is [A-Za-z0-9_.-]{1,59}");
+		f->name = strdup(scalar(k));
+		if (!f->name)
+			return fail(c, k, sub, "out of memory");
+		cfg->nfacts++;
+		snprintf(f->key, sizeof(f->key), "fact.%s", f->name);
+		if (get_string(c, v, sub, 0, &f->value))
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- probes and targets ------------------------------------------------ */
 
 static const char *const probe_keys[] = {
-	"symbol", "offset", "input", "output", "no_endbr_skip", NULL,
+	"symbol", "offset", "input", "output", "no_endbr_skip", "decision", NULL,
 };
 
 static int parse_probe_site(struct ctx *c, yaml_node_t *n, const char *path,
@@ -579,7 +747,7 @@ static int parse_probe(struct ctx *c, yaml_node_t *n, const char *path,
 	key_path(sub, path, "output");
 	if (v && parse_capture(c, v, sub, &p->out, 1))
 		return -1;
-	return 0;
+	return parse_decision(c, n, path, &p->decision);
 }
 
 static int parse_probes(struct ctx *c, yaml_node_t *map, const char *path,
@@ -898,7 +1066,7 @@ static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
 	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
-	"models", "retention", NULL,
+	"models", "retention", "system_facts", NULL,
 };
 
 /* models: [{sha256: <64 hex>, version: <name>}] */
@@ -1113,7 +1281,7 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	v = map_get(c, root, "model_globs");
 	if (v && parse_str_list(c, v, "model_globs", &cfg->model_globs, &cfg->nmodel_globs))
 		return -1;
-	if (parse_models(c, root, cfg))
+	if (parse_models(c, root, cfg) || parse_facts(c, root, cfg))
 		return -1;
 	if (parse_targets(c, root, cfg))
 		return -1;
@@ -1282,8 +1450,10 @@ static void free_target(struct st_target_cfg *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->nprobes; i++)
+	for (i = 0; i < t->nprobes; i++) {
 		free(t->probes[i].symbol);
+		free_decision(&t->probes[i].decision);
+	}
 	free(t->probes);
 	free(t->name);
 	free(t->path);
@@ -1306,6 +1476,11 @@ void st_config_free(struct st_config *cfg)
 	for (i = 0; i < cfg->nmodels; i++)
 		free(cfg->models[i].version);
 	free(cfg->models);
+	for (i = 0; i < cfg->nfacts; i++) {
+		free(cfg->facts[i].name);
+		free(cfg->facts[i].value);
+	}
+	free(cfg->facts);
 	free(cfg->file);
 	free(cfg->system_id);
 	free(cfg->operator_id);

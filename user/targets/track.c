@@ -73,8 +73,8 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 			      const char *attach_err)
 {
 	struct st_record rec;
-	struct st_kv d[7];
-	size_t nd = 0;
+	struct st_kv d[7 + ST_MAX_FACTS];
+	size_t nd = 0, i;
 
 	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
 	rec_proc(&rec, p);
@@ -85,6 +85,9 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 	d[nd++] = st_kv_bool("held", held);
 	if (attach_err)
 		d[nd++] = st_kv_str("attach_error", attach_err);
+	/* the system's static facts, beside every activation (config system_facts) */
+	for (i = 0; i < t->cfg->nfacts; i++)
+		d[nd++] = st_kv_str(t->cfg->facts[i].key, t->cfg->facts[i].value);
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);

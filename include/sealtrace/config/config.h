@@ -42,6 +42,13 @@
  *	    at		entry|return; default entry for input, return for output
  *	  %ax/$retval (in ptr or len) needs at: return; len from %ax sets
  *	  len_at_return.
+ *	  decision: {clear: {NAME: SRC:POINTER}, pseudonymise: {NAME:
+ *	  SRC:POINTER}, max_string: 1..4096}; SRC input|output (request|response
+ *	  are synonyms), POINTER RFC 6901; at most ST_DECISION_MAX_FIELDS names,
+ *	  [A-Za-z0-9_.-]{1,64}, unique (decision.h).
+ *   system_facts: {NAME: string} (at most ST_MAX_FACTS): Annex III category,
+ *	jurisdiction, training-data version...; in system_activation and the
+ *	export header as fact.NAME.
  * Integers are decimal or 0x hex; a leading zero (YAML 1.1 octal) is refused.
  */
 #ifndef SEALTRACE_CONFIG_H
@@ -52,6 +59,7 @@
 #include <stdint.h>
 
 #include "sealtrace/capture/capture.h"
+#include "sealtrace/log/decision.h"
 
 #define ST_ERR_LEN 512
 
@@ -62,7 +70,17 @@ struct st_probe_cfg {
 	bool no_endbr_skip;	/* attach at the symbol even if it starts with endbr64 */
 	struct st_capture in;	/* in.mode == ST_LEN_NONE: no input capture */
 	struct st_capture out;
+	struct st_decision_spec decision;	/* fields of input/output in clear or as refs */
 	int line;		/* line of the probe in the config, for messages */
+};
+
+#define ST_MAX_FACTS 8
+
+/* A static fact about the system (Annex III category, jurisdiction, ...). */
+struct st_fact_cfg {
+	char *name;
+	char key[64];		/* "fact.<name>": its key in details and the export header */
+	char *value;
 };
 
 enum st_on_loss {
@@ -136,6 +154,8 @@ struct st_config {
 	size_t nmodel_globs;
 	struct st_model_cfg *models;
 	size_t nmodels;
+	struct st_fact_cfg *facts;	/* system_facts */
+	size_t nfacts;
 
 	struct st_target_cfg *targets;
 	size_t ntargets;
