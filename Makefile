@@ -25,7 +25,7 @@ CFLAGS ?= -g -O2
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUT) \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lcrypto -lyaml -lmicrohttpd -lpq -lpthread
+LDLIBS := -lbpf -lelf -lz -lcrypto -lyaml -lmicrohttpd -lpq -lhttp_parser -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)
@@ -84,6 +84,7 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 # a generated header before it exists, so these are named here.
 $(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o: $(OUT)/capture.skel.h
 $(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
+$(OUT)/obj/wire/wire.o $(OUT)/san/wire/wire.o: $(OUT)/wire.skel.h
 
 # ---- the agent ----
 

@@ -3,7 +3,7 @@
 # when any is missing. Idempotent; a no-op (one dpkg-query) when all are present.
 set -eu
 PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-libssl-dev libcmocka-dev libyaml-dev libmicrohttpd-dev libpq-dev
+libssl-dev libcmocka-dev libyaml-dev libmicrohttpd-dev libpq-dev libhttp-parser-dev
 yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck"
 missing=""
 for p in $PKGS; do

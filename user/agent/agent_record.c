@@ -308,6 +308,7 @@ void agent_account_losses(struct agent *a, uint64_t now)
 	uint32_t i;
 	bool down;
 
+	agent_wire_account(a, now);
 	for (i = 0; i < a->nprobes; i++) {
 		struct probe_rt *p = &a->probes[i];
 
@@ -431,6 +432,8 @@ int agent_consume_round(struct agent *a, int timeout_ms)
 	nlost = st_capture_lost_events(a->capture, lost, LOST_BATCH);
 	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
 	agent_settle_lost_events(a, lost, nlost);
+	if (n >= 0)
+		n += agent_wire_poll(a);
 	return n < 0 ? n : n + nlost;
 }
 

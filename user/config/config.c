@@ -785,7 +785,7 @@ static int parse_probes(struct ctx *c, yaml_node_t *map, const char *path,
 
 static const char *const target_keys[] = {
 	"name", "path", "exe", "maps", "pid", "on_loss", "signal", "probes",
-	"hold", "preset", "model_globs", NULL,
+	"hold", "preset", "model_globs", "http", NULL,
 };
 
 /* ---- string lists (model_globs) ---------------------------------------- */
@@ -913,6 +913,192 @@ static int parse_preset(struct ctx *c, yaml_node_t *map, const char *path,
 	return 0;
 }
 
+/* ---- http: wire capture of the target's own sockets ------------------- */
+
+static const char *const default_excludes[] = {
+	"/health", "/health/*", "/healthz", "/livez", "/readyz", "/ready", "/live",
+	"/metrics", "/favicon.ico",
+};
+
+struct http_preset {
+	const char *name;
+	const char *paths[3];
+	const char *fields[8][2];	/* name, "request:/..." | "response:/..." */
+};
+
+/*
+ * The common protocols, so most users write no pointers. Only counts,
+ * names and classes are kept in clear; prompts, completions and tensors
+ * only as the body HMAC.
+ */
+static const struct http_preset http_presets[] = {
+	{ "openai", { "/v1/chat/completions", "/v1/completions", NULL },
+	  { { "model_version", "response:/model" },
+	    { "request_model", "request:/model" },
+	    { "prompt_tokens", "response:/usage/prompt_tokens" },
+	    { "completion_tokens", "response:/usage/completion_tokens" },
+	    { "finish_reason", "response:/choices/0/finish_reason" },
+	    { "stream", "request:/stream" } } },
+	{ "kserve-v1", { "/v1/models/*:predict", NULL, NULL },
+	  { { "prediction", "response:/predictions/0" } } },
+	{ "open-inference", { "/v2/models/*/infer", "/v2/models/*/versions/*/infer", NULL },
+	  { { "model_name", "response:/model_name" },
+	    { "model_version", "response:/model_version" },
+	    { "output0_name", "response:/outputs/0/name" },
+	    { "output0", "response:/outputs/0/data/0" } } },
+};
+
+static int copy_list(char ***out, size_t *n, const char *const *src, size_t count)
+{
+	size_t i;
+
+	*out = calloc(count ? count : 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (i = 0; i < count && src[i]; i++) {
+		(*out)[i] = strdup(src[i]);
+		if (!(*out)[i])
+			return -1;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int apply_http_preset(struct ctx *c, yaml_node_t *n, const char *path,
+			     struct st_http_cfg *h)
+{
+	const struct http_preset *p = NULL;
+	struct st_decision_field *f;
+	size_t i, j, np = 0;
+
+	for (i = 0; i < ARRAY_SIZE(http_presets); i++)
+		if (!strcmp(h->preset, http_presets[i].name))
+			p = &http_presets[i];
+	if (!p)
+		return fail(c, n, path, "'%s' is not one of: openai, kserve-v1, open-inference",
+			    h->preset);
+	while (np < 3 && p->paths[np])
+		np++;
+	if (!h->paths && copy_list(&h->paths, &h->npaths, p->paths, np))
+		return fail(c, n, path, "out of memory");
+	if (!h->methods) {
+		static const char *const post[] = { "POST" };
+
+		if (copy_list(&h->methods, &h->nmethods, post, 1))
+			return fail(c, n, path, "out of memory");
+	}
+	if (!h->decision.fields) {
+		h->decision.fields = calloc(ST_DECISION_MAX_FIELDS, sizeof(*h->decision.fields));
+		if (!h->decision.fields)
+			return fail(c, n, path, "out of memory");
+	}
+	for (i = 0; i < 8 && p->fields[i][0]; i++) {
+		bool have = false;
+
+		for (j = 0; j < h->decision.nfields; j++)
+			have |= !strcmp(h->decision.fields[j].name, p->fields[i][0]);
+		if (have || h->decision.nfields == ST_DECISION_MAX_FIELDS)
+			continue;	/* the operator's own field of that name wins */
+		f = &h->decision.fields[h->decision.nfields];
+		f->name = strdup(p->fields[i][0]);
+		f->src = !strncmp(p->fields[i][1], "request:", 8) ? ST_DSRC_REQUEST : ST_DSRC_RESPONSE;
+		f->pointer = strdup(strchr(p->fields[i][1], ':') + 1);
+		if (!f->name || !f->pointer)
+			return fail(c, n, path, "out of memory");
+		h->decision.nfields++;
+	}
+	return 0;
+}
+
+static int parse_http_ports(struct ctx *c, yaml_node_t *map, const char *path,
+			    struct st_http_cfg *h)
+{
+	yaml_node_t *n = map_get(c, map, "ports");
+	char sub[PATH_LEN], item[PATH_LEN];
+	size_t i, count;
+	uint64_t v;
+
+	key_path(sub, path, "ports");
+	if (!n)
+		return fail(c, map, sub, "required key is missing (the port(s) the server listens on)");
+	if (want_seq(c, n, sub))
+		return -1;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!count || count > ST_HTTP_MAX_PORTS)
+		return fail(c, n, sub, "needs 1 to %d ports", ST_HTTP_MAX_PORTS);
+	for (i = 0; i < count; i++) {
+		index_path(item, sub, i);
+		if (get_u64(c, get_node(c, n->data.sequence.items.start[i]), item, 1, 65535, &v))
+			return -1;
+		h->ports[h->nports++] = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int parse_http(struct ctx *c, yaml_node_t *map, const char *path,
+		      struct st_http_cfg *h)
+{
+	static const char *const keys[] = {
+		"ports", "paths", "methods", "exclude_paths", "max_body", "client_address",
+		"preset", "decision", NULL,
+	};
+	static const char *const client[] = { "pseudonymise", "omit", NULL };
+	yaml_node_t *n = map_get(c, map, "http"), *v;
+	char sub[PATH_LEN], item[PATH_LEN];
+	int which;
+
+	if (!n)
+		return 0;
+	key_path(sub, path, "http");
+	if (want_map(c, n, sub) || check_keys(c, n, sub, keys))
+		return -1;
+	h->enabled = true;
+	h->line = line_of(n);
+	h->max_body = 65536;
+	if (parse_http_ports(c, n, sub, h))
+		return -1;
+	v = map_get(c, n, "paths");
+	key_path(item, sub, "paths");
+	if (v && parse_str_list(c, v, item, &h->paths, &h->npaths))
+		return -1;
+	v = map_get(c, n, "methods");
+	key_path(item, sub, "methods");
+	if (v && parse_str_list(c, v, item, &h->methods, &h->nmethods))
+		return -1;
+	v = map_get(c, n, "exclude_paths");
+	key_path(item, sub, "exclude_paths");
+	if (v ? parse_str_list(c, v, item, &h->exclude, &h->nexclude) :
+	    copy_list(&h->exclude, &h->nexclude, default_excludes, ARRAY_SIZE(default_excludes)))
+		return v ? -1 : fail(c, n, item, "out of memory");
+	v = map_get(c, n, "max_body");
+	key_path(item, sub, "max_body");
+	if (v && get_u64(c, v, item, 0, 16u << 20, &h->max_body))
+		return -1;
+	v = map_get(c, n, "client_address");
+	key_path(item, sub, "client_address");
+	if (v) {
+		if (get_enum(c, v, item, client, &which))
+			return -1;
+		h->omit_client = which == 1;
+	}
+	if (parse_decision(c, n, sub, &h->decision))
+		return -1;
+	if (opt_string(c, n, sub, "preset", 0, &h->preset))
+		return -1;
+	key_path(item, sub, "preset");
+	return h->preset ? apply_http_preset(c, map_get(c, n, "preset"), item, h) : 0;
+}
+
+static void free_http(struct st_http_cfg *h)
+{
+	free_str_list(h->paths, h->npaths);
+	free_str_list(h->methods, h->nmethods);
+	free_str_list(h->exclude, h->nexclude);
+	free(h->preset);
+	free_decision(&h->decision);
+	memset(h, 0, sizeof(*h));
+}
+
 static int parse_signal(struct ctx *c, yaml_node_t *n, const char *path, int *out)
 {
 	static const struct {
@@ -1010,8 +1196,11 @@ static int parse_target(struct ctx *c, yaml_node_t *n, const char *path,
 		return fail(c, map_get(c, n, "exe"), sub,
 			    "is an executable name, not a path (use 'path' for a path)");
 	}
-	if (parse_target_opts(c, n, path, t))
+	if (parse_target_opts(c, n, path, t) || parse_http(c, n, path, &t->http))
 		return -1;
+	/* an http target's inferences come from its sockets: probes optional */
+	if (t->http.enabled && !map_get(c, n, "probes"))
+		return 0;
 	return parse_probes(c, n, path, t, npreset);
 }
 
@@ -1461,6 +1650,7 @@ static void free_target(struct st_target_cfg *t)
 	free(t->maps);
 	free(t->preset);
 	free_str_list(t->model_globs, t->nmodel_globs);
+	free_http(&t->http);
 }
 
 void st_config_free(struct st_config *cfg)

@@ -209,6 +209,8 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
 {
 	bool exe_ok;
 
+	if (tc->pid && tc->pid != pi->pid)
+		return false;	/* the target names one process */
 	if (!is_discovered(tc)) {
 		if (!same_file(tc->path, pi->exe_dev, pi->exe_ino))
 			return false;
@@ -331,6 +333,8 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	memcpy(p->container_id, pi->container_id, sizeof(p->container_id));
 	st_lifecycle_track(t->lc, (uint32_t)pid, true);
 	record_activation(t, p, ts, reason, file, held, attach_failed ? err : NULL);
+	if (t->ops.process)
+		t->ops.process(t->ops.ctx, pid, ti, true);
 out:
 	free(pi);
 	return found;
@@ -343,6 +347,8 @@ static void deactivate(struct st_tracker *t, struct proc *p, uint64_t ts, const 
 {
 	/* the process's last calls are in the capture ring: record them first */
 	t->ops.drain(t->ops.ctx);
+	if (t->ops.process)
+		t->ops.process(t->ops.ctx, p->pid, p->target, false);
 	record_deactivation(t, p, ts, reason, status, have_status);
 	remove_proc(t, p);
 }

@@ -46,6 +46,13 @@
  *	  SRC:POINTER}, max_string: 1..4096}; SRC input|output (request|response
  *	  are synonyms), POINTER RFC 6901; at most ST_DECISION_MAX_FIELDS names,
  *	  [A-Za-z0-9_.-]{1,64}, unique (decision.h).
+ *	http: {ports: [N...] (required, 1..65535), paths: [fnmatch...],
+ *	  methods: [POST...], exclude_paths: [fnmatch...] (default /health*,
+ *	  /healthz, /livez, /readyz, /ready, /live, /metrics, /favicon.ico),
+ *	  max_body: 0..16777216 (default 65536), client_address:
+ *	  pseudonymise|omit, preset: openai|kserve-v1|open-inference,
+ *	  decision: as for probes, with request:/response:}; a target with
+ *	  http needs no probes (docs/http.md).
  *   system_facts: {NAME: string} (at most ST_MAX_FACTS): Annex III category,
  *	jurisdiction, training-data version...; in system_activation and the
  *	export header as fact.NAME.
@@ -95,6 +102,27 @@ struct st_model_cfg {
 	int line;
 };
 
+#define ST_HTTP_MAX_PORTS 16
+#define ST_HTTP_MAX_PATTERNS 32
+
+/* http: watch the target's own sockets (wire capture, docs/http.md). */
+struct st_http_cfg {
+	bool enabled;
+	uint16_t ports[ST_HTTP_MAX_PORTS];	/* local ports (required) */
+	size_t nports;
+	char **paths;		/* fnmatch patterns of what is an inference; NULL: every path */
+	size_t npaths;
+	char **methods;		/* NULL: every method */
+	size_t nmethods;
+	char **exclude;		/* never inferences (default: health checks, metrics) */
+	size_t nexclude;
+	uint64_t max_body;	/* bytes of a body kept for its HMAC and decision fields */
+	bool omit_client;	/* client_address: omit (default pseudonymise) */
+	char *preset;		/* openai | kserve-v1 | open-inference, or NULL */
+	struct st_decision_spec decision;	/* request:/response: pointers */
+	int line;
+};
+
 struct st_target_cfg {
 	char *name;
 	char *path;		/* binary or shared library */
@@ -109,6 +137,7 @@ struct st_target_cfg {
 	size_t nmodel_globs;
 	struct st_probe_cfg *probes;
 	size_t nprobes;
+	struct st_http_cfg http;
 	int line;
 };
 

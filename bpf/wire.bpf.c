@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wire capture: the HTTP/1.1 bytes a tracked process moves on the sockets
+ * it accepted on a watched port, from syscall tracepoints (kprobes and
+ * fentry are not available here). Layout: include/sealtrace/wire/wire_abi.h.
+ *
+ * Cost for everyone else: every program starts with one lookup of the
+ * caller's tgid in wire_tgids (filled by the agent's discovery) and returns
+ * when it is absent. A tracked process pays a second lookup, (tgid, fd) in
+ * conns, on every read/write-family syscall.
+ *
+ * Data is copied straight from the process's buffer into ring space
+ * reserved per chunk (WIRE_SMALL or WIRE_CHUNK bytes): syscall tracepoints
+ * may be preempted, so a per-CPU scratch buffer (as capture.bpf.c uses
+ * under uprobes) could be reused under a running program.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sealtrace/wire/wire_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET		2
+#define AF_INET6	10
+
+const volatile __u64 wakeup_bytes = 1 << 20;	/* wake the consumer past this fill */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);	/* resized from the config before load */
+} wire_events SEC(".maps");
+
+/* Tracked processes: tgid -> target index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WIRE_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} wire_tgids SEC(".maps");
+
+/* Watched local ports (host order); port 0 means every port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WIRE_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} wire_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WIRE_MAX_CONNS);
+	__type(key, struct wire_conn_key);
+	__type(value, struct wire_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wire_counters);
+} wire_counters SEC(".maps");
+
+/* Connection ids: one counter (userspace takes ids from the top half). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} conn_ids SEC(".maps");
+
+/* A read/write-family syscall between its enter and its exit. */
+struct pending {
+	__s32 fd;
+	__u32 kind;		/* WIRE_DATA_IN or WIRE_DATA_OUT */
+	__u64 buf;		/* buffer, or the iovec array */
+	__u32 iovcnt;		/* 0: buf is a plain buffer */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);	/* tid */
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+struct iovec_u {
+	__u64 base;
+	__u64 len;
+};
+
+static __always_inline struct wire_counters *counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&wire_counters, &zero);
+}
+
+static __always_inline bool tracked(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&wire_tgids, &tgid) != NULL;
+}
+
+static __always_inline __u64 flags_for_output(void)
+{
+	__u64 avail = bpf_ringbuf_query(&wire_events, BPF_RB_AVAIL_DATA);
+
+	return avail > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill(struct wire_event *e, __u32 kind, __u32 tgid,
+				 __s32 fd, __u64 conn_id, __u64 seq, __u32 len,
+				 __u32 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->kind = kind;
+	e->tgid = tgid;
+	e->tid = (__u32)id;
+	e->fd = fd;
+	e->conn_id = conn_id;
+	e->seq = seq;
+	e->ts = bpf_ktime_get_tai_ns();
+	e->len = len;
+	e->flags = flags;
+	e->family = 0;
+	e->lport = 0;
+	e->rport = 0;
+	e->pad = 0;
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* An event without data (OPEN, CLOSE, SENDFILE, HOLE); false when lost. */
+static __always_inline bool emit_meta(__u32 kind, __u32 tgid, __s32 fd,
+				      const struct wire_conn *c, __u64 seq,
+				      __u32 len, struct sock *sk)
+{
+	struct wire_counters *k = counters();
+	struct wire_event *e;
+
+	e = bpf_ringbuf_reserve(&wire_events, sizeof(*e), 0);
+	if (!e) {
+		if (k)
+			__sync_fetch_and_add(&k->rb_full, 1);
+		return false;
+	}
+	fill(e, kind, tgid, fd, c->id, seq, len, c->flags);
+	if (sk) {
+		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (e->family == AF_INET6)
+			BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		else
+			BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_daddr);
+	}
+	bpf_ringbuf_submit(e, flags_for_output());
+	if (k)
+		__sync_fetch_and_add(&k->events, 1);
+	return true;
+}
+
+/* ---- accept: a connection on a watched port -------------------------- */
+
+static __always_inline struct sock *sock_of_fd(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds, *f = NULL;
+	struct socket *so;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	if (!so)
+		return NULL;
+	return BPF_CORE_READ(so, sk);
+}
+
+static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct wire_conn c = { 0 };
+	struct wire_conn_key key;
+	struct wire_counters *k;
+	struct sock *sk;
+	__u16 port, any = 0;
+	__u64 *ids;
+	int fd = (int)ctx->ret;
+
+	if (!tracked(tgid) || fd < 0)
+		return 0;
+	sk = sock_of_fd(fd);
+	if (!sk)
+		return 0;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!bpf_map_lookup_elem(&wire_ports, &port) &&
+	    !bpf_map_lookup_elem(&wire_ports, &any))
+		return 0;
+	ids = bpf_map_lookup_elem(&conn_ids, &zero);
+	if (!ids)
+		return 0;
+	c.id = __sync_fetch_and_add(ids, 1) + 1;
+	c.seq = 1;
+	c.lport = port;
+	key.tgid = tgid;
+	key.fd = fd;
+	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY)) {
+		k = counters();
+		if (k)
+			__sync_fetch_and_add(&k->conns_full, 1);
+		return 0;
+	}
+	emit_meta(WIRE_CONN_OPEN, tgid, fd, &c, 0, 0, sk);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int wire_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int wire_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx);
+}
+
+/* ---- read/write family: remember the buffer at enter ----------------- */
+
+static __always_inline int remember(__s32 fd, __u32 kind, __u64 buf, __u32 iovcnt)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct wire_conn_key key = { .tgid = tgid, .fd = fd };
+	struct pending p = { .fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt };
+
+	if (!tracked(tgid) || !bpf_map_lookup_elem(&conns, &key))
+		return 0;
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+/* struct user_msghdr: msg_iov at 16, msg_iovlen at 24 (x86-64, arm64) */
+static __always_inline int remember_msg(__s32 fd, __u32 kind, __u64 msg)
+{
+	__u64 iov = 0, iovlen = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!tracked(tgid))
+		return 0;
+	bpf_probe_read_user(&iov, sizeof(iov), (void *)(msg + 16));
+	bpf_probe_read_user(&iovlen, sizeof(iovlen), (void *)(msg + 24));
+	return remember(fd, kind, iov, iovlen ? (__u32)iovlen : 0xffffffff);
+}
+
+SEC("tp/syscalls/sys_enter_read")
+int wire_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
+}
+
+SEC("tp/syscalls/sys_enter_recvfrom")
+int wire_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
+}
+
+SEC("tp/syscalls/sys_enter_readv")
+int wire_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1],
+			ctx->args[2] ? (__u32)ctx->args[2] : 0xffffffff);
+}
+
+SEC("tp/syscalls/sys_enter_recvmsg")
+int wire_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember_msg((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1]);
+}
+
+SEC("tp/syscalls/sys_enter_write")
+int wire_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int wire_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
+}
+
+SEC("tp/syscalls/sys_enter_writev")
+int wire_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1],
+			ctx->args[2] ? (__u32)ctx->args[2] : 0xffffffff);
+}
+
+SEC("tp/syscalls/sys_enter_sendmsg")
+int wire_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember_msg((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1]);
+}
+
+/* ---- at exit: emit what moved, chunk by chunk ------------------------- */
+
+/*
+ * One span of user memory as chunks. The callback only reads its context
+ * (chunk i is at offset i * WIRE_CHUNK): state that changed per iteration
+ * would keep the verifier from seeing the loop body converge.
+ */
+struct span {
+	__u64 conn_id, seq0, buf;
+	__u32 len, tgid, kind, flags;
+	__s32 fd;
+	__u32 first;		/* the syscall's first span: a lost chunk 0 may be a request */
+};
+
+static __always_inline bool looks_like_request(__u64 buf)
+{
+	__u32 w = 0;
+
+	if (bpf_probe_read_user(&w, sizeof(w), (void *)buf))
+		return false;
+	/* "GET ", "POST", "PUT ", "HEAD", "DELE", "PATC", "OPTI" (little endian) */
+	return w == 0x20544547 || w == 0x54534f50 || w == 0x20545550 ||
+	       w == 0x44414548 || w == 0x454c4544 || w == 0x43544150 ||
+	       w == 0x4954504f;
+}
+
+static long emit_chunk(__u64 i, struct span *x)
+{
+	__u64 off = i * WIRE_CHUNK, src;
+	struct wire_counters *k;
+	struct wire_event *e;
+	__u32 n;
+
+	if (off >= x->len)
+		return 1;
+	n = x->len - (__u32)off;
+	if (n > WIRE_CHUNK)
+		n = WIRE_CHUNK;
+	src = x->buf + off;
+	if (n <= WIRE_SMALL)
+		e = bpf_ringbuf_reserve(&wire_events, sizeof(*e) + WIRE_SMALL, 0);
+	else
+		e = bpf_ringbuf_reserve(&wire_events, sizeof(*e) + WIRE_CHUNK, 0);
+	if (!e) {
+		k = counters();
+		if (k) {
+			__sync_fetch_and_add(&k->rb_full, 1);
+			__sync_fetch_and_add(&k->bytes_lost, n);
+			if (!i && x->first && x->kind == WIRE_DATA_IN && looks_like_request(src))
+				__sync_fetch_and_add(&k->requests_lost, 1);
+		}
+		return 0;
+	}
+	fill(e, x->kind, x->tgid, x->fd, x->conn_id, x->seq0 + i, n, x->flags);
+	if (n > WIRE_CHUNK)	/* for the verifier: n is at most one chunk */
+		n = WIRE_CHUNK;
+	if (bpf_probe_read_user(e + 1, n, (void *)src))
+		e->len = 0;	/* unreadable: seen as a gap by the reassembler */
+	bpf_ringbuf_submit(e, flags_for_output());
+	k = counters();
+	if (k)
+		__sync_fetch_and_add(&k->events, 1);
+	return 0;
+}
+
+/* Emit len bytes at buf from event number seq on; the numbers it used. */
+static __always_inline __u32 emit_span(struct span *x)
+{
+	__u32 chunks = (x->len + WIRE_CHUNK - 1) / WIRE_CHUNK;
+
+	if (chunks > WIRE_MAX_CHUNKS)
+		chunks = WIRE_MAX_CHUNKS;
+	bpf_loop(chunks, emit_chunk, x, 0);
+	return chunks;
+}
+
+static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), iov, max = (__u64)WIRE_MAX_CHUNKS * WIRE_CHUNK;
+	__u32 tgid = id >> 32, tid = (__u32)id, iovcnt, j, used;
+	struct wire_conn_key key;
+	struct wire_counters *k;
+	struct iovec_u iv;
+	struct span x = { 0 };
+	struct wire_conn *c;
+	struct pending *p;
+	__u64 remaining, seq;
+	long ret = ctx->ret;
+
+	if (!tracked(tgid))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p)
+		return 0;
+	key.tgid = tgid;
+	key.fd = p->fd;
+	x.kind = p->kind;
+	/* iovcnt: 0 for a plain buffer, 0xffffffff for an empty vector */
+	iovcnt = p->iovcnt;
+	iov = p->buf;
+	bpf_map_delete_elem(&pending, &tid);
+	if (ret <= 0 || iovcnt == 0xffffffff)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	k = counters();
+	if (k)
+		__sync_fetch_and_add(&k->syscalls, 1);
+	x.conn_id = c->id;
+	x.tgid = tgid;
+	x.fd = key.fd;
+	x.flags = c->flags;
+	x.first = 1;
+	seq = c->seq;
+	remaining = (__u64)ret;
+	if (!iovcnt) {
+		x.buf = iov;
+		x.len = remaining > max ? (__u32)max : (__u32)remaining;
+		x.seq0 = seq;
+		seq += emit_span(&x);
+		remaining -= x.len;
+	} else {
+		for (j = 0; j < WIRE_MAX_IOV && j < iovcnt && remaining; j++) {
+			if (bpf_probe_read_user(&iv, sizeof(iv), (void *)(iov + j * sizeof(iv))))
+				break;
+			used = iv.len < remaining ? (__u32)iv.len : (__u32)remaining;
+			if (used > max)
+				used = (__u32)max;
+			x.buf = iv.base;
+			x.len = used;
+			x.seq0 = seq;
+			seq += emit_span(&x);
+			remaining -= used;
+			x.first = 0;
+		}
+	}
+	if (remaining) {
+		/* beyond what one syscall may copy: a hole of known length */
+		if (k)
+			__sync_fetch_and_add(&k->hole_bytes, remaining);
+		emit_meta(x.kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, tgid,
+			  key.fd, c, seq, remaining > 0xffffffff ? 0xffffffff : (__u32)remaining,
+			  NULL);
+		seq++;
+	}
+	c->seq = seq;
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_read")
+int wire_exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_recvfrom")
+int wire_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_readv")
+int wire_exit_readv(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_recvmsg")
+int wire_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_write")
+int wire_exit_write(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_sendto")
+int wire_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_writev")
+int wire_exit_writev(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_sendmsg")
+int wire_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit_data(ctx);
+}
+
+/* ---- sendfile: counted, flagged, never captured ----------------------- */
+
+SEC("tp/syscalls/sys_enter_sendfile64")
+int wire_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((__s32)ctx->args[0], WIRE_SENDFILE, 0, 0);
+}
+
+SEC("tp/syscalls/sys_exit_sendfile64")
+int wire_exit_sendfile(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct wire_conn_key key;
+	struct wire_counters *k;
+	struct wire_conn *c;
+	struct pending *p;
+
+	if (!tracked(tgid))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p)
+		return 0;
+	key.tgid = tgid;
+	key.fd = p->fd;
+	bpf_map_delete_elem(&pending, &tid);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || ctx->ret <= 0)
+		return 0;
+	k = counters();
+	if (k)
+		__sync_fetch_and_add(&k->sendfile_bytes, ctx->ret);
+	emit_meta(WIRE_SENDFILE, tgid, key.fd, c, c->seq, (__u32)ctx->ret, NULL);
+	c->seq++;
+	return 0;
+}
+
+/* ---- close ------------------------------------------------------------ */
+
+SEC("tp/syscalls/sys_enter_close")
+int wire_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct wire_conn_key key = { .tgid = tgid, .fd = (__s32)ctx->args[0] };
+	struct wire_conn *c;
+
+	if (!tracked(tgid))
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	emit_meta(WIRE_CLOSE, tgid, key.fd, c, c->seq, 0, NULL);
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}

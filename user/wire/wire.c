@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Wire capture: load, attach, watch processes and ports, read the ring. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sealtrace/base/errf.h"
+#include "sealtrace/wire/wire.h"
+#include "wire.skel.h"
+
+#define DEF_RING	(16ull << 20)
+#define MAX_SOCKS	4096
+
+struct st_wire {
+	struct wire_bpf *skel;
+	struct ring_buffer *rb;
+	st_wire_fn fn;
+	void *fn_ctx;
+	uint16_t ports[WIRE_MAX_PORTS];
+	size_t nports;
+	bool any_port;
+	uint64_t next_pre_id;	/* ids of connections entered from /proc */
+	int ncpus;
+};
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct st_wire *w = ctx;
+	const struct wire_event *ev = data;
+
+	if (size < sizeof(*ev) || !w->fn)
+		return 0;
+	if ((ev->kind == WIRE_DATA_IN || ev->kind == WIRE_DATA_OUT) &&
+	    size < sizeof(*ev) + ev->len)
+		return 0;
+	w->fn(w->fn_ctx, ev, (const uint8_t *)(ev + 1));
+	return 0;
+}
+
+int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
+		 size_t errlen)
+{
+	struct st_wire *w = calloc(1, sizeof(*w));
+	uint8_t one = 1;
+	size_t i;
+	int e;
+
+	*out = NULL;
+	if (!w)
+		return st_errf(err, errlen, "wire: out of memory");
+	w->next_pre_id = 1ull << 63;
+	w->ncpus = libbpf_num_possible_cpus();
+	w->skel = wire_bpf__open();
+	if (!w->skel) {
+		free(w);
+		return st_errf(err, errlen, "wire: cannot open the BPF object: %s", strerror(errno));
+	}
+	bpf_map__set_max_entries(w->skel->maps.wire_events,
+				 (__u32)(o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING));
+	w->skel->rodata->wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING) / 8;
+	e = wire_bpf__load(w->skel);
+	if (!e)
+		e = wire_bpf__attach(w->skel);
+	if (e) {
+		st_wire_close(w);
+		return st_errf(err, errlen, "wire: cannot load/attach the syscall tracepoints: %s",
+			    strerror(-e));
+	}
+	for (i = 0; i < o->nports && i < WIRE_MAX_PORTS; i++) {
+		w->ports[w->nports++] = o->ports[i];
+		if (!o->ports[i])
+			w->any_port = true;
+		if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.wire_ports), &o->ports[i],
+					&one, BPF_ANY)) {
+			st_wire_close(w);
+			return st_errf(err, errlen, "wire: ports map: %s", strerror(errno));
+		}
+	}
+	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.wire_events), on_sample, w, NULL);
+	if (!w->rb) {
+		st_wire_close(w);
+		return st_errf(err, errlen, "wire: ring buffer: %s", strerror(errno));
+	}
+	*out = w;
+	return 0;
+}
+
+/* ---- connections open before the process was tracked ----------------- */
+
+static bool port_watched(const struct st_wire *w, unsigned port)
+{
+	size_t i;
+
+	if (w->any_port)
+		return true;
+	for (i = 0; i < w->nports; i++)
+		if (w->ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Inodes of ESTABLISHED sockets on a watched local port, from net/tcp{,6}. */
+static size_t established(const struct st_wire *w, uint32_t tgid, unsigned long *inodes,
+			  size_t max)
+{
+	static const char *const files[] = { "tcp", "tcp6" };
+	char path[64], line[512], local[64], remote[64];
+	unsigned state, lport;
+	unsigned long inode;
+	size_t n = 0, f;
+	char *colon;
+	FILE *fp;
+
+	for (f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path), "/proc/%u/net/%s", tgid, files[f]);
+		fp = fopen(path, "re");
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp) && n < max) {
+			if (sscanf(line, " %*u: %63s %63s %x %*s %*s %*s %*u %*u %lu",
+				   local, remote, &state, &inode) != 4 || state != 1)
+				continue;
+			colon = strrchr(local, ':');
+			if (!colon || sscanf(colon + 1, "%x", &lport) != 1 ||
+			    !port_watched(w, lport))
+				continue;
+			inodes[n++] = inode;
+		}
+		fclose(fp);
+	}
+	return n;
+}
+
+static bool in_list(const unsigned long *v, size_t n, unsigned long x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static void enter_preexisting(struct st_wire *w, uint32_t tgid)
+{
+	unsigned long *inodes = calloc(MAX_SOCKS, sizeof(*inodes)), inode;
+	char path[300], link[64];
+	struct dirent *de;
+	size_t n;
+	ssize_t l;
+	DIR *d;
+
+	if (!inodes)
+		return;
+	n = established(w, tgid, inodes, MAX_SOCKS);
+	snprintf(path, sizeof(path), "/proc/%u/fd", tgid);
+	d = n ? opendir(path) : NULL;
+	while (d && (de = readdir(d))) {
+		struct wire_conn_key key = { .tgid = tgid, .fd = atoi(de->d_name) };
+		struct wire_conn c = { .flags = WIRE_F_PREEXISTING };
+
+		snprintf(path, sizeof(path), "/proc/%u/fd/%s", tgid, de->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = '\0';
+		if (sscanf(link, "socket:[%lu]", &inode) != 1 || !in_list(inodes, n, inode))
+			continue;
+		c.id = w->next_pre_id++;
+		c.seq = 0;
+		bpf_map_update_elem(bpf_map__fd(w->skel->maps.conns), &key, &c, BPF_NOEXIST);
+	}
+	if (d)
+		closedir(d);
+	free(inodes);
+}
+
+int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
+		  size_t errlen)
+{
+	if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid, &target,
+				BPF_ANY))
+		return st_errf(err, errlen, "wire: cannot track pid %u: %s", tgid,
+			    strerror(errno));
+	enter_preexisting(w, tgid);
+	return 0;
+}
+
+void st_wire_untrack(struct st_wire *w, uint32_t tgid)
+{
+	struct wire_conn_key key, next;
+	int fd = bpf_map__fd(w->skel->maps.conns);
+	bool more;
+
+	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid);
+	/* the process's connection entries go with it */
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (key.tgid == tgid)
+			bpf_map_delete_elem(fd, &key);
+	}
+}
+
+int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx)
+{
+	w->fn = fn;
+	w->fn_ctx = ctx;
+	return ring_buffer__consume(w->rb);
+}
+
+int st_wire_counters(struct st_wire *w, struct wire_counters *sum)
+{
+	struct wire_counters *per;
+	__u32 zero = 0;
+	int i;
+
+	memset(sum, 0, sizeof(*sum));
+	per = calloc((size_t)w->ncpus, sizeof(*per));
+	if (!per)
+		return -1;
+	if (bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.wire_counters), &zero, per)) {
+		free(per);
+		return -1;
+	}
+	for (i = 0; i < w->ncpus; i++) {
+		sum->syscalls += per[i].syscalls;
+		sum->events += per[i].events;
+		sum->rb_full += per[i].rb_full;
+		sum->bytes_lost += per[i].bytes_lost;
+		sum->requests_lost += per[i].requests_lost;
+		sum->conns_full += per[i].conns_full;
+		sum->sendfile_bytes += per[i].sendfile_bytes;
+		sum->hole_bytes += per[i].hole_bytes;
+	}
+	free(per);
+	return 0;
+}
+
+void st_wire_close(struct st_wire *w)
+{
+	if (!w)
+		return;
+	ring_buffer__free(w->rb);
+	wire_bpf__destroy(w->skel);
+	free(w);
+}
