@@ -72,20 +72,11 @@ struct {
 	__type(value, __u64);
 } conn_ids SEC(".maps");
 
-/* A read/write-family syscall between its enter and its exit. */
-struct pending {
-	__s32 fd;
-	__u32 kind;		/* WIRE_DATA_IN or WIRE_DATA_OUT */
-	__u64 buf;		/* buffer, or the iovec array */
-	__u32 iovcnt;		/* 0: buf is a plain buffer */
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);	/* tid */
-	__type(value, struct pending);
+	__type(value, struct wire_pending);
 } pending SEC(".maps");
 
 struct iovec_u {
@@ -237,21 +228,30 @@ int wire_exit_accept(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- read/write family: remember the buffer at enter ----------------- */
 
-static __always_inline int remember(__s32 fd, __u32 kind, __u64 buf, __u32 iovcnt)
+static __always_inline int remember(struct trace_event_raw_sys_enter *ctx, __s32 fd,
+				    __u32 kind, __u64 buf, __u32 iovcnt)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct wire_conn_key key = { .tgid = tgid, .fd = fd };
-	struct pending p = { .fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt };
+	struct wire_pending p = {
+		.fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt, .nr = (__u32)ctx->id,
+	};
 
-	if (!tracked(tgid) || !bpf_map_lookup_elem(&conns, &key))
+	if (!tracked(tgid))
 		return 0;
+	if (!bpf_map_lookup_elem(&conns, &key)) {
+		/* not a connection: no entry the agent made may outlive this call */
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 	return 0;
 }
 
 /* struct user_msghdr: msg_iov at 16, msg_iovlen at 24 (x86-64, arm64) */
-static __always_inline int remember_msg(__s32 fd, __u32 kind, __u64 msg)
+static __always_inline int remember_msg(struct trace_event_raw_sys_enter *ctx, __s32 fd,
+					__u32 kind, __u64 msg)
 {
 	__u64 iov = 0, iovlen = 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -260,57 +260,57 @@ static __always_inline int remember_msg(__s32 fd, __u32 kind, __u64 msg)
 		return 0;
 	bpf_probe_read_user(&iov, sizeof(iov), (void *)(msg + 16));
 	bpf_probe_read_user(&iovlen, sizeof(iovlen), (void *)(msg + 24));
-	return remember(fd, kind, iov, iovlen ? (__u32)iovlen : 0xffffffff);
+	return remember(ctx, fd, kind, iov, iovlen ? (__u32)iovlen : 0xffffffff);
 }
 
 SEC("tp/syscalls/sys_enter_read")
 int wire_enter_read(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
+	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
 }
 
 SEC("tp/syscalls/sys_enter_recvfrom")
 int wire_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
+	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
 }
 
 SEC("tp/syscalls/sys_enter_readv")
 int wire_enter_readv(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1],
+	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1],
 			ctx->args[2] ? (__u32)ctx->args[2] : 0xffffffff);
 }
 
 SEC("tp/syscalls/sys_enter_recvmsg")
 int wire_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember_msg((__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1]);
+	return remember_msg(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1]);
 }
 
 SEC("tp/syscalls/sys_enter_write")
 int wire_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
+	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
 }
 
 SEC("tp/syscalls/sys_enter_sendto")
 int wire_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
+	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
 }
 
 SEC("tp/syscalls/sys_enter_writev")
 int wire_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1],
+	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1],
 			ctx->args[2] ? (__u32)ctx->args[2] : 0xffffffff);
 }
 
 SEC("tp/syscalls/sys_enter_sendmsg")
 int wire_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember_msg((__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1]);
+	return remember_msg(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1]);
 }
 
 /* ---- at exit: emit what moved, chunk by chunk ------------------------- */
@@ -398,7 +398,7 @@ static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
 	struct iovec_u iv;
 	struct span x = { 0 };
 	struct wire_conn *c;
-	struct pending *p;
+	struct wire_pending *p;
 	__u64 remaining, seq;
 	long ret = ctx->ret;
 
@@ -407,6 +407,10 @@ static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p)
 		return 0;
+	if (p->nr != (__u32)ctx->id) {
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
 	key.tgid = tgid;
 	key.fd = p->fd;
 	x.kind = p->kind;
@@ -516,7 +520,7 @@ int wire_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 SEC("tp/syscalls/sys_enter_sendfile64")
 int wire_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
 {
-	return remember((__s32)ctx->args[0], WIRE_SENDFILE, 0, 0);
+	return remember(ctx, (__s32)ctx->args[0], WIRE_SENDFILE, 0, 0);
 }
 
 SEC("tp/syscalls/sys_exit_sendfile64")
@@ -527,7 +531,7 @@ int wire_exit_sendfile(struct trace_event_raw_sys_exit *ctx)
 	struct wire_conn_key key;
 	struct wire_counters *k;
 	struct wire_conn *c;
-	struct pending *p;
+	struct wire_pending *p;
 
 	if (!tracked(tgid))
 		return 0;

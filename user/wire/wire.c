@@ -147,9 +147,73 @@ static bool in_list(const unsigned long *v, size_t n, unsigned long x)
 	return false;
 }
 
+/* x86-64 numbers of the reads a blocked thread may be in. */
+#define NR_READ		0
+#define NR_READV	19
+#define NR_RECVFROM	45
+
+static bool fd_in(const int *fds, size_t n, long fd)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	return false;
+}
+
+/*
+ * A thread already blocked in a read of such a connection entered it
+ * before we watched: its exit would find no buffer. Enter the buffer from
+ * /proc/PID/task/TID/syscall ("nr fd buf len ..."), so that read's bytes
+ * are captured too. A thread that returns between the two reads here
+ * loses that one read (its bytes are skipped by the resync).
+ */
+static void enter_blocked_reads(struct st_wire *w, uint32_t tgid, const int *fds, size_t nfds)
+{
+	char path[300], line[256];
+	unsigned long long a[4];
+	struct dirent *de;
+	long nr;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", tgid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		struct wire_pending p = { .kind = WIRE_DATA_IN };
+		uint32_t tid = (uint32_t)atoi(de->d_name);
+
+		if (!tid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", tgid, tid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f) ||
+		    sscanf(line, "%ld %llx %llx %llx", &nr, &a[0], &a[1], &a[2]) != 4) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		if ((nr != NR_READ && nr != NR_RECVFROM && nr != NR_READV) ||
+		    !fd_in(fds, nfds, (long)a[0]))
+			continue;
+		p.fd = (int32_t)a[0];
+		p.buf = a[1];
+		p.iovcnt = nr == NR_READV ? (a[2] ? (uint32_t)a[2] : 0xffffffff) : 0;
+		p.nr = (uint32_t)nr;
+		bpf_map_update_elem(bpf_map__fd(w->skel->maps.pending), &tid, &p, BPF_ANY);
+	}
+	if (d)
+		closedir(d);
+}
+
 static void enter_preexisting(struct st_wire *w, uint32_t tgid)
 {
 	unsigned long *inodes = calloc(MAX_SOCKS, sizeof(*inodes)), inode;
+	int fds[256];
+	size_t nfds = 0;
 	char path[300], link[64];
 	struct dirent *de;
 	size_t n;
@@ -174,11 +238,15 @@ static void enter_preexisting(struct st_wire *w, uint32_t tgid)
 			continue;
 		c.id = w->next_pre_id++;
 		c.seq = 0;
-		bpf_map_update_elem(bpf_map__fd(w->skel->maps.conns), &key, &c, BPF_NOEXIST);
+		if (!bpf_map_update_elem(bpf_map__fd(w->skel->maps.conns), &key, &c, BPF_NOEXIST) &&
+		    nfds < sizeof(fds) / sizeof(fds[0]))
+			fds[nfds++] = key.fd;
 	}
 	if (d)
 		closedir(d);
 	free(inodes);
+	if (nfds)
+		enter_blocked_reads(w, tgid, fds, nfds);
 }
 
 int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,

@@ -71,6 +71,20 @@ struct wire_conn {
 	__u16 pad;
 };
 
+/*
+ * A read/write-family syscall between its enter and its exit, by thread.
+ * The agent also enters these for threads it finds blocked in a read on a
+ * connection that was open before the process was tracked (from
+ * /proc/PID/task/TID/syscall), so that read's bytes are not missed.
+ */
+struct wire_pending {
+	__s32 fd;
+	__u32 kind;		/* WIRE_DATA_IN, WIRE_DATA_OUT or WIRE_SENDFILE */
+	__u64 buf;		/* buffer, or the iovec array */
+	__u32 iovcnt;		/* 0: buf is a plain buffer; 0xffffffff: empty vector */
+	__u32 nr;		/* syscall number: the exit must be of the same call */
+};
+
 /* Counters per CPU (userspace sums them). Never reset. */
 struct wire_counters {
 	__u64 syscalls;		/* tracked-socket syscalls seen */

@@ -1,0 +1,291 @@
+"""Wire-level HTTP capture against real servers (real BPF, real sockets).
+
+Servers: tests/e2e/servers/scoring_http.py (Python http.server, HTTP/1.1
+keep-alive, Content-Length) and scoring_node.js (Node http, chunked). The
+client here sends exactly known bodies and keeps exactly what it received,
+so every record is checked byte for byte: input_hash = HMAC(request body),
+output_reference = HMAC(response body as received, chunk framing removed),
+decision = the JSON received, pseudonyms.applicant_id = HMAC(id).
+"""
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+from harness import ROOT, Agent, eq, wait_for
+
+SERVERS = os.path.join(ROOT, "tests", "e2e", "servers")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Server:
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            raise AssertionError("server did not start: %r %s" % (line, self.proc.stderr.read()))
+        self.port = int(line.split()[1])
+        self.pid = self.proc.pid
+        self.exe = os.path.basename(os.readlink("/proc/%d/exe" % self.pid))
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def python_server():
+    return Server(["python3", os.path.join(SERVERS, "scoring_http.py"), str(free_port())])
+
+
+def node_server():
+    if not shutil.which("node"):
+        raise AssertionError("node is not installed (scripts/deps.sh installs nodejs)")
+    return Server(["node", os.path.join(SERVERS, "scoring_node.js"), str(free_port())])
+
+
+def agent_for(name, srv, extra_http="", paths='["/score", "/stream", "/echo", "/big", "/reset"]'):
+    targets = ("  - name: scorer\n    exe: %s\n    pid: %d\n    http:\n"
+               "      ports: [%d]\n      paths: %s\n      max_body: 65536\n"
+               "      decision:\n"
+               "        clear: {approve: \"response:/approve\", score: \"response:/score\",\n"
+               "                model_version: \"response:/model\"}\n"
+               "        pseudonymise: {applicant_id: \"request:/applicant_id\"}\n%s") % (
+                   srv.exe, srv.pid, srv.port, paths, extra_http)
+    return Agent(name, targets)
+
+
+class _KeepOpen:
+    """The connection's one buffered reader; HTTPResponse may not close it."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def close(self):
+        pass
+
+
+class Conn:
+    """One keep-alive client connection that reads responses in order."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.f = self.sock.makefile("rb")
+
+    def makefile(self, *a, **k):
+        return _KeepOpen(self.f)
+
+    def send(self, method, path, body=b"", ctype="application/json"):
+        head = "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
+            method, path, ctype, len(body))
+        self.sock.sendall(head.encode() + body)
+
+    def read(self):
+        r = http.client.HTTPResponse(self)
+        r.begin()
+        return r.status, r.read()
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+def body_of(i):
+    return json.dumps({"applicant_id": "A-%05d" % i, "income": 30000 + i * 37,
+                       "loan": 1000 + i % 977}, separators=(",", ":")).encode()
+
+
+def run_load(port, plan):
+    """plan: [(connections, requests_each, pipeline_depth)]; returns [(body, response)]."""
+    out, lock, errors, n = [], threading.Lock(), [], [0]
+
+    def worker(count, depth):
+        try:
+            c = Conn(port)
+            done = 0
+            while done < count:
+                batch = []
+                for _ in range(min(depth, count - done)):
+                    with lock:
+                        i = n[0]
+                        n[0] += 1
+                    batch.append(body_of(i))
+                    c.send("POST", "/score?trace=%d" % i, batch[-1])
+                for b in batch:
+                    st, resp = c.read()
+                    eq(st, 200, "status")
+                    with lock:
+                        out.append((b, resp))
+                done += len(batch)
+            c.send("GET", "/health")       # a health check on the same connection
+            c.read()
+            c.close()
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = []
+    for conns, each, depth in plan:
+        for _ in range(conns):
+            threads.append(threading.Thread(target=worker, args=(each, depth)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+# 1 connection x 250, 8 x 95 (760), 64 x 14 (896), 1 x 94 pipelined 10 deep = 2000
+PLAN = [(1, 250, 1), (8, 95, 1), (64, 14, 1), (1, 94, 10)]
+
+
+def check_records(a, pairs, probe="scorer:http"):
+    recs = [r for r in a.of_type("inference", "decision") if r["probe"] == probe]
+    eq(len(recs), len(pairs), "inference records")
+    eq(len(a.of_type("incomplete", "decision")), 0, "incomplete records")
+    want = {}
+    for body, resp in pairs:
+        want.setdefault(a.ref(body), []).append((body, resp))
+    for r in recs:
+        body, resp = want[r["input_hash"]].pop()
+        got = json.loads(resp)
+        eq(r["output_reference"], a.ref(resp), "output_reference")
+        eq(r["input_len"], len(body), "input_len")
+        eq(r["output_len"], len(resp), "output_len")
+        eq(r["decision"], {"approve": got["approve"], "score": got["score"],
+                           "model_version": got["model"]}, "decision")
+        eq(r["pseudonyms"]["applicant_id"], a.ref(got["applicant_id"].encode()), "pseudonym")
+        eq(r["details"]["path"], "/score", "path without query")
+        eq(r["details"]["method"], "POST", "method")
+        eq(r["details"]["status"], 200, "status")
+        eq("/health" in json.dumps(r), False, "health check recorded")
+
+
+def load_test(name, server):
+    srv = server()
+    a = agent_for(name, srv)
+    try:
+        a.start()
+        pairs = run_load(srv.port, PLAN)
+        eq(len(pairs), 2000, "requests answered")
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 2000, timeout=120,
+                 what="2000 records")
+        time.sleep(0.5)
+        eq(a.stop(), 0, "agent exit")
+        eq(len(a.of_type("loss")), 0, "loss records")
+        check_records(a, pairs)
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        srv.stop()
+        a.cleanup()
+
+
+def test_python_http_server_2000():
+    load_test("wire-py", python_server)
+
+
+def test_node_chunked_2000():
+    load_test("wire-node", node_server)
+
+
+def one(a, port, method, path, body, ctype="application/json"):
+    c = Conn(port)
+    c.send(method, path, body, ctype)
+    st, resp = c.read()
+    c.close()
+    return st, resp
+
+
+def test_edge_cases():
+    """SSE of 200 chunks, bodies of 0 B and 1 MiB, reset mid-response, health checks."""
+    srv = python_server()
+    a = agent_for("wire-edge", srv)
+    try:
+        a.start()
+        _, sse = one(a, srv.port, "POST", "/stream", b'{"chunks":200}')
+        _, empty = one(a, srv.port, "POST", "/echo", b"")
+        big = bytes((i * 13) & 0xff for i in range(1 << 20))
+        _, big_back = one(a, srv.port, "POST", "/echo", big, "application/octet-stream")
+        eq(big_back, big, "1 MiB echoed")
+        c = Conn(srv.port)
+        c.send("POST", "/reset", b"{}")
+        try:
+            c.read()
+        except (http.client.HTTPException, OSError):
+            pass
+        c.close()
+        for _ in range(10):
+            one(a, srv.port, "GET", "/health", b"")
+        wait_for(lambda: len(a.of_type("inference", "decision")) +
+                 len(a.of_type("incomplete", "decision")) >= 4, what="records")
+        time.sleep(0.5)
+        eq(a.stop(), 0, "agent exit")
+        inf = a.of_type("inference", "decision")
+        inc = a.of_type("incomplete", "decision")
+        eq(len(inf), 3, "inference records (sse, 0 B, 1 MiB)")
+        eq(len(inc), 1, "incomplete records (reset)")
+        s = [r for r in inf if r["details"]["path"] == "/stream"][0]
+        eq(s["output_len"], len(sse), "SSE total length")
+        eq(s["output_reference"], a.ref(sse), "SSE HMAC")
+        eq(s["details"]["response_chunks"], 200, "SSE chunks")
+        eq(s["details"]["streamed"], True, "streamed")
+        eq(s["details"]["content_type"], "text/event-stream", "content type")
+        eq("ttfb_ns" in s["details"], True, "time to first byte")
+        e = [r for r in inf if r["details"]["path"] == "/echo" and r["input_len"] == 0][0]
+        eq((e["input_hash"], e["output_len"]), (a.ref(b""), 0), "0 B body")
+        b = [r for r in inf if r["input_len"] == 1 << 20][0]
+        eq(b["input_hash"], a.ref(big[:65536]), "HMAC of the captured 64 KiB")
+        eq(b["output_reference"], a.ref(big[:65536]), "response HMAC of the captured 64 KiB")
+        eq((b["details"]["input_truncated"], b["details"]["input_captured_len"]),
+           (True, 65536), "truncation flag")
+        eq(b["output_len"], 1 << 20, "full response length")
+        r = inc[0]
+        eq((r["details"]["path"], r["details"]["status"], r["details"]["reason"]),
+           ("/reset", 200, "closed_mid_response"), "reset mid-response")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        srv.stop()
+        a.cleanup()
+
+
+def test_connection_open_before_agent():
+    srv = python_server()
+    a = agent_for("wire-pre", srv)
+    try:
+        c = Conn(srv.port)
+        c.send("POST", "/score", body_of(1))
+        c.read()                                  # before the agent: not recorded
+        a.start()
+        pairs = []
+        for i in (2, 3, 4):
+            c.send("POST", "/score", body_of(i))
+            pairs.append((body_of(i), c.read()[1]))
+        c.close()
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 3, what="records")
+        time.sleep(0.3)
+        eq(a.stop(), 0, "agent exit")
+        check_records(a, pairs)
+        recs = sorted(a.of_type("inference", "decision"), key=lambda r: r["seq"])
+        eq(recs[0]["details"].get("resynced"), True, "first record says resynced")
+        eq(recs[0]["details"].get("connection_open_before_agent"), True, "preexisting")
+        notes = [r for r in a.of_type("loss") if r["details"]["reason"] == "wire_resync"]
+        eq(len(notes), 1, "one resync report")
+        eq(notes[0]["details"]["detail"], "open_before_agent", "why")
+    finally:
+        srv.stop()
+        a.cleanup()
