@@ -79,6 +79,28 @@ struct {
 	__type(value, struct wire_pending);
 } pending SEC(".maps");
 
+/* An SSL_read/SSL_write(_ex) call in progress, by thread. */
+struct ssl_call {
+	__u64 ssl, buf, nbytes_ptr;	/* nbytes_ptr: the _ex calls' size_t * */
+	__u32 kind;
+	__s32 fd;			/* from the syscall inside the call; -1 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);	/* tid */
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+/* SSL * -> fd, learned from the syscalls inside earlier calls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WIRE_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, __s32);
+} ssl_fds SEC(".maps");
+
 struct iovec_u {
 	__u64 base;
 	__u64 len;
@@ -237,11 +259,24 @@ static __always_inline int remember(struct trace_event_raw_sys_enter *ctx, __s32
 	struct wire_pending p = {
 		.fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt, .nr = (__u32)ctx->id,
 	};
+	struct wire_conn *c;
+	struct ssl_call *sc;
 
 	if (!tracked(tgid))
 		return 0;
-	if (!bpf_map_lookup_elem(&conns, &key)) {
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c) {
 		/* not a connection: no entry the agent made may outlive this call */
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
+	sc = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (sc) {
+		/* inside SSL_read/SSL_write: this is the TLS record; the plaintext
+		 * comes from the uretprobe, tied to this fd */
+		sc->fd = fd;
+		bpf_map_update_elem(&ssl_fds, &sc->ssl, &fd, BPF_ANY);
+		c->flags |= WIRE_F_TLS;
 		bpf_map_delete_elem(&pending, &tid);
 		return 0;
 	}
@@ -426,6 +461,17 @@ static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
 	k = counters();
 	if (k)
 		__sync_fetch_and_add(&k->syscalls, 1);
+	if (c->flags & WIRE_F_TLS)
+		return 0;	/* TLS records: the plaintext comes from SSL_read/SSL_write */
+	if (!iovcnt && x.kind == WIRE_DATA_IN && c->seq == 1) {
+		__u8 b0 = 0;
+
+		/* a TLS handshake record (0x16) first: never parse it as HTTP */
+		if (!bpf_probe_read_user(&b0, 1, (void *)iov) && b0 == 0x16) {
+			c->flags |= WIRE_F_TLS;
+			return 0;
+		}
+	}
 	x.conn_id = c->id;
 	x.tgid = tgid;
 	x.fd = key.fd;
@@ -569,4 +615,109 @@ int wire_enter_close(struct trace_event_raw_sys_enter *ctx)
 	emit_meta(WIRE_CLOSE, tgid, key.fd, c, c->seq, 0, NULL);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
+}
+
+/* ---- TLS: SSL_read/SSL_write(_ex) of the libssl the process maps ------- */
+
+static __always_inline int ssl_enter(struct pt_regs *ctx, __u32 kind, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct ssl_call sc = { .kind = kind, .fd = -1 };
+	__s32 *fd;
+
+	if (!tracked(tgid))
+		return 0;
+	sc.ssl = PT_REGS_PARM1(ctx);
+	sc.buf = PT_REGS_PARM2(ctx);
+	sc.nbytes_ptr = ex ? PT_REGS_PARM4(ctx) : 0;
+	fd = bpf_map_lookup_elem(&ssl_fds, &sc.ssl);
+	if (fd)
+		sc.fd = *fd;	/* data already buffered in SSL makes no syscall */
+	bpf_map_update_elem(&ssl_calls, &tid, &sc, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int ssl_exit(struct pt_regs *ctx, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid(), n = 0;
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct wire_conn_key key = { .tgid = tgid };
+	struct span x = { 0 };
+	struct wire_counters *k;
+	struct wire_conn *c;
+	struct ssl_call *sc;
+	long ret = PT_REGS_RC(ctx);
+
+	if (!tracked(tgid))
+		return 0;
+	sc = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (!sc)
+		return 0;
+	x.kind = sc->kind;
+	x.buf = sc->buf;
+	key.fd = sc->fd;
+	if (ex) {
+		if (ret == 1 && sc->nbytes_ptr)
+			bpf_probe_read_user(&n, sizeof(n), (void *)sc->nbytes_ptr);
+	} else if (ret > 0) {
+		n = (__u64)ret;
+	}
+	bpf_map_delete_elem(&ssl_calls, &tid);
+	if (!n)
+		return 0;
+	c = key.fd >= 0 ? bpf_map_lookup_elem(&conns, &key) : NULL;
+	if (!c) {
+		k = counters();
+		if (k)	/* plaintext of a connection we do not know: counted */
+			__sync_fetch_and_add(&k->tls_unattributed, 1);
+		return 0;
+	}
+	c->flags |= WIRE_F_TLS;
+	x.conn_id = c->id;
+	x.tgid = tgid;
+	x.fd = key.fd;
+	x.flags = c->flags;
+	x.first = 1;
+	x.len = n > (__u64)WIRE_MAX_CHUNKS * WIRE_CHUNK ?
+		WIRE_MAX_CHUNKS * WIRE_CHUNK : (__u32)n;
+	x.seq0 = c->seq;
+	c->seq += emit_span(&x);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wire_ssl_read_entry)
+{
+	return ssl_enter(ctx, WIRE_DATA_IN, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wire_ssl_read_ex_entry)
+{
+	return ssl_enter(ctx, WIRE_DATA_IN, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wire_ssl_write_entry)
+{
+	return ssl_enter(ctx, WIRE_DATA_OUT, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wire_ssl_write_ex_entry)
+{
+	return ssl_enter(ctx, WIRE_DATA_OUT, true);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(wire_ssl_ret)
+{
+	return ssl_exit(ctx, false);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(wire_ssl_ex_ret)
+{
+	return ssl_exit(ctx, true);
 }

@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import socket
+import ssl
+import tempfile
 import subprocess
 import threading
 import time
@@ -82,8 +84,13 @@ class _KeepOpen:
 class Conn:
     """One keep-alive client connection that reads responses in order."""
 
-    def __init__(self, port):
+    def __init__(self, port, tls=False):
         self.sock = socket.create_connection(("127.0.0.1", port))
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self.sock = ctx.wrap_socket(self.sock)
         self.f = self.sock.makefile("rb")
 
     def makefile(self, *a, **k):
@@ -109,13 +116,13 @@ def body_of(i):
                        "loan": 1000 + i % 977}, separators=(",", ":")).encode()
 
 
-def run_load(port, plan):
+def run_load(port, plan, tls=False):
     """plan: [(connections, requests_each, pipeline_depth)]; returns [(body, response)]."""
     out, lock, errors, n = [], threading.Lock(), [], [0]
 
     def worker(count, depth):
         try:
-            c = Conn(port)
+            c = Conn(port, tls)
             done = 0
             while done < count:
                 batch = []
@@ -289,3 +296,31 @@ def test_connection_open_before_agent():
     finally:
         srv.stop()
         a.cleanup()
+
+
+def test_tls_python_ssl_server():
+    """The same through Python's ssl module (OpenSSL): SSL_read_ex/SSL_write_ex."""
+    d = tempfile.mkdtemp(prefix="st-e2e-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    srv = Server(["python3", os.path.join(SERVERS, "scoring_http.py"), str(free_port()),
+                  "--tls", cert, key])
+    a = agent_for("wire-tls", srv)
+    try:
+        a.start()
+        pairs = run_load(srv.port, [(1, 100, 1), (8, 25, 1), (1, 50, 5)], tls=True)
+        eq(len(pairs), 350, "requests answered")
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 350, timeout=60,
+                 what="350 records")
+        time.sleep(0.5)
+        eq(a.stop(), 0, "agent exit")
+        eq(len(a.of_type("loss")), 0, "loss records")
+        check_records(a, pairs)
+        eq({r["details"].get("tls") for r in a.of_type("inference", "decision")}, {True},
+           "every record says tls")
+    finally:
+        srv.stop()
+        a.cleanup()
+        shutil.rmtree(d, ignore_errors=True)

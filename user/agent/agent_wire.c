@@ -329,17 +329,22 @@ void agent_wire_account(struct agent *a, uint64_t now)
 {
 	struct wire_counters k;
 	struct st_record rec;
-	struct st_kv d[6];
+	struct st_kv d[7];
 	size_t nd = 0;
 
 	if (!a->wire || st_wire_counters(a->wire, &k))
 		return;
-	if (k.rb_full == a->wire_seen.rb_full && k.conns_full == a->wire_seen.conns_full)
+	if (k.rb_full == a->wire_seen.rb_full && k.conns_full == a->wire_seen.conns_full &&
+	    k.tls_unattributed == a->wire_seen.tls_unattributed)
 		return;
 	st_record_init(&rec, ST_ET_LOSS, now);
 	rec.probe = "wire";
-	d[nd++] = st_kv_uint("count", k.requests_lost - a->wire_seen.requests_lost);
-	d[nd++] = st_kv_str("reason", "ringbuf_full");
+	/* a TLS read or write not tied to a connection may have been a request */
+	d[nd++] = st_kv_uint("count", k.requests_lost - a->wire_seen.requests_lost +
+			     k.tls_unattributed - a->wire_seen.tls_unattributed);
+	d[nd++] = st_kv_str("reason", k.rb_full != a->wire_seen.rb_full ? "ringbuf_full" :
+			    "wire_untracked");
+	d[nd++] = st_kv_uint("tls_unattributed", k.tls_unattributed - a->wire_seen.tls_unattributed);
 	d[nd++] = st_kv_uint("events", k.rb_full - a->wire_seen.rb_full);
 	d[nd++] = st_kv_uint("bytes", k.bytes_lost - a->wire_seen.bytes_lost);
 	d[nd++] = st_kv_uint("connections_untracked", k.conns_full - a->wire_seen.conns_full);

@@ -519,6 +519,8 @@ void st_http_event(struct st_http *h, const struct wire_event *ev, const uint8_t
 	}
 	c->next_seq = ev->seq + 1;
 	c->ev = ev;
+	if (ev->flags & WIRE_F_TLS)
+		c->tls = true;	/* the plaintext of SSL_read/SSL_write */
 	switch (ev->kind) {
 	case WIRE_CONN_OPEN:
 		c->family = ev->family;

@@ -11,11 +11,20 @@
 #include <bpf/libbpf.h>
 
 #include "sealtrace/base/errf.h"
+#include "sealtrace/capture/symbols.h"
 #include "sealtrace/wire/wire.h"
 #include "wire.skel.h"
 
 #define DEF_RING	(16ull << 20)
 #define MAX_SOCKS	4096
+#define MAX_TLS_PROCS	256
+#define TLS_LINKS	8
+
+/* The SSL probes of one tracked process (uprobes filtered to its pid). */
+struct tls_proc {
+	uint32_t tgid;
+	struct bpf_link *links[TLS_LINKS];
+};
 
 struct st_wire {
 	struct wire_bpf *skel;
@@ -27,6 +36,8 @@ struct st_wire {
 	bool any_port;
 	uint64_t next_pre_id;	/* ids of connections entered from /proc */
 	int ncpus;
+	struct tls_proc tls[MAX_TLS_PROCS];
+	size_t ntls;
 };
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -249,6 +260,92 @@ static void enter_preexisting(struct st_wire *w, uint32_t tgid)
 		enter_blocked_reads(w, tgid, fds, nfds);
 }
 
+/* ---- TLS: the libssl the process maps ---------------------------------- */
+
+/* The path of the first libssl.so* in /proc/PID/maps, through /proc/PID/root. */
+static bool find_libssl(uint32_t tgid, char *out, size_t len)
+{
+	char path[64], line[4608], *file, *base;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", tgid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		file = strchr(line, '/');
+		if (!file)
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		base = strrchr(file, '/') + 1;
+		if (strncmp(base, "libssl.so", 9))
+			continue;
+		snprintf(out, len, "/proc/%u/root%s", tgid, file);
+		found = true;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int attach_ssl(struct st_wire *w, struct tls_proc *tp, const char *lib,
+		      const char *sym, struct bpf_program *entry, struct bpf_program *ret,
+		      size_t slot, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, eo);
+	LIBBPF_OPTS(bpf_uprobe_opts, ro, .retprobe = true);
+	struct st_symbol s;
+
+	if (st_symbol_resolve(lib, sym, true, &s, err, errlen))
+		return -1;
+	tp->links[slot] = bpf_program__attach_uprobe_opts(entry, (pid_t)tp->tgid, lib,
+							  s.attach_offset, &eo);
+	tp->links[slot + 1] = bpf_program__attach_uprobe_opts(ret, (pid_t)tp->tgid, lib,
+							      s.attach_offset, &ro);
+	if (!tp->links[slot] || !tp->links[slot + 1])
+		return st_errf(err, errlen, "wire: %s in %s: cannot attach: %s", sym, lib,
+			    strerror(errno));
+	return 0;
+}
+
+static void detach_tls(struct tls_proc *tp)
+{
+	size_t i;
+
+	for (i = 0; i < TLS_LINKS; i++) {
+		bpf_link__destroy(tp->links[i]);
+		tp->links[i] = NULL;
+	}
+}
+
+/* 1 when the process maps a libssl (probes attached), 0 when not, -1 error. */
+static int track_tls(struct st_wire *w, uint32_t tgid, char *err, size_t errlen)
+{
+	struct wire_bpf *k = w->skel;
+	struct tls_proc *tp;
+	char lib[4700];
+
+	if (!find_libssl(tgid, lib, sizeof(lib)))
+		return 0;
+	if (w->ntls == MAX_TLS_PROCS)
+		return st_errf(err, errlen, "wire: more than %d TLS processes", MAX_TLS_PROCS);
+	tp = &w->tls[w->ntls];
+	memset(tp, 0, sizeof(*tp));
+	tp->tgid = tgid;
+	if (attach_ssl(w, tp, lib, "SSL_read", k->progs.wire_ssl_read_entry,
+		       k->progs.wire_ssl_ret, 0, err, errlen) ||
+	    attach_ssl(w, tp, lib, "SSL_write", k->progs.wire_ssl_write_entry,
+		       k->progs.wire_ssl_ret, 2, err, errlen) ||
+	    attach_ssl(w, tp, lib, "SSL_read_ex", k->progs.wire_ssl_read_ex_entry,
+		       k->progs.wire_ssl_ex_ret, 4, err, errlen) ||
+	    attach_ssl(w, tp, lib, "SSL_write_ex", k->progs.wire_ssl_write_ex_entry,
+		       k->progs.wire_ssl_ex_ret, 6, err, errlen)) {
+		detach_tls(tp);
+		return -1;
+	}
+	w->ntls++;
+	return 1;
+}
+
 int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
 		  size_t errlen)
 {
@@ -257,7 +354,7 @@ int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
 		return st_errf(err, errlen, "wire: cannot track pid %u: %s", tgid,
 			    strerror(errno));
 	enter_preexisting(w, tgid);
-	return 0;
+	return track_tls(w, tgid, err, errlen) < 0 ? -1 : 0;
 }
 
 void st_wire_untrack(struct st_wire *w, uint32_t tgid)
@@ -266,7 +363,16 @@ void st_wire_untrack(struct st_wire *w, uint32_t tgid)
 	int fd = bpf_map__fd(w->skel->maps.conns);
 	bool more;
 
+	size_t i;
+
 	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid);
+	for (i = 0; i < w->ntls; i++) {
+		if (w->tls[i].tgid != tgid)
+			continue;
+		detach_tls(&w->tls[i]);
+		w->tls[i] = w->tls[--w->ntls];
+		break;
+	}
 	/* the process's connection entries go with it */
 	more = !bpf_map_get_next_key(fd, NULL, &next);
 	while (more) {
@@ -307,6 +413,7 @@ int st_wire_counters(struct st_wire *w, struct wire_counters *sum)
 		sum->conns_full += per[i].conns_full;
 		sum->sendfile_bytes += per[i].sendfile_bytes;
 		sum->hole_bytes += per[i].hole_bytes;
+		sum->tls_unattributed += per[i].tls_unattributed;
 	}
 	free(per);
 	return 0;
@@ -314,8 +421,12 @@ int st_wire_counters(struct st_wire *w, struct wire_counters *sum)
 
 void st_wire_close(struct st_wire *w)
 {
+	size_t i;
+
 	if (!w)
 		return;
+	for (i = 0; i < w->ntls; i++)
+		detach_tls(&w->tls[i]);
 	ring_buffer__free(w->rb);
 	wire_bpf__destroy(w->skel);
 	free(w);

@@ -95,6 +95,7 @@ struct wire_counters {
 	__u64 conns_full;	/* accepted connections the table could not hold */
 	__u64 sendfile_bytes;
 	__u64 hole_bytes;	/* moved past WIRE_MAX_CHUNKS per syscall */
+	__u64 tls_unattributed;	/* SSL_read/SSL_write plaintext without a known fd */
 };
 
 #endif /* SEALTRACE_WIRE_ABI_H */
