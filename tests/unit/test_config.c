@@ -466,7 +466,7 @@ static const struct bad_case bad_cases[] = {
 	{ H "targets:\n  - name: t\n    path: /x\n    probes: []\n", "t.yaml:6: targets[0].probes: needs at least one probe" },
 	{ H "targets:\n  - name: t\n    path: /x\n    probes: f\n", "t.yaml:6: targets[0].probes: must be a list" },
 	{ H "targets:\n  - name: t\n    path: /x\n    prob: []\n",
-	  "t.yaml:6: targets[0].prob: unknown key (expected one of: name, path, exe, maps, pid, on_loss, signal, probes, hold, preset, model_globs)" },
+	  "t.yaml:6: targets[0].prob: unknown key (expected one of: name, path, exe, maps, pid, on_loss, signal, probes, hold, preset, model_globs, http)" },
 	{ H "targets:\n  - name: \"\"\n    path: /x\n", "t.yaml:4: targets[0].name: must not be empty" },
 	{ H "targets:\n  - name: t\n    path: \"\"\n", "t.yaml:5: targets[0].path: must not be empty" },
 	{ H T P "    pid: -1\n", "t.yaml:8: targets[0].pid: must not be negative, got '-1'" },
@@ -719,6 +719,50 @@ static void test_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* http: targets need no probes; presets fill paths, methods and fields. */
+static void test_http_targets(void **state)
+{
+	const char *yaml = H "targets:\n  - name: llm\n    exe: vllm\n    http:\n"
+			   "      ports: [8000, 8001]\n      preset: openai\n"
+			   "      decision: {clear: {finish_reason: \"response:/choices/0/finish_reason\"},\n"
+			   "                 pseudonymise: {user: \"request:/user\"}}\n";
+	struct st_config cfg;
+	const struct st_http_cfg *h;
+	char err[ST_ERR_LEN] = "";
+	size_t i, n_finish = 0;
+
+	assert_int_equal(load(yaml, &cfg, err), 0);
+	h = &cfg.targets[0].http;
+	assert_true(h->enabled);
+	assert_int_equal(cfg.targets[0].nprobes, 0);
+	assert_int_equal(h->nports, 2);
+	assert_int_equal(h->ports[1], 8001);
+	assert_int_equal(h->npaths, 2);
+	assert_string_equal(h->paths[0], "/v1/chat/completions");
+	assert_string_equal(h->methods[0], "POST");
+	assert_true(h->nexclude > 0);	/* health checks by default */
+	assert_int_equal(h->max_body, 65536);
+	/* the operator's two fields, then the preset's other five */
+	assert_int_equal(h->decision.nfields, 7);
+	for (i = 0; i < h->decision.nfields; i++)
+		n_finish += !strcmp(h->decision.fields[i].name, "finish_reason");
+	assert_int_equal(n_finish, 1);
+	assert_true(h->decision.fields[1].pseudonymise);
+	st_config_free(&cfg);
+
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {ports: [80], preset: kserve}\n",
+			      &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:6: targets[0].http.preset: 'kserve' is not one of: openai, kserve-v1, open-inference");
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {paths: [/p]}\n",
+			      &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:6: targets[0].http.ports: required key is missing (the port(s) the server listens on)");
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {ports: [0]}\n",
+			      &cfg, err), -1);
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {ports: [80], client_address: keep}\n",
+			      &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:6: targets[0].http.client_address: 'keep' is not one of: pseudonymise, omit");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_probe_limit),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_http_targets),
 		cmocka_unit_test(test_long_key),
 		cmocka_unit_test(test_small_err_buffer),
 		cmocka_unit_test(test_file),

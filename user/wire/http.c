@@ -38,6 +38,7 @@ struct conn {
 	uint16_t lport, rport, family;
 	uint8_t raddr[16];
 	uint64_t skipped;	/* bytes not parsed (resync, broken) */
+	uint64_t in_bytes;	/* request bytes parsed */
 	http_parser req, resp;
 	struct xnode *q_head, *q_tail;
 	struct xnode *req_cur;	/* receiving request bytes */
@@ -447,6 +448,11 @@ static void feed_in(struct conn *c, const uint8_t *d, size_t n)
 	}
 	if (c->state != C_SYNC)
 		return;
+	if (!c->in_bytes && n >= 14 && !memcmp(d, "PRI * HTTP/2.0", 14)) {
+		broken(c, d, n, "prior_knowledge_preface");	/* HTTP/2 (gRPC too) */
+		return;
+	}
+	c->in_bytes += n;
 	done = http_parser_execute(&c->req, &c->h->req_settings, (const char *)d, n);
 	if (HTTP_PARSER_ERRNO(&c->req) != HPE_OK || (done != n && !c->req.upgrade))
 		broken(c, d, n, http_errno_name(HTTP_PARSER_ERRNO(&c->req)));
