@@ -18,4 +18,6 @@ done
 # the system python: the one make deps provides, not a user's virtualenv
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-exec "$PY" bench/bench.py "$@"
+"$PY" bench/bench.py "$@"
+# wire capture: non-target syscall cost, a real server with and without capture
+exec "$PY" bench/wire_bench.py

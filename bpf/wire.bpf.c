@@ -198,7 +198,7 @@ static __always_inline struct sock *sock_of_fd(int fd)
 	return BPF_CORE_READ(so, sk);
 }
 
-static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int on_accept(long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	struct wire_conn c = { 0 };
@@ -207,7 +207,7 @@ static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
 	struct sock *sk;
 	__u16 port, any = 0;
 	__u64 *ids;
-	int fd = (int)ctx->ret;
+	int fd = (int)ret;
 
 	if (!tracked(tgid) || fd < 0)
 		return 0;
@@ -236,28 +236,17 @@ static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tp/syscalls/sys_exit_accept4")
-int wire_exit_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_accept(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_accept")
-int wire_exit_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_accept(ctx);
-}
 
 /* ---- read/write family: remember the buffer at enter ----------------- */
 
-static __always_inline int remember(struct trace_event_raw_sys_enter *ctx, __s32 fd,
-				    __u32 kind, __u64 buf, __u32 iovcnt)
+static __always_inline int remember(long nr, __s32 fd, __u32 kind, __u64 buf,
+				    __u32 iovcnt)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct wire_conn_key key = { .tgid = tgid, .fd = fd };
 	struct wire_pending p = {
-		.fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt, .nr = (__u32)ctx->id,
+		.fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt, .nr = (__u32)nr,
 	};
 	struct wire_conn *c;
 	struct ssl_call *sc;
@@ -285,8 +274,7 @@ static __always_inline int remember(struct trace_event_raw_sys_enter *ctx, __s32
 }
 
 /* struct user_msghdr: msg_iov at 16, msg_iovlen at 24 (x86-64, arm64) */
-static __always_inline int remember_msg(struct trace_event_raw_sys_enter *ctx, __s32 fd,
-					__u32 kind, __u64 msg)
+static __always_inline int remember_msg(long nr, __s32 fd, __u32 kind, __u64 msg)
 {
 	__u64 iov = 0, iovlen = 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -295,57 +283,7 @@ static __always_inline int remember_msg(struct trace_event_raw_sys_enter *ctx, _
 		return 0;
 	bpf_probe_read_user(&iov, sizeof(iov), (void *)(msg + 16));
 	bpf_probe_read_user(&iovlen, sizeof(iovlen), (void *)(msg + 24));
-	return remember(ctx, fd, kind, iov, iovlen ? (__u32)iovlen : 0xffffffff);
-}
-
-SEC("tp/syscalls/sys_enter_read")
-int wire_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
-}
-
-SEC("tp/syscalls/sys_enter_recvfrom")
-int wire_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1], 0);
-}
-
-SEC("tp/syscalls/sys_enter_readv")
-int wire_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1],
-			ctx->args[2] ? (__u32)ctx->args[2] : 0xffffffff);
-}
-
-SEC("tp/syscalls/sys_enter_recvmsg")
-int wire_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember_msg(ctx, (__s32)ctx->args[0], WIRE_DATA_IN, ctx->args[1]);
-}
-
-SEC("tp/syscalls/sys_enter_write")
-int wire_enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
-}
-
-SEC("tp/syscalls/sys_enter_sendto")
-int wire_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1], 0);
-}
-
-SEC("tp/syscalls/sys_enter_writev")
-int wire_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1],
-			ctx->args[2] ? (__u32)ctx->args[2] : 0xffffffff);
-}
-
-SEC("tp/syscalls/sys_enter_sendmsg")
-int wire_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember_msg(ctx, (__s32)ctx->args[0], WIRE_DATA_OUT, ctx->args[1]);
+	return remember(nr, fd, kind, iov, iovlen ? (__u32)iovlen : 0xffffffff);
 }
 
 /* ---- at exit: emit what moved, chunk by chunk ------------------------- */
@@ -424,7 +362,7 @@ static __always_inline __u32 emit_span(struct span *x)
 	return chunks;
 }
 
-static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int on_exit_data(long nr, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), iov, max = (__u64)WIRE_MAX_CHUNKS * WIRE_CHUNK;
 	__u32 tgid = id >> 32, tid = (__u32)id, iovcnt, j, used;
@@ -435,14 +373,13 @@ static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
 	struct wire_conn *c;
 	struct wire_pending *p;
 	__u64 remaining, seq;
-	long ret = ctx->ret;
 
 	if (!tracked(tgid))
 		return 0;
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p)
 		return 0;
-	if (p->nr != (__u32)ctx->id) {
+	if (p->nr != (__u32)nr) {
 		bpf_map_delete_elem(&pending, &tid);
 		return 0;
 	}
@@ -513,64 +450,9 @@ static __always_inline int on_exit_data(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tp/syscalls/sys_exit_read")
-int wire_exit_read(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_recvfrom")
-int wire_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_readv")
-int wire_exit_readv(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_recvmsg")
-int wire_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_write")
-int wire_exit_write(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_sendto")
-int wire_exit_sendto(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_writev")
-int wire_exit_writev(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_sendmsg")
-int wire_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit_data(ctx);
-}
-
 /* ---- sendfile: counted, flagged, never captured ----------------------- */
 
-SEC("tp/syscalls/sys_enter_sendfile64")
-int wire_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(ctx, (__s32)ctx->args[0], WIRE_SENDFILE, 0, 0);
-}
-
-SEC("tp/syscalls/sys_exit_sendfile64")
-int wire_exit_sendfile(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int on_exit_sendfile(long nr, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
@@ -588,23 +470,22 @@ int wire_exit_sendfile(struct trace_event_raw_sys_exit *ctx)
 	key.fd = p->fd;
 	bpf_map_delete_elem(&pending, &tid);
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || ctx->ret <= 0)
+	if (!c || ret <= 0 || p->nr != (__u32)nr)
 		return 0;
 	k = counters();
 	if (k)
-		__sync_fetch_and_add(&k->sendfile_bytes, ctx->ret);
-	emit_meta(WIRE_SENDFILE, tgid, key.fd, c, c->seq, (__u32)ctx->ret, NULL);
+		__sync_fetch_and_add(&k->sendfile_bytes, ret);
+	emit_meta(WIRE_SENDFILE, tgid, key.fd, c, c->seq, (__u32)ret, NULL);
 	c->seq++;
 	return 0;
 }
 
 /* ---- close ------------------------------------------------------------ */
 
-SEC("tp/syscalls/sys_enter_close")
-int wire_enter_close(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int on_close(__s32 fd)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct wire_conn_key key = { .tgid = tgid, .fd = (__s32)ctx->args[0] };
+	struct wire_conn_key key = { .tgid = tgid, .fd = fd };
 	struct wire_conn *c;
 
 	if (!tracked(tgid))
@@ -615,6 +496,92 @@ int wire_enter_close(struct trace_event_raw_sys_enter *ctx)
 	emit_meta(WIRE_CLOSE, tgid, key.fd, c, c->seq, 0, NULL);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
+}
+
+
+/* ---- the two raw syscall tracepoints ----------------------------------- */
+
+/*
+ * One program each for every syscall's enter and exit (raw tracepoints:
+ * no perf buffer is filled per call, unlike syscalls:sys_enter_*): a
+ * syscall that is not one of ours returns after one compare, one of ours
+ * from a process that is not tracked after one map lookup.
+ * x86-64 syscall numbers.
+ */
+#define NR_READ		0
+#define NR_WRITE	1
+#define NR_CLOSE	3
+#define NR_READV	19
+#define NR_WRITEV	20
+#define NR_SENDFILE	40
+#define NR_ACCEPT	43
+#define NR_SENDTO	44
+#define NR_RECVFROM	45
+#define NR_SENDMSG	46
+#define NR_RECVMSG	47
+#define NR_ACCEPT4	288
+
+SEC("raw_tp/sys_enter")
+int wire_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = (long)ctx->args[1];
+	__s32 fd;
+	__u64 a1, a2;
+
+	switch (nr) {
+	case NR_READ: case NR_RECVFROM: case NR_READV: case NR_RECVMSG:
+	case NR_WRITE: case NR_SENDTO: case NR_WRITEV: case NR_SENDMSG:
+	case NR_SENDFILE: case NR_CLOSE:
+		break;
+	default:
+		return 0;
+	}
+	if (!tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	fd = (__s32)BPF_CORE_READ(regs, di);
+	a1 = BPF_CORE_READ(regs, si);
+	a2 = BPF_CORE_READ(regs, dx);
+	switch (nr) {
+	case NR_READ: case NR_RECVFROM:
+		return remember(nr, fd, WIRE_DATA_IN, a1, 0);
+	case NR_WRITE: case NR_SENDTO:
+		return remember(nr, fd, WIRE_DATA_OUT, a1, 0);
+	case NR_READV:
+		return remember(nr, fd, WIRE_DATA_IN, a1, a2 ? (__u32)a2 : 0xffffffff);
+	case NR_WRITEV:
+		return remember(nr, fd, WIRE_DATA_OUT, a1, a2 ? (__u32)a2 : 0xffffffff);
+	case NR_RECVMSG:
+		return remember_msg(nr, fd, WIRE_DATA_IN, a1);
+	case NR_SENDMSG:
+		return remember_msg(nr, fd, WIRE_DATA_OUT, a1);
+	case NR_SENDFILE:
+		return remember(nr, fd, WIRE_SENDFILE, 0, 0);
+	default:
+		return on_close(fd);
+	}
+}
+
+SEC("raw_tp/sys_exit")
+int wire_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = (long)ctx->args[1], nr;
+
+	if (!tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	switch (nr) {
+	case NR_ACCEPT: case NR_ACCEPT4:
+		return on_accept(ret);
+	case NR_SENDFILE:
+		return on_exit_sendfile(nr, ret);
+	case NR_READ: case NR_RECVFROM: case NR_READV: case NR_RECVMSG:
+	case NR_WRITE: case NR_SENDTO: case NR_WRITEV: case NR_SENDMSG:
+		return on_exit_data(nr, ret);
+	default:
+		return 0;
+	}
 }
 
 /* ---- TLS: SSL_read/SSL_write(_ex) of the libssl the process maps ------- */

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Wire capture costs (make bench, after bench.py).
+
+1. A process that is NOT a target doing 10^6 one-byte write()s, with and
+   without an agent whose wire capture watches another process: the
+   difference is what the syscall tracepoints cost everyone else (one
+   tgid lookup per syscall). Reported as ns per syscall, median of runs.
+2. A real server (tests/e2e/servers/scoring_http.py, Python http.server)
+   answering 1 KiB POST bodies over keep-alive: requests/s and p50/p99
+   latency seen by the client, without and with capture.
+
+usage: wire_bench.py [--runs N] [--requests N] [--json FILE]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SEALTRACE = os.path.join(ROOT, "build", "sealtrace")
+WRITE_LOOP = os.path.join(ROOT, "build", "targets", "write_loop")
+SERVER = os.path.join(ROOT, "tests", "e2e", "servers", "scoring_http.py")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Agent:
+    def __init__(self, srv_pid, port):
+        self.dir = tempfile.mkdtemp(prefix="st-wire-bench-")
+        keys = os.path.join(self.dir, "keys")
+        subprocess.run([SEALTRACE, "keygen", "--dir", keys], check=True, capture_output=True)
+        exe = os.path.basename(os.readlink("/proc/%d/exe" % srv_pid))
+        self.cfg = os.path.join(self.dir, "c.yaml")
+        with open(self.cfg, "w") as f:
+            f.write("system_id: bench\noperator_id: bench\nstate_dir: %s/state\n"
+                    "keys: {dir: %s}\npin_dir: /sys/fs/bpf/st-wire-bench-%d\n"
+                    "metrics: {listen: \"\"}\nfsync: {every_ms: 100}\n"
+                    "targets:\n  - name: srv\n    exe: %s\n    pid: %d\n"
+                    "    http: {ports: [%d], paths: [/echo]}\n" % (
+                        self.dir, keys, os.getpid(), exe, srv_pid, port))
+        self.ready = os.path.join(self.dir, "ready")
+        self.proc = subprocess.Popen([SEALTRACE, "run", "--config", self.cfg,
+                                      "--ready-file", self.ready],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not os.path.exists(self.ready):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise SystemExit("wire_bench: agent did not start")
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree("/sys/fs/bpf/st-wire-bench-%d" % os.getpid(), ignore_errors=True)
+
+
+def write_loop(n):
+    out = subprocess.run([WRITE_LOOP, str(n)], check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[1])
+
+
+def client(port, n, size=1024):
+    body = bytes(i & 0xff for i in range(size))
+    head = ("POST /echo HTTP/1.1\r\nHost: b\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: %d\r\n\r\n" % size).encode()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = s.makefile("rb")
+    lat = []
+    t0 = time.perf_counter()
+    for _ in range(n):
+        a = time.perf_counter_ns()
+        s.sendall(head + body)
+        length = 0
+        while True:
+            line = f.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        f.read(length)
+        lat.append(time.perf_counter_ns() - a)
+    wall = time.perf_counter() - t0
+    s.close()
+    lat.sort()
+    return {"req_per_s": n / wall, "p50_us": lat[len(lat) // 2] / 1000,
+            "p99_us": lat[int(len(lat) * 0.99)] / 1000}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--writes", type=int, default=1000000)
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--json")
+    args, _ = ap.parse_known_args()
+    port = free_port()
+    srv = subprocess.Popen([sys.executable, SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    srv.stdout.readline()
+    res = {"non_target_write": {}, "server_1k": {}}
+    try:
+        base, withw, srv_off, srv_on = [], [], [], []
+        for _ in range(args.runs):
+            base.append(write_loop(args.writes))
+            srv_off.append(client(port, args.requests))
+        agent = Agent(srv.pid, port)
+        try:
+            for _ in range(args.runs):
+                withw.append(write_loop(args.writes))
+                srv_on.append(client(port, args.requests))
+        finally:
+            agent.stop()
+        b, w = statistics.median(base), statistics.median(withw)
+        res["non_target_write"] = {"ns_without": b, "ns_with_agent": w,
+                                   "ns_added": w - b, "runs": args.runs,
+                                   "writes": args.writes}
+        for name, runs in (("without", srv_off), ("with_capture", srv_on)):
+            res["server_1k"][name] = {k: statistics.median(r[k] for r in runs)
+                                      for k in ("req_per_s", "p50_us", "p99_us")}
+        off, on = res["server_1k"]["without"], res["server_1k"]["with_capture"]
+        res["server_1k"]["p50_added_pct"] = 100 * (on["p50_us"] - off["p50_us"]) / off["p50_us"]
+    finally:
+        srv.kill()
+        srv.wait()
+    nt = res["non_target_write"]
+    print("wire: non-target write(): %.1f ns without, %.1f ns with the agent: %+.1f ns/syscall "
+          "(median of %d x %d)" % (nt["ns_without"], nt["ns_with_agent"], nt["ns_added"],
+                                   args.runs, args.writes))
+    for name in ("without", "with_capture"):
+        r = res["server_1k"][name]
+        print("wire: server 1 KiB %-12s %8.0f req/s  p50 %7.1f us  p99 %7.1f us" % (
+            name, r["req_per_s"], r["p50_us"], r["p99_us"]))
+    print("wire: p50 added by capture: %+.1f %%" % res["server_1k"]["p50_added_pct"])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
