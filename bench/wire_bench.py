@@ -115,16 +115,17 @@ def main():
     res = {"non_target_write": {}, "server_1k": {}}
     try:
         base, withw, srv_off, srv_on = [], [], [], []
+        # alternate without/with, so that drift in the machine's load
+        # (a shared VM) falls on both sides alike
         for _ in range(args.runs):
             base.append(write_loop(args.writes))
             srv_off.append(client(port, args.requests))
-        agent = Agent(srv.pid, port)
-        try:
-            for _ in range(args.runs):
+            agent = Agent(srv.pid, port)
+            try:
                 withw.append(write_loop(args.writes))
                 srv_on.append(client(port, args.requests))
-        finally:
-            agent.stop()
+            finally:
+                agent.stop()
         b, w = statistics.median(base), statistics.median(withw)
         res["non_target_write"] = {"ns_without": b, "ns_with_agent": w,
                                    "ns_added": w - b, "runs": args.runs,

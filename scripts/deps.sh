@@ -4,7 +4,8 @@
 set -eu
 PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 libssl-dev libcmocka-dev libyaml-dev libmicrohttpd-dev libpq-dev libhttp-parser-dev
-yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck"
+yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck
+nodejs openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
