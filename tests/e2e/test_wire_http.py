@@ -324,3 +324,46 @@ def test_tls_python_ssl_server():
         srv.stop()
         a.cleanup()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_openai_preset():
+    """preset: openai: the paths, and model/token counts/finish reason in clear."""
+    srv = python_server()
+    targets = ("  - name: llm\n    exe: %s\n    pid: %d\n    http:\n"
+               "      ports: [%d]\n      preset: openai\n") % (srv.exe, srv.pid, srv.port)
+    a = Agent("wire-openai", targets)
+    try:
+        a.start()
+        sent = []
+        for i in range(12):
+            req = {"model": "llm-7b", "stream": i % 4 == 3, "user": "u-%d" % i,
+                   "messages": [{"role": "user", "content": "hello there number %d" % i}]}
+            body = json.dumps(req).encode()
+            _, resp = one(a, srv.port, "POST", "/v1/chat/completions", body)
+            sent.append((req, body, resp))
+        one(a, srv.port, "POST", "/score", body_of(1))     # not an OpenAI path
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 12, what="records")
+        time.sleep(0.3)
+        eq(a.stop(), 0, "agent exit")
+        recs = {r["input_hash"]: r for r in a.of_type("inference", "decision")}
+        eq(len(recs), 12, "inference records (no /score)")
+        for req, body, resp in sent:
+            r = recs[a.ref(body)]
+            eq(r["output_reference"], a.ref(resp), "output_reference")
+            eq(r["probe"], "llm:http", "probe")
+            if req["stream"]:
+                eq(r["decision"], {"request_model": "llm-7b", "stream": True}, "stream decision")
+                eq(r["details"]["streamed"], True, "streamed")
+                eq(r["details"]["decision_missing"],
+                   "model_version,prompt_tokens,completion_tokens,finish_reason", "missing")
+                continue
+            got = json.loads(resp)
+            eq(r["decision"], {"model_version": "llm-7b-v2", "request_model": "llm-7b",
+                               "prompt_tokens": got["usage"]["prompt_tokens"],
+                               "completion_tokens": got["usage"]["completion_tokens"],
+                               "finish_reason": "stop", "stream": False}, "decision")
+            eq(r["model_version"], "llm-7b-v2", "model_version from the server")
+            eq("hello" in json.dumps(r), False, "prompt in clear")
+    finally:
+        srv.stop()
+        a.cleanup()

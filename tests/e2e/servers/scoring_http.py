@@ -79,6 +79,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+        elif path == "/v1/chat/completions":
+            self.chat(json.loads(body))
         elif path == "/reset":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -91,6 +93,30 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             self.send_json({"error": "not found"}, 404)
+
+
+    def chat(self, req):
+        """An OpenAI-compatible answer: JSON, or SSE when stream is true."""
+        words = ["tok%d" % i for i in range(3 + len(json.dumps(req)) % 5)]
+        prompt_tokens = sum(len(m.get("content", "").split()) for m in req["messages"])
+        if not req.get("stream"):
+            self.send_json({"id": "c1", "object": "chat.completion", "model": "llm-7b-v2",
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant",
+                                                     "content": " ".join(words)}}],
+                            "usage": {"prompt_tokens": prompt_tokens,
+                                      "completion_tokens": len(words)}})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for w in words + ["[DONE]"]:
+            ev = w if w == "[DONE]" else json.dumps(
+                {"model": "llm-7b-v2", "choices": [{"delta": {"content": w}}]})
+            data = ("data: %s\n\n" % ev).encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.write(b"0\r\n\r\n")
 
 
 def main():
