@@ -70,11 +70,21 @@ class Agent:
 
 
 def write_loop(n):
+    """(wall ns, CPU ns) per write: CPU time is what the tracepoints add;
+    wall time also counts waiting for a CPU on a shared machine."""
     out = subprocess.run([WRITE_LOOP, str(n)], check=True, capture_output=True, text=True)
-    return float(out.stdout.split()[1])
+    f = out.stdout.split()
+    return float(f[1]), float(f[3])
 
 
-def client(port, n, size=1024):
+def cpu_ns(pid):
+    """utime + stime of the whole process (exited threads included), in ns."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def client(port, n, size=1024, srv_pid=None):
     body = bytes(i & 0xff for i in range(size))
     head = ("POST /echo HTTP/1.1\r\nHost: b\r\nContent-Type: application/octet-stream\r\n"
             "Content-Length: %d\r\n\r\n" % size).encode()
@@ -82,6 +92,7 @@ def client(port, n, size=1024):
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     f = s.makefile("rb")
     lat = []
+    c0 = cpu_ns(srv_pid) if srv_pid else 0
     t0 = time.perf_counter()
     for _ in range(n):
         a = time.perf_counter_ns()
@@ -96,10 +107,12 @@ def client(port, n, size=1024):
         f.read(length)
         lat.append(time.perf_counter_ns() - a)
     wall = time.perf_counter() - t0
+    c1 = cpu_ns(srv_pid) if srv_pid else 0
     s.close()
     lat.sort()
     return {"req_per_s": n / wall, "p50_us": lat[len(lat) // 2] / 1000,
-            "p99_us": lat[int(len(lat) * 0.99)] / 1000}
+            "p99_us": lat[int(len(lat) * 0.99)] / 1000,
+            "server_cpu_us_per_req": (c1 - c0) / n / 1000}
 
 
 def main():
@@ -119,33 +132,39 @@ def main():
         # (a shared VM) falls on both sides alike
         for _ in range(args.runs):
             base.append(write_loop(args.writes))
-            srv_off.append(client(port, args.requests))
+            srv_off.append(client(port, args.requests, srv_pid=srv.pid))
             agent = Agent(srv.pid, port)
             try:
                 withw.append(write_loop(args.writes))
-                srv_on.append(client(port, args.requests))
+                srv_on.append(client(port, args.requests, srv_pid=srv.pid))
             finally:
                 agent.stop()
-        b, w = statistics.median(base), statistics.median(withw)
-        res["non_target_write"] = {"ns_without": b, "ns_with_agent": w,
-                                   "ns_added": w - b, "runs": args.runs,
-                                   "writes": args.writes}
+        b = statistics.median(x[1] for x in base)
+        w = statistics.median(x[1] for x in withw)
+        res["non_target_write"] = {
+            "cpu_ns_without": b, "cpu_ns_with_agent": w, "cpu_ns_added": w - b,
+            "wall_ns_without": statistics.median(x[0] for x in base),
+            "wall_ns_with_agent": statistics.median(x[0] for x in withw),
+            "runs": args.runs, "writes": args.writes}
         for name, runs in (("without", srv_off), ("with_capture", srv_on)):
             res["server_1k"][name] = {k: statistics.median(r[k] for r in runs)
-                                      for k in ("req_per_s", "p50_us", "p99_us")}
+                                      for k in ("req_per_s", "p50_us", "p99_us",
+                                                "server_cpu_us_per_req")}
         off, on = res["server_1k"]["without"], res["server_1k"]["with_capture"]
         res["server_1k"]["p50_added_pct"] = 100 * (on["p50_us"] - off["p50_us"]) / off["p50_us"]
     finally:
         srv.kill()
         srv.wait()
     nt = res["non_target_write"]
-    print("wire: non-target write(): %.1f ns without, %.1f ns with the agent: %+.1f ns/syscall "
-          "(median of %d x %d)" % (nt["ns_without"], nt["ns_with_agent"], nt["ns_added"],
-                                   args.runs, args.writes))
+    print("wire: non-target write(): CPU %.1f ns without, %.1f ns with the agent: %+.1f ns/syscall "
+          "(wall %.1f / %.1f ns; median of %d x %d)" % (
+              nt["cpu_ns_without"], nt["cpu_ns_with_agent"], nt["cpu_ns_added"],
+              nt["wall_ns_without"], nt["wall_ns_with_agent"], args.runs, args.writes))
     for name in ("without", "with_capture"):
         r = res["server_1k"][name]
-        print("wire: server 1 KiB %-12s %8.0f req/s  p50 %7.1f us  p99 %7.1f us" % (
-            name, r["req_per_s"], r["p50_us"], r["p99_us"]))
+        print("wire: server 1 KiB %-12s %8.0f req/s  p50 %7.1f us  p99 %7.1f us  "
+              "server CPU %6.1f us/req" % (name, r["req_per_s"], r["p50_us"], r["p99_us"],
+                                          r["server_cpu_us_per_req"]))
     print("wire: p50 added by capture: %+.1f %%" % res["server_1k"]["p50_added_pct"])
     if args.json:
         with open(args.json, "w") as f:

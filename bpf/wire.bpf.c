@@ -42,6 +42,18 @@ struct {
 	__type(value, __u32);
 } wire_tgids SEC(".maps");
 
+/*
+ * The same set as a bitmap indexed by tgid (pid_max <= 2^22): an array
+ * lookup the verifier inlines, so that the check every other process pays
+ * on every syscall exit is a load and a bit test, not a hash.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WIRE_TGID_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} wire_tgid_bits SEC(".maps");
+
 /* Watched local ports (host order); port 0 means every port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -115,7 +127,10 @@ static __always_inline struct wire_counters *counters(void)
 
 static __always_inline bool tracked(__u32 tgid)
 {
-	return bpf_map_lookup_elem(&wire_tgids, &tgid) != NULL;
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&wire_tgid_bits, &word);
+
+	return bits && (*bits & (1ULL << (tgid % 64)));
 }
 
 static __always_inline __u64 flags_for_output(void)

@@ -367,3 +367,31 @@ def test_openai_preset():
     finally:
         srv.stop()
         a.cleanup()
+
+
+def test_ring_full_is_counted():
+    """A ring far too small for 256 KiB responses: every request is either a
+    record (inference, or incomplete with capture_gap) or in a loss count."""
+    srv = python_server()
+    a = agent_for("wire-full", srv, extra_http="      ringbuf_bytes: 16384\n",
+                  paths='["/big"]')
+    n = 40
+    try:
+        a.start()
+        for _ in range(n):
+            st, resp = one(a, srv.port, "POST", "/big", b'{"bytes": 262144}')
+            eq((st, len(resp)), (200, 262144), "response")
+        time.sleep(2.5)                # a tick writes the kernel's counts
+        eq(a.stop(), 0, "agent exit")
+        recs = a.of_type("inference", "decision") + a.of_type("incomplete", "decision")
+        losses = [r for r in a.of_type("loss") if r["probe"] == "wire"]
+        lost = sum(r["details"]["count"] for r in losses)
+        eq(len(losses) > 0, True, "the ring overflowed (loss records)")
+        eq(sum(r["details"]["events"] for r in losses) > 0, True, "events lost")
+        eq(len(recs) + lost, n, "records + requests counted lost")
+        for r in a.of_type("incomplete", "decision"):
+            eq(r["details"]["reason"], "capture_gap", "why incomplete")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        srv.stop()
+        a.cleanup()

@@ -266,6 +266,8 @@ int agent_wire_open(struct agent *a)
 		}
 		if (h->enabled && h->max_body > max_body)
 			max_body = h->max_body;
+		if (h->enabled && h->ringbuf_bytes > o.ringbuf_bytes)
+			o.ringbuf_bytes = h->ringbuf_bytes;
 	}
 	if (st_wire_open(&a->wire, &o, a->err, sizeof(a->err)))
 		return -1;

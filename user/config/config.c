@@ -1040,7 +1040,7 @@ static int parse_http(struct ctx *c, yaml_node_t *map, const char *path,
 {
 	static const char *const keys[] = {
 		"ports", "paths", "methods", "exclude_paths", "max_body", "client_address",
-		"preset", "decision", NULL,
+		"preset", "decision", "ringbuf_bytes", NULL,
 	};
 	static const char *const client[] = { "pseudonymise", "omit", NULL };
 	yaml_node_t *n = map_get(c, map, "http"), *v;
@@ -1074,6 +1074,14 @@ static int parse_http(struct ctx *c, yaml_node_t *map, const char *path,
 	key_path(item, sub, "max_body");
 	if (v && get_u64(c, v, item, 0, 16u << 20, &h->max_body))
 		return -1;
+	v = map_get(c, n, "ringbuf_bytes");
+	key_path(item, sub, "ringbuf_bytes");
+	if (v) {
+		if (get_u64(c, v, item, 4096, 1u << 30, &h->ringbuf_bytes))
+			return -1;
+		if (h->ringbuf_bytes & (h->ringbuf_bytes - 1))
+			return fail(c, v, item, "must be a power of two");
+	}
 	v = map_get(c, n, "client_address");
 	key_path(item, sub, "client_address");
 	if (v) {

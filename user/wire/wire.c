@@ -346,11 +346,27 @@ static int track_tls(struct st_wire *w, uint32_t tgid, char *err, size_t errlen)
 	return 1;
 }
 
+/* The tgid's bit in the kernel's bitmap (the only writer is this agent). */
+static int set_bit(struct st_wire *w, uint32_t tgid, bool on)
+{
+	int fd = bpf_map__fd(w->skel->maps.wire_tgid_bits);
+	uint32_t word = tgid / 64;
+	uint64_t bits = 0;
+
+	if (word >= WIRE_TGID_WORDS || bpf_map_lookup_elem(fd, &word, &bits))
+		return -1;
+	if (on)
+		bits |= 1ULL << (tgid % 64);
+	else
+		bits &= ~(1ULL << (tgid % 64));
+	return bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+}
+
 int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
 		  size_t errlen)
 {
 	if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid, &target,
-				BPF_ANY))
+				BPF_ANY) || set_bit(w, tgid, true))
 		return st_errf(err, errlen, "wire: cannot track pid %u: %s", tgid,
 			    strerror(errno));
 	enter_preexisting(w, tgid);
@@ -366,6 +382,7 @@ void st_wire_untrack(struct st_wire *w, uint32_t tgid)
 	size_t i;
 
 	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid);
+	set_bit(w, tgid, false);
 	for (i = 0; i < w->ntls; i++) {
 		if (w->tls[i].tgid != tgid)
 			continue;

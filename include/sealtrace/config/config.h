@@ -51,6 +51,7 @@
  *	  /healthz, /livez, /readyz, /ready, /live, /metrics, /favicon.ico),
  *	  max_body: 0..16777216 (default 65536), client_address:
  *	  pseudonymise|omit, preset: openai|kserve-v1|open-inference,
+ *	  ringbuf_bytes: power of two 4096..2^30 (the wire ring, shared),
  *	  decision: as for probes, with request:/response:}; a target with
  *	  http needs no probes (docs/http.md).
  *   system_facts: {NAME: string} (at most ST_MAX_FACTS): Annex III category,
@@ -118,6 +119,7 @@ struct st_http_cfg {
 	size_t nexclude;
 	uint64_t max_body;	/* bytes of a body kept for its HMAC and decision fields */
 	bool omit_client;	/* client_address: omit (default pseudonymise) */
+	uint64_t ringbuf_bytes;	/* the wire ring (largest over targets); 0: 16 MiB */
 	char *preset;		/* openai | kserve-v1 | open-inference, or NULL */
 	struct st_decision_spec decision;	/* request:/response: pointers */
 	int line;

@@ -21,6 +21,7 @@
 #define WIRE_MAX_CHUNKS		512	/* per syscall: 2 MiB; the rest is a hole */
 #define WIRE_MAX_IOV		16	/* iovecs read per readv/writev/msg */
 #define WIRE_MAX_TGIDS		4096
+#define WIRE_TGID_WORDS		65536	/* bitmap words: tgids below 2^22 (pid_max limit) */
 #define WIRE_MAX_CONNS		65536
 #define WIRE_MAX_PORTS		64
 #define WIRE_COMM_LEN		16
