@@ -27,6 +27,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SEALTRACE = os.path.join(ROOT, "build", "sealtrace")
 WRITE_LOOP = os.path.join(ROOT, "build", "targets", "write_loop")
+WIRE_FLOOR = os.path.join(ROOT, "build", "bench", "wire_floor")
 SERVER = os.path.join(ROOT, "tests", "e2e", "servers", "scoring_http.py")
 
 
@@ -75,6 +76,18 @@ def write_loop(n):
     out = subprocess.run([WRITE_LOOP, str(n)], check=True, capture_output=True, text=True)
     f = out.stdout.split()
     return float(f[1]), float(f[3])
+
+
+def floor_write_loop(n):
+    """write_loop under empty programs on the same raw tracepoints."""
+    p = subprocess.Popen([WIRE_FLOOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if p.stdout.readline().strip() != "attached":
+            raise SystemExit("wire_bench: %s did not attach" % WIRE_FLOOR)
+        return write_loop(n)
+    finally:
+        p.stdin.close()
+        p.wait(30)
 
 
 def cpu_ns(pid):
@@ -127,11 +140,12 @@ def main():
     srv.stdout.readline()
     res = {"non_target_write": {}, "server_1k": {}}
     try:
-        base, withw, srv_off, srv_on = [], [], [], []
+        base, withw, floor, srv_off, srv_on = [], [], [], [], []
         # alternate without/with, so that drift in the machine's load
         # (a shared VM) falls on both sides alike
         for _ in range(args.runs):
             base.append(write_loop(args.writes))
+            floor.append(floor_write_loop(args.writes))
             srv_off.append(client(port, args.requests, srv_pid=srv.pid))
             agent = Agent(srv.pid, port)
             try:
@@ -145,6 +159,7 @@ def main():
             "cpu_ns_without": b, "cpu_ns_with_agent": w, "cpu_ns_added": w - b,
             "wall_ns_without": statistics.median(x[0] for x in base),
             "wall_ns_with_agent": statistics.median(x[0] for x in withw),
+            "cpu_ns_empty_programs": statistics.median(x[1] for x in floor),
             "runs": args.runs, "writes": args.writes}
         for name, runs in (("without", srv_off), ("with_capture", srv_on)):
             res["server_1k"][name] = {k: statistics.median(r[k] for r in runs)
@@ -160,6 +175,9 @@ def main():
           "(wall %.1f / %.1f ns; median of %d x %d)" % (
               nt["cpu_ns_without"], nt["cpu_ns_with_agent"], nt["cpu_ns_added"],
               nt["wall_ns_without"], nt["wall_ns_with_agent"], args.runs, args.writes))
+    fl = nt["cpu_ns_empty_programs"] - nt["cpu_ns_without"]
+    print("wire: the floor, empty programs on the same two raw tracepoints: %+.1f ns/syscall; "
+          "wire capture costs %.2f x that floor" % (fl, nt["cpu_ns_added"] / fl if fl > 0 else 0))
     for name in ("without", "with_capture"):
         r = res["server_1k"][name]
         print("wire: server 1 KiB %-12s %8.0f req/s  p50 %7.1f us  p99 %7.1f us  "
