@@ -395,3 +395,37 @@ def test_ring_full_is_counted():
     finally:
         srv.stop()
         a.cleanup()
+
+
+def test_http2_reported_and_sendfile_counted():
+    """An HTTP/2 preface is reported once for its connection, never parsed;
+    a body sent with sendfile() is counted and flagged."""
+    srv = python_server()
+    a = agent_for("wire-h2", srv, paths='["/file"]')
+    try:
+        a.start()
+        c = socket.create_connection(("127.0.0.1", srv.port))
+        c.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00" * 64)
+        c.settimeout(5)
+        try:
+            c.recv(4096)
+        except OSError:
+            pass
+        c.close()
+        st, body = one(a, srv.port, "POST", "/file", b"")
+        eq(st, 200, "file status")
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 1, what="record")
+        time.sleep(0.3)
+        eq(a.stop(), 0, "agent exit")
+        notes = [r for r in a.of_type("loss") if r["details"]["reason"] == "wire_http2"]
+        eq(len(notes), 1, "one http2 report")
+        recs = a.of_type("inference", "decision")
+        eq(len(recs), 1, "only the /file exchange is a record")
+        r = recs[0]
+        eq((r["details"]["path"], r["details"]["sendfile_bytes"]), ("/file", len(body)),
+           "sendfile counted")
+        eq(r["output_len"], len(body), "full length")
+        eq(r["details"]["output_truncated"], True, "flagged: the HMAC does not cover it")
+    finally:
+        srv.stop()
+        a.cleanup()

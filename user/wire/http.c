@@ -44,6 +44,7 @@ struct conn {
 	struct xnode *req_cur;	/* receiving request bytes */
 	struct xnode *resp_cur;	/* receiving response bytes */
 	bool interim;		/* the response being parsed is 1xx */
+	bool unseen;		/* feeding zeros for bytes counted but not copied */
 	bool query;		/* the URL's query started: the rest is not kept */
 	char hfield[HFIELD_MAX];
 	size_t hfield_len;
@@ -61,10 +62,17 @@ struct st_http {
 
 /* ---- exchanges --------------------------------------------------------- */
 
-static void body_add(struct st_http *h, struct st_http_body *b, const char *p, size_t n)
+static void body_add(struct conn *c, struct st_http_body *b, const char *p, size_t n)
 {
+	struct st_http *h = c->h;
 	size_t keep = 0;
 
+	if (c->unseen) {
+		/* counted, never hashed: the HMAC covers only bytes seen */
+		b->len += n;
+		b->truncated = true;
+		return;
+	}
 	if (b->captured < h->max_body) {
 		keep = h->max_body - b->captured < n ? h->max_body - b->captured : n;
 		if (!b->bytes)
@@ -260,7 +268,7 @@ static int req_body(http_parser *p, const char *at, size_t n)
 	struct conn *c = p->data;
 
 	if (c->req_cur)
-		body_add(c->h, &c->req_cur->ex.req, at, n);
+		body_add(c, &c->req_cur->ex.req, at, n);
 	return 0;
 }
 
@@ -311,7 +319,7 @@ static int resp_body(http_parser *p, const char *at, size_t n)
 	struct conn *c = p->data;
 
 	if (c->resp_cur && !c->interim)
-		body_add(c->h, &c->resp_cur->ex.resp, at, n);
+		body_add(c, &c->resp_cur->ex.resp, at, n);
 	return 0;
 }
 
@@ -481,6 +489,7 @@ static void feed_unseen(struct conn *c, uint64_t len, bool out, bool sendfile)
 
 	if (x && sendfile)
 		x->ex.sendfile_bytes += len;
+	c->unseen = true;
 	while (len && c->state == C_SYNC) {
 		size_t n = len > sizeof(zeros) ? sizeof(zeros) : (size_t)len;
 
@@ -490,9 +499,7 @@ static void feed_unseen(struct conn *c, uint64_t len, bool out, bool sendfile)
 			feed_in(c, zeros, n);
 		len -= n;
 	}
-	x = out ? c->resp_cur : c->req_cur;
-	if (x)
-		(out ? &x->ex.resp : &x->ex.req)->truncated = true;
+	c->unseen = false;
 }
 
 static void on_close(struct st_http *h, struct conn *c)

@@ -10,6 +10,7 @@ usage: scoring_http.py PORT [--tls CERT KEY]
 """
 import hashlib
 import json
+import os
 import socket
 import ssl
 import struct
@@ -79,6 +80,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+        elif path == "/file":
+            # the body goes out with sendfile(2): counted by the agent, not seen
+            with open(__file__, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                self.wfile.flush()
+                self.connection.sendfile(f)
         elif path == "/v1/chat/completions":
             self.chat(json.loads(body))
         elif path == "/reset":
