@@ -429,3 +429,42 @@ def test_http2_reported_and_sendfile_counted():
     finally:
         srv.stop()
         a.cleanup()
+
+
+def test_kserve_and_open_inference_presets():
+    srv = python_server()
+    try:
+        _presets_one_by_one(srv)
+    finally:
+        srv.stop()
+
+
+def _presets_one_by_one(srv):
+    """Each preset on its own agent (one process: the first target would win)."""
+    for preset, path, body in (
+            ("kserve-v1", "/v1/models/credit:predict", b'{"instances": [[1, 2, 3]]}'),
+            ("open-inference", "/v2/models/credit/infer",
+             b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "data": [1, 2, 3]}]}')):
+        t = "  - name: m\n    exe: %s\n    pid: %d\n    http: {ports: [%d], preset: %s}\n" % (
+            srv.exe, srv.pid, srv.port, preset)
+        a = Agent("wire-" + preset, t)
+        try:
+            a.start()
+            _, resp = one(a, srv.port, "POST", path, body)
+            one(a, srv.port, "POST", "/score", body_of(1))      # not this protocol's path
+            wait_for(lambda: len(a.of_type("inference", "decision")) >= 1, what="record")
+            time.sleep(0.3)
+            eq(a.stop(), 0, "agent exit")
+            recs = a.of_type("inference", "decision")
+            eq(len(recs), 1, "%s records" % preset)
+            got = json.loads(resp)
+            if preset == "kserve-v1":
+                eq(recs[0]["decision"], {"prediction": got["predictions"][0]}, "prediction")
+            else:
+                eq(recs[0]["decision"], {"model_name": "credit", "model_version": "3",
+                                         "output0_name": "probability",
+                                         "output0": got["outputs"][0]["data"][0]}, "outputs")
+                eq(recs[0]["model_version"], "3", "model_version reported by the server")
+            eq(recs[0]["input_hash"], a.ref(body), "input_hash")
+        finally:
+            a.cleanup()

@@ -90,6 +90,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.flush()
                 self.connection.sendfile(f)
+        elif path.startswith("/v1/models/") and path.endswith(":predict"):
+            inst = json.loads(body)["instances"]
+            self.send_json({"predictions": [score_of(json.dumps(i).encode()) for i in inst]})
+        elif path.startswith("/v2/models/") and path.endswith("/infer"):
+            req = json.loads(body)
+            name = path.split("/")[3]
+            self.send_json({"model_name": name, "model_version": "3", "outputs": [
+                {"name": "probability", "datatype": "FP32", "shape": [1],
+                 "data": [score_of(json.dumps(req["inputs"]).encode())]}]})
         elif path == "/v1/chat/completions":
             self.chat(json.loads(body))
         elif path == "/reset":
