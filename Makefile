@@ -67,11 +67,12 @@ TOOL_BINS := $(OUT)/tools/gen_log
 
 # bench/floor: an empty uprobe+uretprobe pair (the kernel's floor) placed by
 # the agent's own symbol code, so floor and agent probe the same site.
-BENCH_BINS := $(OUT)/bench/floor
+BENCH_BINS := $(OUT)/bench/floor $(OUT)/bench/wire_floor
 
 .PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint test-container
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h \
+	$(OUT)/bench/wire_floor.bpf.o $(OUT)/bench/wire_floor.skel.h
 
 all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(TARGET_LIB_BINS) $(EXAMPLE_BINS) \
 	$(TOOL_BINS)
@@ -92,6 +93,7 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 # a generated header before it exists, so these are named here.
 $(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o: $(OUT)/capture.skel.h
 $(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
+$(OUT)/obj/wire/wire.o $(OUT)/san/wire/wire.o: $(OUT)/wire.skel.h
 
 # ---- the agent ----
 
@@ -151,6 +153,9 @@ $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 
 $(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/capture/symbols.o
 	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< $(OUT)/obj/capture/symbols.o -o $@ -lbpf -lelf -lz -lcrypto
+
+$(OUT)/bench/wire_floor: bench/wire_floor.c $(OUT)/bench/wire_floor.skel.h
+	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< -o $@ -lbpf
 
 # ---- what the README's commands run ----
 

@@ -19,5 +19,7 @@ done
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 "$PY" bench/bench.py "$@"
-# shipping into PostgreSQL (BENCHMARKS.md section 6): a cluster of its own
-exec "$PY" bench/ship.py
+# shipping into PostgreSQL (BENCHMARKS.md section 8): a cluster of its own
+"$PY" bench/ship.py
+# wire capture: non-target syscall cost, a real server with and without capture
+exec "$PY" bench/wire_bench.py

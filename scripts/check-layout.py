@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 
-STAGES = ["base", "keys", "capture", "log", "config", "targets", "ops",
+STAGES = ["base", "keys", "capture", "wire", "log", "config", "targets", "ops",
           "proof", "monitor", "fleet", "agent"]
 RANK = {s: i for i, s in enumerate(STAGES)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"sealtrace/([^/"]+)/[^"]+"', re.M)

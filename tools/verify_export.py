@@ -23,12 +23,15 @@ import hashlib
 import json
 import sys
 
-KEYS = ["schema_version", "event_id", "event_type", "timestamp_utc",
-        "system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
-        "comm", "container_id", "probe", "model_version", "model_artifact",
-        "input_hash", "input_len", "output_reference", "output_len",
-        "duration_ns", "ret", "human_override_applied", "details",
-        "preceding_event_hash"]
+# schema_version 1; 2 adds "decision" and "pseudonyms" before "details"
+KEYS_V1 = ["schema_version", "event_id", "event_type", "timestamp_utc",
+           "system_id", "operator_id", "node_id", "stream", "seq", "pid",
+           "tid", "comm", "container_id", "probe", "model_version",
+           "model_artifact", "input_hash", "input_len", "output_reference",
+           "output_len", "duration_ns", "ret", "human_override_applied",
+           "details", "preceding_event_hash"]
+KEYS_V2 = KEYS_V1[:23] + ["decision", "pseudonyms"] + KEYS_V1[23:]
+KEYS = {1: KEYS_V1, 2: KEYS_V2}
 
 # --- Ed25519 signature check, RFC 8032 section 6 (reference code) ------
 P = 2**255 - 19
@@ -197,11 +200,76 @@ def subtree(lo, hi, seqs, leaves, proof, used):
 
 
 # --- the export ----------------------------------------------------------
-def canonical(obj, line):
-    if list(obj) != KEYS or list(obj["details"]) != sorted(obj["details"]):
+class Num(float):
+    """A JSON number with a fraction or exponent, as written (RFC 8785)."""
+
+
+def es6(x):
+    """ECMAScript Number::toString of a double (RFC 8785 3.2.2.3)."""
+    if x == 0:
+        return "0"
+    sign, r = ("-", -x) if x < 0 else ("", x)
+    # shortest round-trip digits: repr() gives them; normalise to d.ddd e n
+    rep = repr(r)
+    if "e" in rep:
+        m, e = rep.split("e")
+    else:
+        m, e = rep, "0"
+    ip, _, fp = m.partition(".")
+    digits = (ip + fp).lstrip("0")
+    lead = len(ip.lstrip("0")) if ip.strip("0") else -(len(fp) - len(fp.lstrip("0")))
+    n = int(e) + lead
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    if k <= n <= 21:
+        out = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * -n + digits
+    else:
+        out = digits[0] + ("." + digits[1:] if k > 1 else "") + \
+            "e" + ("+" if n - 1 >= 0 else "-") + str(abs(n - 1))
+    return sign + out
+
+
+def _dumps(v):
+    if isinstance(v, Num):
+        return es6(v)
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _dumps(x)
+                              for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_dumps(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _scalars(obj, name, any_scalar):
+    v = obj[name]
+    if v is None and name != "details":
+        return True
+    if not isinstance(v, dict) or list(v) != sorted(v):
         return False
-    again = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    return again.encode() == line
+    for x in v.values():
+        if isinstance(x, (dict, list)):
+            return False
+        if not any_scalar and (x is None or isinstance(x, Num)):
+            return False
+    return True
+
+
+def canonical(obj, line):
+    keys = KEYS.get(obj.get("schema_version"))
+    if keys is None or list(obj) != keys or not _scalars(obj, "details", False):
+        return False
+    if "decision" in obj and not (_scalars(obj, "decision", True) and
+                                  _scalars(obj, "pseudonyms", False)):
+        return False
+    for k, v in obj.items():
+        if isinstance(v, Num) or (k not in ("decision",) and isinstance(v, dict) and
+                                  any(isinstance(x, Num) for x in v.values())):
+            return False
+    return _dumps(obj).encode() == line
 
 
 def verify(path, pubs, names):
@@ -212,7 +280,7 @@ def verify(path, pubs, names):
                 if not raw.endswith(b"\n"):
                     raise Bad("line does not end with a newline")
                 line = raw[:-1]
-                obj = json.loads(line)
+                obj = json.loads(line, parse_float=lambda t: Num(float(t)))
                 if not header:
                     if obj.get("export") != "header" or \
                             obj.get("format") != "sealtrace-export/1":

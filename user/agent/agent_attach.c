@@ -387,7 +387,7 @@ int agent_open_tracker(struct agent *a)
 {
 	struct st_tracker_ops ops = {
 		.ctx = a, .attach = on_track_attach, .record = on_track_record,
-		.drain = on_track_drain,
+		.drain = on_track_drain, .process = agent_wire_process,
 	};
 	char err[ST_ERR_LEN];
 	size_t ti;

@@ -213,8 +213,8 @@ void agent_record_heartbeat(struct agent *a, uint64_t now)
 void agent_record_agent(struct agent *a, enum st_event_type type, const char *reason)
 {
 	struct st_record rec;
-	struct st_kv details[8];
-	size_t nd = 0;
+	struct st_kv details[8 + ST_MAX_FACTS];
+	size_t nd = 0, i;
 
 	st_record_init(&rec, type, st_clock_ns(CLOCK_REALTIME));
 	details[nd++] = st_kv_str("version", "0.1.0");
@@ -228,6 +228,9 @@ void agent_record_agent(struct agent *a, enum st_event_type type, const char *re
 		/* how long no agent drained the ring: from the last snapshot */
 		if (a->away_ms >= 0)
 			details[nd++] = st_kv_uint("away_ms", (uint64_t)a->away_ms);
+		/* static facts of the system (system_facts), for the export header */
+		for (i = 0; i < a->cfg.nfacts; i++)
+			details[nd++] = st_kv_str(a->cfg.facts[i].key, a->cfg.facts[i].value);
 	}
 	if (type == ST_ET_AGENT_STOP) {
 		details[nd++] = st_kv_str("reason", reason);

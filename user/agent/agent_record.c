@@ -26,6 +26,7 @@
 #include "sealtrace/log/log.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/keys/keyring.h"
+#include "sealtrace/log/decision.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
 #include "sealtrace/ops/status.h"
@@ -174,12 +175,14 @@ void agent_on_call(void *ctx, const struct st_call *call)
 	struct agent *a = ctx;
 	struct probe_rt *p;
 	struct st_record rec;
-	struct st_kv details[12];
+	struct st_kv details[16];
+	struct st_decision_result dec;
 	char in_ref[ST_REF_LEN], out_ref[ST_REF_LEN];
 	bool in_fault = call->flags & ST_F_IN_FAULT;
 	bool out_fault = call->flags & ST_F_OUT_FAULT;
 	size_t nd = 0;
 	uint64_t ts;
+	int rc;
 
 	if (call->probe_id >= ST_MAX_PROBES)
 		return;
@@ -245,10 +248,22 @@ void agent_on_call(void *ctx, const struct st_call *call)
 		details[nd++] = st_kv_str("reason", call->return_ts ? "thread_exit" : "agent_stop");
 	if (call->state == ST_CALL_NO_RETURN)
 		details[nd++] = st_kv_str("return", "lost");
+	st_tracker_annotate(a->tracker, &rec);
+	if (p->cfg->decision.nfields) {
+		/* after annotate: a model version the output names wins */
+		st_decision_extract(&p->cfg->decision, a->keys,
+				    rec.input_hash ? call->in : NULL, call->in_len,
+				    !(call->flags & ST_F_IN_TRUNC),
+				    rec.output_reference ? call->out : NULL, call->out_len,
+				    !(call->flags & ST_F_OUT_TRUNC), &dec);
+		st_decision_apply(&dec, &rec, details, &nd, sizeof(details) / sizeof(details[0]));
+	}
 	rec.details = details;
 	rec.ndetails = nd;
-	st_tracker_annotate(a->tracker, &rec);
-	if (agent_log_append(a, &rec) != 0) {
+	rc = agent_log_append(a, &rec);
+	if (p->cfg->decision.nfields)
+		st_decision_result_free(&dec);
+	if (rc != 0) {
 		/*
 		 * The log refused it (disk full, store failing): the call is
 		 * lost from the log and counted so at once; a loss record
@@ -379,6 +394,7 @@ void agent_account_losses(struct agent *a, uint64_t now)
 	uint32_t i;
 	bool down;
 
+	agent_wire_account(a, now);
 	for (i = 0; i < a->nprobes; i++) {
 		struct probe_rt *p = &a->probes[i];
 
@@ -504,6 +520,8 @@ int agent_consume_round(struct agent *a, int timeout_ms)
 	nlost = st_capture_lost_events(a->capture, lost, LOST_BATCH);
 	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
 	agent_settle_lost_events(a, lost, nlost);
+	if (n >= 0)
+		n += agent_wire_poll(a);
 	return n < 0 ? n : n + nlost;
 }
 

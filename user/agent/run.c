@@ -282,6 +282,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 			st_pairing_reap_settle(a->pairing, st_clock_ns(CLOCK_TAI));
 		}
 		agent_account_losses(a, st_clock_ns(CLOCK_REALTIME));
+		agent_wire_close(a);
 		agent_print_summary(a);
 	}
 	if (a->log) {
@@ -298,6 +299,7 @@ static int shutdown_agent(struct agent *a, const char *reason)
 		a->log = NULL;
 	}
 	st_tracker_close(a->tracker);
+	agent_wire_close(a);
 	st_metrics_stop(a->metrics);
 	agent_stop_oversight(a);
 	st_capture_close(a->capture);
@@ -397,6 +399,11 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	st_mon_metrics_init(&a->mon, a->cfg.system_id);
 	agent_record_agent(a, ST_ET_AGENT_START, NULL);
 	agent_note_risk_rules(a);
+	if (!detach_now && agent_wire_open(a)) {
+		fprintf(stderr, "sealtrace: %s\n", a->err);
+		shutdown_agent(a, "startup_failed");
+		return ST_EXIT_RUNTIME;
+	}
 	if (!detach_now && agent_open_tracker(a)) {
 		fprintf(stderr, "sealtrace: %s\n", a->err);
 		shutdown_agent(a, "startup_failed");

@@ -756,10 +756,12 @@ int st_jcur_object(struct st_jcur *c, const struct st_jfield *fields,
 /* ---- document tree ---------------------------------------------------- */
 
 #define MAX_DEPTH 8
+#define MAX_DEPTH_ANY 64	/* st_json_parse_any: bodies of other programs */
 
 struct dom {
 	struct st_jcur c;
 	struct st_json_arena *arena;
+	bool numbers;		/* fractions, exponents, big integers: ST_JNUM */
 };
 
 static void *dom_alloc(struct dom *d, size_t n)
@@ -848,6 +850,62 @@ out:
 	return rc;
 }
 
+static size_t skip_digits(const struct st_jcur *c, size_t i)
+{
+	while (i < c->n && c->s[i] >= '0' && c->s[i] <= '9')
+		i++;
+	return i;
+}
+
+/*
+ * A number of a document another program wrote: ST_JINT when it is an
+ * integer that fits, else ST_JNUM (an IEEE double, as JSON's readers
+ * take it).
+ */
+static int dom_number(struct dom *d, struct st_jv *v)
+{
+	struct st_jcur *c = &d->c;
+	size_t start = c->i, i, int_end;
+	char buf[64], *end;
+
+	i = start + (c->s[start] == '-');
+	int_end = skip_digits(c, i);
+	if (int_end == i)
+		return st_jcur_fail(c, "%s, expected a digit", st_jcur_what(c));
+	if (c->s[i] == '0' && int_end - i > 1)
+		return st_jcur_fail(c, "number with a leading zero");
+	i = int_end;
+	if (i < c->n && c->s[i] == '.') {
+		if (skip_digits(c, i + 1) == i + 1)
+			return st_jcur_fail(c, "expected a digit after '.'");
+		i = skip_digits(c, i + 1);
+	}
+	if (i < c->n && (c->s[i] == 'e' || c->s[i] == 'E')) {
+		i++;
+		if (i < c->n && (c->s[i] == '+' || c->s[i] == '-'))
+			i++;
+		if (skip_digits(c, i) == i)
+			return st_jcur_fail(c, "expected a digit in the exponent");
+		i = skip_digits(c, i);
+	}
+	/* an integer of up to 19 digits always fits; 20 may */
+	if (i == int_end && int_end - start - (c->s[start] == '-') <= 19) {
+		v->t = ST_JINT;
+		return st_jcur_int(c, &v->neg, &v->mag);
+	}
+	if (i - start >= sizeof(buf))
+		return st_jcur_fail(c, "number too long");
+	memcpy(buf, c->s + start, i - start);
+	buf[i - start] = '\0';
+	errno = 0;
+	v->d = strtod(buf, &end);
+	if (errno == ERANGE && (v->d > 1 || v->d < -1))
+		return st_jcur_fail(c, "number out of range");
+	v->t = ST_JNUM;
+	c->i = i;
+	return 0;
+}
+
 static struct st_jv *dom_value(struct dom *d)
 {
 	struct st_jv *v;
@@ -882,6 +940,8 @@ static struct st_jv *dom_value(struct dom *d)
 	} else if (ch == 'n') {
 		v->t = ST_JNULL;
 		rc = parse_null(&d->c);
+	} else if (d->numbers) {
+		rc = dom_number(d, v);
 	} else {
 		v->t = ST_JINT;
 		rc = st_jcur_int(&d->c, &v->neg, &v->mag);
@@ -889,13 +949,13 @@ static struct st_jv *dom_value(struct dom *d)
 	return rc ? NULL : v;
 }
 
-int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
-		  char *err, size_t errlen)
+static int parse_doc(const char *s, size_t n, bool foreign, struct st_json_doc *doc,
+		     char *err, size_t errlen)
 {
-	struct dom d = { .arena = NULL };
+	struct dom d = { .arena = NULL, .numbers = foreign };
 	struct st_jv *root;
 
-	st_jcur_init(&d.c, s, n, MAX_DEPTH, NULL, err, errlen);
+	st_jcur_init(&d.c, s, n, foreign ? MAX_DEPTH_ANY : MAX_DEPTH, NULL, err, errlen);
 	doc->root = NULL;
 	doc->arena = NULL;
 	root = dom_value(&d);
@@ -909,6 +969,18 @@ int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
 	doc->root = root;
 	doc->arena = d.arena;
 	return 0;
+}
+
+int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
+		  char *err, size_t errlen)
+{
+	return parse_doc(s, n, false, doc, err, errlen);
+}
+
+int st_json_parse_any(const char *s, size_t n, struct st_json_doc *doc,
+		      char *err, size_t errlen)
+{
+	return parse_doc(s, n, true, doc, err, errlen);
 }
 
 void st_json_doc_free(struct st_json_doc *doc)
@@ -953,4 +1025,70 @@ int st_jv_uint64(const struct st_jv *v, uint64_t *out)
 		return -1;
 	*out = v->mag;
 	return 0;
+}
+
+/*
+ * RFC 8785 3.2.2.3 (ECMAScript Number::toString): the shortest digit
+ * string that reads back as the same double, in fixed notation for
+ * decimal exponents -6 .. 20, else as d.ddde+-x.
+ */
+void st_json_double(struct st_buf *b, double v)
+{
+	char tmp[40], digits[20], out[48], *e;
+	int prec, exp10, k, n, i, o = 0;
+	size_t j;
+
+	if (v != v || v - v != 0) {	/* NaN, inf: JSON has no such numbers */
+		st_json_null(b);
+		return;
+	}
+	if (v == 0) {
+		st_buf_putc(b, '0');	/* -0 too, as ECMAScript writes it */
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	if (v < 0)
+		out[o++] = '-';
+	k = 0;
+	for (j = v < 0 ? 1 : 0; tmp[j] && tmp[j] != 'e'; j++)
+		if (tmp[j] >= '0' && tmp[j] <= '9')
+			digits[k++] = tmp[j];
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	e = strchr(tmp, 'e');
+	exp10 = e ? atoi(e + 1) : 0;
+	n = exp10 + 1;		/* the decimal point sits after n digits */
+	if (k <= n && n <= 21) {
+		for (i = 0; i < k; i++)
+			out[o++] = digits[i];
+		for (; i < n; i++)
+			out[o++] = '0';
+	} else if (0 < n && n <= 21) {
+		for (i = 0; i < n; i++)
+			out[o++] = digits[i];
+		out[o++] = '.';
+		for (; i < k; i++)
+			out[o++] = digits[i];
+	} else if (-6 < n && n <= 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = n; i < 0; i++)
+			out[o++] = '0';
+		for (i = 0; i < k; i++)
+			out[o++] = digits[i];
+	} else {
+		out[o++] = digits[0];
+		if (k > 1) {
+			out[o++] = '.';
+			for (i = 1; i < k; i++)
+				out[o++] = digits[i];
+		}
+		o += snprintf(out + o, sizeof(out) - (size_t)o, "e%c%d",
+			      n - 1 < 0 ? '-' : '+', n - 1 < 0 ? 1 - n : n - 1);
+	}
+	st_buf_put(b, out, (size_t)o);
 }

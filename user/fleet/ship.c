@@ -114,7 +114,20 @@ static bool is_pseudonym(const char *s)
 	return s && !strncmp(s, "hmac-sha256:", 12) && !strpbrk(s, "\",{}\\ ");
 }
 
-/* decision.<field> details as one JSON object; pseudonyms as an array */
+/* One scalar of a decision object, as the record holds it. */
+static void put_scalar(struct st_buf *f, const struct st_kv *kv)
+{
+	switch (kv->kind) {
+	case ST_KV_STR: st_json_cstr(f, kv->v.s); break;
+	case ST_KV_INT: st_json_int(f, kv->v.i); break;
+	case ST_KV_UINT: st_json_uint(f, kv->v.u); break;
+	case ST_KV_BOOL: st_json_bool(f, kv->v.b); break;
+	case ST_KV_NULL: st_json_null(f); break;
+	case ST_KV_NUM: st_json_double(f, kv->v.d); break;
+	}
+}
+
+/* The record's decision object (schema 2) as one JSON object; pseudonyms as an array */
 static void copy_derived(struct shipper *sh, const struct st_record *rec)
 {
 	struct st_buf *f = &sh->field;
@@ -122,21 +135,12 @@ static void copy_derived(struct shipper *sh, const struct st_record *rec)
 	size_t i;
 
 	f->len = 0;
-	for (i = 0; i < rec->ndetails; i++) {
-		const struct st_kv *kv = &rec->details[i];
-
-		if (strncmp(kv->key, "decision.", 9) || !kv->key[9])
-			continue;
+	for (i = 0; rec->has_decision && i < rec->ndecision; i++) {
 		st_buf_putc(f, any ? ',' : '{');
 		any = true;
-		st_json_cstr(f, kv->key + 9);
+		st_json_cstr(f, rec->decision[i].key);
 		st_buf_putc(f, ':');
-		switch (kv->kind) {
-		case ST_KV_STR: st_json_cstr(f, kv->v.s); break;
-		case ST_KV_INT: st_json_int(f, kv->v.i); break;
-		case ST_KV_UINT: st_json_uint(f, kv->v.u); break;
-		case ST_KV_BOOL: st_json_bool(f, kv->v.b); break;
-		}
+		put_scalar(f, &rec->decision[i]);
 	}
 	if (any) {
 		st_buf_putc(f, '}');
@@ -155,6 +159,14 @@ static void copy_derived(struct shipper *sh, const struct st_record *rec)
 		if (any)
 			st_buf_putc(&sh->b.copy, ',');
 		st_buf_puts(&sh->b.copy, rec->output_reference);
+		any = true;
+	}
+	for (i = 0; rec->has_pseudonyms && i < rec->npseudonyms; i++) {
+		if (rec->pseudonyms[i].kind != ST_KV_STR || !is_pseudonym(rec->pseudonyms[i].v.s))
+			continue;
+		if (any)
+			st_buf_putc(&sh->b.copy, ',');
+		st_buf_puts(&sh->b.copy, rec->pseudonyms[i].v.s);
 		any = true;
 	}
 	for (i = 0; i < rec->ndetails; i++) {

@@ -380,7 +380,16 @@ int cmd_export(int argc, char **argv)
 		st_keyset_free(&keys);
 		return ST_EXIT_USAGE;
 	}
-	st_bundle_header(&hdr, stream, from, to, types, NULL);
+	{
+		struct st_buf facts = { 0 };
+
+		/* facts are information for the reader: a log that does not
+		 * read back is reported by the stream export below */
+		if (st_bundle_facts(dir, &facts, err, sizeof(err)))
+			facts.len = 0;
+		st_bundle_header_facts(&hdr, stream, from, to, types, NULL, &facts);
+		st_buf_free(&facts);
+	}
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
 		rc = ST_EXIT_RUNTIME;
 	st_buf_free(&hdr);

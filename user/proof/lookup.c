@@ -191,6 +191,7 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 struct lookup {
 	const struct st_lookup_refs *lr;
 	const struct st_keyring *kr;
+	const char *field;		/* match pseudonyms.<field> instead */
 	bool output;
 	int64_t len;			/* of the input */
 	uint64_t read, found, per_stream[ST_STREAM__COUNT];
@@ -251,6 +252,18 @@ static void note_miss(struct lookup *l, const struct st_record *rec,
 		l->unknown_key++;
 }
 
+/* A record's per-field pseudonym (schema 2), or NULL. */
+static const char *pseudonym_of(const struct st_record *rec, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < rec->npseudonyms; i++)
+		if (!strcmp(rec->pseudonyms[i].key, field) &&
+		    rec->pseudonyms[i].kind == ST_KV_STR)
+			return rec->pseudonyms[i].v.s;
+	return NULL;
+}
+
 static int lookup_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		     size_t errlen)
 {
@@ -260,11 +273,16 @@ static int lookup_cb(void *ctx, const struct st_scan_rec *r, char *err,
 	int k;
 
 	progress(l);
+	if (l->field)
+		ref = pseudonym_of(rec, l->field);
 	if (!ref)
 		return 0;
 	k = st_lookup_refs_match(l->lr, ref);
 	if (k < 0) {
-		note_miss(l, rec, ref);
+		if (!l->field)
+			note_miss(l, rec, ref);
+		else if (!st_lookup_refs_key_known(l->lr, ref))
+			l->unknown_key++;
 		return 0;
 	}
 	if (fwrite(r->line, 1, r->len, stdout) != r->len || putchar('\n') == EOF)
@@ -284,7 +302,7 @@ static int lookup_cb(void *ctx, const struct st_scan_rec *r, char *err,
 static void summary(const struct lookup *l, size_t len)
 {
 	char first[ST_TIME_LEN + 1], last[ST_TIME_LEN + 1];
-	const char *what = l->output ? "output" : "input";
+	const char *what = l->field ? l->field : l->output ? "output" : "input";
 	size_t i;
 
 	if (!l->found) {
@@ -321,7 +339,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sealtrace lookup --state-dir DIR --keys DIR\n"
 		"                        (--input-file F | --input-hex HEX | --input-string S)\n"
-		"                        [--stream decision|system] [--output] [--quiet]\n\n"
+		"                        [--stream decision|system] [--output] [--quiet]\n"
+		"       sealtrace lookup --state-dir DIR --keys DIR --field NAME\n"
+		"                        (--value V | --input-file F | --input-hex HEX)\n\n"
 		"Was this input processed, when, and by which model? Computes the input's\n"
 		"HMAC reference under every key in DIR/hmac.key (old keys too: records name\n"
 		"the key they used) and prints every record whose input_hash matches, as\n"
@@ -339,6 +359,11 @@ static void usage(FILE *f)
 		"  --input-string S    the bytes of S (no newline added)\n"
 		"  --stream S          only decision or system (default: both)\n"
 		"  --output            match output_reference instead of input_hash\n"
+		"  --field NAME        match the record's pseudonyms.NAME (a field the\n"
+		"                      config pseudonymises, e.g. applicant_id) instead:\n"
+		"                      every decision about one data subject\n"
+		"  --value V           the field's value (a JSON string's text; other\n"
+		"                      values as JSON, e.g. 17 or true)\n"
 		"  --quiet             no progress lines on stderr\n"
 		"  -h, --help          this text\n\n"
 		"A capture cut at the probe's cap (input_truncated) keys only its first\n"
@@ -350,6 +375,7 @@ static void usage(FILE *f)
 
 struct lookup_args {
 	const char *dir, *keys, *file, *hex, *str;
+	const char *field;
 	int stream;			/* -1: every stream */
 	bool output, quiet;
 };
@@ -357,11 +383,17 @@ struct lookup_args {
 /* The access is logged, never what was looked up. */
 static void note_access(const struct lookup_args *a)
 {
-	char filter[64];
+	char filter[160];
+	size_t n;
 
 	snprintf(filter, sizeof(filter), "%s%s%s", a->stream < 0 ? "" : "--stream ",
 		 a->stream < 0 ? "" : st_stream_name((enum st_stream)a->stream),
 		 a->output ? (a->stream < 0 ? "--output" : " --output") : "");
+	n = strlen(filter);
+	/* the field's name, never its value */
+	if (a->field)
+		snprintf(filter + n, sizeof(filter) - n, "%s--field %.64s", n ? " " : "",
+			 a->field);
 	/* lookup needs hmac.key: never run for a reader without the key */
 	(void)st_note_log_access(a->dir, "lookup", filter);
 }
@@ -376,6 +408,8 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 		{ "input-string", required_argument, NULL, 'S' },
 		{ "stream", required_argument, NULL, 's' },
 		{ "output", no_argument, NULL, 'o' },
+		{ "field", required_argument, NULL, 'F' },
+		{ "value", required_argument, NULL, 'V' },
 		{ "quiet", no_argument, NULL, 'q' },
 		ST_OPT_HELP,
 		ST_OPT_END,
@@ -392,6 +426,8 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 		case 'f': a->file = optarg; break;
 		case 'x': a->hex = optarg; break;
 		case 'S': a->str = optarg; break;
+		case 'V': a->str = optarg; break;
+		case 'F': a->field = optarg; break;
 		case 'o': a->output = true; break;
 		case 'q': a->quiet = true; break;
 		case 's':
@@ -405,6 +441,8 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 		}
 	}
 	inputs = !!a->file + !!a->hex + !!a->str;
+	if (a->field && a->output)
+		return st_cli_usage_error(&cli, "--field and --output exclude each other");
 	if (!a->dir || !a->keys || inputs != 1)
 		return st_cli_usage_error(&cli, "give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string");
 	return ST_EXIT_OK;
@@ -517,6 +555,7 @@ int cmd_lookup(int argc, char **argv)
 	l.lr = &lr;
 	l.kr = kr;
 	l.output = a.output;
+	l.field = a.field;
 	st_progress_init(&l.progress, !a.quiet, ST_NS_PER_SEC, false);
 	l.len = (int64_t)len;
 	l.per_key = calloc(lr.n, sizeof(*l.per_key));

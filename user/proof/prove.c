@@ -66,13 +66,17 @@ static bool uuid_text(const char *s)
 	return true;
 }
 
-static int write_proof(enum st_stream s, const char *id,
+static int write_proof(const char *dir, enum st_stream s, const char *id,
 		       const struct st_buf *body)
 {
-	struct st_buf hdr = { 0 };
+	struct st_buf hdr = { 0 }, facts = { 0 };
+	char err[256];
 	bool ok;
 
-	st_bundle_header(&hdr, st_stream_name(s), NULL, NULL, NULL, id);
+	if (st_bundle_facts(dir, &facts, err, sizeof(err)))
+		facts.len = 0;
+	st_bundle_header_facts(&hdr, st_stream_name(s), NULL, NULL, NULL, id, &facts);
+	st_buf_free(&facts);
 	ok = !hdr.oom && fwrite(hdr.p, 1, hdr.len, stdout) == hdr.len &&
 	     fwrite(body->p, 1, body->len, stdout) == body->len &&
 	     !fflush(stdout);
@@ -107,7 +111,7 @@ static int prove_stream(const char *dir, enum st_stream s, const char *id,
 		rc = rc > 0 ? ST_EXIT_FAIL : ST_EXIT_RUNTIME;
 	} else if (st.selected) {
 		*found = true;
-		rc = write_proof(s, id, &body);
+		rc = write_proof(dir, s, id, &body);
 		if (!rc)
 			fprintf(stderr, "prove: %s: %" PRIu64 " record%s with event_id %s, proved in the signed tree of %"
 				PRIu64 " records by %zu audit-path nodes\n",

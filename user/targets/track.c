@@ -82,8 +82,8 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 			      const char *attach_err)
 {
 	struct st_record rec;
-	struct st_kv d[9];
-	size_t nd = 0;
+	struct st_kv d[9 + ST_MAX_FACTS];
+	size_t nd = 0, i;
 
 	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
 	rec_proc(&rec, p);
@@ -100,6 +100,9 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 		d[nd++] = st_kv_bool("process_gone", true);
 	if (attach_err)
 		d[nd++] = st_kv_str("attach_error", attach_err);
+	/* the system's static facts, beside every activation (config system_facts) */
+	for (i = 0; i < t->cfg->nfacts; i++)
+		d[nd++] = st_kv_str(t->cfg->facts[i].key, t->cfg->facts[i].value);
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);
@@ -281,6 +284,8 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
 {
 	bool exe_ok;
 
+	if (tc->pid && tc->pid != pi->pid)
+		return false;	/* the target names one process */
 	if (!is_discovered(tc)) {
 		if (!match_path_target(tc, pi, lib_hint))
 			return false;
@@ -425,6 +430,8 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	memcpy(p->container_id, pi->container_id, sizeof(p->container_id));
 	st_lifecycle_track(t->lc, (uint32_t)pid, true);
 	record_activation(t, p, ts, reason, file, hs, attach_failed ? err : NULL);
+	if (t->ops.process)
+		t->ops.process(t->ops.ctx, pid, ti, true);
 out:
 	free(pi);
 	return found;
@@ -437,6 +444,8 @@ static void deactivate(struct st_tracker *t, struct proc *p, uint64_t ts, const 
 {
 	/* the process's last calls are in the capture ring: record them first */
 	t->ops.drain(t->ops.ctx);
+	if (t->ops.process)
+		t->ops.process(t->ops.ctx, p->pid, p->target, false);
 	record_deactivation(t, p, ts, reason, status, have_status);
 	remove_proc(t, p);
 }

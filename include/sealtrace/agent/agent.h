@@ -28,8 +28,13 @@
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
 #include "sealtrace/monitor/monmetrics.h"
+#include "sealtrace/wire/wire_abi.h"
 
 #define ST_REF_LEN 128
+#define AGENT_MAX_WIRE_PIDS 4096
+
+struct st_wire;
+struct st_http;
 
 /* What the agent keeps about one attached probe. */
 struct probe_rt {
@@ -94,6 +99,14 @@ struct agent {
 	uint64_t write_errors;
 	uint64_t risk_recorded;		/* risk records written (monitor/risk.h) */
 	struct st_mon_metrics mon;	/* decision counters for /metrics */
+	/* HTTP targets (agent_wire.c) */
+	struct st_wire *wire;
+	struct st_http *http;
+	struct { uint32_t pid; size_t target; } wire_pids[AGENT_MAX_WIRE_PIDS];
+	size_t nwire_pids;
+	struct wire_counters wire_seen;	/* kernel counters in loss records so far */
+	uint64_t wire_recorded, wire_incomplete, wire_excluded, wire_unowned,
+		 wire_write_failed;
 	char err[ST_ERR_LEN];
 };
 
@@ -123,6 +136,13 @@ bool agent_is_discovered(const struct st_target_cfg *t);
 int agent_open_tracker(struct agent *a);
 void agent_wait_rings(struct agent *a, int timeout_ms);
 void agent_watch_targets(struct agent *a);
+
+/* agent_wire.c: HTTP targets */
+int agent_wire_open(struct agent *a);
+void agent_wire_process(void *ctx, int pid, size_t target, bool alive);
+int agent_wire_poll(struct agent *a);
+void agent_wire_account(struct agent *a, uint64_t now);
+void agent_wire_close(struct agent *a);
 
 /* agent_live.c: canary, heartbeats, status, oversight */
 void agent_attach_canary(struct agent *a);

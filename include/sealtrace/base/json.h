@@ -45,6 +45,8 @@ void st_json_int(struct st_buf *b, int64_t v);
 void st_json_uint(struct st_buf *b, uint64_t v);
 void st_json_bool(struct st_buf *b, bool v);
 void st_json_null(struct st_buf *b);
+/* RFC 8785 number: shortest round-trip digits, ECMAScript layout. */
+void st_json_double(struct st_buf *b, double v);
 /* '"key":' — a key known to be plain ASCII without escapes */
 void st_json_key(struct st_buf *b, const char *key);
 
@@ -134,7 +136,8 @@ int st_jcur_field(struct st_jcur *c, const struct st_jfield *f);
 
 /* ---- document tree (on the cursor) ------------------------------------- */
 
-enum st_jt { ST_JNULL, ST_JBOOL, ST_JINT, ST_JSTR, ST_JARR, ST_JOBJ };
+enum st_jt { ST_JNULL, ST_JBOOL, ST_JINT, ST_JSTR, ST_JARR, ST_JOBJ,
+	     ST_JNUM /* a fraction or exponent: only from st_json_parse_any */ };
 
 struct st_jv;
 struct st_jmember {
@@ -148,6 +151,7 @@ struct st_jv {
 	bool b;				/* ST_JBOOL */
 	bool neg;			/* ST_JINT: sign ... */
 	uint64_t mag;			/* ... and magnitude */
+	double d;			/* ST_JNUM */
 	const char *s;			/* ST_JSTR: decoded, NUL-terminated */
 	size_t slen;			/* may contain NUL when \u0000 was used */
 	struct st_jmember *members;	/* ST_JOBJ, in document order */
@@ -168,6 +172,13 @@ struct st_json_doc {
  */
 int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
 		  char *err, size_t errlen);
+/*
+ * The same for JSON written by other programs (HTTP bodies, captured
+ * model outputs): numbers with fractions or exponents and integers beyond
+ * 64 bits become ST_JNUM (a double), depth <= 64.
+ */
+int st_json_parse_any(const char *s, size_t n, struct st_json_doc *doc,
+		      char *err, size_t errlen);
 void st_json_doc_free(struct st_json_doc *doc);
 
 const struct st_jv *st_jv_get(const struct st_jv *obj, const char *key);

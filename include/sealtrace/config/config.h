@@ -52,6 +52,21 @@
  *	    at		entry|return; default entry for input, return for output
  *	  %ax/$retval (in ptr or len) needs at: return; len from %ax sets
  *	  len_at_return.
+ *	  decision: {clear: {NAME: SRC:POINTER}, pseudonymise: {NAME:
+ *	  SRC:POINTER}, max_string: 1..4096}; SRC input|output (request|response
+ *	  are synonyms), POINTER RFC 6901; at most ST_DECISION_MAX_FIELDS names,
+ *	  [A-Za-z0-9_.-]{1,64}, unique (decision.h).
+ *	http: {ports: [N...] (required, 1..65535), paths: [fnmatch...],
+ *	  methods: [POST...], exclude_paths: [fnmatch...] (default /health*,
+ *	  /healthz, /livez, /readyz, /ready, /live, /metrics, /favicon.ico),
+ *	  max_body: 0..16777216 (default 65536), client_address:
+ *	  pseudonymise|omit, preset: openai|kserve-v1|open-inference,
+ *	  ringbuf_bytes: power of two 4096..2^30 (the wire ring, shared),
+ *	  decision: as for probes, with request:/response:}; a target with
+ *	  http needs no probes (docs/http.md).
+ *   system_facts: {NAME: string} (at most ST_MAX_FACTS): Annex III category,
+ *	jurisdiction, training-data version...; in system_activation and the
+ *	export header as fact.NAME.
  * Integers are decimal or 0x hex; a leading zero (YAML 1.1 octal) is refused.
  */
 #ifndef SEALTRACE_CONFIG_H
@@ -62,6 +77,7 @@
 #include <stdint.h>
 
 #include "sealtrace/capture/capture.h"
+#include "sealtrace/log/decision.h"
 
 #define ST_ERR_LEN 512
 
@@ -72,7 +88,17 @@ struct st_probe_cfg {
 	bool no_endbr_skip;	/* attach at the symbol even if it starts with endbr64 */
 	struct st_capture in;	/* in.mode == ST_LEN_NONE: no input capture */
 	struct st_capture out;
+	struct st_decision_spec decision;	/* fields of input/output in clear or as refs */
 	int line;		/* line of the probe in the config, for messages */
+};
+
+#define ST_MAX_FACTS 8
+
+/* A static fact about the system (Annex III category, jurisdiction, ...). */
+struct st_fact_cfg {
+	char *name;
+	char key[64];		/* "fact.<name>": its key in details and the export header */
+	char *value;
 };
 
 enum st_on_loss {
@@ -104,6 +130,28 @@ struct st_risk_rule_cfg {
 	int line;
 };
 
+#define ST_HTTP_MAX_PORTS 16
+#define ST_HTTP_MAX_PATTERNS 32
+
+/* http: watch the target's own sockets (wire capture, docs/http.md). */
+struct st_http_cfg {
+	bool enabled;
+	uint16_t ports[ST_HTTP_MAX_PORTS];	/* local ports (required) */
+	size_t nports;
+	char **paths;		/* fnmatch patterns of what is an inference; NULL: every path */
+	size_t npaths;
+	char **methods;		/* NULL: every method */
+	size_t nmethods;
+	char **exclude;		/* never inferences (default: health checks, metrics) */
+	size_t nexclude;
+	uint64_t max_body;	/* bytes of a body kept for its HMAC and decision fields */
+	bool omit_client;	/* client_address: omit (default pseudonymise) */
+	uint64_t ringbuf_bytes;	/* the wire ring (largest over targets); 0: 16 MiB */
+	char *preset;		/* openai | kserve-v1 | open-inference, or NULL */
+	struct st_decision_spec decision;	/* request:/response: pointers */
+	int line;
+};
+
 struct st_target_cfg {
 	char *name;
 	char *path;		/* binary or shared library */
@@ -118,6 +166,7 @@ struct st_target_cfg {
 	size_t nmodel_globs;
 	struct st_probe_cfg *probes;
 	size_t nprobes;
+	struct st_http_cfg http;
 	int line;
 };
 
@@ -167,6 +216,8 @@ struct st_config {
 	size_t nmodel_globs;
 	struct st_model_cfg *models;
 	size_t nmodels;
+	struct st_fact_cfg *facts;	/* system_facts */
+	size_t nfacts;
 
 	struct st_target_cfg *targets;
 	size_t ntargets;
