@@ -69,32 +69,31 @@ int cmd_db(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dsn", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "db", .opts = opts, .usage = usage,
+			      .operands = true };
 	const char *dsn = NULL, *action;
 	char err[2048];
 	PGconn *c;
 	int ch, rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (ch) {
 		case 'd': dsn = optarg; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (optind != argc - 1 || !dsn) {
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (optind == argc)
+		return st_cli_usage_error(&cli, "give one action: init, migrate or status");
+	if (optind != argc - 1)
+		return st_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + 1]);
+	if (!dsn)
+		return st_cli_usage_error(&cli, "--dsn DSN is required");
 	action = argv[optind];
-	if (strcmp(action, "init") && strcmp(action, "migrate") && strcmp(action, "status")) {
-		fprintf(stderr, "sealtrace db: unknown action '%s'\n", action);
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (strcmp(action, "init") && strcmp(action, "migrate") && strcmp(action, "status"))
+		return st_cli_usage_error(&cli, "unknown action '%s'", action);
 	c = st_db_connect(dsn, err, sizeof(err));
 	if (!c) {
 		fprintf(stderr, "sealtrace db: %s\n", err);

@@ -328,18 +328,18 @@ int st_export_db_main(int argc, char **argv)
 		{ "model-version", required_argument, NULL, 'm' },
 		{ "decision", required_argument, NULL, 'D' },
 		{ "pseudonym", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "export", .opts = opts, .usage = usage };
 	struct filter f = { 0 };
 	const char *dsn = NULL, *out_dir = NULL;
 	char err[2048], *dec = NULL, *eq;
 	struct st_buf json = { 0 };
-	PGconn *c;
+	PGconn *c = NULL;
 	int ch, rc = 0;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1 && !rc) {
+	while (!rc && (ch = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (ch) {
 		case 'd': dsn = optarg; break;
 		case 'o': out_dir = optarg; break;
@@ -349,7 +349,8 @@ int st_export_db_main(int argc, char **argv)
 		case 's':
 			if (st_stream_parse(optarg) < 0) {
 				fprintf(stderr, "sealtrace export: --stream decision|system\n");
-				return ST_EXIT_USAGE;
+				rc = ST_EXIT_USAGE;
+				goto out;
 			}
 			f.stream = optarg;
 			rc = add(&f, "stream = ?", optarg);
@@ -361,13 +362,15 @@ int st_export_db_main(int argc, char **argv)
 		case 'D':
 			if (dec) {
 				fprintf(stderr, "sealtrace export: one --decision\n");
-				return ST_EXIT_USAGE;
+				rc = ST_EXIT_USAGE;
+				goto out;
 			}
 			dec = optarg;
 			eq = strchr(dec, '=');
 			if (!eq || eq == dec) {
 				fprintf(stderr, "sealtrace export: --decision FIELD=VALUE\n");
-				return ST_EXIT_USAGE;
+				rc = ST_EXIT_USAGE;
+				goto out;
 			}
 			/* {"FIELD": "VALUE"} for the GIN index's @> */
 			json.len = 0;
@@ -379,23 +382,18 @@ int st_export_db_main(int argc, char **argv)
 			rc = json.oom ? -1 : add(&f, "decision @> ?::jsonb", json.p);
 			break;
 		case 'p': rc = add(&f, "pseudonyms @> ARRAY[?]", optarg); break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: rc = cli.status; goto out;
 		}
 	}
-	if (rc || !dsn || optind != argc) {
-		fprintf(stderr, "sealtrace export: --db DSN is required (and at most %d filters, one --decision)\n",
-			MAXP);
-		usage(stderr);
-		st_buf_free(&json);
-		st_buf_free(&f.where);
-		return ST_EXIT_USAGE;
+	if (rc || !dsn) {
+		rc = st_cli_usage_error(&cli, "--db DSN is required (and at most %d filters, one --decision)",
+					MAXP);
+		goto out;
 	}
 	if (out_dir && mkdir(out_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "sealtrace export: %s: %s\n", out_dir, strerror(errno));
-		st_buf_free(&json);
-		st_buf_free(&f.where);
-		return ST_EXIT_RUNTIME;
+		rc = ST_EXIT_RUNTIME;
+		goto out;
 	}
 	c = st_db_connect(dsn, err, sizeof(err));
 	if (!c) {
@@ -407,6 +405,7 @@ int st_export_db_main(int argc, char **argv)
 			fprintf(stderr, "sealtrace export: %s%s\n", rc > 0 ? "FAIL: " : "", err);
 		rc = rc < 0 ? ST_EXIT_RUNTIME : rc ? ST_EXIT_FAIL : ST_EXIT_OK;
 	}
+out:
 	PQfinish(c);
 	st_buf_free(&json);
 	st_buf_free(&f.where);

@@ -428,19 +428,19 @@ int st_verify_db_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
-		{ "pubkey", required_argument, NULL, 'p' },
+		ST_OPT_PUBKEY,
 		{ "witness-key", required_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "verify", .opts = opts, .usage = usage };
 	struct dbv d = { 0 };
 	const char *dsn = NULL;
 	char err[2048];
 	int c, rc = ST_EXIT_USAGE;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dsn = optarg; break;
 		case 'p':
@@ -451,12 +451,11 @@ int st_verify_db_main(int argc, char **argv)
 			break;
 		case 'w': d.witness_key = optarg; break;
 		case 'q': d.quiet = true; break;
-		case 'h': usage(stdout); rc = ST_EXIT_OK; goto out;
-		default: usage(stderr); goto out;
+		case ST_CLI_STOP: rc = cli.status; goto out;
 		}
 	}
-	if (!dsn || optind != argc) {
-		usage(stderr);
+	if (!dsn) {
+		rc = st_cli_usage_error(&cli, "--db DSN is required");
 		goto out;
 	}
 	d.c = st_db_connect(dsn, err, sizeof(err));

@@ -933,9 +933,10 @@ int cmd_ship(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "once", no_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "ship", .opts = opts, .usage = usage };
 	struct st_ship_config cfg;
 	struct shipper sh;
 	const char *path = NULL;
@@ -945,19 +946,15 @@ int cmd_ship(int argc, char **argv)
 	bool once = false;
 	int c, rc, i;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'o': once = true; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!path || optind != argc) {
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!path)
+		return st_cli_usage_error(&cli, "--config FILE is required");
 	if (st_ship_config_load(path, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "sealtrace ship: %s\n", err);
 		return ST_EXIT_USAGE;

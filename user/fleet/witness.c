@@ -611,17 +611,18 @@ int cmd_witness(int argc, char **argv)
 		{ "vkey", required_argument, NULL, 'v' },
 		{ "actor", required_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "witness", .opts = opts, .usage = usage,
+			      .operands = true };
 	const char *dsn = NULL, *dir = NULL, *name = NULL, *vkey = NULL, *actor = NULL;
 	const char *action;
 	unsigned long port = 7380;
 	char *end;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dsn = optarg; break;
 		case 'k': dir = optarg; break;
@@ -635,14 +636,13 @@ int cmd_witness(int argc, char **argv)
 				return ST_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (optind == argc)
+		return st_cli_usage_error(&cli, "give one action: keygen, register or serve");
+	if (optind != argc - 1)
+		return st_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + 1]);
 	action = argv[optind];
 	if (!strcmp(action, "keygen") && dir && name)
 		return keygen(dir, name);
@@ -650,7 +650,5 @@ int cmd_witness(int argc, char **argv)
 		return register_log(dsn, vkey, actor);
 	if (!strcmp(action, "serve") && dsn && dir)
 		return serve(dsn, dir, (unsigned)port);
-	fprintf(stderr, "sealtrace witness: '%s' needs other options\n", action);
-	usage(stderr);
-	return ST_EXIT_USAGE;
+	return st_cli_usage_error(&cli, "'%s' needs other options", action);
 }

@@ -134,36 +134,32 @@ static int prove_run(const char *dir, enum st_stream s, uint64_t old_size,
 int st_prove_consistency_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "consistency", required_argument, NULL, 'c' },
 		{ "stream", required_argument, NULL, 's' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "prove", .opts = opts, .usage = prove_usage };
 	const char *dir = NULL, *old = NULL, *pubkey = NULL, *stream = "decision";
 	struct st_keyset ks = { 0 };
 	struct stat sb;
 	uint64_t old_size;
 	int c, s, rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'c': old = optarg; break;
 		case 's': stream = optarg; break;
 		case 'p': pubkey = optarg; break;
-		case 'h': prove_usage(stdout); return ST_EXIT_OK;
-		default: prove_usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
 	s = st_stream_parse(stream);
-	if (!dir || !old || optind != argc || s < 0 || parse_u64(old, &old_size)) {
-		fprintf(stderr, "sealtrace prove: --state-dir DIR and --consistency N (a size) are required; --stream decision|system\n");
-		prove_usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir || !old || s < 0 || parse_u64(old, &old_size))
+		return st_cli_usage_error(&cli, "--state-dir DIR and --consistency N (a size) are required; --stream decision|system");
 	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "sealtrace prove: %s: not a directory\n", dir);
 		return ST_EXIT_USAGE;
@@ -284,17 +280,17 @@ int st_verify_consistency_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "consistency", required_argument, NULL, 'c' },
 		{ "checkpoint", required_argument, NULL, 'o' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "verify", .opts = opts, .usage = verify_usage };
 	const char *file = NULL, *old = NULL;
 	struct st_keyset ks = { 0 };
 	char err[512];
 	int c, rc = ST_EXIT_USAGE;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': file = optarg; break;
 		case 'o': old = optarg; break;
@@ -304,13 +300,11 @@ int st_verify_consistency_main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'h': verify_usage(stdout); rc = ST_EXIT_OK; goto out;
-		default: verify_usage(stderr); goto out;
+		case ST_CLI_STOP: rc = cli.status; goto out;
 		}
 	}
-	if (!file || !old || !ks.n || optind != argc) {
-		fprintf(stderr, "sealtrace verify: --consistency FILE needs --checkpoint OLD and --pubkey FILE\n");
-		verify_usage(stderr);
+	if (!file || !old || !ks.n) {
+		rc = st_cli_usage_error(&cli, "--consistency FILE needs --checkpoint OLD and --pubkey FILE");
 		goto out;
 	}
 	rc = verify_run(file, old, &ks);
