@@ -25,7 +25,7 @@ CFLAGS ?= -g -O2
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUT) \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lcrypto -lyaml -lmicrohttpd -lpq -lpthread
+LDLIBS := -lbpf -lelf -ldeflate -lz -lcrypto -lyaml -lmicrohttpd -lpq -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)

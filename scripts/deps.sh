@@ -2,7 +2,7 @@
 # Install the Debian 12 packages sealtrace builds, tests and runs with,
 # when any is missing. Idempotent; a no-op (one dpkg-query) when all are present.
 set -eu
-PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev
 libssl-dev libcmocka-dev libyaml-dev libmicrohttpd-dev libpq-dev
 yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck"
 missing=""
