@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* HMAC references and the HMAC key ring (see pseudo.h). */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/digest.h"
@@ -20,17 +16,14 @@
 
 struct ring_key {
 	char id[ST_KEY_ID_MAX + 1];
-	/* keyed once; a reference re-initialises work (same key) while it
-	 * holds lock, and works on a copy of tmpl when another thread does:
-	 * a copy costs ~2.5x the MAC of a short input (BENCHMARKS.md) */
-	EVP_MAC_CTX *tmpl, *work;
-	pthread_mutex_t lock;
+	/* keyed once; a reference copies its states (digest.h), so the ring
+	 * is const and a reference allocates nothing */
+	struct st_hmac_key *mac;
 };
 
 struct st_keyring {
 	struct ring_key *keys;
 	size_t n;
-	bool locks_ready;	/* set once the array stops moving */
 };
 
 int st_key_id_valid(const char *id, size_t len)
@@ -47,50 +40,16 @@ int st_key_id_valid(const char *id, size_t len)
 	return 1;
 }
 
-static EVP_MAC_CTX *hmac_ctx(const void *key, size_t klen)
-{
-	OSSL_PARAM params[2];
-	EVP_MAC_CTX *ctx;
-	EVP_MAC *mac;
-
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return NULL;
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);	/* the context holds its own reference */
-	if (!ctx)
-		return NULL;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						     (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key, klen, params) != 1) {
-		EVP_MAC_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-static int mac_final(EVP_MAC_CTX *ctx, const void *msg, size_t mlen,
-		     uint8_t out[32])
-{
-	size_t outl = 0;
-
-	if (EVP_MAC_update(ctx, msg, mlen) != 1 ||
-	    EVP_MAC_final(ctx, out, &outl, 32) != 1 || outl != 32)
-		return -1;
-	return 0;
-}
-
 int st_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
 		   uint8_t out[32])
 {
-	EVP_MAC_CTX *ctx = hmac_ctx(key, klen);
+	struct st_hmac_key *k = st_hmac_key_new(key, klen);
 	int rc;
 
-	if (!ctx)
+	if (!k)
 		return -1;
-	rc = mac_final(ctx, msg, mlen, out);
-	EVP_MAC_CTX_free(ctx);
+	rc = st_hmac_key_mac(k, msg, mlen, out);
+	st_hmac_key_free(k);
 	return rc;
 }
 
@@ -100,13 +59,9 @@ void st_keyring_free(struct st_keyring *kr)
 
 	if (!kr)
 		return;
-	/* the contexts hold the key; OpenSSL cleanses it when freeing them */
-	for (i = 0; i < kr->n; i++) {
-		EVP_MAC_CTX_free(kr->keys[i].tmpl);
-		EVP_MAC_CTX_free(kr->keys[i].work);
-		if (kr->locks_ready)
-			pthread_mutex_destroy(&kr->keys[i].lock);
-	}
+	/* the states are key material; freeing them wipes them */
+	for (i = 0; i < kr->n; i++)
+		st_hmac_key_free(kr->keys[i].mac);
 	free(kr->keys);
 	free(kr);
 }
@@ -145,14 +100,11 @@ static int add_key(struct st_keyring *kr, const char *path, int lineno,
 	k = &kr->keys[kr->n];
 	memcpy(k->id, line, idlen);
 	k->id[idlen] = '\0';
-	k->tmpl = hmac_ctx(key, sizeof(key));
+	k->mac = st_hmac_key_new(key, sizeof(key));
 	OPENSSL_cleanse(key, sizeof(key));
-	k->work = k->tmpl ? EVP_MAC_CTX_dup(k->tmpl) : NULL;
-	if (!k->work) {
-		EVP_MAC_CTX_free(k->tmpl);
+	if (!k->mac)
 		return st_errf(err, errlen, "%s:%d: OpenSSL HMAC setup failed", path,
 			    lineno);
-	}
 	kr->n++;
 	return 0;
 }
@@ -180,9 +132,6 @@ static int parse_ring(struct st_keyring *kr, const char *path, char *text,
 	if (!kr->n)
 		return st_errf(err, errlen, "%s: no key (expected '<key_id> <64 hex digits>' lines)",
 			    path);
-	for (l = 0; l < kr->n; l++)
-		pthread_mutex_init(&kr->keys[l].lock, NULL);
-	kr->locks_ready = true;
 	return 0;
 }
 
@@ -252,29 +201,7 @@ const char *st_keyring_id(const struct st_keyring *kr, size_t i)
 	return i < kr->n ? kr->keys[i].id : NULL;
 }
 
-/* HMAC under key k: no allocation unless another thread holds k->work. */
-static int key_mac(struct ring_key *k, const void *bytes, size_t len,
-		   uint8_t mac[32])
-{
-	EVP_MAC_CTX *ctx;
-	int rc;
-
-	if (!pthread_mutex_trylock(&k->lock)) {
-		/* a NULL key restarts the MAC with the key it holds */
-		rc = EVP_MAC_init(k->work, NULL, 0, NULL) == 1 ?
-			mac_final(k->work, bytes, len, mac) : -1;
-		pthread_mutex_unlock(&k->lock);
-		return rc;
-	}
-	ctx = EVP_MAC_CTX_dup(k->tmpl);
-	if (!ctx)
-		return -1;
-	rc = mac_final(ctx, bytes, len, mac);
-	EVP_MAC_CTX_free(ctx);
-	return rc;
-}
-
-static int ref(struct ring_key *k, const void *bytes, size_t len,
+static int ref(const struct ring_key *k, const void *bytes, size_t len,
 	       char *out, size_t outlen)
 {
 	uint8_t mac[32];
@@ -282,7 +209,7 @@ static int ref(struct ring_key *k, const void *bytes, size_t len,
 
 	if (outlen < 12 + idlen + 1 + ST_HASH_HEX + 1)
 		return -1;
-	if (key_mac(k, bytes, len, mac))
+	if (st_hmac_key_mac(k->mac, bytes, len, mac))
 		return -1;
 	memcpy(out, "hmac-sha256:", 12);
 	memcpy(out + 12, k->id, idlen);
