@@ -261,6 +261,7 @@ static void usage(FILE *f)
 		"  --ckpt-records N    checkpoint every N records (default 10000)\n"
 		"  --ckpt-seconds N    checkpoint every N seconds (default 0: off)\n"
 		"  --fsync-ms N        fsync policy (default 0: every block)\n"
+		"  --writer-thread     compress and write blocks on a second thread\n"
 		"  --input-bytes N     captured input per event (default 1024)\n"
 		"  --output-bytes N    captured output per event (default 256)\n"
 		"  --system-every N    every Nth event is a system event (default 1000)\n"
@@ -332,6 +333,7 @@ int main(int argc, char **argv)
 		{ "retain-decision-days", required_argument, NULL, 'D' },
 		{ "retain-system-days", required_argument, NULL, 'Y' },
 		{ "retain-now", required_argument, NULL, 'N' },
+		{ "writer-thread", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -385,6 +387,7 @@ int main(int argc, char **argv)
 			retain = true;
 			break;
 		case 'N': retain_now = optarg; break;
+		case 'W': o.writer_thread = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -427,9 +430,10 @@ int main(int argc, char **argv)
 	else
 		snprintf(policy, sizeof(policy), "block");
 	printf("gen_log: throughput %.0f events/s, %.0f events/s per core "
-	       "(HMAC %" PRIu64 "+%" PRIu64 " B + record + chain + Merkle + gzip + fsync every %s)\n",
+	       "(HMAC %" PRIu64 "+%" PRIu64 " B + record + chain + Merkle + gzip + fsync every %s%s)\n",
 	       (double)g.records / wall, cpu > 0 ? (double)g.records / cpu : 0.0,
-	       g.input_bytes, g.output_bytes, policy);
+	       g.input_bytes, g.output_bytes, policy,
+	       o.writer_thread ? "; writer thread" : "");
 	printf("gen_log: %" PRIu64 " blocks, %" PRIu64 " fsyncs, %" PRIu64
 	       " compressed bytes\n", stats.blocks_written, stats.fsyncs,
 	       stats.bytes_written);
