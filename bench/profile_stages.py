@@ -70,29 +70,22 @@ def parse(script):
     return counts, total
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--records", type=int, default=100000)
-    ap.add_argument("--input-bytes", type=int, default=64)
-    ap.add_argument("--output-bytes", type=int, default=32)
-    ap.add_argument("--fsync-ms", type=int, default=1000)
-    ap.add_argument("--gen-log", default="build/tools/gen_log")
-    ap.add_argument("--sealtrace", default="build/sealtrace")
-    ap.add_argument("--cpus", default="0", help="taskset list (default 0)")
-    ap.add_argument("--json", help="write the table here")
-    a = ap.parse_args()
+def profile(gen_log, sealtrace, records=100000, input_bytes=64,
+            output_bytes=32, fsync_ms=1000, cpus="0", writer_thread=False):
+    """Run gen_log under perf; the per-stage table as a dict."""
     with tempfile.TemporaryDirectory(prefix="st-prof.") as w:
-        subprocess.run([a.sealtrace, "keygen", "--dir", w + "/keys"],
+        subprocess.run([sealtrace, "keygen", "--dir", w + "/keys"],
                        check=True, stdout=subprocess.DEVNULL)
         data = w + "/perf.data"
-        run = subprocess.run(
-            ["taskset", "-c", a.cpus, "perf", "record", "-q",
-             "--call-graph", "dwarf,16384", "-F", "1999", "-o", data,
-             a.gen_log, "--state-dir", w + "/state", "--keys-dir",
-             w + "/keys", "--records", str(a.records), "--input-bytes",
-             str(a.input_bytes), "--output-bytes", str(a.output_bytes),
-             "--fsync-ms", str(a.fsync_ms)],
-            check=True, capture_output=True, text=True)
+        cmd = ["taskset", "-c", cpus, "perf", "record", "-q",
+               "--call-graph", "dwarf,16384", "-F", "1999", "-o", data,
+               gen_log, "--state-dir", w + "/state", "--keys-dir",
+               w + "/keys", "--records", str(records), "--input-bytes",
+               str(input_bytes), "--output-bytes", str(output_bytes),
+               "--fsync-ms", str(fsync_ms)]
+        if writer_thread:
+            cmd.append("--writer-thread")
+        run = subprocess.run(cmd, check=True, capture_output=True, text=True)
         m = re.search(r"in ([\d.]+) s wall, ([\d.]+) s CPU", run.stdout)
         cpu = float(m.group(2)) if m else 0.0
         script = subprocess.run(
@@ -103,24 +96,45 @@ def main():
     for s in ORDER:
         share = counts[s] / total if total else 0.0
         rows.append({"stage": s, "samples": counts[s], "share": share,
-                     "ns_per_event": share * cpu * 1e9 / a.records})
-    out = {"records": a.records, "input_bytes": a.input_bytes,
-           "output_bytes": a.output_bytes, "fsync_ms": a.fsync_ms,
-           "cpu_s": cpu, "samples": total, "rows": rows,
-           "gen_log": run.stdout.strip().splitlines()}
-    print(f"per-stage profile: gen_log {a.records} events, input "
-          f"{a.input_bytes} B, output {a.output_bytes} B, fsync every "
-          f"{a.fsync_ms} ms; {total} samples, {cpu:.2f} s CPU "
-          f"(perf --call-graph dwarf; ns/event = share x CPU / events, "
-          f"under perf)")
-    print("| stage | share of CPU | ns per event |")
-    print("|---|---|---|")
-    for r in rows:
-        print(f"| {r['stage']} | {100 * r['share']:.1f} % | "
-              f"{r['ns_per_event']:.0f} |")
+                     "ns_per_event": share * cpu * 1e9 / records})
+    return {"records": records, "input_bytes": input_bytes,
+            "output_bytes": output_bytes, "fsync_ms": fsync_ms,
+            "writer_thread": writer_thread, "cpu_s": cpu, "samples": total,
+            "rows": rows, "gen_log": run.stdout.strip().splitlines()}
+
+
+def table(d):
+    """The profile as printable lines (a markdown table)."""
+    lines = [f"per-stage profile: gen_log {d['records']} events, input "
+             f"{d['input_bytes']} B, output {d['output_bytes']} B, fsync every "
+             f"{d['fsync_ms']} ms{', writer thread' if d['writer_thread'] else ''}; "
+             f"{d['samples']} samples, {d['cpu_s']:.2f} s CPU (perf --call-graph "
+             f"dwarf; ns/event = share x CPU / events, under perf)",
+             "| stage | share of CPU | ns per event |", "|---|---|---|"]
+    for r in d["rows"]:
+        lines.append(f"| {r['stage']} | {100 * r['share']:.1f} % | "
+                     f"{r['ns_per_event']:.0f} |")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", type=int, default=100000)
+    ap.add_argument("--input-bytes", type=int, default=64)
+    ap.add_argument("--output-bytes", type=int, default=32)
+    ap.add_argument("--fsync-ms", type=int, default=1000)
+    ap.add_argument("--gen-log", default="build/tools/gen_log")
+    ap.add_argument("--sealtrace", default="build/sealtrace")
+    ap.add_argument("--cpus", default="0", help="taskset list (default 0)")
+    ap.add_argument("--writer-thread", action="store_true")
+    ap.add_argument("--json", help="write the table here")
+    a = ap.parse_args()
+    d = profile(a.gen_log, a.sealtrace, a.records, a.input_bytes,
+                a.output_bytes, a.fsync_ms, a.cpus, a.writer_thread)
+    print("\n".join(table(d)))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+            json.dump(d, f, indent=1)
     return 0
 
 
