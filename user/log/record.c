@@ -249,12 +249,34 @@ static size_t str_bound(const char *s)
 	return s ? 6 * strlen(s) + 2 : 4;
 }
 
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* A byte of x below n (n <= 0x80), or a zero byte: the classic SWAR tests. */
+static inline uint64_t has_less(uint64_t x, uint64_t n)
+{
+	return (x - ONES * n) & ~x & HIGHS;
+}
+
+static inline uint64_t has_zero(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* No byte needs an escape or a UTF-8 check: 8 bytes a step. */
 static bool plain(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i;
+	uint64_t x;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, u + i, 8);
+		if ((x & HIGHS) | has_less(x, 0x20) | has_zero(x ^ (ONES * '"')) |
+		    has_zero(x ^ (ONES * '\\')))
+			return false;
+	}
+	for (; i < n; i++)
 		if (u[i] < 0x20 || u[i] >= 0x80 || u[i] == '"' || u[i] == '\\')
 			return false;
 	return true;
