@@ -179,6 +179,7 @@ def machine():
         "python": platform.python_version(),
         "sealtrace_commit": ver(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
         "pinning": f"targets on CPU {TARGET_CPU}, sealtrace/floor/bpftrace on CPU {AGENT_CPU}",
+        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
     }
     return m
 
@@ -713,8 +714,12 @@ def gen_log_run(a, size, writer_thread, cpus, records):
     shutil.rmtree(d, ignore_errors=True)
     m = re.search(r"in ([\d.]+) s wall, ([\d.]+) s CPU", o)
     wall, cpu = float(m.group(1)), float(m.group(2))
+    t = re.search(r"log ([\d.]+) s, writer ([\d.]+) s; ceiling with a core per thread (\d+)", o)
     return {"events_per_s": records / wall, "events_per_cpu_s": records / cpu if cpu else None,
-            "cpu_s": cpu, "wall_s": wall}
+            "cpu_s": cpu, "wall_s": wall,
+            "log_thread_cpu_s": float(t.group(1)) if t else None,
+            "writer_thread_cpu_s": float(t.group(2)) if t else None,
+            "ceiling_core_per_thread": int(t.group(3)) if t else None}
 
 
 def pipeline(a):
@@ -740,7 +745,7 @@ def pipeline(a):
         row = {}
         for v in variants:
             row[v] = {k: summary([r[k] for r in samples[v]]) for k in
-                      ("events_per_s", "events_per_cpu_s")}
+                      ("events_per_s", "events_per_cpu_s", "ceiling_core_per_thread")}
         row["2cores_over_1core"] = summary([t["events_per_s"] / o["events_per_s"] for o, t in
                                             zip(samples["1core"], samples["2cores"])])
         res["sizes"][str(size)] = row
@@ -751,8 +756,11 @@ def pipeline(a):
             f"{fmt(row['2cores']['events_per_s'], ' ev/s', prec=0)}; per CPU-second "
             f"{fmt(row['2cores']['events_per_cpu_s'], ' ev/s', prec=0)}; "
             f"two/one {fmt(row['2cores_over_1core'], 'x', prec=2)}")
+        out(f"  {size:>5}B, ceiling with a core per thread (events / CPU of the busier thread): "
+            f"{fmt(row['2cores']['ceiling_core_per_thread'], ' ev/s', prec=0)}")
     out(f"  {a.pipe_records} events a run, {a.reps} alternating repetitions; events/s = wall "
-        f"clock, per CPU-second = events / (user+sys of the process)")
+        f"clock, per CPU-second = events / (user+sys of the process); the ceiling is what the "
+        f"two cores give when nothing else runs on them")
     results["pipeline"] = res
 
 
@@ -990,6 +998,9 @@ def main():
         except Exception as e:	# a broken section must not hide the others
             unavailable(name, f"{type(e).__name__}: {e}")
     results["elapsed_s"] = time.monotonic() - t0
+    results["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
+    out(f"  load average at start {' '.join(results['machine']['loadavg_at_start'])}, "
+        f"at end {' '.join(results['loadavg_at_end'])} (other processes share these CPUs)")
     out("")
     out(f"bench took {results['elapsed_s']:.0f} s")
     path = a.json or os.path.join(ROOT, "bench", "results",
