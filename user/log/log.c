@@ -1121,6 +1121,7 @@ static int open_streams(struct st_log *log, const struct st_log_opts *o,
 		    st_store_recover(st->dir, st_realtime_ns(), &rec[i], err, errlen) ||
 		    resume_stream(log, st, unclean, err, errlen))
 			return -1;
+		st->room = st_store_room(st->store);
 	}
 	return 0;
 }
