@@ -4,7 +4,8 @@
 set -eu
 PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev
 libssl-dev libcmocka-dev libyaml-dev libmicrohttpd-dev libpq-dev
-yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck time"
+yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck time
+linux-perf systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
