@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -361,10 +362,17 @@ static int start_writer(struct st_log *log, char *err, size_t errlen)
 	struct writer *w = &log->w;
 	int e;
 
+	sigset_t all, old;
+
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done_cv, NULL);
+	/* signals (SIGTERM, SIGINT ...) stay the caller's: the writer starts
+	 * with all of them blocked, so they interrupt the caller's poll */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	e = pthread_create(&w->thread, NULL, writer_main, log);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e)
 		return st_errf(err, errlen, "log: writer thread: %s", strerror(e));
 	w->threaded = true;
