@@ -213,6 +213,22 @@ static void test_runs(void **st)
 	st_keyring_free(kr);
 }
 
+/* Pending-access notes in <state>/access (log/access.h). */
+static uint64_t pending_notes(void)
+{
+	char cmd[300];
+	FILE *p;
+	unsigned long n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ls %s/access 2>/dev/null | grep -c '\\.pending$'", state);
+	p = popen(cmd, "r");
+	if (!p || fscanf(p, "%lu", &n) != 1)
+		n = 0;
+	if (p)
+		pclose(p);
+	return n;
+}
+
 static void test_recovery(void **st)
 {
 	struct st_log_opts o = opts();
@@ -232,13 +248,15 @@ static void test_recovery(void **st)
 	fd = open(path, O_WRONLY | O_APPEND);
 	assert_int_equal(write(fd, "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x4b", 11), 11);
 	close(fd);
-	before = scan_count(ST_STREAM_SYSTEM, &res);
+	/* the export of test_runs left a pending-access note (no agent ran) */
+	before = scan_count(ST_STREAM_SYSTEM, &res) + pending_notes();
 	if (st_log_open(&log, &o, err, sizeof(err)))
 		fail_msg("reopen with a torn tail: %s", err);
 	st_log_get_stats(log, &stats);
 	assert_true(stats.recoveries == 1);
-	/* recovery record + 2 checkpoint records */
+	/* recovery record + 2 checkpoint records (+ a log_access per note) */
 	assert_true(st_log_seq(log, ST_STREAM_SYSTEM) == before + 3);
+	assert_int_equal(pending_notes(), 0);
 	append_n(log, kr, 5, 0);
 	/* crash: no close (free the memory the way a dying process would not) */
 	assert_int_equal(st_log_flush(log, err, sizeof(err)), 0);
@@ -282,7 +300,8 @@ static void test_refuses_tampered(void **st)
 	 * next is computed from the signed frontier, not from the edited
 	 * segment.
 	 */
-	assert_int_equal(st_log_open(&log, &o, err, sizeof(err)), 0);
+	if (st_log_open(&log, &o, err, sizeof(err)))
+		fail_msg("open after the edit: %s", err);
 	assert_int_equal(st_log_close(log, err, sizeof(err)), 0);
 	assert_int_equal(run_verb(cmd_verify, "verify", "--quiet", "--state-dir",
 				  state, NULL, cmd), ST_EXIT_FAIL);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* HMAC references and the HMAC key ring (see pseudo.h). */
+/* HMAC references and the HMAC key ring (see keyring.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -28,6 +28,8 @@ static const char *const type_names[ST_ET__COUNT] = {
 	[ST_ET_LOG_ACCESS] = "log_access",
 	[ST_ET_OVERSIGHT] = "oversight",
 	[ST_ET_CONFIG_CHANGE] = "config_change",
+	[ST_ET_KEY_EPOCH] = "key_epoch",
+	[ST_ET_RISK] = "risk",
 };
 
 static const char *const stream_names[ST_STREAM__COUNT] = {
@@ -41,10 +43,20 @@ static const char *const keys[] = {
 	"system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
 	"comm", "container_id", "probe", "model_version", "model_artifact",
 	"input_hash", "input_len", "output_reference", "output_len",
+	"duration_ns", "ret", "human_override_applied", "decision",
+	"pseudonyms", "details", "preceding_event_hash",
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+/* schema 1: the same without decision and pseudonyms */
+static const char *const keys_v1[] = {
+	"schema_version", "event_id", "event_type", "timestamp_utc",
+	"system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
+	"comm", "container_id", "probe", "model_version", "model_artifact",
+	"input_hash", "input_len", "output_reference", "output_len",
 	"duration_ns", "ret", "human_override_applied", "details",
 	"preceding_event_hash",
 };
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS_V1 (sizeof(keys_v1) / sizeof(keys_v1[0]))
 
 const char *st_event_type_name(enum st_event_type t)
 {
@@ -53,14 +65,20 @@ const char *st_event_type_name(enum st_event_type t)
 	return type_names[t];
 }
 
-int st_event_type_parse(const char *name)
+/* Index of name in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
 {
 	int i;
 
-	for (i = 0; i < ST_ET__COUNT; i++)
-		if (!strcmp(name, type_names[i]))
+	for (i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
 			return i;
 	return -1;
+}
+
+int st_event_type_parse(const char *name)
+{
+	return name_index(type_names, ST_ET__COUNT, name);
 }
 
 const char *st_stream_name(enum st_stream s)
@@ -72,12 +90,7 @@ const char *st_stream_name(enum st_stream s)
 
 int st_stream_parse(const char *name)
 {
-	int i;
-
-	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (!strcmp(name, stream_names[i]))
-			return i;
-	return -1;
+	return name_index(stream_names, ST_STREAM__COUNT, name);
 }
 
 enum st_stream st_event_stream(enum st_event_type t)
@@ -339,6 +352,16 @@ static void put_opt_int(char **p, int64_t v)
 		put_int(p, v);
 }
 
+/* Bytes st_json_double may write (its own buffer is this size). */
+#define DOUBLE_MAX	48
+
+static void put_double(struct st_buf *b, char **p, double v)
+{
+	b->len = (size_t)(*p - b->p);	/* within the reservation */
+	st_json_double(b, v);
+	*p = b->p + b->len;
+}
+
 static void put_kv(struct st_buf *b, char **p, const struct st_kv *kv)
 {
 	*(*p)++ = '"';
@@ -354,52 +377,130 @@ static void put_kv(struct st_buf *b, char **p, const struct st_kv *kv)
 		else
 			LIT(p, "false");
 		break;
+	case ST_KV_NULL: LIT(p, "null"); break;
+	case ST_KV_NUM: put_double(b, p, kv->v.d); break;
 	}
 }
 
-static int sort_details(const struct st_record *rec,
-			const struct st_kv **sorted, char *err, size_t errlen)
+/* What each object of a record may hold. */
+enum kv_set { KV_DETAILS, KV_DECISION, KV_PSEUDONYMS };
+
+static int check_kv(const struct st_kv *t, enum kv_set set, const char *what,
+		    char *err, size_t errlen)
 {
+	if (!detail_key_ok(t->key))
+		return st_errf(err, errlen, "record: %s key '%s' is not [A-Za-z0-9_.-]{1,64}",
+			    what, t->key ? t->key : "(null)");
+	if ((unsigned)t->kind > ST_KV_NUM ||
+	    (set == KV_DETAILS && t->kind > ST_KV_BOOL))
+		return st_errf(err, errlen, "record: %s '%s' has a kind it may not hold",
+			    what, t->key);
+	if (set == KV_PSEUDONYMS && (t->kind != ST_KV_STR || !t->v.s ||
+				     strncmp(t->v.s, "hmac-sha256:", 12)))
+		return st_errf(err, errlen, "record: pseudonym '%s' is not an hmac-sha256 reference",
+			    t->key);
+	if (t->kind == ST_KV_NUM && (t->v.d != t->v.d || t->v.d - t->v.d != 0))
+		return st_errf(err, errlen, "record: %s '%s' is not a finite number",
+			    what, t->key);
+	return 0;
+}
+
+/*
+ * One object of a record (details, decision, pseudonyms), checked and
+ * sorted bytewise by key before anything is written, so a bad record
+ * writes nothing.
+ */
+struct sorted_obj {
+	const struct st_kv *kv[ST_RECORD_MAX_DETAILS];
+	size_t n;
+	bool present;		/* false: written as null */
+};
+
+static int sort_object(const struct st_kv *kvs, size_t n, enum kv_set set,
+		       struct sorted_obj *o, char *err, size_t errlen)
+{
+	static const char *const what[] = { "detail", "decision", "pseudonym" };
+	static const size_t max[] = { ST_RECORD_MAX_DETAILS, ST_RECORD_MAX_DECISION,
+				      ST_RECORD_MAX_DECISION };
 	const struct st_kv *t;
 	size_t i, j;
 	int c;
 
-	if (rec->ndetails > ST_RECORD_MAX_DETAILS)
-		return st_errf(err, errlen, "record: %zu details, at most %d",
-			    rec->ndetails, ST_RECORD_MAX_DETAILS);
-	for (i = 0; i < rec->ndetails; i++) {
-		t = &rec->details[i];
-		if (!detail_key_ok(t->key))
-			return st_errf(err, errlen, "record: detail key '%s' is not [A-Za-z0-9_.-]{1,64}",
-				    t->key ? t->key : "(null)");
-		if ((unsigned)t->kind > ST_KV_BOOL)
-			return st_errf(err, errlen, "record: detail '%s' has an unknown kind",
-				    t->key);
-		/* insertion sort: records carry a handful of details */
+	if (n > max[set])
+		return st_errf(err, errlen, "record: %zu %s keys, at most %zu",
+			    n, what[set], max[set]);
+	for (i = 0; i < n; i++) {
+		t = &kvs[i];
+		if (check_kv(t, set, what[set], err, errlen))
+			return -1;
+		/* insertion sort: records carry a handful of members */
 		for (j = i; j > 0; j--) {
-			c = strcmp(sorted[j - 1]->key, t->key);
+			c = strcmp(o->kv[j - 1]->key, t->key);
 			if (!c)
-				return st_errf(err, errlen, "record: duplicate detail key '%s'",
-					    t->key);
+				return st_errf(err, errlen, "record: duplicate %s key '%s'",
+					    what[set], t->key);
 			if (c < 0)
 				break;
-			sorted[j] = sorted[j - 1];
+			o->kv[j] = o->kv[j - 1];
 		}
-		sorted[j] = t;
+		o->kv[j] = t;
 	}
+	o->n = n;
+	o->present = true;
 	return 0;
 }
 
-static void put_details(struct st_buf *b, char **p, const struct st_kv **sorted,
-			size_t n)
+/* The three objects of a record, in the order main's checks ran. */
+struct sorted_objs {
+	struct sorted_obj decision, pseudonyms, details;
+};
+
+/* Schema 2: "decision" and "pseudonyms", each an object or null. */
+static int sort_decision(const struct st_record *rec, struct sorted_objs *s,
+			 char *err, size_t errlen)
+{
+	if (!rec->has_decision && rec->ndecision)
+		return st_errf(err, errlen, "record: decision values without has_decision");
+	if (!rec->has_pseudonyms && rec->npseudonyms)
+		return st_errf(err, errlen, "record: pseudonyms without has_pseudonyms");
+	if (rec->has_decision &&
+	    sort_object(rec->decision, rec->ndecision, KV_DECISION, &s->decision,
+			err, errlen))
+		return -1;
+	if (rec->has_pseudonyms &&
+	    sort_object(rec->pseudonyms, rec->npseudonyms, KV_PSEUDONYMS,
+			&s->pseudonyms, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int sort_objects(const struct st_record *rec, struct sorted_objs *s,
+			char *err, size_t errlen)
+{
+	s->decision.present = s->pseudonyms.present = false;
+	s->decision.n = s->pseudonyms.n = 0;
+	if (rec->schema_version != 1 && sort_decision(rec, s, err, errlen))
+		return -1;
+	return sort_object(rec->details, rec->ndetails, KV_DETAILS, &s->details,
+			   err, errlen);
+}
+
+/* "key":{...}, or "key":null, */
+static void put_object(struct st_buf *b, char **p, const char *key_colon,
+		       const struct sorted_obj *o)
 {
 	size_t i;
 
-	LIT(p, "\"details\":{");
-	for (i = 0; i < n; i++) {
+	put_raw(p, key_colon, strlen(key_colon));
+	if (!o->present) {
+		LIT(p, "null,");
+		return;
+	}
+	*(*p)++ = '{';
+	for (i = 0; i < o->n; i++) {
 		if (i)
 			*(*p)++ = ',';
-		put_kv(b, p, sorted[i]);
+		put_kv(b, p, o->kv[i]);
 	}
 	LIT(p, "},");
 }
@@ -421,15 +522,36 @@ static int check_record(const struct st_record_hdr *hdr,
 		return st_errf(err, errlen, "record: negative length or duration");
 	if (rec->pid < 0 || rec->tid < 0)
 		return st_errf(err, errlen, "record: negative pid/tid");
+	if (rec->schema_version && (rec->schema_version < ST_SCHEMA_VERSION_MIN ||
+				    rec->schema_version > ST_SCHEMA_VERSION))
+		return st_errf(err, errlen, "record: schema_version %d is not %d..%d",
+			    rec->schema_version, ST_SCHEMA_VERSION_MIN, ST_SCHEMA_VERSION);
+	if (rec->schema_version == 1 && (rec->has_decision || rec->has_pseudonyms))
+		return st_errf(err, errlen, "record: schema_version 1 has no decision or pseudonyms");
 	return 0;
+}
+
+/* An upper bound of the bytes one object adds to the line. */
+static size_t object_bound(const struct sorted_obj *o)
+{
+	size_t n = 16 + 4, i;	/* "pseudonyms": {}, or null, */
+
+	for (i = 0; i < o->n; i++) {
+		n += ST_DETAIL_KEY_MAX + 4;
+		if (o->kv[i]->kind == ST_KV_STR)
+			n += str_bound(o->kv[i]->v.s);
+		else
+			n += NUM_MAX > DOUBLE_MAX ? NUM_MAX : DOUBLE_MAX;
+	}
+	return n;
 }
 
 /* An upper bound of the line st_record_canon writes for rec. */
 static size_t line_bound(const struct st_record_hdr *hdr,
 			 const struct st_record *rec,
-			 const struct st_kv **sorted)
+			 const struct sorted_objs *s)
 {
-	size_t n = 1024, i;	/* keys, punctuation, ids, hash */
+	size_t n = 1024;	/* keys, punctuation, ids, hash */
 
 	n += str_bound(hdr->system_id) + str_bound(hdr->operator_id) +
 	     str_bound(hdr->node_id) + str_bound(rec->comm) +
@@ -437,16 +559,14 @@ static size_t line_bound(const struct st_record_hdr *hdr,
 	     str_bound(rec->model_version) + str_bound(rec->model_artifact) +
 	     str_bound(rec->input_hash) + str_bound(rec->output_reference) +
 	     str_bound(hdr->event_id);
-	for (i = 0; i < rec->ndetails; i++)
-		n += ST_DETAIL_KEY_MAX + 4 + NUM_MAX +
-		     (sorted[i]->kind == ST_KV_STR ? str_bound(sorted[i]->v.s) : 0);
-	return n;
+	return n + object_bound(&s->decision) + object_bound(&s->pseudonyms) +
+	       object_bound(&s->details);
 }
 
 int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 		    const struct st_record *rec, char *err, size_t errlen)
 {
-	const struct st_kv *sorted[ST_RECORD_MAX_DETAILS];
+	struct sorted_objs s;
 	char ts[ST_TIME_LEN + 1], *p;
 
 	if (check_record(hdr, rec, err, errlen))
@@ -454,13 +574,13 @@ int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 	if (st_time_format(rec->timestamp_ns, ts))
 		return st_errf(err, errlen, "record: timestamp %" PRIu64 " out of range",
 			    rec->timestamp_ns);
-	if (sort_details(rec, sorted, err, errlen))
+	if (sort_objects(rec, &s, err, errlen))
 		return -1;
-	if (st_buf_reserve(b, line_bound(hdr, rec, sorted)))
+	if (st_buf_reserve(b, line_bound(hdr, rec, &s)))
 		return st_errf(err, errlen, "record: out of memory");
 	p = b->p + b->len;
 	LIT(&p, "{\"schema_version\":");
-	put_int(&p, ST_SCHEMA_VERSION);
+	put_int(&p, rec->schema_version ? rec->schema_version : ST_SCHEMA_VERSION);
 	LIT(&p, ",\"event_id\":");
 	put_str(b, &p, hdr->event_id);
 	LIT(&p, ",\"event_type\":");
@@ -510,7 +630,11 @@ int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 		LIT(&p, ",\"human_override_applied\":true,");
 	else
 		LIT(&p, ",\"human_override_applied\":false,");
-	put_details(b, &p, sorted, rec->ndetails);
+	if (rec->schema_version != 1) {
+		put_object(b, &p, "\"decision\":", &s.decision);
+		put_object(b, &p, "\"pseudonyms\":", &s.pseudonyms);
+	}
+	put_object(b, &p, "\"details\":", &s.details);
 	LIT(&p, "\"preceding_event_hash\":\"");
 	put_raw(&p, hdr->prev_hex, ST_HASH_HEX);
 	LIT(&p, "\"}");
@@ -589,20 +713,29 @@ static int get_id(const struct st_jv *v, const char *key, int32_t *out,
 	return 0;
 }
 
-static int get_details(struct st_record_parsed *p, const struct st_jv *v,
-		       char *err, size_t errlen)
+/* One object of scalars into kvs; NULL and NUM only where allowed. */
+static int get_kvs(const struct st_jv *v, const char *what, struct st_kv *kvs,
+		   size_t max, bool any_scalar, size_t *n, char *err, size_t errlen)
 {
 	const struct st_jmember *m;
 	struct st_kv *kv;
 
 	if (v->t != ST_JOBJ)
-		return st_errf(err, errlen, "details: expected an object");
-	if (v->n > ST_RECORD_MAX_DETAILS)
-		return st_errf(err, errlen, "details: more than %d keys",
-			    ST_RECORD_MAX_DETAILS);
+		return st_errf(err, errlen, "%s: expected an object", what);
+	if (v->n > max)
+		return st_errf(err, errlen, "%s: more than %zu keys", what, max);
 	for (m = v->members; m; m = m->next) {
-		kv = &p->details[p->rec.ndetails++];
+		kv = &kvs[(*n)++];
 		kv->key = m->key;
+		if (any_scalar && m->val->t == ST_JNULL) {
+			kv->kind = ST_KV_NULL;
+			continue;
+		}
+		if (any_scalar && m->val->t == ST_JNUM) {
+			kv->kind = ST_KV_NUM;
+			kv->v.d = m->val->d;
+			continue;
+		}
 		switch (m->val->t) {
 		case ST_JSTR:
 			kv->kind = ST_KV_STR;
@@ -617,19 +750,49 @@ static int get_details(struct st_record_parsed *p, const struct st_jv *v,
 			if (m->val->neg) {
 				kv->kind = ST_KV_INT;
 				if (st_jv_int64(m->val, &kv->v.i))
-					return st_errf(err, errlen, "details.%s: out of range",
-						    m->key);
+					return st_errf(err, errlen, "%s.%s: out of range",
+						    what, m->key);
 			} else {
 				kv->kind = ST_KV_UINT;
 				kv->v.u = m->val->mag;
 			}
 			break;
 		default:
-			return st_errf(err, errlen, "details.%s: not a string, integer or boolean",
-				    m->key);
+			return st_errf(err, errlen, "%s.%s: not a %s", what, m->key,
+				    any_scalar ? "scalar" : "string, integer or boolean");
 		}
 	}
+	return 0;
+}
+
+static int get_details(struct st_record_parsed *p, const struct st_jv *v,
+		       char *err, size_t errlen)
+{
+	if (get_kvs(v, "details", p->details, ST_RECORD_MAX_DETAILS, false,
+		    &p->rec.ndetails, err, errlen))
+		return -1;
 	p->rec.details = p->details;
+	return 0;
+}
+
+/* Schema 2: decision (scalars) and pseudonyms (strings), or null. */
+static int get_decision(struct st_record_parsed *p, const struct st_jv *dec,
+			const struct st_jv *pse, char *err, size_t errlen)
+{
+	struct st_record *r = &p->rec;
+
+	r->has_decision = dec->t != ST_JNULL;
+	if (r->has_decision &&
+	    get_kvs(dec, "decision", p->decision, ST_RECORD_MAX_DECISION, true,
+		    &r->ndecision, err, errlen))
+		return -1;
+	r->decision = p->decision;
+	r->has_pseudonyms = pse->t != ST_JNULL;
+	if (r->has_pseudonyms &&
+	    get_kvs(pse, "pseudonyms", p->pseudonyms, ST_RECORD_MAX_DECISION, false,
+		    &r->npseudonyms, err, errlen))
+		return -1;
+	r->pseudonyms = p->pseudonyms;
 	return 0;
 }
 
@@ -645,9 +808,10 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 
 	if (get_int(v[0], keys[0], &i, err, errlen))
 		return -1;
-	if (i != ST_SCHEMA_VERSION)
-		return st_errf(err, errlen, "schema_version %" PRId64 " is not %d",
-			    i, ST_SCHEMA_VERSION);
+	if (i < ST_SCHEMA_VERSION_MIN || i > ST_SCHEMA_VERSION)
+		return st_errf(err, errlen, "schema_version %" PRId64 " is not %d..%d",
+			    i, ST_SCHEMA_VERSION_MIN, ST_SCHEMA_VERSION);
+	r->schema_version = (int)i;
 	if (get_str(v[1], keys[1], false, &h->event_id, err, errlen) ||
 	    get_str(v[2], keys[2], false, &s, err, errlen))
 		return -1;
@@ -690,8 +854,13 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 	if (v[22]->t != ST_JBOOL)
 		return st_errf(err, errlen, "human_override_applied: expected a boolean");
 	r->human_override_applied = v[22]->b;
+	if (r->schema_version >= 2) {
+		if (get_decision(p, v[23], v[24], err, errlen))
+			return -1;
+		v += 2;
+	}
 	if (get_details(p, v[23], err, errlen) ||
-	    get_str(v[24], keys[24], false, &s, err, errlen))
+	    get_str(v[24], "preceding_event_hash", false, &s, err, errlen))
 		return -1;
 	if (strlen(s) != ST_HASH_HEX)
 		return st_errf(err, errlen, "preceding_event_hash: not 64 hex digits");
@@ -704,20 +873,30 @@ int st_record_parse(const char *line, size_t len, struct st_record_parsed *p,
 {
 	const struct st_jv *vals[NKEYS];
 	const struct st_jmember *m;
+	const char *const *want = keys;
+	size_t nwant = NKEYS;
 	char jerr[128];
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
-	if (st_json_parse(line, len, &p->doc, jerr, sizeof(jerr)))
+	/* numbers with fractions can occur in decision; the rewrite below
+	 * refuses them anywhere else */
+	if (st_json_parse_any(line, len, &p->doc, jerr, sizeof(jerr)))
 		return st_errf(err, errlen, "not JSON: %s", jerr);
 	if (p->doc.root->t != ST_JOBJ)
 		return st_errf(err, errlen, "not a JSON object");
-	for (i = 0, m = p->doc.root->members; i < NKEYS; i++, m = m->next) {
+	m = p->doc.root->members;
+	if (m && !strcmp(m->key, "schema_version") && m->val->t == ST_JINT &&
+	    !m->val->neg && m->val->mag == 1) {
+		want = keys_v1;
+		nwant = NKEYS_V1;
+	}
+	for (i = 0; i < nwant; i++, m = m->next) {
 		if (!m)
-			return st_errf(err, errlen, "missing key \"%s\"", keys[i]);
-		if (strcmp(m->key, keys[i]))
+			return st_errf(err, errlen, "missing key \"%s\"", want[i]);
+		if (strcmp(m->key, want[i]))
 			return st_errf(err, errlen, "key #%zu is \"%s\", expected \"%s\"",
-				    i + 1, m->key, keys[i]);
+				    i + 1, m->key, want[i]);
 		vals[i] = m->val;
 	}
 	if (m)
@@ -792,5 +971,20 @@ struct st_kv st_kv_bool(const char *key, bool v)
 	struct st_kv kv = { .key = key, .kind = ST_KV_BOOL };
 
 	kv.v.b = v;
+	return kv;
+}
+
+struct st_kv st_kv_null(const char *key)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_NULL };
+
+	return kv;
+}
+
+struct st_kv st_kv_num(const char *key, double v)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_NUM };
+
+	kv.v.d = v;
 	return kv;
 }

@@ -14,6 +14,12 @@
  * whole block is a torn tail; its bytes are copied to
  * <segment>.torn-<ns> before the segment is cut back, so nothing is lost
  * silently (the caller then writes a `recovery` record).
+ *
+ * Sealed segments (seal.h): when a data key is installed
+ * (st_seal_install), every segment the store creates is sealed under the
+ * current key: a header, AES-256-GCM blocks, and a final block when the
+ * segment is closed. Recovery gives a sealed newest segment that an agent
+ * left open its final block (after cutting a torn tail).
  */
 #ifndef SEALTRACE_STORE_H
 #define SEALTRACE_STORE_H
@@ -107,6 +113,15 @@ int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,
 		char *err, size_t errlen);
 uint64_t st_seg_good_end(const struct st_seg_reader *r);	/* after last OK */
 uint64_t st_seg_size(const struct st_seg_reader *r);
+/*
+ * Sealed segments (seal.h): st_seg_open fails, saying which data key is
+ * needed, when none is installed. st_seg_next returns ST_BLOCK_END at
+ * the final block, or at the end of a file that has none
+ * (st_seg_finalized false: cut short, or still being written).
+ */
+bool st_seg_sealed(const struct st_seg_reader *r);
+bool st_seg_finalized(const struct st_seg_reader *r);
+uint64_t st_seg_sealed_blocks(const struct st_seg_reader *r);
 /* Read on from byte offset (a block boundary); -1 beyond the end. */
 int st_seg_seek(struct st_seg_reader *r, uint64_t offset);
 void st_seg_close(struct st_seg_reader *r);
