@@ -30,7 +30,7 @@ CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUT) \
 # libpq's headers (user/fleet/: PostgreSQL)
 CFLAGS += -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lcrypto -lyaml -lmicrohttpd -lpq -lhttp_parser -lpthread
+LDLIBS := -lbpf -lelf -ldeflate -lz -lcrypto -lyaml -lmicrohttpd -lpq -lhttp_parser -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)

@@ -4,10 +4,10 @@
 #   scripts/deps.sh            build, unit and e2e tests
 #   scripts/deps.sh container  also podman, runc and debootstrap (make test-container)
 set -eu
-PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+PKGS="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev
 libssl-dev libcmocka-dev libyaml-dev libmicrohttpd-dev libpq-dev libhttp-parser-dev
-yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck
-nodejs postgresql openssl"
+yamllint python3-yaml curl python3 util-linux iproute2 bpftrace procps cppcheck time
+linux-perf systemd nodejs postgresql openssl"
 if [ "${1:-}" = container ]; then
 	# rootful podman with runc (Debian 12's podman defaults to crun), the
 	# tools rootless podman would need, and debootstrap for the base image

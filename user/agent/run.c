@@ -92,6 +92,7 @@ static int open_log(struct agent *a)
 		.ckpt_every_seconds = a->cfg.checkpoint.every_seconds,
 		.fsync_every_ms = a->cfg.fsync.every_ms,
 		.epoch_seconds = a->cfg.checkpoint.epoch_seconds,
+		.writer_thread = true,	/* compression on the second core */
 	};
 	char warn[ST_ERR_LEN + 256];
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,12 +54,46 @@ struct lstream {
 	bool head_known;		/* false after a resumed open of a
 					 * purged stream, until retention asks */
 	struct st_merkle block_tree;	/* before the block being filled */
+	uint64_t room;			/* records the store takes, as known
+					 * while the writer has a job (below) */
 	struct st_scan_block pos;	/* the last block on disk */
 	char last_id[ST_EVENT_ID_LEN + 1];	/* of the last record appended */
 	/* the oldest segment as read by retention, while it stays oldest */
 	bool have_oldest;
 	struct st_seg_info oldest;
 	struct st_scan_head after_oldest;
+};
+
+/*
+ * A finished block on its way to disk: compress + write (+ fsync) run on
+ * the writer thread while the next block fills, or inline without one.
+ * One job at a time; while it is in flight the stores belong to the
+ * writer and the log thread touches none of them. Its result is applied
+ * ("reaped") by the log thread: only then do the stats, the resume
+ * position and the unsynced flag move, so anything that reports
+ * durability (st_log_flush, checkpoints, close) reaps first.
+ */
+struct wjob {
+	struct lstream *st;		/* NULL: fsync only */
+	struct st_buf buf;		/* the block's lines */
+	uint64_t first_seq, nrec, opened_ns, now_ns;
+	struct st_merkle tree;		/* before the block (resume state) */
+	bool sync;			/* fsync every store afterwards */
+	/* results */
+	int rc;
+	bool synced, have_pos;
+	struct st_scan_block pos;
+	char err[ERR_LEN];
+};
+
+struct writer {
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done_cv;
+	bool pending, done, stop;	/* under mu */
+	bool busy;			/* handed over, not reaped (log thread) */
+	struct wjob job;
 };
 
 struct st_log {
@@ -81,6 +117,7 @@ struct st_log {
 	size_t rnd_pos;
 	struct st_log_stats stats;
 	char hold_err[ERR_LEN];		/* last legal hold problem recorded */
+	struct writer w;
 	/* signing epochs (log.h) */
 	struct st_epoch_state epoch;
 	EVP_PKEY *next_key;		/* signing.key.next found at open */
@@ -131,47 +168,270 @@ static void note_failure(struct st_log *log, const char *msg)
 	snprintf(log->pending_err, sizeof(log->pending_err), "%s", msg);
 }
 
-static int sync_all(struct st_log *log, char *err, size_t errlen)
+/* ---- the writer ------------------------------------------------------ */
+
+/* Writer side: compress, (seal,) write, fsync; touches only stores. */
+static void run_job(struct st_log *log, struct wjob *j)
 {
+	struct st_store *store;
 	int i;
 
-	if (!log->unsynced)
-		return 0;
+	j->rc = 0;
+	j->synced = j->have_pos = false;
+	if (j->st) {
+		store = j->st->store;
+		j->rc = st_store_append(store, j->buf.p, j->buf.len, j->first_seq,
+					j->nrec, j->now_ns, j->err, sizeof(j->err));
+		if (j->rc)
+			return;
+		j->have_pos = !st_store_last_block(store, j->pos.segment,
+						   &j->pos.offset, &j->pos.end);
+	}
+	if (!j->sync)
+		return;
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (st_store_sync(log->s[i].store, err, errlen))
-			return -1;
-	log->unsynced = false;
-	log->last_sync_ns = st_realtime_ns();
-	log->stats.fsyncs++;
+		if (st_store_sync(log->s[i].store, j->err, sizeof(j->err))) {
+			j->rc = -1;
+			return;
+		}
+	j->synced = true;
+}
+
+static void *writer_main(void *arg)
+{
+	struct st_log *log = arg;
+	struct writer *w = &log->w;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (!w->pending)
+			break;		/* stop, nothing left */
+		w->pending = false;
+		pthread_mutex_unlock(&w->mu);
+		run_job(log, &w->job);
+		pthread_mutex_lock(&w->mu);
+		w->done = true;
+		pthread_cond_signal(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* A failed block goes back in front of what was appended since. */
+static int restore_block(struct st_log *log, struct wjob *j, char *err,
+			 size_t errlen)
+{
+	struct lstream *st = j->st;
+	struct st_buf tmp;
+
+	st_buf_put(&j->buf, st->block.p, st->block.len);
+	if (j->buf.oom) {
+		j->buf.oom = false;
+		return st_errf(err, errlen, "log: out of memory keeping a block for a retry (%s)",
+			       j->err);
+	}
+	tmp = st->block;
+	st->block = j->buf;
+	j->buf = tmp;
+	st->block_opened_ns = j->opened_ns;
+	st->block_first_seq = j->first_seq;
+	st->block_records += j->nrec;
+	st->block_tree = j->tree;
 	return 0;
 }
 
+/* Log side: wait for the job in flight, if any, and apply its result. */
+static int reap(struct st_log *log, char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	struct wjob *j = &w->job;
+	struct lstream *st = j->st;
+
+	if (!w->busy)
+		return 0;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->done)
+			pthread_cond_wait(&w->done_cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+	}
+	w->busy = false;
+	if (st)
+		st->room = st_store_room(st->store);
+	if (j->rc && st && !j->have_pos) {
+		/* not written (a failed fsync after it leaves it written) */
+		if (restore_block(log, j, err, errlen))
+			return -1;
+		j->buf.len = 0;
+		return st_errf(err, errlen, "%s", j->err);
+	}
+	j->buf.len = 0;
+	if (st && j->have_pos) {
+		st->pos = (struct st_scan_block){
+			.valid = true, .offset = j->pos.offset, .end = j->pos.end,
+			.first_seq = j->first_seq, .next_seq = j->first_seq + j->nrec,
+			.tree = j->tree,
+		};
+		memcpy(st->pos.segment, j->pos.segment, sizeof(st->pos.segment));
+	}
+	if (st && (j->have_pos || !j->rc)) {
+		log->stats.persisted[st->id] += j->nrec;
+		log->stats.blocks_written++;
+		log->stats.bytes_written = st_store_bytes(log->s[0].store) +
+					   st_store_bytes(log->s[1].store);
+		log->unsynced = true;
+	}
+	if (j->synced) {
+		log->unsynced = false;
+		log->last_sync_ns = st_realtime_ns();
+		log->stats.fsyncs++;
+	}
+	return j->rc ? st_errf(err, errlen, "%s", j->err) : 0;
+}
+
+/* Reap only if the writer is already done: never waits. */
+static int poll_reap(struct st_log *log, char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	bool done;
+
+	if (!w->busy)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	return done ? reap(log, err, errlen) : 0;
+}
+
+/*
+ * Hand st's block (NULL: none) to the writer, with an fsync of every
+ * store after it when sync. The previous job is reaped first, so at most
+ * one block is in flight. Without a writer thread the job runs here and
+ * its result is returned at once.
+ */
+static int submit(struct st_log *log, struct lstream *st, bool sync,
+		  char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	struct wjob *j = &w->job;
+	struct st_buf tmp;
+	uint64_t room;
+
+	if (reap(log, err, errlen))
+		return -1;
+	j->st = st;
+	j->sync = sync;
+	if (st) {
+		tmp = j->buf;		/* the block's buffer goes, an empty one comes */
+		j->buf = st->block;
+		st->block = tmp;
+		st->block.len = 0;
+		j->first_seq = st->block_first_seq;
+		j->nrec = st->block_records;
+		j->opened_ns = st->block_opened_ns;
+		j->tree = st->block_tree;
+		j->now_ns = st_realtime_ns();
+		/* what the segment takes after this block, unless it also
+		 * ends by size: a lower bound until the job is reaped */
+		room = st_store_room(st->store);
+		st->room = room == UINT64_MAX ? room :
+			   room > j->nrec ? room - j->nrec : log->o.seg_max_records;
+		st->block_records = 0;
+	}
+	w->busy = true;
+	if (!w->threaded) {
+		run_job(log, j);
+		return reap(log, err, errlen);
+	}
+	pthread_mutex_lock(&w->mu);
+	w->done = false;
+	w->pending = true;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+/* How many more records st's segment takes; waits for the writer only
+ * when the lower bound says the block is full. */
+static uint64_t stream_room(struct st_log *log, struct lstream *st)
+{
+	char e[ERR_LEN];
+
+	if (!log->w.busy)
+		return st_store_room(st->store);
+	if (log->w.job.st != st || st->block_records < st->room)
+		return st->room;
+	if (reap(log, e, sizeof(e)))
+		note_failure(log, e);
+	return st_store_room(st->store);
+}
+
+static int start_writer(struct st_log *log, char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	int e;
+
+	sigset_t all, old;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	/* signals (SIGTERM, SIGINT ...) stay the caller's: the writer starts
+	 * with all of them blocked, so they interrupt the caller's poll */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = pthread_create(&w->thread, NULL, writer_main, log);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return st_errf(err, errlen, "log: writer thread: %s", strerror(e));
+	w->threaded = true;
+	return 0;
+}
+
+/* Reap (result reported by the caller's flush/close) and join. */
+static void stop_writer(struct st_log *log)
+{
+	struct writer *w = &log->w;
+	char e[ERR_LEN];
+
+	if (reap(log, e, sizeof(e)))
+		fprintf(stderr, "sealtrace: log: last block not written: %s\n", e);
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->threaded = false;
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done_cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+/* ---- blocks and sync -------------------------------------------------- */
+
+/* Everything written is durable when this returns 0. */
+static int sync_all(struct st_log *log, char *err, size_t errlen)
+{
+	if (reap(log, err, errlen))
+		return -1;
+	if (!log->unsynced)
+		return 0;
+	if (submit(log, NULL, true, err, errlen) || reap(log, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* The block to the writer (fsync'd with it under the every-block policy). */
 static int flush_stream(struct st_log *log, struct lstream *st, char *err,
 			size_t errlen)
 {
 	if (!st->block_records)
 		return 0;
-	if (st_store_append(st->store, st->block.p, st->block.len,
-			    st->block_first_seq, st->block_records,
-			    st_realtime_ns(), err, errlen))
-		return -1;
-	if (!st_store_last_block(st->store, st->pos.segment, &st->pos.offset,
-				 &st->pos.end)) {
-		st->pos.valid = true;
-		st->pos.first_seq = st->block_first_seq;
-		st->pos.next_seq = st->block_first_seq + st->block_records;
-		st->pos.tree = st->block_tree;
-	}
-	log->stats.persisted[st->id] += st->block_records;
-	log->stats.blocks_written++;
-	log->stats.bytes_written = st_store_bytes(log->s[0].store) +
-				   st_store_bytes(log->s[1].store);
-	st->block.len = 0;
-	st->block_records = 0;
-	log->unsynced = true;
-	if (!log->o.fsync_every_ms)
-		return sync_all(log, err, errlen);
-	return 0;
+	return submit(log, st, !log->o.fsync_every_ms, err, errlen);
 }
 
 static int flush_all(struct st_log *log, char *err, size_t errlen)
@@ -215,11 +475,11 @@ static int append(struct st_log *log, const struct st_record *rec,
 		return st_errf(err, errlen, "log: unknown event type %d", rec->type);
 	st = &log->s[st_event_stream(rec->type)];
 	if (st->block.len >= BLOCK_HARD_MAX) {
-		if (flush_stream(log, st, err, errlen))
+		if (flush_stream(log, st, err, errlen) || reap(log, err, errlen))
 			return -1;	/* the backlog is full: refuse */
 	} else if (st->block_records &&
-		   (st->block_records >= st_store_room(st->store) ||
-		    st->block.len >= BLOCK_TARGET)) {
+		   (st->block.len >= BLOCK_TARGET ||
+		    st->block_records >= stream_room(log, st))) {
 		try_flush(log, st);
 	}
 	if (event_id(log, rec->timestamp_ns, id))
@@ -259,7 +519,7 @@ static int append(struct st_log *log, const struct st_record *rec,
 	st->next_seq++;
 	memcpy(st->last_id, id, sizeof(st->last_id));
 	log->stats.appended[st->id]++;
-	if (st->block_records >= st_store_room(st->store))
+	if (st->block_records >= stream_room(log, st))
 		try_flush(log, st);	/* end the segment on the exact count */
 	if (internal)
 		return 0;
@@ -640,8 +900,11 @@ static int retry_failed(struct st_log *log, char *err, size_t errlen)
 int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 {
 	struct lstream *st;
+	bool access_due;
 	int i;
 
+	if (poll_reap(log, err, errlen))
+		note_failure(log, err);
 	if (retry_failed(log, err, errlen))
 		return -1;
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
@@ -651,19 +914,31 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 			if (flush_stream(log, st, err, errlen))
 				return -1;
 	}
-	if (log->o.fsync_every_ms && log->unsynced &&
+	/* the policy's fsync goes to the writer behind the blocks before it:
+	 * nothing waits for it (flush and checkpoints do their own) */
+	if (log->o.fsync_every_ms && (log->unsynced || log->w.busy) &&
 	    (now_ns < log->last_sync_ns ||
-	     now_ns - log->last_sync_ns >= log->o.fsync_every_ms * 1000000ULL))
-		if (sync_all(log, err, errlen))
+	     now_ns - log->last_sync_ns >= log->o.fsync_every_ms * 1000000ULL)) {
+		log->last_sync_ns = now_ns;	/* requested; reaping sets it again */
+		if (submit(log, NULL, true, err, errlen))
 			return -1;
+	}
 	if (log->o.ckpt_every_seconds &&
 	    (now_ns < log->last_ckpt_ns ||
 	     now_ns - log->last_ckpt_ns >= log->o.ckpt_every_seconds * 1000000000ULL))
 		if (checkpoint(log, "time", err, errlen))
 			return -1;
-	if ((now_ns < log->access_scan_ns ||
-	     now_ns - log->access_scan_ns >= ACCESS_SCAN_NS) &&
-	    seal_pending_access(log, err, errlen))
+	/*
+	 * Pending-access notes and signing epochs flush, sync, sign and
+	 * rotate keys: they run with no block in flight, so the writer's
+	 * job is reaped (waited for) first when either is due.
+	 */
+	access_due = now_ns < log->access_scan_ns ||
+		     now_ns - log->access_scan_ns >= ACCESS_SCAN_NS;
+	if ((access_due || log->retiring || epoch_due(log, now_ns)) &&
+	    reap(log, err, errlen))
+		return -1;
+	if (access_due && seal_pending_access(log, err, errlen))
 		return -1;
 	if (log->retiring && (flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
 			      epoch_commit(log, err, errlen)))
@@ -672,11 +947,14 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 	    (epoch_advance(log, now_ns, err, errlen) ||
 	     checkpoint(log, "epoch", err, errlen)))
 		return -1;
-	for (i = 0; i < ST_STREAM__COUNT; i++) {
+	if (poll_reap(log, err, errlen))
+		return -1;
+	for (i = 0; i < ST_STREAM__COUNT && !log->w.busy; i++) {
 		st = &log->s[i];
-		/* rotate by age only between blocks */
+		/* rotate by age only between blocks, with the writer idle */
 		if (!st->block_records && st_store_tick(st->store, now_ns, err, errlen))
 			return -1;
+		st->room = st_store_room(st->store);
 	}
 	return 0;
 }
@@ -712,10 +990,12 @@ static void log_free(struct st_log *log)
 {
 	int i;
 
+	stop_writer(log);
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		st_store_close(log->s[i].store, NULL, 0);
 		st_buf_free(&log->s[i].block);
 	}
+	st_buf_free(&log->w.job.buf);
 	st_buf_free(&log->line);
 	st_buf_free(&log->note);
 	st_hasher_free(log->h);
@@ -1094,6 +1374,7 @@ static int open_streams(struct st_log *log, const struct st_log_opts *o,
 		    st_store_recover(st->dir, st_realtime_ns(), &rec[i], err, errlen) ||
 		    resume_stream(log, st, unclean, err, errlen))
 			return -1;
+		st->room = st_store_room(st->store);
 	}
 	return 0;
 }
@@ -1128,6 +1409,8 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 	if (rotation_record(log, err, errlen) || epoch_open(log, err, errlen) ||
 	    st_access_dir_ensure(log->state_dir, err, errlen) ||
 	    seal_pending_access(log, err, errlen))
+		goto bad;
+	if (o->writer_thread && start_writer(log, err, errlen))
 		goto bad;
 	/* sign what this run continues from, recovery notes included */
 	if (checkpoint(log, "open", err, errlen))
@@ -1357,6 +1640,9 @@ int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
 	int rc, i;
 
 	memset(rep, 0, sizeof(*rep));
+	/* segments are read and removed below: the writer stands still */
+	if (reap(log, err, errlen))
+		note_failure(log, err);
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		if (find_head(log, &log->s[i], err, errlen))
 			return -1;

@@ -112,18 +112,27 @@ static void put_dec(char *out, uint64_t v, int width)
 
 int st_time_format(uint64_t ns, char out[ST_TIME_LEN + 1])
 {
-	time_t sec = (time_t)(ns / 1000000000ULL);
+	/* records come in time order: the date and time of the last second
+	 * formatted (per thread) spares a gmtime_r per record */
+	static __thread uint64_t last_sec = UINT64_MAX;
+	static __thread char last[ST_TIME_LEN + 1];
+	uint64_t s = ns / 1000000000ULL;
+	time_t sec = (time_t)s;
 	struct tm tm;
 
-	if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999)
-		return -1;
-	memcpy(out, "0000-00-00T00:00:00.000000000Z", ST_TIME_LEN + 1);
-	put_dec(out, (uint64_t)tm.tm_year + 1900, 4);
-	put_dec(out + 5, (uint64_t)tm.tm_mon + 1, 2);
-	put_dec(out + 8, (uint64_t)tm.tm_mday, 2);
-	put_dec(out + 11, (uint64_t)tm.tm_hour, 2);
-	put_dec(out + 14, (uint64_t)tm.tm_min, 2);
-	put_dec(out + 17, (uint64_t)tm.tm_sec, 2);
+	if (s != last_sec) {
+		if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999)
+			return -1;
+		memcpy(last, "0000-00-00T00:00:00.000000000Z", ST_TIME_LEN + 1);
+		put_dec(last, (uint64_t)tm.tm_year + 1900, 4);
+		put_dec(last + 5, (uint64_t)tm.tm_mon + 1, 2);
+		put_dec(last + 8, (uint64_t)tm.tm_mday, 2);
+		put_dec(last + 11, (uint64_t)tm.tm_hour, 2);
+		put_dec(last + 14, (uint64_t)tm.tm_min, 2);
+		put_dec(last + 17, (uint64_t)tm.tm_sec, 2);
+		last_sec = s;
+	}
+	memcpy(out, last, ST_TIME_LEN + 1);
 	put_dec(out + 20, ns % 1000000000ULL, 9);
 	return 0;
 }
@@ -232,33 +241,144 @@ static bool is_ref(const char *s)
 	return !s || !strncmp(s, "hmac-sha256:", 12);
 }
 
-static void put_opt_int(struct st_buf *b, const char *key, int64_t v)
+/*
+ * The writer reserves a bound for the whole line once and then stores
+ * bytes directly (kept at the cursor *p, written back to b->len before a
+ * call into json.c); strings that need no escaping are copied whole.
+ * The bytes are exactly those of the st_json_* writers (json.h rules).
+ */
+#define LIT(p, s)	put_raw(p, s, sizeof(s) - 1)
+#define NUM_MAX		22	/* '"' '-' 20 digits '"' */
+
+static void put_raw(char **p, const char *s, size_t n)
 {
-	st_json_key(b, key);
-	if (v == -1)
-		st_json_null(b);
+	memcpy(*p, s, n);
+	*p += n;
+}
+
+/* Bytes st_json_str may write for n input bytes (\u00xx is the longest). */
+static size_t str_bound(const char *s)
+{
+	return s ? 6 * strlen(s) + 2 : 4;
+}
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* A byte of x below n (n <= 0x80), or a zero byte: the classic SWAR tests. */
+static inline uint64_t has_less(uint64_t x, uint64_t n)
+{
+	return (x - ONES * n) & ~x & HIGHS;
+}
+
+static inline uint64_t has_zero(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* No byte needs an escape or a UTF-8 check: 8 bytes a step. */
+static bool plain(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint64_t x;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, u + i, 8);
+		if ((x & HIGHS) | has_less(x, 0x20) | has_zero(x ^ (ONES * '"')) |
+		    has_zero(x ^ (ONES * '\\')))
+			return false;
+	}
+	for (; i < n; i++)
+		if (u[i] < 0x20 || u[i] >= 0x80 || u[i] == '"' || u[i] == '\\')
+			return false;
+	return true;
+}
+
+static void put_str(struct st_buf *b, char **p, const char *s)
+{
+	size_t n;
+
+	if (!s) {
+		LIT(p, "null");
+		return;
+	}
+	n = strlen(s);
+	if (plain(s, n)) {
+		*(*p)++ = '"';
+		put_raw(p, s, n);
+		*(*p)++ = '"';
+		return;
+	}
+	b->len = (size_t)(*p - b->p);	/* within the reservation */
+	st_json_str(b, s, n);
+	*p = b->p + b->len;
+}
+
+static void put_mag(char **p, bool neg, uint64_t mag)
+{
+	char tmp[20];
+	size_t n = 0;
+	bool quote = mag > ST_JSON_SAFE_INT;
+
+	do {
+		tmp[n++] = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (quote)
+		*(*p)++ = '"';
+	if (neg)
+		*(*p)++ = '-';
+	while (n)
+		*(*p)++ = tmp[--n];
+	if (quote)
+		*(*p)++ = '"';
+}
+
+static void put_int(char **p, int64_t v)
+{
+	if (v < 0)
+		put_mag(p, true, (uint64_t)0 - (uint64_t)v);
 	else
-		st_json_int(b, v);
-	st_buf_putc(b, ',');
+		put_mag(p, false, (uint64_t)v);
 }
 
-static void put_opt_str(struct st_buf *b, const char *key, const char *s)
+/* -1 is null */
+static void put_opt_int(char **p, int64_t v)
 {
-	st_json_key(b, key);
-	st_json_cstr(b, s);
-	st_buf_putc(b, ',');
+	if (v == -1)
+		LIT(p, "null");
+	else
+		put_int(p, v);
 }
 
-static void put_kv(struct st_buf *b, const struct st_kv *kv)
+/* Bytes st_json_double may write (its own buffer is this size). */
+#define DOUBLE_MAX	48
+
+static void put_double(struct st_buf *b, char **p, double v)
 {
-	st_json_key(b, kv->key);
+	b->len = (size_t)(*p - b->p);	/* within the reservation */
+	st_json_double(b, v);
+	*p = b->p + b->len;
+}
+
+static void put_kv(struct st_buf *b, char **p, const struct st_kv *kv)
+{
+	*(*p)++ = '"';
+	put_raw(p, kv->key, strlen(kv->key));
+	LIT(p, "\":");
 	switch (kv->kind) {
-	case ST_KV_STR: st_json_cstr(b, kv->v.s); break;
-	case ST_KV_INT: st_json_int(b, kv->v.i); break;
-	case ST_KV_UINT: st_json_uint(b, kv->v.u); break;
-	case ST_KV_BOOL: st_json_bool(b, kv->v.b); break;
-	case ST_KV_NULL: st_json_null(b); break;
-	case ST_KV_NUM: st_json_double(b, kv->v.d); break;
+	case ST_KV_STR: put_str(b, p, kv->v.s); break;
+	case ST_KV_INT: put_int(p, kv->v.i); break;
+	case ST_KV_UINT: put_mag(p, false, kv->v.u); break;
+	case ST_KV_BOOL:
+		if (kv->v.b)
+			LIT(p, "true");
+		else
+			LIT(p, "false");
+		break;
+	case ST_KV_NULL: LIT(p, "null"); break;
+	case ST_KV_NUM: put_double(b, p, kv->v.d); break;
 	}
 }
 
@@ -285,14 +405,24 @@ static int check_kv(const struct st_kv *t, enum kv_set set, const char *what,
 	return 0;
 }
 
-/* "key":{...}, with the members sorted bytewise by key. */
-static int put_object(struct st_buf *b, const char *key, const struct st_kv *kvs,
-		      size_t n, enum kv_set set, char *err, size_t errlen)
+/*
+ * One object of a record (details, decision, pseudonyms), checked and
+ * sorted bytewise by key before anything is written, so a bad record
+ * writes nothing.
+ */
+struct sorted_obj {
+	const struct st_kv *kv[ST_RECORD_MAX_DETAILS];
+	size_t n;
+	bool present;		/* false: written as null */
+};
+
+static int sort_object(const struct st_kv *kvs, size_t n, enum kv_set set,
+		       struct sorted_obj *o, char *err, size_t errlen)
 {
 	static const char *const what[] = { "detail", "decision", "pseudonym" };
 	static const size_t max[] = { ST_RECORD_MAX_DETAILS, ST_RECORD_MAX_DECISION,
 				      ST_RECORD_MAX_DECISION };
-	const struct st_kv *sorted[ST_RECORD_MAX_DETAILS], *t;
+	const struct st_kv *t;
 	size_t i, j;
 	int c;
 
@@ -303,56 +433,76 @@ static int put_object(struct st_buf *b, const char *key, const struct st_kv *kvs
 		t = &kvs[i];
 		if (check_kv(t, set, what[set], err, errlen))
 			return -1;
-		/* insertion sort: records carry a handful of details */
+		/* insertion sort: records carry a handful of members */
 		for (j = i; j > 0; j--) {
-			c = strcmp(sorted[j - 1]->key, t->key);
+			c = strcmp(o->kv[j - 1]->key, t->key);
 			if (!c)
 				return st_errf(err, errlen, "record: duplicate %s key '%s'",
 					    what[set], t->key);
 			if (c < 0)
 				break;
-			sorted[j] = sorted[j - 1];
+			o->kv[j] = o->kv[j - 1];
 		}
-		sorted[j] = t;
+		o->kv[j] = t;
 	}
-	st_json_key(b, key);
-	st_buf_putc(b, '{');
-	for (i = 0; i < n; i++) {
-		if (i)
-			st_buf_putc(b, ',');
-		put_kv(b, sorted[i]);
-	}
-	st_buf_put(b, "},", 2);
+	o->n = n;
+	o->present = true;
 	return 0;
 }
 
-static int put_details(struct st_buf *b, const struct st_record *rec,
-		       char *err, size_t errlen)
-{
-	return put_object(b, "details", rec->details, rec->ndetails, KV_DETAILS,
-			  err, errlen);
-}
+/* The three objects of a record, in the order main's checks ran. */
+struct sorted_objs {
+	struct sorted_obj decision, pseudonyms, details;
+};
 
 /* Schema 2: "decision" and "pseudonyms", each an object or null. */
-static int put_decision(struct st_buf *b, const struct st_record *rec,
-			char *err, size_t errlen)
+static int sort_decision(const struct st_record *rec, struct sorted_objs *s,
+			 char *err, size_t errlen)
 {
 	if (!rec->has_decision && rec->ndecision)
 		return st_errf(err, errlen, "record: decision values without has_decision");
 	if (!rec->has_pseudonyms && rec->npseudonyms)
 		return st_errf(err, errlen, "record: pseudonyms without has_pseudonyms");
-	if (!rec->has_decision) {
-		st_buf_puts(b, "\"decision\":null,");
-	} else if (put_object(b, "decision", rec->decision, rec->ndecision,
-			      KV_DECISION, err, errlen)) {
+	if (rec->has_decision &&
+	    sort_object(rec->decision, rec->ndecision, KV_DECISION, &s->decision,
+			err, errlen))
 		return -1;
+	if (rec->has_pseudonyms &&
+	    sort_object(rec->pseudonyms, rec->npseudonyms, KV_PSEUDONYMS,
+			&s->pseudonyms, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int sort_objects(const struct st_record *rec, struct sorted_objs *s,
+			char *err, size_t errlen)
+{
+	s->decision.present = s->pseudonyms.present = false;
+	s->decision.n = s->pseudonyms.n = 0;
+	if (rec->schema_version != 1 && sort_decision(rec, s, err, errlen))
+		return -1;
+	return sort_object(rec->details, rec->ndetails, KV_DETAILS, &s->details,
+			   err, errlen);
+}
+
+/* "key":{...}, or "key":null, */
+static void put_object(struct st_buf *b, char **p, const char *key_colon,
+		       const struct sorted_obj *o)
+{
+	size_t i;
+
+	put_raw(p, key_colon, strlen(key_colon));
+	if (!o->present) {
+		LIT(p, "null,");
+		return;
 	}
-	if (!rec->has_pseudonyms) {
-		st_buf_puts(b, "\"pseudonyms\":null,");
-		return 0;
+	*(*p)++ = '{';
+	for (i = 0; i < o->n; i++) {
+		if (i)
+			*(*p)++ = ',';
+		put_kv(b, p, o->kv[i]);
 	}
-	return put_object(b, "pseudonyms", rec->pseudonyms, rec->npseudonyms,
-			  KV_PSEUDONYMS, err, errlen);
+	LIT(p, "},");
 }
 
 static int check_record(const struct st_record_hdr *hdr,
@@ -381,58 +531,115 @@ static int check_record(const struct st_record_hdr *hdr,
 	return 0;
 }
 
+/* An upper bound of the bytes one object adds to the line. */
+static size_t object_bound(const struct sorted_obj *o)
+{
+	size_t n = 16 + 4, i;	/* "pseudonyms": {}, or null, */
+
+	for (i = 0; i < o->n; i++) {
+		n += ST_DETAIL_KEY_MAX + 4;
+		if (o->kv[i]->kind == ST_KV_STR)
+			n += str_bound(o->kv[i]->v.s);
+		else
+			n += NUM_MAX > DOUBLE_MAX ? NUM_MAX : DOUBLE_MAX;
+	}
+	return n;
+}
+
+/* An upper bound of the line st_record_canon writes for rec. */
+static size_t line_bound(const struct st_record_hdr *hdr,
+			 const struct st_record *rec,
+			 const struct sorted_objs *s)
+{
+	size_t n = 1024;	/* keys, punctuation, ids, hash */
+
+	n += str_bound(hdr->system_id) + str_bound(hdr->operator_id) +
+	     str_bound(hdr->node_id) + str_bound(rec->comm) +
+	     str_bound(rec->container_id) + str_bound(rec->probe) +
+	     str_bound(rec->model_version) + str_bound(rec->model_artifact) +
+	     str_bound(rec->input_hash) + str_bound(rec->output_reference) +
+	     str_bound(hdr->event_id);
+	return n + object_bound(&s->decision) + object_bound(&s->pseudonyms) +
+	       object_bound(&s->details);
+}
+
 int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 		    const struct st_record *rec, char *err, size_t errlen)
 {
-	char ts[ST_TIME_LEN + 1];
+	struct sorted_objs s;
+	char ts[ST_TIME_LEN + 1], *p;
 
 	if (check_record(hdr, rec, err, errlen))
 		return -1;
 	if (st_time_format(rec->timestamp_ns, ts))
 		return st_errf(err, errlen, "record: timestamp %" PRIu64 " out of range",
 			    rec->timestamp_ns);
-	st_buf_put(b, "{\"schema_version\":", 18);
-	st_json_int(b, rec->schema_version ? rec->schema_version : ST_SCHEMA_VERSION);
-	st_buf_putc(b, ',');
-	put_opt_str(b, "event_id", hdr->event_id);
-	put_opt_str(b, "event_type", st_event_type_name(rec->type));
-	put_opt_str(b, "timestamp_utc", ts);
-	put_opt_str(b, "system_id", hdr->system_id);
-	put_opt_str(b, "operator_id", hdr->operator_id);
-	put_opt_str(b, "node_id", hdr->node_id);
-	put_opt_str(b, "stream", st_stream_name(hdr->stream));
-	st_json_key(b, "seq");
-	st_json_uint(b, hdr->seq);
-	st_buf_putc(b, ',');
-	put_opt_int(b, "pid", rec->pid ? rec->pid : -1);
-	put_opt_int(b, "tid", rec->tid ? rec->tid : -1);
-	put_opt_str(b, "comm", rec->comm);
-	put_opt_str(b, "container_id", rec->container_id);
-	put_opt_str(b, "probe", rec->probe);
-	put_opt_str(b, "model_version", rec->model_version);
-	put_opt_str(b, "model_artifact", rec->model_artifact);
-	put_opt_str(b, "input_hash", rec->input_hash);
-	put_opt_int(b, "input_len", rec->input_len);
-	put_opt_str(b, "output_reference", rec->output_reference);
-	put_opt_int(b, "output_len", rec->output_len);
-	put_opt_int(b, "duration_ns", rec->duration_ns);
-	st_json_key(b, "ret");
+	if (sort_objects(rec, &s, err, errlen))
+		return -1;
+	if (st_buf_reserve(b, line_bound(hdr, rec, &s)))
+		return st_errf(err, errlen, "record: out of memory");
+	p = b->p + b->len;
+	LIT(&p, "{\"schema_version\":");
+	put_int(&p, rec->schema_version ? rec->schema_version : ST_SCHEMA_VERSION);
+	LIT(&p, ",\"event_id\":");
+	put_str(b, &p, hdr->event_id);
+	LIT(&p, ",\"event_type\":");
+	put_str(b, &p, st_event_type_name(rec->type));
+	LIT(&p, ",\"timestamp_utc\":");
+	put_str(b, &p, ts);
+	LIT(&p, ",\"system_id\":");
+	put_str(b, &p, hdr->system_id);
+	LIT(&p, ",\"operator_id\":");
+	put_str(b, &p, hdr->operator_id);
+	LIT(&p, ",\"node_id\":");
+	put_str(b, &p, hdr->node_id);
+	LIT(&p, ",\"stream\":");
+	put_str(b, &p, st_stream_name(hdr->stream));
+	LIT(&p, ",\"seq\":");
+	put_mag(&p, false, hdr->seq);
+	LIT(&p, ",\"pid\":");
+	put_opt_int(&p, rec->pid ? rec->pid : -1);
+	LIT(&p, ",\"tid\":");
+	put_opt_int(&p, rec->tid ? rec->tid : -1);
+	LIT(&p, ",\"comm\":");
+	put_str(b, &p, rec->comm);
+	LIT(&p, ",\"container_id\":");
+	put_str(b, &p, rec->container_id);
+	LIT(&p, ",\"probe\":");
+	put_str(b, &p, rec->probe);
+	LIT(&p, ",\"model_version\":");
+	put_str(b, &p, rec->model_version);
+	LIT(&p, ",\"model_artifact\":");
+	put_str(b, &p, rec->model_artifact);
+	LIT(&p, ",\"input_hash\":");
+	put_str(b, &p, rec->input_hash);
+	LIT(&p, ",\"input_len\":");
+	put_opt_int(&p, rec->input_len);
+	LIT(&p, ",\"output_reference\":");
+	put_str(b, &p, rec->output_reference);
+	LIT(&p, ",\"output_len\":");
+	put_opt_int(&p, rec->output_len);
+	LIT(&p, ",\"duration_ns\":");
+	put_opt_int(&p, rec->duration_ns);
+	LIT(&p, ",\"ret\":");
 	if (rec->has_ret)
-		st_json_int(b, rec->ret);
+		put_int(&p, rec->ret);
 	else
-		st_json_null(b);
-	st_buf_putc(b, ',');
-	st_json_key(b, "human_override_applied");
-	st_json_bool(b, rec->human_override_applied);
-	st_buf_putc(b, ',');
-	if (rec->schema_version != 1 && put_decision(b, rec, err, errlen))
-		return -1;
-	if (put_details(b, rec, err, errlen))
-		return -1;
-	st_json_key(b, "preceding_event_hash");
-	st_buf_putc(b, '"');
-	st_buf_put(b, hdr->prev_hex, ST_HASH_HEX);
-	st_buf_put(b, "\"}", 2);
+		LIT(&p, "null");
+	if (rec->human_override_applied)
+		LIT(&p, ",\"human_override_applied\":true,");
+	else
+		LIT(&p, ",\"human_override_applied\":false,");
+	if (rec->schema_version != 1) {
+		put_object(b, &p, "\"decision\":", &s.decision);
+		put_object(b, &p, "\"pseudonyms\":", &s.pseudonyms);
+	}
+	put_object(b, &p, "\"details\":", &s.details);
+	LIT(&p, "\"preceding_event_hash\":\"");
+	put_raw(&p, hdr->prev_hex, ST_HASH_HEX);
+	LIT(&p, "\"}");
+	b->len = (size_t)(p - b->p);
+	b->p[b->len] = '\0';
 	if (b->oom)
 		return st_errf(err, errlen, "record: out of memory");
 	return 0;

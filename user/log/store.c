@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "sealtrace/base/errf.h"
@@ -30,8 +31,7 @@ struct st_store {
 	char *dir;
 	int dirfd;
 	struct st_store_opts o;
-	z_stream z;
-	bool z_ready;
+	struct libdeflate_compressor *dc;
 	unsigned char *zbuf;
 	size_t zcap;
 	/* the open segment */
@@ -69,14 +69,17 @@ static int seal_begin(struct st_store *s, uint64_t first_seq, char *err,
 	return 0;
 }
 
-/* The block to write: the gzip member itself, or it sealed. */
-static int seal_wrap(struct st_store *s, const unsigned char **out, size_t *len)
+/*
+ * The block to write: the gzip member *blk itself, or it sealed (then
+ * *blk and *len are the sealed block). Called in block order by whichever
+ * thread writes the store, so each segment's block indices (nonces) run
+ * 0, 1, 2, ... as seal.h's readers expect.
+ */
+static int seal_wrap(struct st_store *s, const unsigned char **blk, size_t *len)
 {
-	if (!s->seal) {
-		*out = s->zbuf;
+	if (!s->seal)
 		return 0;
-	}
-	return st_seal_block(s->seal, s->zbuf, *len, out, len);
+	return st_seal_block(s->seal, *blk, *len, blk, len);
 }
 
 /* A closing segment ends with its final block (seal.h): truncation shows. */
@@ -121,7 +124,7 @@ int st_store_open(struct st_store **out, const char *dir,
 		  const struct st_store_opts *o, char *err, size_t errlen)
 {
 	struct st_store *s;
-	int level = o->level ? o->level : 1;
+	int level = o->level ? o->level : ST_STORE_LEVEL;
 
 	*out = NULL;
 	if (mkdir(dir, 0750) && errno != EEXIST)
@@ -137,13 +140,13 @@ int st_store_open(struct st_store **out, const char *dir,
 		st_errf(err, errlen, "%s: %s", dir, s->dir ? strerror(errno) : "out of memory");
 		goto bad;
 	}
-	/* windowBits 15 + 16: a gzip wrapper with a zero mtime and no name */
-	if (deflateInit2(&s->z, level, Z_DEFLATED, 15 + 16, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK) {
-		st_errf(err, errlen, "%s: zlib init failed", dir);
+	/* one gzip member per block, zero mtime, no name (libdeflate) */
+	s->dc = libdeflate_alloc_compressor(level);
+	if (!s->dc) {
+		st_errf(err, errlen, "%s: compressor init failed (level %d)", dir,
+			level);
 		goto bad;
 	}
-	s->z_ready = true;
 	*out = s;
 	return 0;
 bad:
@@ -198,10 +201,16 @@ static int open_segment(struct st_store *s, uint64_t first_seq,
 	return 0;
 }
 
-static int deflate_block(struct st_store *s, const void *data, size_t len,
-			 size_t *outlen)
+/*
+ * Compress a block into s->zbuf as one whole gzip member: the block is
+ * complete in memory, so libdeflate's block-at-once API does it without
+ * zlib's streaming state (about twice as fast at level 1, and smaller).
+ * A sealing step (encryption) goes between this and write_block.
+ */
+static int compress_block(struct st_store *s, const void *data, size_t len,
+			  size_t *outlen)
 {
-	size_t bound = deflateBound(&s->z, (uLong)len) + 32;
+	size_t bound = libdeflate_gzip_compress_bound(s->dc, len);
 	unsigned char *grown;
 
 	if (len > UINT32_MAX)
@@ -213,39 +222,27 @@ static int deflate_block(struct st_store *s, const void *data, size_t len,
 		s->zbuf = grown;
 		s->zcap = bound;
 	}
-	if (deflateReset(&s->z) != Z_OK)
-		return -1;
-	s->z.next_in = (unsigned char *)data;
-	s->z.avail_in = (uInt)len;
-	s->z.next_out = s->zbuf;
-	s->z.avail_out = (uInt)s->zcap;
-	if (deflate(&s->z, Z_FINISH) != Z_STREAM_END)
-		return -1;
-	*outlen = s->zcap - s->z.avail_out;
-	return 0;
+	*outlen = libdeflate_gzip_compress(s->dc, data, len, s->zbuf, s->zcap);
+	return *outlen ? 0 : -1;
 }
 
-int st_store_append(struct st_store *s, const void *data, size_t len,
-		    uint64_t first_seq, uint64_t nrec, uint64_t now_ns,
-		    char *err, size_t errlen)
+/* Append one finished (compressed) block to the open segment. */
+static int write_block(struct st_store *s, const unsigned char *z, size_t zlen,
+		       uint64_t first_seq, uint64_t nrec, uint64_t now_ns,
+		       char *err, size_t errlen)
 {
-	const unsigned char *blk;
-	size_t zlen;
+	const unsigned char *blk = z;
+	size_t len = zlen;
 	off_t end;
 
-	if (!len || ((const char *)data)[len - 1] != '\n')
-		return st_errf(err, errlen, "%s: a block must be whole lines", s->dir);
-	if (deflate_block(s, data, len, &zlen))
-		return st_errf(err, errlen, "%s: compressing a block of %zu bytes failed",
-			    s->dir, len);
 	if (s->fd < 0 && open_segment(s, first_seq, now_ns, err, errlen))
 		return -1;
 	end = lseek(s->fd, 0, SEEK_END);
 	if (end < 0)
 		return st_errf(err, errlen, "%s/%s: %s", s->dir, s->name, strerror(errno));
-	if (seal_wrap(s, &blk, &zlen))
+	if (seal_wrap(s, &blk, &len))
 		return st_errf(err, errlen, "%s/%s: sealing a block failed", s->dir, s->name);
-	if (st_write_all(s->fd, blk, zlen)) {
+	if (st_write_all(s->fd, blk, len)) {
 		st_errf(err, errlen, "%s/%s: write: %s", s->dir, s->name,
 		     strerror(errno));
 		/* never leave half a block for the next one to follow; a
@@ -261,14 +258,29 @@ int st_store_append(struct st_store *s, const void *data, size_t len,
 	s->dirty = true;
 	s->have_last = true;
 	s->last_off = (uint64_t)end;
-	s->last_end = (uint64_t)end + zlen;
+	s->last_end = (uint64_t)end + len;
 	s->seg_records += nrec;
-	s->seg_bytes += zlen;
-	s->total_bytes += zlen;
+	s->seg_bytes += len;
+	s->total_bytes += len;
 	if ((s->o.max_records && s->seg_records >= s->o.max_records) ||
 	    (s->o.max_bytes && s->seg_bytes >= s->o.max_bytes))
 		return close_segment(s, err, errlen);
 	return 0;
+}
+
+int st_store_append(struct st_store *s, const void *data, size_t len,
+		    uint64_t first_seq, uint64_t nrec, uint64_t now_ns,
+		    char *err, size_t errlen)
+{
+	size_t zlen;
+
+	if (!len || ((const char *)data)[len - 1] != '\n')
+		return st_errf(err, errlen, "%s: a block must be whole lines", s->dir);
+	if (compress_block(s, data, len, &zlen))
+		return st_errf(err, errlen, "%s: compressing a block of %zu bytes failed",
+			    s->dir, len);
+	return write_block(s, s->zbuf, zlen, first_seq, nrec, now_ns, err,
+			   errlen);
 }
 
 int st_store_sync(struct st_store *s, char *err, size_t errlen)
@@ -325,8 +337,7 @@ int st_store_close(struct st_store *s, char *err, size_t errlen)
 		return 0;
 	rc = close_segment(s, err, errlen);
 	st_seal_free(s->seal);
-	if (s->z_ready)
-		deflateEnd(&s->z);
+	libdeflate_free_compressor(s->dc);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	free(s->zbuf);

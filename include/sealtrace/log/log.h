@@ -52,6 +52,10 @@ struct st_log_opts {
 	uint64_t ckpt_every_seconds;	/* 0: not by time */
 	uint64_t fsync_every_ms;	/* 0: fsync every block */
 	uint64_t epoch_seconds;		/* signing key epochs; 0: one key */
+	/* compress + write (+ the policy's fsync) of a finished block on a
+	 * second thread while the next block fills; flush, checkpoints and
+	 * close still return only once everything is written and fsync'd */
+	bool writer_thread;
 };
 
 struct st_log;
