@@ -7,6 +7,8 @@
 #   make test       deps + build + lint + unit tests (ASan/UBSan) + e2e tests (root)
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (not part of make test;
+#                   make test replays their corpora: fuzz-regress)
 #
 # Layout follows libbpf-bootstrap: bpf/x.bpf.c -> build/x.bpf.o ->
 # build/x.skel.h (bpftool gen skeleton) -> user/<stage>/x.c -> build/sealtrace.
@@ -62,9 +64,18 @@ TOOL_BINS := $(OUT)/tools/gen_log
 # the agent's own symbol code, so floor and agent probe the same site.
 BENCH_BINS := $(OUT)/bench/floor
 
-.PHONY: all deps test unit e2e run bench records-bench clean lint
+# Fuzzing: tests/fuzz/fuzz_x.c, libFuzzer + ASan/UBSan (clang), linked
+# against the modules built with coverage instrumentation.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzzobj/%.o,$(MODULE_SRCS))
+
+.PHONY: all deps test unit e2e run bench records-bench clean lint fuzz fuzz-regress
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(FUZZ_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
 
 all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS) $(TOOL_BINS)
 
@@ -82,8 +93,8 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 
 # The modules that open a BPF object include its skeleton; -MMD cannot know
 # a generated header before it exists, so these are named here.
-$(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o: $(OUT)/capture.skel.h
-$(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
+$(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o $(OUT)/fuzzobj/capture/capture.o: $(OUT)/capture.skel.h
+$(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o $(OUT)/fuzzobj/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
 
 # ---- the agent ----
 
@@ -107,6 +118,16 @@ $(OUT)/san/%.o: user/%.c
 $(OUT)/unit/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) $(DEPFLAGS) -Itests/unit $< $(SAN_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+# ---- fuzz harnesses (libFuzzer) ----
+
+$(OUT)/fuzzobj/%.o: user/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS) -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS) -O1 $(FUZZ_SAN) -fsanitize=fuzzer $(DEPFLAGS) $< $(FUZZ_OBJS) -o $@ $(LDLIBS)
 
 # ---- processes the tests probe, and the demo ----
 
@@ -154,6 +175,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory e2e
 
 run: deps
@@ -163,6 +185,16 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@bench/run.sh
+
+# Each harness for FUZZ_SECONDS on its corpus (new inputs go to
+# build/fuzz/corpus/<target>, crashes to build/fuzz/crash/<target>).
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Every committed seed and regression input once (seconds): part of make test.
+fuzz-regress: $(FUZZ_BINS)
+	@tests/fuzz/run.sh regress 0 $(FUZZ_BINS)
 
 # Pipeline throughput without BPF (events/s per core).
 records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log

@@ -290,6 +290,7 @@ static void arena_free(struct st_json_arena *a)
 /* ---- parser ----------------------------------------------------------- */
 
 #define MAX_DEPTH 8
+#define MAX_MEMBERS 10000	/* keys in one object */
 
 struct parser {
 	const unsigned char *s;
@@ -512,9 +513,85 @@ static int parse_number(struct parser *p, struct st_jv *v)
 
 static struct st_jv *parse_value(struct parser *p, int depth);
 
+/*
+ * The keys of one object with where each ended, for the duplicate check:
+ * sorted once at the object's end (O(n log n)) rather than each key
+ * compared with every earlier one (an 80,000-key line took seconds).
+ */
+struct keyrefs {
+	struct keyref {
+		const char *key;
+		size_t at;		/* p->i after the key */
+	} *v, small[32];
+	size_t n, cap;
+};
+
+static int add_keyref(struct parser *p, struct keyrefs *k, const char *key)
+{
+	struct keyref *grown;
+
+	if (k->n == MAX_MEMBERS)
+		return perr(p, "more than %d keys in one object", MAX_MEMBERS);
+	if (k->n == k->cap) {
+		grown = malloc(k->cap * 2 * sizeof(*grown));
+		if (!grown)
+			return perr(p, "out of memory");
+		memcpy(grown, k->v, k->n * sizeof(*grown));
+		if (k->v != k->small)
+			free(k->v);
+		k->v = grown;
+		k->cap *= 2;
+	}
+	k->v[k->n].key = key;
+	k->v[k->n++].at = p->i;
+	return 0;
+}
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* A duplicate is reported at its second occurrence, as it is read. */
+static int check_dup_keys(struct parser *p, struct keyrefs *k)
+{
+	size_t i, dup = SIZE_MAX;
+
+	qsort(k->v, k->n, sizeof(*k->v), keyref_cmp);
+	for (i = 1; i < k->n; i++)
+		if (!strcmp(k->v[i - 1].key, k->v[i].key) &&
+		    (dup == SIZE_MAX || k->v[i].at < k->v[dup].at))
+			dup = i;
+	if (dup == SIZE_MAX)
+		return 0;
+	p->i = k->v[dup].at;
+	return perr(p, "duplicate key \"%s\"", k->v[dup].key);
+}
+
+static int parse_members(struct parser *p, struct st_jv *v, int depth,
+			 struct keyrefs *keys);
+
 static int parse_object(struct parser *p, struct st_jv *v, int depth)
 {
-	struct st_jmember *m, **tail = &v->members, *it;
+	struct keyrefs keys = { .cap = 32 };
+	int rc;
+
+	keys.v = keys.small;
+	rc = parse_members(p, v, depth, &keys);
+	if (!rc && keys.n > 1)
+		rc = check_dup_keys(p, &keys);
+	if (keys.v != keys.small)
+		free(keys.v);
+	return rc;
+}
+
+static int parse_members(struct parser *p, struct st_jv *v, int depth,
+			 struct keyrefs *keys)
+{
+	struct st_jmember *m, **tail = &v->members;
 	const char *key;
 	size_t klen;
 
@@ -532,9 +609,8 @@ static int parse_object(struct parser *p, struct st_jv *v, int depth)
 			return -1;
 		if (strlen(key) != klen)
 			return perr(p, "NUL in key");
-		for (it = v->members; it; it = it->next)
-			if (it->key[0] == key[0] && !strcmp(it->key, key))
-				return perr(p, "duplicate key \"%s\"", key);
+		if (add_keyref(p, keys, key))
+			return -1;
 		skip_ws(p);
 		if (p->i >= p->n || p->s[p->i] != ':')
 			return perr(p, "expected ':'");

@@ -194,11 +194,16 @@ static int mr_err(struct mroot *r, const char *fmt, ...)
 	return -1;
 }
 
-static uint64_t split_point(uint64_t n)	/* largest power of two < n */
+/*
+ * Largest power of two < n (n >= 2). Compared as k < n - k, not
+ * 2k < n: for n above 2^63 the shift would wrap to 0 and loop for ever
+ * (a signed checkpoint may claim such a size).
+ */
+static uint64_t split_point(uint64_t n)
 {
 	uint64_t k = 1;
 
-	while (k << 1 < n)
+	while (k < n - k)
 		k <<= 1;
 	return k;
 }

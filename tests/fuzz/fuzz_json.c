@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The JSON parser (base/json.c) on one line of arbitrary bytes. */
+#include "fuzz.h"
+
+#include "sealtrace/base/json.h"
+
+static void walk(const struct st_jv *v, unsigned depth)
+{
+	const struct st_jmember *m;
+	int64_t i;
+	uint64_t u;
+	size_t k;
+
+	if (depth > 1000)
+		abort();	/* the parser bounds nesting */
+	(void)st_jv_int64(v, &i);
+	(void)st_jv_uint64(v, &u);
+	if (v->t == ST_JOBJ)
+		for (m = v->members; m; m = m->next) {
+			if (st_jv_get(v, m->key) == NULL)
+				abort();
+			walk(m->val, depth + 1);
+		}
+	if (v->t == ST_JARR)
+		for (k = 0; k < v->n; k++)
+			walk(v->items[k], depth + 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct st_json_doc doc;
+	char err[256];
+
+	err[0] = '\0';
+	if (!st_json_parse((const char *)data, size, &doc, err, sizeof(err))) {
+		walk(doc.root, 0);
+		st_json_doc_free(&doc);
+	} else if (!err[0]) {
+		abort();
+	}
+	return 0;
+}
