@@ -16,6 +16,7 @@
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/log/store.h"
+#include "sealtrace/base/file.h"
 
 void st_seg_name(uint64_t first_seq, char out[ST_SEG_NAME_LEN + 1])
 {
@@ -353,9 +354,9 @@ int st_seg_open(struct st_seg_reader **out, const char *path, char *err,
 	int fd;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = st_open_regular(path, err, errlen);
 	if (fd < 0)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	r = calloc(1, sizeof(*r));
 	if (!r || fstat(fd, &st)) {
 		st_errf(err, errlen, "%s: %s", path, r ? strerror(errno) : "out of memory");

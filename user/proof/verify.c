@@ -294,9 +294,12 @@ static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
 {
 	char note[ST_NOTE_MAX], why[512];
 	size_t len, signer = 0;
+	int rc;
 
-	if (st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen))
-		return -1;
+	/* -1: cannot read it (exit 3); 1: not a note (exit 1) */
+	rc = st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen);
+	if (rc)
+		return rc;
 	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
 			      why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
@@ -310,15 +313,16 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 {
 	char path[4200], src[300];
 	struct st_ckpt ck;
-	int i, s;
+	int i, s, rc;
 
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s/checkpoint", v->state_dir,
 			 st_stream_name((enum st_stream)i));
 		if (access(path, F_OK))
 			continue;
-		if (read_note(v, path, &ck, err, errlen))
-			return 1;
+		rc = read_note(v, path, &ck, err, errlen);
+		if (rc)
+			return rc;
 		if (st_ckpt_stream(&ck) != i)
 			return st_failf(err, errlen, "%s: origin '%s' names another stream",
 				       path, ck.origin);
@@ -328,8 +332,9 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 		v->c[i].have_file = true;
 	}
 	for (i = 0; i < next; i++) {
-		if (read_note(v, ext[i], &ck, err, errlen))
-			return 1;
+		rc = read_note(v, ext[i], &ck, err, errlen);
+		if (rc)
+			return rc;
 		s = st_ckpt_stream(&ck);
 		if (s < 0)
 			return st_failf(err, errlen, "%s: origin '%s' names no stream",
