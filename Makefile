@@ -206,7 +206,7 @@ lint:
 	python3 scripts/check-layout.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr -Iinclude -DLIBBPF_OPTS\(TYPE,NAME,...\)="struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }" \
-		--suppress=missingIncludeSystem user/ tests/unit/
+		--suppress=missingIncludeSystem user/ tests/unit/ tests/fuzz/
 
 clean:
 	rm -rf $(OUT)

@@ -18,7 +18,7 @@
 
 static void gzip_block(FILE *out, const uint8_t *p, size_t n)
 {
-	unsigned char buf[16384];
+	static unsigned char buf[16384];	/* deflate output, written out at once */
 	z_stream z = { 0 };
 	int zrc;
 
