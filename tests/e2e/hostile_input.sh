@@ -7,7 +7,7 @@
 # (and line or offset) within a generous `timeout`: a hang is a failure.
 #
 #  - a bundle whose re-signed checkpoint claims a tree above 2^63 records
-#  - a bundle header with 80,000 keys
+#  - a bundle header with 80,000 keys, a NUL byte in a line, a 64 MiB line
 #  - a FIFO in place of a segment, a checkpoint, agent/status.json
 #  - an unreadable checkpoint (exit 3, not 1)
 #  - --from beyond 2554 / an impossible date
@@ -92,6 +92,19 @@ print('{\"export\":\"header\",' + ','.join('\"k%d\":0' % i for i in range(80000)
 tail -n +2 "$W/b.jsonl" >>"$W/keys.jsonl"
 expect "header line with 80,000 keys" 1 "keys.jsonl:1: .*more than 10000 keys in one object" \
 	"$ST" verify --export "$W/keys.jsonl" --pubkey "$PUB"
+
+python3 - "$W/b.jsonl" "$W/nul.jsonl" <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+lines[3] += b"\0 not part of the record"
+open(sys.argv[2], "wb").write(b"\n".join(lines))
+PY
+expect "NUL byte and junk after a record" 1 "nul.jsonl:4: " \
+	"$ST" verify --export "$W/nul.jsonl" --pubkey "$PUB"
+{ head -n 1 "$W/b.jsonl"; head -c $((64 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' '; echo; } >"$W/long.jsonl"
+expect "a line of 64 MiB + 1 byte" 1 "long.jsonl:2: line longer than 67108864 bytes" \
+	"$ST" verify --export "$W/long.jsonl" --pubkey "$PUB"
+rm -f "$W/long.jsonl"
 
 echo "== special files where the log's files belong"
 fresh
