@@ -195,6 +195,24 @@ static void test_multiproof_huge_tree(void **state)
 	st_hasher_free(h);
 }
 
+/* A frontier read from a resume file may claim any size: appending to a
+ * full one fails instead of carrying past the last level. */
+static void test_append_full(void **state)
+{
+	struct st_hasher *h = st_hasher_new();
+	uint8_t leaf[ST_HASH_LEN] = { 1 };
+	struct st_merkle m;
+
+	st_merkle_init(&m);
+	m.size = UINT64_MAX;
+	assert_int_equal(st_merkle_append(&m, h, leaf), -1);
+	m.size = UINT64_MAX >> 1;
+	assert_int_equal(st_merkle_append(&m, h, leaf), -1);
+	m.size = (UINT64_MAX >> 1) - 1;
+	assert_int_equal(st_merkle_append(&m, h, leaf), 0);
+	st_hasher_free(h);
+}
+
 static void test_chain_genesis(void **state)
 {
 	struct st_hasher *h = st_hasher_new();
@@ -218,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_multiproof_all_subsets),
 		cmocka_unit_test(test_multiproof_missing_node),
 		cmocka_unit_test(test_multiproof_huge_tree),
+		cmocka_unit_test(test_append_full),
 		cmocka_unit_test(test_chain_genesis),
 	};
 

@@ -30,7 +30,9 @@ int st_merkle_append(struct st_merkle *m, struct st_hasher *h,
 	uint8_t acc[ST_HASH_LEN];
 	unsigned i = 0;
 
-	if (m->size == UINT64_MAX >> 1)
+	/* >=, not ==: a size read from a resume file may be any 64-bit value,
+	 * and the carry below must stay within node[] */
+	if (m->size >= UINT64_MAX >> 1)
 		return -1;
 	memcpy(acc, leaf, ST_HASH_LEN);
 	/* carry: every full subtree of the same height merges with acc */
