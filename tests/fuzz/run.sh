@@ -7,6 +7,8 @@
 # run.sh regress 0 BIN...      each committed input in tests/fuzz/corpus/<target>
 #                              once (make test: seconds)
 #
+# tests/fuzz/<target>.dict, when there, gives libFuzzer the words of the
+# format (config keys, record fields).
 # FUZZ_MAX_LEN (default 16384) bounds the inputs libFuzzer makes; a single
 # input may take at most FUZZ_TIMEOUT seconds (default 10): longer is a hang.
 set -eu
@@ -31,7 +33,10 @@ for bin in "$@"; do
 		fi ;;
 	fuzz)
 		mkdir -p "$out/corpus/$t" "$out/crash/$t"
-		if ! UBSAN_OPTIONS=print_stacktrace=1 nice -n 19 "$bin" \
+		dict=
+		[ -f "$here/$t.dict" ] && dict=-dict=$here/$t.dict
+		# shellcheck disable=SC2086
+		if ! UBSAN_OPTIONS=print_stacktrace=1 nice -n 19 "$bin" $dict \
 			-max_total_time="$secs" -print_final_stats=1 \
 			-timeout="${FUZZ_TIMEOUT:-10}" -max_len="${FUZZ_MAX_LEN:-16384}" \
 			-artifact_prefix="$out/crash/$t/" \
