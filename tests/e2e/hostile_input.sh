@@ -124,6 +124,12 @@ mkdir -p "$W/x/agent" && mkfifo "$W/x/agent/status.json"
 expect "FIFO status.json: status" 2 "agent/status.json: not a regular file but a FIFO" \
 	"$ST" status --state-dir "$W/x"
 fresh
+mkdir "$W/x/legal-hold" && mkfifo "$W/x/legal-hold/fifo"
+expect "FIFO legal hold: retention refuses it, purges nothing" 1 \
+	"legal hold: .*legal-hold/fifo: not a regular file .*no segment is purged" \
+	"$GEN" --state-dir "$W/x" --keys-dir "$W/keys" --records 0 --retain-now 2100-01-01 \
+	--retain-decision-days 1
+fresh
 chmod 000 "$W/x/decision/checkpoint"
 expect "unreadable checkpoint: verify exits 3 (I/O), not 1 (tampered)" 3 \
 	"decision/checkpoint: Permission denied" \
