@@ -16,9 +16,10 @@ static void walk(const struct st_jv *v, unsigned depth)
 	(void)st_jv_int64(v, &i);
 	(void)st_jv_uint64(v, &u);
 	if (v->t == ST_JOBJ)
-		for (m = v->members; m; m = m->next) {
-			if (st_jv_get(v, m->key) == NULL)
-				abort();
+		for (k = 0, m = v->members; m; m = m->next, k++) {
+			/* st_jv_get is linear: look up the first few only */
+			if (k < 16 && st_jv_get(v, m->key) != m->val)
+				abort();	/* keys are unique */
 			walk(m->val, depth + 1);
 		}
 	if (v->t == ST_JARR)
