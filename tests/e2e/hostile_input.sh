@@ -123,6 +123,9 @@ fresh
 mkdir -p "$W/x/agent" && mkfifo "$W/x/agent/status.json"
 expect "FIFO status.json: status" 2 "agent/status.json: not a regular file but a FIFO" \
 	"$ST" status --state-dir "$W/x"
+mkdir "$W/pubs" && cp "$PUB" "$W/pubs/a.pub" && mkfifo "$W/pubs/b.pub"
+expect "FIFO among the public keys (--pubkey-dir)" 2 "pubs/b.pub: not a regular file but a FIFO" \
+	"$ST" verify --state-dir "$W/a" --pubkey-dir "$W/pubs"
 fresh
 mkdir "$W/x/legal-hold" && mkfifo "$W/x/legal-hold/fifo"
 expect "FIFO legal hold: retention refuses it, purges nothing" 1 \

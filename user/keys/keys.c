@@ -20,6 +20,7 @@
 #include "sealtrace/base/digest.h"
 #include "sealtrace/keys/keys.h"
 #include "sealtrace/keys/keyring.h"
+#include "sealtrace/base/file.h"
 
 static int path_in(char *out, size_t outlen, const char *dir, const char *name)
 {
@@ -212,9 +213,9 @@ int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
 	*out = NULL;
 	if (path_in(path, sizeof(path), keys_dir, "signing.key"))
 		return st_errf(err, errlen, "%s: path too long", keys_dir);
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
@@ -233,9 +234,9 @@ int st_pubkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 	FILE *f;
 
 	*out = NULL;
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
