@@ -12,8 +12,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $st keygen --dir "$tmp/keys" >/dev/null
 # RFC 8032 section 7.1 test 1 secret key as PKCS#8
-echo 302e020100300506032b6570042204209d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 |
-	xxd -r -p | openssl pkey -inform DER -out "$tmp/keys/signing.key"
+python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
+	302e020100300506032b6570042204209d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 |
+	openssl pkey -inform DER -out "$tmp/keys/signing.key"
 openssl pkey -in "$tmp/keys/signing.key" -pubout -out "$tmp/keys/signing.pub"
 $gen --state-dir "$tmp/st" --keys-dir "$tmp/keys" --records 12 --system-every 4 \
 	--input-bytes 40 --output-bytes 20 --ckpt-records 5 --seg-records 8 >/dev/null
