@@ -9,6 +9,9 @@
 #   make bench      benchmarks (not part of make test)
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (not part of make test;
 #                   make test replays their corpora: fuzz-regress)
+#   make monitor-bench  models, reconstruct, report on a 1,000,000-event log
+#   make test-container  build deploy/Dockerfile with podman and run the agent
+#                   as the DaemonSet does (root; Debian mirror only)
 #
 # Layout follows libbpf-bootstrap: bpf/x.bpf.c -> build/x.bpf.o ->
 # build/x.skel.h (bpftool gen skeleton) -> user/<stage>/x.c -> build/sealtrace.
@@ -26,8 +29,10 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS ?= -g -O2
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUT) \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
+# libpq's headers (user/fleet/: PostgreSQL)
+CFLAGS += -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lcrypto -lyaml -lmicrohttpd -lpq -lpthread
+LDLIBS := -lbpf -lelf -ldeflate -lz -lcrypto -lyaml -lmicrohttpd -lpq -lhttp_parser -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)
@@ -54,6 +59,8 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUT)/targets/%,$(TARGET_SRCS))
 TARGET_CXX_SRCS := $(wildcard tests/targets/*.cc)
 TARGET_CXX_BINS := $(patsubst tests/targets/%.cc,$(OUT)/targets/%,$(TARGET_CXX_SRCS))
+TARGET_LIB_SRCS := $(wildcard tests/targets/lib/*.c)
+TARGET_LIB_BINS := $(patsubst tests/targets/lib/%.c,$(OUT)/targets/lib%.so,$(TARGET_LIB_SRCS))
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUT)/examples/%,$(EXAMPLE_SRCS))
 
@@ -62,7 +69,7 @@ TOOL_BINS := $(OUT)/tools/gen_log
 
 # bench/floor: an empty uprobe+uretprobe pair (the kernel's floor) placed by
 # the agent's own symbol code, so floor and agent probe the same site.
-BENCH_BINS := $(OUT)/bench/floor
+BENCH_BINS := $(OUT)/bench/floor $(OUT)/bench/wire_floor
 
 # Fuzzing: tests/fuzz/fuzz_x.c, libFuzzer + ASan/UBSan (clang), linked
 # against the modules built with coverage instrumentation.
@@ -73,11 +80,14 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzzobj/%.o,$(MODULE_SRCS))
 
-.PHONY: all deps test unit e2e run bench records-bench clean lint fuzz fuzz-regress
+.PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint test-container \
+	fuzz fuzz-regress
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(FUZZ_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(FUZZ_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h \
+	$(OUT)/bench/wire_floor.bpf.o $(OUT)/bench/wire_floor.skel.h
 
-all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(EXAMPLE_BINS) $(TOOL_BINS)
+all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(TARGET_LIB_BINS) $(EXAMPLE_BINS) \
+	$(TOOL_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -95,6 +105,7 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 # a generated header before it exists, so these are named here.
 $(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o $(OUT)/fuzzobj/capture/capture.o: $(OUT)/capture.skel.h
 $(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o $(OUT)/fuzzobj/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
+$(OUT)/obj/wire/wire.o $(OUT)/san/wire/wire.o $(OUT)/fuzzobj/wire/wire.o: $(OUT)/wire.skel.h
 
 # ---- the agent ----
 
@@ -143,6 +154,13 @@ $(OUT)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -g -O2 -Wall -Wextra -Werror -pthread $(DEPFLAGS) $< -o $@
 
+# A library loaded at run time (dlload dlopen()s it): `path:` library targets.
+$(OUT)/targets/lib%.so: tests/targets/lib/%.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -Wall -Wextra -Werror -fPIC -shared $(DEPFLAGS) $< -o $@
+
+TARGET_LDLIBS_dlload := -ldl
+
 # A CET build (endbr64 at every function start) for the placement test.
 TARGET_CFLAGS_cet_target := -fcf-protection=full
 
@@ -157,6 +175,9 @@ $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 
 $(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/capture/symbols.o
 	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< $(OUT)/obj/capture/symbols.o -o $@ -lbpf -lelf -lz -lcrypto
+
+$(OUT)/bench/wire_floor: bench/wire_floor.c $(OUT)/bench/wire_floor.skel.h
+	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< -o $@ -lbpf
 
 # ---- what the README's commands run ----
 
@@ -178,6 +199,12 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory e2e
 
+# The image, built with podman from a debootstrapped Debian 12 base, and
+# the agent run in it against a host process and a containerized one.
+test-container: deps
+	@$(MAKE) --no-print-directory all
+	@tests/container/run.sh
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@examples/run-demo.sh
@@ -185,6 +212,7 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@bench/run.sh
+	@tests/tools/bench_records.sh
 
 # Each harness for FUZZ_SECONDS on its corpus (new inputs go to
 # build/fuzz/corpus/<target>, crashes to build/fuzz/crash/<target>).
@@ -199,6 +227,10 @@ fuzz-regress: $(FUZZ_BINS)
 # Pipeline throughput without BPF (events/s per core).
 records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
 	@tests/tools/bench_records.sh
+
+# The monitoring verbs (models, reconstruct, report) on a 1,000,000-event log.
+monitor-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
+	@tests/tools/bench_monitor.sh
 
 # The layout rule (one-way includes between stage folders, no cycles
 # between modules), then cppcheck.

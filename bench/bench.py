@@ -137,10 +137,12 @@ def wait_file(path, proc, timeout=60.0):
 DONE_RE = re.compile(r"done calls=(\d+) elapsed_ns=(\d+) ns_per_call=([\d.]+)")
 
 
-def run_workload(binary, length, count, tight=True):
+def run_workload(binary, length, count, tight=True, fn="predict"):
     cmd = ["taskset", "-c", TARGET_CPU, binary, "loop", "--len", str(length), "--count", str(count)]
     if tight:
         cmd.append("--tight")
+    if fn != "predict":
+        cmd += ["--fn", fn]
     m = DONE_RE.search(sh(cmd))
     if not m:
         raise RuntimeError(f"{binary}: no 'done' line")
@@ -177,6 +179,7 @@ def machine():
         "python": platform.python_version(),
         "sealtrace_commit": ver(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
         "pinning": f"targets on CPU {TARGET_CPU}, sealtrace/floor/bpftrace on CPU {AGENT_CPU}",
+        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
     }
     return m
 
@@ -324,6 +327,41 @@ WORKLOAD_PROBE = {
     "output": '{ptr: "%dx", len: "%ax", at: return}',
 }
 
+# Probe sites of the per-call table: (label, symbol, workload --fn, what the
+# kernel does with the first instruction; DESIGN.md "Capture")
+SITES = {
+    "mov": ("st_predict", "predict", "`mov %rdx,%r9`: single-stepped"),
+    "push": ("st_predict_push", "push", "`push %rbp`: emulated"),
+    "nop5": ("st_predict_nop5", "nop5", "5-byte nop: emulated/optimised"),
+}
+
+
+def ring_rss_kib(pid):
+    """Resident KiB of the BPF map mappings (the ring buffer, mapped twice:
+    its data pages count once per mapping)."""
+    total, in_bpf = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for ln in f:
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", ln):
+                    in_bpf = "bpf" in ln
+                elif in_bpf and ln.startswith("Rss:"):
+                    total += int(ln.split()[1])
+    except OSError:
+        return None
+    return total
+
+
+def vm_rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return None
+
 
 # ------------------------------------------------------------- helpers/peers
 
@@ -421,18 +459,33 @@ def copy_target(src, name):
 
 
 def per_call(a):
+    results["per_call"] = {}
+    for label in a.sites.split(","):
+        per_call_site(a, label)
+    ratios = {lb: r for lb, r in results["per_call"].items() if r.get("sizes")}
+    if len(ratios) > 1:
+        out("")
+        out("== sealtrace / floor by probe site (same run) ==")
+        for size in ("64", "1024", "16384"):
+            out(f"  {size:>6}B | " + " | ".join(
+                f"{lb}: {fmt(r['sizes'][size].get('ratio_st'), 'x', prec=2)}"
+                for lb, r in ratios.items() if size in r["sizes"]))
+
+
+def per_call_site(a, label):
+    symbol, fn, what = SITES[label]
     out("")
-    out("== Per-call cost: workload loop --tight, st_predict (first insn `mov %rdx,%r9`: "
-        "a single-stepped uprobe site) ==")
+    out(f"== Per-call cost: workload loop --tight --fn {fn}, {symbol} (first insn {what}) ==")
     sizes = [64, 1024, 16384]
-    count = a.calls
+    count = a.calls if label == "mov" else a.calls_emulated
     src = os.path.join(BUILD, "targets", "workload")
-    bins = {v: copy_target(src, "workload_" + v) for v in ("none", "floor", "st", "bt")}
-    res = {"calls_per_run": count, "reps": a.reps, "site": None, "sizes": {}}
+    bins = {v: copy_target(src, f"workload_{label}_{v}") for v in ("none", "floor", "st", "bt")}
+    res = {"calls_per_run": count, "reps": a.reps, "site": None, "symbol": symbol, "sizes": {}}
     helpers = {}
     why_st = sealtrace_ok()
+    probe = dict(WORKLOAD_PROBE, symbol=symbol)
     try:
-        helpers["floor"] = Floor(bins["floor"]).start()
+        helpers["floor"] = Floor(bins["floor"], symbol).start()
         res["site"] = helpers["floor"].site
         out(f"  probe site: {helpers['floor'].site}")
         if why_st:
@@ -440,12 +493,12 @@ def per_call(a):
         else:
             try:
                 helpers["st"] = Agent("percall", [{"name": "bench", "path": bins["st"],
-                                                   "probes": [WORKLOAD_PROBE]}]).start()
+                                                   "probes": [probe]}]).start()
             except RuntimeError as e:
                 unavailable("sealtrace per-call", str(e))
         if shutil.which("bpftrace"):
             try:
-                helpers["bt"] = Bpftrace(bins["bt"]).start()
+                helpers["bt"] = Bpftrace(bins["bt"], symbol).start()
             except RuntimeError as e:
                 unavailable("bpftrace", str(e))
         else:
@@ -457,7 +510,7 @@ def per_call(a):
             samples = {v: [] for v in variants}
             for _, order in rotations(variants, a.reps):
                 for v in order:
-                    ns, _ = run_workload(bins[v], size, count)
+                    ns, _ = run_workload(bins[v], size, count, fn=fn)
                     samples[v].append(ns)
                     if v == "bt":
                         bt_calls += count
@@ -484,6 +537,7 @@ def per_call(a):
         if "bt" in helpers:
             n, lost = helpers["bt"].stop()
             res["bpftrace"] = {"calls": bt_calls, "lines": n, "lost_reported": lost}
+    results["per_call"][label] = res
 
     names = {"none": "(a) no probe", "floor": "(b) empty uprobe+uretprobe",
              "st": "(c) sealtrace", "bt": "bpftrace printf/call"}
@@ -513,7 +567,6 @@ def per_call(a):
         b = res["bpftrace"]
         out(f"  bpftrace: {b['calls']} calls, {b['lines']} lines written, "
             f"{b['lost_reported']} reported lost, {b['calls'] - b['lines']} missing")
-    results["per_call"] = res
 
 
 def cet_site(a):
@@ -582,6 +635,8 @@ def throughput(a):
             w_idle = wait_idle(ag.pid)
             t_1 = cpu_ticks(ag.pid)
             hwm = vm_hwm_kib(ag.pid)
+            rss = vm_rss_kib(ag.pid)
+            ring = ring_rss_kib(ag.pid)
         finally:
             ag.stop()
         m = DONE_RE.search(o)
@@ -596,7 +651,9 @@ def throughput(a):
             "target_s": (w_tgt - w0), "end_to_end_s": e2e,
             "events_per_s": count / e2e if e2e else None,
             "agent_cpu_pct": 100.0 * (t_1 - t_0) / CLK_TCK / e2e if e2e and t_1 is not None else None,
-            "agent_vmhwm_kib": hwm, "counters": k, "records": r,
+            "agent_vmhwm_kib": hwm, "agent_vmrss_kib": rss, "agent_ring_rss_kib": ring,
+            "agent_rss_minus_ring_kib": rss - ring if rss is not None and ring is not None else None,
+            "counters": k, "records": r,
             "accounted": k.get("hits") == recs + r["lost"],
         }
         res["runs"].append(run)
@@ -605,7 +662,8 @@ def throughput(a):
         run["agent_capacity_events_per_s"] = cap
         out(f"  {label:<26} {size:>6}B rb={rb >> 10:>6}KiB: {run['events_per_s'] or 0:>8.0f} ev/s, "
             f"agent CPU {run['agent_cpu_pct'] or 0:>5.1f}% (=> ~{(cap or 0):>7.0f} ev/s per agent "
-            f"core), VmHWM {(hwm or 0) / 1024:.1f} MiB | hits {k.get('hits')} ringbuf_full "
+            f"core), VmHWM {(hwm or 0) / 1024:.1f} MiB, RSS-ring "
+            f"{(run['agent_rss_minus_ring_kib'] or 0) / 1024:.1f} MiB | hits {k.get('hits')} ringbuf_full "
             f"{k.get('ringbuf_full')} records {recs} lost {r['lost']} in {r['loss_records']} loss "
             f"records -> {'accounted' if run['accounted'] else 'NOT ACCOUNTED'}")
         return run
@@ -620,11 +678,12 @@ def throughput(a):
             res["sustained"][str(size)] = {
                 k: summary([r[k] for r in runs]) for k in
                 ("events_per_s", "agent_cpu_pct", "agent_capacity_events_per_s", "agent_vmhwm_kib",
-                 "target_ns_per_call")}
+                 "agent_rss_minus_ring_kib", "target_ns_per_call")}
             sm = res["sustained"][str(size)]
             out(f"  => sustained {size:>6}B: {fmt(sm['events_per_s'], ' ev/s', prec=0)}, agent CPU "
                 f"{fmt(sm['agent_cpu_pct'], ' %')}, per agent core {fmt(sm['agent_capacity_events_per_s'], ' ev/s', prec=0)}, "
-                f"VmHWM {fmt(sm['agent_vmhwm_kib'], ' MiB', 1024)}")
+                f"VmHWM {fmt(sm['agent_vmhwm_kib'], ' MiB', 1024)}, RSS minus the ring buffer "
+                f"{fmt(sm['agent_rss_minus_ring_kib'], ' MiB', 1024)}")
         out("  drop point: 16 KiB inputs, shrinking ringbuf_bytes:")
         for rb in (16 << 20, 4 << 20, 1 << 20, 256 << 10):
             one("shrinking ring", 16384, a.tp_calls, rb)
@@ -638,37 +697,136 @@ def throughput(a):
     res["all_accounted"] = all(r["accounted"] for r in res["runs"]) if res["runs"] else None
     out(f"  every run accounted (hits == records + lost): {res['all_accounted']}")
     results["throughput"] = res
-    gen_log(a, res)
 
 
-def gen_log(a, res):
-    """The records pipeline alone (HMAC -> record -> chain -> Merkle ->
-    gzip -> fsync policy), driven by the records team's gen_log tool: the
-    agent's ceiling once capture is out of the picture."""
+def gen_log_run(a, size, writer_thread, cpus, records):
+    """One gen_log run: the records pipeline alone (HMAC -> record -> chain
+    -> Merkle -> gzip -> fsync every 1000 ms, checkpoints)."""
     tool = os.path.join(BUILD, "tools", "gen_log")
-    if not os.path.exists(os.path.join(ROOT, "tests", "tools", "gen_log.c")):
-        unavailable("pipeline without BPF", "no log generator (tests/tools/gen_log.c) in this tree")
+    d = os.path.join(WORK, "genlog")
+    shutil.rmtree(d, ignore_errors=True)
+    cmd = ["taskset", "-c", cpus, tool, "--state-dir", d, "--keys-dir",
+           os.path.join(WORK, "keys"), "--records", str(records), "--input-bytes",
+           str(size), "--output-bytes", "32", "--fsync-ms", "1000"]
+    if writer_thread:
+        cmd.append("--writer-thread")
+    o = sh(cmd)
+    shutil.rmtree(d, ignore_errors=True)
+    m = re.search(r"in ([\d.]+) s wall, ([\d.]+) s CPU", o)
+    wall, cpu = float(m.group(1)), float(m.group(2))
+    t = re.search(r"log ([\d.]+) s, writer ([\d.]+) s; ceiling with a core per thread (\d+)", o)
+    return {"events_per_s": records / wall, "events_per_cpu_s": records / cpu if cpu else None,
+            "cpu_s": cpu, "wall_s": wall,
+            "log_thread_cpu_s": float(t.group(1)) if t else None,
+            "writer_thread_cpu_s": float(t.group(2)) if t else None,
+            "ceiling_core_per_thread": int(t.group(3)) if t else None}
+
+
+def pipeline(a):
+    out("")
+    out("== Pipeline alone, no BPF (build/tools/gen_log: HMAC -> record -> chain -> Merkle -> "
+        "gzip -> fsync every 1000 ms, checkpoints every 10,000) ==")
+    why = sealtrace_ok()
+    if why:
+        unavailable("pipeline", why)
         return
+    tool = os.path.join(BUILD, "tools", "gen_log")
     if not os.access(tool, os.X_OK):
-        p = subprocess.run(["make", "--no-print-directory", "build/tools/gen_log"], cwd=ROOT,
-                           capture_output=True, text=True)
-        if p.returncode:
-            unavailable("pipeline without BPF", "make build/tools/gen_log failed: " + p.stderr.strip()[-200:])
-            return
-    out("  pipeline alone, no BPF (build/tools/gen_log, CPU 0, fsync every 1000 ms):")
-    res["gen_log"] = {}
-    for _, order in rotations([64, 1024, 16384], 1):
-        for size in order:
-            d = os.path.join(WORK, "genlog")
-            shutil.rmtree(d, ignore_errors=True)
-            o = sh(["taskset", "-c", AGENT_CPU, tool, "--state-dir", d, "--keys-dir",
-                    os.path.join(WORK, "keys"), "--records", str(a.tp_calls), "--input-bytes",
-                    str(size), "--output-bytes", "32", "--fsync-ms", "1000"])
-            m = re.search(r"throughput (\d+) events/s, (\d+) events/s per core", o)
-            r = {"events_per_s": int(m.group(1)), "events_per_core_s": int(m.group(2))} if m else {"raw": o}
-            res["gen_log"][str(size)] = r
-            out(f"  gen_log {size:>6}B: {r.get('events_per_s')} ev/s, {r.get('events_per_core_s')} ev/s per core")
-            shutil.rmtree(d, ignore_errors=True)
+        unavailable("pipeline", "build/tools/gen_log is not built")
+        return
+    variants = {"1core": (False, AGENT_CPU), "2cores": (True, f"{AGENT_CPU},{TARGET_CPU}")}
+    res = {"records": a.pipe_records, "reps": a.reps, "sizes": {}}
+    for size in (64, 1024):
+        samples = {v: [] for v in variants}
+        for _, order in rotations(list(variants), a.reps):
+            for v in order:
+                wt, cpus = variants[v]
+                samples[v].append(gen_log_run(a, size, wt, cpus, a.pipe_records))
+        row = {}
+        for v in variants:
+            row[v] = {k: summary([r[k] for r in samples[v]]) for k in
+                      ("events_per_s", "events_per_cpu_s", "ceiling_core_per_thread")}
+        row["2cores_over_1core"] = summary([t["events_per_s"] / o["events_per_s"] for o, t in
+                                            zip(samples["1core"], samples["2cores"])])
+        res["sizes"][str(size)] = row
+        out(f"  {size:>5}B, one core (taskset -c {AGENT_CPU}):        "
+            f"{fmt(row['1core']['events_per_s'], ' ev/s', prec=0)}; per CPU-second "
+            f"{fmt(row['1core']['events_per_cpu_s'], ' ev/s', prec=0)}")
+        out(f"  {size:>5}B, two cores, writer thread (-c {AGENT_CPU},{TARGET_CPU}): "
+            f"{fmt(row['2cores']['events_per_s'], ' ev/s', prec=0)}; per CPU-second "
+            f"{fmt(row['2cores']['events_per_cpu_s'], ' ev/s', prec=0)}; "
+            f"two/one {fmt(row['2cores_over_1core'], 'x', prec=2)}")
+        out(f"  {size:>5}B, ceiling with a core per thread (events / CPU of the busier thread): "
+            f"{fmt(row['2cores']['ceiling_core_per_thread'], ' ev/s', prec=0)}")
+    out(f"  {a.pipe_records} events a run, {a.reps} alternating repetitions; events/s = wall "
+        f"clock, per CPU-second = events / (user+sys of the process); the ceiling is what the "
+        f"two cores give when nothing else runs on them")
+    results["pipeline"] = res
+
+
+def profile(a):
+    out("")
+    out("== Where the pipeline's time goes (perf record -g on gen_log, one core) ==")
+    if not shutil.which("perf"):
+        unavailable("profile", "perf is not installed (apt-get install linux-perf)")
+        return
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import profile_stages
+    why = sealtrace_ok()
+    if why:
+        unavailable("profile", why)
+        return
+    try:
+        d = profile_stages.profile(os.path.join(BUILD, "tools", "gen_log"), SEALTRACE,
+                                   records=a.profile_records, cpus=AGENT_CPU)
+    except subprocess.CalledProcessError as e:
+        unavailable("profile", f"perf failed: {(e.stderr or '').strip()[-300:]}")
+        return
+    for ln in profile_stages.table(d):
+        out("  " + ln)
+    results["profile"] = d
+
+
+def journald(a):
+    out("")
+    out("== Peer: systemd-journald with Forward Secure Sealing (journalctl --setup-keys), "
+        "fed by systemd-cat at full speed, vs sealtrace's pipeline (gen_log, one core) ==")
+    if not os.access("/lib/systemd/systemd-journald", os.X_OK):
+        unavailable("journald", "/lib/systemd/systemd-journald is not installed (package systemd)")
+        return
+    script = os.path.join(ROOT, "bench", "journald_peer.sh")
+    samples = {"journald": [], "sealtrace": []}
+    for _, order in rotations(["journald", "sealtrace"], a.reps):
+        for v in order:
+            if v == "journald":
+                p = subprocess.run([script, str(a.jd_events), "64", AGENT_CPU],
+                                   capture_output=True, text=True, timeout=600)
+                if p.returncode:
+                    unavailable("journald", f"journald_peer.sh failed: {p.stderr.strip()[-400:]}")
+                    return
+                samples[v].append(json.loads(p.stdout.strip().splitlines()[-1]))
+            else:
+                samples[v].append(gen_log_run(a, 64, False, AGENT_CPU, a.jd_events))
+    res = {"events": a.jd_events, "reps": a.reps,
+           "journald_runs": samples["journald"], "sealtrace_runs": samples["sealtrace"]}
+    res["journald_events_per_s"] = summary([r["events_per_s"] for r in samples["journald"]])
+    res["journald_events_per_cpu_s"] = summary([r["events_per_cpu_s"] for r in samples["journald"]])
+    res["sealtrace_events_per_s"] = summary([r["events_per_s"] for r in samples["sealtrace"]])
+    res["sealtrace_events_per_cpu_s"] = summary([r["events_per_cpu_s"] for r in samples["sealtrace"]])
+    res["cpu_ratio"] = summary([s["events_per_cpu_s"] / j["events_per_cpu_s"] for j, s in
+                                zip(samples["journald"], samples["sealtrace"])])
+    res["verify_key_pass"] = all(r["verify_key_pass"] for r in samples["journald"])
+    res["stored_all"] = all(r["stored"] == r["events"] for r in samples["journald"])
+    out(f"  journald+FSS: {fmt(res['journald_events_per_s'], ' ev/s', prec=0)}, "
+        f"{fmt(res['journald_events_per_cpu_s'], ' ev/CPU-s', prec=0)} (journald + systemd-cat); "
+        f"all stored: {res['stored_all']}, journalctl --verify --verify-key: "
+        f"{'PASS' if res['verify_key_pass'] else 'FAIL'}")
+    out(f"  sealtrace:    {fmt(res['sealtrace_events_per_s'], ' ev/s', prec=0)}, "
+        f"{fmt(res['sealtrace_events_per_cpu_s'], ' ev/CPU-s', prec=0)} (HMAC 64+32 B, ~840 B JSON "
+        f"records, chain, Merkle, checkpoints)")
+    out(f"  sealtrace / journald per CPU-second: {fmt(res['cpu_ratio'], 'x', prec=2)} "
+        f"({a.jd_events} events a run, 64 B payloads, {a.reps} alternating repetitions)")
+    results["journald"] = res
 
 
 def python_logger(a):
@@ -813,7 +971,13 @@ def main():
     ap.add_argument("--py-fsync-calls", type=int, default=1000)
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--n-predict", type=int, default=32)
-    ap.add_argument("--only", default="percall,cet,throughput,python,engine")
+    ap.add_argument("--calls-emulated", type=int, default=100000,
+                    help="calls per per-call run at the emulated sites")
+    ap.add_argument("--sites", default="mov,push,nop5", help="per-call probe sites")
+    ap.add_argument("--pipe-records", type=int, default=200000, help="events per pipeline run")
+    ap.add_argument("--profile-records", type=int, default=100000)
+    ap.add_argument("--jd-events", type=int, default=100000, help="events per journald run")
+    ap.add_argument("--only", default="profile,pipeline,percall,cet,throughput,python,journald,engine")
     ap.add_argument("--json", default=None, help="default bench/results/<date>.json")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -825,14 +989,18 @@ def main():
     out("sealtrace bench " + results["started_utc"])
     for k, v in results["machine"].items():
         out(f"  {k}: {v}")
-    sections = {"percall": per_call, "cet": cet_site, "throughput": throughput,
-                "python": python_logger, "engine": engine}
+    sections = {"profile": profile, "pipeline": pipeline, "percall": per_call, "cet": cet_site,
+                "throughput": throughput, "python": python_logger, "journald": journald,
+                "engine": engine}
     for name in a.only.split(","):
         try:
             sections[name](a)
         except Exception as e:	# a broken section must not hide the others
             unavailable(name, f"{type(e).__name__}: {e}")
     results["elapsed_s"] = time.monotonic() - t0
+    results["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
+    out(f"  load average at start {' '.join(results['machine']['loadavg_at_start'])}, "
+        f"at end {' '.join(results['loadavg_at_end'])} (other processes share these CPUs)")
     out("")
     out(f"bench took {results['elapsed_s']:.0f} s")
     path = a.json or os.path.join(ROOT, "bench", "results",

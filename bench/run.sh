@@ -18,4 +18,8 @@ done
 # the system python: the one make deps provides, not a user's virtualenv
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-exec "$PY" bench/bench.py "$@"
+"$PY" bench/bench.py "$@"
+# shipping into PostgreSQL (BENCHMARKS.md section 8): a cluster of its own
+"$PY" bench/ship.py
+# wire capture: non-target syscall cost, a real server with and without capture
+exec "$PY" bench/wire_bench.py

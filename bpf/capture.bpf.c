@@ -452,16 +452,40 @@ static __always_inline void fill_header(struct scratch *s, __u16 kind,
 	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
 }
 
+/* Where one capture's bytes are, as located at entry or at return. */
+struct located {
+	__u64 ptr;
+	__u64 want;	/* bytes the call has there, before the cap */
+	int fault;	/* the pointer or length could not be read */
+};
+
 /* Capture c (if it is due at this moment) into the data area after `used` bytes. */
 static __always_inline __u32 capture_into(struct scratch *s, const struct st_capture *c,
-					  __u64 ptr, __u64 want, __u32 used,
+					  const struct located *at, __u32 used,
 					  __u16 trunc_flag, __u16 fault_flag,
 					  __u32 *want_out)
 {
+	if (at->fault) {
+		s->ev.flags |= fault_flag;
+		return 0;
+	}
 	if (used > ST_MAX_CAPTURE)
 		return 0;
-	return read_bytes(c, ptr, want, s->data + used, &s->ev.flags, trunc_flag,
+	return read_bytes(c, at->ptr, at->want, s->data + used, &s->ev.flags, trunc_flag,
 			  fault_flag, want_out);
+}
+
+/* The input, then the output, of the captures the recipe takes at this moment. */
+static __always_inline void capture_due(struct scratch *s, const struct st_recipe *r,
+					__u8 moment, const struct located *in,
+					const struct located *out)
+{
+	if (r->in.mode != ST_LEN_NONE && r->in.at == moment)
+		s->ev.in_len = capture_into(s, &r->in, in, 0, ST_F_IN_TRUNC, ST_F_IN_FAULT,
+					    &s->ev.in_want);
+	if (r->out.mode != ST_LEN_NONE && r->out.at == moment)
+		s->ev.out_len = capture_into(s, &r->out, out, s->ev.in_len, ST_F_OUT_TRUNC,
+					     ST_F_OUT_FAULT, &s->ev.out_want);
 }
 
 static __always_inline void count_capture(struct st_probe_counters *cnt, __u16 flags)
@@ -472,20 +496,117 @@ static __always_inline void count_capture(struct st_probe_counters *cnt, __u16 f
 		cnt->faults++;
 }
 
+/* Count the captures, then write the event: 0, or -1 when the ring refused it. */
+static __always_inline int submit(struct scratch *s, struct st_probe_counters *cnt)
+{
+	count_capture(cnt, s->ev.flags);
+	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len))
+		return -1;
+	cnt->emitted++;
+	return 0;
+}
+
+/* Pointer and length of a capture at entry; a return-time length is fetched later. */
+static __always_inline void locate_at_entry(struct pt_regs *ctx, const struct st_capture *c,
+					    struct located *at)
+{
+	at->fault = -1;
+	if (c->mode != ST_LEN_NONE)
+		at->fault = locate(ctx, c, &at->ptr, &at->want);
+	/* at return the pointer is still needed even if the length is due then */
+	if (c->at == ST_AT_RETURN && c->len_at_return)
+		at->fault = fetch(ctx, &c->ptr, &at->ptr);
+}
+
+/* Push this call's frame on the thread's stack for the probe; NULL past ST_MAX_DEPTH. */
+static __always_inline struct frame *push_frame(const struct call_key *key,
+						struct st_probe_counters *cnt, __u64 kseq,
+						const struct located *in,
+						const struct located *out, __u32 *depth)
+{
+	struct call_state *st;
+	struct frame *f = NULL;
+
+	*depth = 0;
+	st = bpf_map_lookup_elem(&calls, key);
+	if (!st) {
+		bpf_map_update_elem(&calls, key, &zero_call_state, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&calls, key);
+	}
+	if (!st)
+		return NULL;
+	*depth = st->depth;
+	if (*depth < ST_MAX_DEPTH) {
+		f = &st->frames[*depth & (ST_MAX_DEPTH - 1)];
+		f->kseq = kseq;
+		f->entry_lost = 0;
+		f->in_ptr = in->fault ? 0 : in->ptr;
+		f->in_len = in->fault ? ~0ULL : in->want;
+		f->out_ptr = out->fault ? 0 : out->ptr;
+		f->out_len = out->fault ? ~0ULL : out->want;
+	} else {
+		cnt->depth_overflow++;
+	}
+	st->depth = *depth + 1;
+	return f;
+}
+
+/*
+ * Pop the frame of the returning call into *f. 1 with the frame, 0 when
+ * the thread has state but the call was nested too deep, -1 when there is
+ * no state at all (the entry ran before the agent, or the LRU evicted it).
+ */
+static __always_inline int pop_frame(const struct call_key *key, struct frame *f,
+				     __u32 *depth)
+{
+	struct call_state *st;
+	int found = 0;
+
+	*depth = 0;
+	st = bpf_map_lookup_elem(&calls, key);
+	if (!st)
+		return -1;
+	if (st->depth == 0)
+		return 0;
+	*depth = st->depth - 1;
+	st->depth = *depth;
+	if (*depth < ST_MAX_DEPTH) {
+		*f = st->frames[*depth & (ST_MAX_DEPTH - 1)];
+		found = 1;
+	}
+	if (*depth == 0)
+		bpf_map_delete_elem(&calls, key);
+	return found;
+}
+
+/* Calls open per thread: +1 at entry, -1 at return (thread exit reads it). */
+static __always_inline void count_open_call(__u32 tid, int delta)
+{
+	__u32 *open = bpf_map_lookup_elem(&open_calls, &tid), one = 1;
+
+	if (!open) {
+		if (delta > 0)
+			bpf_map_update_elem(&open_calls, &tid, &one, BPF_ANY);
+		return;
+	}
+	if (delta < 0 && *open <= 1)
+		bpf_map_delete_elem(&open_calls, &tid);
+	else
+		__sync_fetch_and_add(open, delta);
+}
+
 SEC("uprobe")
 int st_entry(struct pt_regs *ctx)
 {
 	__u32 probe_id = (__u32)bpf_get_attach_cookie(ctx);
 	struct call_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .probe_id = probe_id };
+	__u64 now = bpf_ktime_get_tai_ns(), kseq, *seqp;
+	struct located in = {}, out = {};
 	struct st_probe_counters *cnt;
-	struct call_state *st;
-	struct frame *fr = NULL;
 	const struct st_recipe *r;
-	__u64 now = bpf_ktime_get_tai_ns();
-	__u64 kseq = 0, *seqp, in_ptr = 0, in_want = 0, out_ptr = 0, out_want = 0;
-	__u32 depth, *open, one = 1, used = 0;
+	struct frame *fr;
 	struct scratch *s;
-	int in_ok = -1, out_ok = -1;
+	__u32 depth;
 
 	r = bpf_map_lookup_elem(&recipes, &probe_id);
 	cnt = counters_of(probe_id);
@@ -494,81 +615,28 @@ int st_entry(struct pt_regs *ctx)
 		return 0;
 	cnt->hits++;
 	kseq = __sync_fetch_and_add(seqp, 1);
-
-	if (r->in.mode != ST_LEN_NONE)
-		in_ok = locate(ctx, &r->in, &in_ptr, &in_want);
-	if (r->in.at == ST_AT_RETURN && r->in.len_at_return)
-		in_ok = fetch(ctx, &r->in.ptr, &in_ptr);
-	if (r->out.mode != ST_LEN_NONE)
-		out_ok = locate(ctx, &r->out, &out_ptr, &out_want);
-	/* at return the pointer is still needed even if the length is due then */
-	if (r->out.at == ST_AT_RETURN && r->out.len_at_return)
-		out_ok = fetch(ctx, &r->out.ptr, &out_ptr);
-
-	st = bpf_map_lookup_elem(&calls, &key);
-	if (!st) {
-		bpf_map_update_elem(&calls, &key, &zero_call_state, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&calls, &key);
-	}
-	depth = st ? st->depth : 0;
-	if (st) {
-		if (depth < ST_MAX_DEPTH) {
-			struct frame *f = &st->frames[depth & (ST_MAX_DEPTH - 1)];
-
-			fr = f;
-			f->kseq = kseq;
-			f->entry_lost = 0;
-			f->in_ptr = in_ok ? 0 : in_ptr;
-			f->in_len = in_ok ? ~0ULL : in_want;
-			f->out_ptr = out_ok ? 0 : out_ptr;
-			f->out_len = out_ok ? ~0ULL : out_want;
-		} else {
-			cnt->depth_overflow++;
-		}
-		st->depth = depth + 1;
-	}
-	open = bpf_map_lookup_elem(&open_calls, &key.tid);
-	if (open)
-		__sync_fetch_and_add(open, 1);
-	else
-		bpf_map_update_elem(&open_calls, &key.tid, &one, BPF_ANY);
+	locate_at_entry(ctx, &r->in, &in);
+	locate_at_entry(ctx, &r->out, &out);
+	fr = push_frame(&key, cnt, kseq, &in, &out, &depth);
+	count_open_call(key.tid, 1);
 
 	s = scratch_slot();
-	if (!s) {
-		lose_entry(cnt, fr, now);
-		maybe_signal(r, cnt);
-		return 0;
-	}
+	if (!s)
+		goto lost;
 	fill_header(s, ST_EV_ENTRY, probe_id, now);
 	s->ev.kseq = kseq;
 	s->ev.depth = depth;
 	if (depth >= ST_MAX_DEPTH)
 		s->ev.flags |= ST_F_DEPTH_OVERFLOW;
-	if (r->in.mode != ST_LEN_NONE && r->in.at == ST_AT_ENTRY) {
-		if (in_ok)
-			s->ev.flags |= ST_F_IN_FAULT;
-		else
-			used = capture_into(s, &r->in, in_ptr, in_want, 0, ST_F_IN_TRUNC,
-					    ST_F_IN_FAULT, &s->ev.in_want);
-		s->ev.in_len = used;
-	}
-	if (r->out.mode != ST_LEN_NONE && r->out.at == ST_AT_ENTRY) {
-		if (out_ok)
-			s->ev.flags |= ST_F_OUT_FAULT;
-		else
-			s->ev.out_len = capture_into(s, &r->out, out_ptr, out_want, used,
-						     ST_F_OUT_TRUNC, ST_F_OUT_FAULT,
-						     &s->ev.out_want);
-	}
-	count_capture(cnt, s->ev.flags);
-	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		lose_entry(cnt, fr, now);
-		maybe_signal(r, cnt);
-		return 0;
-	}
-	cnt->emitted++;
+	capture_due(s, r, ST_AT_ENTRY, &in, &out);
+	if (submit(s, cnt))
+		goto lost;
 	if (agent_stale(now))
 		maybe_signal(r, cnt);
+	return 0;
+lost:
+	lose_entry(cnt, fr, now);
+	maybe_signal(r, cnt);
 	return 0;
 }
 
@@ -597,84 +665,60 @@ static __always_inline int relocate_at_return(struct pt_regs *ctx,
 	return *want == ~0ULL ? -1 : 0;
 }
 
+/* A capture due at return, from what its entry frame kept. */
+static __always_inline void locate_at_return(struct pt_regs *ctx, const struct st_capture *c,
+					     __u64 ptr, __u64 want, struct located *at)
+{
+	at->ptr = ptr;
+	at->want = want;
+	at->fault = -1;
+	if (c->mode != ST_LEN_NONE && c->at == ST_AT_RETURN)
+		at->fault = relocate_at_return(ctx, c, &at->ptr, &at->want);
+}
+
 SEC("uretprobe")
 int st_return(struct pt_regs *ctx)
 {
 	__u32 probe_id = (__u32)bpf_get_attach_cookie(ctx);
 	struct call_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .probe_id = probe_id };
+	__u64 now = bpf_ktime_get_tai_ns();
+	struct located in = {}, out = {};
 	struct st_probe_counters *cnt;
 	const struct st_recipe *r;
-	struct call_state *st;
 	struct frame f = {};
-	__u64 now = bpf_ktime_get_tai_ns();
-	__u32 depth = 0, *open, used = 0;
 	struct scratch *s;
-	bool have_frame = false;
+	__u32 depth;
+	int have;
 
 	r = bpf_map_lookup_elem(&recipes, &probe_id);
 	cnt = counters_of(probe_id);
 	if (!r || !cnt)
 		return 0;
 	cnt->returns++;
-
-	st = bpf_map_lookup_elem(&calls, &key);
-	if (st && st->depth > 0) {
-		depth = st->depth - 1;
-		st->depth = depth;
-		if (depth < ST_MAX_DEPTH) {
-			f = st->frames[depth & (ST_MAX_DEPTH - 1)];
-			have_frame = true;
-		}
-		if (depth == 0)
-			bpf_map_delete_elem(&calls, &key);
-	}
-	open = bpf_map_lookup_elem(&open_calls, &key.tid);
-	if (open) {
-		if (*open <= 1)
-			bpf_map_delete_elem(&open_calls, &key.tid);
-		else
-			__sync_fetch_and_add(open, -1);
-	}
+	have = pop_frame(&key, &f, &depth);
+	count_open_call(key.tid, -1);
 
 	s = scratch_slot();
-	if (!s) {
-		lose_return(cnt, probe_id, &f, have_frame, now);
-		return 0;
-	}
+	if (!s)
+		goto lost;
 	fill_header(s, ST_EV_RETURN, probe_id, now);
 	s->ev.ret = ctx->ax;
 	s->ev.depth = depth;
-	if (!have_frame) {
-		s->ev.flags |= st ? ST_F_DEPTH_OVERFLOW : ST_F_NO_ENTRY_STATE;
+	if (have <= 0) {
+		s->ev.flags |= have == 0 ? ST_F_DEPTH_OVERFLOW : ST_F_NO_ENTRY_STATE;
 	} else {
 		s->ev.kseq = f.kseq;
-		if (r->in.mode != ST_LEN_NONE && r->in.at == ST_AT_RETURN) {
-			if (relocate_at_return(ctx, &r->in, &f.in_ptr, &f.in_len))
-				s->ev.flags |= ST_F_IN_FAULT;
-			else
-				used = capture_into(s, &r->in, f.in_ptr, f.in_len, 0,
-						    ST_F_IN_TRUNC, ST_F_IN_FAULT,
-						    &s->ev.in_want);
-			s->ev.in_len = used;
-		}
-		if (r->out.mode != ST_LEN_NONE && r->out.at == ST_AT_RETURN) {
-			if (relocate_at_return(ctx, &r->out, &f.out_ptr, &f.out_len))
-				s->ev.flags |= ST_F_OUT_FAULT;
-			else
-				s->ev.out_len = capture_into(s, &r->out, f.out_ptr,
-							     f.out_len, used,
-							     ST_F_OUT_TRUNC,
-							     ST_F_OUT_FAULT,
-							     &s->ev.out_want);
-		}
+		locate_at_return(ctx, &r->in, f.in_ptr, f.in_len, &in);
+		locate_at_return(ctx, &r->out, f.out_ptr, f.out_len, &out);
+		capture_due(s, r, ST_AT_RETURN, &in, &out);
 	}
-	count_capture(cnt, s->ev.flags);
-	if (emit(s, sizeof(s->ev) + s->ev.in_len + s->ev.out_len)) {
-		lose_return(cnt, probe_id, &f, have_frame, now);
+	if (submit(s, cnt)) {
+		lose_return(cnt, probe_id, &f, have > 0, now);
 		maybe_signal(r, cnt);
-		return 0;
 	}
-	cnt->emitted++;
+	return 0;
+lost:
+	lose_return(cnt, probe_id, &f, have > 0, now);
 	return 0;
 }
 

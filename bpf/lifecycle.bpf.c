@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct st_lc_watch watch[ST_LC_MAX_WATCH] = {};
 const volatile __u32 nwatch = 0;
 const volatile __u32 nlib = 0;	/* watches of kind LIB: openat is filtered only then */
+/* The agent opens target files itself (symbols, digests): never hold it. */
+const volatile __u32 agent_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -51,6 +53,36 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } held SEC(".maps");
+
+/*
+ * Files whose probes are attached (device as the kernel encodes it, inode):
+ * uprobes are per inode, so a process that runs or loads such a file is
+ * covered from its first instruction and is not held. Filled by the agent
+ * after each attach; not pinned (a new agent fills it again).
+ */
+struct file_key {
+	__u32 dev;
+	__u32 pad;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} covered SEC(".maps");
+
+/*
+ * tgid -> CLOCK_TAI ns: held processes that the agent's hold guard resumed
+ * because the agent had not within the hold bound; the agent records it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} hold_expired SEC(".maps");
 
 /* An openat() between enter and exit: what the exit needs. */
 struct pending_open {
@@ -206,11 +238,47 @@ static __always_inline void set_path_len(struct st_lc_event *ev, long n)
 		ev->path[0] = '\0';
 }
 
-/* Stop the current process until the agent resumes it; flag the event. */
-static __always_inline void hold(struct st_lc_event *ev, int wi)
+static __always_inline bool is_covered(struct file *f)
+{
+	struct file_key k = {};
+	struct inode *inode;
+
+	if (!f)
+		return false;
+	inode = BPF_CORE_READ(f, f_inode);
+	if (!inode)
+		return false;
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	return bpf_map_lookup_elem(&covered, &k) != NULL;
+}
+
+/* The file of the current process's descriptor fd, or NULL. */
+static __always_inline struct file *fd_file(long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= max || !fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/*
+ * Stop the current process until the agent resumes it; flag the event.
+ * Not when f (the exec'd file, the opened library) is already covered.
+ */
+static __always_inline void hold(struct st_lc_event *ev, int wi, struct file *f)
 {
 	if (wi < 0 || !watch[wi & (ST_LC_MAX_WATCH - 1)].hold)
 		return;
+	if (is_covered(f)) {
+		ev->flags |= ST_LC_F_COVERED;
+		return;
+	}
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 now = bpf_ktime_get_tai_ns();
 
@@ -259,7 +327,7 @@ int lc_exec(struct trace_event_raw_sched_process_exec *ctx)
 		ev->watch = wi + 1;
 		/* tracked now, so that its first opens are not missed */
 		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
-		hold(ev, wi);
+		hold(ev, wi, BPF_CORE_READ(bpf_get_current_task_btf(), mm, exe_file));
 	}
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
@@ -302,6 +370,8 @@ int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 	bool is_tracked;
 	int wi = -1;
 
+	if (tgid == agent_tgid)
+		return 0;
 	is_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 	if (!is_tracked && !nlib)
 		return 0;
@@ -360,7 +430,7 @@ int lc_openat_exit(struct trace_event_raw_sys_exit *ctx)
 	set_path_len(ev, n);
 	if (po.flags & ST_LC_F_LIB) {
 		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
-		hold(ev, (int)po.watch - 1);
+		hold(ev, (int)po.watch - 1, fd_file(ctx->ret));
 	}
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;

@@ -267,7 +267,7 @@ summary() {
 	printf '  keys                 %s\n' "$KEYS"
 	printf '  logs                 %s/{agent,server,verify}.log\n' "$DEMO_DIR"
 	if [ -n "$sample" ]; then
-		echo "  sample record:"
+		echo "  sample record (decision and score in clear, applicant_id only as a pseudonym):"
 		if command -v python3 >/dev/null; then
 			printf '%s\n' "$sample" | python3 -m json.tool | sed 's/^/    /'
 		else
@@ -275,6 +275,14 @@ summary() {
 		fi
 	fi
 	echo "========================================================"
+	if [ -n "$sample" ] && ! printf '%s\n' "$sample" | grep -q '"decision":{"decision":"[a-z]*","model_version":"credit-demo-v1","score":0\.[0-9]*},"pseudonyms":{"applicant_id":"hmac-sha256:'; then
+		echo "run-demo: FAIL: the sample record lacks the decision in clear or the applicant pseudonym" >&2
+		fail=1
+	fi
+	if [ -n "$sample" ] && printf '%s\n' "$sample" | grep -q 'A-0'; then
+		echo "run-demo: FAIL: an applicant id is in the log in clear" >&2
+		fail=1
+	fi
 	if [ "$records" -ne "$DEMO_REQUESTS" ]; then
 		echo "run-demo: FAIL: $records inference records for $DEMO_REQUESTS requests" >&2
 		fail=1

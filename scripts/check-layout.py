@@ -19,8 +19,8 @@ import re
 import subprocess
 import sys
 
-STAGES = ["base", "keys", "capture", "log", "config", "targets", "ops",
-          "proof", "agent"]
+STAGES = ["base", "keys", "capture", "wire", "log", "config", "targets", "ops",
+          "proof", "monitor", "fleet", "agent"]
 RANK = {s: i for i, s in enumerate(STAGES)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"sealtrace/([^/"]+)/[^"]+"', re.M)
 

@@ -6,9 +6,14 @@ usage: verify_export.py EXPORT.jsonl SIGNING.pub [RETIRED.pub ...]
 exit status: 0 intact, 1 not intact (the reason is printed), 2 usage.
 
 Several public keys: after a signing key rotation, give the current key
-and the retired ones; each note must be signed by one of them.
+and the retired ones; each note must be signed by one of them. A key is a
+PEM file (signing.pub), or a C2SP verifier key string name+keyid+key
+(signing.vkey, or the string itself).
 
-Checks: each checkpoint note's Ed25519 signature (C2SP signed note), each
+Checks: each checkpoint note's Ed25519 signature (C2SP signed note: a
+key is known by name and key id; the name is the verifier key's, or for
+a PEM key the one the origin implies, sealtrace/<system>/<node>; other
+signers' lines, cosignatures and other algorithms are skipped), each
 record's canonical form, the hash chain between records with consecutive
 seqs, and that the records plus the proof nodes give the Merkle root
 (RFC 6962) that the note signs. The format is described in docs/verify.md.
@@ -18,12 +23,15 @@ import hashlib
 import json
 import sys
 
-KEYS = ["schema_version", "event_id", "event_type", "timestamp_utc",
-        "system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
-        "comm", "container_id", "probe", "model_version", "model_artifact",
-        "input_hash", "input_len", "output_reference", "output_len",
-        "duration_ns", "ret", "human_override_applied", "details",
-        "preceding_event_hash"]
+# schema_version 1; 2 adds "decision" and "pseudonyms" before "details"
+KEYS_V1 = ["schema_version", "event_id", "event_type", "timestamp_utc",
+           "system_id", "operator_id", "node_id", "stream", "seq", "pid",
+           "tid", "comm", "container_id", "probe", "model_version",
+           "model_artifact", "input_hash", "input_len", "output_reference",
+           "output_len", "duration_ns", "ret", "human_override_applied",
+           "details", "preceding_event_hash"]
+KEYS_V2 = KEYS_V1[:23] + ["decision", "pseudonyms"] + KEYS_V1[23:]
+KEYS = {1: KEYS_V1, 2: KEYS_V2}
 
 # --- Ed25519 signature check, RFC 8032 section 6 (reference code) ------
 P = 2**255 - 19
@@ -99,17 +107,38 @@ class Bad(Exception):
 
 
 def load_pub(path):
-    pem = open(path, encoding="ascii").read()
-    body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+    """(raw public key, key name or None) from a PEM file or a verifier key."""
+    try:
+        text = open(path, encoding="ascii").read()
+    except FileNotFoundError:
+        if "+" not in path:
+            raise
+        text = path
+    if not text.startswith("-----"):
+        return load_vkey(text.strip(), path)
+    body = "".join(l for l in text.splitlines() if not l.startswith("-----"))
     der = base64.b64decode(body)
     if len(der) != 44 or der[:12] != bytes.fromhex("302a300506032b6570032100"):
         raise Bad(f"{path}: not an Ed25519 public key")
-    return der[12:]
+    return der[12:], None
+
+
+def load_vkey(vkey, path):
+    name, sep, rest = vkey.partition("+")
+    keyid, sep2, b64 = rest.partition("+")
+    if not (sep and sep2) or len(keyid) != 8:
+        raise Bad(f"{path}: not a verifier key (name+keyid+key)")
+    blob = base64.b64decode(b64, validate=True)
+    if len(blob) != 33 or blob[0] != 1:
+        raise Bad(f"{path}: not an Ed25519 signed-note key")
+    if hashlib.sha256(name.encode() + b"\n" + blob).digest()[:4] != bytes.fromhex(keyid):
+        raise Bad(f"{path}: key id does not match the name and key")
+    return blob[1:], name
 
 
 def check_note(note, pubs):
     """Return (origin, size, root, signer) of a note signed by one of pubs
-    (signer: its index), or raise Bad."""
+    ((key, name or None) pairs; signer: its index), or raise Bad."""
     text, sep, sigs = note.partition("\n\n")
     if not sep or not note.endswith("\n"):
         raise Bad("checkpoint: not a signed note")
@@ -117,24 +146,30 @@ def check_note(note, pubs):
     lines = text.split("\n")
     if len(lines) < 3 or not lines[1].isdigit():
         raise Bad("checkpoint: bad origin/size/root lines")
+    implied = lines[0].rsplit("/", 1)[0]
     for line in sigs.rstrip("\n").split("\n"):
         if not line.startswith("\u2014 "):
             raise Bad("checkpoint: bad signature line")
         name, b64 = line[2:].split(" ")
         blob = base64.b64decode(b64, validate=True)
-        ids = [hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
-               for pub in pubs]
-        if blob[:4] not in ids:
-            continue
-        for i, pub in enumerate(pubs):
-            # key ids are 4 bytes: two keys may share one
-            if ids[i] == blob[:4] and ed25519_verify(pub, msg, blob[4:]):
+        if len(blob) != 68:
+            continue    # a cosignature (76 bytes) or another algorithm
+        matched = False
+        for i, (pub, known) in enumerate(pubs):
+            # C2SP: a key is its (name, key id); key ids are 4 bytes and
+            # two keys may share one, so try each that matches
+            if name != (known or implied) or \
+                    hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4] != blob[:4]:
+                continue
+            matched = True
+            if ed25519_verify(pub, msg, blob[4:]):
                 return (lines[0], int(lines[1]),
                         base64.b64decode(lines[2], validate=True), i)
-        raise Bad(f"checkpoint: signature of '{name}' does not verify")
+        if matched:
+            raise Bad(f"checkpoint: signature of '{name}' does not verify")
     if len(pubs) == 1:
-        raise Bad("checkpoint: no signature by the given public key")
-    raise Bad(f"checkpoint: no signature by any of the {len(pubs)} given public keys")
+        raise Bad("checkpoint: no signature by the given public key under its name")
+    raise Bad(f"checkpoint: no signature by any of the {len(pubs)} given public keys under their names")
 
 
 # --- RFC 6962 Merkle tree ------------------------------------------------
@@ -165,11 +200,76 @@ def subtree(lo, hi, seqs, leaves, proof, used):
 
 
 # --- the export ----------------------------------------------------------
-def canonical(obj, line):
-    if list(obj) != KEYS or list(obj["details"]) != sorted(obj["details"]):
+class Num(float):
+    """A JSON number with a fraction or exponent, as written (RFC 8785)."""
+
+
+def es6(x):
+    """ECMAScript Number::toString of a double (RFC 8785 3.2.2.3)."""
+    if x == 0:
+        return "0"
+    sign, r = ("-", -x) if x < 0 else ("", x)
+    # shortest round-trip digits: repr() gives them; normalise to d.ddd e n
+    rep = repr(r)
+    if "e" in rep:
+        m, e = rep.split("e")
+    else:
+        m, e = rep, "0"
+    ip, _, fp = m.partition(".")
+    digits = (ip + fp).lstrip("0")
+    lead = len(ip.lstrip("0")) if ip.strip("0") else -(len(fp) - len(fp.lstrip("0")))
+    n = int(e) + lead
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    if k <= n <= 21:
+        out = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * -n + digits
+    else:
+        out = digits[0] + ("." + digits[1:] if k > 1 else "") + \
+            "e" + ("+" if n - 1 >= 0 else "-") + str(abs(n - 1))
+    return sign + out
+
+
+def _dumps(v):
+    if isinstance(v, Num):
+        return es6(v)
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _dumps(x)
+                              for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_dumps(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _scalars(obj, name, any_scalar):
+    v = obj[name]
+    if v is None and name != "details":
+        return True
+    if not isinstance(v, dict) or list(v) != sorted(v):
         return False
-    again = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    return again.encode() == line
+    for x in v.values():
+        if isinstance(x, (dict, list)):
+            return False
+        if not any_scalar and (x is None or isinstance(x, Num)):
+            return False
+    return True
+
+
+def canonical(obj, line):
+    keys = KEYS.get(obj.get("schema_version"))
+    if keys is None or list(obj) != keys or not _scalars(obj, "details", False):
+        return False
+    if "decision" in obj and not (_scalars(obj, "decision", True) and
+                                  _scalars(obj, "pseudonyms", False)):
+        return False
+    for k, v in obj.items():
+        if isinstance(v, Num) or (k not in ("decision",) and isinstance(v, dict) and
+                                  any(isinstance(x, Num) for x in v.values())):
+            return False
+    return _dumps(obj).encode() == line
 
 
 def verify(path, pubs, names):
@@ -180,7 +280,7 @@ def verify(path, pubs, names):
                 if not raw.endswith(b"\n"):
                     raise Bad("line does not end with a newline")
                 line = raw[:-1]
-                obj = json.loads(line)
+                obj = json.loads(line, parse_float=lambda t: Num(float(t)))
                 if not header:
                     if obj.get("export") != "header" or \
                             obj.get("format") != "sealtrace-export/1":
@@ -198,8 +298,12 @@ def verify(path, pubs, names):
         if "proof" not in s:
             raise Bad(f"{path}: stream {name} has no proof line")
         used = set()
-        root = subtree(0, s["size"], sorted(s["leaves"]), s["leaves"],
-                       s["proof"], used)
+        if s["size"] == 0:
+            # an empty signed tree: its root is the hash of nothing
+            root = hashlib.sha256(b"").digest()
+        else:
+            root = subtree(0, s["size"], sorted(s["leaves"]), s["leaves"],
+                           s["proof"], used)
         if used != set(s["proof"]):
             raise Bad(f"{path}: {name}: proof nodes that are not part of the tree")
         if root != s["root"]:

@@ -163,7 +163,10 @@ if ds:
                       "DaemonSet: %s mountPropagation %s" % (path, prop))
             return m
 
-        need("/sys/fs/bpf", host="/sys/fs/bpf", prop="Bidirectional")
+        # no propagation: containerd refuses it for a private /sys/fs/bpf
+        bpffs = need("/sys/fs/bpf", host="/sys/fs/bpf")
+        check(bpffs is None or "mountPropagation" not in bpffs,
+              "DaemonSet: /sys/fs/bpf without mountPropagation")
         need("/sys/kernel/btf", host="/sys/kernel/btf", ro=True)
         need("/sys/kernel/tracing", host="/sys/kernel/tracing")
         need("/var/lib/sealtrace", host="/var/lib/sealtrace", ro=False)
@@ -194,6 +197,20 @@ if ds:
               "DaemonSet: mounts the ConfigMap")
         args = c.get("args", [])
         check(args[:2] == ["run", "--config"], "DaemonSet: agent runs 'run --config FILE'")
+    # The shipper: a second container with no privilege at all.
+    shipper = [c for c in pod["containers"] if c["name"] == "shipper"]
+    if check(len(shipper) == 1, "DaemonSet: has the shipper container"):
+        c = shipper[0]
+        sc = c.get("securityContext", {})
+        check(c.get("args", [])[:2] == ["ship", "--config"]
+              and sc.get("privileged") is False
+              and sc.get("allowPrivilegeEscalation") is False
+              and sc.get("capabilities", {}).get("drop") == ["ALL"]
+              and not sc.get("capabilities", {}).get("add"),
+              "DaemonSet: shipper runs 'ship --config' unprivileged, every capability dropped")
+        mounts = {m["name"] for m in c.get("volumeMounts", [])}
+        check("bpffs" not in mounts and "tracefs" not in mounts and "state" in mounts,
+              "DaemonSet: shipper mounts the state dir, no BPF or tracing fs")
 
 # Service selects the agent pods on the metrics port.
 svc = docs.get("Service")
@@ -203,7 +220,7 @@ if svc and ds:
     check(all(labels.get(k) == v for k, v in sel.items()), "Service: selects the agent pods")
     check(any(p.get("port") == 9464 for p in svc["spec"]["ports"]), "Service: port 9464")
 
-# PrometheusRule: the five alerts, each on the metric it is defined by.
+# PrometheusRule: the alerts, each on the metric it is defined by.
 pr = docs.get("PrometheusRule")
 if pr:
     rules = [r for g in pr["spec"]["groups"] for r in g["rules"] if "alert" in r]
@@ -213,6 +230,12 @@ if pr:
         "probe detached": "sealtrace_probe_attached",
         "agent down": "up{",
         "ring buffer above 80%": "sealtrace_ringbuf_used_bytes",
+        "[Art72] decision mix shifted": "sealtrace_decisions_total",
+        "[Art72] low-confidence decisions": "sealtrace_decision_score_bucket",
+        "[Art72] high-severity risk events": "sealtrace_risk_events_total",
+        "[Art14] oversight below": "sealtrace_oversight_total",
+        "[Art14] oversight overrides": "sealtrace_oversight_total",
+        "[Art72] model server errors": "sealtrace_http_responses_total",
     }
     for name, metric in want.items():
         hit = [r for r in rules if name in r["alert"] and metric in r["expr"]]
@@ -289,13 +312,55 @@ else
 		fail "promtool check rules"
 		indent "$out"
 	fi
-	cp tests/e2e/deploy_rules_test.yaml "$tmp/rules_test.yaml"
-	if out=$(cd "$tmp" && promtool test rules rules_test.yaml 2>&1); then
-		pass "promtool test rules (tests/e2e/deploy_rules_test.yaml)"
-	else
-		fail "promtool test rules (tests/e2e/deploy_rules_test.yaml)"
-		indent "$out"
+	for t in deploy_rules_test deploy_rules_drift_test; do
+		cp "tests/e2e/$t.yaml" "$tmp/$t.yaml"
+		if out=$(cd "$tmp" && promtool test rules "$t.yaml" 2>&1); then
+			pass "promtool test rules (tests/e2e/$t.yaml)"
+		else
+			fail "promtool test rules (tests/e2e/$t.yaml)"
+			indent "$out"
+		fi
+	done
+fi
+
+# --- Grafana dashboard: JSON, metrics the agent exports, PromQL that parses --
+dash=deploy/grafana/sealtrace-monitoring.json
+if out=$(python3 - "$dash" "$tmp/dashboard_rules.yaml" <<'PY' 2>&1
+import json
+import re
+import subprocess
+import sys
+
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
+assert exprs, "no panel queries"
+src = subprocess.run(["grep", "-rhoE", "sealtrace_[a-z_]+", "user/"], capture_output=True,
+                     text=True).stdout.split()
+known = set(src)
+rules = []
+for i, e in enumerate(exprs):
+    for m in re.findall(r"sealtrace_[a-z_]+", e):
+        base = re.sub(r"_(bucket|count|sum)$", "", m)
+        assert m in known or base in known, "panel query uses %s, which the agent does not export" % m
+    e = e.replace("$__rate_interval", "5m").replace("$system_id", ".*")
+    rules.append({"record": "dashboard:q%d" % i, "expr": e})
+with open(sys.argv[2], "w") as f:
+    json.dump({"groups": [{"name": "dashboard", "rules": rules}]}, f)
+print(len(exprs), "queries")
+PY
+); then
+	pass "grafana: $dash is JSON and queries only metrics the agent exports ($out)"
+	if command -v promtool >/dev/null; then
+		if out=$(promtool check rules "$tmp/dashboard_rules.yaml" 2>&1); then
+			pass "grafana: every panel query parses (promtool)"
+		else
+			fail "grafana: a panel query does not parse"
+			indent "$out"
+		fi
 	fi
+else
+	fail "grafana: $dash"
+	indent "$out"
 fi
 
 # --- the agent accepts the ConfigMap's config ------------------------------

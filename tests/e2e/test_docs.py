@@ -24,6 +24,14 @@ def test_readme_config_example_is_valid():
         check(b, "README.md yaml block %d" % i)
 
 
+def test_http_doc_config_example_is_valid():
+    with open(os.path.join(ROOT, "docs", "http.md")) as f:
+        blocks = re.findall(r"```yaml\n(.*?)```", f.read(), re.S)
+    eq(len(blocks) >= 1, True, "docs/http.md has a yaml block")
+    for i, b in enumerate(blocks):
+        check(b, "docs/http.md yaml block %d" % i)
+
+
 def test_shipped_configs_are_valid():
     for rel in ("examples/demo.yaml", "deploy/config/llama.yaml"):
         with open(os.path.join(ROOT, rel)) as f:

@@ -108,8 +108,9 @@ def test_namespace_discovery_shared_attachment():
         act = a.of_type("system_activation")
         eq(sorted((r["pid"], r["details"]["reason"]) for r in act),
            sorted([(t1.host_pid, "found_at_start"), (t2.host_pid, "exec")]), "activations")
-        eq({r["details"]["held"] for r in act if r["pid"] == t2.host_pid}, {True},
-           "second copy held until attached")
+        # uprobes are per inode: the second copy runs a file already covered
+        eq({r["details"]["held"] for r in act if r["pid"] == t2.host_pid}, {False},
+           "second copy of a covered file not held")
         deact = a.of_type("system_deactivation")
         eq(sorted((r["pid"], r["details"].get("exit_code")) for r in deact),
            sorted([(t1.host_pid, 0), (t2.host_pid, 0)]), "deactivations")
@@ -155,7 +156,10 @@ def test_exec_discovery_from_first_call():
         eq(sorted(r["pid"] for r in act), sorted([pid, pid2]), "activations")
         for r in act:
             eq(r["details"]["reason"], "exec", "activation reason")
-            eq(r["details"]["held"], True, "held at exec")
+            # the first run was held until attached; the second runs a file
+            # whose probes are in (per inode): covered from its first call
+            eq(r["details"]["held"], r["pid"] == pid, "held at exec (pid %d)" % r["pid"])
+            eq(r["details"].get("hold_expired"), None, "hold within its bound")
             eq(r["details"]["exe"], path, "exe")
             eq(r["comm"], exe, "comm")
         eq(sorted(r["pid"] for r in a.of_type("system_deactivation")), sorted([pid, pid2]),
@@ -386,6 +390,61 @@ def proc_state(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
+def hold_guard(agent_pid):
+    """The agent's hold guard: its one child process, named sealtrace-hold."""
+    with open("/proc/%d/task/%d/children" % (agent_pid, agent_pid)) as f:
+        for pid in map(int, f.read().split()):
+            with open("/proc/%d/comm" % pid) as c:
+                if c.read().strip() == "sealtrace-hold":
+                    return pid
+    raise AssertionError("agent %d has no hold guard" % agent_pid)
+
+
+def test_hold_is_bounded_when_the_agent_is_frozen():
+    """A process held at exec by an agent that then freezes (SIGSTOP: what a
+    stuck disk does to it) runs again after the hold bound, resumed by the
+    agent's guard; once the agent runs again it attaches, records the
+    activation with hold_expired, and logs the calls made after that."""
+    n, seed, cap = 100, 13, 128
+    tmp = tempfile.mkdtemp(prefix="st-e2e-bound-")
+    exe = "st-boundload"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("workload"), path)
+    go = os.path.join(tmp, "go")
+    a = Agent("bound", exe_target("bound", exe, [PREDICT % cap]))
+    proc = None
+    try:
+        a.start()
+        a.proc.send_signal(signal.SIGSTOP)
+        proc = subprocess.Popen([path, "loop", "--count", str(n), "--seed", str(seed),
+                                 "--cap", str(cap), "--go", go],
+                                stdout=subprocess.PIPE, text=True)
+        # held at exec; without a bound it would wait for the agent for ever
+        wait_for(lambda: proc_state(proc.pid) == "T", timeout=10, what="held target")
+        wait_for(lambda: proc_state(proc.pid) != "T", timeout=30,
+                 what="held target resumed with the agent frozen")
+        line = proc.stdout.readline()
+        assert line.startswith("ready"), line
+        eq(proc_state(a.proc.pid), "T", "agent still frozen when the target ran")
+        a.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: [r for r in a.of_type("system_activation") if r["pid"] == proc.pid],
+                 timeout=30, what="activation on disk")
+        open(go, "w").close()
+        out, _ = proc.communicate(timeout=60)
+        assert "done calls=%d" % n in out, out
+        eq(a.stop(), 0, "agent exit status")
+        act = [r for r in a.of_type("system_activation") if r["pid"] == proc.pid]
+        eq([(r["details"]["held"], r["details"].get("hold_expired")) for r in act],
+           [(True, True)], "activation: held, hold bound hit")
+        recs = [r for r in a.of_type("inference") if r["pid"] == proc.pid]
+        check_loop_records(a, recs, n, seed, cap, "calls after the attach")
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_successor_resumes_a_process_left_held():
     """An agent killed between holding a new process and resuming it: the
     next agent attaches, resumes it, and its calls are logged from the first."""
@@ -398,6 +457,10 @@ def test_successor_resumes_a_process_left_held():
     proc = None
     try:
         a.start()
+        # frozen, and so is its hold guard (else it would resume the target
+        # after ST_HOLD_MAX_MS, before the successor attached)
+        guard = hold_guard(a.proc.pid)
+        os.kill(guard, signal.SIGSTOP)
         a.proc.send_signal(signal.SIGSTOP)          # frozen: cannot resume anything
         proc = subprocess.Popen([path, "loop", "--count", str(n), "--seed", str(seed),
                                  "--cap", str(cap)], stdout=subprocess.PIPE, text=True)
@@ -405,6 +468,7 @@ def test_successor_resumes_a_process_left_held():
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
         a.proc = None
+        os.kill(guard, signal.SIGKILL)
         time.sleep(0.5)
         eq(proc_state(proc.pid), "T", "target still stopped with no agent")
         os.unlink(a.ready)

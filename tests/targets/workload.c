@@ -32,6 +32,7 @@ struct opts {
 	int has_len;
 	int tight;
 	int dump;
+	int (*fn)(const unsigned char *, size_t, unsigned char *, size_t);
 };
 
 /* Same layout as llama.cpp's llama_batch: 56 bytes, passed in memory. */
@@ -78,6 +79,34 @@ ST_PROBED int st_predict(const unsigned char *in, size_t in_len,
 	ST_BARRIER();
 	return (int)st_transform(in, in_len, out, out_cap);
 }
+
+/*
+ * The same function behind probe sites of the other kinds (DESIGN.md,
+ * "Capture"): st_predict starts with a `mov` the kernel single-steps;
+ * st_predict_push starts with `push %rbp`, which it emulates, and
+ * st_predict_nop5 with a 5-byte nop, which it may optimise. make bench
+ * measures the per-call cost at all three (`loop --fn`).
+ */
+int st_predict_push(const unsigned char *in, size_t in_len, unsigned char *out,
+		    size_t out_cap);
+int st_predict_nop5(const unsigned char *in, size_t in_len, unsigned char *out,
+		    size_t out_cap);
+__asm__(".text\n"
+	".globl st_predict_push\n"
+	".type st_predict_push, @function\n"
+	"st_predict_push:\n"
+	"	push %rbp\n"
+	"	mov %rsp, %rbp\n"
+	"	call st_predict\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size st_predict_push, .-st_predict_push\n"
+	".globl st_predict_nop5\n"
+	".type st_predict_nop5, @function\n"
+	"st_predict_nop5:\n"
+	"	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"
+	"	jmp st_predict\n"
+	".size st_predict_nop5, .-st_predict_nop5\n");
 
 ST_PROBED int st_decode(void *ctx, struct st_batch batch)
 {
@@ -198,12 +227,12 @@ static uint64_t run_loop_fixed(const struct opts *o)
 	st_input_fill(0, 0, in, o->len);
 	if (o->tight) {
 		for (i = 0; i < o->count; i++)
-			st_predict(in, o->len, out, o->out_cap);
+			o->fn(in, o->len, out, o->out_cap);
 		goto done;
 	}
 	for (i = 0; i < o->count; i++) {
 		memcpy(in, &i, stamp);
-		n = st_predict(in, o->len, out, o->out_cap);
+		n = o->fn(in, o->len, out, o->out_cap);
 		st_sink += (uint64_t)n;
 		if (o->dump) {
 			dump_bytes("in", i, in, o->len);
@@ -344,7 +373,9 @@ static void usage(FILE *f)
 		"usage: workload MODE [--count N] [options] [--go FILE] [--dump]\n"
 		"modes:\n"
 		"  loop --seed S --cap C [--out-cap K]  seeded inputs of varying length\n"
-		"  loop --len L [--tight] [--out-cap K] fixed-length inputs (benchmarks)\n"
+		"  loop --len L [--tight] [--out-cap K] [--fn predict|push|nop5]\n"
+		"                                      fixed-length inputs (benchmarks); --fn:\n"
+		"                                      through st_predict_push / _nop5\n"
 		"  byvalue    st_decode(ctx, struct st_batch) by value on the stack\n"
 		"  deref      st_handle(struct st_request *)\n"
 		"  outbuf     st_generate(prompt, out, out_cap), output at return\n"
@@ -368,6 +399,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->count = 1000;
+	o->fn = st_predict;
 	o->cap = 4096;
 	o->out_cap = 64;
 	if (argc < 2 || argv[1][0] == '-') {
@@ -394,6 +426,19 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->go = need_arg(argc, argv, &k);
 		} else if (!strcmp(a, "--tight")) {
 			o->tight = 1;
+		} else if (!strcmp(a, "--fn")) {
+			const char *fn = need_arg(argc, argv, &k);
+
+			if (!strcmp(fn, "push"))
+				o->fn = st_predict_push;
+			else if (!strcmp(fn, "nop5"))
+				o->fn = st_predict_nop5;
+			else if (!strcmp(fn, "predict"))
+				o->fn = st_predict;
+			else {
+				fprintf(stderr, "--fn: predict, push or nop5\n");
+				exit(2);
+			}
 		} else if (!strcmp(a, "--dump")) {
 			o->dump = 1;
 		} else {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the YAML config loader (user/config.c). */
+/* Unit tests for the YAML config loader (user/config/config.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -421,10 +421,14 @@ static const struct bad_case bad_cases[] = {
 	{ "system_id: [a]\noperator_id: o\n" T P, "t.yaml:1: system_id: must be a string, not a list" },
 	{ "system_id: \"a\\0b\"\noperator_id: o\n" T P, "t.yaml:1: system_id: contains a NUL byte" },
 	{ H "sytem_id: x\n" T P,
-	  "t.yaml:3: sytem_id: unknown key (expected one of: system_id, operator_id, node_id, state_dir, keys, ringbuf_bytes, pin_dir, segment, checkpoint, fsync, metrics, heartbeat_seconds, fail_closed_after_ms, targets, model_globs, models, retention)" },
+	  "t.yaml:3: sytem_id: unknown key (expected one of: system_id, operator_id, node_id, state_dir, keys, ringbuf_bytes, pin_dir, segment, checkpoint, fsync, metrics, heartbeat_seconds, fail_closed_after_ms, targets, model_globs, models, retention, encryption, risk_rules, system_facts)" },
 	{ H "system_id: again\n" T P, "t.yaml:3: system_id: duplicate key (first at line 1)" },
 	{ H "? [a, b]\n: c\n" T P, "t.yaml:3: keys must be strings" },
 	{ H "node_id: \"\"\n" T P, "t.yaml:3: node_id: must not be empty" },
+	/* bpffs refuses '.' in names: mkdir would fail with a misleading EPERM */
+	{ H "pin_dir: /sys/fs/bpf/sealtrace.v2\n" T P, "t.yaml:3: pin_dir: 'sealtrace.v2': bpffs does not allow '.' in names; choose a name without one" },
+	{ H "pin_dir: /sys/fs/bpf/st.x/\n" T P, "t.yaml:3: pin_dir: 'st.x': bpffs does not allow '.' in names" },
+	{ H "pin_dir: sys/fs/bpf/st\n" T P, "t.yaml:3: pin_dir: must be an absolute path in bpffs" },
 	{ H "state_dir: [a]\n" T P, "t.yaml:3: state_dir: must be a string, not a list" },
 	{ H "keys: /etc/sealtrace\n" T P, "t.yaml:3: keys: must be a mapping (key: value)" },
 	{ H "keys: {dir: /x, file: y}\n" T P, "t.yaml:3: keys.file: unknown key (expected one of: dir)" },
@@ -466,7 +470,7 @@ static const struct bad_case bad_cases[] = {
 	{ H "targets:\n  - name: t\n    path: /x\n    probes: []\n", "t.yaml:6: targets[0].probes: needs at least one probe" },
 	{ H "targets:\n  - name: t\n    path: /x\n    probes: f\n", "t.yaml:6: targets[0].probes: must be a list" },
 	{ H "targets:\n  - name: t\n    path: /x\n    prob: []\n",
-	  "t.yaml:6: targets[0].prob: unknown key (expected one of: name, path, exe, maps, pid, on_loss, signal, probes, hold, preset, model_globs)" },
+	  "t.yaml:6: targets[0].prob: unknown key (expected one of: name, path, exe, maps, pid, on_loss, signal, probes, hold, preset, model_globs, http)" },
 	{ H "targets:\n  - name: \"\"\n    path: /x\n", "t.yaml:4: targets[0].name: must not be empty" },
 	{ H "targets:\n  - name: t\n    path: \"\"\n", "t.yaml:5: targets[0].path: must not be empty" },
 	{ H T P "    pid: -1\n", "t.yaml:8: targets[0].pid: must not be negative, got '-1'" },
@@ -493,7 +497,26 @@ static const struct bad_case bad_cases[] = {
 	{ H T "      - offset: -16\n", "t.yaml:7: targets[0].probes[0].offset: must not be negative, got '-16'" },
 	{ H T "      - offset: 0x8000000000000000\n", "t.yaml:7: targets[0].probes[0].offset: must be between 1 and 9223372036854775807" },
 	{ H T P "        inputs: {ptr: \"%di\", len: 1}\n",
-	  "t.yaml:8: targets[0].probes[0].inputs: unknown key (expected one of: symbol, offset, input, output, no_endbr_skip)" },
+	  "t.yaml:8: targets[0].probes[0].inputs: unknown key (expected one of: symbol, offset, input, output, no_endbr_skip, decision)" },
+	/* decision fields */
+	{ H T P "        decision: {clear: {score: \"/score\"}}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.clear.score: '/score' must start with request: or response: (input: or output: for a probe), then a JSON Pointer such as /score" },
+	{ H T P "        decision: {clear: {score: \"output:score\"}}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.clear.score: a JSON Pointer is \"\" or starts with '/' (RFC 6901), got 'score'" },
+	{ H T P "        decision: {clear: {score: \"output:/a~2\"}}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.clear.score: '~' at offset 2 of '/a~2' is not ~0 or ~1" },
+	{ H T P "        decision: {clear: {\"sc ore\": \"output:/s\"}}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.clear.sc ore: a field name is [A-Za-z0-9_.-]{1,64}" },
+	{ H T P "        decision: {clear: {id: \"output:/s\"}, pseudonymise: {id: \"input:/id\"}}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.pseudonymise.id: field name given twice" },
+	{ H T P "        decision: {clear: {id: \"output:/s\"}, max_string: 0}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.max_string: must be between 1 and 4096" },
+	{ H T P "        decision: {keep: {}}\n",
+	  "t.yaml:8: targets[0].probes[0].decision.keep: unknown key (expected one of: clear, pseudonymise, max_string)" },
+	{ H "system_facts: {\"a b\": x}\n" T P,
+	  "t.yaml:3: system_facts.a b: a fact name is [A-Za-z0-9_.-]{1,59}" },
+	{ H "system_facts: {jurisdiction: \"\"}\n" T P,
+	  "t.yaml:3: system_facts.jurisdiction: must not be empty" },
 	{ H T P "        no_endbr_skip: yes\n", "t.yaml:8: targets[0].probes[0].no_endbr_skip: must be true or false, got 'yes'" },
 	{ H T P "        input: {ptr: \"%di\", len: 1}\n        input: {ptr: \"%si\", len: 1}\n",
 	  "t.yaml:9: targets[0].probes[0].input: duplicate key (first at line 8)" },
@@ -769,6 +792,50 @@ static void test_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* http: targets need no probes; presets fill paths, methods and fields. */
+static void test_http_targets(void **state)
+{
+	const char *yaml = H "targets:\n  - name: llm\n    exe: vllm\n    http:\n"
+			   "      ports: [8000, 8001]\n      preset: openai\n"
+			   "      decision: {clear: {finish_reason: \"response:/choices/0/finish_reason\"},\n"
+			   "                 pseudonymise: {user: \"request:/user\"}}\n";
+	struct st_config cfg;
+	const struct st_http_cfg *h;
+	char err[ST_ERR_LEN] = "";
+	size_t i, n_finish = 0;
+
+	assert_int_equal(load(yaml, &cfg, err), 0);
+	h = &cfg.targets[0].http;
+	assert_true(h->enabled);
+	assert_int_equal(cfg.targets[0].nprobes, 0);
+	assert_int_equal(h->nports, 2);
+	assert_int_equal(h->ports[1], 8001);
+	assert_int_equal(h->npaths, 2);
+	assert_string_equal(h->paths[0], "/v1/chat/completions");
+	assert_string_equal(h->methods[0], "POST");
+	assert_true(h->nexclude > 0);	/* health checks by default */
+	assert_int_equal(h->max_body, 65536);
+	/* the operator's two fields, then the preset's other five */
+	assert_int_equal(h->decision.nfields, 7);
+	for (i = 0; i < h->decision.nfields; i++)
+		n_finish += !strcmp(h->decision.fields[i].name, "finish_reason");
+	assert_int_equal(n_finish, 1);
+	assert_true(h->decision.fields[1].pseudonymise);
+	st_config_free(&cfg);
+
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {ports: [80], preset: kserve}\n",
+			      &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:6: targets[0].http.preset: 'kserve' is not one of: openai, kserve-v1, open-inference");
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {paths: [/p]}\n",
+			      &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:6: targets[0].http.ports: required key is missing (the port(s) the server listens on)");
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {ports: [0]}\n",
+			      &cfg, err), -1);
+	assert_int_equal(load(H "targets:\n  - name: m\n    exe: x\n    http: {ports: [80], client_address: keep}\n",
+			      &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:6: targets[0].http.client_address: 'keep' is not one of: pseudonymise, omit");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -782,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_probe_limit),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_http_targets),
 		cmocka_unit_test(test_long_key),
 		cmocka_unit_test(test_small_err_buffer),
 		cmocka_unit_test(test_file),

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit tests for discovery and model fingerprints: container ids, library
- * name matching, /proc paths (user/discover.c), model globs and the hashing
- * worker (user/model.c), lifecycle wait statuses, and the config keys they
+ * name matching, /proc paths (user/targets/discover.c), model globs and the hashing
+ * worker (user/targets/model.c), lifecycle wait statuses, and the config keys they
  * read (preset, hold, model_globs, models).
  */
 #include <stdarg.h>
@@ -117,11 +117,33 @@ static void test_proc_self(void **state)
 	assert_int_equal(st_proc_find_lib(getpid(), "libc.so", lib, sizeof(lib)), 0);
 	assert_true(st_lib_matches("libc.so", lib));
 	assert_int_equal(st_proc_find_lib(getpid(), "libnothere.so", lib, sizeof(lib)), -1);
+	/* a path target's library: the exact path of a mapping, nothing else */
+	assert_true(st_proc_maps_file(getpid(), lib));
+	assert_false(st_proc_maps_file(getpid(), st_basename(lib)));
+	assert_false(st_proc_maps_file(getpid(), "/nonexistent/libc.so.6"));
+	assert_false(st_proc_maps_file(0x7ffffff, lib));
 	assert_int_equal(st_proc_info(0x7ffffff, pi, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/proc/"));
 	assert_int_equal(st_proc_each(count_self, &found), 0);
 	assert_int_equal(found, 1);
 	free(pi);
+}
+
+/* The host's file of a path target: as it is when the agent shares PID 1's mounts. */
+static void test_host_path(void **state)
+{
+	char out[64];
+
+	assert_int_equal(st_host_path("/usr/bin/x", out, sizeof(out)), 0);
+	if (st_in_host_mnt_ns())
+		assert_string_equal(out, "/usr/bin/x");
+	else
+		assert_non_null(strstr(out, "/root/usr/bin/x"));
+	assert_int_equal(st_host_path("relative", out, sizeof(out)), 0);
+	assert_string_equal(out, "relative");
+	/* too long for out: an error, never a truncated path */
+	assert_int_equal(st_host_path("/a/very/long/path/that/does/not/fit/into/sixty/four/bytes/of/out/x",
+				      out, sizeof(out)), -1);
 }
 
 static void test_wait_status(void **state)
@@ -386,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_lib_names),
 		cmocka_unit_test(test_proc_paths),
 		cmocka_unit_test(test_proc_self),
+		cmocka_unit_test(test_host_path),
 		cmocka_unit_test(test_wait_status),
 		cmocka_unit_test(test_model_globs),
 		cmocka_unit_test(test_hasher),

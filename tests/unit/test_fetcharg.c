@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the fetch-arg parser (user/fetcharg.c). */
+/* Unit tests for the fetch-arg parser (user/capture/fetcharg.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for user/oversight.c: request parsing, formatting, the socket. */
+/* Unit tests for user/ops/oversight.c: request parsing, formatting, the socket. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

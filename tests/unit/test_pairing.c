@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for user/consume.c: pairing entry/return events into calls. */
+/* Unit tests for user/capture/pairing.c: pairing entry/return events into calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -30,6 +30,7 @@
 #include "sealtrace/keys/keys.h"
 #include "sealtrace/log/log.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/ops/metrics.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/ops/status_window.h"
 

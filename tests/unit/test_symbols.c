@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit tests for user/symbols.c against the real test targets (built by
+ * Unit tests for user/capture/symbols.c against the real test targets (built by
  * `make all` before `make unit`): symbol lookup, endbr64 placement,
  * stripped files, bad offsets, build-id and file digests.
  */

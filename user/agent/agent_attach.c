@@ -22,6 +22,7 @@
 #include "sealtrace/config/config.h"
 #include "sealtrace/capture/pairing.h"
 #include "sealtrace/capture/fetcharg.h"
+#include "sealtrace/targets/discover.h"
 #include "sealtrace/targets/lifecycle.h"
 #include "sealtrace/log/log.h"
 #include "sealtrace/ops/oversight.h"
@@ -85,6 +86,8 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 	snprintf(foff, sizeof(foff), "0x%" PRIx64, p->sym.func_offset);
 	st_record_init(&rec, ST_ET_PROBE_ATTACHED, st_clock_ns(CLOCK_REALTIME));
 	rec.probe = p->name;
+	/* the container whose file this is (the process that led to it) */
+	rec.container_id = p->container_id[0] ? p->container_id : NULL;
 	details[nd++] = st_kv_str("target", p->target->name);
 	details[nd++] = st_kv_str("path", p->path);
 	if (p->cfg->symbol)
@@ -141,13 +144,23 @@ int agent_resolve_probe(const struct st_target_cfg *t, const struct st_probe_cfg
 	return r;
 }
 
+/*
+ * "target:symbol"; a file inside a container is another file than the
+ * host's at the same path (and gets probes of its own): its probes are
+ * "target:symbol@<first 12 hex digits of the container id>", so that
+ * records, status rows and /metrics series of the two stay apart.
+ */
 static void probe_name(const struct st_target_cfg *t, const struct st_probe_cfg *pc,
-		       char *buf, size_t len)
+		       const char *container_id, char *buf, size_t len)
 {
+	char at[16] = "";
+
+	if (container_id && container_id[0])
+		snprintf(at, sizeof(at), "@%.12s", container_id);
 	if (pc->symbol)
-		snprintf(buf, len, "%s:%s", t->name, pc->symbol);
+		snprintf(buf, len, "%s:%s%s", t->name, pc->symbol, at);
 	else
-		snprintf(buf, len, "%s:0x%" PRIx64, t->name, pc->offset);
+		snprintf(buf, len, "%s:0x%" PRIx64 "%s", t->name, pc->offset, at);
 }
 
 /* A probe left pinned by a previous agent that this config does not name. */
@@ -201,7 +214,9 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 	tmp.target = t;
 	tmp.cfg = pc;
 	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
-	probe_name(t, pc, tmp.name, sizeof(tmp.name));
+	if (a->attach_container)
+		snprintf(tmp.container_id, sizeof(tmp.container_id), "%s", a->attach_container);
+	probe_name(t, pc, tmp.container_id, tmp.name, sizeof(tmp.name));
 	/* a file or symbol that is not there is the config's fault: exit 2 */
 	if (agent_resolve_probe(t, pc, path, &tmp.sym, a->err, sizeof(a->err)))
 		return -2;
@@ -247,15 +262,16 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 }
 
 /*
- * The identity of a file for probe keys: its path and inode, so that a
- * replaced binary gets probes of its own and a restart adopts the probes
- * of the file the path names now.
+ * The identity of a file for probe keys: its configured path and inode
+ * (opened at host, which may go through /proc/1/root), so that a replaced
+ * binary gets probes of its own and a restart adopts the probes of the file
+ * the path names now, whether the agent runs on the host or in a container.
  */
-static void file_ident(const char *path, char *buf, size_t len)
+static void file_ident(const char *path, const char *host, char *buf, size_t len)
 {
 	struct stat st;
 
-	if (stat(path, &st))
+	if (stat(host, &st))
 		snprintf(buf, len, "%s", path);
 	else
 		snprintf(buf, len, "%s@%llu:%llu", path, (unsigned long long)st.st_dev,
@@ -266,13 +282,36 @@ static void file_ident(const char *path, char *buf, size_t len)
 static int attach_probe(struct agent *a, const struct st_target_cfg *t,
 			const struct st_probe_cfg *pc, bool *added)
 {
-	char ident[4200];
+	char ident[4200], host[4200];
 
-	file_ident(t->path, ident, sizeof(ident));
-	return attach_probe_at(a, t, pc, t->path, ident, added);
+	if (st_host_path(t->path, host, sizeof(host))) {
+		snprintf(a->err, sizeof(a->err), "target '%.100s': path too long", t->name);
+		return -2;
+	}
+	file_ident(t->path, host, ident, sizeof(ident));
+	return attach_probe_at(a, t, pc, host, ident, added);
 }
 
-/* ---- discovered targets (user/track.c) ---- */
+/* Is the path target's file there on the host? (Else processes may have it.) */
+static bool host_has(const struct st_target_cfg *t)
+{
+	char host[4200];
+
+	return st_host_path(t->path, host, sizeof(host)) == 0 && access(host, F_OK) == 0;
+}
+
+/* Some probe of target t is attached (by the host path or in a process's root). */
+static bool target_attached(const struct agent *a, const struct st_target_cfg *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->nprobes; i++)
+		if (a->probes[i].attached && a->probes[i].target == t)
+			return true;
+	return false;
+}
+
+/* ---- discovered targets (user/targets/track.c) ---- */
 
 /* Found in processes (exe, maps) rather than attached by a host path. */
 bool agent_is_discovered(const struct st_target_cfg *t)
@@ -288,13 +327,16 @@ static int on_track_attach(void *ctx, const struct st_attach_req *req, char *err
 	bool added;
 	size_t pi;
 
-	for (pi = 0; pi < t->nprobes; pi++) {
-		if (attach_probe_at(a, t, &t->probes[pi], req->path, req->ident, &added)) {
+	int r = 0;
+
+	a->attach_container = req->container_id;
+	for (pi = 0; pi < t->nprobes && !r; pi++) {
+		r = attach_probe_at(a, t, &t->probes[pi], req->path, req->ident, &added);
+		if (r)
 			snprintf(err, errlen, "%s", a->err);
-			return -1;
-		}
 	}
-	return 0;
+	a->attach_container = NULL;
+	return r ? -1 : 0;
 }
 
 static void on_track_record(void *ctx, const struct st_record *rec)
@@ -316,7 +358,7 @@ static void on_track_drain(void *ctx)
  */
 void agent_watch_targets(struct agent *a)
 {
-	char ident[4200];
+	char ident[4200], host[4200];
 	struct stat st;
 	bool added;
 	uint32_t i, n = a->nprobes;
@@ -326,12 +368,15 @@ void agent_watch_targets(struct agent *a)
 
 		if (!p->attached || p->superseded || !p->cfg || agent_is_discovered(p->target))
 			continue;
-		if (stat(p->target->path, &st) || (st.st_dev == p->dev && st.st_ino == p->ino))
+		/* only the host's file: a container's copy was found in a process */
+		if (st_host_path(p->target->path, host, sizeof(host)) || strcmp(p->path, host))
+			continue;
+		if (stat(host, &st) || (st.st_dev == p->dev && st.st_ino == p->ino))
 			continue;
 		p->superseded = true;
-		file_ident(p->target->path, ident, sizeof(ident));
+		file_ident(p->target->path, host, ident, sizeof(ident));
 		a->attach_reason = "target replaced";
-		if (attach_probe_at(a, p->target, p->cfg, p->target->path, ident, &added))
+		if (attach_probe_at(a, p->target, p->cfg, host, ident, &added))
 			fprintf(stderr, "sealtrace: %s: re-attaching after replacement: %s\n",
 				p->name, a->err);
 		a->attach_reason = NULL;
@@ -342,7 +387,7 @@ int agent_open_tracker(struct agent *a)
 {
 	struct st_tracker_ops ops = {
 		.ctx = a, .attach = on_track_attach, .record = on_track_record,
-		.drain = on_track_drain,
+		.drain = on_track_drain, .process = agent_wire_process,
 	};
 	char err[ST_ERR_LEN];
 	size_t ti;
@@ -391,6 +436,9 @@ int agent_attach_all(struct agent *a)
 
 		if (agent_is_discovered(t))
 			continue;	/* attached per process by the tracker */
+		/* perhaps in a container: the scan below finds it (detach: moot) */
+		if (!host_has(t) && (a->tracker || a->detach_on_exit))
+			continue;
 		for (pi = 0; pi < t->nprobes; pi++) {
 			r = attach_probe(a, t, &t->probes[pi], &new_probe);
 			if (r)
@@ -401,6 +449,33 @@ int agent_attach_all(struct agent *a)
 	/* before stale detach: running targets adopt their pinned probes */
 	if (a->tracker)
 		st_tracker_scan(a->tracker);
+	/*
+	 * A path that neither the host nor any running process has. On the
+	 * host, a config error (exit 2). In a container (a DaemonSet), the
+	 * config names files of model server images whose pods may start
+	 * later: the exec/library-load watch attaches them then. `detach`
+	 * (no tracker) removes what is pinned whatever the files.
+	 */
+	for (ti = 0; ti < a->cfg.ntargets; ti++) {
+		const struct st_target_cfg *t = &a->cfg.targets[ti];
+
+		if (agent_is_discovered(t) || target_attached(a, t))
+			continue;
+		if (!a->tracker && a->detach_on_exit)
+			continue;
+		if (a->tracker && !st_in_host_mnt_ns()) {
+			fprintf(stderr, "sealtrace: target '%s': %s is neither on the host nor in a "
+				"running process; waiting for a process that has it\n", t->name,
+				t->path);
+			continue;
+		}
+		for (pi = 0; pi < t->nprobes; pi++) {
+			r = attach_probe(a, t, &t->probes[pi], &new_probe);
+			if (r)
+				return r;
+			added += new_probe;
+		}
+	}
 	detached = st_capture_detach_stale(a->capture, on_stale_probe, a);
 	if (detached || (a->maps_reused && added))
 		record_config_change(a, detached, added);

@@ -28,6 +28,7 @@
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/ops/metrics.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
@@ -140,8 +141,15 @@ void agent_publish_status(struct agent *a, uint64_t now)
 	fill_status(a, now);
 	if (st_status_write(&a->status, err, sizeof(err)))
 		fprintf(stderr, "sealtrace: %s\n", err);
-	if (a->metrics)
+	if (a->metrics) {
+		struct st_buf text = { 0 };
+
 		st_metrics_publish(a->metrics, &a->status);
+		st_mon_metrics_text(&a->mon, &text);
+		if (!text.oom)
+			st_metrics_publish_text(a->metrics, text.p, text.len);
+		st_buf_free(&text);
+	}
 }
 
 static uint64_t lost_total(const struct agent *a, uint32_t id)
@@ -205,8 +213,8 @@ void agent_record_heartbeat(struct agent *a, uint64_t now)
 void agent_record_agent(struct agent *a, enum st_event_type type, const char *reason)
 {
 	struct st_record rec;
-	struct st_kv details[8];
-	size_t nd = 0;
+	struct st_kv details[8 + ST_MAX_FACTS];
+	size_t nd = 0, i;
 
 	st_record_init(&rec, type, st_clock_ns(CLOCK_REALTIME));
 	details[nd++] = st_kv_str("version", "0.1.0");
@@ -220,6 +228,9 @@ void agent_record_agent(struct agent *a, enum st_event_type type, const char *re
 		/* how long no agent drained the ring: from the last snapshot */
 		if (a->away_ms >= 0)
 			details[nd++] = st_kv_uint("away_ms", (uint64_t)a->away_ms);
+		/* static facts of the system (system_facts), for the export header */
+		for (i = 0; i < a->cfg.nfacts; i++)
+			details[nd++] = st_kv_str(a->cfg.facts[i].key, a->cfg.facts[i].value);
 	}
 	if (type == ST_ET_AGENT_STOP) {
 		details[nd++] = st_kv_str("reason", reason);
@@ -304,6 +315,8 @@ append:
 		snprintf(reply, replylen, "error: %.400s\n", err);
 		return;
 	}
+	if (rec.type == ST_ET_OVERSIGHT)
+		st_mon_metrics_oversight(&a->mon, rec.human_override_applied);
 	snprintf(reply, replylen, "ok %" PRIu64 "\n", st_log_seq(a->log, ST_STREAM_SYSTEM) - 1);
 }
 

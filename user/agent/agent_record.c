@@ -26,13 +26,113 @@
 #include "sealtrace/log/log.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/keys/keyring.h"
+#include "sealtrace/log/decision.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
 
+#include "sealtrace/monitor/risk.h"
+#include "sealtrace/base/digest.h"
+
 #include "sealtrace/agent/agent.h"
+
+/* ---- risk rules (monitor/risk.h): their changes ---- */
+
+/* The rules as text, for their digest: what a change record names. */
+static void risk_rules_text(const struct st_config *c, struct st_buf *b)
+{
+	char num[64];
+	size_t i, j;
+
+	for (i = 0; i < c->nrisk_rules; i++) {
+		const struct st_risk_rule_cfg *r = &c->risk_rules[i];
+		const char *parts[] = { r->name, r->field, st_risk_op_name(r->op),
+					r->severity, num };
+
+		if (r->op == ST_RISK_IN || r->op == ST_RISK_NOT_IN)
+			num[0] = '\0';
+		else
+			st_risk_num_text(r->value, num, sizeof(num));
+		for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
+			st_buf_puts(b, parts[j]);
+			st_buf_putc(b, '\t');
+		}
+		for (j = 0; j < r->nset; j++) {
+			st_buf_puts(b, r->set[j]);
+			st_buf_putc(b, '\t');
+		}
+		st_buf_putc(b, '\n');
+	}
+}
+
+/* tmp, then rename: the digest file is the old one or the new one. */
+static int remember_digest(const char *tmp, const char *path, const char *hex)
+{
+	FILE *f = fopen(tmp, "w");
+	bool ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%s\n", hex) > 0 && !fflush(f) && !fsync(fileno(f));
+	if (fclose(f) || !ok)
+		return -1;
+	return rename(tmp, path);
+}
+
+/*
+ * A change of risk_rules since the last agent on this state dir is a
+ * config_change record (old and new digest of the rules, their count);
+ * <state_dir>/agent/risk_rules.sha256 remembers the digest in force.
+ */
+void agent_note_risk_rules(struct agent *a)
+{
+	struct st_record rec;
+	struct st_kv d[4];
+	struct st_buf text = { 0 };
+	struct st_hasher *h = st_hasher_new();
+	uint8_t dig[ST_HASH_LEN];
+	char path[4300], tmp[4400], hex[ST_HASH_HEX + 1], old[ST_HASH_HEX + 1] = "";
+	FILE *f;
+	size_t nd = 0;
+
+	risk_rules_text(&a->cfg, &text);
+	if (!h || text.oom || st_sha256(h, text.p ? text.p : "", text.len, NULL, 0, dig)) {
+		fprintf(stderr, "sealtrace: risk rules: digest failed\n");
+		goto out;
+	}
+	st_hex(dig, ST_HASH_LEN, hex);
+	snprintf(path, sizeof(path), "%s/agent/risk_rules.sha256", a->cfg.state_dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(old, sizeof(old), f))
+			old[0] = '\0';
+		fclose(f);
+	}
+	if (!strcmp(old, hex) || (!old[0] && !a->cfg.nrisk_rules))
+		goto out;	/* unchanged, or never any rules */
+	st_record_init(&rec, ST_ET_CONFIG_CHANGE, st_clock_ns(CLOCK_REALTIME));
+	d[nd++] = st_kv_str("config", a->cfg.file);
+	if (old[0])
+		d[nd++] = st_kv_str("old_risk_rules_sha256", old);
+	d[nd++] = st_kv_uint("risk_rules", a->cfg.nrisk_rules);
+	d[nd++] = st_kv_str("risk_rules_sha256", hex);
+	rec.details = d;
+	rec.ndetails = nd;
+	if (agent_log_append(a, &rec))
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s/agent", a->cfg.state_dir);
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		fprintf(stderr, "sealtrace: %s: %s\n", tmp, strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (remember_digest(tmp, path, hex))
+		fprintf(stderr, "sealtrace: %s: %s (the next start records the rules again)\n",
+			path, strerror(errno));
+out:
+	st_buf_free(&text);
+	st_hasher_free(h);
+}
 
 /* ---- calls -> records ---- */
 
@@ -75,12 +175,14 @@ void agent_on_call(void *ctx, const struct st_call *call)
 	struct agent *a = ctx;
 	struct probe_rt *p;
 	struct st_record rec;
-	struct st_kv details[12];
+	struct st_kv details[16];
+	struct st_decision_result dec;
 	char in_ref[ST_REF_LEN], out_ref[ST_REF_LEN];
 	bool in_fault = call->flags & ST_F_IN_FAULT;
 	bool out_fault = call->flags & ST_F_OUT_FAULT;
 	size_t nd = 0;
 	uint64_t ts;
+	int rc;
 
 	if (call->probe_id >= ST_MAX_PROBES)
 		return;
@@ -146,10 +248,22 @@ void agent_on_call(void *ctx, const struct st_call *call)
 		details[nd++] = st_kv_str("reason", call->return_ts ? "thread_exit" : "agent_stop");
 	if (call->state == ST_CALL_NO_RETURN)
 		details[nd++] = st_kv_str("return", "lost");
+	st_tracker_annotate(a->tracker, &rec);
+	if (p->cfg->decision.nfields) {
+		/* after annotate: a model version the output names wins */
+		st_decision_extract(&p->cfg->decision, a->keys,
+				    rec.input_hash ? call->in : NULL, call->in_len,
+				    !(call->flags & ST_F_IN_TRUNC),
+				    rec.output_reference ? call->out : NULL, call->out_len,
+				    !(call->flags & ST_F_OUT_TRUNC), &dec);
+		st_decision_apply(&dec, &rec, details, &nd, sizeof(details) / sizeof(details[0]));
+	}
 	rec.details = details;
 	rec.ndetails = nd;
-	st_tracker_annotate(a->tracker, &rec);
-	if (agent_log_append(a, &rec) != 0) {
+	rc = agent_log_append(a, &rec);
+	if (p->cfg->decision.nfields)
+		st_decision_result_free(&dec);
+	if (rc != 0) {
 		/*
 		 * The log refused it (disk full, store failing): the call is
 		 * lost from the log and counted so at once; a loss record
@@ -208,22 +322,9 @@ static void note_lost_range(struct probe_rt *p, uint64_t kseq)
 	p->range_calls++;
 }
 
-static int reason_index(const char *reason)
-{
-	int i;
-
-	for (i = 0; i < ST_LOSS__COUNT; i++)
-		if (!strcmp(reason, st_loss_reason_name((enum st_loss_reason)i)))
-			return i;
-	return ST_LOSS_RINGBUF_FULL;
-}
-
-/* The accounting map's layout must match the reasons status reports. */
-_Static_assert(ST_LOSS_REASONS == ST_LOSS__COUNT, "loss reasons in capture.h and status.h");
-
 /* 0 when the record is in the log. */
 static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
-		       const char *reason, bool with_range, uint64_t now)
+		       enum st_loss_reason reason, bool with_range, uint64_t now)
 {
 	struct st_record rec;
 	struct st_kv details[6];
@@ -232,7 +333,7 @@ static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 	st_record_init(&rec, ST_ET_LOSS, now);
 	rec.probe = p->name;
 	details[nd++] = st_kv_uint("count", count);
-	details[nd++] = st_kv_str("reason", reason);
+	details[nd++] = st_kv_str("reason", st_loss_reason_name(reason));
 	if (with_range && p->range_known) {
 		details[nd++] = st_kv_uint("first_kseq", p->lost_first_kseq);
 		details[nd++] = st_kv_uint("last_kseq", p->lost_last_kseq);
@@ -245,8 +346,8 @@ static int record_loss(struct agent *a, struct probe_rt *p, uint64_t count,
 		return -1;
 	p->lost_recorded += count;
 	/* refused records were counted when the log refused them */
-	if (strcmp(reason, "write_failed"))
-		a->acct.lost[p - a->probes][reason_index(reason)] += count;
+	if (reason != ST_LOSS_WRITE_FAILED)
+		a->acct.lost[p - a->probes][reason] += count;
 	return 0;
 }
 
@@ -293,6 +394,7 @@ void agent_account_losses(struct agent *a, uint64_t now)
 	uint32_t i;
 	bool down;
 
+	agent_wire_account(a, now);
 	for (i = 0; i < a->nprobes; i++) {
 		struct probe_rt *p = &a->probes[i];
 
@@ -303,8 +405,9 @@ void agent_account_losses(struct agent *a, uint64_t now)
 		if (lost) {
 			/* away = the kernel saw the agent's heartbeat go stale */
 			down = k.rb_full_agent_down > p->seen.rb_full_agent_down;
-			if (record_loss(a, p, lost, down ? "agent_down" : "ringbuf_full", true,
-					now) == 0) {
+			if (record_loss(a, p, lost,
+					down ? ST_LOSS_AGENT_DOWN : ST_LOSS_RINGBUF_FULL,
+					true, now) == 0) {
 				a->acct.calls_lost_seen[i] = k.calls_lost;
 				p->user_lost = 0;
 				p->range_known = false;
@@ -312,7 +415,8 @@ void agent_account_losses(struct agent *a, uint64_t now)
 			}
 		}
 		if (p->write_failed_pending &&
-		    record_loss(a, p, p->write_failed_pending, "write_failed", false, now) == 0)
+		    record_loss(a, p, p->write_failed_pending, ST_LOSS_WRITE_FAILED, false,
+				now) == 0)
 			p->write_failed_pending = 0;
 		p->seen = k;
 	}
@@ -416,6 +520,8 @@ int agent_consume_round(struct agent *a, int timeout_ms)
 	nlost = st_capture_lost_events(a->capture, lost, LOST_BATCH);
 	n = st_capture_poll(a->capture, nlost ? 0 : timeout_ms);
 	agent_settle_lost_events(a, lost, nlost);
+	if (n >= 0)
+		n += agent_wire_poll(a);
 	return n < 0 ? n : n + nlost;
 }
 

@@ -2,7 +2,7 @@
 /*
  * run: the agent. Wires the stages together in one direction:
  *
- *   capture (BPF ring buffer) -> consume (pair entry/return)
+ *   capture (BPF ring buffer) -> pairing (pair entry/return)
  *     -> pseudonymise (HMAC refs, raw bytes dropped) -> record
  *     -> log (chain, Merkle, checkpoints, segment store)
  *
@@ -31,12 +31,15 @@
 #include "sealtrace/config/config.h"
 #include "sealtrace/capture/pairing.h"
 #include "sealtrace/capture/fetcharg.h"
+#include "sealtrace/targets/discover.h"
 #include "sealtrace/targets/lifecycle.h"
 #include "sealtrace/log/log.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/ops/metrics.h"
+#include "sealtrace/log/seal.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
@@ -88,11 +91,17 @@ static int open_log(struct agent *a)
 		.ckpt_every_records = a->cfg.checkpoint.every_records,
 		.ckpt_every_seconds = a->cfg.checkpoint.every_seconds,
 		.fsync_every_ms = a->cfg.fsync.every_ms,
+		.epoch_seconds = a->cfg.checkpoint.epoch_seconds,
+		.writer_thread = true,	/* compression on the second core */
 	};
 	char warn[ST_ERR_LEN + 256];
 
 	if (st_config_retention_warning(&a->cfg, warn, sizeof(warn)))
 		fprintf(stderr, "sealtrace: warning: %s\n", warn);
+	/* segments are sealed from this open on (and sealed ones read back) */
+	if (a->cfg.encryption.key_file &&
+	    st_seal_load(a->cfg.encryption.key_file, a->err, sizeof(a->err)))
+		return -1;
 	return st_log_open(&a->log, &lo, a->err, sizeof(a->err));
 }
 
@@ -274,12 +283,16 @@ static int shutdown_agent(struct agent *a, const char *reason)
 			st_pairing_reap_settle(a->pairing, st_clock_ns(CLOCK_TAI));
 		}
 		agent_account_losses(a, st_clock_ns(CLOCK_REALTIME));
+		agent_wire_close(a);
 		agent_print_summary(a);
 	}
 	if (a->log) {
 		agent_record_agent(a, ST_ET_AGENT_STOP, reason);
-		if (a->capture)
+		if (a->capture) {
 			commit(a, st_clock_ns(CLOCK_MONOTONIC));
+			/* status must show the calls this run recorded after its last tick */
+			agent_publish_status(a, st_clock_ns(CLOCK_REALTIME));
+		}
 		if (st_log_close(a->log, a->err, sizeof(a->err))) {
 			fprintf(stderr, "sealtrace: %s\n", a->err);
 			rc = ST_EXIT_RUNTIME;
@@ -287,11 +300,13 @@ static int shutdown_agent(struct agent *a, const char *reason)
 		a->log = NULL;
 	}
 	st_tracker_close(a->tracker);
+	agent_wire_close(a);
 	st_metrics_stop(a->metrics);
 	agent_stop_oversight(a);
 	st_capture_close(a->capture);
 	st_pairing_free(a->pairing);
 	st_keyring_free(a->keys);
+	st_seal_unload();
 	st_config_free(&a->cfg);
 	return rc;
 }
@@ -300,7 +315,7 @@ static int check_config(const char *file, bool resolve)
 {
 	struct st_config cfg;
 	struct st_symbol sym;
-	char err[ST_ERR_LEN];
+	char err[ST_ERR_LEN], host[4200];
 	size_t ti, pi;
 	int rc = ST_EXIT_OK;
 
@@ -312,9 +327,12 @@ static int check_config(const char *file, bool resolve)
 		/* a discovered target's file is only known once a process has it */
 		if (agent_is_discovered(&cfg.targets[ti]))
 			continue;
+		/* the host's file, also from inside a container (/proc/1/root) */
+		if (st_host_path(cfg.targets[ti].path, host, sizeof(host)))
+			snprintf(host, sizeof(host), "%s", cfg.targets[ti].path);
 		for (pi = 0; pi < cfg.targets[ti].nprobes; pi++) {
 			if (agent_resolve_probe(&cfg.targets[ti], &cfg.targets[ti].probes[pi],
-						cfg.targets[ti].path, &sym, err, sizeof(err))) {
+						host, &sym, err, sizeof(err))) {
 				fprintf(stderr, "sealtrace: %s\n", err);
 				rc = ST_EXIT_USAGE;
 			}
@@ -379,7 +397,14 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 	if (a->maps_reused && st_capture_accounting_load(a->capture, &a->acct) == 0)
 		a->counted_before = a->acct.counted_through;
 	a->away_ms = agent_away_ms(a, st_clock_ns(CLOCK_REALTIME));
+	st_mon_metrics_init(&a->mon, a->cfg.system_id);
 	agent_record_agent(a, ST_ET_AGENT_START, NULL);
+	agent_note_risk_rules(a);
+	if (!detach_now && agent_wire_open(a)) {
+		fprintf(stderr, "sealtrace: %s\n", a->err);
+		shutdown_agent(a, "startup_failed");
+		return ST_EXIT_RUNTIME;
+	}
 	if (!detach_now && agent_open_tracker(a)) {
 		fprintf(stderr, "sealtrace: %s\n", a->err);
 		shutdown_agent(a, "startup_failed");
@@ -404,6 +429,12 @@ static int run_agent(struct agent *a, const char *config, uint64_t duration_ns,
 		agent_start_oversight(a);
 	}
 	st_log_flush(a->log, a->err, sizeof(a->err));
+	/*
+	 * A first snapshot now, not at the first tick: a busy ring can keep the
+	 * loop from ticking for a while, and a successor's away_ms needs proof
+	 * that this agent was alive.
+	 */
+	agent_publish_status(a, st_clock_ns(CLOCK_REALTIME));
 	fprintf(stderr, "sealtrace: ready: %u probes attached (%s), logging to %s\n",
 		a->nattached, a->maps_reused ? "resumed from pinned state" : "fresh",
 		a->cfg.state_dir);
@@ -423,9 +454,10 @@ int cmd_run(int argc, char **argv)
 		{ "resolve", no_argument, NULL, 'R' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "detach-on-exit", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "run", .shortopts = "c:d:h", .opts = opts, .usage = usage };
 	static struct agent agent;	/* large (probe table); one per process */
 	struct agent *a = &agent;
 	const char *config = NULL, *check = NULL, *ready_file = NULL;
@@ -434,8 +466,7 @@ int cmd_run(int argc, char **argv)
 	char *end;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'C': check = optarg; break;
@@ -451,49 +482,47 @@ int cmd_run(int argc, char **argv)
 				return ST_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
 	if (check)
 		return check_config(check, resolve);
-	if (!config || optind != argc) {
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!config)
+		return st_cli_usage_error(&cli, "--config FILE is required");
 	return run_agent(a, config, duration_ns, ready_file, false);
 }
 
+
+static void detach_usage(FILE *f)
+{
+	fprintf(f, "usage: sealtrace detach --config FILE\n\n"
+		"Uninstall: drain what the pinned ring buffer still holds into the\n"
+		"log, record probe_detached for every probe, and remove every pinned\n"
+		"map and link under the config's pin_dir. Stop the agent first.\n\n"
+		"Exit status: 0 done, 2 usage/config error, 3 runtime error.\n");
+}
 
 int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
+	};
+	struct st_cli cli = {
+		.verb = "detach", .shortopts = "c:h", .opts = opts, .usage = detach_usage,
 	};
 	static struct agent agent;
 	const char *config = NULL;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
-		case 'h':
-			printf("usage: sealtrace detach --config FILE\n\n"
-			       "Uninstall: drain what the pinned ring buffer still holds into the\n"
-			       "log, record probe_detached for every probe, and remove every pinned\n"
-			       "map and link under the config's pin_dir. Stop the agent first.\n\n"
-			       "Exit status: 0 done, 2 usage/config error, 3 runtime error.\n");
-			return ST_EXIT_OK;
-		default:
-			return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!config || optind != argc) {
-		fprintf(stderr, "usage: sealtrace detach --config FILE\n");
-		return ST_EXIT_USAGE;
-	}
+	if (!config)
+		return st_cli_usage_error(&cli, "--config FILE is required");
 	return run_agent(&agent, config, 0, NULL, true);
 }

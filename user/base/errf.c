@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* errf: see include/sealtrace/errf.h. */
+/* errf: see include/sealtrace/base/errf.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Canonical JSON writer and a small strict parser (see json.h). */
+/* Canonical JSON writer and the one strict parser (see json.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,52 +122,103 @@ bool st_utf8_valid(const char *s, size_t n)
 
 static const char hexdig[] = "0123456789abcdef";
 
-void st_json_str(struct st_buf *b, const char *s, size_t n)
+typedef void (*put_fn)(void *sink, const void *s, size_t n);
+
+static void put_buf(void *sink, const void *s, size_t n)
+{
+	st_buf_put(sink, s, n);
+}
+
+static void put_file(void *sink, const void *s, size_t n)
+{
+	fwrite(s, 1, n, sink);
+}
+
+/* The letter of a two-character escape for c, or 0 for \u00xx. */
+static char short_escape(unsigned char c, bool display)
+{
+	switch (c) {
+	case '"':
+	case '\\':
+		return (char)c;
+	case '\t':
+		return 't';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\b':
+		return display ? 0 : 'b';
+	case '\f':
+		return display ? 0 : 'f';
+	}
+	return 0;
+}
+
+/*
+ * The one string escaper. Canonical (records): RFC 8785, the short escapes
+ * \b \t \n \f \r, other controls as \u00xx, DEL literal. Display (status
+ * files and reports, read on terminals): only \t \n \r short, every other
+ * control and DEL as \u00xx.
+ */
+static inline void json_str(put_fn put, void *sink, const char *s, size_t n,
+			    bool display)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, run, l;
 	char esc[6];
 
-	st_buf_putc(b, '"');
+	put(sink, "\"", 1);
 	while (i < n) {
 		/* copy the longest run of bytes that need no attention at once */
 		run = i;
 		while (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
-		       u[run] != '"' && u[run] != '\\')
+		       u[run] != '"' && u[run] != '\\' && !(display && u[run] == 0x7f))
 			run++;
 		if (run > i) {
-			st_buf_put(b, s + i, run - i);
+			put(sink, s + i, run - i);
 			i = run;
 			continue;
 		}
 		if (u[i] >= 0x80) {
 			l = utf8_seq(u + i, n - i);
 			if (l) {
-				st_buf_put(b, s + i, l);
+				put(sink, s + i, l);
 				i += l;
 			} else {
-				st_buf_put(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+				put(sink, "\xef\xbf\xbd", 3);	/* U+FFFD */
 				i++;
 			}
 			continue;
 		}
-		switch (u[i]) {
-		case '"':  st_buf_put(b, "\\\"", 2); break;
-		case '\\': st_buf_put(b, "\\\\", 2); break;
-		case '\b': st_buf_put(b, "\\b", 2); break;
-		case '\t': st_buf_put(b, "\\t", 2); break;
-		case '\n': st_buf_put(b, "\\n", 2); break;
-		case '\f': st_buf_put(b, "\\f", 2); break;
-		case '\r': st_buf_put(b, "\\r", 2); break;
-		default:
+		esc[0] = '\\';
+		esc[1] = short_escape(u[i], display);
+		if (esc[1]) {
+			put(sink, esc, 2);
+		} else {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hexdig[u[i] >> 4];
 			esc[5] = hexdig[u[i] & 15];
-			st_buf_put(b, esc, 6);
+			put(sink, esc, 6);
 		}
 		i++;
 	}
-	st_buf_putc(b, '"');
+	put(sink, "\"", 1);
+}
+
+void st_json_str(struct st_buf *b, const char *s, size_t n)
+{
+	json_str(put_buf, b, s, n, false);
+}
+
+void st_json_fputs(FILE *f, const char *s, size_t max)
+{
+	json_str(put_file, f, s, strnlen(s, max), true);
+}
+
+size_t st_utf8_seq(const char *s, size_t n)
+{
+	return utf8_seq((const unsigned char *)s, n);
 }
 
 void st_json_cstr(struct st_buf *b, const char *s)
@@ -287,80 +339,130 @@ static void arena_free(struct st_json_arena *a)
 	}
 }
 
-/* ---- parser ----------------------------------------------------------- */
+/* ---- cursor: the one tokenizer --------------------------------------- */
 
-#define MAX_DEPTH 8
-#define MAX_MEMBERS 10000	/* keys in one object */
+void st_jcur_init(struct st_jcur *c, const char *s, size_t n, int max_depth,
+		  const char *name, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = (const unsigned char *)s;
+	c->n = n;
+	c->max_depth = max_depth;
+	c->name = name;
+	c->err = err;
+	c->errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+}
 
-struct parser {
-	const unsigned char *s;
-	size_t n, i;
-	struct st_json_arena *arena;
-	char *err;
-	size_t errlen;
-	bool failed;
-	struct st_buf tmp;	/* string decoding scratch */
-};
+void st_jcur_free(struct st_jcur *c)
+{
+	st_buf_free(&c->str);
+}
 
-static int perr(struct parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int perr(struct parser *p, const char *fmt, ...)
+int st_jcur_fail(struct st_jcur *c, const char *fmt, ...)
 {
 	va_list ap;
 	int k;
 
-	if (p->failed)
+	if (c->failed)
 		return -1;
-	p->failed = true;
-	k = snprintf(p->err, p->errlen, "byte %zu: ", p->i);
-	if (k < 0 || (size_t)k >= p->errlen)
+	c->failed = true;
+	if (!c->err || !c->errlen)
+		return -1;
+	if (c->name)
+		k = snprintf(c->err, c->errlen, "%s: offset %zu: ", c->name, c->i);
+	else
+		k = snprintf(c->err, c->errlen, "byte %zu: ", c->i);
+	if (k < 0 || (size_t)k >= c->errlen)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(p->err + k, p->errlen - (size_t)k, fmt, ap);
+	vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
 	va_end(ap);
 	return -1;
 }
 
-static void skip_ws(struct parser *p)
+const char *st_jcur_what(const struct st_jcur *c)
 {
-	while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' ||
-			       p->s[p->i] == '\n' || p->s[p->i] == '\r'))
-		p->i++;
+	return c->i < c->n ? "unexpected character" : "unexpected end of input";
 }
 
-static struct st_jv *new_val(struct parser *p, enum st_jt t)
+int st_jcur_peek(struct st_jcur *c)
 {
-	struct st_jv *v = arena_alloc(&p->arena, sizeof(*v));
+	while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' ||
+			       c->s[c->i] == '\n' || c->s[c->i] == '\r'))
+		c->i++;
+	return c->i < c->n ? c->s[c->i] : -1;
+}
 
-	if (!v) {
-		perr(p, "out of memory");
-		return NULL;
+int st_jcur_expect(struct st_jcur *c, char ch)
+{
+	if (st_jcur_peek(c) != (unsigned char)ch)
+		return st_jcur_fail(c, "%s, expected '%c'", st_jcur_what(c), ch);
+	c->i++;
+	return 0;
+}
+
+int st_jcur_open(struct st_jcur *c, char open)
+{
+	char close = open == '{' ? '}' : ']';
+
+	if (st_jcur_expect(c, open))
+		return -1;
+	if (++c->depth > c->max_depth)
+		return st_jcur_fail(c, "nesting deeper than %d", c->max_depth);
+	if (st_jcur_peek(c) == (unsigned char)close) {
+		c->i++;
+		c->depth--;
+		return 0;
 	}
-	memset(v, 0, sizeof(*v));
-	v->t = t;
-	return v;
+	return 1;
 }
 
-static int hex4(struct parser *p, unsigned *out)
+int st_jcur_next(struct st_jcur *c, char close)
 {
-	unsigned v = 0, i, c;
+	int ch = st_jcur_peek(c);
 
-	if (p->n - p->i < 4)
-		return perr(p, "short \\u escape");
+	if (ch == ',') {
+		c->i++;
+		return 1;
+	}
+	if (ch == (unsigned char)close) {
+		c->i++;
+		c->depth--;
+		return 0;
+	}
+	return st_jcur_fail(c, "%s, expected ',' or '%c'", st_jcur_what(c), close);
+}
+
+int st_jcur_key(struct st_jcur *c)
+{
+	if (st_jcur_string(c))
+		return -1;
+	if (strlen(c->str.p) != c->str.len)
+		return st_jcur_fail(c, "NUL in key");
+	return st_jcur_expect(c, ':');
+}
+
+static int hex4(struct st_jcur *c, unsigned *out)
+{
+	unsigned v = 0, i, ch;
+
+	if (c->n - c->i < 4)
+		return -1;
 	for (i = 0; i < 4; i++) {
-		c = p->s[p->i + i];
+		ch = c->s[c->i + i];
 		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
+		if (ch >= '0' && ch <= '9')
+			v |= ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v |= ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			v |= ch - 'A' + 10;
 		else
-			return perr(p, "bad hex digit in \\u escape");
+			return -1;
 	}
-	p->i += 4;
+	c->i += 4;
 	*out = v;
 	return 0;
 }
@@ -390,128 +492,299 @@ static void put_utf8(struct st_buf *b, unsigned cp)
 	}
 }
 
-static int parse_escape(struct parser *p)
+/* \uXXXX (c->i after the 'u'), joining a surrogate pair. */
+static int parse_unicode(struct st_jcur *c)
 {
 	unsigned cp, lo;
-	char c = (char)p->s[p->i++];
 
-	switch (c) {
-	case '"': case '\\': case '/':
-		st_buf_putc(&p->tmp, c);
-		return 0;
-	case 'b': st_buf_putc(&p->tmp, '\b'); return 0;
-	case 'f': st_buf_putc(&p->tmp, '\f'); return 0;
-	case 'n': st_buf_putc(&p->tmp, '\n'); return 0;
-	case 'r': st_buf_putc(&p->tmp, '\r'); return 0;
-	case 't': st_buf_putc(&p->tmp, '\t'); return 0;
-	case 'u':
-		break;
-	default:
-		p->i--;
-		return perr(p, "bad escape '\\%c'", c);
-	}
-	if (hex4(p, &cp))
-		return -1;
+	if (hex4(c, &cp))
+		return st_jcur_fail(c, "bad \\u escape");
 	if (cp >= 0xdc00 && cp <= 0xdfff)
-		return perr(p, "lone low surrogate");
+		return st_jcur_fail(c, "lone low surrogate in \\u escape");
 	if (cp >= 0xd800 && cp <= 0xdbff) {
-		if (p->n - p->i < 2 || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u')
-			return perr(p, "lone high surrogate");
-		p->i += 2;
-		if (hex4(p, &lo))
-			return -1;
-		if (lo < 0xdc00 || lo > 0xdfff)
-			return perr(p, "bad surrogate pair");
+		if (c->n - c->i < 2 || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u')
+			return st_jcur_fail(c, "high surrogate without low surrogate");
+		c->i += 2;
+		if (hex4(c, &lo) || lo < 0xdc00 || lo > 0xdfff)
+			return st_jcur_fail(c, "high surrogate without low surrogate");
 		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 	}
-	put_utf8(&p->tmp, cp);
+	put_utf8(&c->str, cp);
 	return 0;
 }
 
-static int parse_string(struct parser *p, const char **out, size_t *outlen)
+/* One escape (c->i after the backslash) appended to c->str. */
+static int parse_escape(struct st_jcur *c)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *e;
+
+	if (c->i >= c->n)
+		return st_jcur_fail(c, "unterminated string");
+	if (c->s[c->i] == 'u') {
+		c->i++;
+		return parse_unicode(c);
+	}
+	e = c->s[c->i] ? strchr(from, c->s[c->i]) : NULL;
+	if (!e)
+		return st_jcur_fail(c, "bad escape '\\%c'", c->s[c->i]);
+	st_buf_putc(&c->str, to[e - from]);
+	c->i++;
+	return 0;
+}
+
+int st_jcur_string(struct st_jcur *c)
 {
 	size_t l, run;
-	char *s;
 
-	p->i++;		/* opening quote */
-	p->tmp.len = 0;
+	if (st_jcur_expect(c, '"'))
+		return -1;
+	c->str.len = 0;
+	if (!st_buf_reserve(&c->str, 0))	/* str.p is a C string even when empty */
+		c->str.p[0] = '\0';
 	for (;;) {
-		if (p->i >= p->n)
-			return perr(p, "unterminated string");
-		if (p->s[p->i] == '"')
+		if (c->i >= c->n)
+			return st_jcur_fail(c, "unterminated string");
+		if (c->s[c->i] == '"')
 			break;
-		if (p->s[p->i] == '\\') {
-			p->i++;
-			if (p->i >= p->n)
-				return perr(p, "unterminated escape");
-			if (parse_escape(p))
+		if (c->s[c->i] == '\\') {
+			c->i++;
+			if (parse_escape(c))
 				return -1;
 			continue;
 		}
-		if (p->s[p->i] < 0x20)
-			return perr(p, "raw control character in string");
+		if (c->s[c->i] < 0x20)
+			return st_jcur_fail(c, "raw control character 0x%02x in string",
+					    c->s[c->i]);
 		/* copy a run of plain characters at once */
-		run = p->i;
-		while (run < p->n && p->s[run] >= 0x20 && p->s[run] != '"' &&
-		       p->s[run] != '\\') {
-			if (p->s[run] < 0x80) {
+		run = c->i;
+		while (run < c->n && c->s[run] >= 0x20 && c->s[run] != '"' &&
+		       c->s[run] != '\\') {
+			if (c->s[run] < 0x80) {
 				run++;
 				continue;
 			}
-			l = utf8_seq(p->s + run, p->n - run);
+			l = utf8_seq(c->s + run, c->n - run);
 			if (!l) {
-				p->i = run;
-				return perr(p, "invalid UTF-8");
+				c->i = run;
+				return st_jcur_fail(c, "invalid UTF-8 in string");
 			}
 			run += l;
 		}
-		st_buf_put(&p->tmp, p->s + p->i, run - p->i);
-		p->i = run;
+		st_buf_put(&c->str, c->s + c->i, run - c->i);
+		c->i = run;
 	}
-	p->i++;
-	if (p->tmp.oom)
-		return perr(p, "out of memory");
-	s = arena_alloc(&p->arena, p->tmp.len + 1);
-	if (!s)
-		return perr(p, "out of memory");
-	if (p->tmp.len)
-		memcpy(s, p->tmp.p, p->tmp.len);
-	s[p->tmp.len] = '\0';
-	*out = s;
-	*outlen = p->tmp.len;
+	c->i++;
+	if (c->str.oom)
+		return st_jcur_fail(c, "out of memory");
 	return 0;
 }
 
-static int parse_number(struct parser *p, struct st_jv *v)
+int st_jcur_int(struct st_jcur *c, bool *neg, uint64_t *mag)
 {
-	uint64_t mag = 0;
+	uint64_t v = 0;
 	unsigned d;
 	size_t start;
 
-	if (p->s[p->i] == '-') {
-		v->neg = true;
-		p->i++;
+	st_jcur_peek(c);
+	*neg = c->i < c->n && c->s[c->i] == '-';
+	if (*neg)
+		c->i++;
+	start = c->i;
+	if (start >= c->n || c->s[start] < '0' || c->s[start] > '9')
+		return st_jcur_fail(c, "%s, expected a digit", st_jcur_what(c));
+	if (c->s[start] == '0' && start + 1 < c->n && c->s[start + 1] >= '0' &&
+	    c->s[start + 1] <= '9')
+		return st_jcur_fail(c, "number with a leading zero");
+	while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9') {
+		d = c->s[c->i] - '0';
+		if (v > (UINT64_MAX - d) / 10)
+			return st_jcur_fail(c, "number out of range");
+		v = v * 10 + d;
+		c->i++;
 	}
-	start = p->i;
-	while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') {
-		d = p->s[p->i] - '0';
-		if (mag > (UINT64_MAX - d) / 10)
-			return perr(p, "integer out of range");
-		mag = mag * 10 + d;
-		p->i++;
-	}
-	if (p->i == start)
-		return perr(p, "expected a digit");
-	if (p->s[start] == '0' && p->i - start > 1)
-		return perr(p, "leading zero");
-	if (p->i < p->n && (p->s[p->i] == '.' || p->s[p->i] == 'e' ||
-			    p->s[p->i] == 'E'))
-		return perr(p, "only integers are allowed");
-	v->mag = mag;
+	if (c->i < c->n && (c->s[c->i] == '.' || c->s[c->i] == 'e' ||
+			    c->s[c->i] == 'E'))
+		return st_jcur_fail(c, "expected an integer, found a fraction or exponent");
+	*mag = v;
 	return 0;
 }
 
-static struct st_jv *parse_value(struct parser *p, int depth);
+static bool match_word(struct st_jcur *c, const char *w)
+{
+	size_t l = strlen(w);
+
+	if (c->n - c->i < l || memcmp(c->s + c->i, w, l))
+		return false;
+	c->i += l;
+	return true;
+}
+
+int st_jcur_bool(struct st_jcur *c, bool *v)
+{
+	st_jcur_peek(c);
+	if (match_word(c, "true")) {
+		*v = true;
+		return 0;
+	}
+	if (match_word(c, "false")) {
+		*v = false;
+		return 0;
+	}
+	return st_jcur_fail(c, "%s, expected true or false", st_jcur_what(c));
+}
+
+static int parse_null(struct st_jcur *c)
+{
+	if (match_word(c, "null"))
+		return 0;
+	return st_jcur_fail(c, "%s, expected a value", st_jcur_what(c));
+}
+
+static bool starts_number(int ch)
+{
+	return ch == '-' || (ch >= '0' && ch <= '9');
+}
+
+int st_jcur_skip(struct st_jcur *c)
+{
+	int ch = st_jcur_peek(c), more;
+	bool b, neg;
+	uint64_t mag;
+
+	if (ch == '"')
+		return st_jcur_string(c);
+	if (ch == 't' || ch == 'f')
+		return st_jcur_bool(c, &b);
+	if (ch == 'n')
+		return parse_null(c);
+	if (starts_number(ch))
+		return st_jcur_int(c, &neg, &mag);
+	if (ch != '{' && ch != '[')
+		return st_jcur_fail(c, "%s, expected a value", st_jcur_what(c));
+	for (more = st_jcur_open(c, (char)ch); more > 0;
+	     more = st_jcur_next(c, ch == '{' ? '}' : ']'))
+		if ((ch == '{' && st_jcur_key(c)) || st_jcur_skip(c))
+			return -1;
+	return more;
+}
+
+int st_jcur_end(struct st_jcur *c, const char *what)
+{
+	if (st_jcur_peek(c) >= 0)
+		return st_jcur_fail(c, "trailing data after the %s", what);
+	return 0;
+}
+
+/* ---- reading an object into a struct ---------------------------------- */
+
+int st_jcur_field(struct st_jcur *c, const struct st_jfield *f)
+{
+	bool neg;
+	uint64_t v;
+	int ch;
+
+	switch (f->kind) {
+	case ST_JF_BOOL:
+		return st_jcur_bool(c, f->dst);
+	case ST_JF_STR:
+		if (st_jcur_string(c))
+			return -1;
+		if (strlen(c->str.p) != c->str.len)
+			return st_jcur_fail(c, "\\u0000 cannot be held in a C string");
+		if (c->str.len >= f->cap)
+			return st_jcur_fail(c, "string longer than %zu bytes", f->cap - 1);
+		memcpy(f->dst, c->str.p, c->str.len + 1);
+		return 0;
+	case ST_JF_CUSTOM:
+		return f->custom(c, f->dst);
+	case ST_JF_U64:
+	case ST_JF_INT:
+		break;
+	}
+	ch = st_jcur_peek(c);
+	if (ch < '0' || ch > '9')
+		return st_jcur_fail(c, "%s, expected an unsigned integer", st_jcur_what(c));
+	if (st_jcur_int(c, &neg, &v))
+		return -1;
+	if (f->kind == ST_JF_U64) {
+		*(uint64_t *)f->dst = v;
+		return 0;
+	}
+	if (v > INT_MAX)
+		return st_jcur_fail(c, "\"%s\" out of range", f->key);
+	*(int *)f->dst = (int)v;
+	return 0;
+}
+
+int st_jcur_object(struct st_jcur *c, const struct st_jfield *fields,
+		   size_t nfields, const char *what)
+{
+	uint64_t seen = 0;
+	size_t i;
+	int more;
+
+	if (nfields > 64)
+		return st_jcur_fail(c, "internal: %zu fields in %s", nfields, what);
+	for (more = st_jcur_open(c, '{'); more > 0; more = st_jcur_next(c, '}')) {
+		if (st_jcur_key(c))
+			return -1;
+		for (i = 0; i < nfields && strcmp(c->str.p, fields[i].key); i++)
+			;
+		if (i == nfields) {
+			/* a newer writer's key: skipped, so old readers go on */
+			if (st_jcur_skip(c))
+				return -1;
+			continue;
+		}
+		if (seen & (1ull << i))
+			return st_jcur_fail(c, "duplicate key \"%s\" in %s", fields[i].key,
+					    what);
+		seen |= 1ull << i;
+		if (st_jcur_field(c, &fields[i]))
+			return -1;
+	}
+	if (more < 0)
+		return -1;
+	for (i = 0; i < nfields; i++)
+		if (!(seen & (1ull << i)))
+			return st_jcur_fail(c, "missing key \"%s\" in %s", fields[i].key,
+					    what);
+	return 0;
+}
+
+/* ---- document tree ---------------------------------------------------- */
+
+#define MAX_DEPTH 8
+#define MAX_DEPTH_ANY 64	/* st_json_parse_any: bodies of other programs */
+#define MAX_MEMBERS 10000	/* keys in one object */
+
+struct dom {
+	struct st_jcur c;
+	struct st_json_arena *arena;
+	bool numbers;		/* fractions, exponents, big integers: ST_JNUM */
+};
+
+static void *dom_alloc(struct dom *d, size_t n)
+{
+	void *p = arena_alloc(&d->arena, n);
+
+	if (!p)
+		st_jcur_fail(&d->c, "out of memory");
+	return p;
+}
+
+static struct st_jv *dom_value(struct dom *d);
+
+/* The string just read (c.str), copied into the arena. */
+static const char *dom_str(struct dom *d)
+{
+	char *s = dom_alloc(d, d->c.str.len + 1);
+
+	if (s)
+		memcpy(s, d->c.str.p, d->c.str.len + 1);
+	return s;
+}
 
 /*
  * The keys of one object with where each ended, for the duplicate check:
@@ -521,21 +794,21 @@ static struct st_jv *parse_value(struct parser *p, int depth);
 struct keyrefs {
 	struct keyref {
 		const char *key;
-		size_t at;		/* p->i after the key */
+		size_t at;		/* cursor offset after the key */
 	} *v, small[32];
 	size_t n, cap;
 };
 
-static int add_keyref(struct parser *p, struct keyrefs *k, const char *key)
+static int add_keyref(struct dom *d, struct keyrefs *k, const char *key)
 {
 	struct keyref *grown;
 
 	if (k->n == MAX_MEMBERS)
-		return perr(p, "more than %d keys in one object", MAX_MEMBERS);
+		return st_jcur_fail(&d->c, "more than %d keys in one object", MAX_MEMBERS);
 	if (k->n == k->cap) {
 		grown = malloc(k->cap * 2 * sizeof(*grown));
 		if (!grown)
-			return perr(p, "out of memory");
+			return st_jcur_fail(&d->c, "out of memory");
 		memcpy(grown, k->v, k->n * sizeof(*grown));
 		if (k->v != k->small)
 			free(k->v);
@@ -543,7 +816,7 @@ static int add_keyref(struct parser *p, struct keyrefs *k, const char *key)
 		k->cap *= 2;
 	}
 	k->v[k->n].key = key;
-	k->v[k->n++].at = p->i;
+	k->v[k->n++].at = d->c.i;
 	return 0;
 }
 
@@ -556,7 +829,7 @@ static int keyref_cmp(const void *a, const void *b)
 }
 
 /* A duplicate is reported at its second occurrence, as it is read. */
-static int check_dup_keys(struct parser *p, struct keyrefs *k)
+static int check_dup_keys(struct dom *d, struct keyrefs *k)
 {
 	size_t i, dup = SIZE_MAX;
 
@@ -567,213 +840,217 @@ static int check_dup_keys(struct parser *p, struct keyrefs *k)
 			dup = i;
 	if (dup == SIZE_MAX)
 		return 0;
-	p->i = k->v[dup].at;
-	return perr(p, "duplicate key \"%s\"", k->v[dup].key);
+	d->c.i = k->v[dup].at;
+	return st_jcur_fail(&d->c, "duplicate key \"%s\"", k->v[dup].key);
 }
 
-static int parse_members(struct parser *p, struct st_jv *v, int depth,
-			 struct keyrefs *keys);
-
-static int parse_object(struct parser *p, struct st_jv *v, int depth)
-{
-	struct keyrefs keys = { .cap = 32 };
-	int rc;
-
-	keys.v = keys.small;
-	rc = parse_members(p, v, depth, &keys);
-	if (!rc && keys.n > 1)
-		rc = check_dup_keys(p, &keys);
-	if (keys.v != keys.small)
-		free(keys.v);
-	return rc;
-}
-
-static int parse_members(struct parser *p, struct st_jv *v, int depth,
-			 struct keyrefs *keys)
+static int dom_members(struct dom *d, struct st_jv *v, struct keyrefs *keys)
 {
 	struct st_jmember *m, **tail = &v->members;
 	const char *key;
-	size_t klen;
+	int more;
 
-	p->i++;
-	skip_ws(p);
-	if (p->i < p->n && p->s[p->i] == '}') {
-		p->i++;
-		return 0;
-	}
-	for (;;) {
-		skip_ws(p);
-		if (p->i >= p->n || p->s[p->i] != '"')
-			return perr(p, "expected a key");
-		if (parse_string(p, &key, &klen))
+	for (more = st_jcur_open(&d->c, '{'); more > 0; more = st_jcur_next(&d->c, '}')) {
+		if (st_jcur_string(&d->c))
 			return -1;
-		if (strlen(key) != klen)
-			return perr(p, "NUL in key");
-		if (add_keyref(p, keys, key))
+		if (strlen(d->c.str.p) != d->c.str.len)
+			return st_jcur_fail(&d->c, "NUL in key");
+		key = dom_str(d);
+		m = dom_alloc(d, sizeof(*m));
+		if (!key || !m || add_keyref(d, keys, key) || st_jcur_expect(&d->c, ':'))
 			return -1;
-		skip_ws(p);
-		if (p->i >= p->n || p->s[p->i] != ':')
-			return perr(p, "expected ':'");
-		p->i++;
-		m = arena_alloc(&p->arena, sizeof(*m));
-		if (!m)
-			return perr(p, "out of memory");
 		m->key = key;
 		m->next = NULL;
-		m->val = parse_value(p, depth + 1);
+		m->val = dom_value(d);
 		if (!m->val)
 			return -1;
 		*tail = m;
 		tail = &m->next;
 		v->n++;
-		skip_ws(p);
-		if (p->i < p->n && p->s[p->i] == ',') {
-			p->i++;
-			continue;
-		}
-		if (p->i < p->n && p->s[p->i] == '}') {
-			p->i++;
-			return 0;
-		}
-		return perr(p, "expected ',' or '}'");
 	}
+	return more;
 }
 
-static int parse_array(struct parser *p, struct st_jv *v, int depth)
+static int dom_object(struct dom *d, struct st_jv *v)
+{
+	struct keyrefs keys = { .cap = 32 };
+	int rc;
+
+	keys.v = keys.small;
+	rc = dom_members(d, v, &keys);
+	if (!rc && keys.n > 1)
+		rc = check_dup_keys(d, &keys);
+	if (keys.v != keys.small)
+		free(keys.v);
+	return rc;
+}
+
+static int dom_array(struct dom *d, struct st_jv *v)
 {
 	struct st_jv **items = NULL, **grown, *item;
 	size_t cap = 0;
-	int rc = -1;
+	int more, rc = -1;
 
-	p->i++;
-	skip_ws(p);
-	if (p->i < p->n && p->s[p->i] == ']') {
-		p->i++;
-		return 0;
-	}
-	for (;;) {
-		item = parse_value(p, depth + 1);
+	for (more = st_jcur_open(&d->c, '['); more > 0; more = st_jcur_next(&d->c, ']')) {
+		item = dom_value(d);
 		if (!item)
 			goto out;
 		if (v->n == cap) {
 			cap = cap ? cap * 2 : 8;
 			grown = realloc(items, cap * sizeof(*items));
 			if (!grown) {
-				perr(p, "out of memory");
+				st_jcur_fail(&d->c, "out of memory");
 				goto out;
 			}
 			items = grown;
 		}
 		items[v->n++] = item;
-		skip_ws(p);
-		if (p->i < p->n && p->s[p->i] == ',') {
-			p->i++;
-			continue;
-		}
-		if (p->i < p->n && p->s[p->i] == ']') {
-			p->i++;
-			break;
-		}
-		perr(p, "expected ',' or ']'");
-		goto out;
 	}
+	if (more < 0)
+		goto out;
 	/* move the item table into the arena so the doc owns everything */
-	v->items = arena_alloc(&p->arena, v->n * sizeof(*items));
-	if (!v->items) {
-		perr(p, "out of memory");
+	v->items = dom_alloc(d, v->n * sizeof(*items));
+	if (!v->items)
 		goto out;
-	}
-	memcpy(v->items, items, v->n * sizeof(*items));
+	if (v->n)
+		memcpy(v->items, items, v->n * sizeof(*items));
 	rc = 0;
 out:
 	free(items);
 	return rc;
 }
 
-static int match_word(struct parser *p, const char *w)
+static size_t skip_digits(const struct st_jcur *c, size_t i)
 {
-	size_t l = strlen(w);
+	while (i < c->n && c->s[i] >= '0' && c->s[i] <= '9')
+		i++;
+	return i;
+}
 
-	if (p->n - p->i < l || memcmp(p->s + p->i, w, l))
-		return perr(p, "unexpected character");
-	p->i += l;
+/*
+ * A number of a document another program wrote: ST_JINT when it is an
+ * integer that fits, else ST_JNUM (an IEEE double, as JSON's readers
+ * take it).
+ */
+static int dom_number(struct dom *d, struct st_jv *v)
+{
+	struct st_jcur *c = &d->c;
+	size_t start = c->i, i, int_end;
+	char buf[64], *end;
+
+	i = start + (c->s[start] == '-');
+	int_end = skip_digits(c, i);
+	if (int_end == i)
+		return st_jcur_fail(c, "%s, expected a digit", st_jcur_what(c));
+	if (c->s[i] == '0' && int_end - i > 1)
+		return st_jcur_fail(c, "number with a leading zero");
+	i = int_end;
+	if (i < c->n && c->s[i] == '.') {
+		if (skip_digits(c, i + 1) == i + 1)
+			return st_jcur_fail(c, "expected a digit after '.'");
+		i = skip_digits(c, i + 1);
+	}
+	if (i < c->n && (c->s[i] == 'e' || c->s[i] == 'E')) {
+		i++;
+		if (i < c->n && (c->s[i] == '+' || c->s[i] == '-'))
+			i++;
+		if (skip_digits(c, i) == i)
+			return st_jcur_fail(c, "expected a digit in the exponent");
+		i = skip_digits(c, i);
+	}
+	/* an integer of up to 19 digits always fits; 20 may */
+	if (i == int_end && int_end - start - (c->s[start] == '-') <= 19) {
+		v->t = ST_JINT;
+		return st_jcur_int(c, &v->neg, &v->mag);
+	}
+	if (i - start >= sizeof(buf))
+		return st_jcur_fail(c, "number too long");
+	memcpy(buf, c->s + start, i - start);
+	buf[i - start] = '\0';
+	errno = 0;
+	v->d = strtod(buf, &end);
+	if (errno == ERANGE && (v->d > 1 || v->d < -1))
+		return st_jcur_fail(c, "number out of range");
+	v->t = ST_JNUM;
+	c->i = i;
 	return 0;
 }
 
-static struct st_jv *parse_value(struct parser *p, int depth)
+static struct st_jv *dom_value(struct dom *d)
 {
-	struct st_jv *v = NULL;
-	unsigned char c;
+	struct st_jv *v;
+	int ch = st_jcur_peek(&d->c), rc;
 
-	if (depth > MAX_DEPTH) {
-		perr(p, "nested too deeply");
+	if (ch != '{' && ch != '[' && ch != '"' && ch != 't' && ch != 'f' &&
+	    ch != 'n' && !starts_number(ch)) {
+		st_jcur_fail(&d->c, "%s, expected a value", st_jcur_what(&d->c));
 		return NULL;
 	}
-	skip_ws(p);
-	if (p->i >= p->n) {
-		perr(p, "unexpected end of input");
+	v = dom_alloc(d, sizeof(*v));
+	if (!v)
 		return NULL;
-	}
-	c = p->s[p->i];
-	if (c == '{') {
-		v = new_val(p, ST_JOBJ);
-		if (v && parse_object(p, v, depth))
-			return NULL;
-	} else if (c == '[') {
-		v = new_val(p, ST_JARR);
-		if (v && parse_array(p, v, depth))
-			return NULL;
-	} else if (c == '"') {
-		v = new_val(p, ST_JSTR);
-		if (v && parse_string(p, &v->s, &v->slen))
-			return NULL;
-	} else if (c == '-' || (c >= '0' && c <= '9')) {
-		v = new_val(p, ST_JINT);
-		if (v && parse_number(p, v))
-			return NULL;
-	} else if (c == 't' || c == 'f') {
-		v = new_val(p, ST_JBOOL);
-		if (v && match_word(p, c == 't' ? "true" : "false"))
-			return NULL;
-		if (v)
-			v->b = c == 't';
-	} else if (c == 'n') {
-		v = new_val(p, ST_JNULL);
-		if (v && match_word(p, "null"))
-			return NULL;
+	memset(v, 0, sizeof(*v));
+	if (ch == '{') {
+		v->t = ST_JOBJ;
+		rc = dom_object(d, v);
+	} else if (ch == '[') {
+		v->t = ST_JARR;
+		rc = dom_array(d, v);
+	} else if (ch == '"') {
+		v->t = ST_JSTR;
+		rc = st_jcur_string(&d->c);
+		if (!rc) {
+			v->slen = d->c.str.len;
+			v->s = dom_str(d);
+			rc = v->s ? 0 : -1;
+		}
+	} else if (ch == 't' || ch == 'f') {
+		v->t = ST_JBOOL;
+		rc = st_jcur_bool(&d->c, &v->b);
+	} else if (ch == 'n') {
+		v->t = ST_JNULL;
+		rc = parse_null(&d->c);
+	} else if (d->numbers) {
+		rc = dom_number(d, v);
 	} else {
-		perr(p, "unexpected character");
+		v->t = ST_JINT;
+		rc = st_jcur_int(&d->c, &v->neg, &v->mag);
 	}
-	return v;
+	return rc ? NULL : v;
+}
+
+static int parse_doc(const char *s, size_t n, bool foreign, struct st_json_doc *doc,
+		     char *err, size_t errlen)
+{
+	struct dom d = { .arena = NULL, .numbers = foreign };
+	struct st_jv *root;
+
+	st_jcur_init(&d.c, s, n, foreign ? MAX_DEPTH_ANY : MAX_DEPTH, NULL, err, errlen);
+	doc->root = NULL;
+	doc->arena = NULL;
+	root = dom_value(&d);
+	if (root && st_jcur_end(&d.c, "value"))
+		root = NULL;
+	st_jcur_free(&d.c);
+	if (!root) {
+		arena_free(d.arena);
+		return -1;
+	}
+	doc->root = root;
+	doc->arena = d.arena;
+	return 0;
 }
 
 int st_json_parse(const char *s, size_t n, struct st_json_doc *doc,
 		  char *err, size_t errlen)
 {
-	struct parser p = {
-		.s = (const unsigned char *)s, .n = n, .err = err,
-		.errlen = errlen,
-	};
-	struct st_jv *root;
+	return parse_doc(s, n, false, doc, err, errlen);
+}
 
-	doc->root = NULL;
-	doc->arena = NULL;
-	root = parse_value(&p, 0);
-	if (root) {
-		skip_ws(&p);
-		if (p.i != n) {
-			perr(&p, "trailing data after the value");
-			root = NULL;
-		}
-	}
-	st_buf_free(&p.tmp);
-	if (!root) {
-		arena_free(p.arena);
-		return -1;
-	}
-	doc->root = root;
-	doc->arena = p.arena;
-	return 0;
+int st_json_parse_any(const char *s, size_t n, struct st_json_doc *doc,
+		      char *err, size_t errlen)
+{
+	return parse_doc(s, n, true, doc, err, errlen);
 }
 
 void st_json_doc_free(struct st_json_doc *doc)
@@ -818,4 +1095,70 @@ int st_jv_uint64(const struct st_jv *v, uint64_t *out)
 		return -1;
 	*out = v->mag;
 	return 0;
+}
+
+/*
+ * RFC 8785 3.2.2.3 (ECMAScript Number::toString): the shortest digit
+ * string that reads back as the same double, in fixed notation for
+ * decimal exponents -6 .. 20, else as d.ddde+-x.
+ */
+void st_json_double(struct st_buf *b, double v)
+{
+	char tmp[40], digits[20], out[48], *e;
+	int prec, exp10, k, n, i, o = 0;
+	size_t j;
+
+	if (v != v || v - v != 0) {	/* NaN, inf: JSON has no such numbers */
+		st_json_null(b);
+		return;
+	}
+	if (v == 0) {
+		st_buf_putc(b, '0');	/* -0 too, as ECMAScript writes it */
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	if (v < 0)
+		out[o++] = '-';
+	k = 0;
+	for (j = v < 0 ? 1 : 0; tmp[j] && tmp[j] != 'e'; j++)
+		if (tmp[j] >= '0' && tmp[j] <= '9')
+			digits[k++] = tmp[j];
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	e = strchr(tmp, 'e');
+	exp10 = e ? atoi(e + 1) : 0;
+	n = exp10 + 1;		/* the decimal point sits after n digits */
+	if (k <= n && n <= 21) {
+		for (i = 0; i < k; i++)
+			out[o++] = digits[i];
+		for (; i < n; i++)
+			out[o++] = '0';
+	} else if (0 < n && n <= 21) {
+		for (i = 0; i < n; i++)
+			out[o++] = digits[i];
+		out[o++] = '.';
+		for (; i < k; i++)
+			out[o++] = digits[i];
+	} else if (-6 < n && n <= 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = n; i < 0; i++)
+			out[o++] = '0';
+		for (i = 0; i < k; i++)
+			out[o++] = digits[i];
+	} else {
+		out[o++] = digits[0];
+		if (k > 1) {
+			out[o++] = '.';
+			for (i = 1; i < k; i++)
+				out[o++] = digits[i];
+		}
+		o += snprintf(out + o, sizeof(out) - (size_t)o, "e%c%d",
+			      n - 1 < 0 ? '-' : '+', n - 1 < 0 ? 1 - n : n - 1);
+	}
+	st_buf_put(b, out, (size_t)o);
 }

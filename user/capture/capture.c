@@ -21,6 +21,8 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -200,6 +202,43 @@ static int attach_thread_exit(struct st_capture_ctx *c, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * Pins outlive the agent only on the host's bpffs. A pin_dir on another
+ * file system (no bpffs at /sys/fs/bpf on the node, or a container given
+ * its own /sys) would fail later with a misleading error or, worse, with
+ * a bpffs private to the container, vanish with it.
+ */
+static int check_bpffs(const char *pin_dir, char *err, size_t errlen)
+{
+	char parent[PIN_DIR_LEN];
+	struct statfs fs;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	if (statfs(parent, &fs)) {
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		else if (slash)
+			slash[1] = '\0';
+		if (statfs(parent, &fs)) {
+			snprintf(err, errlen, "capture: pin_dir %s: %s: %s", pin_dir, parent,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (fs.f_type == BPF_FS_MAGIC)
+		return 0;
+	snprintf(err, errlen,
+		 "capture: pin_dir %s: %s is not a bpf file system (type 0x%lx), so pinned "
+		 "probes and the ring would not outlive the agent. The node must mount bpffs "
+		 "at /sys/fs/bpf before the agent starts (systemd does; else "
+		 "'mount -t bpf bpf /sys/fs/bpf'), and an agent in a container needs the "
+		 "host's /sys/fs/bpf mounted in (docs/operations.md, \"bpffs\")",
+		 pin_dir, parent, (unsigned long)fs.f_type);
+	return -1;
+}
+
 int st_capture_open(struct st_capture_ctx **out, const struct st_capture_opts *opts,
 		    st_event_fn fn, void *fn_ctx, bool *reused, char *err, size_t errlen)
 {
@@ -221,6 +260,8 @@ int st_capture_open(struct st_capture_ctx **out, const struct st_capture_opts *o
 		goto fail;
 	}
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", opts->pin_dir);
+	if (check_bpffs(c->pin_dir, err, errlen))
+		goto fail;
 	if (mkdir(c->pin_dir, 0700) && errno != EEXIST) {
 		snprintf(err, errlen, "capture: %s: cannot create: %s (is bpffs mounted at /sys/fs/bpf?)",
 			 c->pin_dir, strerror(errno));
@@ -561,6 +602,34 @@ int st_capture_accounting_store(struct st_capture_ctx *c, const struct st_accoun
 
 	return bpf_map__update_elem(c->skel->maps.accounting, &zero, sizeof(zero), acct,
 				    sizeof(*acct), BPF_ANY);
+}
+
+static const char *const loss_names[ST_LOSS__COUNT] = {
+	[ST_LOSS_RINGBUF_FULL] = "ringbuf_full",
+	[ST_LOSS_CAPTURE_FAULT] = "capture_fault",
+	[ST_LOSS_AGENT_DOWN] = "agent_down",
+	[ST_LOSS_UNPAIRED] = "unpaired",
+	[ST_LOSS_WRITE_FAILED] = "write_failed",
+};
+
+const char *st_loss_reason_name(enum st_loss_reason r)
+{
+	if ((unsigned int)r >= ST_LOSS__COUNT)
+		return "unknown";
+	return loss_names[r];
+}
+
+int st_loss_reason_parse(const char *name, enum st_loss_reason *r)
+{
+	int i;
+
+	for (i = 0; i < ST_LOSS__COUNT; i++) {
+		if (!strcmp(name, loss_names[i])) {
+			*r = (enum st_loss_reason)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,

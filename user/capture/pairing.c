@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Consume: pair entry and return events into calls (see consume.h). */
+/* Pairing: pair entry and return events into calls (see pairing.h). */
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>

@@ -584,10 +584,178 @@ static int parse_capture(struct ctx *c, yaml_node_t *n, const char *path,
 	return check_retval(c, n, path, cap);
 }
 
+/* ---- decision fields (decision.h) ------------------------------------- */
+
+static bool field_name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	return n >= 1 && n <= 64 && !s[n];
+}
+
+/* "response:/score": which body, then an RFC 6901 pointer. */
+static int parse_field_ref(struct ctx *c, yaml_node_t *v, const char *path,
+			   struct st_decision_field *f)
+{
+	static const struct { const char *word; enum st_decision_src src; } srcs[] = {
+		{ "request:", ST_DSRC_REQUEST }, { "input:", ST_DSRC_REQUEST },
+		{ "response:", ST_DSRC_RESPONSE }, { "output:", ST_DSRC_RESPONSE },
+	};
+	char perr[256];
+	const char *s;
+	size_t i, l;
+
+	if (want_text(c, v, path, "'request:/pointer' or 'response:/pointer'"))
+		return -1;
+	s = scalar(v);
+	for (i = 0; i < ARRAY_SIZE(srcs); i++) {
+		l = strlen(srcs[i].word);
+		if (strncmp(s, srcs[i].word, l))
+			continue;
+		if (st_json_pointer_valid(s + l, perr, sizeof(perr)))
+			return fail(c, v, path, "%s", perr);
+		f->src = srcs[i].src;
+		f->pointer = strdup(s + l);
+		return f->pointer ? 0 : fail(c, v, path, "out of memory");
+	}
+	return fail(c, v, path, "'%s' must start with request: or response: (input: or output: for a probe), then a JSON Pointer such as /score",
+		    s);
+}
+
+static int parse_field_map(struct ctx *c, yaml_node_t *n, const char *path,
+			   bool pseudonymise, struct st_decision_spec *d)
+{
+	yaml_node_pair_t *p;
+	struct st_decision_field *f;
+	char sub[PATH_LEN];
+	size_t j;
+
+	if (want_map(c, n, path))
+		return -1;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(c, p->key), *v = get_node(c, p->value);
+
+		if (!k || k->type != YAML_SCALAR_NODE || !v)
+			return fail(c, n, path, "keys must be strings");
+		key_path(sub, path, scalar(k));
+		if (!field_name_ok(scalar(k)))
+			return fail(c, k, sub, "a field name is [A-Za-z0-9_.-]{1,64}");
+		for (j = 0; j < d->nfields; j++)
+			if (!strcmp(d->fields[j].name, scalar(k)))
+				return fail(c, k, sub, "field name given twice");
+		if (d->nfields == ST_DECISION_MAX_FIELDS)
+			return fail(c, k, sub, "more than %d decision fields", ST_DECISION_MAX_FIELDS);
+		f = &d->fields[d->nfields];
+		memset(f, 0, sizeof(*f));
+		f->name = strdup(scalar(k));
+		if (!f->name)
+			return fail(c, k, sub, "out of memory");
+		d->nfields++;
+		f->pseudonymise = pseudonymise;
+		if (parse_field_ref(c, v, sub, f))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * decision: {clear: {name: "response:/ptr", ...},
+ *            pseudonymise: {name: "request:/ptr", ...}, max_string: N}
+ */
+static int parse_decision(struct ctx *c, yaml_node_t *map, const char *path,
+			  struct st_decision_spec *d)
+{
+	static const char *const keys[] = { "clear", "pseudonymise", "max_string", NULL };
+	yaml_node_t *n = map_get(c, map, "decision"), *v;
+	char sub[PATH_LEN], item[PATH_LEN];
+	uint64_t max;
+
+	if (!n)
+		return 0;
+	key_path(sub, path, "decision");
+	if (want_map(c, n, sub) || check_keys(c, n, sub, keys))
+		return -1;
+	if (!d->fields) {
+		d->fields = calloc(ST_DECISION_MAX_FIELDS, sizeof(*d->fields));
+		if (!d->fields)
+			return fail(c, n, sub, "out of memory");
+	}
+	v = map_get(c, n, "clear");
+	key_path(item, sub, "clear");
+	if (v && parse_field_map(c, v, item, false, d))
+		return -1;
+	v = map_get(c, n, "pseudonymise");
+	key_path(item, sub, "pseudonymise");
+	if (v && parse_field_map(c, v, item, true, d))
+		return -1;
+	v = map_get(c, n, "max_string");
+	key_path(item, sub, "max_string");
+	if (v) {
+		if (get_u64(c, v, item, 1, ST_DECISION_MAX_STRING, &max))
+			return -1;
+		d->max_string = (uint32_t)max;
+	}
+	return 0;
+}
+
+static void free_decision(struct st_decision_spec *d)
+{
+	size_t i;
+
+	for (i = 0; d->fields && i < d->nfields; i++) {
+		free(d->fields[i].name);
+		free(d->fields[i].pointer);
+	}
+	free(d->fields);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * system_facts: {annex_iii_category: ..., jurisdiction: ...,
+ * training_data_version: ...}: string facts about the whole system, in
+ * system_activation and the export header (as "fact.<key>").
+ */
+static int parse_facts(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
+{
+	yaml_node_t *n = map_get(c, root, "system_facts");
+	yaml_node_pair_t *p;
+	char sub[PATH_LEN];
+	size_t count;
+
+	if (!n)
+		return 0;
+	if (want_map(c, n, "system_facts"))
+		return -1;
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count > ST_MAX_FACTS)
+		return fail(c, n, "system_facts", "more than %d facts", ST_MAX_FACTS);
+	cfg->facts = calloc(count ? count : 1, sizeof(*cfg->facts));
+	if (!cfg->facts)
+		return fail(c, n, "system_facts", "out of memory");
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(c, p->key), *v = get_node(c, p->value);
+		struct st_fact_cfg *f = &cfg->facts[cfg->nfacts];
+
+		if (!k || k->type != YAML_SCALAR_NODE || !v)
+			return fail(c, n, "system_facts", "keys must be strings");
+		key_path(sub, "system_facts", scalar(k));
+		if (!field_name_ok(scalar(k)) || strlen(scalar(k)) > 59)
+			return fail(c, k, sub, "a fact name is [A-Za-z0-9_.-]{1,59}");
+		f->name = strdup(scalar(k));
+		if (!f->name)
+			return fail(c, k, sub, "out of memory");
+		cfg->nfacts++;
+		snprintf(f->key, sizeof(f->key), "fact.%s", f->name);
+		if (get_string(c, v, sub, 0, &f->value))
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- probes and targets ------------------------------------------------ */
 
 static const char *const probe_keys[] = {
-	"symbol", "offset", "input", "output", "no_endbr_skip", NULL,
+	"symbol", "offset", "input", "output", "no_endbr_skip", "decision", NULL,
 };
 
 static int parse_probe_site(struct ctx *c, yaml_node_t *n, const char *path,
@@ -635,7 +803,7 @@ static int parse_probe(struct ctx *c, yaml_node_t *n, const char *path,
 	key_path(sub, path, "output");
 	if (v && parse_capture(c, v, sub, &p->out, 1))
 		return -1;
-	return 0;
+	return parse_decision(c, n, path, &p->decision);
 }
 
 static int parse_probes(struct ctx *c, yaml_node_t *map, const char *path,
@@ -673,7 +841,7 @@ static int parse_probes(struct ctx *c, yaml_node_t *map, const char *path,
 
 static const char *const target_keys[] = {
 	"name", "path", "exe", "maps", "pid", "on_loss", "signal", "probes",
-	"hold", "preset", "model_globs", NULL,
+	"hold", "preset", "model_globs", "http", NULL,
 };
 
 /* ---- string lists (model_globs) ---------------------------------------- */
@@ -801,6 +969,200 @@ static int parse_preset(struct ctx *c, yaml_node_t *map, const char *path,
 	return 0;
 }
 
+/* ---- http: wire capture of the target's own sockets ------------------- */
+
+static const char *const default_excludes[] = {
+	"/health", "/health/*", "/healthz", "/livez", "/readyz", "/ready", "/live",
+	"/metrics", "/favicon.ico",
+};
+
+struct http_preset {
+	const char *name;
+	const char *paths[3];
+	const char *fields[8][2];	/* name, "request:/..." | "response:/..." */
+};
+
+/*
+ * The common protocols, so most users write no pointers. Only counts,
+ * names and classes are kept in clear; prompts, completions and tensors
+ * only as the body HMAC.
+ */
+static const struct http_preset http_presets[] = {
+	{ "openai", { "/v1/chat/completions", "/v1/completions", NULL },
+	  { { "model_version", "response:/model" },
+	    { "request_model", "request:/model" },
+	    { "prompt_tokens", "response:/usage/prompt_tokens" },
+	    { "completion_tokens", "response:/usage/completion_tokens" },
+	    { "finish_reason", "response:/choices/0/finish_reason" },
+	    { "stream", "request:/stream" } } },
+	{ "kserve-v1", { "/v1/models/*:predict", NULL, NULL },
+	  { { "prediction", "response:/predictions/0" } } },
+	{ "open-inference", { "/v2/models/*/infer", "/v2/models/*/versions/*/infer", NULL },
+	  { { "model_name", "response:/model_name" },
+	    { "model_version", "response:/model_version" },
+	    { "output0_name", "response:/outputs/0/name" },
+	    { "output0", "response:/outputs/0/data/0" } } },
+};
+
+static int copy_list(char ***out, size_t *n, const char *const *src, size_t count)
+{
+	size_t i;
+
+	*out = calloc(count ? count : 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (i = 0; i < count && src[i]; i++) {
+		(*out)[i] = strdup(src[i]);
+		if (!(*out)[i])
+			return -1;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int apply_http_preset(struct ctx *c, yaml_node_t *n, const char *path,
+			     struct st_http_cfg *h)
+{
+	const struct http_preset *p = NULL;
+	struct st_decision_field *f;
+	size_t i, j, np = 0;
+
+	for (i = 0; i < ARRAY_SIZE(http_presets); i++)
+		if (!strcmp(h->preset, http_presets[i].name))
+			p = &http_presets[i];
+	if (!p)
+		return fail(c, n, path, "'%s' is not one of: openai, kserve-v1, open-inference",
+			    h->preset);
+	while (np < 3 && p->paths[np])
+		np++;
+	if (!h->paths && copy_list(&h->paths, &h->npaths, p->paths, np))
+		return fail(c, n, path, "out of memory");
+	if (!h->methods) {
+		static const char *const post[] = { "POST" };
+
+		if (copy_list(&h->methods, &h->nmethods, post, 1))
+			return fail(c, n, path, "out of memory");
+	}
+	if (!h->decision.fields) {
+		h->decision.fields = calloc(ST_DECISION_MAX_FIELDS, sizeof(*h->decision.fields));
+		if (!h->decision.fields)
+			return fail(c, n, path, "out of memory");
+	}
+	for (i = 0; i < 8 && p->fields[i][0]; i++) {
+		bool have = false;
+
+		for (j = 0; j < h->decision.nfields; j++)
+			have |= !strcmp(h->decision.fields[j].name, p->fields[i][0]);
+		if (have || h->decision.nfields == ST_DECISION_MAX_FIELDS)
+			continue;	/* the operator's own field of that name wins */
+		f = &h->decision.fields[h->decision.nfields];
+		f->name = strdup(p->fields[i][0]);
+		f->src = !strncmp(p->fields[i][1], "request:", 8) ? ST_DSRC_REQUEST : ST_DSRC_RESPONSE;
+		f->pointer = strdup(strchr(p->fields[i][1], ':') + 1);
+		if (!f->name || !f->pointer)
+			return fail(c, n, path, "out of memory");
+		h->decision.nfields++;
+	}
+	return 0;
+}
+
+static int parse_http_ports(struct ctx *c, yaml_node_t *map, const char *path,
+			    struct st_http_cfg *h)
+{
+	yaml_node_t *n = map_get(c, map, "ports");
+	char sub[PATH_LEN], item[PATH_LEN];
+	size_t i, count;
+	uint64_t v;
+
+	key_path(sub, path, "ports");
+	if (!n)
+		return fail(c, map, sub, "required key is missing (the port(s) the server listens on)");
+	if (want_seq(c, n, sub))
+		return -1;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!count || count > ST_HTTP_MAX_PORTS)
+		return fail(c, n, sub, "needs 1 to %d ports", ST_HTTP_MAX_PORTS);
+	for (i = 0; i < count; i++) {
+		index_path(item, sub, i);
+		if (get_u64(c, get_node(c, n->data.sequence.items.start[i]), item, 1, 65535, &v))
+			return -1;
+		h->ports[h->nports++] = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int parse_http(struct ctx *c, yaml_node_t *map, const char *path,
+		      struct st_http_cfg *h)
+{
+	static const char *const keys[] = {
+		"ports", "paths", "methods", "exclude_paths", "max_body", "client_address",
+		"preset", "decision", "ringbuf_bytes", NULL,
+	};
+	static const char *const client[] = { "pseudonymise", "omit", NULL };
+	yaml_node_t *n = map_get(c, map, "http"), *v;
+	char sub[PATH_LEN], item[PATH_LEN];
+	int which;
+
+	if (!n)
+		return 0;
+	key_path(sub, path, "http");
+	if (want_map(c, n, sub) || check_keys(c, n, sub, keys))
+		return -1;
+	h->enabled = true;
+	h->line = line_of(n);
+	h->max_body = 65536;
+	if (parse_http_ports(c, n, sub, h))
+		return -1;
+	v = map_get(c, n, "paths");
+	key_path(item, sub, "paths");
+	if (v && parse_str_list(c, v, item, &h->paths, &h->npaths))
+		return -1;
+	v = map_get(c, n, "methods");
+	key_path(item, sub, "methods");
+	if (v && parse_str_list(c, v, item, &h->methods, &h->nmethods))
+		return -1;
+	v = map_get(c, n, "exclude_paths");
+	key_path(item, sub, "exclude_paths");
+	if (v ? parse_str_list(c, v, item, &h->exclude, &h->nexclude) :
+	    copy_list(&h->exclude, &h->nexclude, default_excludes, ARRAY_SIZE(default_excludes)))
+		return v ? -1 : fail(c, n, item, "out of memory");
+	v = map_get(c, n, "max_body");
+	key_path(item, sub, "max_body");
+	if (v && get_u64(c, v, item, 0, 16u << 20, &h->max_body))
+		return -1;
+	v = map_get(c, n, "ringbuf_bytes");
+	key_path(item, sub, "ringbuf_bytes");
+	if (v) {
+		if (get_u64(c, v, item, 4096, 1u << 30, &h->ringbuf_bytes))
+			return -1;
+		if (h->ringbuf_bytes & (h->ringbuf_bytes - 1))
+			return fail(c, v, item, "must be a power of two");
+	}
+	v = map_get(c, n, "client_address");
+	key_path(item, sub, "client_address");
+	if (v) {
+		if (get_enum(c, v, item, client, &which))
+			return -1;
+		h->omit_client = which == 1;
+	}
+	if (parse_decision(c, n, sub, &h->decision))
+		return -1;
+	if (opt_string(c, n, sub, "preset", 0, &h->preset))
+		return -1;
+	key_path(item, sub, "preset");
+	return h->preset ? apply_http_preset(c, map_get(c, n, "preset"), item, h) : 0;
+}
+
+static void free_http(struct st_http_cfg *h)
+{
+	free_str_list(h->paths, h->npaths);
+	free_str_list(h->methods, h->nmethods);
+	free_str_list(h->exclude, h->nexclude);
+	free(h->preset);
+	free_decision(&h->decision);
+	memset(h, 0, sizeof(*h));
+}
+
 static int parse_signal(struct ctx *c, yaml_node_t *n, const char *path, int *out)
 {
 	static const struct {
@@ -898,8 +1260,11 @@ static int parse_target(struct ctx *c, yaml_node_t *n, const char *path,
 		return fail(c, map_get(c, n, "exe"), sub,
 			    "is an executable name, not a path (use 'path' for a path)");
 	}
-	if (parse_target_opts(c, n, path, t))
+	if (parse_target_opts(c, n, path, t) || parse_http(c, n, path, &t->http))
 		return -1;
+	/* an http target's inferences come from its sockets: probes optional */
+	if (t->http.enabled && !map_get(c, n, "probes"))
+		return 0;
 	return parse_probes(c, n, path, t, npreset);
 }
 
@@ -954,7 +1319,7 @@ static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
 	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
-	"models", "retention", NULL,
+	"models", "retention", "encryption", "risk_rules", "system_facts", NULL,
 };
 
 /* models: [{sha256: <64 hex>, version: <name>}] */
@@ -1012,6 +1377,133 @@ static int parse_models(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	return 0;
 }
 
+/* ---- risk_rules ------------------------------------------------------- */
+
+static const char *const risk_severities[] = { "low", "medium", "high", "critical", NULL };
+static const char *const risk_ops[] = { "<", "<=", ">", ">=", "==", "!=", NULL };
+
+static int risk_name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	return n >= 1 && n <= 64 && !s[n];
+}
+
+/* A finite decimal number: 0.7, -3, 1e-3. */
+static int get_double(struct ctx *c, yaml_node_t *n, const char *path, double *out)
+{
+	const char *s;
+	char *end;
+
+	if (want_text(c, n, path, "a number"))
+		return -1;
+	s = scalar(n);
+	errno = 0;
+	*out = strtod(s, &end);
+	if (!*s || *end || errno || *out != *out || *out > 1e300 || *out < -1e300)
+		return fail(c, n, path, "'%s' is not a finite number", s);
+	return 0;
+}
+
+static int parse_risk_set(struct ctx *c, yaml_node_t *rule, const char *path,
+			  struct st_risk_rule_cfg *r)
+{
+	yaml_node_t *in = map_get(c, rule, "in"), *not_in = map_get(c, rule, "not_in");
+	char sub[PATH_LEN];
+
+	if (in && not_in)
+		return fail(c, rule, path, "give one of in and not_in, not both");
+	r->op = in ? ST_RISK_IN : ST_RISK_NOT_IN;
+	key_path(sub, path, in ? "in" : "not_in");
+	if (parse_str_list(c, in ? in : not_in, sub, &r->set, &r->nset))
+		return -1;
+	if (!r->nset)
+		return fail(c, in ? in : not_in, sub, "must list at least one value");
+	return 0;
+}
+
+static int parse_risk_rule(struct ctx *c, yaml_node_t *n, const char *path,
+			   struct st_risk_rule_cfg *r)
+{
+	static const char *const keys[] = { "name", "field", "op", "value", "in",
+					    "not_in", "severity", NULL };
+	yaml_node_t *op = NULL, *value = NULL;
+	char sub[PATH_LEN];
+	int i;
+
+	if (want_map(c, n, path) || check_keys(c, n, path, keys))
+		return -1;
+	r->line = line_of(n);
+	if (req_string(c, n, path, "name", &r->name) ||
+	    req_string(c, n, path, "field", &r->field) ||
+	    req_string(c, n, path, "severity", &r->severity))
+		return -1;
+	key_path(sub, path, "name");
+	if (!risk_name_ok(r->name))
+		return fail(c, map_get(c, n, "name"), sub, "a rule name is [A-Za-z0-9_.-]{1,64}");
+	key_path(sub, path, "field");
+	if (!risk_name_ok(r->field))
+		return fail(c, map_get(c, n, "field"), sub, "a field name is [A-Za-z0-9_.-]{1,64}");
+	key_path(sub, path, "severity");
+	if (!in_list(risk_severities, r->severity)) {
+		char known[128];
+
+		join_list(known, sizeof(known), risk_severities);
+		return fail(c, map_get(c, n, "severity"), sub, "'%s' is not one of %s",
+			    r->severity, known);
+	}
+	op = map_get(c, n, "op");
+	value = map_get(c, n, "value");
+	if (!op && !value)
+		return map_get(c, n, "in") || map_get(c, n, "not_in") ?
+		       parse_risk_set(c, n, path, r) :
+		       fail(c, n, path, "needs op and value, or in / not_in");
+	if (map_get(c, n, "in") || map_get(c, n, "not_in"))
+		return fail(c, n, path, "give op and value, or in / not_in, not both");
+	if (!op || !value)
+		return fail(c, n, path, "op and value go together");
+	key_path(sub, path, "op");
+	if (want_text(c, op, sub, "one of < <= > >= == !="))
+		return -1;
+	for (i = 0; risk_ops[i] && strcmp(risk_ops[i], scalar(op)); i++)
+		;
+	if (!risk_ops[i])
+		return fail(c, op, sub, "'%s' is not one of < <= > >= == !=", scalar(op));
+	r->op = (enum st_risk_op)i;
+	key_path(sub, path, "value");
+	return get_double(c, value, sub, &r->value);
+}
+
+static int parse_risk_rules(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
+{
+	yaml_node_t *n = map_get(c, root, "risk_rules");
+	char item[PATH_LEN];
+	size_t i, j, count;
+
+	if (!n)
+		return 0;
+	if (want_seq(c, n, "risk_rules"))
+		return -1;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cfg->risk_rules = calloc(count ? count : 1, sizeof(*cfg->risk_rules));
+	if (!cfg->risk_rules)
+		return fail(c, n, "risk_rules", "out of memory");
+	cfg->nrisk_rules = count;
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item_node = get_node(c, n->data.sequence.items.start[i]);
+
+		index_path(item, "risk_rules", i);
+		if (parse_risk_rule(c, item_node, item, &cfg->risk_rules[i]))
+			return -1;
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->risk_rules[j].name, cfg->risk_rules[i].name))
+				return fail(c, item_node, item,
+					    "duplicate name '%s' (also risk_rules[%zu] at line %d)",
+					    cfg->risk_rules[i].name, j, cfg->risk_rules[j].line);
+	}
+	return 0;
+}
+
 /* A mapping of integers, e.g. segment: {max_records: 1, ...}. */
 struct num_key {
 	const char *key;
@@ -1029,6 +1521,7 @@ static const struct num_key segment_keys[] = {
 static const struct num_key checkpoint_keys[] = {
 	NUM("every_records", checkpoint.every_records, 1),
 	NUM("every_seconds", checkpoint.every_seconds, 1),
+	NUM("epoch_seconds", checkpoint.epoch_seconds, 0),
 };
 static const struct num_key retention_keys[] = {
 	NUM("decision_days", retention.decision_days, 0),
@@ -1136,6 +1629,35 @@ static int set_string_defaults(struct ctx *c, yaml_node_t *root,
 	       default_string(c, root, &cfg->metrics.listen, DEF_LISTEN) ? -1 : 0;
 }
 
+/*
+ * pin_dir is created in bpffs, which refuses names with a '.' (reserved
+ * there): mkdir fails with EPERM, which reads like a missing privilege.
+ */
+static int check_pin_dir(struct ctx *c, yaml_node_t *root, const char *pin_dir)
+{
+	char base[256];
+	const char *end, *start;
+
+	if (!pin_dir)
+		return 0;
+	if (pin_dir[0] != '/')
+		return fail(c, map_get(c, root, "pin_dir"), "pin_dir",
+			    "must be an absolute path in bpffs (e.g. /sys/fs/bpf/sealtrace)");
+	/* the last component, the one the agent creates in bpffs */
+	end = pin_dir + strlen(pin_dir);
+	while (end > pin_dir + 1 && end[-1] == '/')
+		end--;
+	start = end;
+	while (start > pin_dir && start[-1] != '/')
+		start--;
+	snprintf(base, sizeof(base), "%.*s", (int)(end - start), start);
+	if (strchr(base, '.'))
+		return fail(c, map_get(c, root, "pin_dir"), "pin_dir",
+			    "'%s': bpffs does not allow '.' in names; choose a name without one",
+			    base);
+	return 0;
+}
+
 static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 {
 	yaml_node_t *v;
@@ -1150,8 +1672,11 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	    opt_ident(c, root, "", "node_id", &cfg->node_id) ||
 	    opt_string(c, root, "", "state_dir", 0, &cfg->state_dir) ||
 	    opt_string(c, root, "", "pin_dir", 0, &cfg->pin_dir) ||
+	    check_pin_dir(c, root, cfg->pin_dir) ||
 	    parse_str_map(c, root, "keys", "dir", 0, &cfg->keys_dir) ||
 	    parse_str_map(c, root, "metrics", "listen", 1, &cfg->metrics.listen) ||
+	    parse_str_map(c, root, "encryption", "key_file", 0,
+			  &cfg->encryption.key_file) ||
 	    parse_ringbuf(c, root, cfg) ||
 	    parse_num_map(c, root, "segment", segment_keys, ARRAY_SIZE(segment_keys), cfg) ||
 	    parse_num_map(c, root, "checkpoint", checkpoint_keys,
@@ -1169,7 +1694,8 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	v = map_get(c, root, "model_globs");
 	if (v && parse_str_list(c, v, "model_globs", &cfg->model_globs, &cfg->nmodel_globs))
 		return -1;
-	if (parse_models(c, root, cfg))
+	if (parse_models(c, root, cfg) || parse_risk_rules(c, root, cfg) ||
+	    parse_facts(c, root, cfg))
 		return -1;
 	if (parse_targets(c, root, cfg))
 		return -1;
@@ -1525,8 +2051,10 @@ static void free_target(struct st_target_cfg *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->nprobes; i++)
+	for (i = 0; i < t->nprobes; i++) {
 		free(t->probes[i].symbol);
+		free_decision(&t->probes[i].decision);
+	}
 	free(t->probes);
 	free(t->name);
 	free(t->path);
@@ -1534,6 +2062,7 @@ static void free_target(struct st_target_cfg *t)
 	free(t->maps);
 	free(t->preset);
 	free_str_list(t->model_globs, t->nmodel_globs);
+	free_http(&t->http);
 }
 
 void st_config_free(struct st_config *cfg)
@@ -1549,12 +2078,25 @@ void st_config_free(struct st_config *cfg)
 	for (i = 0; i < cfg->nmodels; i++)
 		free(cfg->models[i].version);
 	free(cfg->models);
+	for (i = 0; i < cfg->nrisk_rules; i++) {
+		free(cfg->risk_rules[i].name);
+		free(cfg->risk_rules[i].field);
+		free(cfg->risk_rules[i].severity);
+		free_str_list(cfg->risk_rules[i].set, cfg->risk_rules[i].nset);
+	}
+	free(cfg->risk_rules);
+	for (i = 0; i < cfg->nfacts; i++) {
+		free(cfg->facts[i].name);
+		free(cfg->facts[i].value);
+	}
+	free(cfg->facts);
 	free(cfg->file);
 	free(cfg->system_id);
 	free(cfg->operator_id);
 	free(cfg->node_id);
 	free(cfg->state_dir);
 	free(cfg->keys_dir);
+	free(cfg->encryption.key_file);
 	free(cfg->pin_dir);
 	free(cfg->metrics.listen);
 	memset(cfg, 0, sizeof(*cfg));

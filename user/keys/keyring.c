@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* HMAC references and the HMAC key ring (see pseudo.h). */
+/* HMAC references and the HMAC key ring (see keyring.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/digest.h"
@@ -19,8 +17,9 @@
 
 struct ring_key {
 	char id[ST_KEY_ID_MAX + 1];
-	/* keyed once; each reference works on a copy, so the ring is const */
-	EVP_MAC_CTX *tmpl;
+	/* keyed once; a reference copies its states (digest.h), so the ring
+	 * is const and a reference allocates nothing */
+	struct st_hmac_key *mac;
 };
 
 struct st_keyring {
@@ -42,50 +41,16 @@ int st_key_id_valid(const char *id, size_t len)
 	return 1;
 }
 
-static EVP_MAC_CTX *hmac_ctx(const void *key, size_t klen)
-{
-	OSSL_PARAM params[2];
-	EVP_MAC_CTX *ctx;
-	EVP_MAC *mac;
-
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return NULL;
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);	/* the context holds its own reference */
-	if (!ctx)
-		return NULL;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						     (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key, klen, params) != 1) {
-		EVP_MAC_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-static int mac_final(EVP_MAC_CTX *ctx, const void *msg, size_t mlen,
-		     uint8_t out[32])
-{
-	size_t outl = 0;
-
-	if (EVP_MAC_update(ctx, msg, mlen) != 1 ||
-	    EVP_MAC_final(ctx, out, &outl, 32) != 1 || outl != 32)
-		return -1;
-	return 0;
-}
-
 int st_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
 		   uint8_t out[32])
 {
-	EVP_MAC_CTX *ctx = hmac_ctx(key, klen);
+	struct st_hmac_key *k = st_hmac_key_new(key, klen);
 	int rc;
 
-	if (!ctx)
+	if (!k)
 		return -1;
-	rc = mac_final(ctx, msg, mlen, out);
-	EVP_MAC_CTX_free(ctx);
+	rc = st_hmac_key_mac(k, msg, mlen, out);
+	st_hmac_key_free(k);
 	return rc;
 }
 
@@ -95,9 +60,9 @@ void st_keyring_free(struct st_keyring *kr)
 
 	if (!kr)
 		return;
-	/* the contexts hold the key; OpenSSL cleanses it when freeing them */
+	/* the states are key material; freeing them wipes them */
 	for (i = 0; i < kr->n; i++)
-		EVP_MAC_CTX_free(kr->keys[i].tmpl);
+		st_hmac_key_free(kr->keys[i].mac);
 	free(kr->keys);
 	free(kr);
 }
@@ -136,9 +101,9 @@ static int add_key(struct st_keyring *kr, const char *path, int lineno,
 	k = &kr->keys[kr->n];
 	memcpy(k->id, line, idlen);
 	k->id[idlen] = '\0';
-	k->tmpl = hmac_ctx(key, sizeof(key));
+	k->mac = st_hmac_key_new(key, sizeof(key));
 	OPENSSL_cleanse(key, sizeof(key));
-	if (!k->tmpl)
+	if (!k->mac)
 		return st_errf(err, errlen, "%s:%d: OpenSSL HMAC setup failed", path,
 			    lineno);
 	kr->n++;
@@ -241,18 +206,11 @@ static int ref(const struct ring_key *k, const void *bytes, size_t len,
 	       char *out, size_t outlen)
 {
 	uint8_t mac[32];
-	EVP_MAC_CTX *ctx;
 	size_t idlen = strlen(k->id);
-	int rc;
 
 	if (outlen < 12 + idlen + 1 + ST_HASH_HEX + 1)
 		return -1;
-	ctx = EVP_MAC_CTX_dup(k->tmpl);
-	if (!ctx)
-		return -1;
-	rc = mac_final(ctx, bytes, len, mac);
-	EVP_MAC_CTX_free(ctx);
-	if (rc)
+	if (st_hmac_key_mac(k->mac, bytes, len, mac))
 		return -1;
 	memcpy(out, "hmac-sha256:", 12);
 	memcpy(out + 12, k->id, idlen);

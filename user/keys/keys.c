@@ -19,6 +19,7 @@
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/digest.h"
 #include "sealtrace/keys/keys.h"
+#include "sealtrace/keys/vkey.h"
 #include "sealtrace/keys/keyring.h"
 #include "sealtrace/base/file.h"
 
@@ -62,7 +63,7 @@ bad:
 }
 
 /* "<YYYYMMDD>-<8 random hex>": sortable by creation, unique enough. */
-static int new_key_line(char *line, size_t linelen, char *id, size_t idlen)
+int st_keys_new_line(char *line, size_t linelen, char *id, size_t idlen)
 {
 	uint8_t key[ST_HMAC_KEY_LEN], rnd[4];
 	char khex[2 * ST_HMAC_KEY_LEN + 1], rhex[9];
@@ -133,7 +134,7 @@ int st_keys_generate(const char *dir, char *err, size_t errlen)
 		st_errf(err, errlen, "%s: Ed25519 key generation failed", dir);
 		goto out;
 	}
-	if (new_key_line(line, sizeof(line), id, sizeof(id))) {
+	if (st_keys_new_line(line, sizeof(line), id, sizeof(id))) {
 		st_errf(err, errlen, "%s: random key generation failed", dir);
 		goto out;
 	}
@@ -174,7 +175,7 @@ int st_keys_rotate_hmac(const char *dir, char *new_id, size_t idlen,
 	if (st_keyring_load_file(&kr, path, err, errlen))
 		return -1;
 	st_keyring_free(kr);
-	if (new_key_line(line, sizeof(line), new_id, idlen))
+	if (st_keys_new_line(line, sizeof(line), new_id, idlen))
 		return st_errf(err, errlen, "%s: random key generation failed", path);
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0) {
@@ -203,23 +204,23 @@ static int check_ed25519(EVP_PKEY *k, const char *path, char *err,
 	return 0;
 }
 
-int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
-			size_t errlen)
+/* An Ed25519 key from a PEM file: its private key, or a public key. */
+static int pem_key_load(const char *path, bool private_key, EVP_PKEY **out,
+			char *err, size_t errlen)
 {
-	char path[4096];
 	EVP_PKEY *k;
 	FILE *f;
 
 	*out = NULL;
-	if (path_in(path, sizeof(path), keys_dir, "signing.key"))
-		return st_errf(err, errlen, "%s: path too long", keys_dir);
 	f = st_fopen_regular(path, err, errlen);
 	if (!f)
 		return -1;
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	k = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) :
+			  PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
-		return st_errf(err, errlen, "%s: not a PEM private key", path);
+		return st_errf(err, errlen, "%s: not a PEM %s key", path,
+			       private_key ? "private" : "public");
 	if (check_ed25519(k, path, err, errlen)) {
 		EVP_PKEY_free(k);
 		return -1;
@@ -228,25 +229,20 @@ int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
 	return 0;
 }
 
-int st_pubkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+int st_signing_key_load(const char *keys_dir, EVP_PKEY **out, char *err,
+			size_t errlen)
 {
-	EVP_PKEY *k;
-	FILE *f;
+	char path[4096];
 
 	*out = NULL;
-	f = st_fopen_regular(path, err, errlen);
-	if (!f)
-		return -1;
-	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!k)
-		return st_errf(err, errlen, "%s: not a PEM public key", path);
-	if (check_ed25519(k, path, err, errlen)) {
-		EVP_PKEY_free(k);
-		return -1;
-	}
-	*out = k;
-	return 0;
+	if (path_in(path, sizeof(path), keys_dir, "signing.key"))
+		return st_errf(err, errlen, "%s: path too long", keys_dir);
+	return pem_key_load(path, true, out, err, errlen);
+}
+
+int st_pubkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	return pem_key_load(path, false, out, err, errlen);
 }
 
 int st_pubkey_raw(EVP_PKEY *key, uint8_t out[32])
@@ -452,8 +448,14 @@ out:
 int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
 		  char *err, size_t errlen)
 {
+	return st_keyset_add_named(ks, key, name, NULL, err, errlen);
+}
+
+int st_keyset_add_named(struct st_keyset *ks, EVP_PKEY *key, const char *name,
+			const char *note_name, char *err, size_t errlen)
+{
 	EVP_PKEY **k;
-	char **nm, *dup;
+	char **nm, **nn, *dup, *ndup = NULL;
 	size_t i;
 
 	for (i = 0; i < ks->n; i++)
@@ -467,23 +469,61 @@ int st_keyset_add(struct st_keyset *ks, EVP_PKEY *key, const char *name,
 	nm = realloc(ks->name, (ks->n + 1) * sizeof(*nm));
 	if (nm)
 		ks->name = nm;
+	nn = realloc(ks->note_name, (ks->n + 1) * sizeof(*nn));
+	if (nn)
+		ks->note_name = nn;
 	dup = strdup(name);
-	if (!k || !nm || !dup) {
+	if (note_name)
+		ndup = strdup(note_name);
+	if (!k || !nm || !nn || !dup || (note_name && !ndup)) {
 		free(dup);
+		free(ndup);
 		EVP_PKEY_free(key);
 		return st_errf(err, errlen, "%s: out of memory", name);
 	}
 	ks->key[ks->n] = key;
 	ks->name[ks->n] = dup;
+	ks->note_name[ks->n] = ndup;
 	ks->n++;
 	return 0;
+}
+
+/* A verifier key string, in a file or given as the argument itself. */
+static int add_vkey(struct st_keyset *ks, const char *path, const char *text,
+		    char *err, size_t errlen)
+{
+	char name[ST_VKEY_NAME_MAX], why[256];
+	EVP_PKEY *k;
+	uint8_t type;
+
+	if (st_vkey_parse(text, name, sizeof(name), &type, &k, why, sizeof(why)))
+		return st_errf(err, errlen, "%s: %s", path, why);
+	if (type != ST_VKEY_ED25519) {
+		EVP_PKEY_free(k);
+		return st_errf(err, errlen, "%s: a cosignature (witness) key, not a log's signing key",
+			       path);
+	}
+	return st_keyset_add_named(ks, k, path, name, err, errlen);
 }
 
 int st_keyset_add_file(struct st_keyset *ks, const char *path, char *err,
 		       size_t errlen)
 {
+	char text[ST_VKEY_MAX + 2];
 	EVP_PKEY *k;
+	FILE *f;
+	size_t n;
 
+	f = st_fopen_regular(path, err, errlen);
+	if (!f && errno == ENOENT && strchr(path, '+'))
+		return add_vkey(ks, "verifier key", path, err, errlen);
+	if (!f)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (n && text[0] != '-' && strchr(text, '+'))
+		return add_vkey(ks, path, text, err, errlen);
 	if (st_pubkey_load(path, &k, err, errlen))
 		return -1;
 	return st_keyset_add(ks, k, path, err, errlen);
@@ -549,8 +589,261 @@ void st_keyset_free(struct st_keyset *ks)
 	for (i = 0; i < ks->n; i++) {
 		EVP_PKEY_free(ks->key[i]);
 		free(ks->name[i]);
+		free(ks->note_name[i]);
 	}
 	free(ks->key);
 	free(ks->name);
+	free(ks->note_name);
 	memset(ks, 0, sizeof(*ks));
+}
+
+/* ---- signing epochs (forward security) --------------------------------- */
+
+#define EPOCH_FILE	"signing.epoch"
+#define NEXT_KEY	"signing.key.next"
+
+int st_epoch_read(const char *dir, struct st_epoch_state *out, char *err,
+		  size_t errlen)
+{
+	char path[4200], buf[160];
+	unsigned long long e, t;
+	size_t n;
+	FILE *f;
+
+	out->epoch = 1;
+	out->started_ns = 0;
+	out->key_hash[0] = '\0';
+	if (path_in(path, sizeof(path), dir, EPOCH_FILE))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	f = st_fopen_regular(path, err, errlen);
+	if (!f)
+		return errno == ENOENT ? 1 : -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (sscanf(buf, "epoch %llu started_ns %llu key %71s", &e, &t, out->key_hash) != 3 || !e)
+		return st_errf(err, errlen, "%s: expected 'epoch N started_ns T key sha256:HEX'",
+			       path);
+	out->epoch = e;
+	out->started_ns = t;
+	return 0;
+}
+
+int st_epoch_write(const char *dir, const struct st_epoch_state *s, char *err,
+		   size_t errlen)
+{
+	char path[4200], tmp[4300], buf[160];
+	int n;
+
+	if (path_in(path, sizeof(path), dir, EPOCH_FILE))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(buf, sizeof(buf), "epoch %llu started_ns %llu key %s\n",
+		     (unsigned long long)s->epoch, (unsigned long long)s->started_ns,
+		     s->key_hash);
+	unlink(tmp);
+	if (write_new(tmp, buf, (size_t)n, 0644, err, errlen))
+		return -1;
+	if (rename(tmp, path)) {
+		unlink(tmp);
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	return st_fsync_dir(dir, err, errlen);
+}
+
+int st_epoch_prepare(const char *dir, EVP_PKEY **next, char *err, size_t errlen)
+{
+	char path[4200], *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	*next = NULL;
+	if (path_in(path, sizeof(path), dir, NEXT_KEY))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	*next = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (!*next || pem_of(*next, 1, &pem, &len)) {
+		EVP_PKEY_free(*next);
+		*next = NULL;
+		return st_errf(err, errlen, "%s: Ed25519 key generation failed", path);
+	}
+	rc = write_new(path, pem, len, 0600, err, errlen);
+	if (!rc)
+		rc = st_fsync_dir(dir, err, errlen);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (rc) {
+		EVP_PKEY_free(*next);
+		*next = NULL;
+	}
+	return rc;
+}
+
+int st_epoch_pending(const char *dir, EVP_PKEY **next, char *err, size_t errlen)
+{
+	char path[4200];
+	FILE *f;
+
+	*next = NULL;
+	if (path_in(path, sizeof(path), dir, NEXT_KEY))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	f = st_fopen_regular(path, err, errlen);
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	*next = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!*next || check_ed25519(*next, path, err, errlen)) {
+		EVP_PKEY_free(*next);
+		*next = NULL;
+		/* a half-written next key was never announced: drop it */
+		return st_epoch_discard(dir, err, errlen) ? -1 : 0;
+	}
+	return 1;
+}
+
+/* Zero a key file's bytes through fd once its last name is gone. */
+static int unlink_shredded(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : st_errf(err, errlen, "%s: %s", path,
+						     strerror(errno));
+	if (unlink(path)) {
+		close(fd);
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	rc = shred_fd(fd, path, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int st_epoch_discard(const char *dir, char *err, size_t errlen)
+{
+	char path[4200];
+
+	if (path_in(path, sizeof(path), dir, NEXT_KEY))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	if (unlink_shredded(path, err, errlen))
+		return -1;
+	return st_fsync_dir(dir, err, errlen);
+}
+
+/* retired/signing-epoch-<N>.pub: the public half stays for verifiers. */
+static int retire_epoch_pub(const char *dir, EVP_PKEY *cur, uint64_t epoch,
+			    char *err, size_t errlen)
+{
+	char rdir[4200], path[4300], *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path_in(rdir, sizeof(rdir), dir, ST_KEYS_RETIRED_DIR))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	if (mkdir(rdir, 0755) && errno != EEXIST)
+		return st_errf(err, errlen, "%s: %s", rdir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/signing-epoch-%llu.pub", rdir,
+		 (unsigned long long)epoch);
+	if (pem_of(cur, 0, &pem, &len))
+		return st_errf(err, errlen, "%s: PEM encoding failed", path);
+	unlink(path);	/* a retry after a crash writes the same key again */
+	rc = write_new(path, pem, len, 0644, err, errlen);
+	free(pem);
+	return rc ? -1 : st_fsync_dir(rdir, err, errlen);
+}
+
+/* signing.pub replaced by the new public key (tmp, rename). */
+static int replace_pub(const char *dir, EVP_PKEY *next, char *err, size_t errlen)
+{
+	char path[4200], tmp[4300], *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path_in(path, sizeof(path), dir, "signing.pub"))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if (pem_of(next, 0, &pem, &len))
+		return st_errf(err, errlen, "%s: PEM encoding failed", path);
+	unlink(tmp);
+	rc = write_new(tmp, pem, len, 0644, err, errlen);
+	free(pem);
+	if (rc)
+		return -1;
+	if (rename(tmp, path))
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+int st_epoch_commit(const char *dir, EVP_PKEY *cur, EVP_PKEY *next,
+		    uint64_t old_epoch, uint64_t now_ns, char *err, size_t errlen)
+{
+	struct st_epoch_state es = { .epoch = old_epoch + 1, .started_ns = now_ns };
+	char key[4200], next_path[4200];
+	int old_fd, rc;
+
+	if (st_pubkey_hash(next, es.key_hash))
+		return st_errf(err, errlen, "%s: SHA-256 of the new key failed", dir);
+	if (path_in(key, sizeof(key), dir, "signing.key") ||
+	    path_in(next_path, sizeof(next_path), dir, NEXT_KEY))
+		return st_errf(err, errlen, "%s: path too long", dir);
+	if (retire_epoch_pub(dir, cur, old_epoch, err, errlen))
+		return -1;
+	/* held across the rename: the old key's bytes are zeroed through it */
+	old_fd = open(key, O_RDWR | O_CLOEXEC);
+	if (old_fd < 0)
+		return st_errf(err, errlen, "%s: %s", key, strerror(errno));
+	if (rename(next_path, key)) {
+		rc = st_errf(err, errlen, "%s: %s", key, strerror(errno));
+		close(old_fd);
+		return rc;
+	}
+	rc = st_fsync_dir(dir, err, errlen);
+	if (!rc)
+		rc = shred_fd(old_fd, key, err, errlen);
+	close(old_fd);
+	if (!rc)
+		rc = replace_pub(dir, next, err, errlen);
+	if (!rc)
+		rc = st_epoch_write(dir, &es, err, errlen);
+	return rc;
+}
+
+int st_epoch_message(char *out, size_t outlen, const char *key_name,
+		     uint64_t epoch, uint64_t seq, const char *prev_hex,
+		     const uint8_t pub[32])
+{
+	char hex[65];
+	int n;
+
+	st_hex(pub, 32, hex);
+	n = snprintf(out, outlen, "sealtrace key_epoch v1\n%s\n%llu\n%llu\n%s\n%s\n",
+		     key_name, (unsigned long long)epoch, (unsigned long long)seq,
+		     prev_hex, hex);
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+int st_ed25519_sign(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[64])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t siglen = 64;
+	int ok;
+
+	if (!md)
+		return -1;
+	ok = EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestSign(md, sig, &siglen, msg, len) == 1 && siglen == 64;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
+int st_ed25519_verify(EVP_PKEY *key, const void *msg, size_t len,
+		      const uint8_t sig[64])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok;
+
+	if (!md)
+		return -1;
+	ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestVerify(md, sig, 64, msg, len) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/file.h"
+#include "sealtrace/log/access.h"
 #include "sealtrace/log/chain.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/keys/keys.h"
@@ -50,11 +54,46 @@ struct lstream {
 	bool head_known;		/* false after a resumed open of a
 					 * purged stream, until retention asks */
 	struct st_merkle block_tree;	/* before the block being filled */
+	uint64_t room;			/* records the store takes, as known
+					 * while the writer has a job (below) */
 	struct st_scan_block pos;	/* the last block on disk */
+	char last_id[ST_EVENT_ID_LEN + 1];	/* of the last record appended */
 	/* the oldest segment as read by retention, while it stays oldest */
 	bool have_oldest;
 	struct st_seg_info oldest;
 	struct st_scan_head after_oldest;
+};
+
+/*
+ * A finished block on its way to disk: compress + write (+ fsync) run on
+ * the writer thread while the next block fills, or inline without one.
+ * One job at a time; while it is in flight the stores belong to the
+ * writer and the log thread touches none of them. Its result is applied
+ * ("reaped") by the log thread: only then do the stats, the resume
+ * position and the unsynced flag move, so anything that reports
+ * durability (st_log_flush, checkpoints, close) reaps first.
+ */
+struct wjob {
+	struct lstream *st;		/* NULL: fsync only */
+	struct st_buf buf;		/* the block's lines */
+	uint64_t first_seq, nrec, opened_ns, now_ns;
+	struct st_merkle tree;		/* before the block (resume state) */
+	bool sync;			/* fsync every store afterwards */
+	/* results */
+	int rc;
+	bool synced, have_pos;
+	struct st_scan_block pos;
+	char err[ERR_LEN];
+};
+
+struct writer {
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done_cv;
+	bool pending, done, stop;	/* under mu */
+	bool busy;			/* handed over, not reaped (log thread) */
+	struct wjob job;
 };
 
 struct st_log {
@@ -78,6 +117,15 @@ struct st_log {
 	size_t rnd_pos;
 	struct st_log_stats stats;
 	char hold_err[ERR_LEN];		/* last legal hold problem recorded */
+	struct writer w;
+	/* signing epochs (log.h) */
+	struct st_epoch_state epoch;
+	EVP_PKEY *next_key;		/* signing.key.next found at open */
+	EVP_PKEY *retiring;		/* the epoch key before log->key, until
+					 * its files are retired (epoch_commit) */
+	char seen_epoch_key[ST_PUBKEY_HASH_LEN + 1];	/* key_hash of the last
+							 * key_epoch read at open */
+	uint64_t access_scan_ns;	/* last look at <state_dir>/access */
 };
 
 
@@ -120,47 +168,270 @@ static void note_failure(struct st_log *log, const char *msg)
 	snprintf(log->pending_err, sizeof(log->pending_err), "%s", msg);
 }
 
-static int sync_all(struct st_log *log, char *err, size_t errlen)
+/* ---- the writer ------------------------------------------------------ */
+
+/* Writer side: compress, (seal,) write, fsync; touches only stores. */
+static void run_job(struct st_log *log, struct wjob *j)
 {
+	struct st_store *store;
 	int i;
 
-	if (!log->unsynced)
-		return 0;
+	j->rc = 0;
+	j->synced = j->have_pos = false;
+	if (j->st) {
+		store = j->st->store;
+		j->rc = st_store_append(store, j->buf.p, j->buf.len, j->first_seq,
+					j->nrec, j->now_ns, j->err, sizeof(j->err));
+		if (j->rc)
+			return;
+		j->have_pos = !st_store_last_block(store, j->pos.segment,
+						   &j->pos.offset, &j->pos.end);
+	}
+	if (!j->sync)
+		return;
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (st_store_sync(log->s[i].store, err, errlen))
-			return -1;
-	log->unsynced = false;
-	log->last_sync_ns = st_realtime_ns();
-	log->stats.fsyncs++;
+		if (st_store_sync(log->s[i].store, j->err, sizeof(j->err))) {
+			j->rc = -1;
+			return;
+		}
+	j->synced = true;
+}
+
+static void *writer_main(void *arg)
+{
+	struct st_log *log = arg;
+	struct writer *w = &log->w;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (!w->pending)
+			break;		/* stop, nothing left */
+		w->pending = false;
+		pthread_mutex_unlock(&w->mu);
+		run_job(log, &w->job);
+		pthread_mutex_lock(&w->mu);
+		w->done = true;
+		pthread_cond_signal(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* A failed block goes back in front of what was appended since. */
+static int restore_block(struct st_log *log, struct wjob *j, char *err,
+			 size_t errlen)
+{
+	struct lstream *st = j->st;
+	struct st_buf tmp;
+
+	st_buf_put(&j->buf, st->block.p, st->block.len);
+	if (j->buf.oom) {
+		j->buf.oom = false;
+		return st_errf(err, errlen, "log: out of memory keeping a block for a retry (%s)",
+			       j->err);
+	}
+	tmp = st->block;
+	st->block = j->buf;
+	j->buf = tmp;
+	st->block_opened_ns = j->opened_ns;
+	st->block_first_seq = j->first_seq;
+	st->block_records += j->nrec;
+	st->block_tree = j->tree;
 	return 0;
 }
 
+/* Log side: wait for the job in flight, if any, and apply its result. */
+static int reap(struct st_log *log, char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	struct wjob *j = &w->job;
+	struct lstream *st = j->st;
+
+	if (!w->busy)
+		return 0;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->done)
+			pthread_cond_wait(&w->done_cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+	}
+	w->busy = false;
+	if (st)
+		st->room = st_store_room(st->store);
+	if (j->rc && st && !j->have_pos) {
+		/* not written (a failed fsync after it leaves it written) */
+		if (restore_block(log, j, err, errlen))
+			return -1;
+		j->buf.len = 0;
+		return st_errf(err, errlen, "%s", j->err);
+	}
+	j->buf.len = 0;
+	if (st && j->have_pos) {
+		st->pos = (struct st_scan_block){
+			.valid = true, .offset = j->pos.offset, .end = j->pos.end,
+			.first_seq = j->first_seq, .next_seq = j->first_seq + j->nrec,
+			.tree = j->tree,
+		};
+		memcpy(st->pos.segment, j->pos.segment, sizeof(st->pos.segment));
+	}
+	if (st && (j->have_pos || !j->rc)) {
+		log->stats.persisted[st->id] += j->nrec;
+		log->stats.blocks_written++;
+		log->stats.bytes_written = st_store_bytes(log->s[0].store) +
+					   st_store_bytes(log->s[1].store);
+		log->unsynced = true;
+	}
+	if (j->synced) {
+		log->unsynced = false;
+		log->last_sync_ns = st_realtime_ns();
+		log->stats.fsyncs++;
+	}
+	return j->rc ? st_errf(err, errlen, "%s", j->err) : 0;
+}
+
+/* Reap only if the writer is already done: never waits. */
+static int poll_reap(struct st_log *log, char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	bool done;
+
+	if (!w->busy)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	return done ? reap(log, err, errlen) : 0;
+}
+
+/*
+ * Hand st's block (NULL: none) to the writer, with an fsync of every
+ * store after it when sync. The previous job is reaped first, so at most
+ * one block is in flight. Without a writer thread the job runs here and
+ * its result is returned at once.
+ */
+static int submit(struct st_log *log, struct lstream *st, bool sync,
+		  char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	struct wjob *j = &w->job;
+	struct st_buf tmp;
+	uint64_t room;
+
+	if (reap(log, err, errlen))
+		return -1;
+	j->st = st;
+	j->sync = sync;
+	if (st) {
+		tmp = j->buf;		/* the block's buffer goes, an empty one comes */
+		j->buf = st->block;
+		st->block = tmp;
+		st->block.len = 0;
+		j->first_seq = st->block_first_seq;
+		j->nrec = st->block_records;
+		j->opened_ns = st->block_opened_ns;
+		j->tree = st->block_tree;
+		j->now_ns = st_realtime_ns();
+		/* what the segment takes after this block, unless it also
+		 * ends by size: a lower bound until the job is reaped */
+		room = st_store_room(st->store);
+		st->room = room == UINT64_MAX ? room :
+			   room > j->nrec ? room - j->nrec : log->o.seg_max_records;
+		st->block_records = 0;
+	}
+	w->busy = true;
+	if (!w->threaded) {
+		run_job(log, j);
+		return reap(log, err, errlen);
+	}
+	pthread_mutex_lock(&w->mu);
+	w->done = false;
+	w->pending = true;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+/* How many more records st's segment takes; waits for the writer only
+ * when the lower bound says the block is full. */
+static uint64_t stream_room(struct st_log *log, struct lstream *st)
+{
+	char e[ERR_LEN];
+
+	if (!log->w.busy)
+		return st_store_room(st->store);
+	if (log->w.job.st != st || st->block_records < st->room)
+		return st->room;
+	if (reap(log, e, sizeof(e)))
+		note_failure(log, e);
+	return st_store_room(st->store);
+}
+
+static int start_writer(struct st_log *log, char *err, size_t errlen)
+{
+	struct writer *w = &log->w;
+	int e;
+
+	sigset_t all, old;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	/* signals (SIGTERM, SIGINT ...) stay the caller's: the writer starts
+	 * with all of them blocked, so they interrupt the caller's poll */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = pthread_create(&w->thread, NULL, writer_main, log);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return st_errf(err, errlen, "log: writer thread: %s", strerror(e));
+	w->threaded = true;
+	return 0;
+}
+
+/* Reap (result reported by the caller's flush/close) and join. */
+static void stop_writer(struct st_log *log)
+{
+	struct writer *w = &log->w;
+	char e[ERR_LEN];
+
+	if (reap(log, e, sizeof(e)))
+		fprintf(stderr, "sealtrace: log: last block not written: %s\n", e);
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->threaded = false;
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done_cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+/* ---- blocks and sync -------------------------------------------------- */
+
+/* Everything written is durable when this returns 0. */
+static int sync_all(struct st_log *log, char *err, size_t errlen)
+{
+	if (reap(log, err, errlen))
+		return -1;
+	if (!log->unsynced)
+		return 0;
+	if (submit(log, NULL, true, err, errlen) || reap(log, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* The block to the writer (fsync'd with it under the every-block policy). */
 static int flush_stream(struct st_log *log, struct lstream *st, char *err,
 			size_t errlen)
 {
 	if (!st->block_records)
 		return 0;
-	if (st_store_append(st->store, st->block.p, st->block.len,
-			    st->block_first_seq, st->block_records,
-			    st_realtime_ns(), err, errlen))
-		return -1;
-	if (!st_store_last_block(st->store, st->pos.segment, &st->pos.offset,
-				 &st->pos.end)) {
-		st->pos.valid = true;
-		st->pos.first_seq = st->block_first_seq;
-		st->pos.next_seq = st->block_first_seq + st->block_records;
-		st->pos.tree = st->block_tree;
-	}
-	log->stats.persisted[st->id] += st->block_records;
-	log->stats.blocks_written++;
-	log->stats.bytes_written = st_store_bytes(log->s[0].store) +
-				   st_store_bytes(log->s[1].store);
-	st->block.len = 0;
-	st->block_records = 0;
-	log->unsynced = true;
-	if (!log->o.fsync_every_ms)
-		return sync_all(log, err, errlen);
-	return 0;
+	return submit(log, st, !log->o.fsync_every_ms, err, errlen);
 }
 
 static int flush_all(struct st_log *log, char *err, size_t errlen)
@@ -204,11 +475,11 @@ static int append(struct st_log *log, const struct st_record *rec,
 		return st_errf(err, errlen, "log: unknown event type %d", rec->type);
 	st = &log->s[st_event_stream(rec->type)];
 	if (st->block.len >= BLOCK_HARD_MAX) {
-		if (flush_stream(log, st, err, errlen))
+		if (flush_stream(log, st, err, errlen) || reap(log, err, errlen))
 			return -1;	/* the backlog is full: refuse */
 	} else if (st->block_records &&
-		   (st->block_records >= st_store_room(st->store) ||
-		    st->block.len >= BLOCK_TARGET)) {
+		   (st->block.len >= BLOCK_TARGET ||
+		    st->block_records >= stream_room(log, st))) {
 		try_flush(log, st);
 	}
 	if (event_id(log, rec->timestamp_ns, id))
@@ -246,8 +517,9 @@ static int append(struct st_log *log, const struct st_record *rec,
 	}
 	st->block_records++;
 	st->next_seq++;
+	memcpy(st->last_id, id, sizeof(st->last_id));
 	log->stats.appended[st->id]++;
-	if (st->block_records >= st_store_room(st->store))
+	if (st->block_records >= stream_room(log, st))
 		try_flush(log, st);	/* end the segment on the exact count */
 	if (internal)
 		return 0;
@@ -278,41 +550,20 @@ static int write_checkpoint_file(struct lstream *st, const char *note,
 				 size_t len, char *err, size_t errlen)
 {
 	char tmp[4200], final[4200];
-	ssize_t w;
-	int fd, dfd;
 
 	snprintf(tmp, sizeof(tmp), "%s/checkpoint.tmp", st->dir);
 	snprintf(final, sizeof(final), "%s/checkpoint", st->dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return st_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-	w = write(fd, note, len);
-	if (w != (ssize_t)len || fsync(fd)) {
-		st_errf(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	/* rename: a reader sees the old note or the new one, never half */
-	if (rename(tmp, final))
-		return st_errf(err, errlen, "%s: %s", final, strerror(errno));
-	dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd)) {
-		st_errf(err, errlen, "%s: fsync: %s", st->dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
+	/* a reader sees the old note or the new one, never half */
+	return st_replace_file(st->dir, final, tmp, note, len, 0644, err, errlen);
 }
 
 static int checkpoint_record(struct st_log *log, struct lstream *st,
-			     const struct st_ckpt *c, const char *note,
-			     const char *trigger, char *err, size_t errlen)
+			     const struct st_ckpt *c, const struct st_merkle *tree,
+			     const char *note, const char *trigger, char *err,
+			     size_t errlen)
 {
-	char root[ST_HASH_HEX + 1];
-	struct st_kv d[5] = {
+	char root[ST_HASH_HEX + 1], frontier[ST_FRONTIER_HEX_MAX + 1];
+	struct st_kv d[6] = {
 		{ .key = "checkpoint_stream", .kind = ST_KV_STR,
 		  .v.s = st_stream_name(st->id) },
 		{ .key = "tree_size", .kind = ST_KV_UINT, .v.u = c->size },
@@ -327,6 +578,17 @@ static int checkpoint_record(struct st_log *log, struct lstream *st,
 	};
 
 	st_hex(c->root, ST_HASH_LEN, root);
+	/*
+	 * The tree's frontier at the signed size: with it, the lines up to
+	 * the next signed head prove a record in that head without reading
+	 * the stream from seq 0 (sealtrace reconstruct). Nothing trusts it:
+	 * a wrong frontier gives a root the next note refutes.
+	 */
+	if (tree->size == c->size && c->size) {
+		st_frontier_format(tree, frontier);
+		d[r.ndetails++] = (struct st_kv){ .key = "frontier", .kind = ST_KV_STR,
+						  .v.s = frontier };
+	}
 	return append(log, &r, true, err, errlen);
 }
 
@@ -376,6 +638,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		      size_t errlen)
 {
 	struct st_ckpt c[ST_STREAM__COUNT];
+	struct st_merkle signed_tree[ST_STREAM__COUNT];
 	size_t at[ST_STREAM__COUNT];
 	int i;
 
@@ -389,6 +652,7 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 
 		snprintf(c[i].origin, sizeof(c[i].origin), "%s", st->origin);
 		c[i].size = st->tree.size;
+		signed_tree[i] = st->tree;
 		if (st_merkle_root(&st->tree, log->h, c[i].root))
 			return st_errf(err, errlen, "log: SHA-256 failed");
 		at[i] = log->note.len;
@@ -408,14 +672,217 @@ static int checkpoint(struct st_log *log, const char *trigger, char *err,
 		write_resume(log, &log->s[i], log->note.p + at[i]);
 	}
 	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (checkpoint_record(log, &log->s[i], &c[i], log->note.p + at[i],
-				      trigger, err, errlen))
+		if (checkpoint_record(log, &log->s[i], &c[i], &signed_tree[i],
+				      log->note.p + at[i], trigger, err, errlen))
 			return -1;
 	log->since_ckpt = 0;
 	log->last_ckpt_ns = st_realtime_ns();
 	log->stats.checkpoints += ST_STREAM__COUNT;
 	log->stats.last_checkpoint_ns = log->last_ckpt_ns;
 	return 0;
+}
+
+/* ---- signing epochs (log.h) ------------------------------------------- */
+
+/*
+ * The new key's public half, signed by the current key over its place in
+ * the system stream (keys.h st_epoch_message), as a key_epoch record.
+ */
+static int key_epoch_record(struct st_log *log, EVP_PKEY *next, char *err,
+			    size_t errlen)
+{
+	struct lstream *st = &log->s[ST_STREAM_SYSTEM];
+	char msg[1024], prev[ST_HASH_HEX + 1], pubhex[65], sighex[129];
+	char newh[ST_PUBKEY_HASH_LEN + 1], oldh[ST_PUBKEY_HASH_LEN + 1];
+	uint8_t pub[32], sig[64];
+	uint64_t epoch = log->epoch.epoch + 1;
+	struct st_kv d[6];
+	struct st_record r = {
+		.type = ST_ET_KEY_EPOCH, .timestamp_ns = st_realtime_ns(),
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d, .ndetails = 6,
+	};
+	int n;
+
+	st_chain_prev_hex(&st->chain, prev);
+	if (st_pubkey_raw(next, pub) || st_pubkey_hash(next, newh) ||
+	    st_pubkey_hash(log->key, oldh))
+		return st_errf(err, errlen, "log: Ed25519 public key unavailable");
+	n = st_epoch_message(msg, sizeof(msg), log->key_name, epoch, st->next_seq,
+			     prev, pub);
+	if (n < 0 || st_ed25519_sign(log->key, msg, (size_t)n, sig))
+		return st_errf(err, errlen, "log: signing the key_epoch statement failed");
+	st_hex(pub, sizeof(pub), pubhex);
+	st_hex(sig, sizeof(sig), sighex);
+	d[0] = (struct st_kv){ .key = "epoch", .kind = ST_KV_UINT, .v.u = epoch };
+	d[1] = (struct st_kv){ .key = "epoch_seconds", .kind = ST_KV_UINT,
+			       .v.u = log->o.epoch_seconds };
+	d[2] = (struct st_kv){ .key = "key_hash", .kind = ST_KV_STR, .v.s = newh };
+	d[3] = (struct st_kv){ .key = "prev_key_hash", .kind = ST_KV_STR, .v.s = oldh };
+	d[4] = (struct st_kv){ .key = "public_key", .kind = ST_KV_STR, .v.s = pubhex };
+	d[5] = (struct st_kv){ .key = "signature", .kind = ST_KV_STR, .v.s = sighex };
+	return append(log, &r, true, err, errlen);
+}
+
+/*
+ * The announced key signs from now on (in memory at once: once its
+ * key_epoch record is in the block, no head may be signed by the old key);
+ * the files follow in epoch_commit once that record is on disk.
+ */
+static void epoch_switch(struct st_log *log, EVP_PKEY *next, uint64_t now_ns)
+{
+	EVP_PKEY_free(log->retiring);	/* a commit still pending: superseded */
+	log->retiring = log->key;
+	log->key = next;
+	log->epoch.epoch++;
+	log->epoch.started_ns = now_ns;
+}
+
+/* signing.key.next over signing.key, the old one zeroed and gone (keys.h). */
+static int epoch_commit(struct st_log *log, char *err, size_t errlen)
+{
+	if (!log->retiring)
+		return 0;
+	if (st_epoch_commit(log->keys_dir, log->retiring, log->key,
+			    log->epoch.epoch - 1, log->epoch.started_ns, err, errlen))
+		return -1;
+	EVP_PKEY_free(log->retiring);	/* OpenSSL clears the private bytes */
+	log->retiring = NULL;
+	return st_pubkey_hash(log->key, log->epoch.key_hash) ?
+		st_errf(err, errlen, "log: SHA-256 of a public key failed") : 0;
+}
+
+/* The announced key becomes the signing key; the old one is erased. */
+static int install_next(struct st_log *log, EVP_PKEY *next, uint64_t now_ns,
+			char *err, size_t errlen)
+{
+	epoch_switch(log, next, now_ns);
+	return epoch_commit(log, err, errlen);
+}
+
+static bool epoch_due(const struct st_log *log, uint64_t now_ns)
+{
+	uint64_t len = log->o.epoch_seconds * 1000000000ull;
+
+	return log->o.epoch_seconds && now_ns >= log->epoch.started_ns &&
+	       now_ns - log->epoch.started_ns >= len;
+}
+
+/*
+ * Next key on disk first (a crash leaves it for the open to resolve),
+ * then its announcement, written and synced, then the switch. No
+ * checkpoint between announcement and switch: the first head after a
+ * key_epoch record is always the new key's.
+ */
+static int epoch_advance(struct st_log *log, uint64_t now_ns, char *err,
+			 size_t errlen)
+{
+	EVP_PKEY *next;
+
+	if (st_epoch_prepare(log->keys_dir, &next, err, errlen))
+		return -1;
+	if (key_epoch_record(log, next, err, errlen)) {
+		EVP_PKEY_free(next);	/* not announced: the next open erases it */
+		return -1;
+	}
+	epoch_switch(log, next, now_ns);
+	/* a failure here leaves the files to the next tick, or to the open
+	 * after a crash (which finds signing.key.next and its record) */
+	if (flush_all(log, err, errlen) || sync_all(log, err, errlen))
+		return -1;
+	return epoch_commit(log, err, errlen);
+}
+
+/*
+ * At open: the epoch state, and an interrupted change. signing.key.next
+ * whose key_epoch record reached the log is installed; one that did not
+ * was never announced and is erased. A signing.epoch that names another
+ * key than signing.key is one change behind (a crash after the rename).
+ */
+static int epoch_open(struct st_log *log, char *err, size_t errlen)
+{
+	char cur[ST_PUBKEY_HASH_LEN + 1], next[ST_PUBKEY_HASH_LEN + 1];
+	uint64_t now = st_realtime_ns();
+	EVP_PKEY *k = log->next_key;
+	int rc;
+
+	log->next_key = NULL;
+	if (k) {
+		if (st_pubkey_hash(k, next)) {
+			EVP_PKEY_free(k);
+			return st_errf(err, errlen, "log: SHA-256 of a public key failed");
+		}
+		if (!strcmp(next, log->seen_epoch_key))
+			return install_next(log, k, now, err, errlen);
+		EVP_PKEY_free(k);
+		if (st_epoch_discard(log->keys_dir, err, errlen))
+			return -1;
+	}
+	if (st_pubkey_hash(log->key, cur))
+		return st_errf(err, errlen, "log: SHA-256 of a public key failed");
+	if (!strcmp(cur, log->epoch.key_hash) || !log->o.epoch_seconds)
+		return 0;
+	if (log->epoch.key_hash[0])
+		log->epoch.epoch++;	/* renamed, but the file not rewritten */
+	log->epoch.started_ns = now;
+	memcpy(log->epoch.key_hash, cur, sizeof(cur));
+	rc = st_epoch_write(log->keys_dir, &log->epoch, err, errlen);
+	return rc;
+}
+
+/* ---- reads recorded while no agent answered (access.h) ---------------- */
+
+#define ACCESS_SCAN_NS		1000000000ULL
+#define ACCESS_BATCH		256
+
+static int access_record(struct st_log *log, const struct st_access_note *n,
+			 char *err, size_t errlen)
+{
+	char actor[40], reqd[40];
+	struct st_kv d[7];
+	struct st_record r = {
+		.type = ST_ET_LOG_ACCESS, .timestamp_ns = st_realtime_ns(),
+		.pid = n->pid > 0 && n->pid <= INT32_MAX ? (int32_t)n->pid : 0,
+		.input_len = -1, .output_len = -1, .duration_ns = -1,
+		.details = d,
+	};
+	size_t k = 0;
+
+	snprintf(actor, sizeof(actor), "uid:%" PRId64, n->uid);
+	snprintf(reqd, sizeof(reqd), "gid:%" PRId64, n->gid);
+	d[k++] = (struct st_kv){ .key = "action", .kind = ST_KV_STR, .v.s = n->action };
+	d[k++] = (struct st_kv){ .key = "actor", .kind = ST_KV_STR, .v.s = actor };
+	d[k++] = (struct st_kv){ .key = "actor_gid", .kind = ST_KV_STR, .v.s = reqd };
+	d[k++] = (struct st_kv){ .key = "filter", .kind = ST_KV_STR, .v.s = n->filter };
+	d[k++] = (struct st_kv){ .key = "outcome", .kind = ST_KV_STR, .v.s = n->outcome };
+	d[k++] = (struct st_kv){ .key = "requested_ns", .kind = ST_KV_UINT, .v.u = n->time_ns };
+	if (n->reason[0])
+		d[k++] = (struct st_kv){ .key = "reason", .kind = ST_KV_STR, .v.s = n->reason };
+	r.ndetails = k;
+	return append(log, &r, true, err, errlen);
+}
+
+/*
+ * Pending-access files become log_access records; the files go only once
+ * the records are on disk (a crash in between records a read twice,
+ * never not at all).
+ */
+static int seal_pending_access(struct st_log *log, char *err, size_t errlen)
+{
+	struct st_access_pending p;
+	size_t i;
+	int rc = 0;
+
+	log->access_scan_ns = st_realtime_ns();
+	if (st_access_pending_read(log->state_dir, ACCESS_BATCH, &p, err, errlen))
+		return -1;
+	for (i = 0; i < p.n && !rc; i++)
+		rc = access_record(log, &p.note[i], err, errlen);
+	if (!rc && p.n)
+		rc = flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+		     st_access_pending_done(log->state_dir, &p, err, errlen) ? -1 : 0;
+	st_access_pending_free(&p);
+	return rc;
 }
 
 /* ---- tick, flush, close ----------------------------------------------- */
@@ -433,8 +900,11 @@ static int retry_failed(struct st_log *log, char *err, size_t errlen)
 int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 {
 	struct lstream *st;
+	bool access_due;
 	int i;
 
+	if (poll_reap(log, err, errlen))
+		note_failure(log, err);
 	if (retry_failed(log, err, errlen))
 		return -1;
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
@@ -444,21 +914,47 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen)
 			if (flush_stream(log, st, err, errlen))
 				return -1;
 	}
-	if (log->o.fsync_every_ms && log->unsynced &&
+	/* the policy's fsync goes to the writer behind the blocks before it:
+	 * nothing waits for it (flush and checkpoints do their own) */
+	if (log->o.fsync_every_ms && (log->unsynced || log->w.busy) &&
 	    (now_ns < log->last_sync_ns ||
-	     now_ns - log->last_sync_ns >= log->o.fsync_every_ms * 1000000ULL))
-		if (sync_all(log, err, errlen))
+	     now_ns - log->last_sync_ns >= log->o.fsync_every_ms * 1000000ULL)) {
+		log->last_sync_ns = now_ns;	/* requested; reaping sets it again */
+		if (submit(log, NULL, true, err, errlen))
 			return -1;
+	}
 	if (log->o.ckpt_every_seconds &&
 	    (now_ns < log->last_ckpt_ns ||
 	     now_ns - log->last_ckpt_ns >= log->o.ckpt_every_seconds * 1000000000ULL))
 		if (checkpoint(log, "time", err, errlen))
 			return -1;
-	for (i = 0; i < ST_STREAM__COUNT; i++) {
+	/*
+	 * Pending-access notes and signing epochs flush, sync, sign and
+	 * rotate keys: they run with no block in flight, so the writer's
+	 * job is reaped (waited for) first when either is due.
+	 */
+	access_due = now_ns < log->access_scan_ns ||
+		     now_ns - log->access_scan_ns >= ACCESS_SCAN_NS;
+	if ((access_due || log->retiring || epoch_due(log, now_ns)) &&
+	    reap(log, err, errlen))
+		return -1;
+	if (access_due && seal_pending_access(log, err, errlen))
+		return -1;
+	if (log->retiring && (flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+			      epoch_commit(log, err, errlen)))
+		return -1;
+	if (epoch_due(log, now_ns) &&
+	    (epoch_advance(log, now_ns, err, errlen) ||
+	     checkpoint(log, "epoch", err, errlen)))
+		return -1;
+	if (poll_reap(log, err, errlen))
+		return -1;
+	for (i = 0; i < ST_STREAM__COUNT && !log->w.busy; i++) {
 		st = &log->s[i];
-		/* rotate by age only between blocks */
+		/* rotate by age only between blocks, with the writer idle */
 		if (!st->block_records && st_store_tick(st->store, now_ns, err, errlen))
 			return -1;
+		st->room = st_store_room(st->store);
 	}
 	return 0;
 }
@@ -469,6 +965,13 @@ int st_log_flush(struct st_log *log, char *err, size_t errlen)
 		return -1;
 	log->write_failed = false;
 	return sync_all(log, err, errlen);
+}
+
+const char *st_log_last_event_id(const struct st_log *log, enum st_stream s)
+{
+	if ((unsigned)s >= ST_STREAM__COUNT || !log->s[s].next_seq)
+		return NULL;
+	return log->s[s].last_id;
 }
 
 uint64_t st_log_seq(const struct st_log *log, enum st_stream s)
@@ -487,14 +990,18 @@ static void log_free(struct st_log *log)
 {
 	int i;
 
+	stop_writer(log);
 	for (i = 0; i < ST_STREAM__COUNT; i++) {
 		st_store_close(log->s[i].store, NULL, 0);
 		st_buf_free(&log->s[i].block);
 	}
+	st_buf_free(&log->w.job.buf);
 	st_buf_free(&log->line);
 	st_buf_free(&log->note);
 	st_hasher_free(log->h);
 	EVP_PKEY_free(log->key);
+	EVP_PKEY_free(log->next_key);
+	EVP_PKEY_free(log->retiring);
 	st_keyset_free(&log->accept);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd);	/* releases the flock */
@@ -514,7 +1021,8 @@ int st_log_close(struct st_log *log, char *err, size_t errlen)
 		return 0;
 	/* the final head covers everything; its own records follow it */
 	if (checkpoint(log, "close", err, errlen) ||
-	    flush_all(log, err, errlen) || sync_all(log, err, errlen))
+	    flush_all(log, err, errlen) || sync_all(log, err, errlen) ||
+	    epoch_commit(log, err, errlen))
 		rc = -1;
 	for (i = 0; i < ST_STREAM__COUNT && !rc; i++) {
 		rc = st_store_close(log->s[i].store, err, errlen);
@@ -553,6 +1061,12 @@ static int resume_cb(void *ctx, const struct st_scan_rec *r, char *err,
 			     st_stream_name(r->stream), r->segment, r->p->hdr.seq);
 			return 1;
 		}
+	}
+	if (r->p->rec.type == ST_ET_KEY_EPOCH) {
+		t = st_record_detail(&r->p->rec, "key_hash");
+		if (t && t->kind == ST_KV_STR)
+			snprintf(rs->log->seen_epoch_key, sizeof(rs->log->seen_epoch_key),
+				 "%s", t->v.s);
 	}
 	t = st_record_detail(&r->p->rec, "trigger");
 	rs->last_was_close = r->p->rec.type == ST_ET_CHECKPOINT && t &&
@@ -825,7 +1339,9 @@ static int init_log(struct st_log *log, const struct st_log_opts *o,
 		return st_errf(err, errlen, "%s: %s", o->state_dir, strerror(errno));
 	if (lock_state(log, err, errlen) ||
 	    st_signing_key_load(o->keys_dir, &log->key, err, errlen) ||
-	    load_accepted_keys(log, err, errlen))
+	    load_accepted_keys(log, err, errlen) ||
+	    st_epoch_read(o->keys_dir, &log->epoch, err, errlen) < 0 ||
+	    st_epoch_pending(o->keys_dir, &log->next_key, err, errlen) < 0)
 		return -1;
 	if (st_ckpt_key_name(log->key_name, sizeof(log->key_name), o->system_id,
 			     o->node_id))
@@ -858,6 +1374,7 @@ static int open_streams(struct st_log *log, const struct st_log_opts *o,
 		    st_store_recover(st->dir, st_realtime_ns(), &rec[i], err, errlen) ||
 		    resume_stream(log, st, unclean, err, errlen))
 			return -1;
+		st->room = st_store_room(st->store);
 	}
 	return 0;
 }
@@ -889,7 +1406,11 @@ int st_log_open(struct st_log **out, const struct st_log_opts *o, char *err,
 	if (unclean && !any_torn &&
 	    recovery_record(log, &log->s[ST_STREAM_SYSTEM], NULL, false, err, errlen))
 		goto bad;
-	if (rotation_record(log, err, errlen))
+	if (rotation_record(log, err, errlen) || epoch_open(log, err, errlen) ||
+	    st_access_dir_ensure(log->state_dir, err, errlen) ||
+	    seal_pending_access(log, err, errlen))
+		goto bad;
+	if (o->writer_thread && start_writer(log, err, errlen))
 		goto bad;
 	/* sign what this run continues from, recovery notes included */
 	if (checkpoint(log, "open", err, errlen))
@@ -1119,6 +1640,9 @@ int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
 	int rc, i;
 
 	memset(rep, 0, sizeof(*rep));
+	/* segments are read and removed below: the writer stands still */
+	if (reap(log, err, errlen))
+		note_failure(log, err);
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		if (find_head(log, &log->s[i], err, errlen))
 			return -1;
@@ -1149,7 +1673,11 @@ int st_log_retain(struct st_log *log, const uint64_t days[ST_STREAM__COUNT],
 		};
 		if (order[i] == ST_STREAM_SYSTEM && dec->head.seq)
 			c.keep_seq = dec->head.anchor_seq;
-		rc = retain_stream(log, st, &c, rep, err, errlen);
+		/* with a shipper, nothing goes before the database has it */
+		rc = st_ship_mark_read(log->state_dir, order[i], &c.ship_required,
+				       &c.shipped_size, err, errlen);
+		if (!rc)
+			rc = retain_stream(log, st, &c, rep, err, errlen);
 	}
 	st_holds_free(&holds);
 	return rc;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* RFC 6962 Merkle tree: frontier, roots and multiproofs (see merkle.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sealtrace/base/errf.h"
 #include "sealtrace/log/merkle.h"
 
 int st_merkle_leaf(struct st_hasher *h, const void *line, size_t len,
@@ -183,19 +183,6 @@ static int node_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static int mr_err(struct mroot *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int mr_err(struct mroot *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, r->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Largest power of two < n (n >= 2). Compared as k < n - k, not
  * 2k < n: for n above 2^63 the shift would wrap to 0 and loop for ever
@@ -221,7 +208,7 @@ static int mroot_rec(struct mroot *r, uint64_t lo, uint64_t hi, size_t a,
 	if (a == b) {
 		n = bsearch(&key, r->nodes, r->nnodes, sizeof(key), node_cmp);
 		if (!n)
-			return mr_err(r, "proof lacks the hash of leaves [%llu, %llu)",
+			return st_errf(r->err, r->errlen, "proof lacks the hash of leaves [%llu, %llu)",
 				      (unsigned long long)lo,
 				      (unsigned long long)hi);
 		r->used[n - r->nodes] = true;
@@ -237,7 +224,7 @@ static int mroot_rec(struct mroot *r, uint64_t lo, uint64_t hi, size_t a,
 		;
 	if (mroot_rec(r, lo, mid, a, m, l) || mroot_rec(r, mid, hi, m, b, rr))
 		return -1;
-	return st_merkle_node(r->h, l, rr, out) ? mr_err(r, "hash failed") : 0;
+	return st_merkle_node(r->h, l, rr, out) ? st_errf(r->err, r->errlen, "hash failed") : 0;
 }
 
 int st_mproof_root(struct st_hasher *h, uint64_t size, const uint64_t *idx,
@@ -254,18 +241,18 @@ int st_mproof_root(struct st_hasher *h, uint64_t size, const uint64_t *idx,
 
 	for (i = 0; i < nleaves; i++)
 		if (idx[i] >= size || (i && idx[i] <= idx[i - 1]))
-			return mr_err(&r, "leaf index %llu out of order or beyond tree size %llu",
-				      (unsigned long long)idx[i],
-				      (unsigned long long)size);
+			return st_errf(err, errlen, "leaf index %llu out of order or beyond tree size %llu",
+				       (unsigned long long)idx[i],
+				       (unsigned long long)size);
 	if (!size) {
 		if (nnodes)
-			return mr_err(&r, "proof nodes for an empty tree");
+			return st_errf(err, errlen, "proof nodes for an empty tree");
 		return st_sha256(h, NULL, 0, NULL, 0, root);
 	}
 	r.nodes = malloc((nnodes ? nnodes : 1) * sizeof(*nodes));
 	r.used = calloc(nnodes ? nnodes : 1, sizeof(bool));
 	if (!r.nodes || !r.used) {
-		mr_err(&r, "out of memory");
+		st_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (nnodes)
@@ -273,7 +260,7 @@ int st_mproof_root(struct st_hasher *h, uint64_t size, const uint64_t *idx,
 	qsort(r.nodes, nnodes, sizeof(*nodes), node_cmp);
 	for (i = 1; i < nnodes; i++)
 		if (!node_cmp(&r.nodes[i - 1], &r.nodes[i])) {
-			mr_err(&r, "duplicate proof node [%llu, %llu)",
+			st_errf(err, errlen, "duplicate proof node [%llu, %llu)",
 			       (unsigned long long)r.nodes[i].lo,
 			       (unsigned long long)r.nodes[i].hi);
 			goto out;
@@ -282,7 +269,7 @@ int st_mproof_root(struct st_hasher *h, uint64_t size, const uint64_t *idx,
 		goto out;
 	for (i = 0; i < nnodes; i++)
 		if (!r.used[i]) {
-			mr_err(&r, "proof node [%llu, %llu) is not part of the tree",
+			st_errf(err, errlen, "proof node [%llu, %llu) is not part of the tree",
 			       (unsigned long long)r.nodes[i].lo,
 			       (unsigned long long)r.nodes[i].hi);
 			goto out;

@@ -28,6 +28,8 @@ static const char *const type_names[ST_ET__COUNT] = {
 	[ST_ET_LOG_ACCESS] = "log_access",
 	[ST_ET_OVERSIGHT] = "oversight",
 	[ST_ET_CONFIG_CHANGE] = "config_change",
+	[ST_ET_KEY_EPOCH] = "key_epoch",
+	[ST_ET_RISK] = "risk",
 };
 
 static const char *const stream_names[ST_STREAM__COUNT] = {
@@ -41,10 +43,20 @@ static const char *const keys[] = {
 	"system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
 	"comm", "container_id", "probe", "model_version", "model_artifact",
 	"input_hash", "input_len", "output_reference", "output_len",
+	"duration_ns", "ret", "human_override_applied", "decision",
+	"pseudonyms", "details", "preceding_event_hash",
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+/* schema 1: the same without decision and pseudonyms */
+static const char *const keys_v1[] = {
+	"schema_version", "event_id", "event_type", "timestamp_utc",
+	"system_id", "operator_id", "node_id", "stream", "seq", "pid", "tid",
+	"comm", "container_id", "probe", "model_version", "model_artifact",
+	"input_hash", "input_len", "output_reference", "output_len",
 	"duration_ns", "ret", "human_override_applied", "details",
 	"preceding_event_hash",
 };
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS_V1 (sizeof(keys_v1) / sizeof(keys_v1[0]))
 
 const char *st_event_type_name(enum st_event_type t)
 {
@@ -53,14 +65,20 @@ const char *st_event_type_name(enum st_event_type t)
 	return type_names[t];
 }
 
-int st_event_type_parse(const char *name)
+/* Index of name in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
 {
 	int i;
 
-	for (i = 0; i < ST_ET__COUNT; i++)
-		if (!strcmp(name, type_names[i]))
+	for (i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
 			return i;
 	return -1;
+}
+
+int st_event_type_parse(const char *name)
+{
+	return name_index(type_names, ST_ET__COUNT, name);
 }
 
 const char *st_stream_name(enum st_stream s)
@@ -72,12 +90,7 @@ const char *st_stream_name(enum st_stream s)
 
 int st_stream_parse(const char *name)
 {
-	int i;
-
-	for (i = 0; i < ST_STREAM__COUNT; i++)
-		if (!strcmp(name, stream_names[i]))
-			return i;
-	return -1;
+	return name_index(stream_names, ST_STREAM__COUNT, name);
 }
 
 enum st_stream st_event_stream(enum st_event_type t)
@@ -99,18 +112,27 @@ static void put_dec(char *out, uint64_t v, int width)
 
 int st_time_format(uint64_t ns, char out[ST_TIME_LEN + 1])
 {
-	time_t sec = (time_t)(ns / 1000000000ULL);
+	/* records come in time order: the date and time of the last second
+	 * formatted (per thread) spares a gmtime_r per record */
+	static __thread uint64_t last_sec = UINT64_MAX;
+	static __thread char last[ST_TIME_LEN + 1];
+	uint64_t s = ns / 1000000000ULL;
+	time_t sec = (time_t)s;
 	struct tm tm;
 
-	if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999)
-		return -1;
-	memcpy(out, "0000-00-00T00:00:00.000000000Z", ST_TIME_LEN + 1);
-	put_dec(out, (uint64_t)tm.tm_year + 1900, 4);
-	put_dec(out + 5, (uint64_t)tm.tm_mon + 1, 2);
-	put_dec(out + 8, (uint64_t)tm.tm_mday, 2);
-	put_dec(out + 11, (uint64_t)tm.tm_hour, 2);
-	put_dec(out + 14, (uint64_t)tm.tm_min, 2);
-	put_dec(out + 17, (uint64_t)tm.tm_sec, 2);
+	if (s != last_sec) {
+		if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999)
+			return -1;
+		memcpy(last, "0000-00-00T00:00:00.000000000Z", ST_TIME_LEN + 1);
+		put_dec(last, (uint64_t)tm.tm_year + 1900, 4);
+		put_dec(last + 5, (uint64_t)tm.tm_mon + 1, 2);
+		put_dec(last + 8, (uint64_t)tm.tm_mday, 2);
+		put_dec(last + 11, (uint64_t)tm.tm_hour, 2);
+		put_dec(last + 14, (uint64_t)tm.tm_min, 2);
+		put_dec(last + 17, (uint64_t)tm.tm_sec, 2);
+		last_sec = s;
+	}
+	memcpy(out, last, ST_TIME_LEN + 1);
 	put_dec(out + 20, ns % 1000000000ULL, 9);
 	return 0;
 }
@@ -251,73 +273,268 @@ static bool is_ref(const char *s)
 	return !s || !strncmp(s, "hmac-sha256:", 12);
 }
 
-static void put_opt_int(struct st_buf *b, const char *key, int64_t v)
+/*
+ * The writer reserves a bound for the whole line once and then stores
+ * bytes directly (kept at the cursor *p, written back to b->len before a
+ * call into json.c); strings that need no escaping are copied whole.
+ * The bytes are exactly those of the st_json_* writers (json.h rules).
+ */
+#define LIT(p, s)	put_raw(p, s, sizeof(s) - 1)
+#define NUM_MAX		22	/* '"' '-' 20 digits '"' */
+
+static void put_raw(char **p, const char *s, size_t n)
 {
-	st_json_key(b, key);
-	if (v == -1)
-		st_json_null(b);
+	memcpy(*p, s, n);
+	*p += n;
+}
+
+/* Bytes st_json_str may write for n input bytes (\u00xx is the longest). */
+static size_t str_bound(const char *s)
+{
+	return s ? 6 * strlen(s) + 2 : 4;
+}
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* A byte of x below n (n <= 0x80), or a zero byte: the classic SWAR tests. */
+static inline uint64_t has_less(uint64_t x, uint64_t n)
+{
+	return (x - ONES * n) & ~x & HIGHS;
+}
+
+static inline uint64_t has_zero(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* No byte needs an escape or a UTF-8 check: 8 bytes a step. */
+static bool plain(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint64_t x;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, u + i, 8);
+		if ((x & HIGHS) | has_less(x, 0x20) | has_zero(x ^ (ONES * '"')) |
+		    has_zero(x ^ (ONES * '\\')))
+			return false;
+	}
+	for (; i < n; i++)
+		if (u[i] < 0x20 || u[i] >= 0x80 || u[i] == '"' || u[i] == '\\')
+			return false;
+	return true;
+}
+
+static void put_str(struct st_buf *b, char **p, const char *s)
+{
+	size_t n;
+
+	if (!s) {
+		LIT(p, "null");
+		return;
+	}
+	n = strlen(s);
+	if (plain(s, n)) {
+		*(*p)++ = '"';
+		put_raw(p, s, n);
+		*(*p)++ = '"';
+		return;
+	}
+	b->len = (size_t)(*p - b->p);	/* within the reservation */
+	st_json_str(b, s, n);
+	*p = b->p + b->len;
+}
+
+static void put_mag(char **p, bool neg, uint64_t mag)
+{
+	char tmp[20];
+	size_t n = 0;
+	bool quote = mag > ST_JSON_SAFE_INT;
+
+	do {
+		tmp[n++] = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (quote)
+		*(*p)++ = '"';
+	if (neg)
+		*(*p)++ = '-';
+	while (n)
+		*(*p)++ = tmp[--n];
+	if (quote)
+		*(*p)++ = '"';
+}
+
+static void put_int(char **p, int64_t v)
+{
+	if (v < 0)
+		put_mag(p, true, (uint64_t)0 - (uint64_t)v);
 	else
-		st_json_int(b, v);
-	st_buf_putc(b, ',');
+		put_mag(p, false, (uint64_t)v);
 }
 
-static void put_opt_str(struct st_buf *b, const char *key, const char *s)
+/* -1 is null */
+static void put_opt_int(char **p, int64_t v)
 {
-	st_json_key(b, key);
-	st_json_cstr(b, s);
-	st_buf_putc(b, ',');
+	if (v == -1)
+		LIT(p, "null");
+	else
+		put_int(p, v);
 }
 
-static void put_kv(struct st_buf *b, const struct st_kv *kv)
+/* Bytes st_json_double may write (its own buffer is this size). */
+#define DOUBLE_MAX	48
+
+static void put_double(struct st_buf *b, char **p, double v)
 {
-	st_json_key(b, kv->key);
+	b->len = (size_t)(*p - b->p);	/* within the reservation */
+	st_json_double(b, v);
+	*p = b->p + b->len;
+}
+
+static void put_kv(struct st_buf *b, char **p, const struct st_kv *kv)
+{
+	*(*p)++ = '"';
+	put_raw(p, kv->key, strlen(kv->key));
+	LIT(p, "\":");
 	switch (kv->kind) {
-	case ST_KV_STR: st_json_cstr(b, kv->v.s); break;
-	case ST_KV_INT: st_json_int(b, kv->v.i); break;
-	case ST_KV_UINT: st_json_uint(b, kv->v.u); break;
-	case ST_KV_BOOL: st_json_bool(b, kv->v.b); break;
+	case ST_KV_STR: put_str(b, p, kv->v.s); break;
+	case ST_KV_INT: put_int(p, kv->v.i); break;
+	case ST_KV_UINT: put_mag(p, false, kv->v.u); break;
+	case ST_KV_BOOL:
+		if (kv->v.b)
+			LIT(p, "true");
+		else
+			LIT(p, "false");
+		break;
+	case ST_KV_NULL: LIT(p, "null"); break;
+	case ST_KV_NUM: put_double(b, p, kv->v.d); break;
 	}
 }
 
-static int put_details(struct st_buf *b, const struct st_record *rec,
-		       char *err, size_t errlen)
+/* What each object of a record may hold. */
+enum kv_set { KV_DETAILS, KV_DECISION, KV_PSEUDONYMS };
+
+static int check_kv(const struct st_kv *t, enum kv_set set, const char *what,
+		    char *err, size_t errlen)
 {
-	const struct st_kv *sorted[ST_RECORD_MAX_DETAILS], *t;
+	if (!detail_key_ok(t->key))
+		return st_errf(err, errlen, "record: %s key '%s' is not [A-Za-z0-9_.-]{1,64}",
+			    what, t->key ? t->key : "(null)");
+	if ((unsigned)t->kind > ST_KV_NUM ||
+	    (set == KV_DETAILS && t->kind > ST_KV_BOOL))
+		return st_errf(err, errlen, "record: %s '%s' has a kind it may not hold",
+			    what, t->key);
+	if (set == KV_PSEUDONYMS && (t->kind != ST_KV_STR || !t->v.s ||
+				     strncmp(t->v.s, "hmac-sha256:", 12)))
+		return st_errf(err, errlen, "record: pseudonym '%s' is not an hmac-sha256 reference",
+			    t->key);
+	if (t->kind == ST_KV_NUM && (t->v.d != t->v.d || t->v.d - t->v.d != 0))
+		return st_errf(err, errlen, "record: %s '%s' is not a finite number",
+			    what, t->key);
+	return 0;
+}
+
+/*
+ * One object of a record (details, decision, pseudonyms), checked and
+ * sorted bytewise by key before anything is written, so a bad record
+ * writes nothing.
+ */
+struct sorted_obj {
+	const struct st_kv *kv[ST_RECORD_MAX_DETAILS];
+	size_t n;
+	bool present;		/* false: written as null */
+};
+
+static int sort_object(const struct st_kv *kvs, size_t n, enum kv_set set,
+		       struct sorted_obj *o, char *err, size_t errlen)
+{
+	static const char *const what[] = { "detail", "decision", "pseudonym" };
+	static const size_t max[] = { ST_RECORD_MAX_DETAILS, ST_RECORD_MAX_DECISION,
+				      ST_RECORD_MAX_DECISION };
+	const struct st_kv *t;
 	size_t i, j;
 	int c;
 
-	if (rec->ndetails > ST_RECORD_MAX_DETAILS)
-		return st_errf(err, errlen, "record: %zu details, at most %d",
-			    rec->ndetails, ST_RECORD_MAX_DETAILS);
-	for (i = 0; i < rec->ndetails; i++) {
-		t = &rec->details[i];
-		if (!detail_key_ok(t->key))
-			return st_errf(err, errlen, "record: detail key '%s' is not [A-Za-z0-9_.-]{1,64}",
-				    t->key ? t->key : "(null)");
-		if ((unsigned)t->kind > ST_KV_BOOL)
-			return st_errf(err, errlen, "record: detail '%s' has an unknown kind",
-				    t->key);
-		/* insertion sort: records carry a handful of details */
+	if (n > max[set])
+		return st_errf(err, errlen, "record: %zu %s keys, at most %zu",
+			    n, what[set], max[set]);
+	for (i = 0; i < n; i++) {
+		t = &kvs[i];
+		if (check_kv(t, set, what[set], err, errlen))
+			return -1;
+		/* insertion sort: records carry a handful of members */
 		for (j = i; j > 0; j--) {
-			c = strcmp(sorted[j - 1]->key, t->key);
+			c = strcmp(o->kv[j - 1]->key, t->key);
 			if (!c)
-				return st_errf(err, errlen, "record: duplicate detail key '%s'",
-					    t->key);
+				return st_errf(err, errlen, "record: duplicate %s key '%s'",
+					    what[set], t->key);
 			if (c < 0)
 				break;
-			sorted[j] = sorted[j - 1];
+			o->kv[j] = o->kv[j - 1];
 		}
-		sorted[j] = t;
+		o->kv[j] = t;
 	}
-	st_json_key(b, "details");
-	st_buf_putc(b, '{');
-	for (i = 0; i < rec->ndetails; i++) {
-		if (i)
-			st_buf_putc(b, ',');
-		put_kv(b, sorted[i]);
-	}
-	st_buf_put(b, "},", 2);
+	o->n = n;
+	o->present = true;
 	return 0;
+}
+
+/* The three objects of a record, in the order main's checks ran. */
+struct sorted_objs {
+	struct sorted_obj decision, pseudonyms, details;
+};
+
+/* Schema 2: "decision" and "pseudonyms", each an object or null. */
+static int sort_decision(const struct st_record *rec, struct sorted_objs *s,
+			 char *err, size_t errlen)
+{
+	if (!rec->has_decision && rec->ndecision)
+		return st_errf(err, errlen, "record: decision values without has_decision");
+	if (!rec->has_pseudonyms && rec->npseudonyms)
+		return st_errf(err, errlen, "record: pseudonyms without has_pseudonyms");
+	if (rec->has_decision &&
+	    sort_object(rec->decision, rec->ndecision, KV_DECISION, &s->decision,
+			err, errlen))
+		return -1;
+	if (rec->has_pseudonyms &&
+	    sort_object(rec->pseudonyms, rec->npseudonyms, KV_PSEUDONYMS,
+			&s->pseudonyms, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int sort_objects(const struct st_record *rec, struct sorted_objs *s,
+			char *err, size_t errlen)
+{
+	s->decision.present = s->pseudonyms.present = false;
+	s->decision.n = s->pseudonyms.n = 0;
+	if (rec->schema_version != 1 && sort_decision(rec, s, err, errlen))
+		return -1;
+	return sort_object(rec->details, rec->ndetails, KV_DETAILS, &s->details,
+			   err, errlen);
+}
+
+/* "key":{...}, or "key":null, */
+static void put_object(struct st_buf *b, char **p, const char *key_colon,
+		       const struct sorted_obj *o)
+{
+	size_t i;
+
+	put_raw(p, key_colon, strlen(key_colon));
+	if (!o->present) {
+		LIT(p, "null,");
+		return;
+	}
+	*(*p)++ = '{';
+	for (i = 0; i < o->n; i++) {
+		if (i)
+			*(*p)++ = ',';
+		put_kv(b, p, o->kv[i]);
+	}
+	LIT(p, "},");
 }
 
 static int check_record(const struct st_record_hdr *hdr,
@@ -337,59 +554,124 @@ static int check_record(const struct st_record_hdr *hdr,
 		return st_errf(err, errlen, "record: negative length or duration");
 	if (rec->pid < 0 || rec->tid < 0)
 		return st_errf(err, errlen, "record: negative pid/tid");
+	if (rec->schema_version && (rec->schema_version < ST_SCHEMA_VERSION_MIN ||
+				    rec->schema_version > ST_SCHEMA_VERSION))
+		return st_errf(err, errlen, "record: schema_version %d is not %d..%d",
+			    rec->schema_version, ST_SCHEMA_VERSION_MIN, ST_SCHEMA_VERSION);
+	if (rec->schema_version == 1 && (rec->has_decision || rec->has_pseudonyms))
+		return st_errf(err, errlen, "record: schema_version 1 has no decision or pseudonyms");
 	return 0;
+}
+
+/* An upper bound of the bytes one object adds to the line. */
+static size_t object_bound(const struct sorted_obj *o)
+{
+	size_t n = 16 + 4, i;	/* "pseudonyms": {}, or null, */
+
+	for (i = 0; i < o->n; i++) {
+		n += ST_DETAIL_KEY_MAX + 4;
+		if (o->kv[i]->kind == ST_KV_STR)
+			n += str_bound(o->kv[i]->v.s);
+		else
+			n += NUM_MAX > DOUBLE_MAX ? NUM_MAX : DOUBLE_MAX;
+	}
+	return n;
+}
+
+/* An upper bound of the line st_record_canon writes for rec. */
+static size_t line_bound(const struct st_record_hdr *hdr,
+			 const struct st_record *rec,
+			 const struct sorted_objs *s)
+{
+	size_t n = 1024;	/* keys, punctuation, ids, hash */
+
+	n += str_bound(hdr->system_id) + str_bound(hdr->operator_id) +
+	     str_bound(hdr->node_id) + str_bound(rec->comm) +
+	     str_bound(rec->container_id) + str_bound(rec->probe) +
+	     str_bound(rec->model_version) + str_bound(rec->model_artifact) +
+	     str_bound(rec->input_hash) + str_bound(rec->output_reference) +
+	     str_bound(hdr->event_id);
+	return n + object_bound(&s->decision) + object_bound(&s->pseudonyms) +
+	       object_bound(&s->details);
 }
 
 int st_record_canon(struct st_buf *b, const struct st_record_hdr *hdr,
 		    const struct st_record *rec, char *err, size_t errlen)
 {
-	char ts[ST_TIME_LEN + 1];
+	struct sorted_objs s;
+	char ts[ST_TIME_LEN + 1], *p;
 
 	if (check_record(hdr, rec, err, errlen))
 		return -1;
 	if (st_time_format(rec->timestamp_ns, ts))
 		return st_errf(err, errlen, "record: timestamp %" PRIu64 " out of range",
 			    rec->timestamp_ns);
-	st_buf_put(b, "{\"schema_version\":", 18);
-	st_json_int(b, ST_SCHEMA_VERSION);
-	st_buf_putc(b, ',');
-	put_opt_str(b, "event_id", hdr->event_id);
-	put_opt_str(b, "event_type", st_event_type_name(rec->type));
-	put_opt_str(b, "timestamp_utc", ts);
-	put_opt_str(b, "system_id", hdr->system_id);
-	put_opt_str(b, "operator_id", hdr->operator_id);
-	put_opt_str(b, "node_id", hdr->node_id);
-	put_opt_str(b, "stream", st_stream_name(hdr->stream));
-	st_json_key(b, "seq");
-	st_json_uint(b, hdr->seq);
-	st_buf_putc(b, ',');
-	put_opt_int(b, "pid", rec->pid ? rec->pid : -1);
-	put_opt_int(b, "tid", rec->tid ? rec->tid : -1);
-	put_opt_str(b, "comm", rec->comm);
-	put_opt_str(b, "container_id", rec->container_id);
-	put_opt_str(b, "probe", rec->probe);
-	put_opt_str(b, "model_version", rec->model_version);
-	put_opt_str(b, "model_artifact", rec->model_artifact);
-	put_opt_str(b, "input_hash", rec->input_hash);
-	put_opt_int(b, "input_len", rec->input_len);
-	put_opt_str(b, "output_reference", rec->output_reference);
-	put_opt_int(b, "output_len", rec->output_len);
-	put_opt_int(b, "duration_ns", rec->duration_ns);
-	st_json_key(b, "ret");
-	if (rec->has_ret)
-		st_json_int(b, rec->ret);
-	else
-		st_json_null(b);
-	st_buf_putc(b, ',');
-	st_json_key(b, "human_override_applied");
-	st_json_bool(b, rec->human_override_applied);
-	st_buf_putc(b, ',');
-	if (put_details(b, rec, err, errlen))
+	if (sort_objects(rec, &s, err, errlen))
 		return -1;
-	st_json_key(b, "preceding_event_hash");
-	st_buf_putc(b, '"');
-	st_buf_put(b, hdr->prev_hex, ST_HASH_HEX);
-	st_buf_put(b, "\"}", 2);
+	if (st_buf_reserve(b, line_bound(hdr, rec, &s)))
+		return st_errf(err, errlen, "record: out of memory");
+	p = b->p + b->len;
+	LIT(&p, "{\"schema_version\":");
+	put_int(&p, rec->schema_version ? rec->schema_version : ST_SCHEMA_VERSION);
+	LIT(&p, ",\"event_id\":");
+	put_str(b, &p, hdr->event_id);
+	LIT(&p, ",\"event_type\":");
+	put_str(b, &p, st_event_type_name(rec->type));
+	LIT(&p, ",\"timestamp_utc\":");
+	put_str(b, &p, ts);
+	LIT(&p, ",\"system_id\":");
+	put_str(b, &p, hdr->system_id);
+	LIT(&p, ",\"operator_id\":");
+	put_str(b, &p, hdr->operator_id);
+	LIT(&p, ",\"node_id\":");
+	put_str(b, &p, hdr->node_id);
+	LIT(&p, ",\"stream\":");
+	put_str(b, &p, st_stream_name(hdr->stream));
+	LIT(&p, ",\"seq\":");
+	put_mag(&p, false, hdr->seq);
+	LIT(&p, ",\"pid\":");
+	put_opt_int(&p, rec->pid ? rec->pid : -1);
+	LIT(&p, ",\"tid\":");
+	put_opt_int(&p, rec->tid ? rec->tid : -1);
+	LIT(&p, ",\"comm\":");
+	put_str(b, &p, rec->comm);
+	LIT(&p, ",\"container_id\":");
+	put_str(b, &p, rec->container_id);
+	LIT(&p, ",\"probe\":");
+	put_str(b, &p, rec->probe);
+	LIT(&p, ",\"model_version\":");
+	put_str(b, &p, rec->model_version);
+	LIT(&p, ",\"model_artifact\":");
+	put_str(b, &p, rec->model_artifact);
+	LIT(&p, ",\"input_hash\":");
+	put_str(b, &p, rec->input_hash);
+	LIT(&p, ",\"input_len\":");
+	put_opt_int(&p, rec->input_len);
+	LIT(&p, ",\"output_reference\":");
+	put_str(b, &p, rec->output_reference);
+	LIT(&p, ",\"output_len\":");
+	put_opt_int(&p, rec->output_len);
+	LIT(&p, ",\"duration_ns\":");
+	put_opt_int(&p, rec->duration_ns);
+	LIT(&p, ",\"ret\":");
+	if (rec->has_ret)
+		put_int(&p, rec->ret);
+	else
+		LIT(&p, "null");
+	if (rec->human_override_applied)
+		LIT(&p, ",\"human_override_applied\":true,");
+	else
+		LIT(&p, ",\"human_override_applied\":false,");
+	if (rec->schema_version != 1) {
+		put_object(b, &p, "\"decision\":", &s.decision);
+		put_object(b, &p, "\"pseudonyms\":", &s.pseudonyms);
+	}
+	put_object(b, &p, "\"details\":", &s.details);
+	LIT(&p, "\"preceding_event_hash\":\"");
+	put_raw(&p, hdr->prev_hex, ST_HASH_HEX);
+	LIT(&p, "\"}");
+	b->len = (size_t)(p - b->p);
+	b->p[b->len] = '\0';
 	if (b->oom)
 		return st_errf(err, errlen, "record: out of memory");
 	return 0;
@@ -463,20 +745,29 @@ static int get_id(const struct st_jv *v, const char *key, int32_t *out,
 	return 0;
 }
 
-static int get_details(struct st_record_parsed *p, const struct st_jv *v,
-		       char *err, size_t errlen)
+/* One object of scalars into kvs; NULL and NUM only where allowed. */
+static int get_kvs(const struct st_jv *v, const char *what, struct st_kv *kvs,
+		   size_t max, bool any_scalar, size_t *n, char *err, size_t errlen)
 {
 	const struct st_jmember *m;
 	struct st_kv *kv;
 
 	if (v->t != ST_JOBJ)
-		return st_errf(err, errlen, "details: expected an object");
-	if (v->n > ST_RECORD_MAX_DETAILS)
-		return st_errf(err, errlen, "details: more than %d keys",
-			    ST_RECORD_MAX_DETAILS);
+		return st_errf(err, errlen, "%s: expected an object", what);
+	if (v->n > max)
+		return st_errf(err, errlen, "%s: more than %zu keys", what, max);
 	for (m = v->members; m; m = m->next) {
-		kv = &p->details[p->rec.ndetails++];
+		kv = &kvs[(*n)++];
 		kv->key = m->key;
+		if (any_scalar && m->val->t == ST_JNULL) {
+			kv->kind = ST_KV_NULL;
+			continue;
+		}
+		if (any_scalar && m->val->t == ST_JNUM) {
+			kv->kind = ST_KV_NUM;
+			kv->v.d = m->val->d;
+			continue;
+		}
 		switch (m->val->t) {
 		case ST_JSTR:
 			kv->kind = ST_KV_STR;
@@ -491,19 +782,49 @@ static int get_details(struct st_record_parsed *p, const struct st_jv *v,
 			if (m->val->neg) {
 				kv->kind = ST_KV_INT;
 				if (st_jv_int64(m->val, &kv->v.i))
-					return st_errf(err, errlen, "details.%s: out of range",
-						    m->key);
+					return st_errf(err, errlen, "%s.%s: out of range",
+						    what, m->key);
 			} else {
 				kv->kind = ST_KV_UINT;
 				kv->v.u = m->val->mag;
 			}
 			break;
 		default:
-			return st_errf(err, errlen, "details.%s: not a string, integer or boolean",
-				    m->key);
+			return st_errf(err, errlen, "%s.%s: not a %s", what, m->key,
+				    any_scalar ? "scalar" : "string, integer or boolean");
 		}
 	}
+	return 0;
+}
+
+static int get_details(struct st_record_parsed *p, const struct st_jv *v,
+		       char *err, size_t errlen)
+{
+	if (get_kvs(v, "details", p->details, ST_RECORD_MAX_DETAILS, false,
+		    &p->rec.ndetails, err, errlen))
+		return -1;
 	p->rec.details = p->details;
+	return 0;
+}
+
+/* Schema 2: decision (scalars) and pseudonyms (strings), or null. */
+static int get_decision(struct st_record_parsed *p, const struct st_jv *dec,
+			const struct st_jv *pse, char *err, size_t errlen)
+{
+	struct st_record *r = &p->rec;
+
+	r->has_decision = dec->t != ST_JNULL;
+	if (r->has_decision &&
+	    get_kvs(dec, "decision", p->decision, ST_RECORD_MAX_DECISION, true,
+		    &r->ndecision, err, errlen))
+		return -1;
+	r->decision = p->decision;
+	r->has_pseudonyms = pse->t != ST_JNULL;
+	if (r->has_pseudonyms &&
+	    get_kvs(pse, "pseudonyms", p->pseudonyms, ST_RECORD_MAX_DECISION, false,
+		    &r->npseudonyms, err, errlen))
+		return -1;
+	r->pseudonyms = p->pseudonyms;
 	return 0;
 }
 
@@ -519,9 +840,10 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 
 	if (get_int(v[0], keys[0], &i, err, errlen))
 		return -1;
-	if (i != ST_SCHEMA_VERSION)
-		return st_errf(err, errlen, "schema_version %" PRId64 " is not %d",
-			    i, ST_SCHEMA_VERSION);
+	if (i < ST_SCHEMA_VERSION_MIN || i > ST_SCHEMA_VERSION)
+		return st_errf(err, errlen, "schema_version %" PRId64 " is not %d..%d",
+			    i, ST_SCHEMA_VERSION_MIN, ST_SCHEMA_VERSION);
+	r->schema_version = (int)i;
 	if (get_str(v[1], keys[1], false, &h->event_id, err, errlen) ||
 	    get_str(v[2], keys[2], false, &s, err, errlen))
 		return -1;
@@ -564,8 +886,13 @@ static int fill(struct st_record_parsed *p, const struct st_jv *const *v,
 	if (v[22]->t != ST_JBOOL)
 		return st_errf(err, errlen, "human_override_applied: expected a boolean");
 	r->human_override_applied = v[22]->b;
+	if (r->schema_version >= 2) {
+		if (get_decision(p, v[23], v[24], err, errlen))
+			return -1;
+		v += 2;
+	}
 	if (get_details(p, v[23], err, errlen) ||
-	    get_str(v[24], keys[24], false, &s, err, errlen))
+	    get_str(v[24], "preceding_event_hash", false, &s, err, errlen))
 		return -1;
 	if (strlen(s) != ST_HASH_HEX)
 		return st_errf(err, errlen, "preceding_event_hash: not 64 hex digits");
@@ -578,20 +905,30 @@ int st_record_parse(const char *line, size_t len, struct st_record_parsed *p,
 {
 	const struct st_jv *vals[NKEYS];
 	const struct st_jmember *m;
+	const char *const *want = keys;
+	size_t nwant = NKEYS;
 	char jerr[128];
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
-	if (st_json_parse(line, len, &p->doc, jerr, sizeof(jerr)))
+	/* numbers with fractions can occur in decision; the rewrite below
+	 * refuses them anywhere else */
+	if (st_json_parse_any(line, len, &p->doc, jerr, sizeof(jerr)))
 		return st_errf(err, errlen, "not JSON: %s", jerr);
 	if (p->doc.root->t != ST_JOBJ)
 		return st_errf(err, errlen, "not a JSON object");
-	for (i = 0, m = p->doc.root->members; i < NKEYS; i++, m = m->next) {
+	m = p->doc.root->members;
+	if (m && !strcmp(m->key, "schema_version") && m->val->t == ST_JINT &&
+	    !m->val->neg && m->val->mag == 1) {
+		want = keys_v1;
+		nwant = NKEYS_V1;
+	}
+	for (i = 0; i < nwant; i++, m = m->next) {
 		if (!m)
-			return st_errf(err, errlen, "missing key \"%s\"", keys[i]);
-		if (strcmp(m->key, keys[i]))
+			return st_errf(err, errlen, "missing key \"%s\"", want[i]);
+		if (strcmp(m->key, want[i]))
 			return st_errf(err, errlen, "key #%zu is \"%s\", expected \"%s\"",
-				    i + 1, m->key, keys[i]);
+				    i + 1, m->key, want[i]);
 		vals[i] = m->val;
 	}
 	if (m)
@@ -666,5 +1003,20 @@ struct st_kv st_kv_bool(const char *key, bool v)
 	struct st_kv kv = { .key = key, .kind = ST_KV_BOOL };
 
 	kv.v.b = v;
+	return kv;
+}
+
+struct st_kv st_kv_null(const char *key)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_NULL };
+
+	return kv;
+}
+
+struct st_kv st_kv_num(const char *key, double v)
+{
+	struct st_kv kv = { .key = key, .kind = ST_KV_NUM };
+
+	kv.v.d = v;
 	return kv;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/file.h"
 #include "sealtrace/log/resume.h"
 #include "sealtrace/base/file.h"
 
@@ -36,27 +37,6 @@ static void format_resume(const struct st_resume *r, struct st_buf *b)
 	st_buf_put(b, r->note, r->note_len);
 }
 
-static int write_file(const char *tmp, const struct st_buf *b, char *err,
-		      size_t errlen)
-{
-	ssize_t w;
-	int fd;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return st_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-	w = write(fd, b->p, b->len);
-	if (w != (ssize_t)b->len || fsync(fd)) {
-		st_errf(err, errlen, "%s: %s", tmp, w < 0 || w == (ssize_t)b->len ?
-			strerror(errno) : "short write");
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 int st_resume_write(const char *dir, const struct st_resume *r, char *err,
 		    size_t errlen)
 {
@@ -71,15 +51,8 @@ int st_resume_write(const char *dir, const struct st_resume *r, char *err,
 		st_errf(err, errlen, "%s: out of memory", final);
 		goto out;
 	}
-	if (write_file(tmp, &b, err, errlen))
-		goto out;
-	/* rename: the next open sees the old state or the new, never half */
-	if (rename(tmp, final)) {
-		st_errf(err, errlen, "%s: %s", final, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = st_fsync_dir(dir, err, errlen);
+	/* the next open sees the old state or the new, never half */
+	rc = st_replace_file(dir, final, tmp, b.p, b.len, 0640, err, errlen);
 out:
 	st_buf_free(&b);
 	return rc;

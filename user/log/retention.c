@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Retention: frontiers, retention_purge records, legal holds (retention.h). */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/log/retention.h"
@@ -218,6 +220,8 @@ enum st_purge_verdict st_purge_decide(const struct st_seg_info *seg,
 		return ST_KEEP_HELD;
 	if (c->keep_seq >= seg->first_seq && c->keep_seq <= seg->last_seq)
 		return ST_KEEP_ANCHOR;
+	if (c->ship_required && seg->last_seq >= c->shipped_size)
+		return ST_KEEP_UNSHIPPED;
 	return ST_PURGE_OK;
 }
 
@@ -231,7 +235,76 @@ const char *st_purge_verdict_name(enum st_purge_verdict v)
 		[ST_KEEP_YOUNG] = "within the retention period",
 		[ST_KEEP_HELD] = "under legal hold",
 		[ST_KEEP_ANCHOR] = "holds the retention_purge record the decision stream starts from",
+		[ST_KEEP_UNSHIPPED] = "not yet shipped to the database",
 	};
 
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
+}
+
+/* ---- the shipper's mark ------------------------------------------------ */
+
+static int mark_path(char *out, size_t outlen, const char *state_dir,
+		     int stream, const char *suffix)
+{
+	int n = snprintf(out, outlen, "%s/%s/%s%s", state_dir, ST_SHIPPED_DIR,
+			 st_stream_name((enum st_stream)stream), suffix);
+
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int st_ship_mark_read(const char *state_dir, int stream, bool *required,
+		      uint64_t *size, char *err, size_t errlen)
+{
+	char path[4200], dir[4200], text[32], *end;
+	struct stat sb;
+	FILE *f;
+	size_t n;
+	int len;
+
+	*required = false;
+	*size = 0;
+	len = snprintf(dir, sizeof(dir), "%s/%s", state_dir, ST_SHIPPED_DIR);
+	if (len < 0 || (size_t)len >= sizeof(dir) ||
+	    mark_path(path, sizeof(path), state_dir, stream, ""))
+		return st_errf(err, errlen, "%s: path too long", state_dir);
+	if (stat(dir, &sb))
+		return errno == ENOENT ? 0 : st_errf(err, errlen, "%s: %s", dir, strerror(errno));
+	*required = true;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : st_errf(err, errlen, "%s: %s", path, strerror(errno));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	errno = 0;
+	*size = strtoull(text, &end, 10);
+	if (!n || errno || (*end && strcmp(end, "\n")))
+		return st_errf(err, errlen, "%s: not a record count", path);
+	return 0;
+}
+
+int st_ship_mark_write(const char *state_dir, int stream, uint64_t size,
+		       char *err, size_t errlen)
+{
+	char path[4200], tmp[4210], dir[4200], text[32];
+	int fd, len, ok;
+
+	if (mark_path(path, sizeof(path), state_dir, stream, "") ||
+	    mark_path(tmp, sizeof(tmp), state_dir, stream, ".tmp"))
+		return st_errf(err, errlen, "%s: path too long", state_dir);
+	len = snprintf(dir, sizeof(dir), "%s/%s", state_dir, ST_SHIPPED_DIR);
+	if (len < 0 || (size_t)len >= sizeof(dir))
+		return st_errf(err, errlen, "%s: path too long", state_dir);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return st_errf(err, errlen, "%s: %s", dir, strerror(errno));
+	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", size);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return st_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+	ok = write(fd, text, (size_t)len) == len && !fsync(fd);
+	if (close(fd) || !ok || rename(tmp, path)) {
+		unlink(tmp);
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	return st_fsync_dir(dir, err, errlen);
 }

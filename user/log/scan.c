@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Reading a stream back with every keyless check (see scan.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include "sealtrace/base/errf.h"
@@ -27,6 +29,7 @@ struct scan {
 	bool live;		/* window scan of a log being written */
 	bool newest;		/* the segment being read is the newest */
 	const struct st_scan_from *from;	/* resumed scan */
+	const char *state_dir;
 };
 
 static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
@@ -46,19 +49,6 @@ static int bad(struct scan *s, uint64_t seq, const char *fmt, ...)
 		va_end(ap);
 	}
 	return 1;
-}
-
-static int runtime(struct scan *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int runtime(struct scan *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->err, s->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 static int check_line(struct scan *s, const char *line, size_t len,
@@ -109,7 +99,7 @@ static int check_line(struct scan *s, const char *line, size_t len,
 	r.tree = s->partial ? NULL : &res->tree;
 	r.h = s->h;
 	if (st_merkle_leaf(s->h, line, len, r.leaf)) {
-		rc = runtime(s, "SHA-256 failed");
+		rc = st_errf(s->err, s->errlen, "SHA-256 failed");
 		goto out;
 	}
 	if (s->fn) {
@@ -119,7 +109,7 @@ static int check_line(struct scan *s, const char *line, size_t len,
 	}
 	if ((!s->partial && st_merkle_append(&res->tree, s->h, r.leaf)) ||
 	    st_chain_advance(&res->chain, s->h, line, len)) {
-		rc = runtime(s, "SHA-256 failed");
+		rc = st_errf(s->err, s->errlen, "SHA-256 failed");
 		goto out;
 	}
 	if (!res->has_last)
@@ -148,6 +138,50 @@ static int scan_block(struct scan *s, uint64_t off)
 		line = nl + 1;
 	}
 	return 0;
+}
+
+/*
+ * Does a writer hold <state_dir>/.lock (log.h) right now? Only then may
+ * the newest sealed segment lack its final block: an agent that stops
+ * writes it, one that crashed gets it at its next start. Read from
+ * /proc/locks, not by trying the lock: a reader that took it, even for a
+ * moment, could make an agent starting then fail. What cannot be told
+ * counts as held (no claim of truncation we cannot back).
+ */
+static bool writer_active(const char *state_dir)
+{
+	char path[4200], want[64], line[256];
+	struct stat st;
+	bool held = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.lock", state_dir);
+	if (stat(path, &st))
+		return errno != ENOENT;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return true;
+	/* "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF" */
+	snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(st.st_dev),
+		 minor(st.st_dev), (unsigned long long)st.st_ino);
+	while (!held && fgets(line, sizeof(line), f))
+		held = strstr(line, "FLOCK") && strstr(line, want);
+	fclose(f);
+	return held;
+}
+
+/* A sealed segment must end with its final block (seal.h). */
+static int check_final(struct scan *s, struct st_seg_reader *r)
+{
+	if (!st_seg_sealed(r) || st_seg_finalized(r))
+		return 0;
+	if (s->newest && (s->live || writer_active(s->state_dir)))
+		return 0;
+	return bad(s, s->res->records, "sealed segment ends without its final block "
+		   "after %" PRIu64 " blocks: cut short (blocks dropped?)%s",
+		   st_seg_sealed_blocks(r), s->newest ?
+		   ", or an agent crashed and has not restarted (`sealtrace run` "
+		   "finishes it on start)" : "");
 }
 
 /* After a whole block: remember it, the log resumes after such a block. */
@@ -220,10 +254,12 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first,
 		return -1;
 	if (resumed && st_seg_seek(r, s->from->offset)) {
 		st_seg_close(r);
-		return runtime(s, "%s: shorter than the resume offset %" PRIu64,
+		return st_errf(s->err, s->errlen, "%s: shorter than the resume offset %" PRIu64,
 			       path, s->from->offset);
 	}
 	rc = read_blocks(s, r, why, sizeof(why), &brc);
+	if (!rc && brc == ST_BLOCK_END)
+		rc = check_final(s, r);
 	st_seg_close(r);
 	if (rc)
 		return rc;
@@ -240,7 +276,7 @@ static int scan_segment(struct scan *s, const char *dir, uint64_t first,
 	case ST_BLOCK_CORRUPT:
 		return bad(s, s->res->records, "%s", why);
 	default:
-		return runtime(s, "%s: %s", path, why);
+		return st_errf(s->err, s->errlen, "%s: %s", path, why);
 	}
 	if (s->res->records == before && !resumed)
 		return bad(s, before, "segment holds no records");
@@ -258,7 +294,7 @@ static int seg_mtime(struct scan *s, const char *dir, uint64_t first, uint64_t *
 	st_seg_name(first, name);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (stat(path, &st))
-		return runtime(s, "%s: %m", path);
+		return st_errf(s->err, s->errlen, "%s: %m", path);
 	*ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
 	return 0;
 }
@@ -291,11 +327,12 @@ static int window_start(struct scan *s, const char *dir, const struct st_seg_lis
 static int scan_begin(struct scan *s, const char *state_dir, char *dir, size_t dirlen,
 		      struct st_seg_list *l)
 {
+	s->state_dir = state_dir;
 	if ((size_t)snprintf(dir, dirlen, "%s/%s", state_dir, s->stream_name) >= dirlen)
-		return runtime(s, "%s: path too long", state_dir);
+		return st_errf(s->err, s->errlen, "%s: path too long", state_dir);
 	s->h = st_hasher_new();
 	if (!s->h)
-		return runtime(s, "OpenSSL SHA-256 unavailable");
+		return st_errf(s->err, s->errlen, "OpenSSL SHA-256 unavailable");
 	return st_seg_list(dir, l, s->err, s->errlen) ? -1 : 0;
 }
 
@@ -368,12 +405,7 @@ int st_scan_stream(const char *state_dir, enum st_stream stream,
 		   st_scan_fn fn, void *ctx, struct st_scan_result *res,
 		   char *err, size_t errlen)
 {
-	struct scan s = {
-		.stream_name = st_stream_name(stream), .stream = stream,
-		.fn = fn, .ctx = ctx, .res = res, .err = err, .errlen = errlen,
-	};
-
-	return scan_run(&s, state_dir, NULL);
+	return st_scan_stream_window(state_dir, stream, NULL, fn, ctx, res, err, errlen);
 }
 /* Index of the resume segment in l, or l->n. */
 static size_t find_seg(const struct st_seg_list *l, uint64_t first)
@@ -407,7 +439,7 @@ static int scan_from_run(struct scan *s, const char *state_dir)
 		goto out;
 	i = find_seg(&l, from->seg_first);
 	if (i == l.n) {
-		rc = runtime(s, "%s: segment %020" PRIu64 ".seg is gone",
+		rc = st_errf(s->err, s->errlen, "%s: segment %020" PRIu64 ".seg is gone",
 			     dir, from->seg_first);
 		goto out;
 	}

@@ -43,22 +43,22 @@ static int copy(char *dst, size_t len, const char *src, const char *what)
 int cmd_annotate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "event-id", required_argument, NULL, 'e' },
 		{ "override", no_argument, NULL, 'o' },
 		{ "confirm", no_argument, NULL, 'c' },
 		{ "actor", required_argument, NULL, 'a' },
 		{ "note", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "annotate", .opts = opts, .usage = usage };
 	struct st_oversight_req req = { 0 };
 	const char *dir = NULL, *id = NULL, *actor = NULL, *note = "";
 	char path[4200], reply[512], err[512];
 	int c, decided = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'e': id = optarg; break;
@@ -66,15 +66,12 @@ int cmd_annotate(int argc, char **argv)
 		case 'c': req.override = false; decided++; break;
 		case 'a': actor = optarg; break;
 		case 'n': note = optarg; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || !id || !actor || decided != 1 || optind != argc) {
-		fprintf(stderr, "sealtrace annotate: --state-dir, --event-id, --actor and exactly one "
-			"of --override/--confirm are required\n");
-		return ST_EXIT_USAGE;
-	}
+	if (!dir || !id || !actor || decided != 1)
+		return st_cli_usage_error(&cli, "--state-dir, --event-id, --actor and exactly one "
+					  "of --override/--confirm are required");
 	if (!st_oversight_uuid_ok(id)) {
 		fprintf(stderr, "sealtrace annotate: --event-id '%s' is not a UUID\n", id);
 		return ST_EXIT_USAGE;

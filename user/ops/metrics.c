@@ -22,7 +22,7 @@
 #include <microhttpd.h>
 
 #include "sealtrace/base/clock.h"
-#include "sealtrace/ops/status.h"
+#include "sealtrace/ops/metrics.h"
 
 struct st_metrics {
 	struct MHD_Daemon *daemon;
@@ -30,6 +30,8 @@ struct st_metrics {
 	pthread_mutex_t lock;		/* guards snap and have */
 	bool have;
 	struct st_status snap;
+	char *extra;			/* st_metrics_publish_text, guarded too */
+	size_t extra_len;
 };
 
 /* ------------------------------------------------------------------ */
@@ -185,6 +187,18 @@ static enum MHD_Result serve_metrics(struct st_metrics *m, struct MHD_Connection
 	have = m->have;
 	if (have)
 		body = st_status_to_prometheus(&m->snap);
+	if (body && m->extra_len) {
+		size_t len = strlen(body);
+		char *grown = realloc(body, len + m->extra_len + 1);
+
+		if (grown) {
+			memcpy(grown + len, m->extra, m->extra_len);
+			grown[len + m->extra_len] = '\0';
+		} else {
+			free(body);
+		}
+		body = grown;
+	}
 	pthread_mutex_unlock(&m->lock);
 	if (!have)
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no status snapshot published yet\n");
@@ -274,6 +288,25 @@ void st_metrics_publish(struct st_metrics *m, const struct st_status *s)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void st_metrics_publish_text(struct st_metrics *m, const char *text, size_t len)
+{
+	char *copy = NULL;
+
+	if (!m)
+		return;
+	if (text && len) {
+		copy = malloc(len);
+		if (!copy)
+			return;		/* the previous text stays: stale, not wrong */
+		memcpy(copy, text, len);
+	}
+	pthread_mutex_lock(&m->lock);
+	free(m->extra);
+	m->extra = copy;
+	m->extra_len = copy ? len : 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
 int st_metrics_port(const struct st_metrics *m)
 {
 	return m ? m->port : -1;
@@ -286,5 +319,6 @@ void st_metrics_stop(struct st_metrics *m)
 		return;
 	MHD_stop_daemon(m->daemon);
 	pthread_mutex_destroy(&m->lock);
+	free(m->extra);
 	free(m);
 }

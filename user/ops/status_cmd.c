@@ -24,6 +24,7 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
+#include "sealtrace/base/json.h"
 #include "sealtrace/ops/status.h"
 #include "sealtrace/ops/status_window.h"
 
@@ -140,17 +141,19 @@ static int parse_since(const char *arg, uint64_t now_ns, uint64_t *out)
 static int parse_status_args(int argc, char **argv, struct status_opts *o)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
+	};
+	struct st_cli cli = {
+		.verb = "status", .shortopts = "d:s:jh", .opts = opts, .usage = status_usage,
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:s:jh", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd':
 			o->state_dir = optarg;
@@ -167,20 +170,12 @@ static int parse_status_args(int argc, char **argv, struct status_opts *o)
 		case 'j':
 			o->json = true;
 			break;
-		case 'h':
-			status_usage(stdout);
-			return -1;
-		default:
-			status_usage(stderr);
-			return ST_EXIT_USAGE;
+		case ST_CLI_STOP:
+			return cli.status == ST_EXIT_OK ? -1 : cli.status;
 		}
 	}
-	if (!o->state_dir || optind != argc) {
-		fprintf(stderr, "sealtrace status: %s\n", o->state_dir ?
-			"unexpected argument" : "--state-dir is required");
-		status_usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!o->state_dir)
+		return st_cli_usage_error(&cli, "--state-dir is required");
 	return 0;
 }
 

@@ -10,14 +10,12 @@
 #include "sealtrace/log/scan.h"
 #include "sealtrace/ops/status_window.h"
 
-#define PROGRESS_EVERY	8192			/* records between clock reads */
-#define PROGRESS_NS	(2ull * 1000000000ull)	/* quiet scans print nothing */
+#define PROGRESS_NS	(2 * ST_NS_PER_SEC)	/* quick scans print nothing */
 
 
 struct window_scan {
 	struct st_window *w;
 	enum st_stream stream;
-	uint64_t nread;
 	size_t hint;		/* last probe found: records come in runs */
 };
 
@@ -82,16 +80,12 @@ static void add_loss(struct st_window_probe *p, const struct st_record *rec)
 	const struct st_kv *reason = st_record_detail(rec, "reason");
 	/* a loss record without a count still fails the window, for 0 calls */
 	uint64_t n = count && count->kind == ST_KV_UINT ? count->v.u : 0;
-	int r;
+	enum st_loss_reason r;
 
 	p->loss_records++;
-	if (reason && reason->kind == ST_KV_STR) {
-		for (r = 0; r < ST_LOSS__COUNT; r++) {
-			if (!strcmp(reason->v.s, st_loss_reason_name((enum st_loss_reason)r))) {
-				p->lost[r] += n;
-				return;
-			}
-		}
+	if (reason && reason->kind == ST_KV_STR && !st_loss_reason_parse(reason->v.s, &r)) {
+		p->lost[r] += n;
+		return;
 	}
 	/* written by a newer agent, or damaged: counted, never dropped */
 	p->lost_other += n;
@@ -99,17 +93,11 @@ static void add_loss(struct st_window_probe *p, const struct st_record *rec)
 
 static void progress(struct window_scan *ws, uint64_t seq)
 {
-	struct st_window *w = ws->w;
-	uint64_t now;
+	struct st_progress *p = &ws->w->progress;
 
-	if (!w->progress || ++ws->nread % PROGRESS_EVERY)
-		return;
-	now = st_monotonic_ns();
-	if (now - w->progress_ns < PROGRESS_NS)
-		return;
-	w->progress_ns = now;
-	fprintf(stderr, "status: %s: seq %" PRIu64 " read (%.0f s)...\n",
-		st_stream_name(ws->stream), seq, (double)(now - w->started_ns) / 1e9);
+	if (st_progress_tick(p))
+		st_progress_print("status: %s: seq %" PRIu64 " read (%.0f s)...",
+				  st_stream_name(ws->stream), seq, st_progress_elapsed_s(p));
 }
 
 static int on_record(void *ctx, const struct st_scan_rec *r, char *err, size_t errlen)
@@ -170,8 +158,7 @@ int st_window_read(const char *state_dir, uint64_t since_ns, bool live, bool pro
 {
 	memset(w, 0, sizeof(*w));
 	w->since_ns = since_ns;
-	w->progress = progress_on;
-	w->started_ns = w->progress_ns = st_monotonic_ns();
+	st_progress_init(&w->progress, progress_on, PROGRESS_NS, true);
 	if (read_stream(state_dir, ST_STREAM_SYSTEM, live, w, err, errlen))
 		return -1;
 	return read_stream(state_dir, ST_STREAM_DECISION, live, w, err, errlen);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sealtrace/log/scan.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/digest.h"
@@ -14,6 +15,13 @@
 void st_bundle_header(struct st_buf *out, const char *stream, const char *from,
 		      const char *to, const char *event_types,
 		      const char *event_id)
+{
+	st_bundle_header_facts(out, stream, from, to, event_types, event_id, NULL);
+}
+
+void st_bundle_header_facts(struct st_buf *out, const char *stream, const char *from,
+			    const char *to, const char *event_types,
+			    const char *event_id, const struct st_buf *facts)
 {
 	st_buf_puts(out, "{\"export\":\"header\",\"format\":\"" ST_BUNDLE_FORMAT
 		    "\",\"filter\":{\"event_id\":");
@@ -26,7 +34,60 @@ void st_bundle_header(struct st_buf *out, const char *stream, const char *from,
 	st_json_cstr(out, stream);
 	st_buf_puts(out, ",\"to\":");
 	st_json_cstr(out, to);
-	st_buf_puts(out, "}}\n");
+	st_buf_putc(out, '}');
+	if (facts && facts->len) {
+		st_buf_puts(out, ",\"system_facts\":");
+		st_buf_put(out, facts->p, facts->len);
+	}
+	st_buf_puts(out, "}\n");
+}
+
+/* The fact.* details of the last agent_start/system_activation. */
+struct facts_scan {
+	struct st_buf *out;
+};
+
+static int facts_cb(void *ctx, const struct st_scan_rec *r, char *err, size_t errlen)
+{
+	struct facts_scan *fs = ctx;
+	const struct st_record *rec = &r->p->rec;
+	size_t i, n = 0;
+
+	(void)err;
+	(void)errlen;
+	if (rec->type != ST_ET_AGENT_START && rec->type != ST_ET_SYSTEM_ACTIVATION)
+		return 0;
+	for (i = 0; i < rec->ndetails; i++)
+		n += !strncmp(rec->details[i].key, "fact.", 5);
+	if (!n)
+		return 0;
+	fs->out->len = 0;
+	st_buf_putc(fs->out, '{');
+	n = 0;
+	/* details come back in their stored (sorted) order */
+	for (i = 0; i < rec->ndetails; i++) {
+		if (strncmp(rec->details[i].key, "fact.", 5) ||
+		    rec->details[i].kind != ST_KV_STR)
+			continue;
+		if (n++)
+			st_buf_putc(fs->out, ',');
+		st_json_cstr(fs->out, rec->details[i].key + 5);
+		st_buf_putc(fs->out, ':');
+		st_json_cstr(fs->out, rec->details[i].v.s);
+	}
+	st_buf_putc(fs->out, '}');
+	return 0;
+}
+
+int st_bundle_facts(const char *state_dir, struct st_buf *out, char *err, size_t errlen)
+{
+	const struct st_scan_window w = { .since_ns = 0, .live = true };
+	struct facts_scan fs = { .out = out };
+	struct st_scan_result res;
+
+	out->len = 0;
+	return st_scan_stream_window(state_dir, ST_STREAM_SYSTEM, &w, facts_cb, &fs,
+				     &res, err, errlen);
 }
 
 void st_bundle_checkpoint(struct st_buf *out, enum st_stream s,
@@ -136,7 +197,8 @@ static int meta_checkpoint(struct bcheck *b, const struct st_jv *root)
 		return bad(b, "second checkpoint for stream %s", st_stream_name(s));
 	if (!note || note->t != ST_JSTR)
 		return bad(b, "checkpoint line lacks \"note\"");
-	if (st_ckpt_parse_any(note->s, note->slen, b->keys->key, b->keys->n,
+	if (st_ckpt_parse_named(note->s, note->slen, b->keys->key,
+				(const char *const *)b->keys->note_name, b->keys->n,
 			      &bs->ck, &b->rep->s[s].signer, why, sizeof(why)))
 		return bad(b, "%s", why);
 	if (st_ckpt_stream(&bs->ck) != s)

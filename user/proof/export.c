@@ -27,6 +27,7 @@
 #include "sealtrace/log/merkle.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/proof/sealed.h"
 
 #define OUT_CHUNK (1u << 20)
 #define MAX_PUBKEYS 16
@@ -41,12 +42,6 @@ struct export {
 	struct st_buf *out;
 	bool write_failed;
 };
-
-static int rt_err(char *err, size_t errlen, const char *msg)
-{
-	snprintf(err, errlen, "%s", msg);
-	return -1;
-}
 
 static void out_flush(struct export *x, bool force)
 {
@@ -108,7 +103,7 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		st_buf_put(x->out, r->line, r->len);
 		st_buf_putc(x->out, '\n');
 		if (x->out->oom)
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 		out_flush(x, false);
 		x->st->selected++;
 	}
@@ -119,7 +114,7 @@ static int export_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		memset(x->b.sel, 0, sizeof(x->b.sel));
 	}
 	if (st_mproof_append(&x->b, r->h, r->leaf, sel))
-		return rt_err(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -140,7 +135,8 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 	if (rc)
 		return st_failf(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
 			       why);
-	if (st_ckpt_parse_any(note, len, keys->key, keys->n, ck, NULL, why,
+	if (st_ckpt_parse_named(note, len, keys->key,
+				(const char *const *)keys->note_name, keys->n, ck, NULL, why,
 			      sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
 	if (st_ckpt_stream(ck) != (int)s)
@@ -165,7 +161,7 @@ static int finish_proof(struct export *x, enum st_stream s,
 	rc = !h || st_mproof_finish(&x->b, h, root);
 	st_hasher_free(h);
 	if (rc)
-		return rt_err(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	if (memcmp(root, ck->root, ST_HASH_LEN))
 		return st_failf(err, errlen, "%s: the records do not match the signed checkpoint (run sealtrace verify)",
 			       st_stream_name(s));
@@ -199,12 +195,12 @@ int st_export_stream(const char *state_dir, enum st_stream s,
 	st_bundle_proof(out, s, ck.size, x.nodes, x.nn);
 	stats->nodes = x.nn;
 	if (out->oom) {
-		rc = rt_err(err, errlen, "out of memory");
+		rc = st_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	out_flush(&x, true);
 	if (x.write_failed || (sink && fflush(sink)))
-		rc = rt_err(err, errlen, "writing the export failed");
+		rc = st_errf(err, errlen, "writing the export failed");
 out:
 	free(x.nodes);
 	return rc;
@@ -268,7 +264,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace export --state-dir DIR [--stream S] [--from TIME] [--to TIME]\n"
-		"                        [--event-type T[,T...]] [--pubkey FILE]...\n\n"
+		"                        [--event-type T[,T...]] [--pubkey FILE]...\n"
+		"                        [--data-key FILE]\n"
+		"       sealtrace export --db DSN [filters]   (from PostgreSQL: --db DSN --help)\n\n"
 		"Write the selected records to stdout as JSON lines exactly as chained,\n"
 		"with each stream's signed checkpoint and a Merkle proof, so that\n"
 		"`sealtrace verify --export FILE --pubkey FILE` or tools/verify_export.py\n"
@@ -280,12 +278,15 @@ static void usage(FILE *f)
 		"  --event-type T,...  only these event types (e.g. inference,loss)\n"
 		"  --pubkey FILE       check the checkpoints' signatures before exporting\n"
 		"                      (repeatable: any of the keys may have signed)\n"
+		"  --data-key FILE     the data key file of an encrypted log (or\n"
+		"                      SEALTRACE_DATA_KEY=FILE); the export itself is\n"
+		"                      plain and verifies without it\n"
 		"  -h, --help          this text\n\n"
 		"Exit status: 0 ok, 1 the log does not verify, 2 usage, 3 I/O error.\n");
 }
 
 /* What the export selected, for its log_access record. */
-static void note_access(const char *dir, const char *stream, const char *from, const char *to,
+static int note_access(const char *dir, const char *stream, const char *from, const char *to,
 			const char *types)
 {
 	char filter[512];
@@ -302,21 +303,23 @@ static void note_access(const char *dir, const char *stream, const char *from, c
 		n += snprintf(filter + n, sizeof(filter) - (size_t)n, "--event-type %s ", types);
 	if (n > 0 && n <= (int)sizeof(filter))
 		filter[n - 1] = '\0';
-	st_note_log_access(dir, "export", filter);
+	return st_note_log_access(dir, "export", filter);
 }
 
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "stream", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "event-type", required_argument, NULL, 'e' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		{ "data-key", required_argument, NULL, 'K' },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "export", .opts = opts, .usage = usage };
 	bool want[ST_STREAM__COUNT] = { false };
 	struct st_export_filter f;
 	const char *dir = NULL, *stream = NULL, *from = NULL, *to = NULL,
@@ -328,8 +331,7 @@ int cmd_export(int argc, char **argv)
 	int c, s, rc = ST_EXIT_OK, r, npub = 0;
 
 	st_export_filter_init(&f);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 's': stream = optarg; break;
@@ -344,15 +346,18 @@ int cmd_export(int argc, char **argv)
 			}
 			pubs[npub++] = optarg;
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case 'K':
+			if (st_cli_data_key("export", optarg))
+				return ST_EXIT_USAGE;
+			break;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || optind != argc) {
-		fprintf(stderr, "sealtrace export: --state-dir DIR is required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir)
+		return st_cli_usage_error(&cli, "--state-dir DIR is required");
+	rc = st_cli_data_key_missing("export", dir);
+	if (rc)
+		return rc;
 	if (from && st_time_parse_why(from, &f.from, err, sizeof(err))) {
 		fprintf(stderr, "sealtrace export: --from: %s\n", err);
 		return ST_EXIT_USAGE;
@@ -380,8 +385,20 @@ int cmd_export(int argc, char **argv)
 			return ST_EXIT_USAGE;
 		}
 	}
-	note_access(dir, stream, from, to, types);
-	st_bundle_header(&hdr, stream, from, to, types, NULL);
+	if (note_access(dir, stream, from, to, types)) {
+		st_keyset_free(&keys);
+		return ST_EXIT_USAGE;
+	}
+	{
+		struct st_buf facts = { 0 };
+
+		/* facts are information for the reader: a log that does not
+		 * read back is reported by the stream export below */
+		if (st_bundle_facts(dir, &facts, err, sizeof(err)))
+			facts.len = 0;
+		st_bundle_header_facts(&hdr, stream, from, to, types, NULL, &facts);
+		st_buf_free(&facts);
+	}
 	if (hdr.oom || fwrite(hdr.p, 1, hdr.len, stdout) != hdr.len)
 		rc = ST_EXIT_RUNTIME;
 	st_buf_free(&hdr);

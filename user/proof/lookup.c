@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/cli.h"
+#include "sealtrace/base/errf.h"
+#include "sealtrace/base/progress.h"
 #include "sealtrace/ops/oversight.h"
 #include "sealtrace/proof/lookup.h"
 #include "sealtrace/log/record.h"
@@ -28,21 +29,7 @@
 #define REF_PREFIX		"hmac-sha256:"
 #define REF_PREFIX_LEN		(sizeof(REF_PREFIX) - 1)
 #define INPUT_MAX		(256u << 20)	/* far above any capture cap */
-#define PROGRESS_NS		1000000000ULL
 #define MAX_MODELS		4
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- references ------------------------------------------------------ */
 
@@ -65,7 +52,7 @@ int st_lookup_refs_make(struct st_lookup_refs *lr, const struct st_keyring *kr,
 	lr->prefix = calloc(lr->n, sizeof(*lr->prefix));
 	if (!lr->ref || !lr->prefix) {
 		st_lookup_refs_free(lr);
-		return fail(err, errlen, "out of memory");
+		return st_errf(err, errlen, "out of memory");
 	}
 	for (i = 0; i < lr->n; i++) {
 		const char *id = st_keyring_id(kr, i);
@@ -73,8 +60,8 @@ int st_lookup_refs_make(struct st_lookup_refs *lr, const struct st_keyring *kr,
 		if (st_pseudo_ref_with(kr, id, bytes, len, lr->ref[i],
 				       sizeof(lr->ref[i]))) {
 			st_lookup_refs_free(lr);
-			return fail(err, errlen, "HMAC under key '%s' failed (OpenSSL)",
-				    id);
+			return st_errf(err, errlen, "HMAC under key '%s' failed (OpenSSL)",
+				       id);
 		}
 		lr->prefix[i] = REF_PREFIX_LEN + strlen(id) + 1;
 	}
@@ -123,18 +110,18 @@ int st_lookup_unhex(const char *hex, uint8_t **out, size_t *len, char *err,
 	*out = NULL;
 	*len = 0;
 	if (n % 2)
-		return fail(err, errlen, "--input-hex: odd number of hex digits (%zu)", n);
+		return st_errf(err, errlen, "--input-hex: odd number of hex digits (%zu)", n);
 	*out = malloc(n / 2 + 1);
 	if (!*out)
-		return fail(err, errlen, "--input-hex: out of memory");
+		return st_errf(err, errlen, "--input-hex: out of memory");
 	for (i = 0; i < n; i += 2) {
 		hi = hexval(hex[i]);
 		lo = hexval(hex[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(*out);
 			*out = NULL;
-			return fail(err, errlen, "--input-hex: '%c' at position %zu is not a hex digit",
-				    hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i : i + 1);
+			return st_errf(err, errlen, "--input-hex: '%c' at position %zu is not a hex digit",
+				       hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i : i + 1);
 		}
 		(*out)[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
@@ -156,8 +143,8 @@ static int read_all(FILE *f, const char *path, uint8_t **out, size_t *len,
 		if (cap >= INPUT_MAX) {
 			OPENSSL_cleanse(buf, n);
 			free(buf);
-			return fail(err, errlen, "%s: larger than %u MiB", path,
-				    INPUT_MAX >> 20);
+			return st_errf(err, errlen, "%s: larger than %u MiB", path,
+				       INPUT_MAX >> 20);
 		}
 		grown = realloc(buf, cap * 2);
 		if (!grown)
@@ -169,12 +156,12 @@ static int read_all(FILE *f, const char *path, uint8_t **out, size_t *len,
 		if (buf)
 			OPENSSL_cleanse(buf, n);
 		free(buf);
-		return fail(err, errlen, "%s: out of memory", path);
+		return st_errf(err, errlen, "%s: out of memory", path);
 	}
 	if (ferror(f)) {
 		OPENSSL_cleanse(buf, n);
 		free(buf);
-		return fail(err, errlen, "%s: read error", path);
+		return st_errf(err, errlen, "%s: read error", path);
 	}
 	*out = buf;
 	*len = n;
@@ -193,7 +180,7 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 		return read_all(stdin, "stdin", out, len, err, errlen);
 	f = fopen(path, "rbe");
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
 	rc = read_all(f, path, out, len, err, errlen);
 	fclose(f);
 	return rc;
@@ -204,7 +191,8 @@ int st_lookup_read_file(const char *path, uint8_t **out, size_t *len,
 struct lookup {
 	const struct st_lookup_refs *lr;
 	const struct st_keyring *kr;
-	bool output, quiet;
+	const char *field;		/* match pseudonyms.<field> instead */
+	bool output;
 	int64_t len;			/* of the input */
 	uint64_t read, found, per_stream[ST_STREAM__COUNT];
 	uint64_t *per_key;
@@ -214,28 +202,18 @@ struct lookup {
 	char *models[MAX_MODELS];
 	size_t nmodels;
 	bool more_models, write_failed;
-	uint64_t progress_ns;
+	struct st_progress progress;
 	enum st_stream stream;
 };
 
 
 static void progress(struct lookup *l)
 {
-	uint64_t now;
-
-	if (++l->read % 8192 || l->quiet)
-		return;
-	now = st_monotonic_ns();
-	if (!l->progress_ns) {
-		l->progress_ns = now;
-		return;
-	}
-	if (now - l->progress_ns < PROGRESS_NS)
-		return;
-	l->progress_ns = now;
-	fprintf(stderr, "lookup: %s: %" PRIu64 " records read, %" PRIu64
-		" matches so far...\n", st_stream_name(l->stream), l->read,
-		l->found);
+	l->read++;
+	if (st_progress_tick(&l->progress))
+		st_progress_print("lookup: %s: %" PRIu64 " records read, %" PRIu64
+				  " matches so far...", st_stream_name(l->stream), l->read,
+				  l->found);
 }
 
 /* Distinct model versions of the matches, for the summary line. */
@@ -274,6 +252,18 @@ static void note_miss(struct lookup *l, const struct st_record *rec,
 		l->unknown_key++;
 }
 
+/* A record's per-field pseudonym (schema 2), or NULL. */
+static const char *pseudonym_of(const struct st_record *rec, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < rec->npseudonyms; i++)
+		if (!strcmp(rec->pseudonyms[i].key, field) &&
+		    rec->pseudonyms[i].kind == ST_KV_STR)
+			return rec->pseudonyms[i].v.s;
+	return NULL;
+}
+
 static int lookup_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		     size_t errlen)
 {
@@ -283,11 +273,16 @@ static int lookup_cb(void *ctx, const struct st_scan_rec *r, char *err,
 	int k;
 
 	progress(l);
+	if (l->field)
+		ref = pseudonym_of(rec, l->field);
 	if (!ref)
 		return 0;
 	k = st_lookup_refs_match(l->lr, ref);
 	if (k < 0) {
-		note_miss(l, rec, ref);
+		if (!l->field)
+			note_miss(l, rec, ref);
+		else if (!st_lookup_refs_key_known(l->lr, ref))
+			l->unknown_key++;
 		return 0;
 	}
 	if (fwrite(r->line, 1, r->len, stdout) != r->len || putchar('\n') == EOF)
@@ -307,7 +302,7 @@ static int lookup_cb(void *ctx, const struct st_scan_rec *r, char *err,
 static void summary(const struct lookup *l, size_t len)
 {
 	char first[ST_TIME_LEN + 1], last[ST_TIME_LEN + 1];
-	const char *what = l->output ? "output" : "input";
+	const char *what = l->field ? l->field : l->output ? "output" : "input";
 	size_t i;
 
 	if (!l->found) {
@@ -344,7 +339,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sealtrace lookup --state-dir DIR --keys DIR\n"
 		"                        (--input-file F | --input-hex HEX | --input-string S)\n"
-		"                        [--stream decision|system] [--output] [--quiet]\n\n"
+		"                        [--stream decision|system] [--output] [--quiet]\n"
+		"       sealtrace lookup --state-dir DIR --keys DIR --field NAME\n"
+		"                        (--value V | --input-file F | --input-hex HEX)\n\n"
 		"Was this input processed, when, and by which model? Computes the input's\n"
 		"HMAC reference under every key in DIR/hmac.key (old keys too: records name\n"
 		"the key they used) and prints every record whose input_hash matches, as\n"
@@ -362,6 +359,11 @@ static void usage(FILE *f)
 		"  --input-string S    the bytes of S (no newline added)\n"
 		"  --stream S          only decision or system (default: both)\n"
 		"  --output            match output_reference instead of input_hash\n"
+		"  --field NAME        match the record's pseudonyms.NAME (a field the\n"
+		"                      config pseudonymises, e.g. applicant_id) instead:\n"
+		"                      every decision about one data subject\n"
+		"  --value V           the field's value (a JSON string's text; other\n"
+		"                      values as JSON, e.g. 17 or true)\n"
 		"  --quiet             no progress lines on stderr\n"
 		"  -h, --help          this text\n\n"
 		"A capture cut at the probe's cap (input_truncated) keys only its first\n"
@@ -373,6 +375,7 @@ static void usage(FILE *f)
 
 struct lookup_args {
 	const char *dir, *keys, *file, *hex, *str;
+	const char *field;
 	int stream;			/* -1: every stream */
 	bool output, quiet;
 };
@@ -380,40 +383,51 @@ struct lookup_args {
 /* The access is logged, never what was looked up. */
 static void note_access(const struct lookup_args *a)
 {
-	char filter[64];
+	char filter[160];
+	size_t n;
 
 	snprintf(filter, sizeof(filter), "%s%s%s", a->stream < 0 ? "" : "--stream ",
 		 a->stream < 0 ? "" : st_stream_name((enum st_stream)a->stream),
 		 a->output ? (a->stream < 0 ? "--output" : " --output") : "");
-	st_note_log_access(a->dir, "lookup", filter);
+	n = strlen(filter);
+	/* the field's name, never its value */
+	if (a->field)
+		snprintf(filter + n, sizeof(filter) - n, "%s--field %.64s", n ? " " : "",
+			 a->field);
+	/* lookup needs hmac.key: never run for a reader without the key */
+	(void)st_note_log_access(a->dir, "lookup", filter);
 }
 
 static int parse_args(int argc, char **argv, struct lookup_args *a)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "keys", required_argument, NULL, 'k' },
 		{ "input-file", required_argument, NULL, 'f' },
 		{ "input-hex", required_argument, NULL, 'x' },
 		{ "input-string", required_argument, NULL, 'S' },
 		{ "stream", required_argument, NULL, 's' },
 		{ "output", no_argument, NULL, 'o' },
+		{ "field", required_argument, NULL, 'F' },
+		{ "value", required_argument, NULL, 'V' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "lookup", .opts = opts, .usage = usage };
 	int c, inputs;
 
 	memset(a, 0, sizeof(*a));
 	a->stream = -1;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': a->dir = optarg; break;
 		case 'k': a->keys = optarg; break;
 		case 'f': a->file = optarg; break;
 		case 'x': a->hex = optarg; break;
 		case 'S': a->str = optarg; break;
+		case 'V': a->str = optarg; break;
+		case 'F': a->field = optarg; break;
 		case 'o': a->output = true; break;
 		case 'q': a->quiet = true; break;
 		case 's':
@@ -423,16 +437,14 @@ static int parse_args(int argc, char **argv, struct lookup_args *a)
 				return ST_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return -1;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status == ST_EXIT_OK ? -1 : cli.status;
 		}
 	}
 	inputs = !!a->file + !!a->hex + !!a->str;
-	if (!a->dir || !a->keys || inputs != 1 || optind != argc) {
-		fprintf(stderr, "sealtrace lookup: give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (a->field && a->output)
+		return st_cli_usage_error(&cli, "--field and --output exclude each other");
+	if (!a->dir || !a->keys || inputs != 1)
+		return st_cli_usage_error(&cli, "give --state-dir DIR, --keys DIR and exactly one of --input-file, --input-hex, --input-string");
 	return ST_EXIT_OK;
 }
 
@@ -543,7 +555,8 @@ int cmd_lookup(int argc, char **argv)
 	l.lr = &lr;
 	l.kr = kr;
 	l.output = a.output;
-	l.quiet = a.quiet;
+	l.field = a.field;
+	st_progress_init(&l.progress, !a.quiet, ST_NS_PER_SEC, false);
 	l.len = (int64_t)len;
 	l.per_key = calloc(lr.n, sizeof(*l.per_key));
 	if (!l.per_key) {

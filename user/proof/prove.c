@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "sealtrace/proof/addckpt.h"
 #include "sealtrace/proof/bundle.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/ops/oversight.h"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 		"  --event-id ID     the record's event_id (a UUID)\n"
 		"  --pubkey FILE     check the checkpoint's signature before writing\n"
 		"  -h, --help        this text\n\n"
+		"sealtrace prove --consistency N --help: a consistency proof instead.\n\n"
 		"A record newer than its stream's latest signed checkpoint cannot be\n"
 		"proved yet: wait for the next checkpoint (checkpoint.every_seconds).\n\n"
 		"Exit status: 0 proof written, 1 no such record, not yet checkpointed,\n"
@@ -64,13 +66,17 @@ static bool uuid_text(const char *s)
 	return true;
 }
 
-static int write_proof(enum st_stream s, const char *id,
+static int write_proof(const char *dir, enum st_stream s, const char *id,
 		       const struct st_buf *body)
 {
-	struct st_buf hdr = { 0 };
+	struct st_buf hdr = { 0 }, facts = { 0 };
+	char err[256];
 	bool ok;
 
-	st_bundle_header(&hdr, st_stream_name(s), NULL, NULL, NULL, id);
+	if (st_bundle_facts(dir, &facts, err, sizeof(err)))
+		facts.len = 0;
+	st_bundle_header_facts(&hdr, st_stream_name(s), NULL, NULL, NULL, id, &facts);
+	st_buf_free(&facts);
 	ok = !hdr.oom && fwrite(hdr.p, 1, hdr.len, stdout) == hdr.len &&
 	     fwrite(body->p, 1, body->len, stdout) == body->len &&
 	     !fflush(stdout);
@@ -105,7 +111,7 @@ static int prove_stream(const char *dir, enum st_stream s, const char *id,
 		rc = rc > 0 ? ST_EXIT_FAIL : ST_EXIT_RUNTIME;
 	} else if (st.selected) {
 		*found = true;
-		rc = write_proof(s, id, &body);
+		rc = write_proof(dir, s, id, &body);
 		if (!rc)
 			fprintf(stderr, "prove: %s: %" PRIu64 " record%s with event_id %s, proved in the signed tree of %"
 				PRIu64 " records by %zu audit-path nodes\n",
@@ -126,12 +132,13 @@ static int prove_stream(const char *dir, enum st_stream s, const char *id,
 int cmd_prove(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		ST_OPT_STATE_DIR,
 		{ "event-id", required_argument, NULL, 'e' },
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		ST_OPT_PUBKEY,
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
+	struct st_cli cli = { .verb = "prove", .opts = opts, .usage = usage };
 	const char *dir = NULL, *id = NULL, *pubkey = NULL;
 	struct st_keyset keys = { 0 };
 	struct stat sb;
@@ -140,21 +147,18 @@ int cmd_prove(int argc, char **argv)
 	bool found = false;
 	int c, s, rc = ST_EXIT_OK;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (st_argv_has(argc, argv, "--consistency"))
+		return st_prove_consistency_main(argc, argv);
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'e': id = optarg; break;
 		case 'p': pubkey = optarg; break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP: return cli.status;
 		}
 	}
-	if (!dir || !id || optind != argc) {
-		fprintf(stderr, "sealtrace prove: --state-dir DIR and --event-id ID are required\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (!dir || !id)
+		return st_cli_usage_error(&cli, "--state-dir DIR and --event-id ID are required");
 	if (!uuid_text(id)) {
 		fprintf(stderr, "sealtrace prove: --event-id '%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n",
 			id);
@@ -174,7 +178,10 @@ int cmd_prove(int argc, char **argv)
 		return ST_EXIT_USAGE;
 	}
 	snprintf(err, sizeof(err), "--event-id %s", id);
-	st_note_log_access(dir, "prove", err);
+	if (st_note_log_access(dir, "prove", err)) {
+		st_keyset_free(&keys);
+		return ST_EXIT_USAGE;
+	}
 	/* decision first: that is where the inferences a proof is asked for are */
 	for (s = 0; s < ST_STREAM__COUNT && !rc && !found; s++)
 		rc = prove_stream(dir, (enum st_stream)s, id, &keys, &found);

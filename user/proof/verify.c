@@ -27,16 +27,19 @@
 
 #include "sealtrace/base/clock.h"
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/progress.h"
+#include "sealtrace/proof/addckpt.h"
 #include "sealtrace/proof/bundle.h"
+#include "sealtrace/proof/witness_claim.h"
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/base/cli.h"
 #include "sealtrace/keys/keys.h"
 #include "sealtrace/log/merkle.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/log/scan.h"
+#include "sealtrace/proof/sealed.h"
 
 #define MAX_EXTERNAL 16
-#define PROGRESS_NS 1000000000ULL
 
 /* A signed (or, without --pubkey, merely claimed) tree head. */
 struct claim {
@@ -60,6 +63,18 @@ struct keyuse {
 	unsigned files;			/* <stream>/checkpoint and --checkpoint */
 	bool superseded;		/* another key signed a later record */
 	uint64_t superseded_at;		/* system seq of that record */
+	/* tree sizes of the checkpoint records it signed, per stream */
+	bool signed_any[ST_STREAM__COUNT];
+	uint64_t min_size[ST_STREAM__COUNT], max_size[ST_STREAM__COUNT];
+	uint64_t epoch;			/* announced as this epoch; 0: given */
+};
+
+/* A checkpoint file's note: its signature is checked after the scan,
+ * when the key_epoch records have named every epoch key. */
+struct file_note {
+	char path[4200];
+	char note[ST_NOTE_MAX];
+	size_t len;
 };
 
 struct verify {
@@ -72,17 +87,18 @@ struct verify {
 	uint64_t purge_records;		/* retention_purge records seen */
 	uint64_t head[ST_STREAM__COUNT];	/* first seq kept (retention) */
 	bool started[ST_STREAM__COUNT];
-	uint64_t total, progress_ns;
+	struct st_progress progress;
 	const char *stream_name;
+	const char *witness_key;	/* --witness-key: a cosigned head required */
 	bool quiet;
+	/* signing epochs (key_epoch records) */
+	bool epochs;			/* one was seen: every key change must be one */
+	int expect_signer;		/* announced, must sign next; -1 */
+	uint64_t last_epoch;
+	struct file_note *notes;
+	size_t nnotes;
 };
 
-
-static int rt_err(char *err, size_t errlen, const char *msg)
-{
-	snprintf(err, errlen, "%s", msg);
-	return -1;
-}
 
 static int claim_cmp(const void *a, const void *b)
 {
@@ -129,7 +145,7 @@ static int check_claim(struct claims *c, const struct claim *cl,
 	uint8_t root[ST_HASH_LEN];
 
 	if (st_merkle_root(tree, h, root))
-		return rt_err(err, errlen, "SHA-256 failed");
+		return st_errf(err, errlen, "SHA-256 failed");
 	if (memcmp(root, cl->root, ST_HASH_LEN))
 		return st_failf(err, errlen, "%s: the Merkle root of seq 0..%" PRIu64
 			       " differs from the one signed in %s: a record in seq %" PRIu64
@@ -144,20 +160,9 @@ static int check_claim(struct claims *c, const struct claim *cl,
 
 static void progress(struct verify *v, uint64_t seq)
 {
-	uint64_t now;
-
-	if (v->quiet || ++v->total % 8192)
-		return;
-	now = st_monotonic_ns();
-	if (!v->progress_ns) {
-		v->progress_ns = now;
-		return;
-	}
-	if (now - v->progress_ns < PROGRESS_NS)
-		return;
-	v->progress_ns = now;
-	fprintf(stderr, "verify: %s: %" PRIu64 " records checked...\n",
-		v->stream_name, seq + 1);
+	if (st_progress_tick(&v->progress))
+		st_progress_print("verify: %s: %" PRIu64 " records checked...",
+				  v->stream_name, seq + 1);
 }
 
 static int note_of(const struct st_record *rec, const char *key,
@@ -192,6 +197,124 @@ static int record_signer(struct verify *v, size_t k, uint64_t seq,
 	return 0;
 }
 
+/*
+ * Under signing epochs the key changes only through a key_epoch record:
+ * the first head after one is the announced key's, and no other key
+ * takes over unannounced (a later key re-sealing an old epoch, or a
+ * truncated log continued with the current key).
+ */
+static int epoch_signer(struct verify *v, size_t k, const char *where,
+			char *err, size_t errlen)
+{
+	if (v->expect_signer >= 0) {
+		if ((size_t)v->expect_signer != k)
+			return st_failf(err, errlen, "%s: the first checkpoint after a key_epoch record is signed by %s, not by the key it announced (%s)",
+				       where, v->keys.name[k], v->keys.name[v->expect_signer]);
+		v->expect_signer = -1;
+		return 0;
+	}
+	if (v->epochs && v->last_signer >= 0 && (size_t)v->last_signer != k)
+		return st_failf(err, errlen, "%s: checkpoint signed by %s while the epoch key is %s, and no key_epoch record announced it",
+			       where, v->keys.name[k], v->keys.name[v->last_signer]);
+	return 0;
+}
+
+static void note_size(struct keyuse *u, int stream, uint64_t size)
+{
+	if (!u->signed_any[stream] || size < u->min_size[stream])
+		u->min_size[stream] = size;
+	if (!u->signed_any[stream] || size > u->max_size[stream])
+		u->max_size[stream] = size;
+	u->signed_any[stream] = true;
+}
+
+static int hex_detail(const struct st_record *rec, const char *key, uint8_t *out,
+		      size_t n)
+{
+	const struct st_kv *d = st_record_detail(rec, key);
+
+	return d && d->kind == ST_KV_STR && strlen(d->v.s) == 2 * n &&
+	       !st_unhex(d->v.s, 2 * n, out, n) ? 0 : -1;
+}
+
+/* The announced key joins the set (it may already be there, given). */
+static int add_epoch_key(struct verify *v, const uint8_t pub[32], uint64_t epoch,
+			 uint64_t seq, size_t *idx, char *err, size_t errlen)
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	struct keyuse *grown;
+	size_t i, before = v->keys.n;
+	char name[128];
+	uint8_t raw[32];
+
+	if (!k)
+		return st_errf(err, errlen, "out of memory");
+	snprintf(name, sizeof(name), "epoch %" PRIu64 " key (key_epoch at system seq %" PRIu64 ")",
+		 epoch, seq);
+	if (st_keyset_add(&v->keys, k, name, err, errlen) < 0)
+		return -1;
+	grown = realloc(v->use, v->keys.n * sizeof(*grown));
+	if (!grown)
+		return st_errf(err, errlen, "out of memory");
+	v->use = grown;
+	if (v->keys.n > before)
+		memset(&v->use[before], 0, (v->keys.n - before) * sizeof(*grown));
+	for (i = 0; i < v->keys.n; i++) {
+		if (st_pubkey_raw(v->keys.key[i], raw) || memcmp(raw, pub, 32))
+			continue;
+		v->use[i].epoch = epoch;
+		*idx = i;
+		return 0;
+	}
+	return st_errf(err, errlen, "%s", "announced key not found in the key set");
+}
+
+/*
+ * A key_epoch record: the current epoch key signs the next one's public
+ * key, bound to the record's place (seq, preceding hash). From here on
+ * the old key must not sign again, and the new one signs the next head.
+ */
+static int key_epoch_record(struct verify *v, const struct st_scan_rec *r,
+			    char *err, size_t errlen)
+{
+	const struct st_record_hdr *hdr = &r->p->hdr;
+	const struct st_kv *e = st_record_detail(&r->p->rec, "epoch");
+	char where[160], msg[1024], key_name[ST_ORIGIN_MAX];
+	uint8_t pub[32], sig[64];
+	size_t idx = 0;
+	int cur = v->last_signer, n;
+
+	snprintf(where, sizeof(where), "system/%s seq %" PRIu64, r->segment, hdr->seq);
+	if (!e || e->kind != ST_KV_UINT || hex_detail(&r->p->rec, "public_key", pub, 32) ||
+	    hex_detail(&r->p->rec, "signature", sig, 64))
+		return st_failf(err, errlen, "%s: key_epoch record lacks epoch/public_key/signature",
+			       where);
+	if (e->v.u <= v->last_epoch)
+		return st_failf(err, errlen, "%s: key_epoch announces epoch %" PRIu64 " after epoch %" PRIu64,
+			       where, e->v.u, v->last_epoch);
+	v->epochs = true;
+	v->last_epoch = e->v.u;
+	if (!v->keys.n)
+		return 0;	/* no keys given: nothing signed is checked */
+	if (cur < 0)
+		return st_failf(err, errlen, "%s: key_epoch record before any signed checkpoint", where);
+	if (st_ckpt_key_name(key_name, sizeof(key_name), hdr->system_id, hdr->node_id))
+		return st_failf(err, errlen, "%s: system_id/node_id too long", where);
+	n = st_epoch_message(msg, sizeof(msg), key_name, e->v.u, hdr->seq,
+			     hdr->prev_hex, pub);
+	if (n < 0 || st_ed25519_verify(v->keys.key[cur], msg, (size_t)n, sig))
+		return st_failf(err, errlen, "%s: key_epoch for epoch %" PRIu64 " is not signed by the epoch key %s",
+			       where, e->v.u, v->keys.name[cur]);
+	if (add_epoch_key(v, pub, e->v.u, hdr->seq, &idx, err, errlen))
+		return -1;
+	if (idx == (size_t)cur)
+		return st_failf(err, errlen, "%s: key_epoch announces the key already in use", where);
+	v->use[cur].superseded = true;
+	v->use[cur].superseded_at = hdr->seq;
+	v->expect_signer = (int)idx;
+	return 0;
+}
+
 /* A checkpoint record in the system stream: a signed head to check. */
 static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 			     char *err, size_t errlen)
@@ -215,11 +338,15 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 	if (stream < 0)
 		return st_failf(err, errlen, "%s: checkpoint of unknown stream '%s'",
 			       where, cs->v.s);
-	if (st_ckpt_parse_any(note->v.s, strlen(note->v.s), v->keys.key,
+	if (st_ckpt_parse_named(note->v.s, strlen(note->v.s), v->keys.key,
+				(const char *const *)v->keys.note_name,
 			      v->keys.n, &ck, &signer, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", where, why);
-	if (v->keys.n && record_signer(v, signer, seq, where, err, errlen))
+	if (v->keys.n && (epoch_signer(v, signer, where, err, errlen) ||
+			  record_signer(v, signer, seq, where, err, errlen)))
 		return 1;
+	if (v->keys.n)
+		note_size(&v->use[signer], stream, ck.size);
 	if (st_ckpt_stream(&ck) != stream || ck.size != size->v.u ||
 	    st_unhex(rh->v.s, strlen(rh->v.s), root, ST_HASH_LEN) ||
 	    memcmp(root, ck.root, ST_HASH_LEN))
@@ -231,7 +358,7 @@ static int checkpoint_record(struct verify *v, const struct st_scan_rec *r,
 		return 0;
 	if (stream == ST_STREAM_DECISION || ck.size > seq)
 		return add_claim(&v->c[stream], ck.size, ck.root, src) ?
-			rt_err(err, errlen, "out of memory") : 0;
+			st_errf(err, errlen, "out of memory") : 0;
 	/* about the system stream itself: the head just before this record
 	 * (the decision checkpoint record sits between) or this position */
 	{
@@ -284,27 +411,92 @@ static int verify_cb(void *ctx, const struct st_scan_rec *r, char *err,
 		if (rc)
 			return rc;
 	}
+	if (r->stream == ST_STREAM_SYSTEM && r->p->rec.type == ST_ET_KEY_EPOCH) {
+		rc = key_epoch_record(v, r, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (r->stream == ST_STREAM_SYSTEM)
 		v->prev = *r->tree;
 	return 0;
 }
 
-static int read_note(struct verify *v, const char *path, struct st_ckpt *ck,
-		     char *err, size_t errlen)
+/*
+ * The note's form now (its head joins the claims), its signature after
+ * the scan (check_notes): the key that signed it may be one a key_epoch
+ * record announces. ext: a --checkpoint argument, whose unreadable or
+ * malformed file is a usage error (2).
+ */
+static int read_note(struct verify *v, const char *path, bool ext,
+		     struct st_ckpt *ck, char *err, size_t errlen)
 {
-	char note[ST_NOTE_MAX], why[512];
-	size_t len, signer = 0;
+	struct file_note *grown, *fn;
+	char why[512];
 	int rc;
 
-	/* -1: cannot read it (exit 3); 1: not a note (exit 1) */
-	rc = st_ckpt_read_file(path, note, sizeof(note), &len, err, errlen);
+	grown = realloc(v->notes, (v->nnotes + 1) * sizeof(*grown));
+	if (!grown)
+		return st_errf(err, errlen, "out of memory");
+	v->notes = grown;
+	fn = &v->notes[v->nnotes];
+	/* -1: cannot read it (exit 3); 1: too large to be a note (exit 1) */
+	rc = st_ckpt_read_file(path, fn->note, sizeof(fn->note), &fn->len, err, errlen);
 	if (rc)
-		return rc;
-	if (st_ckpt_parse_any(note, len, v->keys.key, v->keys.n, ck, &signer,
-			      why, sizeof(why)))
+		return ext ? 2 : rc;
+	/* a --checkpoint that is no note at all is a wrong argument (exit 2) */
+	if (ext && st_ckpt_parse_any(fn->note, fn->len, NULL, 0, ck, NULL, err, errlen))
+		return 2;
+	if (st_ckpt_parse_any(fn->note, fn->len, NULL, 0, ck, NULL, why, sizeof(why)))
 		return st_failf(err, errlen, "%s: %s", path, why);
-	if (v->keys.n)
+	snprintf(fn->path, sizeof(fn->path), "%s", path);
+	v->nnotes++;
+	return 0;
+}
+
+/*
+ * Under signing epochs a key vouches only for the tree sizes of its own
+ * epoch: from the first head it signed in the log to the last (the
+ * newest key: onwards). A later key signing an earlier size is a
+ * re-sealed old epoch.
+ */
+static int note_in_epoch(const struct verify *v, size_t k, const struct st_ckpt *ck,
+			 const char *path, char *err, size_t errlen)
+{
+	const struct keyuse *u = &v->use[k];
+	int s = st_ckpt_stream(ck);
+
+	if (!v->epochs || s < 0)
+		return 0;
+	if (!u->signed_any[s] || ck->size < u->min_size[s] ||
+	    (u->superseded && ck->size > u->max_size[s]))
+		return st_failf(err, errlen, "%s: signed by %s, but a tree of %" PRIu64
+			       " %s records lies outside that key's epoch (its checkpoints in the log cover %s%" PRIu64
+			       "..%" PRIu64 "): a later epoch's key cannot sign for an earlier one",
+			       path, v->keys.name[k], ck->size, st_stream_name((enum st_stream)s),
+			       u->signed_any[s] ? "" : "none; ", u->signed_any[s] ? u->min_size[s] : 0,
+			       u->signed_any[s] ? u->max_size[s] : 0);
+	return 0;
+}
+
+static int check_notes(struct verify *v, char *err, size_t errlen)
+{
+	struct st_ckpt ck;
+	char why[512];
+	size_t i, signer = 0;
+
+	if (!v->keys.n)
+		return 0;
+	for (i = 0; i < v->nnotes; i++) {
+		const struct file_note *fn = &v->notes[i];
+
+		if (st_ckpt_parse_named(fn->note, fn->len, v->keys.key,
+					(const char *const *)v->keys.note_name, v->keys.n, &ck,
+					&signer, why, sizeof(why)))
+			return st_failf(err, errlen, "%s: %s", fn->path, why);
+		if (note_in_epoch(v, signer, &ck, fn->path, err, errlen))
+			return 1;
 		v->use[signer].files++;
+	}
 	return 0;
 }
 
@@ -320,7 +512,7 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 			 st_stream_name((enum st_stream)i));
 		if (access(path, F_OK))
 			continue;
-		rc = read_note(v, path, &ck, err, errlen);
+		rc = read_note(v, path, false, &ck, err, errlen);
 		if (rc)
 			return rc;
 		if (st_ckpt_stream(&ck) != i)
@@ -328,20 +520,30 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 				       path, ck.origin);
 		snprintf(src, sizeof(src), "%s/checkpoint", st_stream_name((enum st_stream)i));
 		if (add_claim(&v->c[i], ck.size, ck.root, src))
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 		v->c[i].have_file = true;
 	}
-	for (i = 0; i < next; i++) {
-		rc = read_note(v, ext[i], &ck, err, errlen);
+	for (i = 0; v->witness_key && i < ST_STREAM__COUNT; i++) {
+		rc = st_witness_claim(v->state_dir, (enum st_stream)i, v->witness_key, &ck,
+				      err, errlen);
 		if (rc)
 			return rc;
+		snprintf(src, sizeof(src), "the head the witness cosigned (%s)",
+			 st_stream_name((enum st_stream)i));
+		if (st_ckpt_stream(&ck) != i || add_claim(&v->c[i], ck.size, ck.root, src))
+			return st_failf(err, errlen, "%s: wrong stream, or out of memory", src);
+	}
+	for (i = 0; i < next; i++) {
+		rc = read_note(v, ext[i], true, &ck, err, errlen);
+		if (rc)
+			return rc < 0 ? 1 : rc;
 		s = st_ckpt_stream(&ck);
 		if (s < 0)
 			return st_failf(err, errlen, "%s: origin '%s' names no stream",
 				       ext[i], ck.origin);
 		snprintf(src, sizeof(src), "%s (--checkpoint)", ext[i]);
 		if (add_claim(&v->c[s], ck.size, ck.root, src))
-			return rt_err(err, errlen, "out of memory");
+			return st_errf(err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -358,7 +560,7 @@ static int finish_claims(struct verify *v, enum st_stream s,
 
 	h = st_hasher_new();
 	if (!h)
-		return rt_err(err, errlen, "OpenSSL SHA-256 unavailable");
+		return st_errf(err, errlen, "OpenSSL SHA-256 unavailable");
 	snprintf(where, sizeof(where), "%s/%s (end, %" PRIu64 " records)",
 		 st_stream_name(s), res->segments ? res->last_segment : "-",
 		 res->records);
@@ -436,6 +638,8 @@ static void print_keys(const struct verify *v)
 		if (st_pubkey_hash(v->keys.key[i], hash))
 			snprintf(hash, sizeof(hash), "?");
 		printf("  key %s (%.23s...): ", v->keys.name[i], hash);
+		if (u->epoch)
+			printf("epoch %" PRIu64 ", ", u->epoch);
 		if (u->records)
 			printf("signed %" PRIu64 " checkpoint records (system seq %" PRIu64
 			       "..%" PRIu64 ")", u->records, u->first_seq, u->last_seq);
@@ -451,6 +655,10 @@ static int failure_status(int rc, const char *err)
 	if (rc < 0) {
 		fprintf(stderr, "sealtrace verify: %s\n", err);
 		return ST_EXIT_RUNTIME;
+	}
+	if (rc == 2) {
+		fprintf(stderr, "sealtrace verify: --checkpoint %s\n", err);
+		return ST_EXIT_USAGE;
 	}
 	printf("verify: FAIL: %s\n", err);
 	return ST_EXIT_FAIL;
@@ -488,6 +696,8 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	}
 	if (!rc)
 		rc = check_anchors(v, res, err, sizeof(err));
+	if (!rc)
+		rc = check_notes(v, err, sizeof(err));
 	if (rc)
 		return failure_status(rc, err);
 	printf("verify: %s\n", v->state_dir);
@@ -503,6 +713,9 @@ static int verify_state(struct verify *v, char *const *ext, int next)
 	print_keys(v);
 	if (!v->keys.n)
 		snprintf(err, sizeof(err), "signatures NOT checked (no --pubkey)");
+	else if (v->epochs)
+		snprintf(err, sizeof(err), "every checkpoint signature verifies with the key of its epoch (%" PRIu64
+			 " epochs, followed from the given key through key_epoch records)", v->last_epoch);
 	else if (v->keys.n == 1)
 		snprintf(err, sizeof(err), "every checkpoint signature verifies with the given key");
 	else
@@ -565,8 +778,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtrace verify --state-dir DIR [--pubkey FILE]... [--pubkey-dir DIR]\n"
-		"                        [--checkpoint FILE]... [--quiet]\n"
-		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n\n"
+		"                        [--checkpoint FILE]... [--data-key FILE] [--witness-key K] [--quiet]\n"
+		"       sealtrace verify --export FILE (--pubkey FILE... | --pubkey-dir DIR)\n"
+		"       sealtrace verify --consistency FILE --checkpoint OLD --pubkey FILE\n"
+		"       sealtrace verify --db DSN [--pubkey K]... [--witness-key K]   (--db DSN --help)\n\n"
 		"Check a log: gzip framing of every segment, canonical form of every\n"
 		"record, the hash chain of each stream, the Merkle root at every signed\n"
 		"tree head (checkpoint records, <stream>/checkpoint, --checkpoint copies)\n"
@@ -581,6 +796,13 @@ static void usage(FILE *f)
 		"                     directory's public keys); combines with --pubkey\n"
 		"  --checkpoint FILE  a checkpoint copied away earlier: finds a truncated\n"
 		"                     or rolled-back tail (repeatable)\n"
+		"  --data-key FILE    the data key file of an encrypted log (sealed\n"
+		"                     segments cannot be read without it; also from\n"
+		"                     the environment, SEALTRACE_DATA_KEY=FILE)\n"
+		"  --witness-key K    a witness's verifier key (witness.vkey, or the string):\n"
+		"                     require, per stream, the head it cosigned (kept by the\n"
+		"                     shipper in DIR/shipped/<stream>.cosigned) and that the\n"
+		"                     log holds it: a truncated, rolled-back or forked log fails\n"
 		"  --export FILE      verify an export from `sealtrace export` instead\n"
 		"  --quiet            no progress lines on stderr\n"
 		"  -h, --help         this text\n\n"
@@ -591,26 +813,30 @@ static void usage(FILE *f)
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "pubkey", required_argument, NULL, 'p' },
+		ST_OPT_STATE_DIR,
+		ST_OPT_PUBKEY,
 		{ "pubkey-dir", required_argument, NULL, 'P' },
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{ "data-key", required_argument, NULL, 'K' },
+		{ "witness-key", required_argument, NULL, 'w' },
+		ST_OPT_HELP,
+		ST_OPT_END,
 	};
-	struct verify v = { .last_signer = -1 };
+	struct st_cli cli = { .verb = "verify", .opts = opts, .usage = usage };
+	struct verify v = { .last_signer = -1, .expect_signer = -1 };
 	struct stat st;
 	char *ext[MAX_EXTERNAL];
 	const char *export = NULL;
 	bool pubkey = false;
 	int next = 0, c, rc, i;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if (st_argv_has(argc, argv, "--consistency"))
+		return st_verify_consistency_main(argc, argv);
+	while ((c = st_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
-		case 's': v.state_dir = optarg; break;
+		case 'd': v.state_dir = optarg; break;
 		case 'p':
 		case 'P':
 			pubkey = true;
@@ -619,6 +845,11 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case 'e': export = optarg; break;
 		case 'q': v.quiet = true; break;
+		case 'K':
+			if (st_cli_data_key("verify", optarg))
+				goto usage_err;
+			break;
+		case 'w': v.witness_key = optarg; break;
 		case 'c':
 			if (next == MAX_EXTERNAL) {
 				fprintf(stderr, "sealtrace verify: at most %d --checkpoint\n",
@@ -627,20 +858,22 @@ int cmd_verify(int argc, char **argv)
 			}
 			ext[next++] = optarg;
 			break;
-		case 'h': usage(stdout); return ST_EXIT_OK;
-		default: usage(stderr); return ST_EXIT_USAGE;
+		case ST_CLI_STOP:
+			rc = cli.status;
+			goto out;
 		}
 	}
-	if (optind != argc || !!v.state_dir == !!export ||
-	    (export && (!pubkey || next))) {
-		fprintf(stderr, "sealtrace verify: give --state-dir DIR, or --export FILE with --pubkey FILE\n");
-		usage(stderr);
+	if (!!v.state_dir == !!export || (export && (!pubkey || next))) {
+		st_cli_usage_error(&cli, "give --state-dir DIR, or --export FILE with --pubkey FILE");
 		goto usage_err;
 	}
 	if (v.state_dir && (stat(v.state_dir, &st) || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "sealtrace verify: %s: not a directory\n", v.state_dir);
 		goto usage_err;
 	}
+	if (v.state_dir && (rc = st_cli_data_key_missing("verify", v.state_dir)))
+		goto out;
+	st_progress_init(&v.progress, !v.quiet, ST_NS_PER_SEC, false);
 	v.use = calloc(v.keys.n ? v.keys.n : 1, sizeof(*v.use));
 	if (!v.use) {
 		fprintf(stderr, "sealtrace verify: out of memory\n");
@@ -655,6 +888,7 @@ out:
 	for (i = 0; i < ST_STREAM__COUNT; i++)
 		free(v.c[i].v);
 	free(v.use);
+	free(v.notes);
 	st_keyset_free(&v.keys);
 	return rc;
 usage_err:

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "sealtrace/targets/discover.h"
@@ -183,6 +186,166 @@ int st_proc_find_lib(int pid, const char *pattern, char *out, size_t len)
 	}
 	fclose(f);
 	return ret;
+}
+
+bool st_proc_maps_file(int pid, const char *want)
+{
+	char path[64], line[ST_PROC_PATH_MAX + 128], *file;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		file = maps_path(line);
+		found = file && !strcmp(file, want);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The device of every layer of the overlayfs mount dev in pid's mountinfo,
+ * when they are all on one file system ("samefs": then overlayfs reports
+ * the layer's own inode numbers); 0 otherwise.
+ */
+static dev_t overlay_layer_dev(int pid, dev_t dev)
+{
+	char path[64], line[8192], want[32], *opts, *p, *dir, *end, host[ST_PROC_PATH_MAX];
+	dev_t layers = 0;
+	struct stat st;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	snprintf(want, sizeof(want), " %u:%u ", major(dev), minor(dev));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		p = strstr(line, " - overlay ");
+		found = p && strstr(line, want) && strstr(line, want) < p;
+	}
+	fclose(f);
+	if (!found)
+		return 0;
+	opts = strrchr(line, ' ');	/* the super options, last field */
+	if (!opts)
+		return 0;
+	opts[strcspn(opts, "\n")] = '\0';
+	/* lowerdir=a:b,upperdir=c,workdir=d: every directory but workdir */
+	for (p = strtok(opts + 1, ","); p; p = strtok(NULL, ",")) {
+		if (strncmp(p, "lowerdir=", 9) && strncmp(p, "upperdir=", 9))
+			continue;
+		for (dir = p + 9; dir && *dir; dir = end) {
+			end = strchr(dir, ':');
+			if (end)
+				*end++ = '\0';
+			/* the runtime mounted it: its paths are the host's */
+			if (st_host_path(dir, host, sizeof(host)) || stat(host, &st))
+				return 0;
+			if (layers && st.st_dev != layers)
+				return 0;
+			layers = st.st_dev;
+		}
+	}
+	return layers;
+}
+
+int st_file_real_id(int pid, const char *path, dev_t *dev, ino_t *ino)
+{
+	struct statfs fs;
+	struct stat st;
+	dev_t layers;
+
+	if (stat(path, &st))
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	if (statfs(path, &fs) || fs.f_type != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	layers = overlay_layer_dev(pid, st.st_dev);
+	if (layers)
+		*dev = layers;
+	return 0;
+}
+
+static int mnt_ns_of(int pid, struct stat *st)
+{
+	char path[64];
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/mnt");
+	return stat(path, st);
+}
+
+static int parent_of(int pid)
+{
+	char path[64], text[512], *close;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, text, sizeof(text)))
+		return 0;
+	close = strrchr(text, ')');	/* comm may hold spaces and ')' */
+	if (!close || sscanf(close + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/*
+ * The pid whose root is the host's, or 0 when the agent shares the host's
+ * mount namespace. PID 1 normally (the host's init, visible with hostPID);
+ * where PID 1 cannot be inspected (it belongs to an outer user namespace,
+ * as on some sandboxes), the first ancestor of the agent in another mount
+ * namespace: the container runtime's shim or conmon, which runs in the
+ * host's. Found once: neither changes while the agent runs.
+ */
+static int host_root_pid(void)
+{
+	static int cached = -1;
+	struct stat self, other;
+	int pid;
+
+	if (cached >= 0)
+		return cached;
+	cached = 0;
+	if (mnt_ns_of(0, &self))
+		return cached;
+	if (mnt_ns_of(1, &other) == 0) {
+		if (self.st_dev != other.st_dev || self.st_ino != other.st_ino)
+			cached = 1;
+		return cached;
+	}
+	for (pid = getppid(); pid > 1; pid = parent_of(pid)) {
+		if (mnt_ns_of(pid, &other))
+			continue;
+		if (self.st_dev != other.st_dev || self.st_ino != other.st_ino) {
+			cached = pid;
+			break;
+		}
+	}
+	return cached;
+}
+
+bool st_in_host_mnt_ns(void)
+{
+	return host_root_pid() == 0;
+}
+
+int st_host_path(const char *path, char *out, size_t len)
+{
+	int n, pid = path[0] == '/' ? host_root_pid() : 0;
+
+	if (pid)
+		n = snprintf(out, len, "/proc/%d/root%s", pid, path);
+	else
+		n = snprintf(out, len, "%s", path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int st_proc_path(int pid, int dfd, const char *path, char *out, size_t len)

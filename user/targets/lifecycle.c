@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -22,7 +26,108 @@ struct st_lc_ctx {
 	struct ring_buffer *rb;
 	st_lc_event_fn fn;
 	void *fn_ctx;
+	pid_t guard;			/* the hold guard process; 0: none */
 };
+
+/* ---- the hold guard ---- */
+
+#define GUARD_TICK_NS	(100ull * 1000 * 1000)
+#define GUARD_BATCH	256
+
+static uint64_t tai_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Resume the held processes stopped more than max_ns ago, and note each in
+ * the expired map for the agent's record.
+ */
+static void guard_release(int held_fd, int expired_fd, uint64_t max_ns)
+{
+	__u32 keys[GUARD_BATCH], key, *prev = NULL;
+	uint64_t now = tai_now();
+	__u64 since;
+	int n = 0, i;
+
+	while (n < GUARD_BATCH && bpf_map_get_next_key(held_fd, prev, &key) == 0) {
+		keys[n] = key;
+		prev = &keys[n];
+		if (bpf_map_lookup_elem(held_fd, &key, &since) == 0 && now > since &&
+		    now - since >= max_ns)
+			n++;
+	}
+	for (i = 0; i < n; i++) {
+		kill((pid_t)keys[i], SIGCONT);
+		bpf_map_update_elem(expired_fd, &keys[i], &now, BPF_ANY);
+		bpf_map_delete_elem(held_fd, &keys[i]);
+	}
+}
+
+/*
+ * The guard: a child process that only resumes what the agent held for
+ * longer than ST_HOLD_MAX_MS. A frozen agent (SIGSTOP, a disk that does
+ * not answer) cannot resume anything; its child can, since it touches
+ * nothing but two BPF maps and kill().
+ */
+static void guard_main(int held_fd, int expired_fd, pid_t agent)
+{
+	struct timespec tick = { 0, (long)GUARD_TICK_NS };
+	__u32 key;
+
+	prctl(PR_SET_NAME, "sealtrace-hold", 0, 0, 0);
+	for (;;) {
+		guard_release(held_fd, expired_fd, (uint64_t)ST_HOLD_MAX_MS * 1000000ull);
+		/*
+		 * An agent killed with -9: a successor started within the bound
+		 * still resumes (and logs) what it left held; the guard stays
+		 * until the held list is empty, then goes.
+		 */
+		if (getppid() != agent && bpf_map_get_next_key(held_fd, NULL, &key))
+			_exit(0);
+		nanosleep(&tick, NULL);
+	}
+}
+
+static int start_guard(struct st_lc_ctx *c, char *err, size_t errlen)
+{
+	int held = bpf_map__fd(c->skel->maps.held);
+	int expired = bpf_map__fd(c->skel->maps.hold_expired);
+	pid_t agent = getpid(), pid;
+	int lo, hi;
+
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "lifecycle: starting the hold guard: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		c->guard = pid;
+		return 0;
+	}
+	/* only the two maps: no link, ring or socket of the agent stays open here */
+	lo = held < expired ? held : expired;
+	hi = held < expired ? expired : held;
+	if (lo > 3)
+		close_range(3, (unsigned int)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned int)lo + 1, (unsigned int)hi - 1, 0);
+	close_range((unsigned int)hi + 1, ~0u, 0);
+	guard_main(held, expired, agent);
+	_exit(0);
+}
+
+static void stop_guard(struct st_lc_ctx *c)
+{
+	if (c->guard <= 0)
+		return;
+	kill(c->guard, SIGKILL);
+	waitpid(c->guard, NULL, 0);
+	c->guard = 0;
+}
 
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
@@ -53,6 +158,7 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 			c->skel->rodata->nlib++;
 	}
 	c->skel->rodata->nwatch = (__u32)nwatch;
+	c->skel->rodata->agent_tgid = (__u32)getpid();
 	return 0;
 }
 
@@ -104,6 +210,8 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 		snprintf(err, errlen, "lifecycle: ring buffer setup failed: %s", strerror(errno));
 		goto fail;
 	}
+	if (start_guard(c, err, errlen))
+		goto fail;
 	*out = c;
 	return 0;
 fail:
@@ -114,6 +222,31 @@ fail:
 void st_lifecycle_unhold(struct st_lc_ctx *c, uint32_t tgid)
 {
 	bpf_map__delete_elem(c->skel->maps.held, &tgid, sizeof(tgid), 0);
+}
+
+int st_lifecycle_cover(struct st_lc_ctx *c, dev_t dev, ino_t ino)
+{
+	/* the kernel's encoding of a device number (MKDEV), not stat's */
+	struct {
+		__u32 dev;
+		__u32 pad;
+		__u64 ino;
+	} key = { (major(dev) << 20) | minor(dev), 0, (__u64)ino };
+	__u8 one = 1;
+
+	return bpf_map__update_elem(c->skel->maps.covered, &key, sizeof(key), &one, sizeof(one),
+				    BPF_ANY) ? -errno : 0;
+}
+
+bool st_lifecycle_hold_expired(struct st_lc_ctx *c, uint32_t tgid)
+{
+	__u64 when;
+
+	if (bpf_map__lookup_elem(c->skel->maps.hold_expired, &tgid, sizeof(tgid), &when,
+				 sizeof(when), 0))
+		return false;
+	bpf_map__delete_elem(c->skel->maps.hold_expired, &tgid, sizeof(tgid), 0);
+	return true;
 }
 
 /* SIGCONT every tgid in the held map fd and empty it. */
@@ -190,6 +323,7 @@ void st_lifecycle_close(struct st_lc_ctx *c)
 {
 	if (!c)
 		return;
+	stop_guard(c);
 	ring_buffer__free(c->rb);
 	lifecycle_bpf__destroy(c->skel);
 	free(c);

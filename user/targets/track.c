@@ -50,6 +50,8 @@ struct st_tracker {
 	size_t natt, cap_att;
 	uint64_t next_gen;
 	uint64_t lc_lost_seen;
+	struct st_lc_watch watch[ST_LC_MAX_WATCH];	/* as loaded into the kernel */
+	size_t nwatch;
 };
 
 
@@ -68,13 +70,20 @@ static const struct st_target_cfg *target_of(const struct st_tracker *t, size_t 
 	return &t->cfg->targets[ti];
 }
 
+/* How a process came to the agent: stopped at exec or load, and for how long. */
+struct hold_state {
+	bool held;		/* stopped by the kernel until resumed */
+	bool expired;		/* resumed by the guard: the hold bound was hit */
+	bool gone;		/* exited before the agent looked: seen in the event only */
+};
+
 static void record_activation(struct st_tracker *t, const struct proc *p, uint64_t ts,
-			      const char *reason, const char *file, bool held,
+			      const char *reason, const char *file, struct hold_state hs,
 			      const char *attach_err)
 {
 	struct st_record rec;
-	struct st_kv d[7];
-	size_t nd = 0;
+	struct st_kv d[9 + ST_MAX_FACTS];
+	size_t nd = 0, i;
 
 	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
 	rec_proc(&rec, p);
@@ -82,9 +91,42 @@ static void record_activation(struct st_tracker *t, const struct proc *p, uint64
 	d[nd++] = st_kv_str("exe", p->exe);
 	d[nd++] = st_kv_str("file", file);
 	d[nd++] = st_kv_str("reason", reason);
-	d[nd++] = st_kv_bool("held", held);
+	d[nd++] = st_kv_bool("held", hs.held);
+	/* it ran before its probes were in: calls until then are not in the log */
+	if (hs.expired)
+		d[nd++] = st_kv_bool("hold_expired", true);
+	/* covered, so not held, and gone before /proc could be read */
+	if (hs.gone)
+		d[nd++] = st_kv_bool("process_gone", true);
 	if (attach_err)
 		d[nd++] = st_kv_str("attach_error", attach_err);
+	/* the system's static facts, beside every activation (config system_facts) */
+	for (i = 0; i < t->cfg->nfacts; i++)
+		d[nd++] = st_kv_str(t->cfg->facts[i].key, t->cfg->facts[i].value);
+	rec.details = d;
+	rec.ndetails = nd;
+	t->ops.record(t->ops.ctx, &rec);
+}
+
+/*
+ * A held process that the guard resumed and that exited before the agent
+ * looked at it: nothing in /proc says which target it was, but that it ran
+ * unobserved is on record (pid, the file it ran or loaded).
+ */
+static void record_expired_gone(struct st_tracker *t, int pid, uint64_t ts, const char *reason,
+				const char *file)
+{
+	struct st_record rec;
+	struct st_kv d[5];
+	size_t nd = 0;
+
+	st_record_init(&rec, ST_ET_SYSTEM_ACTIVATION, ts);
+	rec.pid = pid;
+	d[nd++] = st_kv_str("file", file ? file : "");
+	d[nd++] = st_kv_str("reason", reason);
+	d[nd++] = st_kv_bool("held", true);
+	d[nd++] = st_kv_bool("hold_expired", true);
+	d[nd++] = st_kv_str("attach_error", "exited before the agent attached");
 	rec.details = d;
 	rec.ndetails = nd;
 	t->ops.record(t->ops.ctx, &rec);
@@ -188,12 +230,48 @@ static bool is_discovered(const struct st_target_cfg *tc)
 	return tc->exe || tc->maps;
 }
 
-/* Same file as the host path of a path-only target. */
+/* Same file (device and inode) as path, which the agent can open. */
 static bool same_file(const char *path, dev_t dev, ino_t ino)
 {
 	struct stat st;
 
 	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* A library the process just opened (the path it gave) is the target's path. */
+static bool lib_hint_is(const struct st_proc_info *pi, const char *lib_hint,
+			const char *path)
+{
+	char mine[ST_PROC_PATH_MAX + 32], hint[ST_PROC_PATH_MAX + 32];
+	struct stat st;
+
+	if (!lib_hint || lib_hint[0] != '/')
+		return false;
+	if (!strcmp(lib_hint, path))
+		return true;
+	/* another name of the same file (a symlink such as libx.so -> libx.so.1) */
+	if (st_proc_path(pi->pid, AT_FDCWD, path, mine, sizeof(mine)) ||
+	    st_proc_path(pi->pid, AT_FDCWD, lib_hint, hint, sizeof(hint)) || stat(mine, &st))
+		return false;
+	return same_file(hint, st.st_dev, st.st_ino);
+}
+
+/*
+ * A path-only target, in the process's own mount namespace: its executable
+ * is that path (a host process, or one in a container whose image has the
+ * file there), or it has the library at that path mapped or just opened.
+ */
+static bool match_path_target(const struct st_target_cfg *tc, const struct st_proc_info *pi,
+			      const char *lib_hint)
+{
+	char mine[ST_PROC_PATH_MAX + 32];
+
+	if (!strcmp(pi->exe, tc->path))
+		return true;
+	if (st_proc_path(pi->pid, AT_FDCWD, tc->path, mine, sizeof(mine)) == 0 &&
+	    same_file(mine, pi->exe_dev, pi->exe_ino))
+		return true;
+	return lib_hint_is(pi, lib_hint, tc->path) || st_proc_maps_file(pi->pid, tc->path);
 }
 
 /*
@@ -206,8 +284,10 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
 {
 	bool exe_ok;
 
+	if (tc->pid && tc->pid != pi->pid)
+		return false;	/* the target names one process */
 	if (!is_discovered(tc)) {
-		if (!same_file(tc->path, pi->exe_dev, pi->exe_ino))
+		if (!match_path_target(tc, pi, lib_hint))
 			return false;
 		snprintf(file, len, "%s", tc->path);
 		return true;
@@ -254,25 +334,44 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	char path[ST_PROC_PATH_MAX + 32], ident[ST_PROC_PATH_MAX + 64];
 	struct st_attach_req req;
 	struct stat st;
+	dev_t dev;
+	ino_t ino;
 	bool is_exe = !tc->maps && !tc->path;
 
-	if (!is_discovered(tc))
-		return 0;	/* attached by its host path at start */
+	/*
+	 * A path target's file on the host was attached at start (and is in
+	 * att); the same path in a container's image is another file.
+	 */
 	if (agent_path(pi, file, is_exe, path, sizeof(path), &st)) {
 		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root", file, pi->pid);
 		return -1;
 	}
-	if (attached(t, ti, st.st_dev, st.st_ino))
+	/*
+	 * Uprobes sit on the inode the pages come from: for a container
+	 * image (overlayfs) the layer's, shared by every container of the
+	 * image, though stat gives each container's mount its own device.
+	 * Attaching per mount would record every call once per container.
+	 */
+	if (st_file_real_id(pi->pid, path, &dev, &ino)) {
+		dev = st.st_dev;
+		ino = st.st_ino;
+	}
+	/* the kernel's exec/open check sees this mount's inode: cover both */
+	st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
+	if (attached(t, ti, dev, ino)) {
+		st_lifecycle_cover(t->lc, dev, ino);
 		return 0;
-	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)st.st_dev,
-		 (uintmax_t)st.st_ino, file);
+	}
+	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)dev, (uintmax_t)ino, file);
 	req = (struct st_attach_req){
 		.target = ti, .path = path, .file = file, .ident = ident, .pid = pi->pid,
 		.container_id = pi->container_id[0] ? pi->container_id : NULL,
 	};
 	if (t->ops.attach(t->ops.ctx, &req, err, errlen))
 		return -1;
-	return add_attachment(t, ti, st.st_dev, st.st_ino);
+	/* from now on, a process of this file needs no hold */
+	st_lifecycle_cover(t->lc, dev, ino);
+	return add_attachment(t, ti, dev, ino);
 }
 
 static void resume(struct st_tracker *t, int pid)
@@ -288,7 +387,7 @@ static void resume(struct st_tracker *t, int pid)
  * when it did.
  */
 static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *reason,
-		     const char *exec_path, const char *lib_hint, bool held)
+		     const char *exec_path, const char *lib_hint, struct hold_state hs)
 {
 	char file[ST_PROC_PATH_MAX], err[512];
 	struct st_proc_info *pi;
@@ -301,8 +400,11 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	pi = malloc(sizeof(*pi));	/* two paths: too big for the stack */
 	if (!pi)
 		return false;
-	if (st_proc_info(pid, pi, err, sizeof(err)))
+	if (st_proc_info(pid, pi, err, sizeof(err))) {
+		if (hs.expired)
+			record_expired_gone(t, pid, ts, reason, exec_path ? exec_path : lib_hint);
 		goto out;	/* gone already, or a kernel thread */
+	}
 	for (ti = 0; ti < t->cfg->ntargets && !found; ti++)
 		found = match_target(target_of(t, ti), pi, exec_path, lib_hint, file,
 				     sizeof(file));
@@ -327,7 +429,9 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	snprintf(p->exe, sizeof(p->exe), "%s", pi->exe);
 	memcpy(p->container_id, pi->container_id, sizeof(p->container_id));
 	st_lifecycle_track(t->lc, (uint32_t)pid, true);
-	record_activation(t, p, ts, reason, file, held, attach_failed ? err : NULL);
+	record_activation(t, p, ts, reason, file, hs, attach_failed ? err : NULL);
+	if (t->ops.process)
+		t->ops.process(t->ops.ctx, pid, ti, true);
 out:
 	free(pi);
 	return found;
@@ -340,6 +444,8 @@ static void deactivate(struct st_tracker *t, struct proc *p, uint64_t ts, const 
 {
 	/* the process's last calls are in the capture ring: record them first */
 	t->ops.drain(t->ops.ctx);
+	if (t->ops.process)
+		t->ops.process(t->ops.ctx, p->pid, p->target, false);
 	record_deactivation(t, p, ts, reason, status, have_status);
 	remove_proc(t, p);
 }
@@ -361,6 +467,67 @@ static bool lib_candidate(const struct st_tracker *t, const char *exec_path)
 	return false;
 }
 
+/* The first target whose kernel watch is watch index wi (kind and name). */
+static bool target_of_watch(const struct st_tracker *t, size_t wi, size_t *ti)
+{
+	const struct st_lc_watch *w = &t->watch[wi];
+	char stem[ST_LC_NAME_MAX];
+	size_t i;
+
+	for (i = 0; i < t->cfg->ntargets; i++) {
+		const struct st_target_cfg *tc = &t->cfg->targets[i];
+		const char *lib = tc->maps ? tc->maps : tc->path;
+
+		if (w->kind == ST_LC_WATCH_EXE &&
+		    ((tc->exe && !strcmp(tc->exe, w->name)) ||
+		     (!is_discovered(tc) && !strcmp(st_basename(tc->path), w->name))))
+			break;
+		if (w->kind == ST_LC_WATCH_LIB && lib) {
+			st_lib_stem(lib, stem, sizeof(stem));
+			if (!strcmp(stem, w->name))
+				break;
+		}
+	}
+	*ti = i;
+	return i < t->cfg->ntargets;
+}
+
+/*
+ * A process of a covered file is not held, so a short one may be gone
+ * before the agent reads its /proc. Its calls are in the log (the probes
+ * are per file); its lifecycle is recorded from what the kernel's event
+ * says (pid, comm, the file it ran or loaded), and it stays tracked so
+ * that its exit event gets its deactivation.
+ */
+static void track_gone(struct st_tracker *t, const struct st_lc_event *ev, uint64_t ts,
+		       const char *reason)
+{
+	struct hold_state hs = { .gone = true };
+	struct proc *p;
+	size_t ti;
+
+	if (!(ev->flags & ST_LC_F_COVERED) || !ev->watch || ev->watch > t->nwatch ||
+	    !target_of_watch(t, ev->watch - 1u, &ti) || find_proc(t, (int)ev->tgid))
+		return;
+	p = add_proc(t);
+	if (!p)
+		return;
+	p->pid = (int)ev->tgid;
+	p->target = ti;
+	p->gen = ++t->next_gen;
+	snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
+	snprintf(p->exe, sizeof(p->exe), "%s", ev->kind == ST_EV_PROC_EXEC ? ev->path : "");
+	record_activation(t, p, ts, reason, ev->path, hs, NULL);
+}
+
+static struct hold_state hold_of(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	struct hold_state hs = { .held = ev->flags & ST_LC_F_HELD };
+
+	hs.expired = hs.held && st_lifecycle_hold_expired(t->lc, ev->tgid);
+	return hs;
+}
+
 static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 {
 	uint64_t ts = st_tai_to_utc(ev->ts_ns, st_tai_offset_ns());
@@ -369,8 +536,12 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (p)	/* a new program: whatever it is, the old one is gone */
 		deactivate(t, p, ts, "exec", 0, false);
-	if (consider(t, pid, ts, "exec", ev->path, NULL, ev->flags & ST_LC_F_HELD))
+	if (consider(t, pid, ts, "exec", ev->path, NULL, hold_of(t, ev)))
 		return;
+	if (kill(pid, 0) && errno == ESRCH) {
+		track_gone(t, ev, ts, "exec");
+		return;
+	}
 	if (!lib_candidate(t, ev->path))
 		st_lifecycle_track(t->lc, ev->tgid, false);
 }
@@ -382,7 +553,11 @@ static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (find_proc(t, pid))
 		return;
-	if (!consider(t, pid, ts, "library_load", NULL, ev->path, ev->flags & ST_LC_F_HELD))
+	if (consider(t, pid, ts, "library_load", NULL, ev->path, hold_of(t, ev)))
+		return;
+	if (kill(pid, 0) && errno == ESRCH)
+		track_gone(t, ev, ts, "library_load");
+	else
 		st_lifecycle_track(t->lc, ev->tgid, false);
 }
 
@@ -584,6 +759,11 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 			add_watch(w, &n, ST_LC_WATCH_EXE, tc->exe, hold, false);
 		} else if (tc->path) {
 			add_watch(w, &n, ST_LC_WATCH_EXE, st_basename(tc->path), hold, false);
+			/* a library by its path: found when loaded, like maps: */
+			if (strstr(st_basename(tc->path), ".so")) {
+				st_lib_stem(tc->path, stem, sizeof(stem));
+				add_watch(w, &n, ST_LC_WATCH_LIB, stem, hold, false);
+			}
 		}
 	}
 	return n;
@@ -593,8 +773,10 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 		    const struct st_tracker_ops *ops, char *err, size_t errlen)
 {
 	struct st_lc_watch watch[ST_LC_MAX_WATCH];
+	char host[ST_PROC_PATH_MAX + 16];
 	struct st_tracker *t;
-	struct stat st;
+	dev_t dev;
+	ino_t ino;
 	size_t nwatch, i;
 
 	*out = NULL;
@@ -606,15 +788,21 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	t->cfg = cfg;
 	t->ops = *ops;
 	nwatch = build_watches(cfg, watch);
+	memcpy(t->watch, watch, sizeof(watch));
+	t->nwatch = nwatch;
 	if (st_lifecycle_open(&t->lc, watch, nwatch, cfg->pin_dir, on_lc_event, t, err, errlen) ||
 	    st_model_hasher_start(&t->hasher, err, errlen)) {
 		st_tracker_close(t);
 		return -1;
 	}
 	/* path-only targets are attached by their host path: that file is covered */
-	for (i = 0; i < cfg->ntargets; i++)
-		if (!is_discovered(&cfg->targets[i]) && !stat(cfg->targets[i].path, &st))
-			add_attachment(t, i, st.st_dev, st.st_ino);
+	for (i = 0; i < cfg->ntargets; i++) {
+		if (is_discovered(&cfg->targets[i]) ||
+		    st_host_path(cfg->targets[i].path, host, sizeof(host)) ||
+		    st_file_real_id(getpid(), host, &dev, &ino))
+			continue;
+		add_attachment(t, i, dev, ino);
+	}
 	*out = t;
 	return 0;
 }
@@ -623,13 +811,21 @@ static int scan_one(void *ctx, int pid)
 {
 	struct st_tracker *t = ctx;
 
-	consider(t, pid, st_clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, false);
+	struct hold_state none = { .held = false };
+
+	consider(t, pid, st_clock_ns(CLOCK_REALTIME), "found_at_start", NULL, NULL, none);
 	return 0;
 }
 
 int st_tracker_scan(struct st_tracker *t)
 {
-	int r = st_proc_each(scan_one, t), n;
+	size_t i;
+	int r, n;
+
+	/* the host files of path targets are attached by now: no hold for them */
+	for (i = 0; i < t->natt; i++)
+		st_lifecycle_cover(t->lc, t->att[i].dev, t->att[i].ino);
+	r = st_proc_each(scan_one, t);
 
 	/*
 	 * Processes a previous agent stopped and died before resuming: found

@@ -27,8 +27,14 @@
 #include "sealtrace/ops/status.h"
 #include "sealtrace/capture/symbols.h"
 #include "sealtrace/targets/track.h"
+#include "sealtrace/monitor/monmetrics.h"
+#include "sealtrace/wire/wire_abi.h"
 
 #define ST_REF_LEN 128
+#define AGENT_MAX_WIRE_PIDS 4096
+
+struct st_wire;
+struct st_http;
 
 /* What the agent keeps about one attached probe. */
 struct probe_rt {
@@ -54,6 +60,7 @@ struct probe_rt {
 	bool superseded;		/* the path now names another file */
 	uint64_t write_failed_pending;	/* refused calls not yet in a loss record */
 	const char *attach_reason;	/* for probe_attached; NULL: start */
+	char container_id[65];		/* a container's file: "" for the host's */
 };
 
 struct agent {
@@ -79,6 +86,7 @@ struct agent {
 	struct st_metrics *metrics;
 	struct st_status status;
 	const char *attach_reason;	/* for probes attached now (watchdog) */
+	const char *attach_container;	/* for probes attached now (tracker) */
 	int oversight_fd;		/* -1: no oversight socket */
 	char oversight_path[4200];
 	uint64_t last_watchdog_ns;
@@ -89,6 +97,16 @@ struct agent {
 	uint64_t calls_recorded;
 	uint64_t incomplete_recorded;
 	uint64_t write_errors;
+	uint64_t risk_recorded;		/* risk records written (monitor/risk.h) */
+	struct st_mon_metrics mon;	/* decision counters for /metrics */
+	/* HTTP targets (agent_wire.c) */
+	struct st_wire *wire;
+	struct st_http *http;
+	struct { uint32_t pid; size_t target; } wire_pids[AGENT_MAX_WIRE_PIDS];
+	size_t nwire_pids;
+	struct wire_counters wire_seen;	/* kernel counters in loss records so far */
+	uint64_t wire_recorded, wire_incomplete, wire_excluded, wire_unowned,
+		 wire_write_failed;
 	char err[ST_ERR_LEN];
 };
 
@@ -97,6 +115,7 @@ int agent_log_append(struct agent *a, const struct st_record *rec);
 
 /* agent_record.c: calls and losses to records */
 void agent_on_call(void *ctx, const struct st_call *call);
+void agent_note_risk_rules(struct agent *a);
 int agent_on_event(void *ctx, const struct st_event *ev, size_t size, uint64_t pos);
 void agent_on_skipped(void *ctx, uint32_t probe_id, uint64_t kseq, uint64_t pos);
 void agent_settle_lost_events(struct agent *a, const struct st_lost_event *le, int n);
@@ -117,6 +136,13 @@ bool agent_is_discovered(const struct st_target_cfg *t);
 int agent_open_tracker(struct agent *a);
 void agent_wait_rings(struct agent *a, int timeout_ms);
 void agent_watch_targets(struct agent *a);
+
+/* agent_wire.c: HTTP targets */
+int agent_wire_open(struct agent *a);
+void agent_wire_process(void *ctx, int pid, size_t target, bool alive);
+int agent_wire_poll(struct agent *a);
+void agent_wire_account(struct agent *a, uint64_t now);
+void agent_wire_close(struct agent *a);
 
 /* agent_live.c: canary, heartbeats, status, oversight */
 void agent_attach_canary(struct agent *a);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Digest primitives shared by the chain, the Merkle tree and checkpoints:
- * a reusable SHA-256 context (OpenSSL EVP, fetched once), hex and base64.
+ * a reusable SHA-256 context and HMAC-SHA256 keys (OpenSSL's SHA256_*
+ * functions: no allocation per hash), hex and base64.
  */
 #ifndef SEALTRACE_DIGEST_H
 #define SEALTRACE_DIGEST_H
@@ -24,6 +25,17 @@ int st_sha256(struct st_hasher *h, const void *a, size_t alen,
 int st_sha256_pfx(struct st_hasher *h, uint8_t pfx, const void *a,
 		  size_t alen, const void *b, size_t blen,
 		  uint8_t out[ST_HASH_LEN]);
+
+/*
+ * HMAC-SHA256 under one key, keyed once: a MAC copies the precomputed
+ * states onto the stack, so it allocates nothing and a const key may be
+ * used from several threads at once. Freeing wipes the states.
+ */
+struct st_hmac_key;
+struct st_hmac_key *st_hmac_key_new(const void *key, size_t klen);
+void st_hmac_key_free(struct st_hmac_key *h);
+int st_hmac_key_mac(const struct st_hmac_key *h, const void *msg, size_t len,
+		    uint8_t out[ST_HASH_LEN]);
 
 /* Lower-case hex; out gets 2n chars plus NUL. */
 void st_hex(const uint8_t *in, size_t n, char *out);

@@ -104,6 +104,11 @@ int st_capture_lost_events(struct st_capture_ctx *c, struct st_lost_event *out, 
 int st_capture_accounting_load(struct st_capture_ctx *c, struct st_accounting *acct);
 int st_capture_accounting_store(struct st_capture_ctx *c, const struct st_accounting *acct);
 
+/* A loss reason's name in records and reports ("ringbuf_full", ...). */
+const char *st_loss_reason_name(enum st_loss_reason r);
+/* The reason a loss record names; -1 for a name this build does not know. */
+int st_loss_reason_parse(const char *name, enum st_loss_reason *r);
+
 /* Sum of the per-CPU counters of a probe. */
 int st_capture_counters(struct st_capture_ctx *c, uint32_t probe_id,
 			struct st_probe_counters *sum);

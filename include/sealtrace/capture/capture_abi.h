@@ -175,7 +175,7 @@ struct st_probe_counters {
 	__u64 hits;		/* uprobe entries seen */
 	__u64 returns;		/* uretprobe hits seen */
 	__u64 emitted;		/* events written to the ring buffer */
-	__u64 rb_full;		/* events lost: ring buffer reserve failed */
+	__u64 rb_full;		/* events lost: bpf_ringbuf_output() failed */
 	__u64 truncated;	/* captures cut at the cap */
 	__u64 faults;		/* captures that could not be read */
 	__u64 depth_overflow;
@@ -197,11 +197,24 @@ struct st_probe_counters {
  * event is reflected in these numbers (written after the records are
  * durable, before the ring space is committed).
  */
-#define ST_LOSS_REASONS 5
+/*
+ * Why calls were lost: the index of st_accounting.lost, of status's lost
+ * counters, and (as names, st_loss_reason_name) the "reason" of loss
+ * records. New reasons go at the end, with a ST_LAYOUT_VERSION bump.
+ */
+enum st_loss_reason {
+	ST_LOSS_RINGBUF_FULL = 0,
+	ST_LOSS_CAPTURE_FAULT,
+	ST_LOSS_AGENT_DOWN,
+	ST_LOSS_UNPAIRED,
+	ST_LOSS_WRITE_FAILED,	/* the log refused the call's record (e.g. disk full) */
+	ST_LOSS__COUNT,
+};
+
 struct st_accounting {
 	__u64 counted_through;
 	__u64 persisted[ST_MAX_PROBES];
-	__u64 lost[ST_MAX_PROBES][ST_LOSS_REASONS];
+	__u64 lost[ST_MAX_PROBES][ST_LOSS__COUNT];
 	/* the kernel's calls_lost already turned into loss records */
 	__u64 calls_lost_seen[ST_MAX_PROBES];
 };
@@ -211,7 +224,7 @@ struct st_accounting {
 #define ST_LOST_RETURN	2	/* the return of a call whose entry is in the ring */
 struct st_lost_event {
 	__u32 probe_id;
-	__u32 what;		/* ST_LOST_ENTRY or ST_LOST_RETURN */
+	__u32 what;		/* ST_LOST_CALL or ST_LOST_RETURN */
 	__u32 tgid;
 	__u32 tid;
 	__u64 kseq;

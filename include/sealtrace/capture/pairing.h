@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Consume: pair ring-buffer ENTRY and RETURN events into calls.
+ * Pairing: pair ring-buffer ENTRY and RETURN events into calls.
  *
  * Entry and return of one call carry the same per-probe kernel sequence
  * number (kseq), so pairing is by (probe, kseq) and survives events of other
@@ -9,8 +9,8 @@
  * lost arrives as a call without entry. The pairing table owns a copy of
  * each pending entry until its call is delivered.
  */
-#ifndef SEALTRACE_CONSUME_H
-#define SEALTRACE_CONSUME_H
+#ifndef SEALTRACE_PAIRING_H
+#define SEALTRACE_PAIRING_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -105,4 +105,4 @@ size_t st_pairing_pending(const struct st_pairing *p);
 
 void st_pairing_free(struct st_pairing *p);
 
-#endif /* SEALTRACE_CONSUME_H */
+#endif /* SEALTRACE_PAIRING_H */

@@ -12,6 +12,12 @@
  *   ringbuf_bytes				power of two, 4096 .. 2^31
  *   segment.{max_records,max_bytes,max_seconds}, checkpoint.{every_records,
  *   every_seconds}, heartbeat_seconds		integers >= 1
+ *   checkpoint.epoch_seconds			integer >= 0: a new signing key (epoch)
+ *						this often, the old one erased (log.h);
+ *						0 (default) keeps one key
+ *   encryption.key_file			data key file (datakey.h): segments are
+ *						sealed with AES-256-GCM (seal.h); absent:
+ *						plain gzip segments
  *   fsync.every_ms				integer >= 0
  *   fail_closed_after_ms			integer 0 .. 86400000 (0: off)
  *   retention.{decision_days, system_days}	integers >= 0 (0: keep forever;
@@ -22,6 +28,10 @@
  *						files a tracked process opens (default
  *						*.gguf *.onnx *.safetensors *.pt *.bin)
  *   models[]: sha256 (64 hex), version	release name of a model digest (unique)
+ *   risk_rules[]: name (unique, [A-Za-z0-9_.-]{1,64}), field (a decision
+ *	field name), severity (low|medium|high|critical), and either op
+ *	(< <= > >= == !=) with a numeric value, or in / not_in: a list of
+ *	scalars (compared as text); see monitor/risk.h
  *   targets[]: name (unique), path | exe | maps | preset, pid (0..4194304),
  *	on_loss (record|signal), signal (SIGKILL|SIGSTOP|SIGTERM|1..SIGRTMAX),
  *	hold (true|false, default true: a process discovered at exec or at a
@@ -42,6 +52,21 @@
  *	    at		entry|return; default entry for input, return for output
  *	  %ax/$retval (in ptr or len) needs at: return; len from %ax sets
  *	  len_at_return.
+ *	  decision: {clear: {NAME: SRC:POINTER}, pseudonymise: {NAME:
+ *	  SRC:POINTER}, max_string: 1..4096}; SRC input|output (request|response
+ *	  are synonyms), POINTER RFC 6901; at most ST_DECISION_MAX_FIELDS names,
+ *	  [A-Za-z0-9_.-]{1,64}, unique (decision.h).
+ *	http: {ports: [N...] (required, 1..65535), paths: [fnmatch...],
+ *	  methods: [POST...], exclude_paths: [fnmatch...] (default /health*,
+ *	  /healthz, /livez, /readyz, /ready, /live, /metrics, /favicon.ico),
+ *	  max_body: 0..16777216 (default 65536), client_address:
+ *	  pseudonymise|omit, preset: openai|kserve-v1|open-inference,
+ *	  ringbuf_bytes: power of two 4096..2^30 (the wire ring, shared),
+ *	  decision: as for probes, with request:/response:}; a target with
+ *	  http needs no probes (docs/http.md).
+ *   system_facts: {NAME: string} (at most ST_MAX_FACTS): Annex III category,
+ *	jurisdiction, training-data version...; in system_activation and the
+ *	export header as fact.NAME.
  * Integers are decimal or 0x hex; a leading zero (YAML 1.1 octal) is refused.
  */
 #ifndef SEALTRACE_CONFIG_H
@@ -52,6 +77,7 @@
 #include <stdint.h>
 
 #include "sealtrace/capture/capture.h"
+#include "sealtrace/log/decision.h"
 
 #define ST_ERR_LEN 512
 
@@ -62,7 +88,17 @@ struct st_probe_cfg {
 	bool no_endbr_skip;	/* attach at the symbol even if it starts with endbr64 */
 	struct st_capture in;	/* in.mode == ST_LEN_NONE: no input capture */
 	struct st_capture out;
+	struct st_decision_spec decision;	/* fields of input/output in clear or as refs */
 	int line;		/* line of the probe in the config, for messages */
+};
+
+#define ST_MAX_FACTS 8
+
+/* A static fact about the system (Annex III category, jurisdiction, ...). */
+struct st_fact_cfg {
+	char *name;
+	char key[64];		/* "fact.<name>": its key in details and the export header */
+	char *value;
 };
 
 enum st_on_loss {
@@ -74,6 +110,45 @@ enum st_on_loss {
 struct st_model_cfg {
 	char sha256[65];	/* lower-case hex */
 	char *version;
+	int line;
+};
+
+enum st_risk_op {
+	ST_RISK_LT, ST_RISK_LE, ST_RISK_GT, ST_RISK_GE, ST_RISK_EQ, ST_RISK_NE,
+	ST_RISK_IN, ST_RISK_NOT_IN,
+};
+
+/* A rule over one decision field: when it holds, a `risk` record. */
+struct st_risk_rule_cfg {
+	char *name;
+	char *field;
+	enum st_risk_op op;
+	double value;		/* the numeric ops */
+	char **set;		/* ST_RISK_IN / ST_RISK_NOT_IN: values as text */
+	size_t nset;
+	char *severity;		/* low, medium, high, critical */
+	int line;
+};
+
+#define ST_HTTP_MAX_PORTS 16
+#define ST_HTTP_MAX_PATTERNS 32
+
+/* http: watch the target's own sockets (wire capture, docs/http.md). */
+struct st_http_cfg {
+	bool enabled;
+	uint16_t ports[ST_HTTP_MAX_PORTS];	/* local ports (required) */
+	size_t nports;
+	char **paths;		/* fnmatch patterns of what is an inference; NULL: every path */
+	size_t npaths;
+	char **methods;		/* NULL: every method */
+	size_t nmethods;
+	char **exclude;		/* never inferences (default: health checks, metrics) */
+	size_t nexclude;
+	uint64_t max_body;	/* bytes of a body kept for its HMAC and decision fields */
+	bool omit_client;	/* client_address: omit (default pseudonymise) */
+	uint64_t ringbuf_bytes;	/* the wire ring (largest over targets); 0: 16 MiB */
+	char *preset;		/* openai | kserve-v1 | open-inference, or NULL */
+	struct st_decision_spec decision;	/* request:/response: pointers */
 	int line;
 };
 
@@ -91,6 +166,7 @@ struct st_target_cfg {
 	size_t nmodel_globs;
 	struct st_probe_cfg *probes;
 	size_t nprobes;
+	struct st_http_cfg http;
 	int line;
 };
 
@@ -112,7 +188,11 @@ struct st_config {
 	struct {
 		uint64_t every_records;	/* default 10000 */
 		uint64_t every_seconds;	/* default 60 */
+		uint64_t epoch_seconds;	/* signing key epochs; 0: off (default) */
 	} checkpoint;
+	struct {
+		char *key_file;		/* NULL: segments not sealed */
+	} encryption;
 	struct {
 		uint64_t every_ms;	/* 0: fsync every block; default 0 */
 	} fsync;
@@ -136,9 +216,14 @@ struct st_config {
 	size_t nmodel_globs;
 	struct st_model_cfg *models;
 	size_t nmodels;
+	struct st_fact_cfg *facts;	/* system_facts */
+	size_t nfacts;
 
 	struct st_target_cfg *targets;
 	size_t ntargets;
+
+	struct st_risk_rule_cfg *risk_rules;
+	size_t nrisk_rules;
 };
 
 /*

@@ -11,8 +11,8 @@
  * key_id is [A-Za-z0-9_.-]{1,32}. The LAST line is the current key; the
  * older ones stay for looking old references up after a rotation.
  */
-#ifndef SEALTRACE_PSEUDO_H
-#define SEALTRACE_PSEUDO_H
+#ifndef SEALTRACE_KEYRING_H
+#define SEALTRACE_KEYRING_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,4 +50,4 @@ int st_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
 /* True for [A-Za-z0-9_.-]{1,ST_KEY_ID_MAX}. */
 int st_key_id_valid(const char *id, size_t len);
 
-#endif /* SEALTRACE_PSEUDO_H */
+#endif /* SEALTRACE_KEYRING_H */

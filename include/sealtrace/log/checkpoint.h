@@ -27,12 +27,15 @@
 #include "sealtrace/log/record.h"
 
 #define ST_ORIGIN_MAX	256
-#define ST_NOTE_MAX	2048
+/* A note with its signature and a few dozen cosignatures (C2SP sets no
+ * limit; litetlog and sumdb readers accept notes of some KiB). */
+#define ST_NOTE_MAX	16384
 
 struct st_ckpt {
 	char origin[ST_ORIGIN_MAX];
 	uint64_t size;
 	uint8_t root[ST_HASH_LEN];
+	unsigned cosigs;	/* cosignature/v1 lines seen (parse only) */
 };
 
 int st_ckpt_origin(char *out, size_t outlen, const char *system_id,
@@ -60,6 +63,36 @@ int st_ckpt_parse(const char *note, size_t len, EVP_PKEY *pub,
 int st_ckpt_parse_any(const char *note, size_t len, EVP_PKEY *const *keys,
 		      size_t nkeys, struct st_ckpt *out, size_t *signer,
 		      char *err, size_t errlen);
+
+/*
+ * The same, identifying each key by (name, key id) as C2SP does: names[i]
+ * is the key name of keys[i] (from a verifier key string), or NULL for
+ * the name the note's origin implies ("sealtrace/<system>/<node>"). A
+ * signature line under any other name is another signer's and is
+ * skipped, as are lines of algorithms not checked here (ECDSA, ML-DSA)
+ * and cosignatures (counted in out->cosigs); a line that is not a
+ * signature line at all makes the note malformed.
+ */
+int st_ckpt_parse_named(const char *note, size_t len, EVP_PKEY *const *keys,
+			const char *const *names, size_t nkeys,
+			struct st_ckpt *out, size_t *signer, char *err,
+			size_t errlen);
+
+/*
+ * c2sp.org/tlog-cosignature cosignature/v1 (Ed25519): sign "cosignature/
+ * v1\ntime <ts>\n" + the note's text, append "— <name> base64(key id ||
+ * ts (8 bytes, big-endian) || signature)\n" to line.
+ */
+int st_cosig_sign(const char *note, size_t len, const char *name,
+		  EVP_PKEY *key, uint64_t ts, struct st_buf *line, char *err,
+		  size_t errlen);
+/*
+ * Find and check the cosignature of (name, key) in a note: 0 with *ts,
+ * 1 when there is none (err says so), -1 when it does not verify or the
+ * note is malformed.
+ */
+int st_cosig_find(const char *note, size_t len, const char *name,
+		  EVP_PKEY *key, uint64_t *ts, char *err, size_t errlen);
 
 /* Read a note file (at most ST_NOTE_MAX bytes) into out (NUL-terminated). */
 int st_ckpt_read_file(const char *path, char *out, size_t outlen,

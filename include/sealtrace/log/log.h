@@ -18,6 +18,18 @@
  * <state_dir>/<stream>/checkpoint with the note and appends a
  * `checkpoint` record per stream to the system stream.
  *
+ * Signing epochs (epoch_seconds > 0, forward security): once the current
+ * epoch is that old, st_log_tick makes a new Ed25519 key
+ * (signing.key.next), appends a `key_epoch` record to the system stream
+ * that carries the new public key signed by the current key, flushes and
+ * syncs it, then installs the new key and erases the old private key
+ * (keys.h st_epoch_commit: zeroed, fdatasync'd, its last name gone) and
+ * signs a checkpoint with the new key. A verifier that holds the first
+ * public key follows the chain of key_epoch records; a key taken from
+ * the node later cannot sign for an earlier epoch. An open that finds
+ * signing.key.next finishes the change when the log holds its key_epoch
+ * record, and erases it otherwise.
+ *
  * Not thread-safe: one thread owns a log. All times are CLOCK_REALTIME ns.
  */
 #ifndef SEALTRACE_LOG_H
@@ -31,7 +43,7 @@
 struct st_log_opts {
 	const char *state_dir;		/* segments in <state_dir>/<stream>/ */
 	const char *keys_dir;		/* signing.key, retired/ (hmac.key is
-					 * pseudo.h's) */
+					 * keyring.h's) */
 	const char *system_id, *operator_id, *node_id;
 	uint64_t seg_max_records;	/* 0: no limit */
 	uint64_t seg_max_bytes;		/* compressed; 0: no limit */
@@ -39,6 +51,11 @@ struct st_log_opts {
 	uint64_t ckpt_every_records;	/* 0: not by count */
 	uint64_t ckpt_every_seconds;	/* 0: not by time */
 	uint64_t fsync_every_ms;	/* 0: fsync every block */
+	uint64_t epoch_seconds;		/* signing key epochs; 0: one key */
+	/* compress + write (+ the policy's fsync) of a finished block on a
+	 * second thread while the next block fills; flush, checkpoints and
+	 * close still return only once everything is written and fsync'd */
+	bool writer_thread;
 };
 
 struct st_log;
@@ -74,6 +91,11 @@ int st_log_tick(struct st_log *log, uint64_t now_ns, char *err, size_t errlen);
 int st_log_flush(struct st_log *log, char *err, size_t errlen);
 /* Final checkpoint, flush, fsync, free (also on error). */
 int st_log_close(struct st_log *log, char *err, size_t errlen);
+/*
+ * event_id of the record last appended to a stream by this log (NULL
+ * before the first), e.g. for a record about the decision just written.
+ */
+const char *st_log_last_event_id(const struct st_log *log, enum st_stream s);
 /* Next seq of a stream == records in it (for metrics). */
 uint64_t st_log_seq(const struct st_log *log, enum st_stream s);
 

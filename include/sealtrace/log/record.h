@@ -8,7 +8,8 @@
  *   operator_id, node_id, stream, seq, pid, tid, comm, container_id, probe,
  *   model_version, model_artifact, input_hash, input_len,
  *   output_reference, output_len, duration_ns, ret,
- *   human_override_applied, details, preceding_event_hash
+ *   human_override_applied, decision, pseudonyms, details,
+ *   preceding_event_hash (schema 1 lacks decision and pseudonyms)
  * `details` is an object of type-specific scalars, keys sorted bytewise.
  * The line carries no whitespace and no trailing newline (the store adds
  * one); it is what the chain and the Merkle tree hash.
@@ -23,8 +24,15 @@
 #include "sealtrace/base/digest.h"
 #include "sealtrace/base/json.h"
 
-#define ST_SCHEMA_VERSION	1
+/*
+ * 2 added "decision" and "pseudonyms" (between human_override_applied and
+ * details); records of version 1 are still read and re-canonicalised in
+ * their own layout.
+ */
+#define ST_SCHEMA_VERSION	2
+#define ST_SCHEMA_VERSION_MIN	1
 #define ST_RECORD_MAX_DETAILS	32
+#define ST_RECORD_MAX_DECISION	16	/* fields in decision, and in pseudonyms */
 #define ST_DETAIL_KEY_MAX	64
 #define ST_TIME_LEN		30	/* 2025-01-02T03:04:05.123456789Z */
 #define ST_EVENT_ID_LEN		36	/* UUID text */
@@ -47,6 +55,8 @@ enum st_event_type {
 	ST_ET_LOG_ACCESS,
 	ST_ET_OVERSIGHT,
 	ST_ET_CONFIG_CHANGE,
+	ST_ET_KEY_EPOCH,
+	ST_ET_RISK,		/* a risk rule matched a decision (monitor/risk.h) */
 	ST_ET__COUNT
 };
 
@@ -61,8 +71,13 @@ int st_stream_parse(const char *name);			/* -1 if unknown */
 /* inference and incomplete -> decision; everything else -> system */
 enum st_stream st_event_stream(enum st_event_type t);
 
-/* Type-specific fields, e.g. loss {count, first_ts, last_ts, probe, reason}. */
-enum st_kv_kind { ST_KV_STR, ST_KV_INT, ST_KV_UINT, ST_KV_BOOL };
+/*
+ * Type-specific fields, e.g. loss {count, first_ts, last_ts, probe, reason}.
+ * ST_KV_NULL and ST_KV_NUM (a double, RFC 8785 number) occur only in
+ * "decision": details hold strings, integers and booleans.
+ */
+enum st_kv_kind { ST_KV_STR, ST_KV_INT, ST_KV_UINT, ST_KV_BOOL, ST_KV_NULL,
+		  ST_KV_NUM };
 
 struct st_kv {
 	const char *key;	/* [A-Za-z0-9_.-]{1,64}, unique in a record */
@@ -72,6 +87,7 @@ struct st_kv {
 		int64_t i;
 		uint64_t u;
 		bool b;
+		double d;
 	} v;
 };
 
@@ -90,8 +106,19 @@ struct st_record {
 	bool has_ret;
 	int64_t ret;
 	bool human_override_applied;
+	/*
+	 * Schema 2: values the config names, in clear (scalars; null when the
+	 * decision object is absent, i.e. !has_decision), and per-field HMAC
+	 * refs of named identifiers (ST_KV_STR "hmac-sha256:..."); keys sorted.
+	 */
+	bool has_decision, has_pseudonyms;
+	const struct st_kv *decision;
+	size_t ndecision;
+	const struct st_kv *pseudonyms;
+	size_t npseudonyms;
 	const struct st_kv *details;	/* emitted as "details", keys sorted */
 	size_t ndetails;
+	int schema_version;		/* 0: ST_SCHEMA_VERSION; 1 for old records read back */
 };
 
 /* An empty record of a type: every optional field absent (-1 / NULL). */
@@ -102,6 +129,8 @@ struct st_kv st_kv_str(const char *key, const char *v);
 struct st_kv st_kv_int(const char *key, int64_t v);
 struct st_kv st_kv_uint(const char *key, uint64_t v);
 struct st_kv st_kv_bool(const char *key, bool v);
+struct st_kv st_kv_null(const char *key);
+struct st_kv st_kv_num(const char *key, double v);
 
 /* What the log assigns. */
 struct st_record_hdr {
@@ -126,6 +155,8 @@ struct st_record_parsed {
 	struct st_record rec;
 	struct st_record_hdr hdr;
 	struct st_kv details[ST_RECORD_MAX_DETAILS];
+	struct st_kv decision[ST_RECORD_MAX_DECISION];
+	struct st_kv pseudonyms[ST_RECORD_MAX_DECISION];
 	struct st_json_doc doc;
 };
 

@@ -84,6 +84,8 @@ enum st_purge_verdict {
 	ST_KEEP_YOUNG,		/* a record within the retention period */
 	ST_KEEP_HELD,		/* a legal hold covers a record */
 	ST_KEEP_ANCHOR,		/* holds the record that vouches for a purge */
+	ST_KEEP_UNSHIPPED,	/* shipping is configured and a record of it
+				 * is not in the database yet */
 };
 
 struct st_purge_ctx {
@@ -94,7 +96,25 @@ struct st_purge_ctx {
 	/* system stream: seq of the anchor of the decision stream's purge
 	 * (UINT64_MAX: none) — purging it would orphan the decision head */
 	uint64_t keep_seq;
+	/* shipping configured (<state_dir>/shipped/ exists): records from
+	 * shipped_size on are not in the database yet and stay */
+	bool ship_required;
+	uint64_t shipped_size;
 };
+
+/*
+ * The shipper's mark (sealtrace ship): <state_dir>/shipped/<stream> holds
+ * how many records of the stream the database has (seqs 0..n-1), written
+ * after each commit (tmp, fsync, rename). The directory's existence says
+ * shipping is configured: retention then keeps every segment not wholly
+ * shipped. st_ship_mark_read: 0 with *required and *size (0 when the
+ * stream has no mark yet), -1 on a malformed mark (purging stops).
+ */
+#define ST_SHIPPED_DIR	"shipped"
+int st_ship_mark_read(const char *state_dir, int stream, bool *required,
+		      uint64_t *size, char *err, size_t errlen);
+int st_ship_mark_write(const char *state_dir, int stream, uint64_t size,
+		       char *err, size_t errlen);
 
 /* Decide for the oldest segment; is_newest: it is the only one left. */
 enum st_purge_verdict st_purge_decide(const struct st_seg_info *seg,

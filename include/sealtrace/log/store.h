@@ -14,6 +14,12 @@
  * whole block is a torn tail; its bytes are copied to
  * <segment>.torn-<ns> before the segment is cut back, so nothing is lost
  * silently (the caller then writes a `recovery` record).
+ *
+ * Sealed segments (seal.h): when a data key is installed
+ * (st_seal_install), every segment the store creates is sealed under the
+ * current key: a header, AES-256-GCM blocks, and a final block when the
+ * segment is closed. Recovery gives a sealed newest segment that an agent
+ * left open its final block (after cutting a torn tail).
  */
 #ifndef SEALTRACE_STORE_H
 #define SEALTRACE_STORE_H
@@ -25,6 +31,13 @@
 #include "sealtrace/base/json.h"
 
 #define ST_SEG_NAME_LEN		24	/* 20 digits + ".seg" */
+/*
+ * Level 1: on the inference node CPU counts more than disk. Measured on
+ * 256 KiB blocks of 64 B-input records (BENCHMARKS.md): libdeflate level 1
+ * is ~1.5x faster than zlib level 1 and 12 % smaller; levels 2-6 save
+ * another 5-9 % of disk for 1.3-1.9x the CPU.
+ */
+#define ST_STORE_LEVEL		1
 #define ST_BLOCK_MAX_PLAIN	(64u << 20)	/* refuse bigger blocks when reading */
 
 /* "00000000000000000042.seg" */
@@ -36,8 +49,7 @@ struct st_store_opts {
 	uint64_t max_records;	/* 0: no limit */
 	uint64_t max_bytes;	/* compressed bytes; 0: no limit */
 	uint64_t max_seconds;	/* 0: no limit */
-	/* zlib level; 0 picks 1: on the inference node CPU counts more than
-	 * the ~10 % of disk that level 6 would save (measured with gen_log) */
+	/* DEFLATE level (libdeflate, 1..12); 0 picks ST_STORE_LEVEL */
 	int level;
 };
 
@@ -101,6 +113,15 @@ int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,
 		char *err, size_t errlen);
 uint64_t st_seg_good_end(const struct st_seg_reader *r);	/* after last OK */
 uint64_t st_seg_size(const struct st_seg_reader *r);
+/*
+ * Sealed segments (seal.h): st_seg_open fails, saying which data key is
+ * needed, when none is installed. st_seg_next returns ST_BLOCK_END at
+ * the final block, or at the end of a file that has none
+ * (st_seg_finalized false: cut short, or still being written).
+ */
+bool st_seg_sealed(const struct st_seg_reader *r);
+bool st_seg_finalized(const struct st_seg_reader *r);
+uint64_t st_seg_sealed_blocks(const struct st_seg_reader *r);
 /* Read on from byte offset (a block boundary); -1 beyond the end. */
 int st_seg_seek(struct st_seg_reader *r, uint64_t offset);
 void st_seg_close(struct st_seg_reader *r);

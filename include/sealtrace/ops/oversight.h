@@ -65,9 +65,12 @@ int st_oversight_submit(const char *path, const struct st_oversight_req *req, ch
 
 /*
  * For the verbs that read a log (export, prove, lookup): ask the agent
- * running on state_dir to record a log_access. When no agent answers, say
- * on stderr that this access is not in the log; the verb goes on.
+ * running on state_dir to record a log_access. When no agent answers,
+ * leave a pending-access note (log/access.h) that the log seals into a
+ * log_access record at its next open or tick. 0 recorded (or, run by
+ * root, noted on stderr that it could not be); -1 when a reader through
+ * the setgid binary could not be recorded: the verb must not read.
  */
-void st_note_log_access(const char *state_dir, const char *action, const char *filter);
+int st_note_log_access(const char *state_dir, const char *action, const char *filter);
 
 #endif /* SEALTRACE_OVERSIGHT_H */

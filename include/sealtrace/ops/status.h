@@ -5,7 +5,7 @@
  * The agent fills a struct st_status once a second and
  *  - writes it to <state_dir>/agent/status.json (atomically: tmp + rename),
  *    which `sealtrace status` reads;
- *  - serves it as Prometheus text on /metrics and as /healthz (metrics.c).
+ *  - serves it as Prometheus text on /metrics and as /healthz (metrics.h).
  *
  * Coverage of a probe = persisted / hits, where persisted counts calls that
  * have an inference or incomplete record and lost counts calls accounted in
@@ -17,20 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "sealtrace/capture/capture.h"	/* enum st_loss_reason */
 
 #define ST_STATUS_MAX_PROBES 256
-
-enum st_loss_reason {
-	ST_LOSS_RINGBUF_FULL = 0,
-	ST_LOSS_CAPTURE_FAULT,
-	ST_LOSS_AGENT_DOWN,
-	ST_LOSS_UNPAIRED,
-	ST_LOSS_WRITE_FAILED,	/* the log refused the call's record (e.g. disk full) */
-	ST_LOSS__COUNT,
-};
-
-const char *st_loss_reason_name(enum st_loss_reason r);
 
 struct st_probe_status {
 	char target[128];
@@ -68,12 +58,6 @@ double st_probe_coverage(const struct st_probe_status *p);
 /* Sum of p->lost over all reasons. */
 uint64_t st_probe_lost_total(const struct st_probe_status *p);
 
-/*
- * Write at most max bytes of s as a quoted JSON string (escaped; bytes that
- * are not UTF-8 become U+FFFD). For other JSON writers (status --json).
- */
-void st_json_fputs(FILE *f, const char *s, size_t max);
-
 /* JSON text of a snapshot (malloc'd, caller frees); NULL on OOM. */
 char *st_status_to_json(const struct st_status *s);
 
@@ -89,15 +73,6 @@ int st_status_read(const char *state_dir, struct st_status *s, char *err, size_t
 /* Prometheus text exposition of a snapshot (malloc'd, caller frees). */
 char *st_status_to_prometheus(const struct st_status *s);
 
-/* ---- metrics.c: /metrics and /healthz over HTTP (libmicrohttpd) ---- */
-struct st_metrics;
-
-/* listen is "HOST:PORT"; serves the latest snapshot given to _publish. */
-int st_metrics_start(struct st_metrics **out, const char *listen, char *err, size_t errlen);
-void st_metrics_publish(struct st_metrics *m, const struct st_status *s);
-void st_metrics_stop(struct st_metrics *m);
-/* The port actually bound (useful after listening on port 0); -1 unknown. */
-int st_metrics_port(const struct st_metrics *m);
 /* A snapshot older than this (3 x interval, 1 s if unset) means the agent is down. */
 uint64_t st_status_stale_after_ns(const struct st_status *s);
 /*

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sealtrace/base/progress.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/ops/status.h"
 
@@ -39,8 +40,7 @@ struct st_window {
 	size_t nprobes, cap;
 	struct st_window_probe *probes;
 	/* progress lines on stderr for a scan longer than a few seconds */
-	bool progress;
-	uint64_t progress_ns, started_ns;
+	struct st_progress progress;
 };
 
 /*

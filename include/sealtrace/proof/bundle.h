@@ -43,6 +43,16 @@
 void st_bundle_header(struct st_buf *out, const char *stream, const char *from,
 		      const char *to, const char *event_types,
 		      const char *event_id);
+/*
+ * The same with "system_facts": facts (a JSON object, or NULL/empty: left
+ * out): the static facts of the system (config system_facts) as the last
+ * agent_start or system_activation in the log recorded them.
+ */
+void st_bundle_header_facts(struct st_buf *out, const char *stream, const char *from,
+			    const char *to, const char *event_types,
+			    const char *event_id, const struct st_buf *facts);
+/* Those facts as a JSON object into out (empty when none): 0, or as st_scan. */
+int st_bundle_facts(const char *state_dir, struct st_buf *out, char *err, size_t errlen);
 void st_bundle_checkpoint(struct st_buf *out, enum st_stream s,
 			  const char *note);
 void st_bundle_proof(struct st_buf *out, enum st_stream s, uint64_t tree_size,

@@ -2,7 +2,7 @@
 /*
  * Lookup: find the records of a known input (a data subject's request, a
  * disputed prompt). Records hold only keyed references of what was
- * captured (pseudo.h), so the input's reference is computed under every
+ * captured (keys/keyring.h), so the input's reference is computed under every
  * key of the ring, old ones included (a record names the key it used;
  * after a rotation older records name older keys), and compared with
  * each record's input_hash or output_reference.

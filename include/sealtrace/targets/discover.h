@@ -65,6 +65,39 @@ int st_proc_find_lib(int pid, const char *pattern, char *path, size_t len);
  */
 int st_proc_path(int pid, int dfd, const char *path, char *out, size_t len);
 
+/*
+ * Whether pid maps the file path (a path as that process sees it) exactly,
+ * by the path column of /proc/PID/maps.
+ */
+bool st_proc_maps_file(int pid, const char *path);
+
+/*
+ * Where the agent opens the file a `path:` target names on the host: the
+ * host's root is PID 1's, /proc/1/root; an agent in a container that shares
+ * the host's pid namespace (a DaemonSet with hostPID) has another root of
+ * its own. So when PID 1 is in another mount namespace than the agent,
+ * the path goes through /proc/1/root (or, where PID 1 cannot be inspected,
+ * through the root of the agent's first ancestor outside its mount
+ * namespace: the runtime's shim); otherwise it is used as it is (the
+ * records then name the path itself). 0, or -1 (out too small).
+ */
+int st_host_path(const char *path, char *out, size_t len);
+
+/*
+ * The identity of the file at path (reached through pid's root) as uprobes
+ * see it: the inode its pages come from. For a container image on overlayfs
+ * that is the layer's inode, shared by every container of the image, while
+ * stat() gives each container's mount a device number of its own (and so
+ * does /proc/PID/maps on current kernels). When all layers of pid's overlay
+ * mount are on one file system, overlayfs reports the layers' inode numbers,
+ * and the layers' device completes the identity; otherwise stat's identity
+ * is used. 0, or -1 with errno (stat failed).
+ */
+int st_file_real_id(int pid, const char *path, dev_t *dev, ino_t *ino);
+
+/* The agent is in PID 1's mount namespace (on the host, not in a container). */
+bool st_in_host_mnt_ns(void);
+
 /* Call fn for every process in /proc (not threads); stops at fn != 0. */
 typedef int (*st_pid_fn)(void *ctx, int pid);
 int st_proc_each(st_pid_fn fn, void *ctx);

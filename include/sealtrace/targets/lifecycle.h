@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sealtrace/targets/lifecycle_abi.h"
 
@@ -26,6 +27,15 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 		      size_t nwatch, const char *pin_dir, st_lc_event_fn fn, void *fn_ctx,
 		      char *err, size_t errlen);
 
+/*
+ * Holds are bounded: a process stopped at exec or library load waits at
+ * most this long for the agent. A guard process (a child of the agent that
+ * touches only the held map) resumes it then, also when the agent is frozen
+ * or gone; its calls before the agent attaches are not captured, and the
+ * activation record says hold_expired.
+ */
+#define ST_HOLD_MAX_MS	5000
+
 /* A held process was resumed: forget it. */
 void st_lifecycle_unhold(struct st_lc_ctx *c, uint32_t tgid);
 
@@ -41,6 +51,16 @@ int st_lifecycle_release_held(struct st_lc_ctx *c);
  * Returns how many were resumed, or -1 when the list cannot be opened.
  */
 int st_lifecycle_release_pinned(const char *pin_dir);
+
+/*
+ * The file (stat's device and inode) has the probes of a target: processes
+ * that run or load it are covered from their first instruction, and the
+ * kernel no longer holds them.
+ */
+int st_lifecycle_cover(struct st_lc_ctx *c, dev_t dev, ino_t ino);
+
+/* The hold guard resumed tgid (the hold bound was hit); forgets it. */
+bool st_lifecycle_hold_expired(struct st_lc_ctx *c, uint32_t tgid);
 
 /* Add or remove a process (tgid) from the kernel's tracked set. */
 int st_lifecycle_track(struct st_lc_ctx *c, uint32_t tgid, bool on);

@@ -52,6 +52,7 @@ struct st_lc_watch {
 #define ST_LC_F_HELD	(1u << 0)	/* the process was sent SIGSTOP: resume it */
 #define ST_LC_F_LIB	(1u << 1)	/* FILE_OPEN of a watched library */
 #define ST_LC_F_TRACKED	(1u << 2)	/* the process was already tracked */
+#define ST_LC_F_COVERED	(1u << 3)	/* a watch matched; its file has probes: not held */
 
 struct st_lc_event {
 	__u16 kind;		/* ST_EV_PROC_EXEC, ST_EV_PROC_EXIT, ST_EV_FILE_OPEN */

@@ -28,6 +28,7 @@
 #ifndef SEALTRACE_TRACK_H
 #define SEALTRACE_TRACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,8 @@ struct st_tracker_ops {
 	void (*record)(void *ctx, const struct st_record *rec);
 	/* Read every capture event already in the ring (before an exit record). */
 	void (*drain)(void *ctx);
+	/* A process of a target appeared (alive) or ended (wire capture); may be NULL. */
+	void (*process)(void *ctx, int pid, size_t target, bool alive);
 };
 
 /* Load the lifecycle programs for cfg's targets and start the hasher. */

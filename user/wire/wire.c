@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Wire capture: load, attach, watch processes and ports, read the ring. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sealtrace/base/errf.h"
+#include "sealtrace/capture/symbols.h"
+#include "sealtrace/wire/wire.h"
+#include "wire.skel.h"
+
+#define DEF_RING	(16ull << 20)
+#define MAX_SOCKS	4096
+#define MAX_TLS_PROCS	256
+#define TLS_LINKS	8
+
+/* The SSL probes of one tracked process (uprobes filtered to its pid). */
+struct tls_proc {
+	uint32_t tgid;
+	struct bpf_link *links[TLS_LINKS];
+};
+
+struct st_wire {
+	struct wire_bpf *skel;
+	struct ring_buffer *rb;
+	st_wire_fn fn;
+	void *fn_ctx;
+	uint16_t ports[WIRE_MAX_PORTS];
+	size_t nports;
+	bool any_port;
+	uint64_t next_pre_id;	/* ids of connections entered from /proc */
+	int ncpus;
+	struct tls_proc tls[MAX_TLS_PROCS];
+	size_t ntls;
+};
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct st_wire *w = ctx;
+	const struct wire_event *ev = data;
+
+	if (size < sizeof(*ev) || !w->fn)
+		return 0;
+	if ((ev->kind == WIRE_DATA_IN || ev->kind == WIRE_DATA_OUT) &&
+	    size < sizeof(*ev) + ev->len)
+		return 0;
+	w->fn(w->fn_ctx, ev, (const uint8_t *)(ev + 1));
+	return 0;
+}
+
+int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
+		 size_t errlen)
+{
+	struct st_wire *w = calloc(1, sizeof(*w));
+	uint8_t one = 1;
+	size_t i;
+	int e;
+
+	*out = NULL;
+	if (!w)
+		return st_errf(err, errlen, "wire: out of memory");
+	w->next_pre_id = 1ull << 63;
+	w->ncpus = libbpf_num_possible_cpus();
+	w->skel = wire_bpf__open();
+	if (!w->skel) {
+		free(w);
+		return st_errf(err, errlen, "wire: cannot open the BPF object: %s", strerror(errno));
+	}
+	bpf_map__set_max_entries(w->skel->maps.wire_events,
+				 (__u32)(o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING));
+	w->skel->rodata->wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING) / 8;
+	e = wire_bpf__load(w->skel);
+	if (!e)
+		e = wire_bpf__attach(w->skel);
+	if (e) {
+		st_wire_close(w);
+		return st_errf(err, errlen, "wire: cannot load/attach the syscall tracepoints: %s",
+			    strerror(-e));
+	}
+	for (i = 0; i < o->nports && i < WIRE_MAX_PORTS; i++) {
+		w->ports[w->nports++] = o->ports[i];
+		if (!o->ports[i])
+			w->any_port = true;
+		if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.wire_ports), &o->ports[i],
+					&one, BPF_ANY)) {
+			st_wire_close(w);
+			return st_errf(err, errlen, "wire: ports map: %s", strerror(errno));
+		}
+	}
+	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.wire_events), on_sample, w, NULL);
+	if (!w->rb) {
+		st_wire_close(w);
+		return st_errf(err, errlen, "wire: ring buffer: %s", strerror(errno));
+	}
+	*out = w;
+	return 0;
+}
+
+/* ---- connections open before the process was tracked ----------------- */
+
+static bool port_watched(const struct st_wire *w, unsigned port)
+{
+	size_t i;
+
+	if (w->any_port)
+		return true;
+	for (i = 0; i < w->nports; i++)
+		if (w->ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Inodes of ESTABLISHED sockets on a watched local port, from net/tcp{,6}. */
+static size_t established(const struct st_wire *w, uint32_t tgid, unsigned long *inodes,
+			  size_t max)
+{
+	static const char *const files[] = { "tcp", "tcp6" };
+	char path[64], line[512], local[64], remote[64];
+	unsigned state, lport;
+	unsigned long inode;
+	size_t n = 0, f;
+	char *colon;
+	FILE *fp;
+
+	for (f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path), "/proc/%u/net/%s", tgid, files[f]);
+		fp = fopen(path, "re");
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp) && n < max) {
+			if (sscanf(line, " %*u: %63s %63s %x %*s %*s %*s %*u %*u %lu",
+				   local, remote, &state, &inode) != 4 || state != 1)
+				continue;
+			colon = strrchr(local, ':');
+			if (!colon || sscanf(colon + 1, "%x", &lport) != 1 ||
+			    !port_watched(w, lport))
+				continue;
+			inodes[n++] = inode;
+		}
+		fclose(fp);
+	}
+	return n;
+}
+
+static bool in_list(const unsigned long *v, size_t n, unsigned long x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* x86-64 numbers of the reads a blocked thread may be in. */
+#define NR_READ		0
+#define NR_READV	19
+#define NR_RECVFROM	45
+
+static bool fd_in(const int *fds, size_t n, long fd)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	return false;
+}
+
+/*
+ * A thread already blocked in a read of such a connection entered it
+ * before we watched: its exit would find no buffer. Enter the buffer from
+ * /proc/PID/task/TID/syscall ("nr fd buf len ..."), so that read's bytes
+ * are captured too. A thread that returns between the two reads here
+ * loses that one read (its bytes are skipped by the resync).
+ */
+static void enter_blocked_reads(struct st_wire *w, uint32_t tgid, const int *fds, size_t nfds)
+{
+	char path[300], line[256];
+	unsigned long long a[4];
+	struct dirent *de;
+	long nr;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", tgid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		struct wire_pending p = { .kind = WIRE_DATA_IN };
+		uint32_t tid = (uint32_t)atoi(de->d_name);
+
+		if (!tid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", tgid, tid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f) ||
+		    sscanf(line, "%ld %llx %llx %llx", &nr, &a[0], &a[1], &a[2]) != 4) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		if ((nr != NR_READ && nr != NR_RECVFROM && nr != NR_READV) ||
+		    !fd_in(fds, nfds, (long)a[0]))
+			continue;
+		p.fd = (int32_t)a[0];
+		p.buf = a[1];
+		p.iovcnt = nr == NR_READV ? (a[2] ? (uint32_t)a[2] : 0xffffffff) : 0;
+		p.nr = (uint32_t)nr;
+		bpf_map_update_elem(bpf_map__fd(w->skel->maps.pending), &tid, &p, BPF_ANY);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void enter_preexisting(struct st_wire *w, uint32_t tgid)
+{
+	unsigned long *inodes = calloc(MAX_SOCKS, sizeof(*inodes)), inode;
+	int fds[256];
+	size_t nfds = 0;
+	char path[300], link[64];
+	struct dirent *de;
+	size_t n;
+	ssize_t l;
+	DIR *d;
+
+	if (!inodes)
+		return;
+	n = established(w, tgid, inodes, MAX_SOCKS);
+	snprintf(path, sizeof(path), "/proc/%u/fd", tgid);
+	d = n ? opendir(path) : NULL;
+	while (d && (de = readdir(d))) {
+		struct wire_conn_key key = { .tgid = tgid, .fd = atoi(de->d_name) };
+		struct wire_conn c = { .flags = WIRE_F_PREEXISTING };
+
+		snprintf(path, sizeof(path), "/proc/%u/fd/%s", tgid, de->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = '\0';
+		if (sscanf(link, "socket:[%lu]", &inode) != 1 || !in_list(inodes, n, inode))
+			continue;
+		c.id = w->next_pre_id++;
+		c.seq = 0;
+		if (!bpf_map_update_elem(bpf_map__fd(w->skel->maps.conns), &key, &c, BPF_NOEXIST) &&
+		    nfds < sizeof(fds) / sizeof(fds[0]))
+			fds[nfds++] = key.fd;
+	}
+	if (d)
+		closedir(d);
+	free(inodes);
+	if (nfds)
+		enter_blocked_reads(w, tgid, fds, nfds);
+}
+
+/* ---- TLS: the libssl the process maps ---------------------------------- */
+
+/* The path of the first libssl.so* in /proc/PID/maps, through /proc/PID/root. */
+static bool find_libssl(uint32_t tgid, char *out, size_t len)
+{
+	char path[64], line[4608], *file, *base;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", tgid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		file = strchr(line, '/');
+		if (!file)
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		base = strrchr(file, '/') + 1;
+		if (strncmp(base, "libssl.so", 9))
+			continue;
+		snprintf(out, len, "/proc/%u/root%s", tgid, file);
+		found = true;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int attach_ssl(struct st_wire *w, struct tls_proc *tp, const char *lib,
+		      const char *sym, struct bpf_program *entry, struct bpf_program *ret,
+		      size_t slot, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, eo);
+	LIBBPF_OPTS(bpf_uprobe_opts, ro, .retprobe = true);
+	struct st_symbol s;
+
+	if (st_symbol_resolve(lib, sym, true, &s, err, errlen))
+		return -1;
+	tp->links[slot] = bpf_program__attach_uprobe_opts(entry, (pid_t)tp->tgid, lib,
+							  s.attach_offset, &eo);
+	tp->links[slot + 1] = bpf_program__attach_uprobe_opts(ret, (pid_t)tp->tgid, lib,
+							      s.attach_offset, &ro);
+	if (!tp->links[slot] || !tp->links[slot + 1])
+		return st_errf(err, errlen, "wire: %s in %s: cannot attach: %s", sym, lib,
+			    strerror(errno));
+	return 0;
+}
+
+static void detach_tls(struct tls_proc *tp)
+{
+	size_t i;
+
+	for (i = 0; i < TLS_LINKS; i++) {
+		bpf_link__destroy(tp->links[i]);
+		tp->links[i] = NULL;
+	}
+}
+
+/* 1 when the process maps a libssl (probes attached), 0 when not, -1 error. */
+static int track_tls(struct st_wire *w, uint32_t tgid, char *err, size_t errlen)
+{
+	struct wire_bpf *k = w->skel;
+	struct tls_proc *tp;
+	char lib[4700];
+
+	if (!find_libssl(tgid, lib, sizeof(lib)))
+		return 0;
+	if (w->ntls == MAX_TLS_PROCS)
+		return st_errf(err, errlen, "wire: more than %d TLS processes", MAX_TLS_PROCS);
+	tp = &w->tls[w->ntls];
+	memset(tp, 0, sizeof(*tp));
+	tp->tgid = tgid;
+	if (attach_ssl(w, tp, lib, "SSL_read", k->progs.wire_ssl_read_entry,
+		       k->progs.wire_ssl_ret, 0, err, errlen) ||
+	    attach_ssl(w, tp, lib, "SSL_write", k->progs.wire_ssl_write_entry,
+		       k->progs.wire_ssl_ret, 2, err, errlen) ||
+	    attach_ssl(w, tp, lib, "SSL_read_ex", k->progs.wire_ssl_read_ex_entry,
+		       k->progs.wire_ssl_ex_ret, 4, err, errlen) ||
+	    attach_ssl(w, tp, lib, "SSL_write_ex", k->progs.wire_ssl_write_ex_entry,
+		       k->progs.wire_ssl_ex_ret, 6, err, errlen)) {
+		detach_tls(tp);
+		return -1;
+	}
+	w->ntls++;
+	return 1;
+}
+
+/* The tgid's bit in the kernel's bitmap (the only writer is this agent). */
+static int set_bit(struct st_wire *w, uint32_t tgid, bool on)
+{
+	int fd = bpf_map__fd(w->skel->maps.wire_tgid_bits);
+	uint32_t word = tgid / 64;
+	uint64_t bits = 0;
+
+	if (word >= WIRE_TGID_WORDS || bpf_map_lookup_elem(fd, &word, &bits))
+		return -1;
+	if (on)
+		bits |= 1ULL << (tgid % 64);
+	else
+		bits &= ~(1ULL << (tgid % 64));
+	return bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+}
+
+int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
+		  size_t errlen)
+{
+	if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid, &target,
+				BPF_ANY) || set_bit(w, tgid, true))
+		return st_errf(err, errlen, "wire: cannot track pid %u: %s", tgid,
+			    strerror(errno));
+	enter_preexisting(w, tgid);
+	return track_tls(w, tgid, err, errlen) < 0 ? -1 : 0;
+}
+
+void st_wire_untrack(struct st_wire *w, uint32_t tgid)
+{
+	struct wire_conn_key key, next;
+	int fd = bpf_map__fd(w->skel->maps.conns);
+	bool more;
+
+	size_t i;
+
+	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid);
+	set_bit(w, tgid, false);
+	for (i = 0; i < w->ntls; i++) {
+		if (w->tls[i].tgid != tgid)
+			continue;
+		detach_tls(&w->tls[i]);
+		w->tls[i] = w->tls[--w->ntls];
+		break;
+	}
+	/* the process's connection entries go with it */
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (key.tgid == tgid)
+			bpf_map_delete_elem(fd, &key);
+	}
+}
+
+int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx)
+{
+	w->fn = fn;
+	w->fn_ctx = ctx;
+	return ring_buffer__consume(w->rb);
+}
+
+int st_wire_counters(struct st_wire *w, struct wire_counters *sum)
+{
+	struct wire_counters *per;
+	__u32 zero = 0;
+	int i;
+
+	memset(sum, 0, sizeof(*sum));
+	per = calloc((size_t)w->ncpus, sizeof(*per));
+	if (!per)
+		return -1;
+	if (bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.wire_counters), &zero, per)) {
+		free(per);
+		return -1;
+	}
+	for (i = 0; i < w->ncpus; i++) {
+		sum->syscalls += per[i].syscalls;
+		sum->events += per[i].events;
+		sum->rb_full += per[i].rb_full;
+		sum->bytes_lost += per[i].bytes_lost;
+		sum->requests_lost += per[i].requests_lost;
+		sum->conns_full += per[i].conns_full;
+		sum->sendfile_bytes += per[i].sendfile_bytes;
+		sum->hole_bytes += per[i].hole_bytes;
+		sum->tls_unattributed += per[i].tls_unattributed;
+	}
+	free(per);
+	return 0;
+}
+
+void st_wire_close(struct st_wire *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->ntls; i++)
+		detach_tls(&w->tls[i]);
+	ring_buffer__free(w->rb);
+	wire_bpf__destroy(w->skel);
+	free(w);
+}
