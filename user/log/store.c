@@ -578,7 +578,8 @@ int st_seg_seek(struct st_seg_reader *r, uint64_t offset)
 int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,
 		char *err, size_t errlen)
 {
-	const unsigned char *in = r->map + r->pos;
+	/* an empty file has no map: NULL + 0 is undefined behaviour */
+	const unsigned char *in = r->map ? r->map + r->pos : NULL;
 	size_t avail, sealed_len = 0;
 	int zrc;
 
