@@ -7,6 +7,8 @@
 #   make test       deps + build + lint + unit tests (ASan/UBSan) + e2e tests (root)
 #   make run        deps + build + the agent against the demo model server
 #   make bench      benchmarks (not part of make test)
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (not part of make test;
+#                   make test replays their corpora: fuzz-regress)
 #   make monitor-bench  models, reconstruct, report on a 1,000,000-event log
 #   make test-container  build deploy/Dockerfile with podman and run the agent
 #                   as the DaemonSet does (root; Debian mirror only)
@@ -69,9 +71,19 @@ TOOL_BINS := $(OUT)/tools/gen_log
 # the agent's own symbol code, so floor and agent probe the same site.
 BENCH_BINS := $(OUT)/bench/floor $(OUT)/bench/wire_floor
 
-.PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint test-container
+# Fuzzing: tests/fuzz/fuzz_x.c, libFuzzer + ASan/UBSan (clang), linked
+# against the modules built with coverage instrumentation.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzzobj/%.o,$(MODULE_SRCS))
+
+.PHONY: all deps test unit e2e run bench records-bench monitor-bench clean lint test-container \
+	fuzz fuzz-regress
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h \
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(SAN_OBJS) $(FUZZ_OBJS) $(OUT)/bench/floor.bpf.o $(OUT)/bench/floor.skel.h \
 	$(OUT)/bench/wire_floor.bpf.o $(OUT)/bench/wire_floor.skel.h
 
 all: $(OUT)/sealtrace $(TARGET_BINS) $(TARGET_CXX_BINS) $(TARGET_LIB_BINS) $(EXAMPLE_BINS) \
@@ -91,9 +103,9 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 
 # The modules that open a BPF object include its skeleton; -MMD cannot know
 # a generated header before it exists, so these are named here.
-$(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o: $(OUT)/capture.skel.h
-$(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
-$(OUT)/obj/wire/wire.o $(OUT)/san/wire/wire.o: $(OUT)/wire.skel.h
+$(OUT)/obj/capture/capture.o $(OUT)/san/capture/capture.o $(OUT)/fuzzobj/capture/capture.o: $(OUT)/capture.skel.h
+$(OUT)/obj/targets/lifecycle.o $(OUT)/san/targets/lifecycle.o $(OUT)/fuzzobj/targets/lifecycle.o: $(OUT)/lifecycle.skel.h
+$(OUT)/obj/wire/wire.o $(OUT)/san/wire/wire.o $(OUT)/fuzzobj/wire/wire.o: $(OUT)/wire.skel.h
 
 # ---- the agent ----
 
@@ -117,6 +129,16 @@ $(OUT)/san/%.o: user/%.c
 $(OUT)/unit/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) $(DEPFLAGS) -Itests/unit $< $(SAN_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+# ---- fuzz harnesses (libFuzzer) ----
+
+$(OUT)/fuzzobj/%.o: user/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS) -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS) -O1 $(FUZZ_SAN) -fsanitize=fuzzer $(DEPFLAGS) $< $(FUZZ_OBJS) -o $@ $(LDLIBS)
 
 # ---- processes the tests probe, and the demo ----
 
@@ -174,6 +196,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory e2e
 
 # The image, built with podman from a debootstrapped Debian 12 base, and
@@ -191,6 +214,16 @@ bench: deps
 	@bench/run.sh
 	@tests/tools/bench_records.sh
 
+# Each harness for FUZZ_SECONDS on its corpus (new inputs go to
+# build/fuzz/corpus/<target>, crashes to build/fuzz/crash/<target>).
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Every committed seed and regression input once (seconds): part of make test.
+fuzz-regress: $(FUZZ_BINS)
+	@tests/fuzz/run.sh regress 0 $(FUZZ_BINS)
+
 # Pipeline throughput without BPF (events/s per core).
 records-bench: $(OUT)/sealtrace $(OUT)/tools/gen_log
 	@tests/tools/bench_records.sh
@@ -205,7 +238,7 @@ lint:
 	python3 scripts/check-layout.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr -Iinclude -DLIBBPF_OPTS\(TYPE,NAME,...\)="struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }" \
-		--suppress=missingIncludeSystem user/ tests/unit/
+		--suppress=missingIncludeSystem user/ tests/unit/ tests/fuzz/
 
 clean:
 	rm -rf $(OUT)

@@ -590,9 +590,20 @@ static const struct bad_case bad_cases[] = {
 	{ H "\tstate_dir: x\n", "t.yaml:3: YAML syntax error: found a tab character that violates indentation at column 1" },
 	{ H "targets: *nope\n", "t.yaml:3: YAML syntax error: found undefined alias at column 10" },
 	{ H T P "---\nsystem_id: x\n", "t.yaml:9: only one YAML document is allowed" },
-	{ "system_id: \"\xff\"\n", "t.yaml: invalid input at byte 12: invalid leading UTF-8 octet" },
-	/* a recursive alias cannot loop the schema walk */
-	{ H "targets: &t [*t]\n", "t.yaml:3: targets[0]: must be a mapping" },
+	{ "system_id: \"\xff\"\n", "t.yaml:1: invalid input at byte 12: invalid leading UTF-8 octet" },
+	{ H "node_id: \"\x01\"\n", "t.yaml:3: invalid input at byte 38: control characters are not allowed" },
+	/* a recursive alias is refused before the schema walk */
+	{ H "targets: &t [*t]\n", "t.yaml:3: alias *t is inside the node it names (a recursive alias)" },
+	/* identifiers: printable text, no controls, no text-direction marks */
+	{ "system_id: \"cred\\u202Etiderc\"\noperator_id: o\n" T P,
+	  "t.yaml:1: system_id: contains U+202E (a control or text-direction character) at byte 4; identifiers must be printable text" },
+	{ "system_id: \"a\xe2\x80\xae" "b\"\noperator_id: o\n" T P,
+	  "t.yaml:1: system_id: contains U+202E" },
+	{ H "node_id: \"n\\e[31m\"\n" T P, "t.yaml:3: node_id: contains U+001B (a control or text-direction character) at byte 1" },
+	{ "system_id: s\noperator_id: \"o\\x85\"\n" T P, "t.yaml:2: operator_id: contains U+0085" },
+	{ "system_id: s\noperator_id: \"o\\u2067\"\n" T P, "t.yaml:2: operator_id: contains U+2067" },
+	{ H "targets:\n  - name: \"t\\tx\"\n    path: /x\n    probes:\n" P,
+	  "t.yaml:4: targets[0].name: contains U+0009" },
 };
 
 /* Reports every mismatching case, then fails. */
@@ -623,6 +634,64 @@ static void test_errors(void **state)
 		assert_int_equal(cfg.ntargets, 0);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/*
+ * Hostile configs cost bounded time and memory: nesting is refused at 32
+ * levels (libyaml's scanner is quadratic in flow depth: 100 KB of '['
+ * took 10 s), the document at 100,000 nodes counting what aliases repeat
+ * (an anchored list aliased by 256 targets took 1 GB), a raw NUL byte is
+ * reported with its line.
+ */
+static void test_hostile(void **state)
+{
+	size_t cap = 1 << 20, pos, i;
+	char *yaml = malloc(cap), err[ST_ERR_LEN];
+	struct st_config cfg;
+	static const char nul[] = "system_id: s\noperator_id: o\nnode_id: a\0b\n";
+
+	assert_non_null(yaml);
+	pos = (size_t)snprintf(yaml, cap, H "targets: ");
+	for (i = 0; i < 100000; i++)
+		yaml[pos++] = '[';
+	yaml[pos] = '\0';
+	assert_int_equal(load(yaml, &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:3: lists and mappings nested deeper than 32 levels");
+
+	/* the same depth in block style */
+	pos = (size_t)snprintf(yaml, cap, H "targets:\n");
+	for (i = 0; i < 40; i++)
+		pos += (size_t)snprintf(yaml + pos, cap - pos, "%*s-\n", (int)i, "");
+	assert_int_equal(load(yaml, &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:35: lists and mappings nested deeper than 32 levels");
+
+	/* one list of 400 probes, anchored, aliased by 256 targets */
+	pos = (size_t)snprintf(yaml, cap, H "targets:\n  - name: t0\n    path: /x\n    probes: &p\n");
+	for (i = 0; i < 400; i++)
+		pos += (size_t)snprintf(yaml + pos, cap - pos, "      - {symbol: f%zu}\n", i);
+	for (i = 1; i < 256; i++)
+		pos += (size_t)snprintf(yaml + pos, cap - pos,
+					"  - {name: t%zu, path: /x, probes: *p}\n", i);
+	assert_int_equal(load(yaml, &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:488: alias *p (1201 nodes) takes the config beyond 100000 nodes once aliases are expanded");
+
+	/* "billion laughs": each level repeats the one before ten times */
+	pos = (size_t)snprintf(yaml, cap, H "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (i = 1; i < 9; i++)
+		pos += (size_t)snprintf(yaml + pos, cap - pos,
+					"x%zu: &a%zu [*a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu]\n",
+					i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+					i - 1, i - 1);
+	assert_int_equal(load(yaml, &cfg, err), -1);
+	assert_string_equal(err, "t.yaml:7: alias *a3 (11111 nodes) takes the config beyond 100000 nodes once aliases are expanded");
+
+	/* a raw NUL byte: the line it is on */
+	assert_int_equal(st_config_load_string("t.yaml", nul, sizeof(nul) - 1, &cfg, err,
+					       sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:3: invalid input at byte 38: control characters are not allowed");
+
+	/* aliases within the bound still work (test_aliases) */
+	free(yaml);
 }
 
 /* A very long unknown key is cut, marked, and still terminated. */
@@ -779,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_probe_limit),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_http_targets),
 		cmocka_unit_test(test_long_key),
 		cmocka_unit_test(test_small_err_buffer),

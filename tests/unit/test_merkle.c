@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -158,6 +159,60 @@ static void test_multiproof_missing_node(void **state)
 	st_hasher_free(h);
 }
 
+/*
+ * A signed checkpoint may claim any 19-digit tree size. Above 2^63 the
+ * split point's doubling used to wrap to 0 and loop for ever; now the
+ * proof is checked (and here fails or passes) like any other. The alarm
+ * turns the old hang into a failure.
+ */
+static void test_multiproof_huge_tree(void **state)
+{
+	struct st_hasher *h = st_hasher_new();
+	uint8_t leaf[ST_HASH_LEN] = { 1 }, root[ST_HASH_LEN];
+	struct st_mproof_node nodes[64];
+	uint64_t idx = 0, size = (1ULL << 63) + 5;
+	char err[128];
+	int i;
+
+	alarm(60);
+	assert_int_equal(st_mproof_root(h, size, &idx,
+					(const uint8_t (*)[ST_HASH_LEN])&leaf, 1,
+					NULL, 0, root, err, sizeof(err)), -1);
+	assert_string_equal(err, "proof lacks the hash of leaves [1, 2)");
+	/* every sibling on the path from leaf 0: [2^i, 2^(i+1)), then the rest */
+	for (i = 0; i < 63; i++)
+		nodes[i] = (struct st_mproof_node){ .lo = 1ULL << i, .hi = 2ULL << i };
+	nodes[63] = (struct st_mproof_node){ .lo = 1ULL << 63, .hi = size };
+	assert_int_equal(st_mproof_root(h, size, &idx,
+					(const uint8_t (*)[ST_HASH_LEN])&leaf, 1,
+					nodes, 64, root, err, sizeof(err)), 0);
+	size = UINT64_MAX;
+	nodes[63].hi = size;
+	assert_int_equal(st_mproof_root(h, size, &idx,
+					(const uint8_t (*)[ST_HASH_LEN])&leaf, 1,
+					nodes, 64, root, err, sizeof(err)), 0);
+	alarm(0);
+	st_hasher_free(h);
+}
+
+/* A frontier read from a resume file may claim any size: appending to a
+ * full one fails instead of carrying past the last level. */
+static void test_append_full(void **state)
+{
+	struct st_hasher *h = st_hasher_new();
+	uint8_t leaf[ST_HASH_LEN] = { 1 };
+	struct st_merkle m;
+
+	st_merkle_init(&m);
+	m.size = UINT64_MAX;
+	assert_int_equal(st_merkle_append(&m, h, leaf), -1);
+	m.size = UINT64_MAX >> 1;
+	assert_int_equal(st_merkle_append(&m, h, leaf), -1);
+	m.size = (UINT64_MAX >> 1) - 1;
+	assert_int_equal(st_merkle_append(&m, h, leaf), 0);
+	st_hasher_free(h);
+}
+
 static void test_chain_genesis(void **state)
 {
 	struct st_hasher *h = st_hasher_new();
@@ -180,6 +235,8 @@ int main(void)
 		cmocka_unit_test(test_rfc6962_roots),
 		cmocka_unit_test(test_multiproof_all_subsets),
 		cmocka_unit_test(test_multiproof_missing_node),
+		cmocka_unit_test(test_multiproof_huge_tree),
+		cmocka_unit_test(test_append_full),
 		cmocka_unit_test(test_chain_genesis),
 	};
 

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,6 +138,68 @@ static void test_socket_roundtrip(void **state)
 	rmdir(dir);
 }
 
+/*
+ * A client that sends a valid request one byte every 10 ms (3+ s in all)
+ * gets an error once the 100 ms deadline for the whole request passes,
+ * and the handler is never called. With only a per-read timeout each
+ * byte reset the clock and the agent's loop waited for all of it.
+ */
+static void test_socket_slow_client(void **state)
+{
+	char dir[] = "/tmp/st-ov-XXXXXX", path[64], err[256], line[512];
+	struct st_oversight_req req = { .event_id = ID, .override = true, .actor = "r1" };
+	int lfd, calls = 0, p[2], status;
+	struct pollfd pfd;
+	char got[256] = "";
+	ssize_t r;
+	pid_t child;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	memset(req.note, 'x', 200);
+	assert_int_equal(st_oversight_format(&req, line, sizeof(line)), 0);
+	assert_true(strlen(line) > 200);
+	lfd = st_oversight_listen(path, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(pipe(p), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char reply[256];
+		size_t i, n = 0;
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(2);
+		for (i = 0; line[i]; i++) {
+			if (send(fd, line + i, 1, MSG_NOSIGNAL) != 1)
+				break;	/* the agent answered and closed */
+			usleep(10000);
+		}
+		while (n < sizeof(reply) - 1 && (r = read(fd, reply + n, sizeof(reply) - 1 - n)) > 0)
+			n += (size_t)r;
+		if (write(p[1], reply, n) != (ssize_t)n)
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, -1), 1);
+	st_oversight_serve(lfd, answer, &calls);
+	assert_int_equal(calls, 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	r = read(p[0], got, sizeof(got) - 1);
+	assert_true(r > 0);
+	assert_non_null(strstr(got, "error: no whole request line within 100 ms ("));
+	close(p[0]);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_log_access),
 		cmocka_unit_test(test_socket_roundtrip),
+		cmocka_unit_test(test_socket_slow_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,7 +182,17 @@ static void test_hold_parse(void **state)
 	assert_int_equal(hp("Litigation X v. Y\nall\n", &h, why), 0);
 	assert_true(h.from_ns == 0 && h.to_ns == UINT64_MAX);
 	assert_int_equal(hp("from: yesterday\nto: 2025-01-02\n", &h, why), -1);
-	assert_string_equal(why, "line 1: 'from:' is not an RFC 3339 time");
+	assert_string_equal(why, "line 1: 'from:' is not an RFC 3339 time: 'yesterday' is not a time "
+			    "(YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.frac]] with Z or +HH:MM)");
+	/* impossible dates and dates beyond 64-bit nanoseconds are refused,
+	 * not moved to March 3 or wrapped to an early time */
+	assert_int_equal(hp("from: 2025-02-29\nto: 2025-03-01\n", &h, why), -1);
+	assert_string_equal(why, "line 1: 'from:' is not an RFC 3339 time: '2025-02-29': 2025-02 has no day 29");
+	assert_int_equal(hp("from: 2025-01-01\nto: 2600-01-01\n", &h, why), -1);
+	assert_string_equal(why, "line 2: 'to:' is not an RFC 3339 time: '2600-01-01' is after "
+			    "2554-07-21T23:34:32Z, the last second a 64-bit nanosecond timestamp holds");
+	assert_int_equal(hp("from: 2024-02-29\nto: 2554-07-21T23:34:32.999999999Z\n", &h, why), 0);
+	assert_true(h.from_ns == T(1709164800) && h.to_ns == 18446744072999999999ULL);
 	assert_int_equal(hp("reason\n\nto: 2025-01-02\nto: 2025-01-03\n", &h, why), -1);
 	assert_string_equal(why, "line 4: 'to:' given twice");
 	assert_int_equal(hp("from: 2025-01-01\n", &h, why), -1);

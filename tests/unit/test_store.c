@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "sealtrace/log/checkpoint.h"
 #include "sealtrace/log/store.h"
 
 static char dir[64];
@@ -247,6 +248,33 @@ static void test_rotation(void **state)
 	st_seg_list_free(&l);
 }
 
+/*
+ * A FIFO or a directory where a segment or a checkpoint belongs is refused
+ * at once (open() on a FIFO would wait for a writer for ever: the alarm
+ * turns that into a failure), with the path and what it is.
+ */
+static void test_special_files(void **state)
+{
+	char sdir[] = "/tmp/st-special-XXXXXX", path[128], note[64], err[256];
+	struct st_seg_reader *r;
+	size_t len;
+
+	assert_non_null(mkdtemp(sdir));
+	snprintf(path, sizeof(path), "%s/00000000000000000000.seg", sdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(30);
+	assert_int_equal(st_seg_open(&r, path, err, sizeof(err)), -1);
+	assert_null(r);
+	assert_true(strstr(err, "00000000000000000000.seg: not a regular file but a FIFO") != NULL);
+	assert_int_equal(st_ckpt_read_file(path, note, sizeof(note), &len, err, sizeof(err)), -1);
+	assert_true(strstr(err, ".seg: not a regular file but a FIFO") != NULL);
+	assert_int_equal(st_ckpt_read_file(sdir, note, sizeof(note), &len, err, sizeof(err)), -1);
+	assert_true(strstr(err, ": not a regular file but a directory") != NULL);
+	alarm(0);
+	unlink(path);
+	rmdir(sdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_recover),
 		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_special_files),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,10 +4,80 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/file.h"
+
+static const char *kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "a special file";
+}
+
+int st_open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		st_errf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		e = errno;
+		st_errf(err, errlen, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		st_errf(err, errlen, "%s: not a regular file but %s", path,
+			kind(st.st_mode));
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* reads of a regular file never block; drop the flag all the same */
+	if (fcntl(fd, F_SETFL, 0)) {
+		e = errno;
+		st_errf(err, errlen, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+FILE *st_fopen_regular(const char *path, char *err, size_t errlen)
+{
+	int fd = st_open_regular(path, err, errlen), e;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		e = errno;
+		st_errf(err, errlen, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
 
 int st_write_all(int fd, const void *buf, size_t len)
 {

@@ -757,6 +757,7 @@ int st_jcur_object(struct st_jcur *c, const struct st_jfield *fields,
 
 #define MAX_DEPTH 8
 #define MAX_DEPTH_ANY 64	/* st_json_parse_any: bodies of other programs */
+#define MAX_MEMBERS 10000	/* keys in one object */
 
 struct dom {
 	struct st_jcur c;
@@ -785,9 +786,67 @@ static const char *dom_str(struct dom *d)
 	return s;
 }
 
-static int dom_object(struct dom *d, struct st_jv *v)
+/*
+ * The keys of one object with where each ended, for the duplicate check:
+ * sorted once at the object's end (O(n log n)) rather than each key
+ * compared with every earlier one (an 80,000-key line took seconds).
+ */
+struct keyrefs {
+	struct keyref {
+		const char *key;
+		size_t at;		/* cursor offset after the key */
+	} *v, small[32];
+	size_t n, cap;
+};
+
+static int add_keyref(struct dom *d, struct keyrefs *k, const char *key)
 {
-	struct st_jmember *m, **tail = &v->members, *it;
+	struct keyref *grown;
+
+	if (k->n == MAX_MEMBERS)
+		return st_jcur_fail(&d->c, "more than %d keys in one object", MAX_MEMBERS);
+	if (k->n == k->cap) {
+		grown = malloc(k->cap * 2 * sizeof(*grown));
+		if (!grown)
+			return st_jcur_fail(&d->c, "out of memory");
+		memcpy(grown, k->v, k->n * sizeof(*grown));
+		if (k->v != k->small)
+			free(k->v);
+		k->v = grown;
+		k->cap *= 2;
+	}
+	k->v[k->n].key = key;
+	k->v[k->n++].at = d->c.i;
+	return 0;
+}
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* A duplicate is reported at its second occurrence, as it is read. */
+static int check_dup_keys(struct dom *d, struct keyrefs *k)
+{
+	size_t i, dup = SIZE_MAX;
+
+	qsort(k->v, k->n, sizeof(*k->v), keyref_cmp);
+	for (i = 1; i < k->n; i++)
+		if (!strcmp(k->v[i - 1].key, k->v[i].key) &&
+		    (dup == SIZE_MAX || k->v[i].at < k->v[dup].at))
+			dup = i;
+	if (dup == SIZE_MAX)
+		return 0;
+	d->c.i = k->v[dup].at;
+	return st_jcur_fail(&d->c, "duplicate key \"%s\"", k->v[dup].key);
+}
+
+static int dom_members(struct dom *d, struct st_jv *v, struct keyrefs *keys)
+{
+	struct st_jmember *m, **tail = &v->members;
 	const char *key;
 	int more;
 
@@ -796,12 +855,9 @@ static int dom_object(struct dom *d, struct st_jv *v)
 			return -1;
 		if (strlen(d->c.str.p) != d->c.str.len)
 			return st_jcur_fail(&d->c, "NUL in key");
-		for (it = v->members; it; it = it->next)
-			if (it->key[0] == d->c.str.p[0] && !strcmp(it->key, d->c.str.p))
-				return st_jcur_fail(&d->c, "duplicate key \"%s\"", it->key);
 		key = dom_str(d);
 		m = dom_alloc(d, sizeof(*m));
-		if (!key || !m || st_jcur_expect(&d->c, ':'))
+		if (!key || !m || add_keyref(d, keys, key) || st_jcur_expect(&d->c, ':'))
 			return -1;
 		m->key = key;
 		m->next = NULL;
@@ -813,6 +869,20 @@ static int dom_object(struct dom *d, struct st_jv *v)
 		v->n++;
 	}
 	return more;
+}
+
+static int dom_object(struct dom *d, struct st_jv *v)
+{
+	struct keyrefs keys = { .cap = 32 };
+	int rc;
+
+	keys.v = keys.small;
+	rc = dom_members(d, v, &keys);
+	if (!rc && keys.n > 1)
+		rc = check_dup_keys(d, &keys);
+	if (keys.v != keys.small)
+		free(keys.v);
+	return rc;
 }
 
 static int dom_array(struct dom *d, struct st_jv *v)

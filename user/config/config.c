@@ -39,6 +39,8 @@
 
 struct ctx {
 	const char *file;
+	const char *buf;	/* the whole input, for line numbers of byte offsets */
+	size_t len;
 	char *err;
 	size_t errlen;
 	yaml_document_t *doc;
@@ -249,6 +251,60 @@ static int req_string(struct ctx *c, yaml_node_t *map, const char *path,
 	if (!map_get(c, map, key))
 		return missing(c, map, path, key);
 	return opt_string(c, map, path, key, 0, out);
+}
+
+/*
+ * The first code point of s that has no place in an identifier, with its
+ * byte offset in *at, or -1: C0 and C1 controls, DEL, and the invisible
+ * marks that reorder text (U+202E would show "credit" for "tiderc").
+ * libyaml hands over valid UTF-8.
+ */
+static long bad_ident_char(const char *s, size_t *at)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k, len;
+	unsigned long cp;
+
+	while (p[i]) {
+		len = p[i] < 0x80 ? 1 : p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		cp = len == 1 ? p[i] : p[i] & (0x7f >> len);
+		for (k = 1; k < len && p[i + k]; k++)
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x61c ||
+		    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
+			*at = i;
+			return (long)cp;
+		}
+		i += k;
+	}
+	return -1;
+}
+
+/* Identifiers go into every record and are read by people: printable text. */
+static int opt_ident(struct ctx *c, yaml_node_t *map, const char *path,
+		     const char *key, char **out)
+{
+	char sub[PATH_LEN];
+	size_t at;
+	long cp;
+
+	if (opt_string(c, map, path, key, 0, out))
+		return -1;
+	if (!*out || (cp = bad_ident_char(*out, &at)) < 0)
+		return 0;
+	key_path(sub, path, key);
+	return fail(c, map_get(c, map, key), sub,
+		    "contains U+%04lX (a control or text-direction character) at byte %zu; identifiers must be printable text",
+		    (unsigned long)cp, at);
+}
+
+static int req_ident(struct ctx *c, yaml_node_t *map, const char *path,
+		     const char *key, char **out)
+{
+	if (!map_get(c, map, key))
+		return missing(c, map, path, key);
+	return opt_ident(c, map, path, key, out);
 }
 
 /*
@@ -1188,7 +1244,7 @@ static int parse_target(struct ctx *c, yaml_node_t *n, const char *path,
 	if (want_map(c, n, path) || check_keys(c, n, path, target_keys))
 		return -1;
 	t->line = line_of(n);
-	if (req_string(c, n, path, "name", &t->name) ||
+	if (req_ident(c, n, path, "name", &t->name) ||
 	    opt_string(c, n, path, "path", 0, &t->path) ||
 	    opt_string(c, n, path, "exe", 0, &t->exe) ||
 	    opt_string(c, n, path, "maps", 0, &t->maps))
@@ -1288,7 +1344,7 @@ static int parse_model(struct ctx *c, yaml_node_t *n, const char *path,
 		m->sha256[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
 	m->sha256[64] = '\0';
 	free(hex);
-	return req_string(c, n, path, "version", &m->version);
+	return req_ident(c, n, path, "version", &m->version);
 }
 
 static int parse_models(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
@@ -1611,9 +1667,9 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	if (check_keys(c, root, "", top_keys))
 		return -1;
 	set_num_defaults(cfg);
-	if (req_string(c, root, "", "system_id", &cfg->system_id) ||
-	    req_string(c, root, "", "operator_id", &cfg->operator_id) ||
-	    opt_string(c, root, "", "node_id", 0, &cfg->node_id) ||
+	if (req_ident(c, root, "", "system_id", &cfg->system_id) ||
+	    req_ident(c, root, "", "operator_id", &cfg->operator_id) ||
+	    opt_ident(c, root, "", "node_id", &cfg->node_id) ||
 	    opt_string(c, root, "", "state_dir", 0, &cfg->state_dir) ||
 	    opt_string(c, root, "", "pin_dir", 0, &cfg->pin_dir) ||
 	    check_pin_dir(c, root, cfg->pin_dir) ||
@@ -1648,6 +1704,16 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* The 1-based line of byte offset off (the reader reports no line). */
+static size_t line_at(const struct ctx *c, size_t off)
+{
+	size_t line = 1, i;
+
+	for (i = 0; i < off && i < c->len; i++)
+		line += c->buf[i] == '\n';
+	return line;
+}
+
 static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
 {
 	if (!c->err || !c->errlen)
@@ -1657,8 +1723,9 @@ static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
 		snprintf(c->err, c->errlen, "%s: out of memory reading YAML", c->file);
 		break;
 	case YAML_READER_ERROR:
-		snprintf(c->err, c->errlen, "%s: invalid input at byte %zu: %s",
-			 c->file, p->problem_offset, p->problem ? p->problem : "?");
+		snprintf(c->err, c->errlen, "%s:%zu: invalid input at byte %zu: %s",
+			 c->file, line_at(c, p->problem_offset), p->problem_offset,
+			 p->problem ? p->problem : "?");
 		break;
 	default:
 		if (p->context)
@@ -1673,6 +1740,178 @@ static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
 				 p->problem ? p->problem : "?", p->problem_mark.column + 1);
 	}
 	return -1;
+}
+
+/*
+ * Before libyaml builds the node tree, a pass over its events bounds what
+ * a hostile file can cost: nesting (libyaml's scanner is quadratic in the
+ * depth of flow lists: 100 KB of '[' took 10 s) and the size of the
+ * document once every alias is expanded (our walk copies an aliased list
+ * into each place it is used: one anchored list aliased by 256 targets
+ * took 1 GB). Nodes are counted as the walk will see them: an alias
+ * counts the nodes of what it names.
+ */
+#define MAX_DEPTH	32
+#define MAX_NODES	100000
+#define MAX_ANCHORS	1024
+
+struct anchor {
+	char *name;
+	uint64_t nodes;		/* of the anchored node, aliases expanded */
+	bool open;		/* its collection has not ended yet */
+};
+
+struct bound {
+	struct ctx *c;
+	struct anchor anchors[MAX_ANCHORS];
+	size_t nanchors;
+	struct {
+		size_t anchor;	/* MAX_ANCHORS: none */
+		uint64_t start;	/* nodes before it */
+	} open[MAX_DEPTH + 1];
+	int depth;
+	uint64_t nodes;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int event_fail(struct ctx *c, const yaml_event_t *e, const char *fmt, ...)
+{
+	char what[ST_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s:%zu: %s", c->file,
+			 e->start_mark.line + 1, what);
+	return -1;
+}
+
+static int add_anchor(struct bound *b, const yaml_event_t *e,
+		      const yaml_char_t *name, size_t *idx)
+{
+	struct anchor *a;
+
+	*idx = MAX_ANCHORS;
+	if (!name)
+		return 0;
+	if (b->nanchors == MAX_ANCHORS)
+		return event_fail(b->c, e, "more than %d anchors (&name)", MAX_ANCHORS);
+	a = &b->anchors[b->nanchors];
+	a->name = strdup((const char *)name);
+	if (!a->name)
+		return event_fail(b->c, e, "out of memory");
+	a->nodes = 1;
+	a->open = true;
+	*idx = b->nanchors++;
+	return 0;
+}
+
+/* The latest anchor of that name (YAML lets a name be reused). */
+static struct anchor *find_anchor(struct bound *b, const yaml_char_t *name)
+{
+	size_t i;
+
+	for (i = b->nanchors; i-- > 0;)
+		if (!strcmp(b->anchors[i].name, (const char *)name))
+			return &b->anchors[i];
+	return NULL;
+}
+
+static int bound_alias(struct bound *b, const yaml_event_t *e)
+{
+	const yaml_char_t *name = e->data.alias.anchor;
+	struct anchor *a = find_anchor(b, name);
+
+	if (!a)
+		return 0;	/* libyaml reports the undefined alias */
+	if (a->open)
+		return event_fail(b->c, e, "alias *%s is inside the node it names (a recursive alias)",
+				  (const char *)name);
+	b->nodes += a->nodes;
+	if (b->nodes > MAX_NODES)
+		return event_fail(b->c, e, "alias *%s (%" PRIu64 " nodes) takes the config beyond %d nodes once aliases are expanded",
+				  (const char *)name, a->nodes, MAX_NODES);
+	return 0;
+}
+
+static int bound_event(struct bound *b, const yaml_event_t *e)
+{
+	const yaml_char_t *anchor = NULL;
+	size_t idx;
+
+	switch (e->type) {
+	case YAML_ALIAS_EVENT:
+		return bound_alias(b, e);
+	case YAML_SCALAR_EVENT:
+		b->nodes++;
+		if (add_anchor(b, e, e->data.scalar.anchor, &idx))
+			return -1;
+		if (idx < MAX_ANCHORS)
+			b->anchors[idx].open = false;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		anchor = e->type == YAML_SEQUENCE_START_EVENT ?
+			 e->data.sequence_start.anchor : e->data.mapping_start.anchor;
+		if (b->depth == MAX_DEPTH)
+			return event_fail(b->c, e, "lists and mappings nested deeper than %d levels",
+					  MAX_DEPTH);
+		if (add_anchor(b, e, anchor, &idx))
+			return -1;
+		b->open[b->depth].anchor = idx;
+		b->open[b->depth++].start = b->nodes++;
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (b->depth <= 0)
+			break;
+		idx = b->open[--b->depth].anchor;
+		if (idx < MAX_ANCHORS) {
+			b->anchors[idx].nodes = b->nodes - b->open[b->depth].start;
+			b->anchors[idx].open = false;
+		}
+		break;
+	default:
+		break;
+	}
+	if (b->nodes > MAX_NODES)
+		return event_fail(b->c, e, "more than %d nodes", MAX_NODES);
+	return 0;
+}
+
+static int check_bounds(struct ctx *c, const char *yaml, size_t len)
+{
+	struct bound *b = calloc(1, sizeof(*b));
+	yaml_parser_t parser;
+	yaml_event_t e;
+	bool done = false;
+	int rc = 0;
+	size_t i;
+
+	if (!b || !yaml_parser_initialize(&parser)) {
+		free(b);
+		if (c->err && c->errlen)
+			snprintf(c->err, c->errlen, "%s: out of memory", c->file);
+		return -1;
+	}
+	b->c = c;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!rc && !done) {
+		if (!yaml_parser_parse(&parser, &e)) {
+			rc = yaml_fail(c, &parser);
+			break;
+		}
+		done = e.type == YAML_STREAM_END_EVENT;
+		rc = bound_event(b, &e);
+		yaml_event_delete(&e);
+	}
+	yaml_parser_delete(&parser);
+	for (i = 0; i < b->nanchors; i++)
+		free(b->anchors[i].name);
+	free(b);
+	return rc;
 }
 
 /* A second document in the stream would be ignored silently: refuse it. */
@@ -1741,7 +1980,11 @@ int st_config_load_string(const char *name, const char *yaml, size_t len,
 		return -1;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	ret = load_doc(&c, &parser, cfg);
+	c.buf = yaml;
+	c.len = len;
+	ret = check_bounds(&c, yaml, len);
+	if (!ret)
+		ret = load_doc(&c, &parser, cfg);
 	yaml_parser_delete(&parser);
 	if (ret)
 		st_config_free(cfg);

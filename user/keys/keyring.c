@@ -11,6 +11,7 @@
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/digest.h"
 #include "sealtrace/keys/keyring.h"
+#include "sealtrace/base/file.h"
 
 #define KEYRING_MAX_BYTES 65536
 
@@ -145,9 +146,9 @@ int st_keyring_load_file(struct st_keyring **out, const char *path,
 	int rc;
 
 	*out = NULL;
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	text = malloc(KEYRING_MAX_BYTES + 1);
 	if (!text) {
 		fclose(f);

@@ -21,6 +21,7 @@
 #include "sealtrace/keys/keys.h"
 #include "sealtrace/keys/vkey.h"
 #include "sealtrace/keys/keyring.h"
+#include "sealtrace/base/file.h"
 
 static int path_in(char *out, size_t outlen, const char *dir, const char *name)
 {
@@ -211,9 +212,9 @@ static int pem_key_load(const char *path, bool private_key, EVP_PKEY **out,
 	FILE *f;
 
 	*out = NULL;
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	k = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) :
 			  PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
@@ -513,16 +514,16 @@ int st_keyset_add_file(struct st_keyset *ks, const char *path, char *err,
 	FILE *f;
 	size_t n;
 
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f && errno == ENOENT && strchr(path, '+'))
 		return add_vkey(ks, "verifier key", path, err, errlen);
-	if (f) {
-		n = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		text[n] = '\0';
-		if (n && text[0] != '-' && strchr(text, '+'))
-			return add_vkey(ks, path, text, err, errlen);
-	}
+	if (!f)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (n && text[0] != '-' && strchr(text, '+'))
+		return add_vkey(ks, path, text, err, errlen);
 	if (st_pubkey_load(path, &k, err, errlen))
 		return -1;
 	return st_keyset_add(ks, k, path, err, errlen);
@@ -614,10 +615,9 @@ int st_epoch_read(const char *dir, struct st_epoch_state *out, char *err,
 	out->key_hash[0] = '\0';
 	if (path_in(path, sizeof(path), dir, EPOCH_FILE))
 		return st_errf(err, errlen, "%s: path too long", dir);
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f)
-		return errno == ENOENT ? 1 : st_errf(err, errlen, "%s: %s", path,
-						     strerror(errno));
+		return errno == ENOENT ? 1 : -1;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
@@ -686,10 +686,9 @@ int st_epoch_pending(const char *dir, EVP_PKEY **next, char *err, size_t errlen)
 	*next = NULL;
 	if (path_in(path, sizeof(path), dir, NEXT_KEY))
 		return st_errf(err, errlen, "%s: path too long", dir);
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f)
-		return errno == ENOENT ? 0 : st_errf(err, errlen, "%s: %s", path,
-						     strerror(errno));
+		return errno == ENOENT ? 0 : -1;
 	*next = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!*next || check_ed25519(*next, path, err, errlen)) {

@@ -13,6 +13,7 @@
 #include "sealtrace/log/checkpoint.h"
 #include "sealtrace/keys/keys.h"
 #include "sealtrace/keys/vkey.h"
+#include "sealtrace/base/file.h"
 
 #define EM_DASH "\xe2\x80\x94 "		/* U+2014 and a space */
 #define SIG_LEN 64
@@ -480,18 +481,21 @@ int st_ckpt_parse(const char *note, size_t len, EVP_PKEY *pub,
 int st_ckpt_read_file(const char *path, char *out, size_t outlen, size_t *len,
 		      char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = st_fopen_regular(path, err, errlen);
 	size_t n;
-	int bad;
+	int e, more;
 
 	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	n = fread(out, 1, outlen - 1, f);
-	bad = ferror(f) || fgetc(f) != EOF;
+	more = !ferror(f) && fgetc(f) != EOF;
+	e = ferror(f) ? errno : 0;
 	fclose(f);
-	if (bad)
-		return st_errf(err, errlen, "%s: unreadable or larger than %zu bytes",
-			    path, outlen - 1);
+	if (e)
+		return st_errf(err, errlen, "%s: read error: %s", path, strerror(e));
+	if (more)
+		return st_failf(err, errlen, "%s: larger than %zu bytes: not a checkpoint note",
+				path, outlen - 1);
 	out[n] = '\0';
 	*len = n;
 	return 0;

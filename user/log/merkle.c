@@ -30,7 +30,9 @@ int st_merkle_append(struct st_merkle *m, struct st_hasher *h,
 	uint8_t acc[ST_HASH_LEN];
 	unsigned i = 0;
 
-	if (m->size == UINT64_MAX >> 1)
+	/* >=, not ==: a size read from a resume file may be any 64-bit value,
+	 * and the carry below must stay within node[] */
+	if (m->size >= UINT64_MAX >> 1)
 		return -1;
 	memcpy(acc, leaf, ST_HASH_LEN);
 	/* carry: every full subtree of the same height merges with acc */
@@ -181,11 +183,16 @@ static int node_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static uint64_t split_point(uint64_t n)	/* largest power of two < n */
+/*
+ * Largest power of two < n (n >= 2). Compared as k < n - k, not
+ * 2k < n: for n above 2^63 the shift would wrap to 0 and loop for ever
+ * (a signed checkpoint may claim such a size).
+ */
+static uint64_t split_point(uint64_t n)
 {
 	uint64_t k = 1;
 
-	while (k << 1 < n)
+	while (k < n - k)
 		k <<= 1;
 	return k;
 }

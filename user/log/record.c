@@ -159,65 +159,97 @@ static int expect(const char **s, char c)
 	return 0;
 }
 
-int st_time_parse(const char *s, uint64_t *ns)
+#define RFC3339_FORM "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.frac]] with Z or +HH:MM"
+/* the last second whose nanoseconds fit in 64 bits: 2554-07-21T23:34:33Z */
+#define MAX_UNIX_SECONDS (UINT64_MAX / 1000000000ULL - 1)
+
+static int days_in_month(int y, int mo)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
-	uint64_t frac = 0, scale = 100000000ULL;
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
+/* The clock part after 'T': HH:MM[:SS[.frac]] and the zone. */
+static int parse_clock(const char **p, int f[5], int *sign, uint64_t *frac)
+{
+	const char *s = *p;
+	uint64_t scale = 100000000ULL;
+
+	if (digits(&s, 2, &f[0]) || expect(&s, ':') || digits(&s, 2, &f[1]))
+		return -1;
+	if (*s == ':') {
+		s++;
+		if (digits(&s, 2, &f[2]))
+			return -1;
+		if (*s == '.') {
+			s++;
+			if (*s < '0' || *s > '9')
+				return -1;
+			for (; *s >= '0' && *s <= '9'; s++) {
+				*frac += (uint64_t)(*s - '0') * scale;
+				scale /= 10;
+			}
+		}
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		*sign = *s == '+' ? 1 : -1;
+		s++;
+		if (digits(&s, 2, &f[3]) || expect(&s, ':') || digits(&s, 2, &f[4]))
+			return -1;
+	} else {
+		return -1;	/* a time without a zone is ambiguous */
+	}
+	*p = s;
+	return *s ? -1 : 0;
+}
+
+int st_time_parse_why(const char *s, uint64_t *ns, char *why, size_t whylen)
+{
+	int y, mo, d, f[5] = { 0 }, sign = 0;	/* h, mi, sec, oh, om */
+	const char *text = s;
+	uint64_t frac = 0;
 	struct tm tm = { 0 };
 	time_t t;
 
 	if (digits(&s, 4, &y) || expect(&s, '-') || digits(&s, 2, &mo) ||
 	    expect(&s, '-') || digits(&s, 2, &d))
-		return -1;
-	if (*s) {
-		if (*s != 'T' && *s != 't' && *s != ' ')
-			return -1;
-		s++;
-		if (digits(&s, 2, &h) || expect(&s, ':') || digits(&s, 2, &mi))
-			return -1;
-		if (*s == ':') {
-			s++;
-			if (digits(&s, 2, &sec))
-				return -1;
-			if (*s == '.') {
-				s++;
-				if (*s < '0' || *s > '9')
-					return -1;
-				for (; *s >= '0' && *s <= '9'; s++) {
-					frac += (uint64_t)(*s - '0') * scale;
-					scale /= 10;
-				}
-			}
-		}
-		if (*s == 'Z' || *s == 'z') {
-			s++;
-		} else if (*s == '+' || *s == '-') {
-			sign = *s == '+' ? 1 : -1;
-			s++;
-			if (digits(&s, 2, &oh) || expect(&s, ':') ||
-			    digits(&s, 2, &om))
-				return -1;
-		} else {
-			return -1;	/* a time without a zone is ambiguous */
-		}
-		if (*s)
-			return -1;
-	}
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
+		return st_errf(why, whylen, "'%.40s' is not a time (" RFC3339_FORM ")", text);
+	if (*s && ((*s != 'T' && *s != 't' && *s != ' ') ||
+		   (s++, parse_clock(&s, f, &sign, &frac))))
+		return st_errf(why, whylen, "'%.40s' is not a time (" RFC3339_FORM ")", text);
+	if (mo < 1 || mo > 12)
+		return st_errf(why, whylen, "'%.40s': there is no month %d", text, mo);
+	if (d < 1 || d > days_in_month(y, mo))
+		return st_errf(why, whylen, "'%.40s': %04d-%02d has no day %d", text, y, mo, d);
+	if (f[0] > 23 || f[1] > 59 || f[2] > 60 || f[3] > 23 || f[4] > 59)
+		return st_errf(why, whylen, "'%.40s': hour, minute, second or offset out of range",
+			       text);
+	if (y < 1970)
+		return st_errf(why, whylen, "'%.40s' is before 1970-01-01", text);
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
+	tm.tm_hour = f[0];
+	tm.tm_min = f[1];
+	tm.tm_sec = f[2];
 	t = timegm(&tm);
-	t -= sign * (oh * 3600 + om * 60);
+	t -= sign * (f[3] * 3600 + f[4] * 60);
 	if (t < 0)
-		return -1;
+		return st_errf(why, whylen, "'%.40s' is before 1970-01-01", text);
+	if ((uint64_t)t > MAX_UNIX_SECONDS)
+		return st_errf(why, whylen, "'%.40s' is after 2554-07-21T23:34:32Z, the last second a 64-bit nanosecond timestamp holds",
+			       text);
 	*ns = (uint64_t)t * 1000000000ULL + frac;
 	return 0;
+}
+
+int st_time_parse(const char *s, uint64_t *ns)
+{
+	return st_time_parse_why(s, ns, NULL, 0);
 }
 
 /* ---- writer ----------------------------------------------------------- */

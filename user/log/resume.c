@@ -11,6 +11,7 @@
 #include "sealtrace/base/errf.h"
 #include "sealtrace/base/file.h"
 #include "sealtrace/log/resume.h"
+#include "sealtrace/base/file.h"
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -158,11 +159,11 @@ int st_resume_read(const char *dir, struct st_resume *r, char *why,
 
 	memset(r, 0, sizeof(*r));
 	snprintf(path, sizeof(path), "%s/" ST_RESUME_FILE, dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = st_open_regular(path, why, whylen);
 	if (fd < 0 && errno == ENOENT)
 		return 1;
 	if (fd < 0)
-		return st_errf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
 	text = malloc(ST_RESUME_MAX + 1);
 	if (!text) {
 		close(fd);

@@ -12,16 +12,17 @@
 
 #include "sealtrace/base/errf.h"
 #include "sealtrace/log/retention.h"
+#include "sealtrace/base/file.h"
 
 #define HOLD_FILE_MAX	(64u << 10)
 
 /* ---- legal hold ------------------------------------------------------- */
 
-static int hold_time(const char *v, uint64_t *ns)
+static int hold_time(const char *v, uint64_t *ns, char *why, size_t whylen)
 {
 	while (*v == ' ' || *v == '\t')
 		v++;
-	return st_time_parse(v, ns);
+	return st_time_parse_why(v, ns, why, whylen);
 }
 
 /* One line; *seen: bit 0 from, bit 1 to, bit 2 all. */
@@ -29,6 +30,7 @@ static int hold_line(char *line, unsigned lineno, struct st_hold *h,
 		     unsigned *seen, char *why, size_t whylen)
 {
 	size_t n = strlen(line);
+	char bad[160];
 
 	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
 		line[--n] = '\0';
@@ -37,14 +39,18 @@ static int hold_line(char *line, unsigned lineno, struct st_hold *h,
 		return 0;
 	}
 	if (!strncmp(line, "from:", 5)) {
-		if ((*seen & 1) || hold_time(line + 5, &h->from_ns))
-			return st_errf(why, whylen, "line %u: %s", lineno, (*seen & 1) ?
-				       "'from:' given twice" : "'from:' is not an RFC 3339 time");
+		if (*seen & 1)
+			return st_errf(why, whylen, "line %u: 'from:' given twice", lineno);
+		if (hold_time(line + 5, &h->from_ns, bad, sizeof(bad)))
+			return st_errf(why, whylen, "line %u: 'from:' is not an RFC 3339 time: %s",
+				       lineno, bad);
 		*seen |= 1;
 	} else if (!strncmp(line, "to:", 3)) {
-		if ((*seen & 2) || hold_time(line + 3, &h->to_ns))
-			return st_errf(why, whylen, "line %u: %s", lineno, (*seen & 2) ?
-				       "'to:' given twice" : "'to:' is not an RFC 3339 time");
+		if (*seen & 2)
+			return st_errf(why, whylen, "line %u: 'to:' given twice", lineno);
+		if (hold_time(line + 3, &h->to_ns, bad, sizeof(bad)))
+			return st_errf(why, whylen, "line %u: 'to:' is not an RFC 3339 time: %s",
+				       lineno, bad);
 		*seen |= 2;
 	}
 	return 0;	/* anything else: the reason, free text */
@@ -90,12 +96,12 @@ int st_hold_parse(const char *text, size_t len, struct st_hold *out,
 static int read_small(const char *path, char **out, size_t *len, char *err,
 		      size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = st_fopen_regular(path, err, errlen);
 	size_t n;
 	char *buf;
 
 	if (!f)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	buf = malloc(HOLD_FILE_MAX + 1);
 	if (!buf) {
 		fclose(f);

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "sealtrace/base/errf.h"
+#include "sealtrace/base/file.h"
 #include "sealtrace/log/seal.h"
 
 #define HKDF_INFO	"sealtrace segment v1"
@@ -474,10 +475,11 @@ int st_seal_check_file(const char *path, char *err, size_t errlen)
 {
 	uint8_t hdr[ST_SEAL_HDR_LEN];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking open: a FIFO named like a segment is refused, not waited on */
+	int fd = st_open_regular(path, err, errlen);
 
 	if (fd < 0)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	n = read(fd, hdr, sizeof(hdr));
 	close(fd);
 	if (n < (ssize_t)sizeof(hdr) || !st_seal_is_sealed(hdr, (size_t)n) ||

@@ -19,6 +19,7 @@
 #include "sealtrace/base/file.h"
 #include "sealtrace/log/seal.h"
 #include "sealtrace/log/store.h"
+#include "sealtrace/base/file.h"
 
 void st_seg_name(uint64_t first_seq, char out[ST_SEG_NAME_LEN + 1])
 {
@@ -505,9 +506,9 @@ int st_seg_open(struct st_seg_reader **out, const char *path, char *err,
 	int fd;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = st_open_regular(path, err, errlen);
 	if (fd < 0)
-		return st_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	r = calloc(1, sizeof(*r));
 	if (!r || fstat(fd, &st)) {
 		st_errf(err, errlen, "%s: %s", path, r ? strerror(errno) : "out of memory");
@@ -577,7 +578,8 @@ int st_seg_seek(struct st_seg_reader *r, uint64_t offset)
 int st_seg_next(struct st_seg_reader *r, struct st_buf *out, uint64_t *offset,
 		char *err, size_t errlen)
 {
-	const unsigned char *in = r->map + r->pos;
+	/* an empty file has no map: NULL + 0 is undefined behaviour */
+	const unsigned char *in = r->map ? r->map + r->pos : NULL;
 	size_t avail, sealed_len = 0;
 	int zrc;
 

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,6 +17,7 @@
 #include "sealtrace/ops/oversight.h"
 
 #define REQ_MAX 4096
+#define REQ_DEADLINE_MS 100	/* one whole request, however it trickles in */
 
 bool st_oversight_uuid_ok(const char *s)
 {
@@ -196,25 +197,57 @@ int st_oversight_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* One connection: read one line (100 ms at most), answer, close. */
-static void serve_one(int cfd, st_oversight_fn fn, void *ctx)
+/*
+ * Read one request line into buf until a newline, EOF or the deadline.
+ * The deadline covers the whole request: the agent serves this socket in
+ * its main loop, and a client trickling one byte at a time must not hold
+ * capture draining and heartbeats (a per-read timeout alone let 100 bytes
+ * take 9 s). 1 when the deadline passed before a whole line came.
+ */
+static int read_request(int cfd, char *buf, size_t cap, size_t *n,
+			uint64_t deadline)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
-	char req_line[REQ_MAX], reply[512], err[256];
-	struct st_oversight_req req;
-	size_t n = 0;
+	struct pollfd pfd = { .fd = cfd, .events = POLLIN };
+	uint64_t now;
 	ssize_t r;
 
-	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (n < sizeof(req_line) - 1) {
-		r = read(cfd, req_line + n, sizeof(req_line) - 1 - n);
+	*n = 0;
+	while (*n < cap - 1) {
+		now = st_monotonic_ns();
+		if (now >= deadline)
+			return 1;
+		r = poll(&pfd, 1, (int)((deadline - now + 999999) / 1000000));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return 1;
+		if (r < 0)
+			return 0;
+		r = read(cfd, buf + *n, cap - 1 - *n);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
 		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(req_line, '\n', n))
-			break;
+			return 0;
+		*n += (size_t)r;
+		if (memchr(buf, '\n', *n))
+			return 0;
 	}
-	if (st_oversight_parse(req_line, n, &req, err, sizeof(err))) {
+	return 0;
+}
+
+/* One connection: read one line (REQ_DEADLINE_MS at most), answer, close. */
+static void serve_one(int cfd, st_oversight_fn fn, void *ctx)
+{
+	char req_line[REQ_MAX], reply[512], err[256];
+	struct st_oversight_req req;
+	size_t n;
+
+	if (read_request(cfd, req_line, sizeof(req_line), &n,
+			 st_monotonic_ns() + REQ_DEADLINE_MS * 1000000ull)) {
+		snprintf(reply, sizeof(reply),
+			 "error: no whole request line within %d ms (%zu bytes came)\n",
+			 REQ_DEADLINE_MS, n);
+	} else if (st_oversight_parse(req_line, n, &req, err, sizeof(err))) {
 		snprintf(reply, sizeof(reply), "error: %s\n", err);
 	} else {
 		struct ucred cred;
@@ -235,15 +268,15 @@ static void serve_one(int cfd, st_oversight_fn fn, void *ctx)
 
 void st_oversight_serve(int lfd, st_oversight_fn fn, void *ctx)
 {
+	uint64_t start = st_monotonic_ns();
 	int cfd;
 
 	if (lfd < 0)
 		return;
-	while ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		/* the accepted socket must block (with the timeout above) */
-		fcntl(cfd, F_SETFL, 0);
+	/* the rest of a queue of clients waits for the next round */
+	while (st_monotonic_ns() - start < REQ_DEADLINE_MS * 1000000ull &&
+	       (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		serve_one(cfd, fn, ctx);
-	}
 }
 
 int st_oversight_submit(const char *path, const struct st_oversight_req *req, char *reply,

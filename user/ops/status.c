@@ -23,6 +23,7 @@
 #include "sealtrace/base/json.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/ops/status.h"
+#include "sealtrace/base/file.h"
 
 /* A snapshot is a few hundred KiB at most; more is corruption. */
 #define STATUS_MAX_FILE (16u << 20)
@@ -518,10 +519,11 @@ static char *read_text(const char *path, char *err, size_t errlen)
 	size_t n;
 	FILE *f;
 
-	f = fopen(path, "re");
+	f = st_fopen_regular(path, err, errlen);
 	if (!f) {
-		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			 errno == ENOENT ? " (agent never ran with this state dir?)" : "");
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: %s (agent never ran with this state dir?)",
+				 path, strerror(ENOENT));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) || st.st_size < 0 || (uint64_t)st.st_size > STATUS_MAX_FILE) {

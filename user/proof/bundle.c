@@ -393,24 +393,58 @@ static int finish(struct bcheck *b)
 	return 0;
 }
 
+/*
+ * One line into b (newline kept, NUL bytes too), at most BUNDLE_LINE_MAX
+ * bytes: a bundle comes from elsewhere, and getline() would take a line of
+ * any length into memory. 1 a line, 0 end of input, -1 too long, -2 out
+ * of memory.
+ */
+#define BUNDLE_LINE_MAX (64u << 20)
+
+static int read_line(FILE *f, struct st_buf *b)
+{
+	int c;
+
+	b->len = 0;
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (b->len == BUNDLE_LINE_MAX)
+			return -1;
+		if (b->len + 1 >= b->cap && st_buf_reserve(b, 65536))
+			return -2;
+		b->p[b->len++] = (char)c;
+		if (c == '\n')
+			return 1;
+	}
+	return b->len ? 1 : 0;
+}
+
 int st_bundle_verify(FILE *f, const char *name, const struct st_keyset *keys,
 		     struct st_bundle_report *rep, char *err, size_t errlen)
 {
 	struct bcheck b = {
 		.name = name, .keys = keys, .rep = rep, .err = err, .errlen = errlen,
 	};
-	char *line = NULL;
-	size_t cap = 0, len;
-	ssize_t n;
-	int rc = 0, s;
+	struct st_buf in = { 0 };
+	const char *line;
+	size_t len;
+	int rc = 0, s, n;
 
 	memset(rep, 0, sizeof(*rep));
 	b.h = st_hasher_new();
 	if (!b.h)
 		return oom(&b);
-	while (!rc && (n = getline(&line, &cap, f)) >= 0) {
+	while (!rc && (n = read_line(f, &in)) != 0) {
 		b.line++;
-		len = (size_t)n;
+		if (n == -2) {
+			rc = oom(&b);
+			break;
+		}
+		if (n < 0) {
+			rc = bad(&b, "line longer than %u bytes", BUNDLE_LINE_MAX);
+			break;
+		}
+		line = in.p;
+		len = in.len;
 		if (!len || line[len - 1] != '\n') {
 			rc = bad(&b, "line does not end with a newline");
 			break;
@@ -428,7 +462,7 @@ int st_bundle_verify(FILE *f, const char *name, const struct st_keyset *keys,
 	}
 	if (!rc)
 		rc = finish(&b);
-	free(line);
+	st_buf_free(&in);
 	for (s = 0; s < ST_STREAM__COUNT; s++) {
 		free(b.s[s].idx);
 		free(b.s[s].leaf);

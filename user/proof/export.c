@@ -6,6 +6,7 @@
  * the exported records to its root. Only records the checkpoint covers
  * are exported; newer ones are counted on stderr.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -124,10 +125,14 @@ static int read_checkpoint(const char *state_dir, enum st_stream s,
 {
 	char path[4200], why[512];
 	size_t len;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s/checkpoint", state_dir,
 		 st_stream_name(s));
-	if (st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why)))
+	rc = st_ckpt_read_file(path, note, notecap, &len, why, sizeof(why));
+	if (rc < 0 && errno != ENOENT)
+		return st_errf(err, errlen, "%s", why);	/* I/O: exit 3 */
+	if (rc)
 		return st_failf(err, errlen, "%s (no signed checkpoint: nothing can be exported verifiably)",
 			       why);
 	if (st_ckpt_parse_named(note, len, keys->key,
@@ -353,8 +358,12 @@ int cmd_export(int argc, char **argv)
 	rc = st_cli_data_key_missing("export", dir);
 	if (rc)
 		return rc;
-	if ((from && st_time_parse(from, &f.from)) || (to && st_time_parse(to, &f.to))) {
-		fprintf(stderr, "sealtrace export: TIME must be RFC 3339 (2025-01-02T03:04:05Z) or YYYY-MM-DD\n");
+	if (from && st_time_parse_why(from, &f.from, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace export: --from: %s\n", err);
+		return ST_EXIT_USAGE;
+	}
+	if (to && st_time_parse_why(to, &f.to, err, sizeof(err))) {
+		fprintf(stderr, "sealtrace export: --to: %s\n", err);
 		return ST_EXIT_USAGE;
 	}
 	if (types && parse_types(&f, types))

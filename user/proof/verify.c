@@ -432,14 +432,17 @@ static int read_note(struct verify *v, const char *path, bool ext,
 {
 	struct file_note *grown, *fn;
 	char why[512];
+	int rc;
 
 	grown = realloc(v->notes, (v->nnotes + 1) * sizeof(*grown));
 	if (!grown)
 		return st_errf(err, errlen, "out of memory");
 	v->notes = grown;
 	fn = &v->notes[v->nnotes];
-	if (st_ckpt_read_file(path, fn->note, sizeof(fn->note), &fn->len, err, errlen))
-		return ext ? 2 : -1;
+	/* -1: cannot read it (exit 3); 1: too large to be a note (exit 1) */
+	rc = st_ckpt_read_file(path, fn->note, sizeof(fn->note), &fn->len, err, errlen);
+	if (rc)
+		return ext ? 2 : rc;
 	/* a --checkpoint that is no note at all is a wrong argument (exit 2) */
 	if (ext && st_ckpt_parse_any(fn->note, fn->len, NULL, 0, ck, NULL, err, errlen))
 		return 2;
@@ -509,8 +512,9 @@ static int load_file_claims(struct verify *v, char *const *ext, int next,
 			 st_stream_name((enum st_stream)i));
 		if (access(path, F_OK))
 			continue;
-		if (read_note(v, path, false, &ck, err, errlen))
-			return 1;
+		rc = read_note(v, path, false, &ck, err, errlen);
+		if (rc)
+			return rc;
 		if (st_ckpt_stream(&ck) != i)
 			return st_failf(err, errlen, "%s: origin '%s' names another stream",
 				       path, ck.origin);

@@ -602,7 +602,8 @@ static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
 		return;	/* loaders open a model more than once; one record per process */
 	if (st_proc_path(p->pid, ev->dfd, ev->path, path, sizeof(path)))
 		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking: a FIFO named like a model must not stall the agent */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open %s: %s\n", p->pid,
 			ev->path, path, fd < 0 ? strerror(errno) : "not a regular file");

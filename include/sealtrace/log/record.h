@@ -180,5 +180,11 @@ int st_time_format(uint64_t ns, char out[ST_TIME_LEN + 1]);
  * optional) or a bare date "2025-01-02" (midnight UTC). 0 or -1.
  */
 int st_time_parse(const char *s, uint64_t *ns);
+/*
+ * The same, saying why a text is refused: not the form, a day the month
+ * does not have (2025-02-31), before 1970 or beyond what 64-bit
+ * nanoseconds hold (after 2554-07-21).
+ */
+int st_time_parse_why(const char *s, uint64_t *ns, char *why, size_t whylen);
 
 #endif /* SEALTRACE_RECORD_H */

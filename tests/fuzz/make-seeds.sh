@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Regenerate the seed corpora in tests/fuzz/corpus/ from real files: a log
+# written by build/tools/gen_log (the agent's record pipeline) with the
+# RFC 8032 test key as signing key (the harnesses hold its public half), the
+# bundles `sealtrace export` writes from it, the example configs, the
+# fetch-args of the unit tests. Run from the repository root after `make`.
+set -eu
+st=build/sealtrace gen=build/tools/gen_log c=tests/fuzz/corpus
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+$st keygen --dir "$tmp/keys" >/dev/null
+# RFC 8032 section 7.1 test 1 secret key as PKCS#8
+python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
+	302e020100300506032b6570042204209d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 |
+	openssl pkey -inform DER -out "$tmp/keys/signing.key"
+openssl pkey -in "$tmp/keys/signing.key" -pubout -out "$tmp/keys/signing.pub"
+$gen --state-dir "$tmp/st" --keys-dir "$tmp/keys" --records 12 --system-every 4 \
+	--input-bytes 40 --output-bytes 20 --ckpt-records 5 --seg-records 8 >/dev/null
+
+# regress-* files are inputs that once hung or crashed a parser: kept
+find "$c" -type f ! -name 'regress-*' -delete 2>/dev/null || true
+mkdir -p "$c/config" "$c/fetcharg" "$c/json" "$c/oversight" "$c/checkpoint" \
+	"$c/resume" "$c/bundle" "$c/segment" "$c/hold"
+for s in decision system; do
+	cp "$tmp/st/$s/checkpoint" "$c/checkpoint/$s"
+	cp "$tmp/st/$s/resume" "$c/resume/$s"
+	# raw segment files (first byte odd) and their blocks in plain text
+	# (first byte even, blocks cut at 0xff), see fuzz_segment.c
+	for f in "$tmp/st/$s"/*.seg; do
+		n=$(basename "$f" .seg | sed 's/^0*//')
+		{ printf '\001'; cat "$f"; } >"$c/segment/$s-raw-${n:-0}"
+		python3 - "$f" "$c/segment/$s-plain-${n:-0}" <<'PY'
+import sys, zlib
+data = open(sys.argv[1], 'rb').read()
+out = bytearray(b'\x00')
+while data:
+	d = zlib.decompressobj(31)
+	out += d.decompress(data) + b'\xff'
+	data = d.unused_data
+open(sys.argv[2], 'wb').write(bytes(out[:-1]))
+PY
+	done
+done
+$st export --state-dir "$tmp/st" >"$tmp/all" 2>/dev/null
+$st export --state-dir "$tmp/st" --stream system --event-type loss,heartbeat >"$tmp/sys" 2>/dev/null
+for b in all sys; do
+	{ printf '\001'; cat "$tmp/$b"; } >"$c/bundle/$b-key"
+	{ printf '\000'; cat "$tmp/$b"; } >"$c/bundle/$b-nokey"
+done
+# JSON: one line of each kind (records, meta lines, a status file)
+i=0
+while IFS= read -r line; do
+	i=$((i + 1))
+	[ $((i % 3)) -eq 1 ] && printf '%s' "$line" >"$c/json/bundle-$i"
+done <"$tmp/all"
+printf '{"a":[1,-2,true,false,null,"\\u00e9\\ud83d\\ude00"],"b":{"c":{}},"d":9007199254740991}' >"$c/json/mixed"
+cp examples/demo.yaml "$c/config/demo.yaml"
+cp deploy/config/llama.yaml "$c/config/llama.yaml"
+i=0
+for fa in '%di' '%si:u32' '+0(%di):string' '+16(%sp)' '+8(%sp):s32' '-8(%bp)' \
+	'+0(+8(%ax)):u32' '$arg1' '+16($arg1):string' '$retval' '+0($retval):string' \
+	'$stack' '$0x40' '@sym' '%di:b4@0/32' '%di:u8[4]' '%dx:s32' '+1(+2(+3(%r12)))'; do
+	i=$((i + 1))
+	printf '%s' "$fa" >"$c/fetcharg/$i"
+done
+printf '{"event_id":"0190c7a2-1b2c-7d3e-8f40-123456789abc","override":true,"actor":"dr. a","note":"checked \\u00e9"}\n' >"$c/oversight/oversight"
+printf '{"type":"log_access","action":"export","filter":"--stream decision --from 2025-01-01"}\n' >"$c/oversight/access"
+printf 'from: 2025-01-01T00:00:00Z\nto: 2025-03-31\ncase 2025-17: litigation\n' >"$c/hold/range"
+printf 'all\nregulator request\n' >"$c/hold/all"
+printf '2025-06-30T14:00:00.5+02:00' >"$c/hold/time"
+echo "seeds: $(find "$c" -type f | wc -l) files in $c"
