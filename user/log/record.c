@@ -964,6 +964,24 @@ const struct st_kv *st_record_detail(const struct st_record *rec,
 	return NULL;
 }
 
+const char *st_record_detail_str(const struct st_record *rec, const char *key)
+{
+	const struct st_kv *kv = st_record_detail(rec, key);
+
+	return kv && kv->kind == ST_KV_STR ? kv->v.s : NULL;
+}
+
+uint64_t st_record_detail_uint(const struct st_record *rec, const char *key)
+{
+	const struct st_kv *kv = st_record_detail(rec, key);
+
+	if (!kv)
+		return 0;
+	if (kv->kind == ST_KV_UINT)
+		return kv->v.u;
+	return kv->kind == ST_KV_INT && kv->v.i > 0 ? (uint64_t)kv->v.i : 0;
+}
+
 void st_record_init(struct st_record *rec, enum st_event_type type, uint64_t ts_ns)
 {
 	memset(rec, 0, sizeof(*rec));

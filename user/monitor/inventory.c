@@ -30,13 +30,6 @@ static void copy(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static const char *detail_str(const struct st_record *rec, const char *key)
-{
-	const struct st_kv *kv = st_record_detail(rec, key);
-
-	return kv && kv->kind == ST_KV_STR ? kv->v.s : NULL;
-}
-
 static struct st_inv_proc *find(struct st_inventory *inv, int32_t pid)
 {
 	size_t i;
@@ -78,10 +71,10 @@ static void describe(struct st_inv_proc *p, const struct st_record *rec)
 		copy(p->comm, sizeof(p->comm), rec->comm);
 	if (rec->container_id)
 		copy(p->container_id, sizeof(p->container_id), rec->container_id);
-	if (detail_str(rec, "target"))
-		copy(p->target, sizeof(p->target), detail_str(rec, "target"));
-	if (detail_str(rec, "exe"))
-		copy(p->exe, sizeof(p->exe), detail_str(rec, "exe"));
+	if (st_record_detail_str(rec, "target"))
+		copy(p->target, sizeof(p->target), st_record_detail_str(rec, "target"));
+	if (st_record_detail_str(rec, "exe"))
+		copy(p->exe, sizeof(p->exe), st_record_detail_str(rec, "exe"));
 }
 
 static int activate(struct st_inventory *inv, const struct st_record *rec)
@@ -107,7 +100,7 @@ static int model_loaded(struct st_inventory *inv, const struct st_record *rec)
 {
 	struct st_inv_proc *p = find(inv, rec->pid);
 	struct st_inv_model *m;
-	const char *path = detail_str(rec, "path");
+	const char *path = st_record_detail_str(rec, "path");
 	size_t i;
 
 	if (!rec->model_artifact)

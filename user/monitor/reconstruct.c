@@ -318,23 +318,6 @@ static int find_record(struct ctx *c, line_match_fn fn, const char *needle)
 
 /* ---- the system stream: context, and the checkpoints around the record ---- */
 
-static const char *dstr(const struct st_record *rec, const char *key)
-{
-	const struct st_kv *kv = st_record_detail(rec, key);
-
-	return kv && kv->kind == ST_KV_STR ? kv->v.s : NULL;
-}
-
-static uint64_t duint(const struct st_record *rec, const char *key)
-{
-	const struct st_kv *kv = st_record_detail(rec, key);
-
-	if (!kv)
-		return 0;
-	return kv->kind == ST_KV_UINT ? kv->v.u : kv->kind == ST_KV_INT && kv->v.i > 0 ?
-	       (uint64_t)kv->v.i : 0;
-}
-
 static int keep(struct ctx *c, const struct st_scan_rec *r)
 {
 	if (c->nrel == MAX_RELATED) {
@@ -352,10 +335,10 @@ static int keep(struct ctx *c, const struct st_scan_rec *r)
 /* A decision-stream checkpoint record: where a proof can start or end. */
 static int note_checkpoint(struct ctx *c, const struct st_record *rec, uint64_t ts)
 {
-	const char *stream = dstr(rec, "checkpoint_stream");
-	const char *frontier = dstr(rec, "frontier");
-	const char *note = dstr(rec, "note");
-	uint64_t size = duint(rec, "tree_size");
+	const char *stream = st_record_detail_str(rec, "checkpoint_stream");
+	const char *frontier = st_record_detail_str(rec, "frontier");
+	const char *note = st_record_detail_str(rec, "note");
+	uint64_t size = st_record_detail_uint(rec, "tree_size");
 
 	if (stream && !strcmp(stream, "system") && note) {
 		struct sys_ckpt *k;
@@ -410,7 +393,7 @@ static int system_cb(void *arg, const struct st_scan_rec *r, char *err, size_t e
 {
 	struct ctx *c = arg;
 	const struct st_record *rec = &r->p->rec;
-	const char *about = dstr(rec, "decision_event_id");
+	const char *about = st_record_detail_str(rec, "decision_event_id");
 	uint64_t ts = rec->timestamp_ns;
 	int rc = 0;
 
@@ -431,7 +414,7 @@ static int system_cb(void *arg, const struct st_scan_rec *r, char *err, size_t e
 	case ST_ET_LOSS:
 		if (in_window(c, ts)) {
 			c->losses++;
-			c->lost_calls += duint(rec, "count");
+			c->lost_calls += st_record_detail_uint(rec, "count");
 			rc = keep(c, r);
 		}
 		break;

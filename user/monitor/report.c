@@ -175,23 +175,6 @@ static bool in_period(const struct rep *r, uint64_t ts)
 	return ts >= r->from && ts < r->to;
 }
 
-static const char *dstr(const struct st_record *rec, const char *key)
-{
-	const struct st_kv *kv = st_record_detail(rec, key);
-
-	return kv && kv->kind == ST_KV_STR ? kv->v.s : NULL;
-}
-
-static uint64_t duint(const struct st_record *rec, const char *key)
-{
-	const struct st_kv *kv = st_record_detail(rec, key);
-
-	if (!kv)
-		return 0;
-	return kv->kind == ST_KV_UINT ? kv->v.u : kv->kind == ST_KV_INT && kv->v.i > 0 ?
-	       (uint64_t)kv->v.i : 0;
-}
-
 static void count_fields(struct rep *r, const struct st_record *rec, size_t ver,
 			 struct day *d)
 {
@@ -241,7 +224,7 @@ static void count_decision(struct rep *r, const struct st_record *rec)
 
 static void count_risk(struct rep *r, const struct st_record *rec, struct day *d)
 {
-	const char *name = dstr(rec, "rule"), *sev = dstr(rec, "severity");
+	const char *name = st_record_detail_str(rec, "rule"), *sev = st_record_detail_str(rec, "severity");
 	size_t i;
 
 	r->risk++;
@@ -298,10 +281,10 @@ static void count_system(struct rep *r, const struct st_record *rec)
 	case ST_ET_LOSS:
 		d = day_of(r, rec->timestamp_ns);
 		r->loss_records++;
-		r->lost += duint(rec, "count");
+		r->lost += st_record_detail_uint(rec, "count");
 		if (d) {
 			d->loss_records++;
-			d->lost += duint(rec, "count");
+			d->lost += st_record_detail_uint(rec, "count");
 		}
 		break;
 	case ST_ET_RISK:

@@ -172,6 +172,10 @@ void st_record_parsed_free(struct st_record_parsed *p);
 /* A detail of a parsed (or any) record by key, or NULL. */
 const struct st_kv *st_record_detail(const struct st_record *rec,
 				     const char *key);
+/* A string detail, or NULL when absent or of another kind. */
+const char *st_record_detail_str(const struct st_record *rec, const char *key);
+/* A non-negative integer detail, or 0 when absent, negative or of another kind. */
+uint64_t st_record_detail_uint(const struct st_record *rec, const char *key);
 
 /* UTC ns <-> "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" (always 9 digits). */
 int st_time_format(uint64_t ns, char out[ST_TIME_LEN + 1]);
