@@ -2,15 +2,26 @@
 # SPDX-License-Identifier: Apache-2.0
 """Wire capture costs (make bench, after bench.py).
 
-1. A process that is NOT a target doing 10^6 one-byte write()s, with and
-   without an agent whose wire capture watches another process: the
-   difference is what the syscall tracepoints cost everyone else (one
-   tgid lookup per syscall). Reported as ns per syscall, median of runs.
-2. A real server (tests/e2e/servers/scoring_http.py, Python http.server)
+1. A process that is NOT a target doing 10^6 one-byte write()s to
+   /dev/null, with and without an agent whose wire capture watches another
+   process: what the capture costs everyone else per syscall (CPU ns).
+   Beside it, the floors: empty programs on the tracepoints wire.bpf.c
+   uses (sock_send_length, sock_recv_length, inet_sock_set_state), and on
+   the raw sys_enter/sys_exit tracepoints a syscall-level design needs.
+2. The same process doing one-byte send()s on a UDP socket (socket I/O,
+   where the socket tracepoints do fire): with and without the agent, and
+   the floor of the empty socket programs.
+3. A real server (tests/e2e/servers/scoring_http.py, Python http.server)
    answering 1 KiB POST bodies over keep-alive: requests/s and p50/p99
-   latency seen by the client, without and with capture.
+   latency seen by the client, without and with capture, the two measured
+   back to back in each run; the p50 added is the median of the per-run
+   (paired) differences.
 
-usage: wire_bench.py [--runs N] [--requests N] [--json FILE]
+Every run alternates all variants, so drift in the machine's load falls
+on all of them alike; figures are median [min-max] over the runs.
+
+usage: wire_bench.py [--runs N] [--writes N] [--udp-writes N]
+                     [--requests N] [--json FILE]
 """
 import argparse
 import json
@@ -39,6 +50,16 @@ def free_port():
     return p
 
 
+# --pin: the agent on CPU 0, the server and the client on CPU 1, as on a
+# node where the agent does not share the server's cores
+AGENT_CPUS = None
+APP_CPUS = None
+
+
+def pinned(cmd, cpus):
+    return (["taskset", "-c", cpus] + cmd) if cpus else cmd
+
+
 class Agent:
     def __init__(self, srv_pid, port):
         self.dir = tempfile.mkdtemp(prefix="st-wire-bench-")
@@ -54,8 +75,8 @@ class Agent:
                     "    http: {ports: [%d], paths: [/echo]}\n" % (
                         self.dir, keys, os.getpid(), exe, srv_pid, port))
         self.ready = os.path.join(self.dir, "ready")
-        self.proc = subprocess.Popen([SEALTRACE, "run", "--config", self.cfg,
-                                      "--ready-file", self.ready],
+        self.proc = subprocess.Popen(pinned([SEALTRACE, "run", "--config", self.cfg,
+                                             "--ready-file", self.ready], AGENT_CPUS),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         while not os.path.exists(self.ready):
@@ -70,21 +91,23 @@ class Agent:
         shutil.rmtree("/sys/fs/bpf/st-wire-bench-%d" % os.getpid(), ignore_errors=True)
 
 
-def write_loop(n):
+def write_loop(n, udp=False):
     """(wall ns, CPU ns) per write: CPU time is what the tracepoints add;
     wall time also counts waiting for a CPU on a shared machine."""
-    out = subprocess.run([WRITE_LOOP, str(n)], check=True, capture_output=True, text=True)
+    cmd = [WRITE_LOOP, str(n)] + (["--udp"] if udp else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     f = out.stdout.split()
     return float(f[1]), float(f[3])
 
 
-def floor_write_loop(n):
-    """write_loop under empty programs on the same raw tracepoints."""
-    p = subprocess.Popen([WIRE_FLOOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def floor_write_loop(n, progs, udp=False):
+    """write_loop under empty programs on the tracepoints named (wire_floor)."""
+    p = subprocess.Popen([WIRE_FLOOR] + progs, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
     try:
         if p.stdout.readline().strip() != "attached":
             raise SystemExit("wire_bench: %s did not attach" % WIRE_FLOOR)
-        return write_loop(n)
+        return write_loop(n, udp)
     finally:
         p.stdin.close()
         p.wait(30)
@@ -98,6 +121,15 @@ def cpu_ns(pid):
 
 
 def client(port, n, size=1024, srv_pid=None):
+    if APP_CPUS:
+        os.sched_setaffinity(0, {int(APP_CPUS)})
+    try:
+        return client_run(port, n, size, srv_pid)
+    finally:
+        os.sched_setaffinity(0, range(os.cpu_count()))
+
+
+def client_run(port, n, size, srv_pid):
     body = bytes(i & 0xff for i in range(size))
     head = ("POST /echo HTTP/1.1\r\nHost: b\r\nContent-Type: application/octet-stream\r\n"
             "Content-Length: %d\r\n\r\n" % size).encode()
@@ -128,62 +160,98 @@ def client(port, n, size=1024, srv_pid=None):
             "server_cpu_us_per_req": (c1 - c0) / n / 1000}
 
 
+def summary(values):
+    v = sorted(values)
+    return {"median": statistics.median(v), "min": v[0], "max": v[-1]}
+
+
+def fmt(x, unit="", prec=1):
+    return "%+.*f%s [%+.*f..%+.*f]" % (prec, x["median"], unit, prec, x["min"], prec, x["max"])
+
+
+SOCKET_FLOOR = ["send", "recv", "state"]
+SYSCALL_FLOOR = ["enter", "exit"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--writes", type=int, default=1000000)
+    ap.add_argument("--udp-writes", type=int, default=200000)
     ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--no-pin", action="store_true",
+                    help="leave the agent, the server and the client unpinned")
     ap.add_argument("--json")
     args, _ = ap.parse_known_args()
+    global AGENT_CPUS, APP_CPUS
+    if not args.no_pin and os.cpu_count() >= 2:
+        AGENT_CPUS, APP_CPUS = "0", "1"
     port = free_port()
-    srv = subprocess.Popen([sys.executable, SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    srv = subprocess.Popen(pinned([sys.executable, SERVER, str(port)], APP_CPUS),
+                           stdout=subprocess.PIPE, text=True)
     srv.stdout.readline()
-    res = {"non_target_write": {}, "server_1k": {}}
+    res = {"runs": args.runs, "writes": args.writes, "udp_writes": args.udp_writes,
+           "requests": args.requests, "pinned": bool(APP_CPUS),
+           "load_start": os.getloadavg()[0], "samples": []}
     try:
-        base, withw, floor, srv_off, srv_on = [], [], [], [], []
-        # alternate without/with, so that drift in the machine's load
-        # (a shared VM) falls on both sides alike
         for _ in range(args.runs):
-            base.append(write_loop(args.writes))
-            floor.append(floor_write_loop(args.writes))
-            srv_off.append(client(port, args.requests, srv_pid=srv.pid))
+            r = {}
+            r["devnull_without"] = write_loop(args.writes)[1]
+            r["devnull_socket_floor"] = floor_write_loop(args.writes, SOCKET_FLOOR)[1]
+            r["devnull_syscall_floor"] = floor_write_loop(args.writes, SYSCALL_FLOOR)[1]
+            r["udp_without"] = write_loop(args.udp_writes, True)[1]
+            r["udp_socket_floor"] = floor_write_loop(args.udp_writes, SOCKET_FLOOR, True)[1]
+            r["server_without"] = client(port, args.requests, srv_pid=srv.pid)
             agent = Agent(srv.pid, port)
             try:
-                withw.append(write_loop(args.writes))
-                srv_on.append(client(port, args.requests, srv_pid=srv.pid))
+                r["devnull_with_agent"] = write_loop(args.writes)[1]
+                r["udp_with_agent"] = write_loop(args.udp_writes, True)[1]
+                r["server_with_capture"] = client(port, args.requests, srv_pid=srv.pid)
             finally:
                 agent.stop()
-        b = statistics.median(x[1] for x in base)
-        w = statistics.median(x[1] for x in withw)
-        res["non_target_write"] = {
-            "cpu_ns_without": b, "cpu_ns_with_agent": w, "cpu_ns_added": w - b,
-            "wall_ns_without": statistics.median(x[0] for x in base),
-            "wall_ns_with_agent": statistics.median(x[0] for x in withw),
-            "cpu_ns_empty_programs": statistics.median(x[1] for x in floor),
-            "runs": args.runs, "writes": args.writes}
-        for name, runs in (("without", srv_off), ("with_capture", srv_on)):
-            res["server_1k"][name] = {k: statistics.median(r[k] for r in runs)
-                                      for k in ("req_per_s", "p50_us", "p99_us",
-                                                "server_cpu_us_per_req")}
-        off, on = res["server_1k"]["without"], res["server_1k"]["with_capture"]
-        res["server_1k"]["p50_added_pct"] = 100 * (on["p50_us"] - off["p50_us"]) / off["p50_us"]
+            res["samples"].append(r)
     finally:
         srv.kill()
         srv.wait()
-    nt = res["non_target_write"]
-    print("wire: non-target write(): CPU %.1f ns without, %.1f ns with the agent: %+.1f ns/syscall "
-          "(wall %.1f / %.1f ns; median of %d x %d)" % (
-              nt["cpu_ns_without"], nt["cpu_ns_with_agent"], nt["cpu_ns_added"],
-              nt["wall_ns_without"], nt["wall_ns_with_agent"], args.runs, args.writes))
-    fl = nt["cpu_ns_empty_programs"] - nt["cpu_ns_without"]
-    print("wire: the floor, empty programs on the same two raw tracepoints: %+.1f ns/syscall; "
-          "wire capture costs %.2f x that floor" % (fl, nt["cpu_ns_added"] / fl if fl > 0 else 0))
-    for name in ("without", "with_capture"):
-        r = res["server_1k"][name]
-        print("wire: server 1 KiB %-12s %8.0f req/s  p50 %7.1f us  p99 %7.1f us  "
-              "server CPU %6.1f us/req" % (name, r["req_per_s"], r["p50_us"], r["p99_us"],
-                                          r["server_cpu_us_per_req"]))
-    print("wire: p50 added by capture: %+.1f %%" % res["server_1k"]["p50_added_pct"])
+    S = res["samples"]
+    res["non_target_devnull_write_ns_added"] = {
+        "agent": summary([r["devnull_with_agent"] - r["devnull_without"] for r in S]),
+        "socket_tracepoint_floor": summary([r["devnull_socket_floor"] - r["devnull_without"] for r in S]),
+        "syscall_tracepoint_floor": summary([r["devnull_syscall_floor"] - r["devnull_without"] for r in S]),
+        "cpu_ns_without": summary([r["devnull_without"] for r in S])}
+    res["non_target_udp_send_ns_added"] = {
+        "agent": summary([r["udp_with_agent"] - r["udp_without"] for r in S]),
+        "socket_tracepoint_floor": summary([r["udp_socket_floor"] - r["udp_without"] for r in S]),
+        "cpu_ns_without": summary([r["udp_without"] for r in S])}
+    srv_res = {}
+    for name in ("server_without", "server_with_capture"):
+        srv_res[name] = {k: summary([r[name][k] for r in S])
+                         for k in ("req_per_s", "p50_us", "p99_us", "server_cpu_us_per_req")}
+    srv_res["p50_added_pct"] = summary([100 * (r["server_with_capture"]["p50_us"] -
+                                               r["server_without"]["p50_us"]) /
+                                        r["server_without"]["p50_us"] for r in S])
+    srv_res["req_per_s_ratio"] = summary([r["server_with_capture"]["req_per_s"] /
+                                          r["server_without"]["req_per_s"] for r in S])
+    res["server_1k"] = srv_res
+    res["load_end"] = os.getloadavg()[0]
+    d, u = res["non_target_devnull_write_ns_added"], res["non_target_udp_send_ns_added"]
+    print("wire: non-target write() to /dev/null (CPU %.0f ns each), added per call, "
+          "median [min..max] of %d x %d:" % (d["cpu_ns_without"]["median"], args.runs, args.writes))
+    print("wire:   sealtrace agent (wire capture on another process)  %s" % fmt(d["agent"], " ns"))
+    print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(d["socket_tracepoint_floor"], " ns"))
+    print("wire:   floor: empty raw sys_enter + sys_exit programs      %s" % fmt(d["syscall_tracepoint_floor"], " ns"))
+    print("wire: non-target send() of 1 byte on UDP (CPU %.0f ns each), added per call, %d x %d:" % (
+        u["cpu_ns_without"]["median"], args.runs, args.udp_writes))
+    print("wire:   sealtrace agent                                     %s" % fmt(u["agent"], " ns"))
+    print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(u["socket_tracepoint_floor"], " ns"))
+    for name in ("server_without", "server_with_capture"):
+        r = srv_res[name]
+        print("wire: server 1 KiB %-20s %8.0f req/s  p50 %7.1f us  p99 %7.1f us  "
+              "server CPU %6.1f us/req" % (name[7:], r["req_per_s"]["median"], r["p50_us"]["median"],
+                                          r["p99_us"]["median"], r["server_cpu_us_per_req"]["median"]))
+    print("wire: p50 added by capture (paired per run): %s; req/s with/without %.3f [%.3f..%.3f]" % (
+        fmt(srv_res["p50_added_pct"], " %", 2), srv_res["req_per_s_ratio"]["median"],
+        srv_res["req_per_s_ratio"]["min"], srv_res["req_per_s_ratio"]["max"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Wire capture: the HTTP/1.1 bytes a tracked process moves on the sockets
- * it accepted on a watched port, from syscall tracepoints (kprobes and
- * fentry are not available here). Layout: include/sealtrace/wire/wire_abi.h.
+ * Wire capture: the HTTP/1.1 bytes a tracked process moves on the TCP
+ * connections it serves on a watched port. Kprobes and fentry are not
+ * available here, so the hooks are the socket layer's own tracepoints:
+ * sock_recv_length / sock_send_length fire at the end of every
+ * sock_recvmsg / sock_sendmsg (read, readv, recvfrom, recvmsg, write,
+ * writev, sendto, sendmsg and sendfile on a socket all end there), with
+ * the struct sock and the byte count; the buffer comes from the syscall's
+ * own arguments in the task's saved user registers. inet_sock_set_state
+ * says when a connection ends. Layout: include/sealtrace/wire/wire_abi.h.
  *
- * Cost for everyone else: every program starts with one lookup of the
- * caller's tgid in wire_tgids (filled by the agent's discovery) and returns
- * when it is absent. A tracked process pays a second lookup, (tgid, fd) in
- * conns, on every read/write-family syscall.
+ * Cost for everyone else: nothing on syscalls that are not socket I/O
+ * (no syscall tracepoint is enabled, so no task leaves the syscall fast
+ * path); socket I/O of a process that is not tracked returns after one
+ * bitmap test of its tgid; a TCP state change anywhere, after one hash
+ * lookup of its socket. A tracked process pays one lookup of the socket in
+ * conns per call, and the copy.
  *
  * Data is copied straight from the process's buffer into ring space
  * reserved per chunk (WIRE_SMALL or WIRE_CHUNK bytes): syscall tracepoints
@@ -62,12 +70,30 @@ struct {
 	__type(value, __u8);
 } wire_ports SEC(".maps");
 
+/*
+ * Connections by their struct sock: entered at the first byte moved on a
+ * watched port, deleted when the socket reaches TCP_CLOSE (every TCP
+ * socket does before it is freed, so an address is never reused under a
+ * live entry; the local/remote port pair is checked all the same).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WIRE_MAX_CONNS);
-	__type(key, struct wire_conn_key);
+	__type(key, __u64);
 	__type(value, struct wire_conn);
 } conns SEC(".maps");
+
+/*
+ * Inodes of the sockets a process had open on a watched port when it was
+ * tracked (from /proc, by the agent): their first bytes are mid-stream.
+ * Inode -> tgid (so that the agent can drop a process's unused ones).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WIRE_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, __u32);
+} wire_pre_inos SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -84,18 +110,11 @@ struct {
 	__type(value, __u64);
 } conn_ids SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);	/* tid */
-	__type(value, struct wire_pending);
-} pending SEC(".maps");
-
 /* An SSL_read/SSL_write(_ex) call in progress, by thread. */
 struct ssl_call {
 	__u64 ssl, buf, nbytes_ptr;	/* nbytes_ptr: the _ex calls' size_t * */
+	__u64 sk;			/* from the socket I/O inside the call; 0 */
 	__u32 kind;
-	__s32 fd;			/* from the syscall inside the call; -1 */
 };
 
 struct {
@@ -105,13 +124,13 @@ struct {
 	__type(value, struct ssl_call);
 } ssl_calls SEC(".maps");
 
-/* SSL * -> fd, learned from the syscalls inside earlier calls. */
+/* SSL * -> struct sock, learned from the socket I/O inside earlier calls. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, WIRE_MAX_CONNS);
 	__type(key, __u64);
-	__type(value, __s32);
-} ssl_fds SEC(".maps");
+	__type(value, __u64);
+} ssl_sks SEC(".maps");
 
 struct iovec_u {
 	__u64 base;
@@ -140,6 +159,7 @@ static __always_inline __u64 flags_for_output(void)
 	return avail > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* Every field of e but the peer's; tid and comm are the current task's. */
 static __always_inline void fill(struct wire_event *e, __u32 kind, __u32 tgid,
 				 __s32 fd, __u64 conn_id, __u64 seq, __u32 len,
 				 __u32 flags)
@@ -163,10 +183,13 @@ static __always_inline void fill(struct wire_event *e, __u32 kind, __u32 tgid,
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-/* An event without data (OPEN, CLOSE, SENDFILE, HOLE); false when lost. */
-static __always_inline bool emit_meta(__u32 kind, __u32 tgid, __s32 fd,
-				      const struct wire_conn *c, __u64 seq,
-				      __u32 len, struct sock *sk)
+/*
+ * An event without data (OPEN, CLOSE, SENDFILE, HOLE); false when lost.
+ * CLOSE may come from softirq context (a reset): its tgid and fd are the
+ * connection's, its tid and comm whatever ran.
+ */
+static __always_inline bool emit_meta(__u32 kind, const struct wire_conn *c,
+				      __u64 seq, __u32 len, struct sock *sk)
 {
 	struct wire_counters *k = counters();
 	struct wire_event *e;
@@ -177,7 +200,7 @@ static __always_inline bool emit_meta(__u32 kind, __u32 tgid, __s32 fd,
 			__sync_fetch_and_add(&k->rb_full, 1);
 		return false;
 	}
-	fill(e, kind, tgid, fd, c->id, seq, len, c->flags);
+	fill(e, kind, c->tgid, c->fd, c->id, seq, len, c->flags);
 	if (sk) {
 		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -193,115 +216,80 @@ static __always_inline bool emit_meta(__u32 kind, __u32 tgid, __s32 fd,
 	return true;
 }
 
-/* ---- accept: a connection on a watched port -------------------------- */
+/* ---- connections: entered at their first byte ------------------------- */
 
-static __always_inline struct sock *sock_of_fd(int fd)
+#define IPPROTO_TCP	6
+#define MSG_PEEK	2
+#define TCP_FIN_WAIT1	4
+#define TCP_CLOSE	7
+#define TCP_LAST_ACK	9
+
+static __always_inline bool port_watched(__u16 port)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds, *f = NULL;
-	struct socket *so;
+	__u16 any = 0;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return NULL;
-	so = BPF_CORE_READ(f, private_data);
-	if (!so)
-		return NULL;
-	return BPF_CORE_READ(so, sk);
+	return bpf_map_lookup_elem(&wire_ports, &port) ||
+	       bpf_map_lookup_elem(&wire_ports, &any);
 }
 
-static __always_inline int on_accept(long ret)
+/* The socket's inode number (what /proc/PID/fd shows as socket:[N]). */
+static __always_inline __u64 sock_ino(struct sock *sk)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
-	struct wire_conn c = { 0 };
-	struct wire_conn_key key;
-	struct wire_counters *k;
-	struct sock *sk;
-	__u16 port, any = 0;
-	__u64 *ids;
-	int fd = (int)ret;
+	struct socket *so = BPF_CORE_READ(sk, sk_socket);
 
-	if (!tracked(tgid) || fd < 0)
-		return 0;
-	sk = sock_of_fd(fd);
-	if (!sk)
-		return 0;
-	port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (!bpf_map_lookup_elem(&wire_ports, &port) &&
-	    !bpf_map_lookup_elem(&wire_ports, &any))
-		return 0;
+	return so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;
+}
+
+/*
+ * The connection sk belongs to, entered now if it is a TCP socket on a
+ * watched port the tracked process tgid moves bytes on for the first
+ * time (its CONN_OPEN goes out first); NULL when it is none of ours or
+ * has ended.
+ */
+static __always_inline struct wire_conn *conn_of(struct sock *sk, __u32 tgid, __s32 fd)
+{
+	__u64 key = (__u64)sk, ino, *ids;
+	__u32 portpair = BPF_CORE_READ(sk, __sk_common.skc_portpair), zero = 0;
+	struct wire_conn *c, n = { 0 };
+	struct wire_counters *k;
+
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->portpair == portpair)
+		return c->flags & WIRE_F_CLOSED ? NULL : c;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	n.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (n.family != AF_INET && n.family != AF_INET6)
+		return NULL;
+	n.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!port_watched(n.lport))
+		return NULL;
 	ids = bpf_map_lookup_elem(&conn_ids, &zero);
 	if (!ids)
-		return 0;
-	c.id = __sync_fetch_and_add(ids, 1) + 1;
-	c.seq = 1;
-	c.lport = port;
-	key.tgid = tgid;
-	key.fd = fd;
-	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY)) {
+		return NULL;
+	ino = sock_ino(sk);
+	if (ino && bpf_map_lookup_elem(&wire_pre_inos, &ino)) {
+		n.flags = WIRE_F_PREEXISTING;
+		bpf_map_delete_elem(&wire_pre_inos, &ino);
+	}
+	n.id = __sync_fetch_and_add(ids, 1) + 1;
+	n.seq = 1;
+	n.tgid = tgid;
+	n.fd = fd;
+	n.portpair = portpair;
+	if (bpf_map_update_elem(&conns, &key, &n, BPF_ANY)) {
 		k = counters();
 		if (k)
 			__sync_fetch_and_add(&k->conns_full, 1);
-		return 0;
+		return NULL;
 	}
-	emit_meta(WIRE_CONN_OPEN, tgid, fd, &c, 0, 0, sk);
-	return 0;
-}
-
-
-/* ---- read/write family: remember the buffer at enter ----------------- */
-
-static __always_inline int remember(long nr, __s32 fd, __u32 kind, __u64 buf,
-				    __u32 iovcnt)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct wire_conn_key key = { .tgid = tgid, .fd = fd };
-	struct wire_pending p = {
-		.fd = fd, .kind = kind, .buf = buf, .iovcnt = iovcnt, .nr = (__u32)nr,
-	};
-	struct wire_conn *c;
-	struct ssl_call *sc;
-
-	if (!tracked(tgid))
-		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c) {
-		/* not a connection: no entry the agent made may outlive this call */
-		bpf_map_delete_elem(&pending, &tid);
-		return 0;
-	}
-	sc = bpf_map_lookup_elem(&ssl_calls, &tid);
-	if (sc) {
-		/* inside SSL_read/SSL_write: this is the TLS record; the plaintext
-		 * comes from the uretprobe, tied to this fd */
-		sc->fd = fd;
-		bpf_map_update_elem(&ssl_fds, &sc->ssl, &fd, BPF_ANY);
-		c->flags |= WIRE_F_TLS;
-		bpf_map_delete_elem(&pending, &tid);
-		return 0;
-	}
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
-	return 0;
+	if (c)
+		emit_meta(WIRE_CONN_OPEN, c, 0, 0, sk);
+	return c;
 }
 
-/* struct user_msghdr: msg_iov at 16, msg_iovlen at 24 (x86-64, arm64) */
-static __always_inline int remember_msg(long nr, __s32 fd, __u32 kind, __u64 msg)
-{
-	__u64 iov = 0, iovlen = 0;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	if (!tracked(tgid))
-		return 0;
-	bpf_probe_read_user(&iov, sizeof(iov), (void *)(msg + 16));
-	bpf_probe_read_user(&iovlen, sizeof(iovlen), (void *)(msg + 24));
-	return remember(nr, fd, kind, iov, iovlen ? (__u32)iovlen : 0xffffffff);
-}
-
-/* ---- at exit: emit what moved, chunk by chunk ------------------------- */
+/* ---- data: what moved, chunk by chunk --------------------------------- */
 
 /*
  * One span of user memory as chunks. The callback only reads its context
@@ -377,226 +365,217 @@ static __always_inline __u32 emit_span(struct span *x)
 	return chunks;
 }
 
-static __always_inline int on_exit_data(long nr, long ret)
+/*
+ * The syscall that moved the bytes, from the task's saved user registers
+ * (x86-64 numbers and argument registers; the registers still hold the
+ * arguments while the syscall runs).
+ */
+#define NR_READ		0
+#define NR_WRITE	1
+#define NR_READV	19
+#define NR_WRITEV	20
+#define NR_SENDFILE	40
+#define NR_SENDTO	44
+#define NR_RECVFROM	45
+#define NR_SENDMSG	46
+#define NR_RECVMSG	47
+#define NR_SPLICE	275
+
+struct syscall_args {
+	long nr;
+	__s32 fd;
+	__u64 a1, a2;
+};
+
+static __always_inline void current_syscall(struct syscall_args *a)
 {
-	__u64 id = bpf_get_current_pid_tgid(), iov, max = (__u64)WIRE_MAX_CHUNKS * WIRE_CHUNK;
-	__u32 tgid = id >> 32, tid = (__u32)id, iovcnt, j, used;
-	struct wire_conn_key key;
-	struct wire_counters *k;
-	struct iovec_u iv;
-	struct span x = { 0 };
-	struct wire_conn *c;
-	struct wire_pending *p;
-	__u64 remaining, seq;
+	/* libbpf 1.1 declares the helper as returning long */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (!tracked(tgid))
-		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p)
-		return 0;
-	if (p->nr != (__u32)nr) {
-		bpf_map_delete_elem(&pending, &tid);
-		return 0;
+	a->nr = BPF_CORE_READ(regs, orig_ax);
+	a->fd = (__s32)BPF_CORE_READ(regs, di);
+	a->a1 = BPF_CORE_READ(regs, si);
+	a->a2 = BPF_CORE_READ(regs, dx);
+}
+
+/* Where the syscall's bytes are: a buffer (iovcnt 0) or an iovec array. */
+static __always_inline bool syscall_buffer(const struct syscall_args *a, __u64 *buf,
+					   __u32 *iovcnt)
+{
+	__u64 iov = 0, iovlen = 0;
+
+	switch (a->nr) {
+	case NR_READ: case NR_RECVFROM: case NR_WRITE: case NR_SENDTO:
+		*buf = a->a1;
+		*iovcnt = 0;
+		return true;
+	case NR_READV: case NR_WRITEV:
+		*buf = a->a1;
+		*iovcnt = (__u32)a->a2;
+		return a->a2 > 0;
+	case NR_RECVMSG: case NR_SENDMSG:
+		/* struct user_msghdr: msg_iov at 16, msg_iovlen at 24 */
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(a->a1 + 16)) ||
+		    bpf_probe_read_user(&iovlen, sizeof(iovlen), (void *)(a->a1 + 24)) ||
+		    !iovlen)
+			return false;
+		*buf = iov;
+		*iovcnt = (__u32)iovlen;
+		return true;
+	default:
+		return false;
 	}
-	key.tgid = tgid;
-	key.fd = p->fd;
-	x.kind = p->kind;
-	/* iovcnt: 0 for a plain buffer, 0xffffffff for an empty vector */
-	iovcnt = p->iovcnt;
-	iov = p->buf;
-	bpf_map_delete_elem(&pending, &tid);
-	if (ret <= 0 || iovcnt == 0xffffffff)
-		return 0;
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c)
-		return 0;
-	k = counters();
+}
+
+/* Bytes counted, not copied: a HOLE (or SENDFILE) event of their length. */
+static __always_inline void emit_hole(struct wire_conn *c, __u32 kind, __u64 n)
+{
+	struct wire_counters *k = counters();
+
 	if (k)
-		__sync_fetch_and_add(&k->syscalls, 1);
-	if (c->flags & WIRE_F_TLS)
-		return 0;	/* TLS records: the plaintext comes from SSL_read/SSL_write */
-	if (!iovcnt && x.kind == WIRE_DATA_IN && c->seq == 1) {
-		__u8 b0 = 0;
+		__sync_fetch_and_add(kind == WIRE_SENDFILE ? &k->sendfile_bytes :
+				     &k->hole_bytes, n);
+	emit_meta(kind, c, c->seq, n > 0xffffffff ? 0xffffffff : (__u32)n, NULL);
+	c->seq++;
+}
 
-		/* a TLS handshake record (0x16) first: never parse it as HTTP */
-		if (!bpf_probe_read_user(&b0, 1, (void *)iov) && b0 == 0x16) {
-			c->flags |= WIRE_F_TLS;
-			return 0;
-		}
-	}
-	x.conn_id = c->id;
-	x.tgid = tgid;
-	x.fd = key.fd;
-	x.flags = c->flags;
-	x.first = 1;
-	seq = c->seq;
-	remaining = (__u64)ret;
+/* ret bytes moved through buf (iovcnt 0) or an iovec array, as spans. */
+static __always_inline void emit_moved(struct wire_conn *c, __u32 kind, __u64 buf,
+				       __u32 iovcnt, __u64 ret)
+{
+	__u64 max = (__u64)WIRE_MAX_CHUNKS * WIRE_CHUNK, remaining = ret;
+	struct span x = {
+		.conn_id = c->id, .tgid = c->tgid, .kind = kind, .flags = c->flags,
+		.fd = c->fd, .first = 1,
+	};
+	struct iovec_u iv;
+	__u32 j, used;
+
 	if (!iovcnt) {
-		x.buf = iov;
+		x.buf = buf;
 		x.len = remaining > max ? (__u32)max : (__u32)remaining;
-		x.seq0 = seq;
-		seq += emit_span(&x);
+		x.seq0 = c->seq;
+		c->seq += emit_span(&x);
 		remaining -= x.len;
 	} else {
 		for (j = 0; j < WIRE_MAX_IOV && j < iovcnt && remaining; j++) {
-			if (bpf_probe_read_user(&iv, sizeof(iv), (void *)(iov + j * sizeof(iv))))
+			if (bpf_probe_read_user(&iv, sizeof(iv), (void *)(buf + j * sizeof(iv))))
 				break;
 			used = iv.len < remaining ? (__u32)iv.len : (__u32)remaining;
 			if (used > max)
 				used = (__u32)max;
 			x.buf = iv.base;
 			x.len = used;
-			x.seq0 = seq;
-			seq += emit_span(&x);
+			x.seq0 = c->seq;
+			c->seq += emit_span(&x);
 			remaining -= used;
 			x.first = 0;
 		}
 	}
-	if (remaining) {
-		/* beyond what one syscall may copy: a hole of known length */
-		if (k)
-			__sync_fetch_and_add(&k->hole_bytes, remaining);
-		emit_meta(x.kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, tgid,
-			  key.fd, c, seq, remaining > 0xffffffff ? 0xffffffff : (__u32)remaining,
-			  NULL);
-		seq++;
-	}
-	c->seq = seq;
-	return 0;
+	if (remaining)	/* beyond what one call may copy: a hole of known length */
+		emit_hole(c, kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, remaining);
 }
 
-/* ---- sendfile: counted, flagged, never captured ----------------------- */
-
-static __always_inline int on_exit_sendfile(long nr, long ret)
+/* n bytes moved on sk by the current task of tgid, in direction kind. */
+static __always_inline int on_moved(struct sock *sk, __u32 tgid, __u32 kind, long n)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct wire_conn_key key;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), iovcnt = 0;
+	struct syscall_args a;
 	struct wire_counters *k;
 	struct wire_conn *c;
-	struct wire_pending *p;
+	struct ssl_call *sc;
+	__u64 buf = 0, key = (__u64)sk;
+	__u8 b0 = 0;
 
-	if (!tracked(tgid))
-		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p)
-		return 0;
-	key.tgid = tgid;
-	key.fd = p->fd;
-	bpf_map_delete_elem(&pending, &tid);
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || ret <= 0 || p->nr != (__u32)nr)
+	current_syscall(&a);
+	c = conn_of(sk, tgid, a.fd);
+	if (!c)
 		return 0;
 	k = counters();
 	if (k)
-		__sync_fetch_and_add(&k->sendfile_bytes, ret);
-	emit_meta(WIRE_SENDFILE, tgid, key.fd, c, c->seq, (__u32)ret, NULL);
-	c->seq++;
+		__sync_fetch_and_add(&k->syscalls, 1);
+	sc = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (sc) {
+		/* inside SSL_read/SSL_write: these are TLS records; the
+		 * plaintext comes from the uretprobe, tied to this socket */
+		sc->sk = key;
+		bpf_map_update_elem(&ssl_sks, &sc->ssl, &key, BPF_ANY);
+		c->flags |= WIRE_F_TLS;
+		return 0;
+	}
+	if (c->flags & WIRE_F_TLS)
+		return 0;	/* TLS records: the plaintext comes from SSL_read/SSL_write */
+	if (kind == WIRE_DATA_OUT && (a.nr == NR_SENDFILE || a.nr == NR_SPLICE)) {
+		emit_hole(c, WIRE_SENDFILE, n);
+		return 0;
+	}
+	if (!syscall_buffer(&a, &buf, &iovcnt)) {
+		/* recvmmsg, io_uring, ...: counted, never silent */
+		if (k)
+			__sync_fetch_and_add(&k->unattributed_bytes, n);
+		emit_hole(c, kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, n);
+		return 0;
+	}
+	/* a TLS handshake record (0x16) first: never parse it as HTTP */
+	if (kind == WIRE_DATA_IN && c->seq == 1 && !iovcnt &&
+	    !bpf_probe_read_user(&b0, 1, (void *)buf) && b0 == 0x16) {
+		c->flags |= WIRE_F_TLS;
+		return 0;
+	}
+	emit_moved(c, kind, buf, iovcnt, (__u64)n);
 	return 0;
 }
 
-/* ---- close ------------------------------------------------------------ */
+/* ---- the socket layer's tracepoints ------------------------------------ */
 
-static __always_inline int on_close(__s32 fd)
+/* sock_recv_length(struct sock *sk, int ret, int flags): after sock_recvmsg */
+SEC("raw_tp/sock_recv_length")
+int wire_recv(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct wire_conn_key key = { .tgid = tgid, .fd = fd };
+	int ret = (int)ctx->args[1], flags = (int)ctx->args[2];
+
+	if (!tracked(tgid) || ret <= 0 || (flags & MSG_PEEK))
+		return 0;
+	return on_moved((struct sock *)ctx->args[0], tgid, WIRE_DATA_IN, ret);
+}
+
+/* sock_send_length(struct sock *sk, int ret, int flags): after sock_sendmsg */
+SEC("raw_tp/sock_send_length")
+int wire_send(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	int ret = (int)ctx->args[1];
+
+	if (!tracked(tgid) || ret <= 0)
+		return 0;
+	return on_moved((struct sock *)ctx->args[0], tgid, WIRE_DATA_OUT, ret);
+}
+
+/*
+ * inet_sock_set_state(sk, oldstate, newstate): the connection ends when
+ * the server closes it (FIN_WAIT1, LAST_ACK) or it is reset (CLOSE); a
+ * peer's FIN alone (CLOSE_WAIT) leaves the server free to answer.
+ */
+SEC("raw_tp/inet_sock_set_state")
+int wire_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 key = ctx->args[0];
+	int state = (int)ctx->args[2];
 	struct wire_conn *c;
 
-	if (!tracked(tgid))
+	if (state != TCP_FIN_WAIT1 && state != TCP_LAST_ACK && state != TCP_CLOSE)
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
-	emit_meta(WIRE_CLOSE, tgid, key.fd, c, c->seq, 0, NULL);
-	bpf_map_delete_elem(&conns, &key);
+	if (!(c->flags & WIRE_F_CLOSED)) {
+		c->flags |= WIRE_F_CLOSED;
+		emit_meta(WIRE_CLOSE, c, c->seq, 0, NULL);
+	}
+	if (state == TCP_CLOSE)
+		bpf_map_delete_elem(&conns, &key);
 	return 0;
-}
-
-
-/* ---- the two raw syscall tracepoints ----------------------------------- */
-
-/*
- * One program each for every syscall's enter and exit (raw tracepoints:
- * no perf buffer is filled per call, unlike syscalls:sys_enter_*): a
- * syscall that is not one of ours returns after one compare, one of ours
- * from a process that is not tracked after one map lookup.
- * x86-64 syscall numbers.
- */
-#define NR_READ		0
-#define NR_WRITE	1
-#define NR_CLOSE	3
-#define NR_READV	19
-#define NR_WRITEV	20
-#define NR_SENDFILE	40
-#define NR_ACCEPT	43
-#define NR_SENDTO	44
-#define NR_RECVFROM	45
-#define NR_SENDMSG	46
-#define NR_RECVMSG	47
-#define NR_ACCEPT4	288
-
-SEC("raw_tp/sys_enter")
-int wire_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = (long)ctx->args[1];
-	__s32 fd;
-	__u64 a1, a2;
-
-	switch (nr) {
-	case NR_READ: case NR_RECVFROM: case NR_READV: case NR_RECVMSG:
-	case NR_WRITE: case NR_SENDTO: case NR_WRITEV: case NR_SENDMSG:
-	case NR_SENDFILE: case NR_CLOSE:
-		break;
-	default:
-		return 0;
-	}
-	if (!tracked(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	fd = (__s32)BPF_CORE_READ(regs, di);
-	a1 = BPF_CORE_READ(regs, si);
-	a2 = BPF_CORE_READ(regs, dx);
-	switch (nr) {
-	case NR_READ: case NR_RECVFROM:
-		return remember(nr, fd, WIRE_DATA_IN, a1, 0);
-	case NR_WRITE: case NR_SENDTO:
-		return remember(nr, fd, WIRE_DATA_OUT, a1, 0);
-	case NR_READV:
-		return remember(nr, fd, WIRE_DATA_IN, a1, a2 ? (__u32)a2 : 0xffffffff);
-	case NR_WRITEV:
-		return remember(nr, fd, WIRE_DATA_OUT, a1, a2 ? (__u32)a2 : 0xffffffff);
-	case NR_RECVMSG:
-		return remember_msg(nr, fd, WIRE_DATA_IN, a1);
-	case NR_SENDMSG:
-		return remember_msg(nr, fd, WIRE_DATA_OUT, a1);
-	case NR_SENDFILE:
-		return remember(nr, fd, WIRE_SENDFILE, 0, 0);
-	default:
-		return on_close(fd);
-	}
-}
-
-SEC("raw_tp/sys_exit")
-int wire_sys_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long ret = (long)ctx->args[1], nr;
-
-	if (!tracked(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
-	switch (nr) {
-	case NR_ACCEPT: case NR_ACCEPT4:
-		return on_accept(ret);
-	case NR_SENDFILE:
-		return on_exit_sendfile(nr, ret);
-	case NR_READ: case NR_RECVFROM: case NR_READV: case NR_RECVMSG:
-	case NR_WRITE: case NR_SENDTO: case NR_WRITEV: case NR_SENDMSG:
-		return on_exit_data(nr, ret);
-	default:
-		return 0;
-	}
 }
 
 /* ---- TLS: SSL_read/SSL_write(_ex) of the libssl the process maps ------- */
@@ -605,17 +584,17 @@ static __always_inline int ssl_enter(struct pt_regs *ctx, __u32 kind, bool ex)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct ssl_call sc = { .kind = kind, .fd = -1 };
-	__s32 *fd;
+	struct ssl_call sc = { .kind = kind };
+	__u64 *sk;
 
 	if (!tracked(tgid))
 		return 0;
 	sc.ssl = PT_REGS_PARM1(ctx);
 	sc.buf = PT_REGS_PARM2(ctx);
 	sc.nbytes_ptr = ex ? PT_REGS_PARM4(ctx) : 0;
-	fd = bpf_map_lookup_elem(&ssl_fds, &sc.ssl);
-	if (fd)
-		sc.fd = *fd;	/* data already buffered in SSL makes no syscall */
+	sk = bpf_map_lookup_elem(&ssl_sks, &sc.ssl);
+	if (sk)
+		sc.sk = *sk;	/* data already buffered in SSL makes no syscall */
 	bpf_map_update_elem(&ssl_calls, &tid, &sc, BPF_ANY);
 	return 0;
 }
@@ -624,21 +603,21 @@ static __always_inline int ssl_exit(struct pt_regs *ctx, bool ex)
 {
 	__u64 id = bpf_get_current_pid_tgid(), n = 0;
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct wire_conn_key key = { .tgid = tgid };
-	struct span x = { 0 };
 	struct wire_counters *k;
 	struct wire_conn *c;
 	struct ssl_call *sc;
 	long ret = PT_REGS_RC(ctx);
+	__u64 sk, buf;
+	__u32 kind;
 
 	if (!tracked(tgid))
 		return 0;
 	sc = bpf_map_lookup_elem(&ssl_calls, &tid);
 	if (!sc)
 		return 0;
-	x.kind = sc->kind;
-	x.buf = sc->buf;
-	key.fd = sc->fd;
+	kind = sc->kind;
+	sk = sc->sk;
+	buf = sc->buf;
 	if (ex) {
 		if (ret == 1 && sc->nbytes_ptr)
 			bpf_probe_read_user(&n, sizeof(n), (void *)sc->nbytes_ptr);
@@ -648,23 +627,15 @@ static __always_inline int ssl_exit(struct pt_regs *ctx, bool ex)
 	bpf_map_delete_elem(&ssl_calls, &tid);
 	if (!n)
 		return 0;
-	c = key.fd >= 0 ? bpf_map_lookup_elem(&conns, &key) : NULL;
-	if (!c) {
+	c = sk ? bpf_map_lookup_elem(&conns, &sk) : NULL;
+	if (!c || (c->flags & WIRE_F_CLOSED)) {
 		k = counters();
 		if (k)	/* plaintext of a connection we do not know: counted */
 			__sync_fetch_and_add(&k->tls_unattributed, 1);
 		return 0;
 	}
 	c->flags |= WIRE_F_TLS;
-	x.conn_id = c->id;
-	x.tgid = tgid;
-	x.fd = key.fd;
-	x.flags = c->flags;
-	x.first = 1;
-	x.len = n > (__u64)WIRE_MAX_CHUNKS * WIRE_CHUNK ?
-		WIRE_MAX_CHUNKS * WIRE_CHUNK : (__u32)n;
-	x.seq0 = c->seq;
-	c->seq += emit_span(&x);
+	emit_moved(c, kind, buf, 0, n);
 	return 0;
 }
 

@@ -1,24 +1,50 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * write_loop: N one-byte write()s to /dev/null, timed; the process is not a
- * target, so with the agent's wire capture attached it pays only the
- * syscall tracepoints' check. Prints "ns_per_write <wall> cpu_ns_per_write
- * <cpu>": the CPU time (CLOCK_PROCESS_CPUTIME_ID, user + system) is what
- * the tracepoints add; wall time also counts waiting for a shared CPU.
+ * write_loop: N one-byte writes, timed, by a process that is not a target:
+ * with the agent's wire capture attached it pays only what the tracepoints
+ * cost everyone else. Prints "ns_per_write <wall> cpu_ns_per_write <cpu>":
+ * the CPU time (CLOCK_PROCESS_CPUTIME_ID, user + system) is what the
+ * tracepoints add; wall time also counts waiting for a shared CPU.
  *
- *   write_loop [N]   (default 1000000)
+ *   write_loop [N] [--udp]   (default 1000000 write()s to /dev/null;
+ *                             --udp: to a connected UDP socket on
+ *                             127.0.0.1 that nobody reads, so that socket
+ *                             tracepoints fire on every call)
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+/* A UDP socket connected to a bound one on loopback: a datagram past the
+ * receiver's buffer is dropped by the kernel, the write still succeeds. */
+static int udp_pair(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (rx < 0 || tx < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(rx, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(rx, (struct sockaddr *)&a, &len) ||
+	    connect(tx, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	return tx;
+}
+
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? atol(argv[1]) : 1000000, i;
+	long n = argc > 1 && argv[1][0] != '-' ? atol(argv[1]) : 1000000, i;
+	int udp = argc > 1 && !strcmp(argv[argc - 1], "--udp");
 	struct timespec a, b, ca, cb;
-	int fd = open("/dev/null", O_WRONLY);
+	int fd = udp ? udp_pair() : open("/dev/null", O_WRONLY);
 	char c = 'x';
 
 	if (fd < 0 || n <= 0)

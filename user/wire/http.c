@@ -389,7 +389,7 @@ static struct conn *conn_new(struct st_http *h, const struct wire_event *ev)
 	c->tls = ev->flags & WIRE_F_TLS;
 	parsers_reset(c);
 	/* seen first mid-stream: pick it up at the next request line */
-	c->state = ev->kind == WIRE_CONN_OPEN ? C_SYNC : C_RESYNC;
+	c->state = ev->kind == WIRE_CONN_OPEN && !c->preexisting ? C_SYNC : C_RESYNC;
 	*pp = c;
 	h->nconns++;
 	return c;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Wire capture: load, attach, watch processes and ports, read the ring. */
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,6 @@ struct st_wire {
 	uint16_t ports[WIRE_MAX_PORTS];
 	size_t nports;
 	bool any_port;
-	uint64_t next_pre_id;	/* ids of connections entered from /proc */
 	int ncpus;
 	struct tls_proc tls[MAX_TLS_PROCS];
 	size_t ntls;
@@ -65,7 +65,6 @@ int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
 	*out = NULL;
 	if (!w)
 		return st_errf(err, errlen, "wire: out of memory");
-	w->next_pre_id = 1ull << 63;
 	w->ncpus = libbpf_num_possible_cpus();
 	w->skel = wire_bpf__open();
 	if (!w->skel) {
@@ -80,7 +79,7 @@ int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
 		e = wire_bpf__attach(w->skel);
 	if (e) {
 		st_wire_close(w);
-		return st_errf(err, errlen, "wire: cannot load/attach the syscall tracepoints: %s",
+		return st_errf(err, errlen, "wire: cannot load/attach the socket tracepoints: %s",
 			    strerror(-e));
 	}
 	for (i = 0; i < o->nports && i < WIRE_MAX_PORTS; i++) {
@@ -158,75 +157,21 @@ static bool in_list(const unsigned long *v, size_t n, unsigned long x)
 	return false;
 }
 
-/* x86-64 numbers of the reads a blocked thread may be in. */
-#define NR_READ		0
-#define NR_READV	19
-#define NR_RECVFROM	45
-
-static bool fd_in(const int *fds, size_t n, long fd)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (fds[i] == fd)
-			return true;
-	return false;
-}
-
 /*
- * A thread already blocked in a read of such a connection entered it
- * before we watched: its exit would find no buffer. Enter the buffer from
- * /proc/PID/task/TID/syscall ("nr fd buf len ..."), so that read's bytes
- * are captured too. A thread that returns between the two reads here
- * loses that one read (its bytes are skipped by the resync).
+ * The sockets tgid has open on a watched port, ESTABLISHED, enter
+ * wire_pre_inos (inode -> tgid): the kernel flags such a connection
+ * WIRE_F_PREEXISTING at its first byte, so the reassembler picks it up at
+ * its next request line and says so. A thread blocked in a read of one
+ * needs nothing more: the buffer is read from the syscall's registers
+ * when the bytes arrive.
  */
-static void enter_blocked_reads(struct st_wire *w, uint32_t tgid, const int *fds, size_t nfds)
-{
-	char path[300], line[256];
-	unsigned long long a[4];
-	struct dirent *de;
-	long nr;
-	FILE *f;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%u/task", tgid);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		struct wire_pending p = { .kind = WIRE_DATA_IN };
-		uint32_t tid = (uint32_t)atoi(de->d_name);
-
-		if (!tid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", tgid, tid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (!fgets(line, sizeof(line), f) ||
-		    sscanf(line, "%ld %llx %llx %llx", &nr, &a[0], &a[1], &a[2]) != 4) {
-			fclose(f);
-			continue;
-		}
-		fclose(f);
-		if ((nr != NR_READ && nr != NR_RECVFROM && nr != NR_READV) ||
-		    !fd_in(fds, nfds, (long)a[0]))
-			continue;
-		p.fd = (int32_t)a[0];
-		p.buf = a[1];
-		p.iovcnt = nr == NR_READV ? (a[2] ? (uint32_t)a[2] : 0xffffffff) : 0;
-		p.nr = (uint32_t)nr;
-		bpf_map_update_elem(bpf_map__fd(w->skel->maps.pending), &tid, &p, BPF_ANY);
-	}
-	if (d)
-		closedir(d);
-}
-
 static void enter_preexisting(struct st_wire *w, uint32_t tgid)
 {
 	unsigned long *inodes = calloc(MAX_SOCKS, sizeof(*inodes)), inode;
-	int fds[256];
-	size_t nfds = 0;
+	int map = bpf_map__fd(w->skel->maps.wire_pre_inos);
 	char path[300], link[64];
 	struct dirent *de;
+	uint64_t key;
 	size_t n;
 	ssize_t l;
 	DIR *d;
@@ -237,9 +182,6 @@ static void enter_preexisting(struct st_wire *w, uint32_t tgid)
 	snprintf(path, sizeof(path), "/proc/%u/fd", tgid);
 	d = n ? opendir(path) : NULL;
 	while (d && (de = readdir(d))) {
-		struct wire_conn_key key = { .tgid = tgid, .fd = atoi(de->d_name) };
-		struct wire_conn c = { .flags = WIRE_F_PREEXISTING };
-
 		snprintf(path, sizeof(path), "/proc/%u/fd/%s", tgid, de->d_name);
 		l = readlink(path, link, sizeof(link) - 1);
 		if (l <= 0)
@@ -247,17 +189,12 @@ static void enter_preexisting(struct st_wire *w, uint32_t tgid)
 		link[l] = '\0';
 		if (sscanf(link, "socket:[%lu]", &inode) != 1 || !in_list(inodes, n, inode))
 			continue;
-		c.id = w->next_pre_id++;
-		c.seq = 0;
-		if (!bpf_map_update_elem(bpf_map__fd(w->skel->maps.conns), &key, &c, BPF_NOEXIST) &&
-		    nfds < sizeof(fds) / sizeof(fds[0]))
-			fds[nfds++] = key.fd;
+		key = inode;
+		bpf_map_update_elem(map, &key, &tgid, BPF_NOEXIST);
 	}
 	if (d)
 		closedir(d);
 	free(inodes);
-	if (nfds)
-		enter_blocked_reads(w, tgid, fds, nfds);
 }
 
 /* ---- TLS: the libssl the process maps ---------------------------------- */
@@ -373,12 +310,28 @@ int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
 	return track_tls(w, tgid, err, errlen) < 0 ? -1 : 0;
 }
 
+/* Delete the entries of map whose value holds tgid (a __u32) at offset off. */
+static void delete_by_tgid(int map, uint32_t tgid, void *value, size_t off)
+{
+	uint32_t v;
+	uint64_t key, next;
+	bool more = !bpf_map_get_next_key(map, NULL, &next);
+
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(map, &key, &next);
+		if (bpf_map_lookup_elem(map, &key, value))
+			continue;
+		memcpy(&v, (const char *)value + off, sizeof(v));
+		if (v == tgid)
+			bpf_map_delete_elem(map, &key);
+	}
+}
+
 void st_wire_untrack(struct st_wire *w, uint32_t tgid)
 {
-	struct wire_conn_key key, next;
-	int fd = bpf_map__fd(w->skel->maps.conns);
-	bool more;
-
+	struct wire_conn c;
+	uint32_t pre;
 	size_t i;
 
 	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid);
@@ -390,14 +343,10 @@ void st_wire_untrack(struct st_wire *w, uint32_t tgid)
 		w->tls[i] = w->tls[--w->ntls];
 		break;
 	}
-	/* the process's connection entries go with it */
-	more = !bpf_map_get_next_key(fd, NULL, &next);
-	while (more) {
-		key = next;
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (key.tgid == tgid)
-			bpf_map_delete_elem(fd, &key);
-	}
+	/* the process's connections and unused preexisting marks go with it */
+	delete_by_tgid(bpf_map__fd(w->skel->maps.conns), tgid, &c,
+		       offsetof(struct wire_conn, tgid));
+	delete_by_tgid(bpf_map__fd(w->skel->maps.wire_pre_inos), tgid, &pre, 0);
 }
 
 int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx)
@@ -431,6 +380,7 @@ int st_wire_counters(struct st_wire *w, struct wire_counters *sum)
 		sum->sendfile_bytes += per[i].sendfile_bytes;
 		sum->hole_bytes += per[i].hole_bytes;
 		sum->tls_unattributed += per[i].tls_unattributed;
+		sum->unattributed_bytes += per[i].unattributed_bytes;
 	}
 	free(per);
 	return 0;

@@ -2,10 +2,11 @@
 /*
  * Wire capture: the layout shared by bpf/wire.bpf.c and user/wire/wire.c.
  *
- * Syscall tracepoints of the tracked processes (tgids in wire_tgids) on the
- * sockets they accepted on a watched port (conns) become ring events: one
- * CONN_OPEN per accepted connection, DATA chunks of what read/write-family
- * syscalls moved (at most WIRE_CHUNK bytes each, in order), CLOSE. Each
+ * The socket I/O of the tracked processes (tgids in wire_tgids) on TCP
+ * connections on a watched local port (conns) becomes ring events: one
+ * CONN_OPEN when a connection first moves bytes, DATA chunks of what each
+ * read/write-family call moved (at most WIRE_CHUNK bytes each, in order),
+ * CLOSE when the server closes it or it is reset. Each
  * event of a connection carries its per-connection number (seq), so a
  * chunk the ring could not take is a visible gap, never a silent one.
  */
@@ -27,24 +28,27 @@
 #define WIRE_COMM_LEN		16
 
 enum wire_kind {
-	WIRE_CONN_OPEN = 1,	/* accept(4) returned a socket on a watched port */
+	WIRE_CONN_OPEN = 1,	/* first bytes on a TCP socket on a watched port */
 	WIRE_DATA_IN,		/* bytes the process read from the socket */
 	WIRE_DATA_OUT,		/* bytes it wrote */
-	WIRE_CLOSE,		/* close(fd) of a tracked connection */
-	WIRE_SENDFILE,		/* sendfile() to the socket: length only */
-	WIRE_HOLE_IN,		/* bytes moved but not captured (past WIRE_MAX_CHUNKS) */
+	WIRE_CLOSE,		/* closed by the server (FIN) or reset */
+	WIRE_SENDFILE,		/* sendfile()/splice() to the socket: length only */
+	WIRE_HOLE_IN,		/* bytes moved but not captured: past WIRE_MAX_CHUNKS,
+				 * or by a call whose buffer is not known (recvmmsg,
+				 * io_uring) */
 	WIRE_HOLE_OUT,
 };
 
 /* Event flags. */
 #define WIRE_F_PREEXISTING	(1u << 0)	/* connection open before the agent */
 #define WIRE_F_TLS		(1u << 1)	/* plaintext from SSL_read/SSL_write */
+#define WIRE_F_CLOSED		(1u << 2)	/* in conns: CLOSE sent, bytes ignored */
 
 struct wire_event {
 	__u32 kind;		/* enum wire_kind */
 	__u32 tgid;
-	__u32 tid;
-	__s32 fd;
+	__u32 tid;		/* CLOSE: 0 or whatever ran (a reset comes in softirq) */
+	__s32 fd;		/* the fd of the call that opened the connection */
 	__u64 conn_id;		/* unique per connection for this boot */
 	__u64 seq;		/* per-connection event number, from 0 */
 	__u64 ts;		/* CLOCK_TAI ns */
@@ -59,36 +63,22 @@ struct wire_event {
 	/* DATA: len bytes follow */
 };
 
-struct wire_conn_key {
-	__u32 tgid;
-	__s32 fd;
-};
-
+/* conns: by struct sock address. */
 struct wire_conn {
 	__u64 id;
 	__u64 seq;		/* next event number */
 	__u32 flags;
-	__u16 lport;
-	__u16 pad;
-};
-
-/*
- * A read/write-family syscall between its enter and its exit, by thread.
- * The agent also enters these for threads it finds blocked in a read on a
- * connection that was open before the process was tracked (from
- * /proc/PID/task/TID/syscall), so that read's bytes are not missed.
- */
-struct wire_pending {
+	__u32 tgid;
 	__s32 fd;
-	__u32 kind;		/* WIRE_DATA_IN, WIRE_DATA_OUT or WIRE_SENDFILE */
-	__u64 buf;		/* buffer, or the iovec array */
-	__u32 iovcnt;		/* 0: buf is a plain buffer; 0xffffffff: empty vector */
-	__u32 nr;		/* syscall number: the exit must be of the same call */
+	__u32 portpair;		/* local and remote port: the same socket? */
+	__u16 lport;
+	__u16 family;
+	__u32 pad;
 };
 
 /* Counters per CPU (userspace sums them). Never reset. */
 struct wire_counters {
-	__u64 syscalls;		/* tracked-socket syscalls seen */
+	__u64 syscalls;		/* calls that moved bytes on a tracked connection */
 	__u64 events;		/* events written */
 	__u64 rb_full;		/* events the ring could not take */
 	__u64 bytes_lost;	/* data bytes in those */
@@ -96,7 +86,8 @@ struct wire_counters {
 	__u64 conns_full;	/* accepted connections the table could not hold */
 	__u64 sendfile_bytes;
 	__u64 hole_bytes;	/* moved past WIRE_MAX_CHUNKS per syscall */
-	__u64 tls_unattributed;	/* SSL_read/SSL_write plaintext without a known fd */
+	__u64 tls_unattributed;	/* SSL_read/SSL_write plaintext without a known socket */
+	__u64 unattributed_bytes; /* moved by calls whose buffer is not known */
 };
 
 #endif /* SEALTRACE_WIRE_ABI_H */
