@@ -440,6 +440,7 @@ model = open(model_path, "rb")
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True     # one request at a time: no 40 ms delayed-ACK stalls
 
     def log_message(self, *a):
         pass
