@@ -387,10 +387,23 @@ struct syscall_args {
 	__u64 a1, a2;
 };
 
+#define PF_IO_WORKER	0x00000010
+#define PF_KTHREAD	0x00200000
+
 static __always_inline void current_syscall(struct syscall_args *a)
 {
+	struct task_struct *t = bpf_get_current_task_btf();
 	/* libbpf 1.1 declares the helper as returning long */
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+
+	if (t->flags & (PF_IO_WORKER | PF_KTHREAD)) {
+		/* an io_uring worker: its registers are not a syscall's */
+		a->nr = -1;
+		a->fd = -1;
+		a->a1 = 0;
+		a->a2 = 0;
+		return;
+	}
 
 	a->nr = BPF_CORE_READ(regs, orig_ax);
 	a->fd = (__s32)BPF_CORE_READ(regs, di);
