@@ -405,10 +405,10 @@ static __always_inline void current_syscall(struct syscall_args *a)
 		return;
 	}
 
-	a->nr = BPF_CORE_READ(regs, orig_ax);
-	a->fd = (__s32)BPF_CORE_READ(regs, di);
-	a->a1 = BPF_CORE_READ(regs, si);
-	a->a2 = BPF_CORE_READ(regs, dx);
+	a->nr = regs->orig_ax;
+	a->fd = (__s32)regs->di;
+	a->a1 = regs->si;
+	a->a2 = regs->dx;
 }
 
 /* Where the syscall's bytes are: a buffer (iovcnt 0) or an iovec array. */
