@@ -18,9 +18,10 @@
  * conns per call, and the copy.
  *
  * Data is copied straight from the process's buffer into ring space
- * reserved per chunk (WIRE_SMALL or WIRE_CHUNK bytes): syscall tracepoints
- * may be preempted, so a per-CPU scratch buffer (as capture.bpf.c uses
- * under uprobes) could be reused under a running program.
+ * reserved per chunk (the smallest of 512 B, 1, 2 or 4 KiB that holds it):
+ * programs on these tracepoints may be preempted, so a per-CPU scratch
+ * buffer (as capture.bpf.c uses under uprobes) could be reused under a
+ * running program.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -328,8 +329,13 @@ static long emit_chunk(__u64 i, struct span *x)
 	if (n > WIRE_CHUNK)
 		n = WIRE_CHUNK;
 	src = x->buf + off;
+	/* size classes: the reservation, not the bytes, is what fills the ring */
 	if (n <= WIRE_SMALL)
 		e = bpf_ringbuf_reserve(&wire_events, sizeof(*e) + WIRE_SMALL, 0);
+	else if (n <= 2 * WIRE_SMALL)
+		e = bpf_ringbuf_reserve(&wire_events, sizeof(*e) + 2 * WIRE_SMALL, 0);
+	else if (n <= 4 * WIRE_SMALL)
+		e = bpf_ringbuf_reserve(&wire_events, sizeof(*e) + 4 * WIRE_SMALL, 0);
 	else
 		e = bpf_ringbuf_reserve(&wire_events, sizeof(*e) + WIRE_CHUNK, 0);
 	if (!e) {

@@ -271,6 +271,13 @@ int agent_wire_open(struct agent *a)
 	}
 	if (st_wire_open(&a->wire, &o, a->err, sizeof(a->err)))
 		return -1;
+	/*
+	 * The loop waits on the capture ring; a wire ring past its wakeup
+	 * mark must end that wait too, or its forced wakeups (an interrupt
+	 * each, in the server's syscall) repeat until the next timeout.
+	 */
+	if (st_capture_wake_on(a->capture, st_wire_fd(a->wire), a->err, sizeof(a->err)))
+		return -1;
 	a->http = st_http_new(max_body, &ops);
 	if (!a->http) {
 		snprintf(a->err, sizeof(a->err), "wire: out of memory");

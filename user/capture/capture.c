@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
+#include "sealtrace/base/errf.h"
 #include "sealtrace/capture/capture.h"
 #include "capture.skel.h"
 
@@ -686,6 +687,16 @@ int st_capture_heartbeat(struct st_capture_ctx *c, uint64_t tai_ns)
 int st_capture_fd(const struct st_capture_ctx *c)
 {
 	return c->epoll_fd;
+}
+
+int st_capture_wake_on(struct st_capture_ctx *c, int fd, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+		return st_errf(err, errlen, "capture: waiting on fd %d too: %s", fd,
+			       strerror(errno));
+	return 0;
 }
 
 void st_capture_close(struct st_capture_ctx *c)

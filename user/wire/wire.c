@@ -349,6 +349,11 @@ void st_wire_untrack(struct st_wire *w, uint32_t tgid)
 	delete_by_tgid(bpf_map__fd(w->skel->maps.wire_pre_inos), tgid, &pre, 0);
 }
 
+int st_wire_fd(const struct st_wire *w)
+{
+	return ring_buffer__epoll_fd(w->rb);
+}
+
 int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx)
 {
 	w->fn = fn;

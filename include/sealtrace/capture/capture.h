@@ -123,6 +123,12 @@ int st_capture_heartbeat(struct st_capture_ctx *c, uint64_t tai_ns);
 /* Epoll fd readable when the ring has data (for waiting on several rings). */
 int st_capture_fd(const struct st_capture_ctx *c);
 
+/*
+ * Let fd's readability end st_capture_poll's wait too (another ring the
+ * agent drains in the same round, e.g. the wire capture's); 0 or -1.
+ */
+int st_capture_wake_on(struct st_capture_ctx *c, int fd, char *err, size_t errlen);
+
 /* Close: pinned maps and links stay for the successor. */
 void st_capture_close(struct st_capture_ctx *c);
 

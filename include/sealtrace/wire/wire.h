@@ -37,6 +37,8 @@ int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
 int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
 		  size_t errlen);
 void st_wire_untrack(struct st_wire *w, uint32_t tgid);
+/* Epoll fd readable when the wire ring has data past its wakeup mark. */
+int st_wire_fd(const struct st_wire *w);
 /* Hand every event waiting in the ring to fn; events handled, or -1. */
 int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx);
 /* The per-CPU counters, summed. */
