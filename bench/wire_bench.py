@@ -13,9 +13,13 @@
    the floor of the empty socket programs.
 3. A real server (tests/e2e/servers/scoring_http.py, Python http.server)
    answering 1 KiB POST bodies over keep-alive: requests/s and p50/p99
-   latency seen by the client, without and with capture, the two measured
-   back to back in each run; the p50 added is the median of the per-run
-   (paired) differences.
+   latency seen by the client (both on CPU 1; the agent on CPU 0):
+   without sealtrace; with a CPU-bound process (sha256sum) on CPU 0 and no
+   BPF (what any busy neighbour costs the server on this machine); with
+   capture while the agent is stopped (SIGSTOP: the kernel side alone, the
+   ring holds the events until it resumes); with capture and the agent
+   working. The p50 added is the median of the per-run (paired)
+   differences.
 
 Every run alternates all variants, so drift in the machine's load falls
 on all of them alike; figures are median [min-max] over the runs.
@@ -194,21 +198,49 @@ def main():
            "requests": args.requests, "pinned": bool(APP_CPUS),
            "load_start": os.getloadavg()[0], "samples": []}
     try:
-        for _ in range(args.runs):
+        client(port, args.requests // 4, srv_pid=srv.pid)     # warm the server up
+        for run in range(args.runs):
             r = {}
-            r["devnull_without"] = write_loop(args.writes)[1]
-            r["devnull_socket_floor"] = floor_write_loop(args.writes, SOCKET_FLOOR)[1]
-            r["devnull_syscall_floor"] = floor_write_loop(args.writes, SYSCALL_FLOOR)[1]
-            r["udp_without"] = write_loop(args.udp_writes, True)[1]
-            r["udp_socket_floor"] = floor_write_loop(args.udp_writes, SOCKET_FLOOR, True)[1]
-            r["server_without"] = client(port, args.requests, srv_pid=srv.pid)
-            agent = Agent(srv.pid, port)
-            try:
-                r["devnull_with_agent"] = write_loop(args.writes)[1]
-                r["udp_with_agent"] = write_loop(args.udp_writes, True)[1]
-                r["server_with_capture"] = client(port, args.requests, srv_pid=srv.pid)
-            finally:
-                agent.stop()
+
+            def without():
+                r["devnull_without"] = write_loop(args.writes)[1]
+                r["devnull_socket_floor"] = floor_write_loop(args.writes, SOCKET_FLOOR)[1]
+                r["devnull_syscall_floor"] = floor_write_loop(args.writes, SYSCALL_FLOOR)[1]
+                r["udp_without"] = write_loop(args.udp_writes, True)[1]
+                r["udp_socket_floor"] = floor_write_loop(args.udp_writes, SOCKET_FLOOR, True)[1]
+                r["server_without"] = client(port, args.requests, srv_pid=srv.pid)
+
+            def neighbour():
+                # no BPF at all, a CPU-bound process on the agent's CPU: what
+                # any busy neighbour costs the server on this machine
+                burner = subprocess.Popen(pinned(["sha256sum", "/dev/zero"], AGENT_CPUS),
+                                          stdout=subprocess.DEVNULL)
+                try:
+                    time.sleep(0.2)
+                    r["server_busy_neighbour"] = client(port, args.requests, srv_pid=srv.pid)
+                finally:
+                    burner.kill()
+                    burner.wait()
+
+            def with_agent():
+                agent = Agent(srv.pid, port)
+                try:
+                    r["devnull_with_agent"] = write_loop(args.writes)[1]
+                    r["udp_with_agent"] = write_loop(args.udp_writes, True)[1]
+                    r["server_with_capture"] = client(port, args.requests, srv_pid=srv.pid)
+                    # the kernel side alone: the agent stopped while the
+                    # requests run (the ring holds them), then it drains
+                    agent.proc.send_signal(signal.SIGSTOP)
+                    try:
+                        r["server_capture_agent_paused"] = client(port, args.requests,
+                                                                  srv_pid=srv.pid)
+                    finally:
+                        agent.proc.send_signal(signal.SIGCONT)
+                finally:
+                    agent.stop()
+            steps = [without, neighbour, with_agent]
+            for i in range(len(steps)):     # rotate: no variant always first
+                steps[(run + i) % len(steps)]()
             res["samples"].append(r)
     finally:
         srv.kill()
@@ -224,14 +256,17 @@ def main():
         "socket_tracepoint_floor": summary([r["udp_socket_floor"] - r["udp_without"] for r in S]),
         "cpu_ns_without": summary([r["udp_without"] for r in S])}
     srv_res = {}
-    for name in ("server_without", "server_with_capture"):
+    variants = ("server_without", "server_busy_neighbour", "server_capture_agent_paused",
+                "server_with_capture")
+    for name in variants:
         srv_res[name] = {k: summary([r[name][k] for r in S])
                          for k in ("req_per_s", "p50_us", "p99_us", "server_cpu_us_per_req")}
-    srv_res["p50_added_pct"] = summary([100 * (r["server_with_capture"]["p50_us"] -
-                                               r["server_without"]["p50_us"]) /
-                                        r["server_without"]["p50_us"] for r in S])
-    srv_res["req_per_s_ratio"] = summary([r["server_with_capture"]["req_per_s"] /
-                                          r["server_without"]["req_per_s"] for r in S])
+    for name in variants[1:]:
+        srv_res[name]["p50_added_pct"] = summary([100 * (r[name]["p50_us"] -
+                                                         r["server_without"]["p50_us"]) /
+                                                  r["server_without"]["p50_us"] for r in S])
+        srv_res[name]["req_per_s_ratio"] = summary([r[name]["req_per_s"] /
+                                                    r["server_without"]["req_per_s"] for r in S])
     res["server_1k"] = srv_res
     res["load_end"] = os.getloadavg()[0]
     d, u = res["non_target_devnull_write_ns_added"], res["non_target_udp_send_ns_added"]
@@ -244,14 +279,20 @@ def main():
         u["cpu_ns_without"]["median"], args.runs, args.udp_writes))
     print("wire:   sealtrace agent                                     %s" % fmt(u["agent"], " ns"))
     print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(u["socket_tracepoint_floor"], " ns"))
-    for name in ("server_without", "server_with_capture"):
+    print("wire: server 1 KiB POST over keep-alive (server and client on CPU %s, agent on %s):" % (
+        APP_CPUS or "any", AGENT_CPUS or "any"))
+    labels = {"server_without": "without sealtrace",
+              "server_busy_neighbour": "busy neighbour, no BPF",
+              "server_capture_agent_paused": "capture, agent paused",
+              "server_with_capture": "capture, agent working"}
+    for name in variants:
         r = srv_res[name]
-        print("wire: server 1 KiB %-20s %8.0f req/s  p50 %7.1f us  p99 %7.1f us  "
-              "server CPU %6.1f us/req" % (name[7:], r["req_per_s"]["median"], r["p50_us"]["median"],
-                                          r["p99_us"]["median"], r["server_cpu_us_per_req"]["median"]))
-    print("wire: p50 added by capture (paired per run): %s; req/s with/without %.3f [%.3f..%.3f]" % (
-        fmt(srv_res["p50_added_pct"], " %", 2), srv_res["req_per_s_ratio"]["median"],
-        srv_res["req_per_s_ratio"]["min"], srv_res["req_per_s_ratio"]["max"]))
+        extra = ""
+        if "p50_added_pct" in r:
+            extra = "  p50 %s (paired)" % fmt(r["p50_added_pct"], " %", 2)
+        print("wire:   %-24s %6.0f req/s  p50 %6.1f us  p99 %6.1f us  server CPU %6.1f us/req%s" % (
+            labels[name], r["req_per_s"]["median"], r["p50_us"]["median"], r["p99_us"]["median"],
+            r["server_cpu_us_per_req"]["median"], extra))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

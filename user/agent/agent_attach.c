@@ -419,6 +419,8 @@ void agent_wait_rings(struct agent *a, int timeout_ms)
 		{ .fd = st_capture_fd(a->capture), .events = POLLIN },
 	};
 
+	timeout_ms = agent_wire_wait_ms(a, timeout_ms);
+
 	if (st_capture_ringbuf_used(a->capture) == 0)
 		poll(fds, 2, timeout_ms);
 	else

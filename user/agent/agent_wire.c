@@ -318,6 +318,19 @@ void agent_wire_process(void *ctx, int pid, size_t target, bool alive)
 	}
 }
 
+/*
+ * How long the loop may wait: the wire ring is drained every
+ * ST_WIRE_POLL_MS, so that its programs never have to wake the agent (a
+ * wakeup is an interrupt raised inside the server's own syscall); the
+ * kernel forces one only past half the ring, as a safety net.
+ */
+int agent_wire_wait_ms(const struct agent *a, int timeout_ms)
+{
+	if (a->wire && timeout_ms > ST_WIRE_POLL_MS)
+		return ST_WIRE_POLL_MS;
+	return timeout_ms;
+}
+
 int agent_wire_poll(struct agent *a)
 {
 	int n;

@@ -227,7 +227,8 @@ static int loop(struct agent *a, uint64_t duration_ns)
 	while (!stop_requested) {
 		if (a->tracker)
 			agent_wait_rings(a, 100);
-		if (agent_consume_round(a, a->tracker ? 0 : 100) < 0 && errno != EINTR)
+		if (agent_consume_round(a, a->tracker ? 0 : agent_wire_wait_ms(a, 100)) < 0 &&
+		    errno != EINTR)
 			break;
 		st_oversight_serve(a->oversight_fd, agent_on_oversight, a);
 		if (a->tracker)

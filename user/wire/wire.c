@@ -73,7 +73,8 @@ int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
 	}
 	bpf_map__set_max_entries(w->skel->maps.wire_events,
 				 (__u32)(o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING));
-	w->skel->rodata->wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING) / 8;
+	/* the agent drains the ring on a timer; a wakeup only as a safety net */
+	w->skel->rodata->wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : DEF_RING) / 2;
 	e = wire_bpf__load(w->skel);
 	if (!e)
 		e = wire_bpf__attach(w->skel);

@@ -138,7 +138,9 @@ void agent_wait_rings(struct agent *a, int timeout_ms);
 void agent_watch_targets(struct agent *a);
 
 /* agent_wire.c: HTTP targets */
+#define ST_WIRE_POLL_MS	10	/* the wire ring is drained at least this often */
 int agent_wire_open(struct agent *a);
+int agent_wire_wait_ms(const struct agent *a, int timeout_ms);
 void agent_wire_process(void *ctx, int pid, size_t target, bool alive);
 int agent_wire_poll(struct agent *a);
 void agent_wire_account(struct agent *a, uint64_t now);
