@@ -160,7 +160,10 @@ static __always_inline __u64 flags_for_output(void)
 	return avail > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* Every field of e but the peer's; tid and comm are the current task's. */
+/*
+ * Every field of e but the peer's and comm (the current task's, on OPEN
+ * only: userspace keeps it per connection); tid is the current task's.
+ */
 static __always_inline void fill(struct wire_event *e, __u32 kind, __u32 tgid,
 				 __s32 fd, __u64 conn_id, __u64 seq, __u32 len,
 				 __u32 flags)
@@ -181,7 +184,7 @@ static __always_inline void fill(struct wire_event *e, __u32 kind, __u32 tgid,
 	e->rport = 0;
 	e->pad = 0;
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
 }
 
 /*
@@ -202,6 +205,8 @@ static __always_inline bool emit_meta(__u32 kind, const struct wire_conn *c,
 		return false;
 	}
 	fill(e, kind, c->tgid, c->fd, c->id, seq, len, c->flags);
+	if (kind == WIRE_CONN_OPEN)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (sk) {
 		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -367,7 +372,10 @@ static __always_inline __u32 emit_span(struct span *x)
 
 	if (chunks > WIRE_MAX_CHUNKS)
 		chunks = WIRE_MAX_CHUNKS;
-	bpf_loop(chunks, emit_chunk, x, 0);
+	if (chunks == 1)	/* the usual case: no loop to set up */
+		emit_chunk(0, x);
+	else
+		bpf_loop(chunks, emit_chunk, x, 0);
 	return chunks;
 }
 

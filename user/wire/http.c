@@ -35,6 +35,7 @@ struct conn {
 	bool resync_mark;	/* the next exchange is the first after a resync */
 	bool noted;		/* unsupported/unparseable reported */
 	bool preexisting, tls, have_peer;
+	char comm[WIRE_COMM_LEN];	/* of the thread that opened it (CONN_OPEN) */
 	uint16_t lport, rport, family;
 	uint8_t raddr[16];
 	uint64_t skipped;	/* bytes not parsed (resync, broken) */
@@ -178,7 +179,7 @@ static int req_begin(http_parser *p)
 	x->ex.conn_id = c->id;
 	x->ex.tgid = c->tgid;
 	x->ex.tid = c->ev->tid;
-	memcpy(x->ex.comm, c->ev->comm, WIRE_COMM_LEN);
+	memcpy(x->ex.comm, c->comm, WIRE_COMM_LEN);
 	x->ex.lport = c->lport;
 	x->ex.rport = c->rport;
 	x->ex.family = c->family;
@@ -536,6 +537,7 @@ void st_http_event(struct st_http *h, const struct wire_event *ev, const uint8_t
 		c->tls = true;	/* the plaintext of SSL_read/SSL_write */
 	switch (ev->kind) {
 	case WIRE_CONN_OPEN:
+		memcpy(c->comm, ev->comm, sizeof(c->comm));
 		c->family = ev->family;
 		c->rport = ev->rport;
 		memcpy(c->raddr, ev->raddr, sizeof(c->raddr));

@@ -59,7 +59,7 @@ struct wire_event {
 	__u16 rport;		/* host order */
 	__u16 pad;
 	__u8 raddr[16];		/* IPv4 in the first 4 bytes */
-	char comm[WIRE_COMM_LEN];
+	char comm[WIRE_COMM_LEN];	/* CONN_OPEN only; zeros in the others */
 	/* DATA: len bytes follow */
 };
 
