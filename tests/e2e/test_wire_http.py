@@ -17,8 +17,10 @@ import tempfile
 import subprocess
 import threading
 import time
+import urllib.request
 
-from harness import ROOT, Agent, eq, wait_for
+import promparse
+from harness import ROOT, SEALTRACE, Agent, eq, wait_for
 
 SERVERS = os.path.join(ROOT, "tests", "e2e", "servers")
 
@@ -57,7 +59,8 @@ def node_server():
     return Server(["node", os.path.join(SERVERS, "scoring_node.js"), str(free_port())])
 
 
-def agent_for(name, srv, extra_http="", paths='["/score", "/stream", "/echo", "/big", "/reset"]'):
+def agent_for(name, srv, extra_http="", paths='["/score", "/stream", "/echo", "/big", "/reset"]',
+              extra=""):
     targets = ("  - name: scorer\n    exe: %s\n    pid: %d\n    http:\n"
                "      ports: [%d]\n      paths: %s\n      max_body: 65536\n"
                "      decision:\n"
@@ -65,7 +68,7 @@ def agent_for(name, srv, extra_http="", paths='["/score", "/stream", "/echo", "/
                "                model_version: \"response:/model\"}\n"
                "        pseudonymise: {applicant_id: \"request:/applicant_id\"}\n%s") % (
                    srv.exe, srv.pid, srv.port, paths, extra_http)
-    return Agent(name, targets)
+    return Agent(name, targets, extra=extra)
 
 
 class _KeepOpen:
@@ -183,17 +186,92 @@ def check_records(a, pairs, probe="scorer:http"):
         eq("/health" in json.dumps(r), False, "health check recorded")
 
 
+def status_json(a):
+    """`sealtrace status --json`: (exit status, report)."""
+    r = subprocess.run([SEALTRACE, "status", "--state-dir", a.state, "--json"],
+                       capture_output=True, text=True)
+    return r.returncode, json.loads(r.stdout)
+
+
+def wire_metrics(mport):
+    """The sealtrace_wire_* samples of /metrics: {(name, labels): value}."""
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5).read()
+    expo = promparse.parse(body.decode(), sealtrace=True)
+    return {(n, l): float(v) for n, l, v, _ in expo.samples if n.startswith("sealtrace_wire_")}
+
+
+# status.json's wire keys and the /metrics series that carry them
+WIRE_SERIES = {
+    "calls": ("sealtrace_wire_calls_total", ()),
+    "events": ("sealtrace_wire_events_total", ()),
+    "recorded": ("sealtrace_wire_exchanges_total", (("outcome", "recorded"),)),
+    "incomplete": ("sealtrace_wire_exchanges_total", (("outcome", "incomplete"),)),
+    "excluded": ("sealtrace_wire_exchanges_total", (("outcome", "excluded"),)),
+    "write_failed": ("sealtrace_wire_exchanges_total", (("outcome", "write_failed"),)),
+    "requests_lost": ("sealtrace_wire_requests_lost_total", ()),
+    "events_lost": ("sealtrace_wire_events_lost_total", ()),
+    "bytes_lost": ("sealtrace_wire_bytes_lost_total", ()),
+    "connections_untracked": ("sealtrace_wire_connections_untracked_total", ()),
+    "tls_unattributed": ("sealtrace_wire_tls_unattributed_total", ()),
+    "unattributed_bytes": ("sealtrace_wire_bytes_not_captured_total",
+                           (("reason", "unattributed"),)),
+    "hole_bytes": ("sealtrace_wire_bytes_not_captured_total", (("reason", "hole"),)),
+    "sendfile_bytes": ("sealtrace_wire_bytes_not_captured_total", (("reason", "sendfile"),)),
+    "connections_open": ("sealtrace_wire_connections_open", ()),
+    "ringbuf_size": ("sealtrace_wire_ringbuf_size_bytes", ()),
+    "ringbuf_used": ("sealtrace_wire_ringbuf_used_bytes", ()),
+}
+
+
+def check_wire_status(a, mport, n, excluded):
+    """Once the last connection is closed: status --json and /metrics say
+    exactly n exchanges recorded, `excluded` health checks, nothing lost."""
+    def settled():
+        rc, st = status_json(a)
+        w = st.get("wire") or {}
+        return w.get("recorded") == n and w.get("connections_open") == 0 and \
+            w.get("ringbuf_used") == 0
+    wait_for(settled, timeout=30, what="status: %d exchanges, no connection open" % n)
+    rc, st = status_json(a)
+    eq((rc, st["verdict"], st["probes"]), (0, "complete", []), "status verdict")
+    w = st["wire"]
+    want = {"recorded": n, "incomplete": 0, "excluded": excluded, "write_failed": 0,
+            "requests_lost": 0, "events_lost": 0, "bytes_lost": 0,
+            "connections_untracked": 0, "tls_unattributed": 0, "unattributed_bytes": 0,
+            "hole_bytes": 0, "sendfile_bytes": 0, "connections_open": 0,
+            "ringbuf_size": 16 << 20, "ringbuf_used": 0}
+    eq({k: w[k] for k in want}, want, "status --json wire section")
+    # a DATA event at least per call (one per chunk or iovec), plus an open
+    # and a close per connection (one health check each); how many calls
+    # depends on the server (pipelined requests share reads)
+    eq(w["calls"] > n, True, "kernel calls %d" % w["calls"])
+    eq(w["events"] >= w["calls"] + 2 * excluded, True,
+       "kernel events %d >= calls %d + 2 x %d connections" % (w["events"], w["calls"], excluded))
+    with open(os.path.join(a.state, "agent", "status.json")) as f:
+        eq(json.load(f)["wire"], w, "status.json wire section")
+    got = wire_metrics(mport)
+    eq(len(got), len(WIRE_SERIES), "sealtrace_wire_* series")
+    eq({k: got[WIRE_SERIES[k]] for k in w}, {k: float(v) for k, v in w.items()},
+       "/metrics equal status --json")
+
+
 def load_test(name, server):
     srv = server()
-    a = agent_for(name, srv)
+    mport = free_port()
+    a = agent_for(name, srv, extra='metrics: {listen: "127.0.0.1:%d"}\n' % mport)
     try:
         a.start()
         pairs = run_load(srv.port, PLAN)
         eq(len(pairs), 2000, "requests answered")
         wait_for(lambda: len(a.of_type("inference", "decision")) >= 2000, timeout=120,
                  what="2000 records")
-        time.sleep(0.5)
+        # one health check per connection: 1 + 8 + 64 + 1
+        check_wire_status(a, mport, 2000, sum(c for c, _, _ in PLAN))
         eq(a.stop(), 0, "agent exit")
+        with open(os.path.join(a.state, "agent", "status.json")) as f:
+            last = json.load(f)["wire"]
+        eq((last["recorded"], last["incomplete"], last["events_lost"]), (2000, 0, 0),
+           "the last snapshot's wire section")
         eq(len(a.of_type("loss")), 0, "loss records")
         check_records(a, pairs)
         eq(a.verify().returncode, 0, "verify")
@@ -391,6 +469,14 @@ def test_ring_full_is_counted():
         eq(len(recs) + lost, n, "records + requests counted lost")
         for r in a.of_type("incomplete", "decision"):
             eq(r["details"]["reason"], "capture_gap", "why incomplete")
+        # the last status snapshot says what the log says
+        with open(os.path.join(a.state, "agent", "status.json")) as f:
+            w = json.load(f)["wire"]
+        eq((w["recorded"], w["incomplete"], w["requests_lost"], w["events_lost"],
+            w["bytes_lost"], w["ringbuf_size"]),
+           (len(a.of_type("inference", "decision")), len(a.of_type("incomplete", "decision")),
+            lost, sum(r["details"]["events"] for r in losses),
+            sum(r["details"]["bytes"] for r in losses), 16384), "status.json wire section")
         eq(a.verify().returncode, 0, "verify")
     finally:
         srv.stop()

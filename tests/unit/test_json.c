@@ -176,6 +176,39 @@ static void test_many_keys(void **state)
 	free(s);
 }
 
+/* A struct table with an optional key: read when there, absent is fine. */
+static int read_ab(const char *text, uint64_t *a, uint64_t *b, char *err, size_t errlen)
+{
+	const struct st_jfield f[] = {
+		{ "a", ST_JF_U64, a, 0, NULL },
+		{ "b", ST_JF_U64, b, 0, NULL },
+	};
+	struct st_jcur c;
+	int rc;
+
+	st_jcur_init(&c, text, strlen(text), 4, "t", err, errlen);
+	rc = st_jcur_object_opt(&c, f, 2, 1ull << 1, "ab");
+	st_jcur_free(&c);
+	return rc;
+}
+
+static void test_object_optional_key(void **state)
+{
+	uint64_t a = 0, b = 7;
+	char err[128];
+
+	assert_int_equal(read_ab("{\"a\":1}", &a, &b, err, sizeof(err)), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 7);		/* absent: left as it was */
+	assert_int_equal(read_ab("{\"b\":2,\"a\":3}", &a, &b, err, sizeof(err)), 0);
+	assert_int_equal(a, 3);
+	assert_int_equal(b, 2);
+	assert_int_equal(read_ab("{\"b\":2}", &a, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing key \"a\" in ab"));
+	assert_int_equal(read_ab("{\"a\":1,\"b\":2,\"b\":3}", &a, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "duplicate key \"b\" in ab"));
+}
+
 static const char *const golden =
 	"{\"schema_version\":1,\"event_id\":\"01890a5d-ac96-774b-bcce-b302099a8057\","
 	"\"event_type\":\"inference\",\"timestamp_utc\":\"2023-06-30T12:00:00.000000042Z\","
@@ -330,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_parser),
 		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_object_optional_key),
 		cmocka_unit_test(test_record_golden),
 		cmocka_unit_test(test_record_not_canonical),
 		cmocka_unit_test(test_time),

@@ -153,6 +153,85 @@ static const char known_prom[] =
 	"# TYPE sealtrace_status_updated_timestamp_seconds gauge\n"
 	"sealtrace_status_updated_timestamp_seconds 1700000000.123456789\n";
 
+/* known_snapshot with a wire section: every figure distinct. */
+static struct st_status *wire_snapshot(void)
+{
+	struct st_status *s = known_snapshot();
+	struct st_wire_status *w = &s->wire;
+
+	s->has_wire = true;
+	w->calls = 1001;
+	w->events = 1002;
+	w->recorded = 1003;
+	w->incomplete = 1004;
+	w->excluded = 1005;
+	w->write_failed = 1006;
+	w->requests_lost = 1007;
+	w->events_lost = 1008;
+	w->bytes_lost = 1009;
+	w->connections_untracked = 1010;
+	w->tls_unattributed = 1011;
+	w->unattributed_bytes = 1012;
+	w->hole_bytes = 1013;
+	w->sendfile_bytes = 1014;
+	w->connections_open = 1015;
+	w->ringbuf_size = 16777216;
+	w->ringbuf_used = UINT64_MAX;
+	return s;
+}
+
+static const char wire_json_section[] =
+	"\"wire\":{\"calls\":1001,\"events\":1002,\"recorded\":1003,\"incomplete\":1004,"
+	"\"excluded\":1005,\"write_failed\":1006,\"requests_lost\":1007,\"events_lost\":1008,"
+	"\"bytes_lost\":1009,\"connections_untracked\":1010,\"tls_unattributed\":1011,"
+	"\"unattributed_bytes\":1012,\"hole_bytes\":1013,\"sendfile_bytes\":1014,"
+	"\"connections_open\":1015,\"ringbuf_size\":16777216,"
+	"\"ringbuf_used\":18446744073709551615},";
+
+/* What follows known_prom when the snapshot has the wire section. */
+static const char wire_prom[] =
+	"# HELP sealtrace_wire_calls_total Socket calls that moved bytes on a tracked HTTP connection (kernel).\n"
+	"# TYPE sealtrace_wire_calls_total counter\n"
+	"sealtrace_wire_calls_total 1001\n"
+	"# HELP sealtrace_wire_events_total Events the kernel wrote to the wire ring buffer.\n"
+	"# TYPE sealtrace_wire_events_total counter\n"
+	"sealtrace_wire_events_total 1002\n"
+	"# HELP sealtrace_wire_exchanges_total HTTP exchanges by outcome: recorded (inference record), incomplete (incomplete record), excluded (not an inference: paths, methods), write_failed (no record written).\n"
+	"# TYPE sealtrace_wire_exchanges_total counter\n"
+	"sealtrace_wire_exchanges_total{outcome=\"recorded\"} 1003\n"
+	"sealtrace_wire_exchanges_total{outcome=\"incomplete\"} 1004\n"
+	"sealtrace_wire_exchanges_total{outcome=\"excluded\"} 1005\n"
+	"sealtrace_wire_exchanges_total{outcome=\"write_failed\"} 1006\n"
+	"# HELP sealtrace_wire_requests_lost_total Requests in events the wire ring buffer could not take (in loss records).\n"
+	"# TYPE sealtrace_wire_requests_lost_total counter\n"
+	"sealtrace_wire_requests_lost_total 1007\n"
+	"# HELP sealtrace_wire_events_lost_total Events the wire ring buffer could not take (in loss records).\n"
+	"# TYPE sealtrace_wire_events_lost_total counter\n"
+	"sealtrace_wire_events_lost_total 1008\n"
+	"# HELP sealtrace_wire_bytes_lost_total Data bytes in events the wire ring buffer could not take (in loss records).\n"
+	"# TYPE sealtrace_wire_bytes_lost_total counter\n"
+	"sealtrace_wire_bytes_lost_total 1009\n"
+	"# HELP sealtrace_wire_connections_untracked_total Connections the kernel's connection table could not hold (in loss records).\n"
+	"# TYPE sealtrace_wire_connections_untracked_total counter\n"
+	"sealtrace_wire_connections_untracked_total 1010\n"
+	"# HELP sealtrace_wire_tls_unattributed_total TLS reads and writes whose plaintext had no known connection (in loss records).\n"
+	"# TYPE sealtrace_wire_tls_unattributed_total counter\n"
+	"sealtrace_wire_tls_unattributed_total 1011\n"
+	"# HELP sealtrace_wire_bytes_not_captured_total Bytes moved on tracked connections but not captured, by reason: unattributed (buffer not known: recvmmsg, io_uring), hole (past the per-call limit), sendfile (sendfile/splice: length only).\n"
+	"# TYPE sealtrace_wire_bytes_not_captured_total counter\n"
+	"sealtrace_wire_bytes_not_captured_total{reason=\"unattributed\"} 1012\n"
+	"sealtrace_wire_bytes_not_captured_total{reason=\"hole\"} 1013\n"
+	"sealtrace_wire_bytes_not_captured_total{reason=\"sendfile\"} 1014\n"
+	"# HELP sealtrace_wire_connections_open HTTP connections being reassembled.\n"
+	"# TYPE sealtrace_wire_connections_open gauge\n"
+	"sealtrace_wire_connections_open 1015\n"
+	"# HELP sealtrace_wire_ringbuf_used_bytes Bytes waiting in the wire ring buffer.\n"
+	"# TYPE sealtrace_wire_ringbuf_used_bytes gauge\n"
+	"sealtrace_wire_ringbuf_used_bytes 18446744073709551615\n"
+	"# HELP sealtrace_wire_ringbuf_size_bytes Size of the wire ring buffer.\n"
+	"# TYPE sealtrace_wire_ringbuf_size_bytes gauge\n"
+	"sealtrace_wire_ringbuf_size_bytes 16777216\n";
+
 /* A snapshot with hostile strings in every string field. */
 static struct st_status *odd_snapshot(void)
 {
@@ -498,6 +577,60 @@ static void test_json_unknown_keys_skipped(void **state)
 	free(s);
 }
 
+/* known_json with the wire section where the writer puts it. */
+static char *wire_json(void)
+{
+	const char *at = strstr(known_json, "\"probes\":[");
+	char *out;
+
+	assert_non_null(at);
+	assert_true(asprintf(&out, "%.*s%s%s", (int)(at - known_json), known_json,
+			     wire_json_section, at) > 0);
+	return out;
+}
+
+static void test_json_wire(void **state)
+{
+	struct st_status *s = wire_snapshot(), *back = calloc(1, sizeof(*back));
+	char *want = wire_json(), *j = st_status_to_json(s), *t;
+	char err[256];
+
+	assert_non_null(back);
+	assert_non_null(j);
+	assert_string_equal(j, want);
+	roundtrip(s);
+	/* a file without the section (an agent without wire capture, or older) */
+	assert_int_equal(st_status_from_json(known_json, back, err, sizeof(err)), 0);
+	assert_false(back->has_wire);
+	assert_int_equal(back->wire.recorded, 0);
+	assert_int_equal(back->pid, 4242);
+	/* with it: every figure back in its field */
+	assert_int_equal(st_status_from_json(want, back, err, sizeof(err)), 0);
+	assert_true(back->has_wire);
+	assert_int_equal(back->wire.recorded, 1003);
+	assert_int_equal(back->wire.requests_lost, 1007);
+	assert_int_equal(back->wire.connections_open, 1015);
+	assert_true(back->wire.ringbuf_used == UINT64_MAX);
+	/* a section present is read strictly */
+	t = strdup(want);
+	assert_non_null(t);
+	memcpy(strstr(t, "\"hole_bytes\""), "\"hole_bytez\"", 12);
+	expect_reject(t, "missing key \"hole_bytes\" in wire");
+	free(t);
+	assert_true(asprintf(&t, "{%s%s", wire_json_section, want + 1) > 0);
+	expect_reject(t, "duplicate key \"wire\" in status");
+	free(t);
+	t = strdup(want);
+	assert_non_null(t);
+	memcpy(strstr(t, "\"calls\":1001"), "\"calls\":-001", 12);
+	expect_reject(t, "expected an unsigned integer");
+	free(t);
+	free(j);
+	free(want);
+	free(back);
+	free(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* status.json on disk                                                 */
 /* ------------------------------------------------------------------ */
@@ -759,6 +892,26 @@ static void test_prom_exact(void **state)
 		fail_msg("%s", c->err);
 	assert_int_equal(c->n, 17);
 	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 2 + 2 + 7);
+	free(t);
+	free(s);
+	free(c);
+}
+
+static void test_prom_wire(void **state)
+{
+	struct st_status *s = wire_snapshot();
+	struct prom_check *c = calloc(1, sizeof(*c));
+	char *t = st_status_to_prometheus(s), *want;
+
+	assert_non_null(t);
+	assert_non_null(c);
+	assert_true(asprintf(&want, "%s%s", known_prom, wire_prom) > 0);
+	assert_string_equal(t, want);
+	if (prom_check_text(c, t))
+		fail_msg("%s", c->err);
+	assert_int_equal(c->n, 17 + 12);
+	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 2 + 2 + 7 + 17);
+	free(want);
 	free(t);
 	free(s);
 	free(c);
@@ -1301,6 +1454,81 @@ static void test_status_cmd(void **state)
 	free(s);
 }
 
+/* An http:-only agent: no probes, the wire section decides. */
+static void test_status_cmd_wire(void **state)
+{
+	char dir[] = "/tmp/st_cmdw_XXXXXX";
+	struct st_status *s = live_snapshot();
+	struct st_wire_status *w = &s->wire;
+	struct cmd_out o;
+
+	assert_non_null(mkdtemp(dir));
+	s->nprobes = 0;
+	s->has_wire = true;
+	w->calls = 6000;
+	w->events = 4100;
+	w->recorded = 2000;
+	w->excluded = 74;
+	w->connections_open = 3;
+	w->ringbuf_size = 16777216;
+	w->ringbuf_used = 512;
+	w->sendfile_bytes = 9;
+	write_snapshot(dir, s);
+	o = run_status("--state-dir", dir, END);
+	assert_int_equal(o.rc, 0);
+	if (!strstr(o.out, "\nwire: exchanges 2000 recorded, 0 incomplete, 74 excluded (not "
+		    "inferences), 0 not written; 3 connections open\n"
+		    "  lost: 0 requests, 0 events, 0 bytes (ring full); 0 connections untracked "
+		    "(table full); 0 TLS calls unattributed\n"
+		    "  not captured: 0 bytes unattributed, 0 in holes, 9 sendfile; kernel: 6000 "
+		    "calls, 4100 events; ring buffer: 512 / 16777216 bytes\n"))
+		fail_msg("%s", o.out);
+	assert_non_null(strstr(o.out, "\ncomplete\n"));
+	free(o.out);
+	free(o.err);
+	expect_status(dir, 0, ",\"wire\":{\"calls\":6000,\"events\":4100,\"recorded\":2000,"
+		      "\"incomplete\":0,\"excluded\":74,\"write_failed\":0,\"requests_lost\":0,"
+		      "\"events_lost\":0,\"bytes_lost\":0,\"connections_untracked\":0,"
+		      "\"tls_unattributed\":0,\"unattributed_bytes\":0,\"hole_bytes\":0,"
+		      "\"sendfile_bytes\":9,\"connections_open\":3,\"ringbuf_size\":16777216,"
+		      "\"ringbuf_used\":512},\"probes\":[],\"probes_hidden\":0}\n", "--json");
+
+	/* the ring lost events: 1, whatever the requests count says */
+	w->events_lost = 2;
+	w->bytes_lost = 8192;
+	write_snapshot(dir, s);
+	expect_status(dir, 1, "\nincomplete: wire capture lost 0 requests (2 events, 8192 bytes: "
+		      "ring full), 0 connections untracked, 0 TLS calls unattributed, 0 records "
+		      "not written\n", NULL);
+	w->events_lost = 0;
+	w->bytes_lost = 0;
+	w->connections_untracked = 1;
+	write_snapshot(dir, s);
+	expect_status(dir, 1, "1 connections untracked", NULL);
+	w->connections_untracked = 0;
+	w->tls_unattributed = 1;
+	write_snapshot(dir, s);
+	expect_status(dir, 1, "1 TLS calls unattributed", NULL);
+	w->tls_unattributed = 0;
+	w->write_failed = 1;
+	write_snapshot(dir, s);
+	expect_status(dir, 1, "1 records not written", NULL);
+	/* with --since the log's loss records judge; the cumulative figure is a note */
+	o = run_status("--state-dir", dir, "--since", "1h", END);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "\ncomplete\nnote: cumulative: wire capture lost 0 "
+			       "requests (0 events, 0 bytes: ring full), 0 connections untracked, "
+			       "0 TLS calls unattributed, 1 records not written\n"));
+	free(o.out);
+	free(o.err);
+	/* neither probes nor wire capture: nothing runs */
+	s->has_wire = false;
+	write_snapshot(dir, s);
+	expect_status(dir, 2, "no probes in the snapshot", NULL);
+	rm_rf(dir);
+	free(s);
+}
+
 static void test_status_cmd_usage(void **state)
 {
 	struct cmd_out o;
@@ -1741,8 +1969,10 @@ int main(void)
 		cmocka_unit_test(test_json_truncated),
 		cmocka_unit_test(test_json_too_many_probes),
 		cmocka_unit_test(test_json_unknown_keys_skipped),
+		cmocka_unit_test(test_json_wire),
 		cmocka_unit_test(test_status_write),
 		cmocka_unit_test(test_prom_exact),
+		cmocka_unit_test(test_prom_wire),
 		cmocka_unit_test(test_prom_escaping),
 		cmocka_unit_test(test_prom_checker_rejects),
 		cmocka_unit_test(test_health),
@@ -1750,6 +1980,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_ipv6),
 		cmocka_unit_test(test_metrics_listen_errors),
 		cmocka_unit_test(test_status_cmd),
+		cmocka_unit_test(test_status_cmd_wire),
 		cmocka_unit_test(test_status_cmd_usage),
 		cmocka_unit_test(test_window_read),
 		cmocka_unit_test(test_window_torn_and_broken),

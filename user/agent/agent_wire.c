@@ -376,6 +376,42 @@ void agent_wire_account(struct agent *a, uint64_t now)
 		a->wire_seen = k;
 }
 
+/*
+ * Losses as the loss records account them (wire_seen: the counters of the
+ * last one written), progress as the kernel counts it now.
+ */
+bool agent_wire_status(struct agent *a, struct st_wire_status *ws)
+{
+	const struct wire_counters *seen = &a->wire_seen;
+	struct wire_counters k;
+
+	if (!a->wire) {
+		if (a->wire_closed)
+			*ws = a->wire_last;
+		return a->wire_closed;
+	}
+	if (st_wire_counters(a->wire, &k))
+		memset(&k, 0, sizeof(k));
+	ws->calls = k.syscalls;
+	ws->events = k.events;
+	ws->recorded = a->wire_recorded;
+	ws->incomplete = a->wire_incomplete;
+	ws->excluded = a->wire_excluded;
+	ws->write_failed = a->wire_write_failed;
+	ws->requests_lost = seen->requests_lost;
+	ws->events_lost = seen->rb_full;
+	ws->bytes_lost = seen->bytes_lost;
+	ws->connections_untracked = seen->conns_full;
+	ws->tls_unattributed = seen->tls_unattributed;
+	ws->unattributed_bytes = k.unattributed_bytes;
+	ws->hole_bytes = k.hole_bytes;
+	ws->sendfile_bytes = k.sendfile_bytes;
+	ws->connections_open = a->http ? st_http_conns(a->http) : 0;
+	ws->ringbuf_size = st_wire_ringbuf_size(a->wire);
+	ws->ringbuf_used = st_wire_ringbuf_used(a->wire);
+	return true;
+}
+
 void agent_wire_close(struct agent *a)
 {
 	if (!a->wire)
@@ -385,6 +421,7 @@ void agent_wire_close(struct agent *a)
 	/* exchanges still in flight end here, recorded as incomplete */
 	st_http_free(a->http, a->log != NULL);
 	a->http = NULL;
+	a->wire_closed = agent_wire_status(a, &a->wire_last);
 	st_wire_close(a->wire);
 	a->wire = NULL;
 	fprintf(stderr, "sealtrace: wire: %" PRIu64 " exchanges recorded, %" PRIu64

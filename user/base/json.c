@@ -720,6 +720,12 @@ int st_jcur_field(struct st_jcur *c, const struct st_jfield *f)
 int st_jcur_object(struct st_jcur *c, const struct st_jfield *fields,
 		   size_t nfields, const char *what)
 {
+	return st_jcur_object_opt(c, fields, nfields, 0, what);
+}
+
+int st_jcur_object_opt(struct st_jcur *c, const struct st_jfield *fields,
+		       size_t nfields, uint64_t optional, const char *what)
+{
 	uint64_t seen = 0;
 	size_t i;
 	int more;
@@ -747,7 +753,7 @@ int st_jcur_object(struct st_jcur *c, const struct st_jfield *fields,
 	if (more < 0)
 		return -1;
 	for (i = 0; i < nfields; i++)
-		if (!(seen & (1ull << i)))
+		if (!((seen | optional) & (1ull << i)))
 			return st_jcur_fail(c, "missing key \"%s\" in %s", fields[i].key,
 					    what);
 	return 0;

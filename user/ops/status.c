@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 #include "sealtrace/base/json.h"
 #include "sealtrace/log/record.h"
 #include "sealtrace/ops/status.h"
-#include "sealtrace/base/file.h"
 
 /* A snapshot is a few hundred KiB at most; more is corruption. */
 #define STATUS_MAX_FILE (16u << 20)
@@ -48,6 +48,46 @@ uint64_t st_probe_lost_total(const struct st_probe_status *p)
 	for (i = 0; i < ST_LOSS__COUNT; i++)
 		sum += p->lost[i];
 	return sum;
+}
+
+/* The wire section's keys, in the order written (status.json and --json). */
+#define WIRE_FIELD(name) { #name, offsetof(struct st_wire_status, name) }
+static const struct wire_field {
+	const char *key;
+	size_t off;
+} wire_fields[] = {
+	WIRE_FIELD(calls), WIRE_FIELD(events), WIRE_FIELD(recorded),
+	WIRE_FIELD(incomplete), WIRE_FIELD(excluded), WIRE_FIELD(write_failed),
+	WIRE_FIELD(requests_lost), WIRE_FIELD(events_lost), WIRE_FIELD(bytes_lost),
+	WIRE_FIELD(connections_untracked), WIRE_FIELD(tls_unattributed),
+	WIRE_FIELD(unattributed_bytes), WIRE_FIELD(hole_bytes), WIRE_FIELD(sendfile_bytes),
+	WIRE_FIELD(connections_open), WIRE_FIELD(ringbuf_size), WIRE_FIELD(ringbuf_used),
+};
+#undef WIRE_FIELD
+#define NWIRE_FIELDS (sizeof(wire_fields) / sizeof(wire_fields[0]))
+
+static uint64_t *wire_value(struct st_wire_status *w, size_t i)
+{
+	return (uint64_t *)((char *)w + wire_fields[i].off);
+}
+
+static uint64_t wire_get(const struct st_wire_status *w, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)w + wire_fields[i].off, sizeof(v));
+	return v;
+}
+
+void st_wire_status_fputs(FILE *f, const struct st_wire_status *w)
+{
+	size_t i;
+
+	fputc('{', f);
+	for (i = 0; i < NWIRE_FIELDS; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", wire_fields[i].key,
+			wire_get(w, i));
+	fputc('}', f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -101,8 +141,14 @@ char *st_status_to_json(const struct st_status *s)
 	write_pair_json(f, "events_persisted", s->events_persisted);
 	fprintf(f, ",\"last_checkpoint_ns\":%" PRIu64 ",\"ringbuf_size\":%" PRIu64
 		",\"ringbuf_used\":%" PRIu64 ",\"canary_ok\":%s,\"canary_last_ns\":%" PRIu64
-		",\"probes\":[", s->last_checkpoint_ns, s->ringbuf_size, s->ringbuf_used,
+		",", s->last_checkpoint_ns, s->ringbuf_size, s->ringbuf_used,
 		s->canary_ok ? "true" : "false", s->canary_last_ns);
+	if (s->has_wire) {
+		fputs("\"wire\":", f);
+		st_wire_status_fputs(f, &s->wire);
+		fputs(",", f);
+	}
+	fputs("\"probes\":[", f);
 	for (i = 0; i < n; i++) {
 		if (i)
 			fputc(',', f);
@@ -179,6 +225,21 @@ static int read_probes(struct st_jcur *c, void *dst)
 	return more;
 }
 
+static int read_wire(struct st_jcur *c, void *dst)
+{
+	struct st_status *s = dst;
+	struct st_jfield f[NWIRE_FIELDS];
+	size_t i;
+
+	for (i = 0; i < NWIRE_FIELDS; i++)
+		f[i] = (struct st_jfield){ wire_fields[i].key, ST_JF_U64, wire_value(&s->wire, i),
+					   0, NULL };
+	if (st_jcur_object(c, f, NWIRE_FIELDS, "wire"))
+		return -1;
+	s->has_wire = true;
+	return 0;
+}
+
 static int read_format(struct st_jcur *c, void *dst)
 {
 	uint64_t v;
@@ -211,7 +272,10 @@ int st_status_from_json(const char *text, struct st_status *s, char *err, size_t
 		{ "canary_ok", ST_JF_BOOL, &s->canary_ok, 0, NULL },
 		{ "canary_last_ns", ST_JF_U64, &s->canary_last_ns, 0, NULL },
 		{ "probes", ST_JF_CUSTOM, s, 0, read_probes },
+		/* only while the agent runs wire capture (and not in older files) */
+		{ "wire", ST_JF_CUSTOM, s, 0, read_wire },
 	};
+	const uint64_t optional = 1ull << (sizeof(f) / sizeof(f[0]) - 1);
 	int rc;
 
 	if (errlen)
@@ -222,7 +286,7 @@ int st_status_from_json(const char *text, struct st_status *s, char *err, size_t
 	}
 	memset(s, 0, sizeof(*s));
 	st_jcur_init(&c, text, strlen(text), STATUS_MAX_DEPTH, "status.json", err, errlen);
-	rc = st_jcur_object(&c, f, sizeof(f) / sizeof(f[0]), "status");
+	rc = st_jcur_object_opt(&c, f, sizeof(f) / sizeof(f[0]), optional, "status");
 	if (!rc)
 		rc = st_jcur_end(&c, "object");
 	st_jcur_free(&c);
@@ -428,6 +492,82 @@ static void prom_gauge_u64(FILE *f, const char *name, const char *help, uint64_t
 	fprintf(f, "%s %" PRIu64 "\n", name, v);
 }
 
+#define WOFF(field) offsetof(struct st_wire_status, field)
+
+/* One series each; a row without a type is one more series of the row above. */
+static const struct wire_metric {
+	const char *name;
+	const char *type;	/* NULL: same family as the row before */
+	const char *help;
+	const char *label;	/* name="value", or NULL */
+	size_t off;
+} wire_metrics[] = {
+	{ "sealtrace_wire_calls_total", "counter",
+	  "Socket calls that moved bytes on a tracked HTTP connection (kernel).",
+	  NULL, WOFF(calls) },
+	{ "sealtrace_wire_events_total", "counter",
+	  "Events the kernel wrote to the wire ring buffer.", NULL, WOFF(events) },
+	{ "sealtrace_wire_exchanges_total", "counter",
+	  "HTTP exchanges by outcome: recorded (inference record), incomplete "
+	  "(incomplete record), excluded (not an inference: paths, methods), "
+	  "write_failed (no record written).", "outcome=\"recorded\"", WOFF(recorded) },
+	{ "sealtrace_wire_exchanges_total", NULL, NULL, "outcome=\"incomplete\"",
+	  WOFF(incomplete) },
+	{ "sealtrace_wire_exchanges_total", NULL, NULL, "outcome=\"excluded\"",
+	  WOFF(excluded) },
+	{ "sealtrace_wire_exchanges_total", NULL, NULL, "outcome=\"write_failed\"",
+	  WOFF(write_failed) },
+	{ "sealtrace_wire_requests_lost_total", "counter",
+	  "Requests in events the wire ring buffer could not take (in loss records).",
+	  NULL, WOFF(requests_lost) },
+	{ "sealtrace_wire_events_lost_total", "counter",
+	  "Events the wire ring buffer could not take (in loss records).",
+	  NULL, WOFF(events_lost) },
+	{ "sealtrace_wire_bytes_lost_total", "counter",
+	  "Data bytes in events the wire ring buffer could not take (in loss records).",
+	  NULL, WOFF(bytes_lost) },
+	{ "sealtrace_wire_connections_untracked_total", "counter",
+	  "Connections the kernel's connection table could not hold (in loss records).",
+	  NULL, WOFF(connections_untracked) },
+	{ "sealtrace_wire_tls_unattributed_total", "counter",
+	  "TLS reads and writes whose plaintext had no known connection (in loss records).",
+	  NULL, WOFF(tls_unattributed) },
+	{ "sealtrace_wire_bytes_not_captured_total", "counter",
+	  "Bytes moved on tracked connections but not captured, by reason: unattributed "
+	  "(buffer not known: recvmmsg, io_uring), hole (past the per-call limit), "
+	  "sendfile (sendfile/splice: length only).",
+	  "reason=\"unattributed\"", WOFF(unattributed_bytes) },
+	{ "sealtrace_wire_bytes_not_captured_total", NULL, NULL, "reason=\"hole\"",
+	  WOFF(hole_bytes) },
+	{ "sealtrace_wire_bytes_not_captured_total", NULL, NULL, "reason=\"sendfile\"",
+	  WOFF(sendfile_bytes) },
+	{ "sealtrace_wire_connections_open", "gauge",
+	  "HTTP connections being reassembled.", NULL, WOFF(connections_open) },
+	{ "sealtrace_wire_ringbuf_used_bytes", "gauge",
+	  "Bytes waiting in the wire ring buffer.", NULL, WOFF(ringbuf_used) },
+	{ "sealtrace_wire_ringbuf_size_bytes", "gauge",
+	  "Size of the wire ring buffer.", NULL, WOFF(ringbuf_size) },
+};
+#undef WOFF
+
+static void prom_wire(FILE *f, const struct st_wire_status *w)
+{
+	const struct wire_metric *m;
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(wire_metrics) / sizeof(wire_metrics[0]); i++) {
+		m = &wire_metrics[i];
+		if (m->type)
+			prom_head(f, m->name, m->type, m->help);
+		memcpy(&v, (const char *)w + m->off, sizeof(v));
+		if (m->label)
+			fprintf(f, "%s{%s} %" PRIu64 "\n", m->name, m->label, v);
+		else
+			fprintf(f, "%s %" PRIu64 "\n", m->name, v);
+	}
+}
+
 char *st_status_to_prometheus(const struct st_status *s)
 {
 	char *buf = NULL;
@@ -460,6 +600,8 @@ char *st_status_to_prometheus(const struct st_status *s)
 			   "Time the agent started.", s->started_ns);
 	prom_gauge_seconds(f, "sealtrace_status_updated_timestamp_seconds",
 			   "Time of this snapshot.", s->updated_ns);
+	if (s->has_wire)
+		prom_wire(f, &s->wire);
 	bad = ferror(f);
 	if (fclose(f) || bad) {
 		free(buf);

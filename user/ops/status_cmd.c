@@ -56,8 +56,11 @@ static void status_usage(FILE *f)
 "Completeness report per target and probe, from the snapshot the agent\n"
 "writes every interval to DIR/agent/status.json: attach state, kernel hits,\n"
 "persisted calls, lost calls (by reason), coverage, calls in flight, last\n"
-"event; plus last checkpoint age, canary and agent pid/uptime. These\n"
-"counters are cumulative since the probes were attached.\n"
+"event; plus last checkpoint age, canary and agent pid/uptime; and, when\n"
+"the agent captures http: targets on the wire, a wire: block (exchanges\n"
+"recorded, incomplete, excluded; requests, events and bytes lost; untracked\n"
+"connections; bytes not captured; wire ring buffer). These counters are\n"
+"cumulative since the probes were attached.\n"
 "\n"
 "  -d, --state-dir DIR  the agent's state directory (required)\n"
 "  -s, --since TIME     judge losses in a window: \"were calls lost since TIME?\"\n"
@@ -81,13 +84,15 @@ static void status_usage(FILE *f)
 "  0  every probe complete: no lost call (100 %% coverage once in-flight\n"
 "     calls return); with --since: no loss record since TIME\n"
 "  1  some probe lost calls (coverage below 100 %%), or hits exceed\n"
-"     persisted + lost + in flight; with --since: a loss record since TIME\n"
+"     persisted + lost + in flight, or wire capture lost events, left\n"
+"     connections untracked, could not attribute TLS calls or write\n"
+"     records; with --since: a loss record since TIME\n"
 "     (cumulative losses are then notes, not failures)\n"
 "  2  agent or probes not running: the snapshot is older than 3 x its\n"
 "     interval, the agent pid is not alive, the canary failed, a probe is\n"
-"     not attached, there are no probes; or status.json is missing or\n"
-"     corrupt; with --since, the log cannot be read back (run verify);\n"
-"     or a usage error\n");
+"     not attached, there are no probes and no wire capture; or\n"
+"     status.json is missing or corrupt; with --since, the log cannot be\n"
+"     read back (run verify); or a usage error\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,8 +251,32 @@ static void check_agent(const struct st_status *s, uint64_t now, struct verdict 
 	if (!s->canary_ok)
 		add_reason(v, ST_EXIT_USAGE, "canary failed: kernel -> ring buffer -> agent "
 			   "path not alive");
-	if (s->nprobes == 0)
+	/* an http: target has no uprobes: wire capture is what runs */
+	if (s->nprobes == 0 && !s->has_wire)
 		add_reason(v, ST_EXIT_USAGE, "no probes in the snapshot");
+}
+
+/*
+ * Wire capture losses are the figures of its loss records: any of them
+ * fails the check like a probe's loss (and, with --since, is a note; the
+ * window judges the loss records themselves).
+ */
+static void check_wire(const struct st_wire_status *w, bool windowed, struct verdict *v)
+{
+	char what[256];
+
+	if (!w->events_lost && !w->connections_untracked && !w->tls_unattributed &&
+	    !w->write_failed)
+		return;
+	snprintf(what, sizeof(what), "wire capture lost %" PRIu64 " requests (%" PRIu64
+		 " events, %" PRIu64 " bytes: ring full), %" PRIu64 " connections untracked, %"
+		 PRIu64 " TLS calls unattributed, %" PRIu64 " records not written",
+		 w->requests_lost, w->events_lost, w->bytes_lost, w->connections_untracked,
+		 w->tls_unattributed, w->write_failed);
+	if (windowed)
+		add_note(v, "cumulative: %s", what);
+	else
+		add_reason(v, ST_EXIT_FAIL, "%s", what);
 }
 
 /*
@@ -310,6 +339,8 @@ static void judge(const struct st_status *s, const struct st_window *w, const ch
 		add_reason(v, ST_EXIT_USAGE, "window unknown: %s", werr);
 	for (i = 0; i < s->nprobes; i++)
 		check_probe(&s->probes[i], w || werr, v);
+	if (s->has_wire)
+		check_wire(&s->wire, w || werr, v);
 	if (w)
 		check_window(w, v);
 	v->name = names[v->code];
@@ -475,6 +506,23 @@ static void print_agent_head(const struct report *rp)
 	       s->events_persisted[0], s->events_persisted[1]);
 }
 
+/* The wire section, when the agent runs wire capture: three lines. */
+static void print_wire(const struct st_wire_status *w)
+{
+	printf("wire: exchanges %" PRIu64 " recorded, %" PRIu64 " incomplete, %" PRIu64
+	       " excluded (not inferences), %" PRIu64 " not written; %" PRIu64
+	       " connections open\n", w->recorded, w->incomplete, w->excluded,
+	       w->write_failed, w->connections_open);
+	printf("  lost: %" PRIu64 " requests, %" PRIu64 " events, %" PRIu64
+	       " bytes (ring full); %" PRIu64 " connections untracked (table full); %" PRIu64
+	       " TLS calls unattributed\n", w->requests_lost, w->events_lost, w->bytes_lost,
+	       w->connections_untracked, w->tls_unattributed);
+	printf("  not captured: %" PRIu64 " bytes unattributed, %" PRIu64 " in holes, %" PRIu64
+	       " sendfile; kernel: %" PRIu64 " calls, %" PRIu64 " events; ring buffer: %"
+	       PRIu64 " / %" PRIu64 " bytes\n", w->unattributed_bytes, w->hole_bytes,
+	       w->sendfile_bytes, w->calls, w->events, w->ringbuf_used, w->ringbuf_size);
+}
+
 static void print_verdict(const struct verdict *v)
 {
 	size_t i;
@@ -493,6 +541,8 @@ static void print_table(const struct report *rp)
 	size_t i, hidden = 0;
 
 	print_agent_head(rp);
+	if (s->has_wire)
+		print_wire(&s->wire);
 	if (rp->w) {
 		print_window_head(rp->w);
 	} else {
@@ -630,6 +680,10 @@ static void print_json(const struct report *rp)
 	printf(",");
 	print_strings_json("notes", rp->v->notes, rp->v->nnotes);
 	print_agent_json(s, rp->now);
+	if (s->has_wire) {
+		printf(",\"wire\":");
+		st_wire_status_fputs(stdout, &s->wire);
+	}
 	if (rp->o->has_since) {
 		printf(",\"since_ns\":%" PRIu64, rp->o->since_ns);
 		print_window_json(rp->w);

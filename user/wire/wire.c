@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -38,6 +39,10 @@ struct st_wire {
 	int ncpus;
 	struct tls_proc tls[MAX_TLS_PROCS];
 	size_t ntls;
+	uint64_t ring_size;
+	size_t page_size;
+	/* the ring's consumer and producer pages, read-only: how full it is */
+	const unsigned long *ring_pos;
 };
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -51,6 +56,21 @@ static int on_sample(void *ctx, void *data, size_t size)
 	    size < sizeof(*ev) + ev->len)
 		return 0;
 	w->fn(w->fn_ctx, ev, (const uint8_t *)(ev + 1));
+	return 0;
+}
+
+/* Page 0 of a BPF ring buffer holds the consumer position, page 1 the producer's. */
+static int map_ring_pos(struct st_wire *w)
+{
+	void *p;
+
+	w->ring_size = bpf_map__max_entries(w->skel->maps.wire_events);
+	w->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	p = mmap(NULL, 2 * w->page_size, PROT_READ, MAP_SHARED,
+		 bpf_map__fd(w->skel->maps.wire_events), 0);
+	if (p == MAP_FAILED)
+		return -1;
+	w->ring_pos = p;
 	return 0;
 }
 
@@ -94,9 +114,10 @@ int st_wire_open(struct st_wire **out, const struct st_wire_opts *o, char *err,
 		}
 	}
 	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.wire_events), on_sample, w, NULL);
-	if (!w->rb) {
+	if (!w->rb || map_ring_pos(w)) {
+		e = errno;
 		st_wire_close(w);
-		return st_errf(err, errlen, "wire: ring buffer: %s", strerror(errno));
+		return st_errf(err, errlen, "wire: ring buffer: %s", strerror(e));
 	}
 	*out = w;
 	return 0;
@@ -362,6 +383,20 @@ int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx)
 	return ring_buffer__consume(w->rb);
 }
 
+uint64_t st_wire_ringbuf_size(const struct st_wire *w)
+{
+	return w->ring_size;
+}
+
+uint64_t st_wire_ringbuf_used(const struct st_wire *w)
+{
+	const unsigned long *cons = w->ring_pos;
+	const unsigned long *prod = (const unsigned long *)((const char *)w->ring_pos +
+							    w->page_size);
+
+	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+}
+
 int st_wire_counters(struct st_wire *w, struct wire_counters *sum)
 {
 	struct wire_counters *per;
@@ -401,6 +436,8 @@ void st_wire_close(struct st_wire *w)
 	for (i = 0; i < w->ntls; i++)
 		detach_tls(&w->tls[i]);
 	ring_buffer__free(w->rb);
+	if (w->ring_pos)
+		munmap((void *)w->ring_pos, 2 * w->page_size);
 	wire_bpf__destroy(w->skel);
 	free(w);
 }

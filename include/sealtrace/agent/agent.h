@@ -107,6 +107,9 @@ struct agent {
 	struct wire_counters wire_seen;	/* kernel counters in loss records so far */
 	uint64_t wire_recorded, wire_incomplete, wire_excluded, wire_unowned,
 		 wire_write_failed;
+	/* the wire section at agent_wire_close, for the last status snapshot */
+	bool wire_closed;
+	struct st_wire_status wire_last;
 	char err[ST_ERR_LEN];
 };
 
@@ -144,6 +147,8 @@ int agent_wire_wait_ms(const struct agent *a, int timeout_ms);
 void agent_wire_process(void *ctx, int pid, size_t target, bool alive);
 int agent_wire_poll(struct agent *a);
 void agent_wire_account(struct agent *a, uint64_t now);
+/* The snapshot's wire section; false (ws untouched) when there is no wire capture. */
+bool agent_wire_status(struct agent *a, struct st_wire_status *ws);
 void agent_wire_close(struct agent *a);
 
 /* agent_live.c: canary, heartbeats, status, oversight */

@@ -131,6 +131,9 @@ struct st_jfield {
 
 int st_jcur_object(struct st_jcur *c, const struct st_jfield *fields,
 		   size_t nfields, const char *what);
+/* The same, but the keys whose bit (1 << index) is in optional may be absent. */
+int st_jcur_object_opt(struct st_jcur *c, const struct st_jfield *fields,
+		       size_t nfields, uint64_t optional, const char *what);
 /* One value read as the field f says. */
 int st_jcur_field(struct st_jcur *c, const struct st_jfield *f);
 

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sealtrace/capture/capture.h"	/* enum st_loss_reason */
 
@@ -34,6 +35,33 @@ struct st_probe_status {
 	uint64_t last_event_ns;		/* UTC ns of the last recorded call, 0 never */
 };
 
+/*
+ * HTTP wire capture (targets with http:), all targets together. Present
+ * (st_status.has_wire) only while the agent runs wire capture. The lost
+ * figures are the kernel's counters as accounted in loss records (probe
+ * "wire"); the others are read fresh each snapshot.
+ */
+struct st_wire_status {
+	uint64_t calls;			/* kernel: socket calls that moved bytes on
+					 * a tracked connection */
+	uint64_t events;		/* kernel: events written to the wire ring */
+	uint64_t recorded;		/* exchanges with an inference record */
+	uint64_t incomplete;		/* exchanges with an incomplete record */
+	uint64_t excluded;		/* exchanges not inferences (paths, methods) */
+	uint64_t write_failed;		/* exchanges whose record could not be written */
+	uint64_t requests_lost;		/* requests in events the ring could not take */
+	uint64_t events_lost;		/* events the ring could not take */
+	uint64_t bytes_lost;		/* data bytes in those */
+	uint64_t connections_untracked;	/* connections the kernel table could not hold */
+	uint64_t tls_unattributed;	/* SSL_read/SSL_write calls without a known socket */
+	uint64_t unattributed_bytes;	/* moved by calls whose buffer is not known */
+	uint64_t hole_bytes;		/* moved past the per-call capture limit */
+	uint64_t sendfile_bytes;	/* sendfile()/splice(): length only */
+	uint64_t connections_open;	/* connections being reassembled */
+	uint64_t ringbuf_size;		/* the wire ring */
+	uint64_t ringbuf_used;
+};
+
 struct st_status {
 	int pid;			/* the agent's pid */
 	uint64_t updated_ns;		/* UTC ns of this snapshot */
@@ -48,6 +76,8 @@ struct st_status {
 	uint64_t ringbuf_used;
 	bool canary_ok;			/* kernel -> ring buffer -> agent path alive */
 	uint64_t canary_last_ns;	/* UTC ns the canary last came back */
+	bool has_wire;			/* the agent runs wire capture: wire is set */
+	struct st_wire_status wire;
 	size_t nprobes;
 	struct st_probe_status probes[ST_STATUS_MAX_PROBES];
 };
@@ -60,6 +90,9 @@ uint64_t st_probe_lost_total(const struct st_probe_status *p);
 
 /* JSON text of a snapshot (malloc'd, caller frees); NULL on OOM. */
 char *st_status_to_json(const struct st_status *s);
+
+/* The wire section as one JSON object (status.json's keys) on f. */
+void st_wire_status_fputs(FILE *f, const struct st_wire_status *w);
 
 /* Parse what st_status_to_json wrote. -1 with a message on bad input. */
 int st_status_from_json(const char *text, struct st_status *s, char *err, size_t errlen);

@@ -41,6 +41,9 @@ void st_wire_untrack(struct st_wire *w, uint32_t tgid);
 int st_wire_fd(const struct st_wire *w);
 /* Hand every event waiting in the ring to fn; events handled, or -1. */
 int st_wire_poll(struct st_wire *w, st_wire_fn fn, void *ctx);
+/* The wire ring's size and the bytes in it not yet consumed. */
+uint64_t st_wire_ringbuf_size(const struct st_wire *w);
+uint64_t st_wire_ringbuf_used(const struct st_wire *w);
 /* The per-CPU counters, summed. */
 int st_wire_counters(struct st_wire *w, struct wire_counters *sum);
 void st_wire_close(struct st_wire *w);
