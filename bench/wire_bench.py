@@ -11,21 +11,19 @@
 2. The same process doing one-byte send()s on a UDP socket (socket I/O,
    where the socket tracepoints do fire): with and without the agent, and
    the floor of the empty socket programs.
-3. A real server (tests/e2e/servers/scoring_http.py, Python http.server)
-   answering 1 KiB POST bodies over keep-alive: requests/s and p50/p99
-   latency seen by the client (both on CPU 1; the agent on CPU 0):
-   without sealtrace; with a CPU-bound process (sha256sum) on CPU 0 and no
-   BPF (what any busy neighbour costs the server on this machine); with
-   capture while the agent is stopped (SIGSTOP: the kernel side alone, the
-   ring holds the events until it resumes); with capture and the agent
-   working. The p50 added is the median of the per-run (paired)
-   differences.
+3. Two alike servers (tests/e2e/servers/scoring_http.py, Python
+   http.server, on the same CPU; the agent on the other) answering 1 KiB
+   POST bodies over keep-alive; the client sends batches to A and to B in
+   turn. The ratio of their p50 per round cancels what the machine does
+   meanwhile; the agent captures A only, so capture's share of the p50 is
+   (A/B with the agent) / (A/B without it) - 1. B's p50 with and without
+   the agent says what the agent costs a process it does not capture.
 
 Every run alternates all variants, so drift in the machine's load falls
 on all of them alike; figures are median [min-max] over the runs.
 
 usage: wire_bench.py [--runs N] [--writes N] [--udp-writes N]
-                     [--requests N] [--json FILE]
+                     [--rounds N] [--batch N] [--no-pin] [--json FILE]
 """
 import argparse
 import json
@@ -164,6 +162,64 @@ def client_run(port, n, size, srv_pid):
             "server_cpu_us_per_req": (c1 - c0) / n / 1000}
 
 
+class KeepAlive:
+    """One keep-alive connection; request() returns the latency in ns."""
+
+    def __init__(self, port, size=1024):
+        body = bytes(i & 0xff for i in range(size))
+        self.msg = ("POST /echo HTTP/1.1\r\nHost: b\r\nContent-Type: application/octet-stream\r\n"
+                    "Content-Length: %d\r\n\r\n" % size).encode() + body
+        self.s = socket.create_connection(("127.0.0.1", port))
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.f = self.s.makefile("rb")
+
+    def request(self):
+        a = time.perf_counter_ns()
+        self.s.sendall(self.msg)
+        length = 0
+        while True:
+            line = self.f.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        self.f.read(length)
+        return time.perf_counter_ns() - a
+
+    def close(self):
+        self.s.close()
+
+
+def interleaved(cap_port, ref_port, rounds, batch):
+    """Batches of requests to the captured and to the reference server in
+    turn (the first of each round alternates): per round, the ratio of the
+    two batches' p50. Both servers are alike and on the same CPU, so the
+    ratio cancels what the machine does meanwhile."""
+    if APP_CPUS:
+        os.sched_setaffinity(0, {int(APP_CPUS)})
+    cap, ref = KeepAlive(cap_port), KeepAlive(ref_port)
+    try:
+        ratios, all_cap, all_ref = [], [], []
+        for r in range(rounds):
+            got = {}
+            for name, conn in ((("cap", cap), ("ref", ref)) if r % 2 == 0 else
+                               (("ref", ref), ("cap", cap))):
+                lat = sorted(conn.request() for _ in range(batch))
+                got[name] = lat[len(lat) // 2]
+                (all_cap if name == "cap" else all_ref).extend(lat)
+            ratios.append(got["cap"] / got["ref"])
+        all_cap.sort()
+        all_ref.sort()
+        return {"ratios": ratios, "cap_p50_us": all_cap[len(all_cap) // 2] / 1000,
+                "ref_p50_us": all_ref[len(all_ref) // 2] / 1000,
+                "cap_p99_us": all_cap[int(len(all_cap) * 0.99)] / 1000,
+                "ref_p99_us": all_ref[int(len(all_ref) * 0.99)] / 1000}
+    finally:
+        cap.close()
+        ref.close()
+        os.sched_setaffinity(0, range(os.cpu_count()))
+
+
 def summary(values):
     v = sorted(values)
     return {"median": statistics.median(v), "min": v[0], "max": v[-1]}
@@ -177,28 +233,35 @@ SOCKET_FLOOR = ["send", "recv", "state"]
 SYSCALL_FLOOR = ["enter", "exit"]
 
 
+def start_server():
+    port = free_port()
+    srv = subprocess.Popen(pinned([sys.executable, SERVER, str(port)], APP_CPUS),
+                           stdout=subprocess.PIPE, text=True)
+    srv.stdout.readline()
+    return srv, port
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--writes", type=int, default=1000000)
     ap.add_argument("--udp-writes", type=int, default=200000)
-    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=20, help="batch pairs per server run")
+    ap.add_argument("--batch", type=int, default=200, help="requests per batch")
     ap.add_argument("--no-pin", action="store_true",
-                    help="leave the agent, the server and the client unpinned")
+                    help="leave the agent, the servers and the client unpinned")
     ap.add_argument("--json")
     args, _ = ap.parse_known_args()
     global AGENT_CPUS, APP_CPUS
     if not args.no_pin and os.cpu_count() >= 2:
         AGENT_CPUS, APP_CPUS = "0", "1"
-    port = free_port()
-    srv = subprocess.Popen(pinned([sys.executable, SERVER, str(port)], APP_CPUS),
-                           stdout=subprocess.PIPE, text=True)
-    srv.stdout.readline()
+    cap_srv, cap_port = start_server()
+    ref_srv, ref_port = start_server()
     res = {"runs": args.runs, "writes": args.writes, "udp_writes": args.udp_writes,
-           "requests": args.requests, "pinned": bool(APP_CPUS),
+           "rounds": args.rounds, "batch": args.batch, "pinned": bool(APP_CPUS),
            "load_start": os.getloadavg()[0], "samples": []}
     try:
-        client(port, args.requests // 4, srv_pid=srv.pid)     # warm the server up
+        interleaved(cap_port, ref_port, 2, args.batch)     # warm both servers up
         for run in range(args.runs):
             r = {}
 
@@ -208,43 +271,25 @@ def main():
                 r["devnull_syscall_floor"] = floor_write_loop(args.writes, SYSCALL_FLOOR)[1]
                 r["udp_without"] = write_loop(args.udp_writes, True)[1]
                 r["udp_socket_floor"] = floor_write_loop(args.udp_writes, SOCKET_FLOOR, True)[1]
-                r["server_without"] = client(port, args.requests, srv_pid=srv.pid)
-
-            def neighbour():
-                # no BPF at all, a CPU-bound process on the agent's CPU: what
-                # any busy neighbour costs the server on this machine
-                burner = subprocess.Popen(pinned(["sha256sum", "/dev/zero"], AGENT_CPUS),
-                                          stdout=subprocess.DEVNULL)
-                try:
-                    time.sleep(0.2)
-                    r["server_busy_neighbour"] = client(port, args.requests, srv_pid=srv.pid)
-                finally:
-                    burner.kill()
-                    burner.wait()
+                r["servers_without_agent"] = interleaved(cap_port, ref_port, args.rounds,
+                                                         args.batch)
 
             def with_agent():
-                agent = Agent(srv.pid, port)
+                agent = Agent(cap_srv.pid, cap_port)     # captures one of the two
                 try:
                     r["devnull_with_agent"] = write_loop(args.writes)[1]
                     r["udp_with_agent"] = write_loop(args.udp_writes, True)[1]
-                    r["server_with_capture"] = client(port, args.requests, srv_pid=srv.pid)
-                    # the kernel side alone: the agent stopped while the
-                    # requests run (the ring holds them), then it drains
-                    agent.proc.send_signal(signal.SIGSTOP)
-                    try:
-                        r["server_capture_agent_paused"] = client(port, args.requests,
-                                                                  srv_pid=srv.pid)
-                    finally:
-                        agent.proc.send_signal(signal.SIGCONT)
+                    r["servers_with_agent"] = interleaved(cap_port, ref_port, args.rounds,
+                                                          args.batch)
                 finally:
                     agent.stop()
-            steps = [without, neighbour, with_agent]
-            for i in range(len(steps)):     # rotate: no variant always first
-                steps[(run + i) % len(steps)]()
+            for step in ((without, with_agent) if run % 2 == 0 else (with_agent, without)):
+                step()
             res["samples"].append(r)
     finally:
-        srv.kill()
-        srv.wait()
+        for p in (cap_srv, ref_srv):
+            p.kill()
+            p.wait()
     S = res["samples"]
     res["non_target_devnull_write_ns_added"] = {
         "agent": summary([r["devnull_with_agent"] - r["devnull_without"] for r in S]),
@@ -255,18 +300,24 @@ def main():
         "agent": summary([r["udp_with_agent"] - r["udp_without"] for r in S]),
         "socket_tracepoint_floor": summary([r["udp_socket_floor"] - r["udp_without"] for r in S]),
         "cpu_ns_without": summary([r["udp_without"] for r in S])}
-    srv_res = {}
-    variants = ("server_without", "server_busy_neighbour", "server_capture_agent_paused",
-                "server_with_capture")
-    for name in variants:
-        srv_res[name] = {k: summary([r[name][k] for r in S])
-                         for k in ("req_per_s", "p50_us", "p99_us", "server_cpu_us_per_req")}
-    for name in variants[1:]:
-        srv_res[name]["p50_added_pct"] = summary([100 * (r[name]["p50_us"] -
-                                                         r["server_without"]["p50_us"]) /
-                                                  r["server_without"]["p50_us"] for r in S])
-        srv_res[name]["req_per_s_ratio"] = summary([r[name]["req_per_s"] /
-                                                    r["server_without"]["req_per_s"] for r in S])
+    # p50 captured / p50 reference, per round; capture's share is the ratio
+    # with the agent over the ratio without it (the two servers' own offset)
+    off = [x for r in S for x in r["servers_without_agent"]["ratios"]]
+    on = [x for r in S for x in r["servers_with_agent"]["ratios"]]
+    srv_res = {
+        "ratio_without_agent": summary(off),
+        "ratio_with_agent": summary(on),
+        "p50_added_by_capture_pct": 100 * (statistics.median(on) / statistics.median(off) - 1),
+        "p50_added_by_capture_pct_per_run": summary([
+            100 * (statistics.median(r["servers_with_agent"]["ratios"]) /
+                   statistics.median(r["servers_without_agent"]["ratios"]) - 1) for r in S]),
+    }
+    for phase in ("servers_without_agent", "servers_with_agent"):
+        srv_res[phase] = {k: summary([r[phase][k] for r in S])
+                          for k in ("cap_p50_us", "ref_p50_us", "cap_p99_us", "ref_p99_us")}
+    srv_res["ref_p50_added_by_agent_pct"] = summary([
+        100 * (r["servers_with_agent"]["ref_p50_us"] / r["servers_without_agent"]["ref_p50_us"] - 1)
+        for r in S])
     res["server_1k"] = srv_res
     res["load_end"] = os.getloadavg()[0]
     d, u = res["non_target_devnull_write_ns_added"], res["non_target_udp_send_ns_added"]
@@ -279,20 +330,26 @@ def main():
         u["cpu_ns_without"]["median"], args.runs, args.udp_writes))
     print("wire:   sealtrace agent                                     %s" % fmt(u["agent"], " ns"))
     print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(u["socket_tracepoint_floor"], " ns"))
-    print("wire: server 1 KiB POST over keep-alive (server and client on CPU %s, agent on %s):" % (
-        APP_CPUS or "any", AGENT_CPUS or "any"))
-    labels = {"server_without": "without sealtrace",
-              "server_busy_neighbour": "busy neighbour, no BPF",
-              "server_capture_agent_paused": "capture, agent paused",
-              "server_with_capture": "capture, agent working"}
-    for name in variants:
-        r = srv_res[name]
-        extra = ""
-        if "p50_added_pct" in r:
-            extra = "  p50 %s (paired)" % fmt(r["p50_added_pct"], " %", 2)
-        print("wire:   %-24s %6.0f req/s  p50 %6.1f us  p99 %6.1f us  server CPU %6.1f us/req%s" % (
-            labels[name], r["req_per_s"]["median"], r["p50_us"]["median"], r["p99_us"]["median"],
-            r["server_cpu_us_per_req"]["median"], extra))
+    print("wire: two alike servers (1 KiB POST, keep-alive, CPU %s; agent on %s), batches of %d "
+          "in turn, %d rounds x %d runs:" % (APP_CPUS or "any", AGENT_CPUS or "any", args.batch,
+                                              args.rounds, args.runs))
+    for phase, label in (("servers_without_agent", "no agent"),
+                         ("servers_with_agent", "agent capturing A")):
+        x = srv_res[phase]
+        print("wire:   %-18s A p50 %6.1f us p99 %6.1f us | B p50 %6.1f us p99 %6.1f us" % (
+            label, x["cap_p50_us"]["median"], x["cap_p99_us"]["median"],
+            x["ref_p50_us"]["median"], x["ref_p99_us"]["median"]))
+    print("wire:   p50 A / p50 B per round: no agent %.4f [%.3f..%.3f], agent capturing A "
+          "%.4f [%.3f..%.3f]" % (srv_res["ratio_without_agent"]["median"],
+                                 srv_res["ratio_without_agent"]["min"],
+                                 srv_res["ratio_without_agent"]["max"],
+                                 srv_res["ratio_with_agent"]["median"],
+                                 srv_res["ratio_with_agent"]["min"],
+                                 srv_res["ratio_with_agent"]["max"]))
+    print("wire: p50 added by capture: %+.2f %% (per run: %s); p50 of B (not captured) with the "
+          "agent running: %s" % (srv_res["p50_added_by_capture_pct"],
+                                 fmt(srv_res["p50_added_by_capture_pct_per_run"], " %", 2),
+                                 fmt(srv_res["ref_p50_added_by_agent_pct"], " %", 2)))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)
