@@ -63,6 +63,14 @@ struct {
 	__type(value, __u64);
 } wire_tgid_bits SEC(".maps");
 
+/* The tracked processes that have SSL probes (the same layout). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WIRE_TGID_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} wire_tls_bits SEC(".maps");
+
 /* Watched local ports (host order); port 0 means every port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -149,6 +157,14 @@ static __always_inline bool tracked(__u32 tgid)
 {
 	__u32 word = tgid / 64;
 	__u64 *bits = bpf_map_lookup_elem(&wire_tgid_bits, &word);
+
+	return bits && (*bits & (1ULL << (tgid % 64)));
+}
+
+static __always_inline bool tls_probed(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&wire_tls_bits, &word);
 
 	return bits && (*bits & (1ULL << (tgid % 64)));
 }
@@ -372,10 +388,7 @@ static __always_inline __u32 emit_span(struct span *x)
 
 	if (chunks > WIRE_MAX_CHUNKS)
 		chunks = WIRE_MAX_CHUNKS;
-	if (chunks == 1)	/* the usual case: no loop to set up */
-		emit_chunk(0, x);
-	else
-		bpf_loop(chunks, emit_chunk, x, 0);
+	bpf_loop(chunks, emit_chunk, x, 0);
 	return chunks;
 }
 
@@ -521,7 +534,7 @@ static __always_inline int on_moved(struct sock *sk, __u32 tgid, __u32 kind, lon
 	k = counters();
 	if (k)
 		__sync_fetch_and_add(&k->syscalls, 1);
-	sc = bpf_map_lookup_elem(&ssl_calls, &tid);
+	sc = tls_probed(tgid) ? bpf_map_lookup_elem(&ssl_calls, &tid) : NULL;
 	if (sc) {
 		/* inside SSL_read/SSL_write: these are TLS records; the
 		 * plaintext comes from the uretprobe, tied to this socket */

@@ -305,10 +305,10 @@ static int track_tls(struct st_wire *w, uint32_t tgid, char *err, size_t errlen)
 	return 1;
 }
 
-/* The tgid's bit in the kernel's bitmap (the only writer is this agent). */
-static int set_bit(struct st_wire *w, uint32_t tgid, bool on)
+/* The tgid's bit in a kernel tgid bitmap (the only writer is this agent). */
+static int set_bit(const struct bpf_map *map, uint32_t tgid, bool on)
 {
-	int fd = bpf_map__fd(w->skel->maps.wire_tgid_bits);
+	int fd = bpf_map__fd(map);
 	uint32_t word = tgid / 64;
 	uint64_t bits = 0;
 
@@ -324,12 +324,21 @@ static int set_bit(struct st_wire *w, uint32_t tgid, bool on)
 int st_wire_track(struct st_wire *w, uint32_t tgid, uint32_t target, char *err,
 		  size_t errlen)
 {
+	int tls;
+
 	if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid, &target,
-				BPF_ANY) || set_bit(w, tgid, true))
+				BPF_ANY) || set_bit(w->skel->maps.wire_tgid_bits, tgid, true))
 		return st_errf(err, errlen, "wire: cannot track pid %u: %s", tgid,
 			    strerror(errno));
 	enter_preexisting(w, tgid);
-	return track_tls(w, tgid, err, errlen) < 0 ? -1 : 0;
+	tls = track_tls(w, tgid, err, errlen);
+	if (tls < 0)
+		return -1;
+	/* only a process with SSL probes pays the SSL-call lookup per call */
+	if (tls && set_bit(w->skel->maps.wire_tls_bits, tgid, true))
+		return st_errf(err, errlen, "wire: pid %u: TLS bitmap: %s", tgid,
+			       strerror(errno));
+	return 0;
 }
 
 /* Delete the entries of map whose value holds tgid (a __u32) at offset off. */
@@ -357,7 +366,8 @@ void st_wire_untrack(struct st_wire *w, uint32_t tgid)
 	size_t i;
 
 	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.wire_tgids), &tgid);
-	set_bit(w, tgid, false);
+	set_bit(w->skel->maps.wire_tgid_bits, tgid, false);
+	set_bit(w->skel->maps.wire_tls_bits, tgid, false);
 	for (i = 0; i < w->ntls; i++) {
 		if (w->tls[i].tgid != tgid)
 			continue;
