@@ -554,3 +554,43 @@ def _presets_one_by_one(srv):
             eq(recs[0]["input_hash"], a.ref(body), "input_hash")
         finally:
             a.cleanup()
+
+
+def openat_links():
+    """Names of the lifecycle openat programs that are attached right now."""
+    progs = {p["id"]: p.get("name", "") for p in json.loads(
+        subprocess.run(["bpftool", "-j", "prog", "show"], check=True,
+                       capture_output=True, text=True).stdout)}
+    links = json.loads(subprocess.run(["bpftool", "-j", "link", "show"], check=True,
+                                      capture_output=True, text=True).stdout)
+    return sorted(progs.get(lk.get("prog_id"), "") for lk in links
+                  if progs.get(lk.get("prog_id"), "").startswith("lc_openat"))
+
+
+def test_openat_traced_only_when_models_are_hashed():
+    """model_globs: [] (and no library watch): the agent leaves openat
+    untraced, so no task pays the syscall slow path; the default hashes
+    model artifacts and traces it."""
+    srv = python_server()
+    before = openat_links()
+    try:
+        for extra, want in (("model_globs: []\n", []),
+                            ("", ["lc_openat_enter", "lc_openat_exit"])):
+            a = agent_for("wire-openat", srv, extra=extra)
+            try:
+                a.start()
+                c = Conn(srv.port)
+                c.send("POST", "/score", body_of(1))
+                c.read()
+                c.close()
+                wait_for(lambda: len(a.of_type("inference", "decision")) >= 1, what="record")
+                now = openat_links()
+                for name in before:     # another agent's, if any
+                    now.remove(name)
+                eq(now, want, "openat programs attached")
+                eq(a.stop(), 0, "agent exit")
+                eq(len(a.of_type("inference", "decision")), 1, "records")
+            finally:
+                a.cleanup()
+    finally:
+        srv.stop()

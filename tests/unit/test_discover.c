@@ -361,7 +361,6 @@ static const struct bad bad_cases[] = {
 	{ H "targets:\n  - name: t\n    exe: s\n    model_globs: \"*.gguf\"\n    probes:\n"
 	  "      - symbol: f\n",
 	  "t.yaml:6: targets[0].model_globs: must be a list" },
-	{ H "model_globs: []\n" TGT, "t.yaml:3: model_globs: needs at least one entry" },
 	{ H "model_globs: [\"\"]\n" TGT, "t.yaml:3: model_globs[0]: must not be empty" },
 	{ H "models:\n  - {sha256: abc, version: v}\n" TGT,
 	  "t.yaml:4: models[0].sha256: must be 64 hex digits" },
@@ -373,6 +372,24 @@ static const struct bad bad_cases[] = {
 	  "t.yaml:4: models[0].size: unknown key" },
 	{ H "models: {sha256: " ID64 "}\n" TGT, "t.yaml:3: models: must be a list" },
 };
+
+/* model_globs: [] is "hash none", kept apart from an absent key ("default") */
+static void test_config_no_model_globs(void **state)
+{
+	char err[ST_ERR_LEN] = "";
+	struct st_config cfg;
+
+	assert_int_equal(load(H "model_globs: []\n" TGT, &cfg, err), 0);
+	assert_non_null(cfg.model_globs);
+	assert_int_equal(cfg.nmodel_globs, 0);
+	assert_null(cfg.targets[0].model_globs);
+	st_config_free(&cfg);
+	assert_int_equal(load(H TGT "    model_globs: []\n", &cfg, err), 0);
+	assert_null(cfg.model_globs);
+	assert_non_null(cfg.targets[0].model_globs);
+	assert_int_equal(cfg.targets[0].nmodel_globs, 0);
+	st_config_free(&cfg);
+}
 
 static void test_config_errors(void **state)
 {
@@ -414,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_hasher),
 		cmocka_unit_test(test_config_preset),
 		cmocka_unit_test(test_config_models),
+		cmocka_unit_test(test_config_no_model_globs),
 		cmocka_unit_test(test_config_errors),
 	};
 

@@ -846,6 +846,11 @@ static const char *const target_keys[] = {
 
 /* ---- string lists (model_globs) ---------------------------------------- */
 
+/*
+ * A list of strings. An empty list ([]) is kept as a list of none
+ * (*out set, *nout 0), unlike an absent key (*out NULL): for model_globs
+ * it means "hash no model artifacts", not "the default patterns".
+ */
 static int parse_str_list(struct ctx *c, yaml_node_t *n, const char *path,
 			  char ***out, size_t *nout)
 {
@@ -855,9 +860,7 @@ static int parse_str_list(struct ctx *c, yaml_node_t *n, const char *path,
 	if (want_seq(c, n, path))
 		return -1;
 	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (!count)
-		return fail(c, n, path, "needs at least one entry");
-	*out = calloc(count, sizeof(**out));
+	*out = calloc(count ? count : 1, sizeof(**out));
 	if (!*out)
 		return fail(c, n, path, "out of memory");
 	*nout = count;

@@ -163,8 +163,8 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 }
 
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, const char *pin_dir, st_lc_event_fn fn, void *fn_ctx,
-		      char *err, size_t errlen)
+		      size_t nwatch, bool track_opens, const char *pin_dir,
+		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen)
 {
 	char held_pin[4096];
 	struct st_lc_ctx *c;
@@ -191,6 +191,10 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 	if (bpf_map__set_pin_path(c->skel->maps.held, held_pin)) {
 		snprintf(err, errlen, "lifecycle: %s: pin path: %s", held_pin, strerror(errno));
 		goto fail;
+	}
+	if (!track_opens && !c->skel->rodata->nlib) {
+		bpf_program__set_autoattach(c->skel->progs.lc_openat_enter, false);
+		bpf_program__set_autoattach(c->skel->progs.lc_openat_exit, false);
 	}
 	e = lifecycle_bpf__load(c->skel);
 	if (e) {

@@ -769,10 +769,25 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 	return n;
 }
 
+/* Does any target hash the model artifacts its processes open? */
+static bool wants_model_opens(const struct st_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ntargets; i++) {
+		const struct st_target_cfg *tc = &cfg->targets[i];
+
+		if (tc->model_globs ? tc->nmodel_globs > 0 :
+		    !cfg->model_globs || cfg->nmodel_globs > 0)
+			return true;
+	}
+	return false;
+}
+
 int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 		    const struct st_tracker_ops *ops, char *err, size_t errlen)
 {
-	struct st_lc_watch watch[ST_LC_MAX_WATCH];
+	struct st_lc_watch watch[ST_LC_MAX_WATCH] = { 0 };
 	char host[ST_PROC_PATH_MAX + 16];
 	struct st_tracker *t;
 	dev_t dev;
@@ -790,7 +805,8 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	nwatch = build_watches(cfg, watch);
 	memcpy(t->watch, watch, sizeof(watch));
 	t->nwatch = nwatch;
-	if (st_lifecycle_open(&t->lc, watch, nwatch, cfg->pin_dir, on_lc_event, t, err, errlen) ||
+	if (st_lifecycle_open(&t->lc, watch, nwatch, wants_model_opens(cfg), cfg->pin_dir,
+			      on_lc_event, t, err, errlen) ||
 	    st_model_hasher_start(&t->hasher, err, errlen)) {
 		st_tracker_close(t);
 		return -1;

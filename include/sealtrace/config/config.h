@@ -26,7 +26,9 @@
  *   metrics.listen				string, "" disables
  *   model_globs				list of fnmatch globs on the basename of
  *						files a tracked process opens (default
- *						*.gguf *.onnx *.safetensors *.pt *.bin)
+ *						*.gguf *.onnx *.safetensors *.pt *.bin);
+ *						[] hashes none (and, with no library
+ *						watch, leaves openat untraced)
  *   models[]: sha256 (64 hex), version	release name of a model digest (unique)
  *   risk_rules[]: name (unique, [A-Za-z0-9_.-]{1,64}), field (a decision
  *	field name), severity (low|medium|high|critical), and either op
@@ -162,7 +164,7 @@ struct st_target_cfg {
 	int signal;		/* for ST_ON_LOSS_SIGNAL, default SIGKILL */
 	bool no_hold;		/* hold: false */
 	char *preset;		/* "llama.cpp" or NULL */
-	char **model_globs;	/* NULL: the top-level list */
+	char **model_globs;	/* NULL: the top-level list; none ([]): no hashing */
 	size_t nmodel_globs;
 	struct st_probe_cfg *probes;
 	size_t nprobes;
@@ -212,7 +214,7 @@ struct st_config {
 	 */
 	uint64_t fail_closed_after_ms;
 
-	char **model_globs;	/* NULL: st_default_model_globs (model.h) */
+	char **model_globs;	/* NULL: st_default_model_globs (model.h); [] none */
 	size_t nmodel_globs;
 	struct st_model_cfg *models;
 	size_t nmodels;
