@@ -63,7 +63,7 @@ def pinned(cmd, cpus):
 
 
 class Agent:
-    def __init__(self, srv_pid, port):
+    def __init__(self, srv_pid, port, extra=""):
         self.dir = tempfile.mkdtemp(prefix="st-wire-bench-")
         keys = os.path.join(self.dir, "keys")
         subprocess.run([SEALTRACE, "keygen", "--dir", keys], check=True, capture_output=True)
@@ -72,10 +72,10 @@ class Agent:
         with open(self.cfg, "w") as f:
             f.write("system_id: bench\noperator_id: bench\nstate_dir: %s/state\n"
                     "keys: {dir: %s}\npin_dir: /sys/fs/bpf/st-wire-bench-%d\n"
-                    "metrics: {listen: \"\"}\nfsync: {every_ms: 100}\n"
+                    "metrics: {listen: \"\"}\nfsync: {every_ms: 100}\n%s"
                     "targets:\n  - name: srv\n    exe: %s\n    pid: %d\n"
                     "    http: {ports: [%d], paths: [/echo]}\n" % (
-                        self.dir, keys, os.getpid(), exe, srv_pid, port))
+                        self.dir, keys, os.getpid(), extra, exe, srv_pid, port))
         self.ready = os.path.join(self.dir, "ready")
         self.proc = subprocess.Popen(pinned([SEALTRACE, "run", "--config", self.cfg,
                                              "--ready-file", self.ready], AGENT_CPUS),
@@ -274,6 +274,14 @@ def main():
                 r["servers_without_agent"] = interleaved(cap_port, ref_port, args.rounds,
                                                          args.batch)
 
+            def agent_no_models():
+                # model_globs: [] leaves openat untraced (docs/ARCHITECTURE.md)
+                agent = Agent(cap_srv.pid, cap_port, extra="model_globs: []\n")
+                try:
+                    r["devnull_with_agent_no_models"] = write_loop(args.writes)[1]
+                finally:
+                    agent.stop()
+
             def with_agent():
                 agent = Agent(cap_srv.pid, cap_port)     # captures one of the two
                 try:
@@ -283,8 +291,9 @@ def main():
                                                           args.batch)
                 finally:
                     agent.stop()
-            for step in ((without, with_agent) if run % 2 == 0 else (with_agent, without)):
-                step()
+            steps = [without, with_agent, agent_no_models]
+            for i in range(len(steps)):     # rotate: no variant always first
+                steps[(run + i) % len(steps)]()
             res["samples"].append(r)
     finally:
         for p in (cap_srv, ref_srv):
@@ -293,6 +302,8 @@ def main():
     S = res["samples"]
     res["non_target_devnull_write_ns_added"] = {
         "agent": summary([r["devnull_with_agent"] - r["devnull_without"] for r in S]),
+        "agent_model_globs_none": summary([r["devnull_with_agent_no_models"] - r["devnull_without"]
+                                           for r in S]),
         "socket_tracepoint_floor": summary([r["devnull_socket_floor"] - r["devnull_without"] for r in S]),
         "syscall_tracepoint_floor": summary([r["devnull_syscall_floor"] - r["devnull_without"] for r in S]),
         "cpu_ns_without": summary([r["devnull_without"] for r in S])}
@@ -324,6 +335,8 @@ def main():
     print("wire: non-target write() to /dev/null (CPU %.0f ns each), added per call, "
           "median [min..max] of %d x %d:" % (d["cpu_ns_without"]["median"], args.runs, args.writes))
     print("wire:   sealtrace agent (wire capture on another process)  %s" % fmt(d["agent"], " ns"))
+    print("wire:     of which the openat tracepoints (model hashing): the same agent with")
+    print("wire:     model_globs: [] adds                                 %s" % fmt(d["agent_model_globs_none"], " ns"))
     print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(d["socket_tracepoint_floor"], " ns"))
     print("wire:   floor: empty raw sys_enter + sys_exit programs      %s" % fmt(d["syscall_tracepoint_floor"], " ns"))
     print("wire: non-target send() of 1 byte on UDP (CPU %.0f ns each), added per call, %d x %d:" % (
