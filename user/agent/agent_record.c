@@ -424,7 +424,13 @@ void agent_account_losses(struct agent *a, uint64_t now)
 
 /* ---- restart: calls already in the log ---- */
 
-#define RECENT_CALLS 65536
+/*
+ * The last calls of the log, skipped when read again after a crash: the
+ * calls of one commit interval must fit (65,536 did not once the emulated
+ * probe sites stopped paying a wakeup per event: 200,000 calls a second).
+ * calloc'd, so only the pages of the calls collected are ever touched.
+ */
+#define RECENT_CALLS (1u << 21)
 
 struct recent_calls {
 	struct agent *a;

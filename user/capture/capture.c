@@ -72,6 +72,7 @@ struct st_capture_ctx {
 	unsigned long *producer_pos;	/* page 1, read-only */
 	uint8_t *data;			/* data pages, mapped twice in a row */
 	uint64_t read_pos;
+	uint64_t published_pos;	/* read_pos as last told to the kernel */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -514,6 +515,19 @@ int st_capture_detach_all(struct st_capture_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Tell the kernel side how far we have read (see agent_read_pos). */
+static void publish_read_pos(struct st_capture_ctx *c)
+{
+	__u32 zero = 0;
+	__u64 pos = c->read_pos;
+
+	if (pos == c->published_pos)
+		return;
+	if (!bpf_map__update_elem(c->skel->maps.agent_read_pos, &zero, sizeof(zero),
+				  &pos, sizeof(pos), BPF_ANY))
+		c->published_pos = pos;
+}
+
 /* Read committed records from read_pos on; stop at one still being written. */
 static int read_ring(struct st_capture_ctx *c)
 {
@@ -537,6 +551,7 @@ static int read_ring(struct st_capture_ctx *c)
 		len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 		c->read_pos += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
 	}
+	publish_read_pos(c);
 	return n;
 }
 
