@@ -467,13 +467,20 @@ static __always_inline bool syscall_buffer(const struct syscall_args *a, __u64 *
 	}
 }
 
-/* Bytes counted, not copied: a HOLE (or SENDFILE) event of their length. */
-static __always_inline void emit_hole(struct wire_conn *c, __u32 kind, __u64 n)
+/*
+ * Bytes counted, not copied: a HOLE (or SENDFILE) event of their length.
+ * Each byte goes into one counter (why), so that the counters add up.
+ */
+enum hole_why { HOLE_PAST_LIMIT, HOLE_SENDFILE, HOLE_UNATTRIBUTED };
+
+static __always_inline void emit_hole(struct wire_conn *c, __u32 kind, __u64 n,
+				      enum hole_why why)
 {
 	struct wire_counters *k = counters();
 
 	if (k)
-		__sync_fetch_and_add(kind == WIRE_SENDFILE ? &k->sendfile_bytes :
+		__sync_fetch_and_add(why == HOLE_SENDFILE ? &k->sendfile_bytes :
+				     why == HOLE_UNATTRIBUTED ? &k->unattributed_bytes :
 				     &k->hole_bytes, n);
 	emit_meta(kind, c, c->seq, n > 0xffffffff ? 0xffffffff : (__u32)n, NULL);
 	c->seq++;
@@ -513,7 +520,8 @@ static __always_inline void emit_moved(struct wire_conn *c, __u32 kind, __u64 bu
 		}
 	}
 	if (remaining)	/* beyond what one call may copy: a hole of known length */
-		emit_hole(c, kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, remaining);
+		emit_hole(c, kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, remaining,
+			  HOLE_PAST_LIMIT);
 }
 
 /* n bytes moved on sk by the current task of tgid, in direction kind. */
@@ -546,14 +554,13 @@ static __always_inline int on_moved(struct sock *sk, __u32 tgid, __u32 kind, lon
 	if (c->flags & WIRE_F_TLS)
 		return 0;	/* TLS records: the plaintext comes from SSL_read/SSL_write */
 	if (kind == WIRE_DATA_OUT && (a.nr == NR_SENDFILE || a.nr == NR_SPLICE)) {
-		emit_hole(c, WIRE_SENDFILE, n);
+		emit_hole(c, WIRE_SENDFILE, n, HOLE_SENDFILE);
 		return 0;
 	}
 	if (!syscall_buffer(&a, &buf, &iovcnt)) {
 		/* recvmmsg, io_uring, ...: counted, never silent */
-		if (k)
-			__sync_fetch_and_add(&k->unattributed_bytes, n);
-		emit_hole(c, kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, n);
+		emit_hole(c, kind == WIRE_DATA_IN ? WIRE_HOLE_IN : WIRE_HOLE_OUT, n,
+			  HOLE_UNATTRIBUTED);
 		return 0;
 	}
 	/* a TLS handshake record (0x16) first: never parse it as HTTP */
