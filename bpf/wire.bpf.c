@@ -278,6 +278,11 @@ static __always_inline struct wire_conn *conn_of(struct sock *sk, __u32 tgid, __
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c && c->portpair == portpair)
 		return c->flags & WIRE_F_CLOSED ? NULL : c;
+	if (c && !(c->flags & WIRE_F_CLOSED)) {
+		/* the address of a socket whose end we missed: end it now */
+		c->flags |= WIRE_F_CLOSED;
+		emit_meta(WIRE_CLOSE, c, c->seq, 0, NULL);
+	}
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	n.family = BPF_CORE_READ(sk, __sk_common.skc_family);
