@@ -16,42 +16,9 @@
 #    (CVE-2023-31439 class) and truncate-and-continue with it
 #    (CVE-2023-31438 class) are caught.
 # Prints PASS:/FAIL: lines; exits 1 if anything failed.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-ST=${SEALTRACE:-$ROOT/build/sealtrace}
-GEN=${GEN_LOG:-$ROOT/build/tools/gen_log}
-EDIT=$ROOT/tests/e2e/tamper_edit.py
+. "$(dirname "$0")/suite.bash" at-rest
 SEAL=$ROOT/tests/e2e/seal_edit.py
-PYV=$ROOT/tools/verify_export.py
 N=${AT_REST_RECORDS:-100000}
-W=$(mktemp -d /tmp/sealtrace-at-rest.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-fails=0
-passes=0
-
-pass() { echo "PASS: $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-show() { sed 's/^/      | /' <<<"$1" | tail -6; }
-
-# expect NAME RC PATTERN CMD...: CMD exits RC and its output matches PATTERN.
-expect() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		show "$out"
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "$name: output lacks /$pattern/"
-		show "$out"
-		return 1
-	fi
-	pass "$name${pattern:+: $(grep -oE -- "$pattern" <<<"$out" | head -1)}"
-}
 
 for bin in "$ST" "$GEN"; do
 	[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }

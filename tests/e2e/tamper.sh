@@ -13,42 +13,8 @@
 # `sealtrace verify --export` and by tools/verify_export.py, usage codes.
 #
 # Prints PASS:/FAIL: lines; exits 1 if anything failed.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-ST=${SEALTRACE:-$ROOT/build/sealtrace}
-GEN=${GEN_LOG:-$ROOT/build/tools/gen_log}
-EDIT=$ROOT/tests/e2e/tamper_edit.py
-PYV=$ROOT/tools/verify_export.py
+. "$(dirname "$0")/suite.bash" tamper
 N=${TAMPER_RECORDS:-100000}
-W=$(mktemp -d /tmp/sealtrace-tamper.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-fails=0
-passes=0
-
-pass() { echo "PASS: $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-show() { sed 's/^/      | /' <<<"$1" | tail -6; }
-
-# expect NAME RC PATTERN CMD...: CMD exits RC and its output matches PATTERN.
-expect() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		show "$out"
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "$name: output lacks /$pattern/"
-		show "$out"
-		return 1
-	fi
-	pass "$name${pattern:+: $(grep -oE -- "$pattern" <<<"$out" | head -1)}"
-	LAST_OUT=$out
-}
 
 verify() { "$ST" verify --quiet --pubkey "$W/keys/signing.pub" --state-dir "$@"; }
 fresh() { rm -rf "$W/x" && cp -a "$W/a" "$W/x"; }
