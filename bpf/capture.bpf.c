@@ -102,7 +102,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);	/* [0] the agent's read position, [1] see emit() */
 	__type(key, __u32);
 	__type(value, __u64);
 } agent_read_pos SEC(".maps");
@@ -423,33 +423,36 @@ static __always_inline void lose_return(struct st_probe_counters *cnt, __u32 pro
 }
 
 /*
- * Bytes the agent has not read yet. Without its read position (an agent
- * that never published one), what the ring holds uncommitted.
+ * Whether to wake the agent. A wakeup is an interrupt raised in the traced
+ * process (irq_work and an APIC write: ~2-4 us a call on a VM), so: only
+ * when wakeup_bytes are waiting *unread* (the ring's own fill also counts
+ * what the agent has read but not yet committed, up to an fsync interval:
+ * a threshold on it fired on every event of that interval, 24 % of a
+ * traced process's time at an emulated probe site, measured), and at most
+ * once per position the agent has published (an agent that is reading
+ * but slower than the process needs no wakeup per event: 15 %, measured).
+ * Without a published position (an older agent), the ring's fill.
  */
-static __always_inline __u64 unread_bytes(void)
+static __always_inline bool wake_agent(void)
 {
-	__u64 prod = bpf_ringbuf_query(&events, BPF_RB_PROD_POS), *rp;
-	__u32 zero = 0;
+	__u64 prod = bpf_ringbuf_query(&events, BPF_RB_PROD_POS), *rp, *woken;
+	__u32 zero = 0, one = 1;
 
 	rp = bpf_map_lookup_elem(&agent_read_pos, &zero);
-	if (!rp || !*rp || *rp > prod)
-		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	return prod - *rp;
+	woken = bpf_map_lookup_elem(&agent_read_pos, &one);
+	if (!rp || !woken || !*rp || *rp > prod)
+		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes;
+	if (prod - *rp < wakeup_bytes || *woken == *rp)
+		return false;
+	*woken = *rp;
+	return true;
 }
 
 static __always_inline long emit(struct scratch *s, __u32 len)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	/*
-	 * A wakeup is an interrupt raised in the traced process (irq_work and
-	 * an APIC write: ~2-4 us a call on a VM). The agent polls while it
-	 * holds read but uncommitted data, so wake it only when that much is
-	 * waiting unread: past the ring's own fill it would fire on every
-	 * event of an fsync interval (24 % of a traced process's time at an
-	 * emulated probe site, measured).
-	 */
-	if (unread_bytes() >= wakeup_bytes)
+	if (wake_agent())
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (len > sizeof(*s))
 		return -1;
@@ -585,33 +588,34 @@ static __always_inline struct frame *push_frame(const struct call_key *key,
 
 /*
  * Pop the frame of the returning call into *f. 1 with the frame, 0 when
- * the thread has state but the call was nested too deep, -1 when there is
- * no state at all (the entry ran before the agent, or the LRU evicted it).
+ * the call was nested too deep, -1 when no call of the thread is open
+ * (the entry ran before the agent, or the LRU evicted the state).
+ *
+ * A thread's state stays in the map at depth 0 (thread exit or the LRU
+ * removes it): an insert and a delete of the LRU hash on every call cost
+ * ~17 % of a traced process's time at an emulated probe site.
  */
 static __always_inline int pop_frame(const struct call_key *key, struct frame *f,
 				     __u32 *depth)
 {
 	struct call_state *st;
-	int found = 0;
 
 	*depth = 0;
 	st = bpf_map_lookup_elem(&calls, key);
-	if (!st)
+	if (!st || st->depth == 0)
 		return -1;
-	if (st->depth == 0)
-		return 0;
 	*depth = st->depth - 1;
 	st->depth = *depth;
-	if (*depth < ST_MAX_DEPTH) {
-		*f = st->frames[*depth & (ST_MAX_DEPTH - 1)];
-		found = 1;
-	}
-	if (*depth == 0)
-		bpf_map_delete_elem(&calls, key);
-	return found;
+	if (*depth >= ST_MAX_DEPTH)
+		return 0;
+	*f = st->frames[*depth & (ST_MAX_DEPTH - 1)];
+	return 1;
 }
 
-/* Calls open per thread: +1 at entry, -1 at return (thread exit reads it). */
+/*
+ * Calls open per thread: +1 at entry, -1 at return (thread exit reads it).
+ * The entry stays at 0 between calls, for the same reason as the frames.
+ */
 static __always_inline void count_open_call(__u32 tid, int delta)
 {
 	__u32 *open = bpf_map_lookup_elem(&open_calls, &tid), one = 1;
@@ -621,10 +625,9 @@ static __always_inline void count_open_call(__u32 tid, int delta)
 			bpf_map_update_elem(&open_calls, &tid, &one, BPF_ANY);
 		return;
 	}
-	if (delta < 0 && *open <= 1)
-		bpf_map_delete_elem(&open_calls, &tid);
-	else
-		__sync_fetch_and_add(open, delta);
+	if (delta < 0 && *open == 0)
+		return;
+	__sync_fetch_and_add(open, delta);
 }
 
 SEC("uprobe")
@@ -799,14 +802,17 @@ int st_thread_exit(void *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct call_key key = { .tid = tid };
 	struct scratch *s;
-	__u32 *open;
+	__u32 *open, nopen;
 
 	open = bpf_map_lookup_elem(&open_calls, &tid);
 	if (!open)
 		return 0;
+	nopen = *open;
 	bpf_map_delete_elem(&open_calls, &tid);
 	/* bpf_loop: a plain loop over every probe and frame is too much for the verifier */
 	bpf_loop(ST_MAX_PROBES, end_thread_calls, &key, 0);
+	if (!nopen)
+		return 0;	/* it made calls, none is open: nothing to report */
 	s = scratch_slot();
 	if (!s)
 		return 0;
