@@ -102,7 +102,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);	/* [0] the agent's read position, [1] see emit() */
+	__uint(max_entries, 2);	/* [0] the agent's read position, [1] see wake_agent() */
 	__type(key, __u32);
 	__type(value, __u64);
 } agent_read_pos SEC(".maps");
@@ -809,10 +809,16 @@ int st_thread_exit(void *ctx)
 		return 0;
 	nopen = *open;
 	bpf_map_delete_elem(&open_calls, &tid);
+	/*
+	 * It made calls but none is open: nothing to report, and its frame
+	 * stacks are all at depth 0 (harmless to a thread that reuses the
+	 * tid; the LRU drops them first) - no walk over every probe, which a
+	 * thread-per-connection server would pay at each thread's exit.
+	 */
+	if (!nopen)
+		return 0;
 	/* bpf_loop: a plain loop over every probe and frame is too much for the verifier */
 	bpf_loop(ST_MAX_PROBES, end_thread_calls, &key, 0);
-	if (!nopen)
-		return 0;	/* it made calls, none is open: nothing to report */
 	s = scratch_slot();
 	if (!s)
 		return 0;
