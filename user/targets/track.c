@@ -571,17 +571,29 @@ static const char *version_of(const struct st_tracker *t, const char *sha)
 	return NULL;
 }
 
+/* A target's model globs: its own, else the top level's, else the defaults. */
+static const char *const *model_globs_of(const struct st_config *cfg,
+					 const struct st_target_cfg *tc, size_t *n)
+{
+	if (tc->model_globs) {
+		*n = tc->nmodel_globs;
+		return (const char *const *)tc->model_globs;
+	}
+	if (cfg->model_globs) {
+		*n = cfg->nmodel_globs;
+		return (const char *const *)cfg->model_globs;
+	}
+	*n = st_default_model_nglobs;
+	return st_default_model_globs;
+}
+
 static bool is_model(const struct st_tracker *t, const struct proc *p, const char *path)
 {
-	const struct st_target_cfg *tc = target_of(t, p->target);
+	const char *const *globs;
+	size_t n;
 
-	if (tc->model_globs)
-		return st_model_glob_match((const char *const *)tc->model_globs,
-					   tc->nmodel_globs, path);
-	if (t->cfg->model_globs)
-		return st_model_glob_match((const char *const *)t->cfg->model_globs,
-					   t->cfg->nmodel_globs, path);
-	return st_model_glob_match(st_default_model_globs, st_default_model_nglobs, path);
+	globs = model_globs_of(t->cfg, target_of(t, p->target), &n);
+	return st_model_glob_match(globs, n, path);
 }
 
 /*
@@ -772,13 +784,11 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 /* Does any target hash the model artifacts its processes open? */
 static bool wants_model_opens(const struct st_config *cfg)
 {
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < cfg->ntargets; i++) {
-		const struct st_target_cfg *tc = &cfg->targets[i];
-
-		if (tc->model_globs ? tc->nmodel_globs > 0 :
-		    !cfg->model_globs || cfg->nmodel_globs > 0)
+		model_globs_of(cfg, &cfg->targets[i], &n);
+		if (n)
 			return true;
 	}
 	return false;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Wire capture: load, attach, watch processes and ports, read the ring. */
 #include <dirent.h>
-#include <stddef.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
