@@ -115,53 +115,6 @@ def floor_write_loop(n, progs, udp=False):
         p.wait(30)
 
 
-def cpu_ns(pid):
-    """utime + stime of the whole process (exited threads included), in ns."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1e9 / os.sysconf("SC_CLK_TCK")
-
-
-def client(port, n, size=1024, srv_pid=None):
-    if APP_CPUS:
-        os.sched_setaffinity(0, {int(APP_CPUS)})
-    try:
-        return client_run(port, n, size, srv_pid)
-    finally:
-        os.sched_setaffinity(0, range(os.cpu_count()))
-
-
-def client_run(port, n, size, srv_pid):
-    body = bytes(i & 0xff for i in range(size))
-    head = ("POST /echo HTTP/1.1\r\nHost: b\r\nContent-Type: application/octet-stream\r\n"
-            "Content-Length: %d\r\n\r\n" % size).encode()
-    s = socket.create_connection(("127.0.0.1", port))
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    f = s.makefile("rb")
-    lat = []
-    c0 = cpu_ns(srv_pid) if srv_pid else 0
-    t0 = time.perf_counter()
-    for _ in range(n):
-        a = time.perf_counter_ns()
-        s.sendall(head + body)
-        length = 0
-        while True:
-            line = f.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        f.read(length)
-        lat.append(time.perf_counter_ns() - a)
-    wall = time.perf_counter() - t0
-    c1 = cpu_ns(srv_pid) if srv_pid else 0
-    s.close()
-    lat.sort()
-    return {"req_per_s": n / wall, "p50_us": lat[len(lat) // 2] / 1000,
-            "p99_us": lat[int(len(lat) * 0.99)] / 1000,
-            "server_cpu_us_per_req": (c1 - c0) / n / 1000}
-
-
 class KeepAlive:
     """One keep-alive connection; request() returns the latency in ns."""
 
