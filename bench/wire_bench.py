@@ -22,8 +22,17 @@
 Every run alternates all variants, so drift in the machine's load falls
 on all of them alike; figures are median [min-max] over the runs.
 
+4. The same method on two alike real model servers (../shared/testbed:
+   node-llama-cpp's libllama behind Node's http, a tiny GGUF model),
+   POST /completion with ~1 KiB of JSON: what capture adds where a request
+   does real work (part 3 is the worst case: a request that does none).
+
+Writes bench/results/<date>-<hhmm>-wire.json unless --json names another file.
+
 usage: wire_bench.py [--runs N] [--writes N] [--udp-writes N]
-                     [--rounds N] [--batch N] [--no-pin] [--json FILE]
+                     [--rounds N] [--batch N] [--engine-runs N]
+                     [--engine-rounds N] [--engine-batch N] [--no-engine]
+                     [--no-pin] [--json FILE]
 """
 import argparse
 import json
@@ -63,7 +72,7 @@ def pinned(cmd, cpus):
 
 
 class Agent:
-    def __init__(self, srv_pid, port, extra=""):
+    def __init__(self, srv_pid, port, extra="", path="/echo"):
         self.dir = tempfile.mkdtemp(prefix="st-wire-bench-")
         keys = os.path.join(self.dir, "keys")
         subprocess.run([SEALTRACE, "keygen", "--dir", keys], check=True, capture_output=True)
@@ -74,8 +83,8 @@ class Agent:
                     "keys: {dir: %s}\npin_dir: /sys/fs/bpf/st-wire-bench-%d\n"
                     "metrics: {listen: \"\"}\nfsync: {every_ms: 100}\n%s"
                     "targets:\n  - name: srv\n    exe: %s\n    pid: %d\n"
-                    "    http: {ports: [%d], paths: [/echo]}\n" % (
-                        self.dir, keys, os.getpid(), extra, exe, srv_pid, port))
+                    "    http: {ports: [%d], paths: [%s]}\n" % (
+                        self.dir, keys, os.getpid(), extra, exe, srv_pid, port, path))
         self.ready = os.path.join(self.dir, "ready")
         self.proc = subprocess.Popen(pinned([SEALTRACE, "run", "--config", self.cfg,
                                              "--ready-file", self.ready], AGENT_CPUS),
@@ -118,10 +127,10 @@ def floor_write_loop(n, progs, udp=False):
 class KeepAlive:
     """One keep-alive connection; request() returns the latency in ns."""
 
-    def __init__(self, port, size=1024):
-        body = bytes(i & 0xff for i in range(size))
-        self.msg = ("POST /echo HTTP/1.1\r\nHost: b\r\nContent-Type: application/octet-stream\r\n"
-                    "Content-Length: %d\r\n\r\n" % size).encode() + body
+    def __init__(self, port, path="/echo", body=bytes(i & 0xff for i in range(1024)),
+                 ctype="application/octet-stream"):
+        self.msg = ("POST %s HTTP/1.1\r\nHost: b\r\nContent-Type: %s\r\n"
+                    "Content-Length: %d\r\n\r\n" % (path, ctype, len(body))).encode() + body
         self.s = socket.create_connection(("127.0.0.1", port))
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.f = self.s.makefile("rb")
@@ -143,14 +152,14 @@ class KeepAlive:
         self.s.close()
 
 
-def interleaved(cap_port, ref_port, rounds, batch):
+def interleaved(cap_port, ref_port, rounds, batch, client=KeepAlive):
     """Batches of requests to the captured and to the reference server in
     turn (the first of each round alternates): per round, the ratio of the
     two batches' p50. Both servers are alike and on the same CPU, so the
     ratio cancels what the machine does meanwhile."""
     if APP_CPUS:
         os.sched_setaffinity(0, {int(APP_CPUS)})
-    cap, ref = KeepAlive(cap_port), KeepAlive(ref_port)
+    cap, ref = client(cap_port), client(ref_port)
     try:
         ratios, all_cap, all_ref = [], [], []
         for r in range(rounds):
@@ -163,7 +172,9 @@ def interleaved(cap_port, ref_port, rounds, batch):
             ratios.append(got["cap"] / got["ref"])
         all_cap.sort()
         all_ref.sort()
-        return {"ratios": ratios, "cap_p50_us": all_cap[len(all_cap) // 2] / 1000,
+        return {"ratios": ratios, "cap_rps": 1e9 * len(all_cap) / sum(all_cap),
+                "ref_rps": 1e9 * len(all_ref) / sum(all_ref),
+                "cap_p50_us": all_cap[len(all_cap) // 2] / 1000,
                 "ref_p50_us": all_ref[len(all_ref) // 2] / 1000,
                 "cap_p99_us": all_cap[int(len(all_cap) * 0.99)] / 1000,
                 "ref_p99_us": all_ref[int(len(all_ref) * 0.99)] / 1000}
@@ -194,6 +205,127 @@ def start_server():
     return srv, port
 
 
+TESTBED = os.path.normpath(os.path.join(ROOT, "..", "shared", "testbed"))
+TESTBED_CACHE = os.environ.get("ST_BENCH_TESTBED_CACHE", "/tmp/st-bench-testbed")
+# ~1 KiB of JSON: a credit-decision prompt, 4 tokens generated
+ENGINE_BODY = json.dumps({"prompt": ("Applicant A-00017 earns 52,000 a year, has no missed "
+                                     "payments and asks for 12,000 over 36 months. " * 12)[:990],
+                          "n_predict": 4}).encode()
+
+
+def engine_client(port):
+    return KeepAlive(port, path="/completion", body=ENGINE_BODY, ctype="application/json")
+
+
+def start_engine():
+    """A real model server: ../shared/testbed's node-llama-cpp (libllama)
+    behind Node's http, tiny GGUF model, one thread; None if unavailable."""
+    port = free_port()
+    env = dict(os.environ, TESTBED_CACHE=TESTBED_CACHE)
+    srv = subprocess.Popen(pinned([os.path.join(TESTBED, "serve.sh"), "llama", str(port)], APP_CPUS),
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and srv.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return srv, port
+        except OSError:
+            time.sleep(0.2)
+    srv.kill()
+    return None, port
+
+
+def wire_prog_ns(enable):
+    """Run time so far of the loaded wire programs (kernel.bpf_stats_enabled
+    switched on or off around the measured phase)."""
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=%d" % enable], check=True)
+    out = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], check=True,
+                                    capture_output=True, text=True).stdout)
+    return sum(p.get("run_time_ns", 0) for p in out if p.get("name", "").startswith("wire_"))
+
+
+def engine_part(args, res):
+    """Part 4: the same method on two alike real model servers."""
+    setup = os.path.join(TESTBED, "setup.sh")
+    why = None
+    if not os.access(setup, os.X_OK):
+        why = "%s not found" % TESTBED
+    else:
+        p = subprocess.run([setup, "--cache", TESTBED_CACHE, "--no-apt"], capture_output=True,
+                           text=True, timeout=300)
+        if p.returncode:
+            why = "testbed setup failed: " + p.stderr[-300:]
+    if why:
+        print("wire: real model server: unavailable (%s)" % why)
+        res["engine"] = {"unavailable": why}
+        return
+    (cap, cap_port), (ref, ref_port) = start_engine(), start_engine()
+    eng = {"runs": args.engine_runs, "rounds": args.engine_rounds, "batch": args.engine_batch,
+           "body_bytes": len(ENGINE_BODY), "samples": []}
+    try:
+        if not cap or not ref:
+            raise SystemExit("wire_bench: the model server did not start")
+        interleaved(cap_port, ref_port, 4, args.engine_batch, engine_client)    # warm up
+        for run in range(args.engine_runs):
+            r = {}
+
+            def without():
+                r["without_agent"] = interleaved(cap_port, ref_port, args.engine_rounds,
+                                                 args.engine_batch, engine_client)
+
+            def with_agent():
+                agent = Agent(cap.pid, cap_port, path="/completion")
+                try:
+                    t0 = wire_prog_ns(True)
+                    r["with_agent"] = interleaved(cap_port, ref_port, args.engine_rounds,
+                                                  args.engine_batch, engine_client)
+                    # both ends' socket I/O, per request to A
+                    r["bpf_us_per_request"] = (wire_prog_ns(False) - t0) / 1000 / (
+                        args.engine_rounds * args.engine_batch)
+                finally:
+                    agent.stop()
+            for step in ((without, with_agent) if run % 2 == 0 else (with_agent, without)):
+                step()
+            eng["samples"].append(r)
+    finally:
+        for p in (cap, ref):
+            if p:
+                p.kill()
+                p.wait()
+    S = eng["samples"]
+    off = [x for r in S for x in r["without_agent"]["ratios"]]
+    on = [x for r in S for x in r["with_agent"]["ratios"]]
+    eng["p50_added_by_capture_pct"] = 100 * (statistics.median(on) / statistics.median(off) - 1)
+    eng["p50_added_by_capture_pct_per_run"] = summary([
+        100 * (statistics.median(r["with_agent"]["ratios"]) /
+               statistics.median(r["without_agent"]["ratios"]) - 1) for r in S])
+    for phase in ("without_agent", "with_agent"):
+        eng[phase] = {k: summary([r[phase][k] for r in S])
+                      for k in ("cap_p50_us", "ref_p50_us", "cap_p99_us", "ref_p99_us",
+                                "cap_rps", "ref_rps")}
+    eng["bpf_us_per_request"] = summary([r["bpf_us_per_request"] for r in S])
+    res["engine"] = eng
+    print("wire: real model server (node-llama-cpp, tiny GGUF, POST /completion with %d bytes of "
+          "JSON, 4 tokens), two alike, batches of %d in turn, %d rounds x %d runs:" % (
+              len(ENGINE_BODY), args.engine_batch, args.engine_rounds, args.engine_runs))
+    for phase, label in (("without_agent", "no agent"), ("with_agent", "agent capturing A")):
+        x = eng[phase]
+        print("wire:   %-18s A p50 %7.2f ms p99 %7.2f ms %5.1f req/s | B p50 %7.2f ms p99 %7.2f ms "
+              "%5.1f req/s" % (label, x["cap_p50_us"]["median"] / 1000,
+                               x["cap_p99_us"]["median"] / 1000, x["cap_rps"]["median"],
+                               x["ref_p50_us"]["median"] / 1000, x["ref_p99_us"]["median"] / 1000,
+                               x["ref_rps"]["median"]))
+    print("wire: p50 added by capture on the model server: %+.2f %% (per run: %s); the engine's "
+          "own latency varies more than that (p50 of a batch of %d: +-10 %% between runs without "
+          "any agent), so this bounds the cost rather than measuring it" % (
+              eng["p50_added_by_capture_pct"], fmt(eng["p50_added_by_capture_pct_per_run"], " %", 2),
+              args.engine_batch))
+    b = eng["bpf_us_per_request"]["median"]
+    print("wire: capture's kernel programs per request (bpf_stats wall time, preemption "
+          "included: an upper bound; both ends' socket I/O): %s, %.3f %% of A's p50" % (fmt(eng["bpf_us_per_request"], " us", 2),
+                                  100 * b / eng["with_agent"]["cap_p50_us"]["median"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -201,6 +333,10 @@ def main():
     ap.add_argument("--udp-writes", type=int, default=200000)
     ap.add_argument("--rounds", type=int, default=20, help="batch pairs per server run")
     ap.add_argument("--batch", type=int, default=200, help="requests per batch")
+    ap.add_argument("--engine-runs", type=int, default=5)
+    ap.add_argument("--engine-rounds", type=int, default=8)
+    ap.add_argument("--engine-batch", type=int, default=10)
+    ap.add_argument("--no-engine", action="store_true", help="skip the real model server part")
     ap.add_argument("--no-pin", action="store_true",
                     help="leave the agent, the servers and the client unpinned")
     ap.add_argument("--json")
@@ -316,9 +452,14 @@ def main():
           "agent running: %s" % (srv_res["p50_added_by_capture_pct"],
                                  fmt(srv_res["p50_added_by_capture_pct_per_run"], " %", 2),
                                  fmt(srv_res["ref_p50_added_by_agent_pct"], " %", 2)))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=1)
+    if not args.no_engine:
+        engine_part(args, res)
+    res["load_end"] = os.getloadavg()[0]
+    path = args.json or os.path.join(ROOT, "bench", "results",
+                                     time.strftime("%Y-%m-%d-%H%M") + "-wire.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    print("wire: figures in %s" % os.path.relpath(path, ROOT))
 
 
 if __name__ == "__main__":
