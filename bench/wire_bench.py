@@ -189,6 +189,29 @@ def summary(values):
     return {"median": statistics.median(v), "min": v[0], "max": v[-1]}
 
 
+def capture_share(samples, without, with_):
+    """Two alike servers A and B, the agent capturing A: per round p50(A) /
+    p50(B); capture's share of A's p50 is the ratio with the agent over the
+    ratio without it (which is the two servers' own offset). Also the spread
+    of the per-run ratios without an agent: the method's resolution."""
+    off = [x for r in samples for x in r[without]["ratios"]]
+    on = [x for r in samples for x in r[with_]["ratios"]]
+    out = {
+        "ratio_without_agent": summary(off),
+        "ratio_with_agent": summary(on),
+        "p50_added_by_capture_pct": 100 * (statistics.median(on) / statistics.median(off) - 1),
+        "p50_added_by_capture_pct_per_run": summary([
+            100 * (statistics.median(r[with_]["ratios"]) /
+                   statistics.median(r[without]["ratios"]) - 1) for r in samples]),
+        "ratio_without_agent_per_run": summary([statistics.median(r[without]["ratios"])
+                                                for r in samples]),
+    }
+    keys = [k for k in samples[0][without] if k.endswith(("_us", "_rps"))]
+    for phase in (without, with_):
+        out[phase] = {k: summary([r[phase][k] for r in samples]) for k in keys}
+    return out
+
+
 def fmt(x, unit="", prec=1):
     return "%+.*f%s [%+.*f..%+.*f]" % (prec, x["median"], unit, prec, x["min"], prec, x["max"])
 
@@ -283,6 +306,7 @@ def engine_part(args, res):
                     r["bpf_us_per_request"] = (wire_prog_ns(False) - t0) / 1000 / (
                         args.engine_rounds * args.engine_batch)
                 finally:
+                    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"])
                     agent.stop()
             for step in ((without, with_agent) if run % 2 == 0 else (with_agent, without)):
                 step()
@@ -293,16 +317,7 @@ def engine_part(args, res):
                 p.kill()
                 p.wait()
     S = eng["samples"]
-    off = [x for r in S for x in r["without_agent"]["ratios"]]
-    on = [x for r in S for x in r["with_agent"]["ratios"]]
-    eng["p50_added_by_capture_pct"] = 100 * (statistics.median(on) / statistics.median(off) - 1)
-    eng["p50_added_by_capture_pct_per_run"] = summary([
-        100 * (statistics.median(r["with_agent"]["ratios"]) /
-               statistics.median(r["without_agent"]["ratios"]) - 1) for r in S])
-    for phase in ("without_agent", "with_agent"):
-        eng[phase] = {k: summary([r[phase][k] for r in S])
-                      for k in ("cap_p50_us", "ref_p50_us", "cap_p99_us", "ref_p99_us",
-                                "cap_rps", "ref_rps")}
+    eng.update(capture_share(S, "without_agent", "with_agent"))
     eng["bpf_us_per_request"] = summary([r["bpf_us_per_request"] for r in S])
     res["engine"] = eng
     print("wire: real model server (node-llama-cpp, tiny GGUF, POST /completion with %d bytes of "
@@ -315,15 +330,15 @@ def engine_part(args, res):
                                x["cap_p99_us"]["median"] / 1000, x["cap_rps"]["median"],
                                x["ref_p50_us"]["median"] / 1000, x["ref_p99_us"]["median"] / 1000,
                                x["ref_rps"]["median"]))
-    print("wire: p50 added by capture on the model server: %+.2f %% (per run: %s); the engine's "
-          "own latency varies more than that (p50 of a batch of %d: +-10 %% between runs without "
-          "any agent), so this bounds the cost rather than measuring it" % (
+    null = eng["ratio_without_agent_per_run"]
+    print("wire: p50 added by capture on the model server: %+.2f %% (per run: %s); resolution: "
+          "A/B per run without any agent spans %.3f..%.3f" % (
               eng["p50_added_by_capture_pct"], fmt(eng["p50_added_by_capture_pct_per_run"], " %", 2),
-              args.engine_batch))
-    b = eng["bpf_us_per_request"]["median"]
-    print("wire: capture's kernel programs per request (bpf_stats wall time, preemption "
-          "included: an upper bound; both ends' socket I/O): %s, %.3f %% of A's p50" % (fmt(eng["bpf_us_per_request"], " us", 2),
-                                  100 * b / eng["with_agent"]["cap_p50_us"]["median"]))
+              null["min"], null["max"]))
+    print("wire: capture's kernel programs per request (bpf_stats wall time, preemption included: "
+          "an upper bound; both ends' socket I/O): %s, %.3f %% of A's p50" % (
+              fmt(eng["bpf_us_per_request"], " us", 2),
+              100 * eng["bpf_us_per_request"]["median"] / eng["with_agent"]["cap_p50_us"]["median"]))
 
 
 def main():
@@ -400,26 +415,11 @@ def main():
         "agent": summary([r["udp_with_agent"] - r["udp_without"] for r in S]),
         "socket_tracepoint_floor": summary([r["udp_socket_floor"] - r["udp_without"] for r in S]),
         "cpu_ns_without": summary([r["udp_without"] for r in S])}
-    # p50 captured / p50 reference, per round; capture's share is the ratio
-    # with the agent over the ratio without it (the two servers' own offset)
-    off = [x for r in S for x in r["servers_without_agent"]["ratios"]]
-    on = [x for r in S for x in r["servers_with_agent"]["ratios"]]
-    srv_res = {
-        "ratio_without_agent": summary(off),
-        "ratio_with_agent": summary(on),
-        "p50_added_by_capture_pct": 100 * (statistics.median(on) / statistics.median(off) - 1),
-        "p50_added_by_capture_pct_per_run": summary([
-            100 * (statistics.median(r["servers_with_agent"]["ratios"]) /
-                   statistics.median(r["servers_without_agent"]["ratios"]) - 1) for r in S]),
-    }
-    for phase in ("servers_without_agent", "servers_with_agent"):
-        srv_res[phase] = {k: summary([r[phase][k] for r in S])
-                          for k in ("cap_p50_us", "ref_p50_us", "cap_p99_us", "ref_p99_us")}
+    srv_res = capture_share(S, "servers_without_agent", "servers_with_agent")
     srv_res["ref_p50_added_by_agent_pct"] = summary([
         100 * (r["servers_with_agent"]["ref_p50_us"] / r["servers_without_agent"]["ref_p50_us"] - 1)
         for r in S])
     res["server_1k"] = srv_res
-    res["load_end"] = os.getloadavg()[0]
     d, u = res["non_target_devnull_write_ns_added"], res["non_target_udp_send_ns_added"]
     print("wire: non-target write() to /dev/null (CPU %.0f ns each), added per call, "
           "median [min..max] of %d x %d:" % (d["cpu_ns_without"]["median"], args.runs, args.writes))
@@ -459,7 +459,7 @@ def main():
                                      time.strftime("%Y-%m-%d-%H%M") + "-wire.json")
     with open(path, "w") as f:
         json.dump(res, f, indent=1)
-    print("wire: figures in %s" % os.path.relpath(path, ROOT))
+    print("wire: figures in %s" % (args.json or os.path.relpath(path, ROOT)))
 
 
 if __name__ == "__main__":
