@@ -376,6 +376,57 @@ def test_connection_open_before_agent():
         a.cleanup()
 
 
+def test_agent_killed_and_restarted():
+    """kill -9 of the agent with a keep-alive connection open: what was in
+    the log stays; requests while no agent runs are not seen (wire capture
+    is not pinned) and the successor's agent_start says for how long; after
+    the restart every request is recorded again, on the old connection
+    (resynchronised, reported once) and on a new one; the log verifies."""
+    srv = python_server()
+    a = agent_for("wire-k9", srv)
+    try:
+        a.start()
+        c1 = Conn(srv.port)
+        before = []
+        for i in range(50):
+            c1.send("POST", "/score", body_of(i))
+            before.append((body_of(i), c1.read()[1]))
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 50, what="50 records")
+        a.proc.kill()
+        a.proc.wait()
+        a.proc = None
+        for i in range(50, 70):          # no agent: not seen
+            c1.send("POST", "/score", body_of(i))
+            c1.read()
+        os.unlink(a.ready)
+        a.start()
+        after = []
+        c2 = Conn(srv.port)
+        for i in range(70, 100):
+            for c in (c1, c2):
+                b = body_of(i if c is c1 else i + 1000)
+                c.send("POST", "/score", b)
+                after.append((b, c.read()[1]))
+        c1.close()
+        c2.close()
+        wait_for(lambda: len(a.of_type("inference", "decision")) >= 110, what="110 records")
+        time.sleep(0.3)
+        eq(a.stop(), 0, "agent exit")
+        check_records(a, before + after)
+        starts = a.of_type("agent_start")
+        eq(len(starts), 2, "agent_start records")
+        eq("away_ms" in starts[1]["details"], True, "the successor says how long none ran")
+        resynced = [r for r in a.of_type("inference", "decision") if r["details"].get("resynced")]
+        eq(len(resynced), 1, "one resynchronised record (the old connection's first)")
+        eq(resynced[0]["input_hash"], a.ref(body_of(70)), "resynchronised at the next request")
+        notes = [r for r in a.of_type("loss") if r["details"]["reason"] == "wire_resync"]
+        eq([r["details"]["detail"] for r in notes], ["open_before_agent"], "one resync report")
+        eq(a.verify().returncode, 0, "verify")
+    finally:
+        srv.stop()
+        a.cleanup()
+
+
 def test_tls_python_ssl_server():
     """The same through Python's ssl module (OpenSSL): SSL_read_ex/SSL_write_ex."""
     d = tempfile.mkdtemp(prefix="st-e2e-tls-")
