@@ -22,7 +22,7 @@ $gen --state-dir "$tmp/st" --keys-dir "$tmp/keys" --records 12 --system-every 4 
 # regress-* files are inputs that once hung or crashed a parser: kept
 find "$c" -type f ! -name 'regress-*' -delete 2>/dev/null || true
 mkdir -p "$c/config" "$c/fetcharg" "$c/json" "$c/oversight" "$c/checkpoint" \
-	"$c/resume" "$c/bundle" "$c/segment" "$c/hold"
+	"$c/resume" "$c/bundle" "$c/segment" "$c/hold" "$c/http"
 for s in decision system; do
 	cp "$tmp/st/$s/checkpoint" "$c/checkpoint/$s"
 	cp "$tmp/st/$s/resume" "$c/resume/$s"
@@ -70,4 +70,35 @@ printf '{"type":"log_access","action":"export","filter":"--stream decision --fro
 printf 'from: 2025-01-01T00:00:00Z\nto: 2025-03-31\ncase 2025-17: litigation\n' >"$c/hold/range"
 printf 'all\nregulator request\n' >"$c/hold/all"
 printf '2025-06-30T14:00:00.5+02:00' >"$c/hold/time"
+# HTTP exchanges as wire events (layout in fuzz_http.c): keep-alive with
+# JSON decisions, pipelined, chunked/SSE, 100 Continue, a gap, HTTP/2
+python3 - "$c/http" <<'PY'
+import struct, sys
+OPEN, IN, OUT, CLOSE, SENDFILE, HOLE_IN, HOLE_OUT, END = range(8)
+def ev(kind, conn, data=b"", n=None):
+	return struct.pack("<BBH", kind, conn, len(data) if n is None else n) + data
+def post(path, body):
+	return b"POST %s HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (path, len(body), body)
+def resp(body, extra=b""):
+	return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s" % (extra, len(body), body)
+req = post(b"/score?x=1", b'{"applicant_id":"A-00017","a/b":{"~":"t"},"income":52000}')
+ans = resp(b'{"approve":true,"score":0.8125,"model":"scorer-v3","outputs":[{"data":[0.5]}]}')
+chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+	   b"7\r\ndata: 1\r\n7\r\ndata: 2\r\n0\r\n\r\n")
+seeds = {
+	"keepalive": ev(OPEN, 0) + ev(IN, 0, req) + ev(OUT, 0, ans[:40]) + ev(OUT, 0, ans[40:])
+		+ ev(IN, 0, req) + ev(OUT, 0, ans) + ev(CLOSE, 0),
+	"pipelined": ev(OPEN, 1) + ev(IN, 1, req + req) + ev(OUT, 1, ans + ans) + ev(END, 1),
+	"chunked": ev(OPEN, 2) + ev(IN, 2, post(b"/v1/chat/completions", b'{"stream":true}'))
+		+ ev(OUT, 2, chunked) + ev(CLOSE, 2),
+	"continue": ev(OPEN, 3) + ev(IN, 3, req.replace(b"Host: s", b"Expect: 100-continue"))
+		+ ev(OUT, 3, b"HTTP/1.1 100 Continue\r\n\r\n") + ev(OUT, 3, ans) + ev(CLOSE, 3),
+	"gap": ev(OPEN, 0) + ev(IN, 0, req[:30]) + ev(IN | 8, 0, req[30:]) + ev(HOLE_OUT, 0, n=500)
+		+ ev(IN, 0, req) + ev(SENDFILE, 0, n=64) + ev(OUT, 0, ans),
+	"midstream": ev(IN | 16, 1, req[20:]) + ev(IN | 16, 1, req) + ev(OUT | 16, 1, ans),
+	"http2": ev(OPEN, 2) + ev(IN, 2, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + ev(CLOSE, 2),
+}
+for name, data in seeds.items():
+	open("%s/%s" % (sys.argv[1], name), "wb").write(data)
+PY
 echo "seeds: $(find "$c" -type f | wc -l) files in $c"
