@@ -22,7 +22,7 @@ $gen --state-dir "$tmp/st" --keys-dir "$tmp/keys" --records 12 --system-every 4 
 # regress-* files are inputs that once hung or crashed a parser: kept
 find "$c" -type f ! -name 'regress-*' -delete 2>/dev/null || true
 mkdir -p "$c/config" "$c/fetcharg" "$c/json" "$c/oversight" "$c/checkpoint" \
-	"$c/resume" "$c/bundle" "$c/segment" "$c/hold" "$c/http"
+	"$c/resume" "$c/bundle" "$c/segment" "$c/hold" "$c/http" "$c/symbols"
 for s in decision system; do
 	cp "$tmp/st/$s/checkpoint" "$c/checkpoint/$s"
 	cp "$tmp/st/$s/resume" "$c/resume/$s"
@@ -58,6 +58,21 @@ done <"$tmp/all"
 printf '{"a":[1,-2,true,false,null,"\\u00e9\\ud83d\\ude00"],"b":{"c":{}},"d":9007199254740991}' >"$c/json/mixed"
 cp examples/demo.yaml "$c/config/demo.yaml"
 cp deploy/config/llama.yaml "$c/config/llama.yaml"
+# an HTTP target as docs/http.md shows it, and the presets
+{ awk '/^```yaml/ { n++; next } /^```/ { if (n == 1) exit } n == 1' docs/http.md
+  cat <<'EOF'
+  - name: llm
+    exe: llama-server
+    http: {ports: [8081, 8443], preset: openai, ringbuf_bytes: 4194304}
+  - name: triton
+    exe: tritonserver
+    http:
+      ports: [8000]
+      preset: open-inference
+      decision: {clear: {label: "response:/outputs/0/data/0"}, max_string: 64}
+model_globs: []
+EOF
+} >"$c/config/http.yaml"
 i=0
 for fa in '%di' '%si:u32' '+0(%di):string' '+16(%sp)' '+8(%sp):s32' '-8(%bp)' \
 	'+0(+8(%ax)):u32' '$arg1' '+16($arg1):string' '$retval' '+0($retval):string' \
@@ -101,4 +116,13 @@ seeds = {
 for name, data in seeds.items():
 	open("%s/%s" % (sys.argv[1], name), "wb").write(data)
 PY
+# small real ELF files: with symbols (endbr64 at the function), stripped,
+# a shared object, a static one without libc
+printf 'int st_predict(int x) { return x * 3 + 1; }\nint main(int c, char **v) { (void)v; return st_predict(c); }\n' >"$tmp/t.c"
+printf 'int st_predict(int x) { return x * 3 + 1; }\nvoid _start(void) { st_predict(1); for (;;) ; }\n' >"$tmp/s.c"
+small="-O1 -fcf-protection=full -Wl,--build-id -Wl,-z,noseparate-code -Wl,-z,max-page-size=0x1000"
+gcc $small -o "$c/symbols/exe" "$tmp/t.c" && strip --strip-debug "$c/symbols/exe"
+strip -o "$c/symbols/exe-stripped" "$c/symbols/exe"
+gcc $small -shared -fPIC -o "$c/symbols/lib.so" "$tmp/t.c" && strip --strip-debug "$c/symbols/lib.so"
+gcc $small -nostdlib -static -o "$c/symbols/static" "$tmp/s.c"
 echo "seeds: $(find "$c" -type f | wc -l) files in $c"
