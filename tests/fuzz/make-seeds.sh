@@ -22,7 +22,7 @@ $gen --state-dir "$tmp/st" --keys-dir "$tmp/keys" --records 12 --system-every 4 
 # regress-* files are inputs that once hung or crashed a parser: kept
 find "$c" -type f ! -name 'regress-*' -delete 2>/dev/null || true
 mkdir -p "$c/config" "$c/fetcharg" "$c/json" "$c/oversight" "$c/checkpoint" \
-	"$c/resume" "$c/bundle" "$c/segment" "$c/hold" "$c/http" "$c/symbols"
+	"$c/resume" "$c/bundle" "$c/segment" "$c/hold" "$c/http" "$c/symbols" "$c/addckpt"
 for s in decision system; do
 	cp "$tmp/st/$s/checkpoint" "$c/checkpoint/$s"
 	cp "$tmp/st/$s/resume" "$c/resume/$s"
@@ -43,6 +43,13 @@ open(sys.argv[2], 'wb').write(bytes(out[:-1]))
 PY
 	done
 done
+# add-checkpoint bodies (the witness's input): from 0, 1, 5 and the size itself
+for n in 0 1 5; do
+	$st prove --state-dir "$tmp/st" --consistency $n >"$c/addckpt/decision-$n"
+done
+size=$(sed -n 2p "$tmp/st/decision/checkpoint")
+$st prove --state-dir "$tmp/st" --consistency "$size" >"$c/addckpt/decision-same"
+$st prove --state-dir "$tmp/st" --stream system --consistency 1 >"$c/addckpt/system-1"
 $st export --state-dir "$tmp/st" >"$tmp/all" 2>/dev/null
 $st export --state-dir "$tmp/st" --stream system --event-type loss,heartbeat >"$tmp/sys" 2>/dev/null
 for b in all sys; do
