@@ -33,14 +33,14 @@ import sys
 import time
 import urllib.request
 
+import testbed
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 SEALTRACE = os.path.join(BUILD, "sealtrace")
 FLOOR = os.path.join(BUILD, "bench", "floor")
 WORK = "/tmp/st-bench"
 PIN_DIR = "/sys/fs/bpf/st-bench"
-TESTBED = os.path.normpath(os.path.join(ROOT, "..", "shared", "testbed"))
-TESTBED_CACHE = os.environ.get("ST_BENCH_TESTBED_CACHE", "/tmp/st-bench-testbed")
 TARGET_CPU = "1"
 AGENT_CPU = "0"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -858,20 +858,12 @@ def engine(a):
     if why:
         unavailable("engine", why)
         return
-    setup = os.path.join(TESTBED, "setup.sh")
-    if not os.access(setup, os.X_OK):
-        unavailable("engine", f"{TESTBED} not found")
-        return
-    try:
-        subprocess.run([setup, "--cache", TESTBED_CACHE, "--no-apt"], check=True,
-                       capture_output=True, text=True, timeout=300)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        unavailable("engine", f"testbed setup failed: {str(getattr(e, 'stderr', e))[-300:]}")
+    why = testbed.setup()
+    if why:
+        unavailable("engine", why)
         return
     port = 18000 + os.getpid() % 1000
-    env = dict(os.environ, TESTBED_CACHE=TESTBED_CACHE)
-    srv = subprocess.Popen(["taskset", "-c", TARGET_CPU, os.path.join(TESTBED, "serve.sh"), "llama", str(port)],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = testbed.serve(port, TARGET_CPU)
     url = f"http://127.0.0.1:{port}"
     res = {}
     try:

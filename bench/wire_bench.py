@@ -46,6 +46,8 @@ import sys
 import tempfile
 import time
 
+import testbed
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SEALTRACE = os.path.join(ROOT, "build", "sealtrace")
 WRITE_LOOP = os.path.join(ROOT, "build", "targets", "write_loop")
@@ -228,8 +230,6 @@ def start_server():
     return srv, port
 
 
-TESTBED = os.path.normpath(os.path.join(ROOT, "..", "shared", "testbed"))
-TESTBED_CACHE = os.environ.get("ST_BENCH_TESTBED_CACHE", "/tmp/st-bench-testbed")
 # ~1 KiB of JSON: a credit-decision prompt, 4 tokens generated
 ENGINE_BODY = json.dumps({"prompt": ("Applicant A-00017 earns 52,000 a year, has no missed "
                                      "payments and asks for 12,000 over 36 months. " * 12)[:990],
@@ -244,9 +244,7 @@ def start_engine():
     """A real model server: ../shared/testbed's node-llama-cpp (libllama)
     behind Node's http, tiny GGUF model, one thread; None if unavailable."""
     port = free_port()
-    env = dict(os.environ, TESTBED_CACHE=TESTBED_CACHE)
-    srv = subprocess.Popen(pinned([os.path.join(TESTBED, "serve.sh"), "llama", str(port)], APP_CPUS),
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = testbed.serve(port, APP_CPUS)
     deadline = time.time() + 120
     while time.time() < deadline and srv.poll() is None:
         try:
@@ -269,15 +267,7 @@ def wire_prog_ns(enable):
 
 def engine_part(args, res):
     """Part 4: the same method on two alike real model servers."""
-    setup = os.path.join(TESTBED, "setup.sh")
-    why = None
-    if not os.access(setup, os.X_OK):
-        why = "%s not found" % TESTBED
-    else:
-        p = subprocess.run([setup, "--cache", TESTBED_CACHE, "--no-apt"], capture_output=True,
-                           text=True, timeout=300)
-        if p.returncode:
-            why = "testbed setup failed: " + p.stderr[-300:]
+    why = testbed.setup()
     if why:
         print("wire: real model server: unavailable (%s)" % why)
         res["engine"] = {"unavailable": why}
