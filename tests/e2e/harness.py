@@ -105,6 +105,14 @@ class Agent:
         self.proc = None
         return rc
 
+    def kill9(self):
+        """kill -9, as a crash: nothing runs at exit; the next start()
+        waits for a fresh ready file."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        os.unlink(self.ready)
+
     def cleanup(self):
         if self.proc is not None:
             # SIGTERM first: an agent that stops resumes the processes it holds

@@ -4,7 +4,6 @@ the same without BPF, on 100,000 records, plus the attacks)."""
 import glob
 import os
 import shutil
-import signal
 import tempfile
 import time
 
@@ -48,10 +47,7 @@ def test_sealed_kill9_restart_no_nonce_reuse_nothing_lost():
         open(t.go, "w").close()
         for _ in range(2):
             time.sleep(0.7)
-            a.proc.send_signal(signal.SIGKILL)
-            a.proc.wait()
-            a.proc = None
-            os.unlink(a.ready)
+            a.kill9()
             a.start()
         out, _ = t.proc.communicate(timeout=300)
         assert "done calls=%d" % n in out, out

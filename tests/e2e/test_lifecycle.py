@@ -465,13 +465,10 @@ def test_successor_resumes_a_process_left_held():
         proc = subprocess.Popen([path, "loop", "--count", str(n), "--seed", str(seed),
                                  "--cap", str(cap)], stdout=subprocess.PIPE, text=True)
         wait_for(lambda: proc_state(proc.pid) == "T", timeout=10, what="held target")
-        a.proc.send_signal(signal.SIGKILL)
-        a.proc.wait()
-        a.proc = None
+        a.kill9()
         os.kill(guard, signal.SIGKILL)
         time.sleep(0.5)
         eq(proc_state(proc.pid), "T", "target still stopped with no agent")
-        os.unlink(a.ready)
         a.start()
         out, _ = proc.communicate(timeout=60)
         assert "done calls=%d" % n in out, out

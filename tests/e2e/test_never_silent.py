@@ -61,11 +61,8 @@ def test_kill9_restart_loses_nothing():
         a.start()
         open(t.go, "w").close()
         time.sleep(1.0)
-        a.proc.send_signal(signal.SIGKILL)
-        a.proc.wait()
-        a.proc = None
+        a.kill9()
         time.sleep(0.5)
-        os.unlink(a.ready)
         a.start()
         out, err = t.proc.communicate(timeout=300)
         assert "done calls=%d" % n in out, out
