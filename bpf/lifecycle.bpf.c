@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lifecycle: exec, exit and file opens of the processes the agent cares
- * about (see include/sealtrace/lifecycle.h for what is reported when).
+ * Lifecycle: exec, exit, library opens and file reads of the processes the
+ * agent cares about (see include/sealtrace/lifecycle.h for what is reported when).
  *
  * Discovery without polling: an exec whose basename matches a watched
  * executable, or an open of a watched library, is reported at once, and
@@ -34,7 +34,7 @@ struct {
 	__uint(max_entries, 1 << 20);
 } lc_events SEC(".maps");
 
-/* tgid -> 1: processes the agent tracks (exit and every open reported). */
+/* tgid -> 1: processes the agent tracks (exit and first reads of files reported). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -227,7 +227,8 @@ static __always_inline void fill(struct st_lc_event *ev, __u16 kind, __u64 pid_t
 	ev->ts_ns = bpf_ktime_get_tai_ns();
 	ev->ret = 0;
 	ev->dfd = 0;
-	ev->pad = 0;
+	ev->dev = 0;
+	ev->ino = 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 }
 
@@ -367,35 +368,27 @@ int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct pending_open po = {};
 	struct path_buf *buf;
-	bool is_tracked;
-	int wi = -1;
+	int wi;
 
-	if (tgid == agent_tgid)
-		return 0;
-	is_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
-	if (!is_tracked && !nlib)
+	if (tgid == agent_tgid || !nlib)
 		return 0;
 	po.filename = ctx->args[1];
 	po.dfd = (__s32)ctx->args[0];
-	if (nlib) {
-		buf = scratch_buf();
-		if (!buf)
-			return 0;
-		if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
-			buf->s[0] = '\0';
-		wi = match(ST_LC_WATCH_LIB);
-		/* a target with exe and maps: only its executable's processes */
-		if (wi >= 0 && watch[wi & (ST_LC_MAX_WATCH - 1)].tracked_only && !is_tracked)
-			wi = -1;
-	}
-	if (wi < 0 && !is_tracked)
+	buf = scratch_buf();
+	if (!buf)
 		return 0;
-	if (wi >= 0) {
-		po.flags |= ST_LC_F_LIB;
-		po.watch = wi + 1;
-	}
-	if (is_tracked)
+	if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
+		buf->s[0] = '\0';
+	wi = match(ST_LC_WATCH_LIB);
+	if (wi < 0)
+		return 0;
+	/* a target with exe and maps: only its executable's processes */
+	if (bpf_map_lookup_elem(&tracked, &tgid))
 		po.flags |= ST_LC_F_TRACKED;
+	else if (watch[wi & (ST_LC_MAX_WATCH - 1)].tracked_only)
+		return 0;
+	po.flags |= ST_LC_F_LIB;
+	po.watch = wi + 1;
 	bpf_map_update_elem(&pending, &tid, &po, BPF_ANY);
 	return 0;
 }
@@ -428,10 +421,171 @@ int lc_openat_exit(struct trace_event_raw_sys_exit *ctx)
 	ev->watch = po.watch;
 	n = bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)po.filename);
 	set_path_len(ev, n);
-	if (po.flags & ST_LC_F_LIB) {
-		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
-		hold(ev, (int)po.watch - 1, fd_file(ctx->ret));
-	}
+	bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+	hold(ev, (int)po.watch - 1, fd_file(ctx->ret));
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+/* ---- model files: the first page a tracked process reads of each file ---- */
+
+#define S_IFMT_	0170000
+#define S_IFREG_	0100000
+#define WALK_DEPTH	32	/* path components; deeper paths are flagged partial */
+
+/* A file read by one process instance, reported once. */
+struct read_key {
+	__u64 start_ns;		/* the process's start: a reused pid is another process */
+	__u64 ino;
+	__u32 tgid;
+	__u32 exec_id;		/* a new program in the same process reads anew */
+	__u32 dev;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct read_key);
+	__type(value, __u8);
+} reads_seen SEC(".maps");
+
+/* Twice a path: a component read at any offset below one path fits. */
+struct walk_buf {
+	char s[2 * ST_LC_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_buf);
+} walk_scratch SEC(".maps");
+
+struct walk_ctx {
+	struct walk_buf *b;
+	struct dentry *d;
+	__u32 off;		/* bytes written, each component followed by '/' */
+	__u32 at_root;		/* reached the file system's root */
+};
+
+/* One component (the current dentry's name), then up to its parent. */
+static long walk_cb(__u64 i, void *data)
+{
+	struct walk_ctx *c = data;
+	struct dentry *d = c->d, *parent;
+	struct walk_buf *b = c->b;
+	const unsigned char *name;
+	__u32 off = c->off;
+	long n;
+
+	if (!d || !b)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d) {
+		c->at_root = 1;
+		return 1;
+	}
+	if (off >= ST_LC_PATH_MAX - 1)
+		return 1;
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(&b->s[off & (ST_LC_PATH_MAX - 1)], ST_LC_PATH_MAX, name);
+	if (n <= 0)
+		return 1;
+	off += (__u32)n;
+	b->s[(off - 1) & (2 * ST_LC_PATH_MAX - 1)] = '/';
+	c->off = off;
+	c->d = parent;
+	return 0;
+}
+
+/*
+ * The file's path from the root of its file system, last component first.
+ * Which mount it was reached through the page cache does not know: the
+ * agent finds that in the process's (or its own) mountinfo by device.
+ */
+static __always_inline void write_fs_path(struct st_lc_event *ev, struct inode *inode)
+{
+	__u32 zero = 0;
+	struct walk_ctx c = {};
+	struct hlist_node *alias;
+
+	c.b = bpf_map_lookup_elem(&walk_scratch, &zero);
+	alias = BPF_CORE_READ(inode, i_dentry.first);
+	if (!c.b || !alias) {
+		ev->flags |= ST_LC_F_PARTIAL;
+		return;
+	}
+	c.d = (void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
+	bpf_loop(WALK_DEPTH, walk_cb, &c, 0);
+	if (!c.at_root || c.off >= ST_LC_PATH_MAX)
+		ev->flags |= ST_LC_F_PARTIAL;
+	if (c.off)
+		c.b->s[(c.off - 1) & (2 * ST_LC_PATH_MAX - 1)] = '\0';
+	bpf_probe_read_kernel(ev->path, sizeof(ev->path), c.b->s);
+	ev->path[ST_LC_PATH_MAX - 1] = '\0';
+	ev->path_len = c.off ? (__u16)(c.off < ST_LC_PATH_MAX ? c.off - 1 : ST_LC_PATH_MAX - 1) : 0;
+}
+
+/*
+ * Every read and file fault on the node passes here; any process but a
+ * tracked one leaves after one map lookup.
+ */
+static __always_inline int on_file_pages(struct address_space *mapping)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct task_struct *leader;
+	struct read_key k = {};
+	struct st_lc_event *ev;
+	struct inode *inode;
+	__u8 one = 1;
+
+	if (!bpf_map_lookup_elem(&tracked, &tgid) || !mapping)
+		return 0;
+	inode = BPF_CORE_READ(mapping, host);
+	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFREG_)
+		return 0;
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), group_leader);
+	k.start_ns = BPF_CORE_READ(leader, start_time);
+	k.exec_id = (__u32)BPF_CORE_READ(leader, self_exec_id);
+	k.tgid = tgid;
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (bpf_map_update_elem(&reads_seen, &k, &one, BPF_NOEXIST))
+		return 0;	/* reported already */
+	ev = bpf_ringbuf_reserve(&lc_events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost();
+		bpf_map_delete_elem(&reads_seen, &k);	/* its next read tries again */
+		return 0;
+	}
+	fill(ev, ST_EV_FILE_READ, pid_tgid);
+	ev->flags = ST_LC_F_TRACKED;
+	ev->dev = k.dev;
+	ev->ino = k.ino;
+	write_fs_path(ev, inode);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* mm_filemap_get_pages(mapping, index, last_index): read(), splice */
+SEC("raw_tp/mm_filemap_get_pages")
+int lc_file_read(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_file_pages((struct address_space *)ctx->args[0]);
+}
+
+/* mm_filemap_map_pages(mapping, index, last_index): a mapped file's fault-around */
+SEC("raw_tp/mm_filemap_map_pages")
+int lc_file_map(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_file_pages((struct address_space *)ctx->args[0]);
+}
+
+/* mm_filemap_fault(mapping, index): a mapped file's page not mapped around */
+SEC("raw_tp/mm_filemap_fault")
+int lc_file_fault(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_file_pages((struct address_space *)ctx->args[0]);
 }

@@ -229,6 +229,75 @@ def test_model_fingerprint_and_signal_exit():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_model_read_closed_mapped_or_loaded_before_the_agent():
+    """Model files are found by their reads and faults, not by openat (no
+    syscall tracepoint): one read and closed at once (found by its path
+    inside its file system), one only mapped (a page fault, no read()), one
+    loaded by a process that ran before the agent (found at start among its
+    open files), one read from tmpfs (no page cache tracepoint: found by the
+    rescan of open files). Each gives exactly one model_loaded with its own
+    sha256 and path; a file read that matches no glob gives none."""
+    tmp = tempfile.mkdtemp(prefix="st-e2e-modelread-")
+    shm = tempfile.mkdtemp(prefix="st-e2e-modelread-", dir="/dev/shm")
+    exe = "st-modelrd"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("model_server"), path)
+    models, digest = {}, {}
+    for how in ("close", "mmap", "before", "tmpfs"):
+        models[how] = os.path.join(shm if how == "tmpfs" else tmp, "%s-weights.gguf" % how)
+        with open(models[how], "wb") as f:
+            f.write(os.urandom((1 << 20) + len(how)))
+        with open(models[how], "rb") as f:
+            digest[how] = hashlib.sha256(f.read()).hexdigest()
+    other = os.path.join(tmp, "tokenizer.json")   # read too, no model glob
+    with open(other, "w") as f:
+        f.write("{}")
+    a = Agent("modelrd", exe_target("modelrd", exe, ["symbol: st_infer"]))
+    procs, go = {}, {}
+
+    def start(how):
+        go[how] = os.path.join(tmp, "go-" + how)
+        procs[how] = subprocess.Popen(
+            [path, "--model", models[how], "--load", how if how in ("close", "mmap") else "read",
+             "--open", other, "--count", "5", "--go", go[how]] +
+            # loaded after the agent's first look at it: the rescan finds it
+            (["--sleep-ms", "500"] if how == "tmpfs" else []),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = procs[how].stdout.readline()
+        assert line.startswith("ready"), line
+
+    def loaded(how):
+        return [r for r in a.of_type("model_loaded") if r["pid"] == procs[how].pid]
+    try:
+        start("before")
+        a.start()
+        for how in ("close", "mmap", "tmpfs"):
+            start(how)
+        for how in procs:
+            wait_for(lambda: loaded(how), timeout=30, what="model_loaded of %s" % how)
+            open(go[how], "w").close()
+            procs[how].communicate(timeout=60)
+            eq(procs[how].returncode, 0, "%s: exit status" % how)
+        eq(a.stop(), 0, "agent exit status")
+        for how in procs:
+            ml = loaded(how)
+            eq(len(ml), 1, "%s: model_loaded records" % how)
+            eq(ml[0]["model_artifact"], digest[how], "%s: sha256" % how)
+            eq(ml[0]["details"]["path"], models[how], "%s: path" % how)
+            eq(ml[0]["details"]["size"], (1 << 20) + len(how), "%s: size" % how)
+        eq(len(a.of_type("model_loaded")), 4, "model_loaded records in all")
+        act = {r["pid"]: r["details"]["reason"] for r in a.of_type("system_activation")}
+        eq(act.get(procs["before"].pid), "found_at_start", "the early process found at start")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(shm, ignore_errors=True)
+
+
 # ---- the real llama.cpp engine (../shared/testbed) ----
 
 def testbed_dir():

@@ -433,9 +433,10 @@ SCORER = r'''
 import json, os, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# the model file is opened (and kept open) as a model server would
+# the model file is read (and kept open) as a model server would
 model_path, version = sys.argv[2], sys.argv[3]
 model = open(model_path, "rb")
+weights = model.read()
 
 
 class H(BaseHTTPRequestHandler):

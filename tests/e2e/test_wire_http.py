@@ -604,26 +604,26 @@ def _presets_one_by_one(srv):
             a.cleanup()
 
 
-def openat_links():
-    """Names of the lifecycle openat programs that are attached right now."""
+def lifecycle_links():
+    """Names of the lifecycle openat and page-cache programs attached now."""
     progs = {p["id"]: p.get("name", "") for p in json.loads(
         subprocess.run(["bpftool", "-j", "prog", "show"], check=True,
                        capture_output=True, text=True).stdout)}
     links = json.loads(subprocess.run(["bpftool", "-j", "link", "show"], check=True,
                                       capture_output=True, text=True).stdout)
     return sorted(progs.get(lk.get("prog_id"), "") for lk in links
-                  if progs.get(lk.get("prog_id"), "").startswith("lc_openat"))
+                  if progs.get(lk.get("prog_id"), "").startswith(("lc_openat", "lc_file")))
 
 
-def test_openat_traced_only_when_models_are_hashed():
-    """model_globs: [] (and no library watch): the agent leaves openat
-    untraced, so no task pays the syscall slow path; the default hashes
-    model artifacts and traces it."""
+def test_no_syscall_tracepoint_for_model_hashing():
+    """Model hashing (the default) attaches the page cache's tracepoints,
+    never a syscall tracepoint (which would put every task on the syscall
+    slow path); model_globs: [] (and no library watch) attaches neither."""
     srv = python_server()
-    before = openat_links()
+    before = lifecycle_links()
     try:
         for extra, want in (("model_globs: []\n", []),
-                            ("", ["lc_openat_enter", "lc_openat_exit"])):
+                            ("", ["lc_file_fault", "lc_file_map", "lc_file_read"])):
             a = agent_for("wire-openat", srv, extra=extra)
             try:
                 a.start()
@@ -632,10 +632,10 @@ def test_openat_traced_only_when_models_are_hashed():
                 c.read()
                 c.close()
                 wait_for(lambda: len(a.of_type("inference", "decision")) >= 1, what="record")
-                now = openat_links()
+                now = lifecycle_links()
                 for name in before:     # another agent's, if any
                     now.remove(name)
-                eq(now, want, "openat programs attached")
+                eq(now, want, "lifecycle programs attached")
                 eq(a.stop(), 0, "agent exit")
                 eq(len(a.of_type("inference", "decision")), 1, "records")
             finally:

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * A toy model server for the lifecycle e2e tests: opens its "model" (and any
- * other file) with openat() like a real engine, then serves N inferences
+ * A toy model server for the lifecycle e2e tests: loads its "model" (and
+ * reads any other file) like a real engine, then serves N inferences
  * through st_infer(), then exits, optionally by a signal.
  *
- *   model_server --model FILE [--open FILE] --count N [--go FILE] [--signal SIG]
+ *   model_server --model FILE [--load read|close|mmap] [--open FILE] --count N
+ *                [--go FILE] [--signal SIG] [--sleep-ms MS]
  *
- * Prints "ready pid=<pid>" once the files are open (see st_target.h).
+ * --load: read its first bytes and keep it open (read, the default), read
+ * them and close it (close), or map it, close the descriptor and touch the
+ * mapping (mmap: no read() at all). --sleep-ms: wait that long first.
+ * Prints "ready pid=<pid>" once the files are loaded (see st_target.h).
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 #include "st_target.h"
 
@@ -35,16 +40,39 @@ static int open_file(const char *path)
 	return fd;
 }
 
+/* The model's first bytes into buf, as --load says. */
+static int load_model(const char *path, const char *how, uint8_t *buf, size_t n)
+{
+	int fd = open_file(path);
+	const uint8_t *map;
+
+	if (strcmp(how, "mmap")) {
+		if (read(fd, buf, n) < 0)
+			return -1;
+		if (!strcmp(how, "close"))
+			close(fd);
+		return 0;
+	}
+	map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	memcpy(buf, map, n);	/* the fault: the only access to the file's pages */
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *model = NULL, *other = NULL, *go = NULL;
-	uint8_t buf[64];
+	const char *model = NULL, *other = NULL, *go = NULL, *how = "read";
+	uint8_t buf[64], other_byte;
 	uint64_t count = 1, i;
-	int k, sig = 0, fd;
+	int k, sig = 0, sleep_ms = 0;
 
 	for (k = 1; k + 1 < argc; k += 2) {
 		if (!strcmp(argv[k], "--model"))
 			model = argv[k + 1];
+		else if (!strcmp(argv[k], "--load"))
+			how = argv[k + 1];
 		else if (!strcmp(argv[k], "--open"))
 			other = argv[k + 1];
 		else if (!strcmp(argv[k], "--count"))
@@ -53,17 +81,20 @@ int main(int argc, char **argv)
 			go = argv[k + 1];
 		else if (!strcmp(argv[k], "--signal"))
 			sig = atoi(argv[k + 1]);
+		else if (!strcmp(argv[k], "--sleep-ms"))
+			sleep_ms = atoi(argv[k + 1]);
 	}
 	if (!model) {
-		fprintf(stderr, "usage: model_server --model FILE [--open FILE] --count N "
-			"[--go FILE] [--signal SIG]\n");
+		fprintf(stderr, "usage: model_server --model FILE [--load read|close|mmap] "
+			"[--open FILE] --count N [--go FILE] [--signal SIG] [--sleep-ms MS]\n");
 		return 2;
 	}
-	fd = open_file(model);
-	if (read(fd, buf, sizeof(buf)) < 0)
+	if (sleep_ms)
+		usleep((useconds_t)sleep_ms * 1000);
+	if (load_model(model, how, buf, sizeof(buf)))
 		return 1;
-	if (other)
-		close(open_file(other));
+	if (other && read(open_file(other), &other_byte, 1) < 0)	/* read, kept open, no model */
+		return 1;
 	st_ready_and_wait(go);
 	for (i = 0; i < count; i++)
 		st_infer(buf, (size_t)(i % sizeof(buf)));

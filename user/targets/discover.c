@@ -383,3 +383,111 @@ int st_proc_each(st_pid_fn fn, void *ctx)
 	closedir(d);
 	return r;
 }
+
+/* ---- files a process has open or mapped ---- */
+
+static int each_in(int pid, const char *dir, st_file_fn fn, void *ctx)
+{
+	char path[64], entry[ST_PROC_PATH_MAX], target[ST_PROC_PATH_MAX];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, dir);
+	d = opendir(path);
+	if (!d)
+		return 0;	/* gone, or no map_files (kernel config) */
+	while (!r && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(entry, sizeof(entry), "%s/%s", path, de->d_name);
+		n = readlink(entry, target, sizeof(target) - 1);
+		if (n <= 0 || target[0] != '/')
+			continue;	/* sockets, pipes, anon inodes */
+		target[n] = '\0';
+		r = fn(ctx, entry, target);
+	}
+	closedir(d);
+	return r;
+}
+
+int st_proc_each_fd(int pid, st_file_fn fn, void *ctx)
+{
+	return each_in(pid, "fd", fn, ctx);
+}
+
+int st_proc_each_file(int pid, st_file_fn fn, void *ctx)
+{
+	int r = each_in(pid, "fd", fn, ctx);
+
+	return r ? r : each_in(pid, "map_files", fn, ctx);
+}
+
+/* ---- a file by its device and its path inside that file system ---- */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* fs_path below the mount's root: the rest of it (with its '/'), or NULL. */
+static const char *below_root(const char *fs_path, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return fs_path;
+	if (strncmp(fs_path, root, n) || (fs_path[n] != '/' && fs_path[n] != '\0'))
+		return NULL;
+	return fs_path + n;
+}
+
+int st_mount_path(int pid, dev_t dev, const char *fs_path, st_file_fn fn, void *ctx)
+{
+	char path[64], line[8192], root[ST_PROC_PATH_MAX], mnt[ST_PROC_PATH_MAX];
+	char full[ST_PROC_PATH_MAX], view[ST_PROC_PATH_MAX];
+	unsigned int maj, min;
+	const char *rest;
+	FILE *f;
+	int r = 0, host = pid ? pid : host_root_pid();
+
+	if (host)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", host);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!r && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*u %*u %u:%u %4095s %4095s", &maj, &min, root, mnt) != 4 ||
+		    makedev(maj, min) != dev)
+			continue;
+		unescape_octal(root);
+		unescape_octal(mnt);
+		rest = below_root(fs_path, root);
+		if (!rest)
+			continue;
+		if (snprintf(view, sizeof(view), "%s%s", strcmp(mnt, "/") ? mnt : "",
+			     *rest ? rest : "/") >= (int)sizeof(view))
+			continue;
+		if ((host ? snprintf(full, sizeof(full), "/proc/%d/root%s", host, view)
+			  : snprintf(full, sizeof(full), "%s", view)) >= (int)sizeof(full))
+			continue;
+		r = fn(ctx, full, view);
+	}
+	fclose(f);
+	return r;
+}

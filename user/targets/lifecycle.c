@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Lifecycle (userspace half): load bpf/lifecycle.bpf.c with the watch
- * list in its read-only data, attach the exec/exit/openat tracepoints and
+ * list in its read-only data, attach the exec/exit/openat and page-cache
+ * tracepoints it needs and
  * hand each ring-buffer record to the caller.
  */
 #include <errno.h>
@@ -163,7 +164,7 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 }
 
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, bool track_opens, const char *pin_dir,
+		      size_t nwatch, bool track_reads, const char *pin_dir,
 		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen)
 {
 	char held_pin[4096];
@@ -192,9 +193,14 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 		snprintf(err, errlen, "lifecycle: %s: pin path: %s", held_pin, strerror(errno));
 		goto fail;
 	}
-	if (!track_opens && !c->skel->rodata->nlib) {
+	if (!c->skel->rodata->nlib) {
 		bpf_program__set_autoattach(c->skel->progs.lc_openat_enter, false);
 		bpf_program__set_autoattach(c->skel->progs.lc_openat_exit, false);
+	}
+	if (!track_reads) {
+		bpf_program__set_autoattach(c->skel->progs.lc_file_read, false);
+		bpf_program__set_autoattach(c->skel->progs.lc_file_map, false);
+		bpf_program__set_autoattach(c->skel->progs.lc_file_fault, false);
 	}
 	e = lifecycle_bpf__load(c->skel);
 	if (e) {
@@ -205,7 +211,7 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 	e = lifecycle_bpf__attach(c->skel);
 	if (e) {
 		snprintf(err, errlen,
-			 "lifecycle: attaching sched/syscalls tracepoints failed: %s "
+			 "lifecycle: attaching sched/syscalls/filemap tracepoints failed: %s "
 			 "(is tracefs mounted at /sys/kernel/tracing?)", strerror(-e));
 		goto fail;
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <openssl/evp.h>
 
@@ -78,6 +79,7 @@ struct st_model_hasher {
 	struct node *done, *done_tail;
 	size_t pending;
 	bool stopping;
+	int done_fd;		/* eventfd: readable once a result waits */
 };
 
 static void push(struct node **head, struct node **tail, struct node *n)
@@ -131,6 +133,8 @@ static void *worker(void *arg)
 		hash_one(n);
 		pthread_mutex_lock(&h->lock);
 		push(&h->done, &h->done_tail, n);
+		/* wake the agent's loop: records written meanwhile lack the model */
+		(void)eventfd_write(h->done_fd, 1);
 	}
 	pthread_mutex_unlock(&h->lock);
 	return NULL;
@@ -147,11 +151,18 @@ int st_model_hasher_start(struct st_model_hasher **out, char *err, size_t errlen
 		snprintf(err, errlen, "model hasher: out of memory");
 		return -1;
 	}
+	h->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->done_fd < 0) {
+		snprintf(err, errlen, "model hasher: eventfd: %s", strerror(errno));
+		free(h);
+		return -1;
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	e = pthread_create(&h->thread, NULL, worker, h);
 	if (e) {
 		snprintf(err, errlen, "model hasher: cannot start thread: %s", strerror(e));
+		close(h->done_fd);
 		pthread_cond_destroy(&h->cond);
 		pthread_mutex_destroy(&h->lock);
 		free(h);
@@ -178,10 +189,18 @@ int st_model_hasher_submit(struct st_model_hasher *h, const struct st_hash_job *
 	return 0;
 }
 
+int st_model_hasher_fd(struct st_model_hasher *h)
+{
+	return h->done_fd;
+}
+
 int st_model_hasher_take(struct st_model_hasher *h, struct st_hash_result *out)
 {
+	eventfd_t ignored;
 	struct node *n;
 
+	/* reset first: a result pushed after this sets it again */
+	(void)eventfd_read(h->done_fd, &ignored);
 	pthread_mutex_lock(&h->lock);
 	n = pop(&h->done, &h->done_tail);
 	if (n)
@@ -224,6 +243,7 @@ void st_model_hasher_stop(struct st_model_hasher *h)
 	pthread_mutex_unlock(&h->lock);
 	pthread_join(h->thread, NULL);
 	free_list(h->done);
+	close(h->done_fd);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

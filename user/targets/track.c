@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +20,14 @@
 #include "sealtrace/targets/track.h"
 
 #define HASH_WAIT_NS	(30ull * 1000000000ull)	/* at close, for big models */
+#define PENDING_READS	64	/* model reads of tracked processes not yet targets */
+#define MODELS_SEEN	32	/* model files remembered per process (shards...) */
+#define RESCAN_NS	(5ull * 1000000000ull)	/* a tracked process's open files */
+
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
 
 /* One tracked process. */
 struct proc {
@@ -29,7 +39,9 @@ struct proc {
 	char container_id[ST_CONTAINER_ID_LEN + 1];
 	char model_sha256[65];		/* "" until a model was hashed */
 	const char *model_version;	/* owned by the config */
-	char model_path[ST_MODEL_PATH_MAX];	/* last model submitted for hashing */
+	struct file_id models[MODELS_SEEN];	/* submitted for hashing, oldest first */
+	size_t nmodels;
+	uint64_t next_rescan_ns;	/* CLOCK_MONOTONIC: its descriptors, again */
 };
 
 /* One file the target's probes are attached to. */
@@ -44,12 +56,20 @@ struct st_tracker {
 	struct st_tracker_ops ops;
 	struct st_lc_ctx *lc;
 	struct st_model_hasher *hasher;
+	int epfd;			/* the lifecycle ring and the hasher's results */
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct attachment *att;
 	size_t natt, cap_att;
 	uint64_t next_gen;
 	uint64_t lc_lost_seen;
+	/*
+	 * The kernel reports a file's first read by a process once; a process
+	 * that reads its model before it is a target (node-llama-cpp parses the
+	 * GGUF before it loads libllama) has the report kept here until then.
+	 */
+	struct st_lc_event pending[PENDING_READS];
+	size_t npending;
 	struct st_lc_watch watch[ST_LC_MAX_WATCH];	/* as loaded into the kernel */
 	size_t nwatch;
 };
@@ -374,6 +394,266 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	return add_attachment(t, ti, dev, ino);
 }
 
+/* ---- model fingerprints ---- */
+
+static const char *version_of(const struct st_tracker *t, const char *sha)
+{
+	size_t i;
+
+	for (i = 0; i < t->cfg->nmodels; i++)
+		if (!strcmp(t->cfg->models[i].sha256, sha))
+			return t->cfg->models[i].version;
+	return NULL;
+}
+
+/* A target's model globs: its own, else the top level's, else the defaults. */
+static const char *const *model_globs_of(const struct st_config *cfg,
+					 const struct st_target_cfg *tc, size_t *n)
+{
+	if (tc->model_globs) {
+		*n = tc->nmodel_globs;
+		return (const char *const *)tc->model_globs;
+	}
+	if (cfg->model_globs) {
+		*n = cfg->nmodel_globs;
+		return (const char *const *)cfg->model_globs;
+	}
+	*n = st_default_model_nglobs;
+	return st_default_model_globs;
+}
+
+static bool is_model(const struct st_tracker *t, const struct proc *p, const char *path)
+{
+	const char *const *globs;
+	size_t n;
+
+	globs = model_globs_of(t->cfg, target_of(t, p->target), &n);
+	return st_model_glob_match(globs, n, path);
+}
+
+/*
+ * Hash the model file at entry (a /proc path: the file the process has,
+ * even if renamed since) on the worker; view is the path as the process
+ * names it, for the record.
+ */
+static void submit_model(struct st_tracker *t, struct proc *p, const char *entry,
+			 const char *view)
+{
+	struct st_hash_job job;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	/* one file, seen through a descriptor, mappings and rescans: one record */
+	if (stat(entry, &st))
+		return;	/* gone meanwhile */
+	for (i = 0; i < p->nmodels; i++)
+		if (p->models[i].dev == st.st_dev && p->models[i].ino == st.st_ino)
+			return;
+	/* non-blocking: a FIFO named like a model must not stall the agent */
+	fd = open(entry, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open %s: %s\n", p->pid,
+			view, entry, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (p->nmodels == MODELS_SEEN)
+		memmove(&p->models[0], &p->models[1], (MODELS_SEEN - 1) * sizeof(p->models[0]));
+	else
+		p->nmodels++;
+	p->models[p->nmodels - 1] = (struct file_id){ st.st_dev, st.st_ino };
+	memset(&job, 0, sizeof(job));
+	job.fd = fd;
+	job.pid = p->pid;
+	job.tag = p->gen;
+	snprintf(job.path, sizeof(job.path), "%s", view);
+	if (st_model_hasher_submit(t->hasher, &job))
+		fprintf(stderr, "sealtrace: pid %d: model %s: out of memory\n", p->pid, view);
+}
+
+/* The file a FILE_READ event names, looked for among a process's files. */
+struct read_search {
+	struct st_tracker *t;
+	struct proc *p;
+	dev_t dev;
+	ino_t ino;
+	bool need_glob;		/* the kernel had no name for it: match the view's */
+};
+
+static int submit_if_read_file(void *ctx, const char *entry, const char *view)
+{
+	struct read_search *s = ctx;
+	dev_t dev;
+	ino_t ino;
+
+	/* the page cache's identity: an overlay file's is its layer's inode */
+	if (st_file_real_id(s->p->pid, entry, &dev, &ino) || dev != s->dev || ino != s->ino)
+		return 0;
+	if (!s->need_glob || is_model(s->t, s->p, view))
+		submit_model(s->t, s->p, entry, view);
+	return 1;
+}
+
+/*
+ * "x.gguf/models/srv" (the kernel's walk up from the file) into
+ * "/srv/models/x.gguf"; name gets the first component.
+ */
+static void fs_path_of(const char *rev, char *out, size_t len, char *name, size_t namelen)
+{
+	const char *end = rev + strlen(rev), *start;
+	size_t n = 0;
+	int w;
+
+	snprintf(name, namelen, "%.*s", (int)strcspn(rev, "/"), rev);
+	out[0] = '\0';
+	while (end > rev) {
+		start = end;
+		while (start > rev && start[-1] != '/')
+			start--;
+		w = snprintf(out + n, len - n, "/%.*s", (int)(end - start), start);
+		if (w < 0 || (size_t)w >= len - n)
+			break;
+		n += (size_t)w;
+		end = start > rev ? start - 1 : rev;
+	}
+}
+
+/* A model's name for some target: a process not yet a target may become one. */
+static bool any_model_glob(const struct st_tracker *t, const char *name)
+{
+	const char *const *globs;
+	size_t i, n;
+
+	for (i = 0; i < t->cfg->ntargets; i++) {
+		globs = model_globs_of(t->cfg, &t->cfg->targets[i], &n);
+		if (st_model_glob_match(globs, n, name))
+			return true;
+	}
+	return false;
+}
+
+/* Keep a read of a process that is not a target (yet); the oldest goes first. */
+static void remember_read(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	if (t->npending == PENDING_READS) {
+		memmove(&t->pending[0], &t->pending[1], (PENDING_READS - 1) * sizeof(t->pending[0]));
+		t->npending--;
+	}
+	t->pending[t->npending++] = *ev;
+}
+
+static void forget_reads(struct st_tracker *t, uint32_t tgid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->npending; i++)
+		if (t->pending[i].tgid != tgid)
+			t->pending[n++] = t->pending[i];
+	t->npending = n;
+}
+
+/*
+ * A tracked process read or faulted in the first page of a file. If its
+ * name is a model's, find the file among the process's descriptors and
+ * mappings (it is being read, so usually still open), else by its path
+ * inside its file system through the process's mounts, then the host's.
+ */
+static void on_file_read(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	struct read_search s = { .t = t, .ino = (ino_t)ev->ino };
+	char fs_path[ST_LC_PATH_MAX + 1], name[ST_LC_PATH_MAX];
+
+	fs_path_of(ev->path, fs_path, sizeof(fs_path), name, sizeof(name));
+	s.p = find_proc(t, (int)ev->tgid);
+	if (!s.p) {
+		if (!name[0] || any_model_glob(t, name))
+			remember_read(t, ev);
+		return;
+	}
+	s.dev = makedev(ev->dev >> 20, ev->dev & 0xfffff);	/* the kernel's MKDEV */
+	s.need_glob = !name[0];
+	if (name[0] && !is_model(t, s.p, name))
+		return;
+	if (st_proc_each_file(s.p->pid, submit_if_read_file, &s) == 1)
+		return;
+	if (!(ev->flags & ST_LC_F_PARTIAL) && fs_path[0] &&
+	    (st_mount_path(s.p->pid, s.dev, fs_path, submit_if_read_file, &s) == 1 ||
+	     st_mount_path(0, s.dev, fs_path, submit_if_read_file, &s) == 1))
+		return;
+	if (name[0])
+		fprintf(stderr, "sealtrace: pid %d: model %s (%s) was read, closed and is not "
+			"found by its path: not hashed\n", s.p->pid, name, fs_path);
+}
+
+/* Model files a process has open or mapped when it becomes tracked. */
+struct model_scan {
+	struct st_tracker *t;
+	struct proc *p;
+};
+
+static int submit_if_model(void *ctx, const char *entry, const char *view)
+{
+	struct model_scan *s = ctx;
+
+	if (is_model(s->t, s->p, view))
+		submit_model(s->t, s->p, entry, view);
+	return 0;
+}
+
+/*
+ * A process found running (or a target only now) may have read its model
+ * before it was tracked: the kernel reports only reads from then on. Its
+ * open files are looked at again every RESCAN_NS (descriptors only): a
+ * file on tmpfs is read without the page cache's tracepoints.
+ */
+static void scan_models(struct st_tracker *t, struct proc *p, bool maps_too)
+{
+	struct model_scan s = { t, p };
+	size_t n;
+
+	p->next_rescan_ns = st_clock_ns(CLOCK_MONOTONIC) + RESCAN_NS;
+	model_globs_of(t->cfg, target_of(t, p->target), &n);
+	if (!n)
+		return;
+	if (maps_too)
+		st_proc_each_file(p->pid, submit_if_model, &s);
+	else
+		st_proc_each_fd(p->pid, submit_if_model, &s);
+}
+
+static void rescan_models(struct st_tracker *t)
+{
+	uint64_t now = st_clock_ns(CLOCK_MONOTONIC);
+	size_t i;
+
+	for (i = 0; i < t->nprocs; i++)
+		if (now >= t->procs[i].next_rescan_ns)
+			scan_models(t, &t->procs[i], false);
+}
+
+/* Reads the kernel reported before p was a target, in their order. */
+static void replay_reads(struct st_tracker *t, struct proc *p)
+{
+	struct st_lc_event ev;
+	size_t i = 0;
+
+	while (i < t->npending) {
+		if (t->pending[i].tgid != (uint32_t)p->pid) {
+			i++;
+			continue;
+		}
+		ev = t->pending[i];
+		memmove(&t->pending[i], &t->pending[i + 1],
+			(t->npending - i - 1) * sizeof(t->pending[0]));
+		t->npending--;
+		on_file_read(t, &ev);
+	}
+}
+
+/* ---- discovery ---- */
+
 static void resume(struct st_tracker *t, int pid)
 {
 	/* the BPF side stopped it so that no call runs before the probes are in */
@@ -430,6 +710,8 @@ static bool consider(struct st_tracker *t, int pid, uint64_t ts, const char *rea
 	memcpy(p->container_id, pi->container_id, sizeof(p->container_id));
 	st_lifecycle_track(t->lc, (uint32_t)pid, true);
 	record_activation(t, p, ts, reason, file, hs, attach_failed ? err : NULL);
+	scan_models(t, p, true);
+	replay_reads(t, p);
 	if (t->ops.process)
 		t->ops.process(t->ops.ctx, pid, ti, true);
 out:
@@ -528,6 +810,13 @@ static struct hold_state hold_of(struct st_tracker *t, const struct st_lc_event 
 	return hs;
 }
 
+/* Not a target after all: the kernel stops reporting it. */
+static void untrack(struct st_tracker *t, uint32_t tgid)
+{
+	st_lifecycle_track(t->lc, tgid, false);
+	forget_reads(t, tgid);
+}
+
 static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 {
 	uint64_t ts = st_tai_to_utc(ev->ts_ns, st_tai_offset_ns());
@@ -536,6 +825,7 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 
 	if (p)	/* a new program: whatever it is, the old one is gone */
 		deactivate(t, p, ts, "exec", 0, false);
+	forget_reads(t, ev->tgid);	/* the old program's */
 	if (consider(t, pid, ts, "exec", ev->path, NULL, hold_of(t, ev)))
 		return;
 	if (kill(pid, 0) && errno == ESRCH) {
@@ -543,7 +833,7 @@ static void on_exec(struct st_tracker *t, const struct st_lc_event *ev)
 		return;
 	}
 	if (!lib_candidate(t, ev->path))
-		st_lifecycle_track(t->lc, ev->tgid, false);
+		untrack(t, ev->tgid);
 }
 
 static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
@@ -558,85 +848,14 @@ static void on_lib_open(struct st_tracker *t, const struct st_lc_event *ev)
 	if (kill(pid, 0) && errno == ESRCH)
 		track_gone(t, ev, ts, "library_load");
 	else
-		st_lifecycle_track(t->lc, ev->tgid, false);
-}
-
-static const char *version_of(const struct st_tracker *t, const char *sha)
-{
-	size_t i;
-
-	for (i = 0; i < t->cfg->nmodels; i++)
-		if (!strcmp(t->cfg->models[i].sha256, sha))
-			return t->cfg->models[i].version;
-	return NULL;
-}
-
-/* A target's model globs: its own, else the top level's, else the defaults. */
-static const char *const *model_globs_of(const struct st_config *cfg,
-					 const struct st_target_cfg *tc, size_t *n)
-{
-	if (tc->model_globs) {
-		*n = tc->nmodel_globs;
-		return (const char *const *)tc->model_globs;
-	}
-	if (cfg->model_globs) {
-		*n = cfg->nmodel_globs;
-		return (const char *const *)cfg->model_globs;
-	}
-	*n = st_default_model_nglobs;
-	return st_default_model_globs;
-}
-
-static bool is_model(const struct st_tracker *t, const struct proc *p, const char *path)
-{
-	const char *const *globs;
-	size_t n;
-
-	globs = model_globs_of(t->cfg, target_of(t, p->target), &n);
-	return st_model_glob_match(globs, n, path);
-}
-
-/*
- * A model artifact opened by a tracked process: open it now, while the
- * process (and so /proc/PID/root) is there, and hash it on the worker.
- */
-static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
-{
-	char path[ST_PROC_PATH_MAX + 64];
-	struct st_hash_job job;
-	struct proc *p = find_proc(t, (int)ev->tgid);
-	struct stat st;
-	int fd;
-
-	if (!p || !ev->path[0] || !is_model(t, p, ev->path))
-		return;
-	if (!strcmp(p->model_path, ev->path))
-		return;	/* loaders open a model more than once; one record per process */
-	if (st_proc_path(p->pid, ev->dfd, ev->path, path, sizeof(path)))
-		return;
-	/* non-blocking: a FIFO named like a model must not stall the agent */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open %s: %s\n", p->pid,
-			ev->path, path, fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	memset(&job, 0, sizeof(job));
-	job.fd = fd;
-	job.pid = p->pid;
-	job.tag = p->gen;
-	snprintf(job.path, sizeof(job.path), "%s", ev->path);
-	snprintf(p->model_path, sizeof(p->model_path), "%s", ev->path);
-	if (st_model_hasher_submit(t->hasher, &job))
-		fprintf(stderr, "sealtrace: pid %d: model %s: out of memory\n", p->pid, ev->path);
+		untrack(t, ev->tgid);
 }
 
 static void on_exit_event(struct st_tracker *t, const struct st_lc_event *ev)
 {
 	struct proc *p = find_proc(t, (int)ev->tgid);
 
+	forget_reads(t, ev->tgid);
 	if (p)
 		deactivate(t, p, st_tai_to_utc(ev->ts_ns, st_tai_offset_ns()), "exit", ev->ret, true);
 }
@@ -652,11 +871,11 @@ static void on_lc_event(void *ctx, const struct st_lc_event *ev)
 	case ST_EV_PROC_EXIT:
 		on_exit_event(t, ev);
 		break;
-	case ST_EV_FILE_OPEN:
-		if (ev->flags & ST_LC_F_LIB)
-			on_lib_open(t, ev);
-		else
-			on_file_open(t, ev);
+	case ST_EV_FILE_OPEN:	/* a watched library (openat reports nothing else) */
+		on_lib_open(t, ev);
+		break;
+	case ST_EV_FILE_READ:
+		on_file_read(t, ev);
 		break;
 	default:
 		break;
@@ -781,8 +1000,8 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 	return n;
 }
 
-/* Does any target hash the model artifacts its processes open? */
-static bool wants_model_opens(const struct st_config *cfg)
+/* Does any target hash the model artifacts its processes read? */
+static bool wants_model_reads(const struct st_config *cfg)
 {
 	size_t i, n;
 
@@ -792,6 +1011,21 @@ static bool wants_model_opens(const struct st_config *cfg)
 			return true;
 	}
 	return false;
+}
+
+/* One fd for the agent's poll: lifecycle events, and hashes done. */
+static int open_epoll(struct st_tracker *t, char *err, size_t errlen)
+{
+	struct epoll_event lc = { .events = EPOLLIN }, done = { .events = EPOLLIN };
+
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0 ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, st_lifecycle_fd(t->lc), &lc) ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, st_model_hasher_fd(t->hasher), &done)) {
+		snprintf(err, errlen, "tracker: epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
@@ -812,12 +1046,13 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	}
 	t->cfg = cfg;
 	t->ops = *ops;
+	t->epfd = -1;
 	nwatch = build_watches(cfg, watch);
 	memcpy(t->watch, watch, sizeof(watch));
 	t->nwatch = nwatch;
-	if (st_lifecycle_open(&t->lc, watch, nwatch, wants_model_opens(cfg), cfg->pin_dir,
+	if (st_lifecycle_open(&t->lc, watch, nwatch, wants_model_reads(cfg), cfg->pin_dir,
 			      on_lc_event, t, err, errlen) ||
-	    st_model_hasher_start(&t->hasher, err, errlen)) {
+	    st_model_hasher_start(&t->hasher, err, errlen) || open_epoll(t, err, errlen)) {
 		st_tracker_close(t);
 		return -1;
 	}
@@ -866,13 +1101,14 @@ int st_tracker_scan(struct st_tracker *t)
 
 int st_tracker_fd(struct st_tracker *t)
 {
-	return st_lifecycle_fd(t->lc);
+	return t->epfd;
 }
 
 int st_tracker_poll(struct st_tracker *t)
 {
 	int n = st_lifecycle_poll(t->lc, 0);
 
+	rescan_models(t);
 	take_hashes(t);
 	check_lost(t);
 	return n;
@@ -919,6 +1155,8 @@ void st_tracker_close(struct st_tracker *t)
 	}
 	st_model_hasher_stop(t->hasher);
 	st_lifecycle_close(t->lc);
+	if (t->epfd >= 0)
+		close(t->epfd);
 	free(t->procs);
 	free(t->att);
 	free(t);

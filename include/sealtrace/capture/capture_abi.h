@@ -137,6 +137,7 @@ enum st_event_kind {
 	ST_EV_PROC_EXEC = 4,
 	ST_EV_PROC_EXIT = 5,
 	ST_EV_FILE_OPEN = 6,
+	ST_EV_FILE_READ = 7,	/* a tracked process's first page of a file */
 };
 
 /* st_event.flags */

@@ -102,4 +102,28 @@ bool st_in_host_mnt_ns(void);
 typedef int (*st_pid_fn)(void *ctx, int pid);
 int st_proc_each(st_pid_fn fn, void *ctx);
 
+/*
+ * A file of a process, by two paths: entry, where the agent opens it (a
+ * /proc path: the very file, even when renamed or deleted), and view, the
+ * path as the process names it.
+ */
+typedef int (*st_file_fn)(void *ctx, const char *entry, const char *view);
+
+/*
+ * Call fn for every file pid has open (/proc/PID/fd/N) or mapped
+ * (/proc/PID/map_files/A-B) whose link names a path; stops at fn != 0 and
+ * returns that.
+ */
+int st_proc_each_file(int pid, st_file_fn fn, void *ctx);
+/* The same for its open files only (/proc/PID/fd). */
+int st_proc_each_fd(int pid, st_file_fn fn, void *ctx);
+
+/*
+ * Call fn for every place pid (0: the host, see st_host_path) sees the file
+ * at fs_path inside the file system on dev (absolute from that file
+ * system's root, as the page cache knows it): each mount of dev in its
+ * mountinfo whose root holds fs_path. Stops at fn != 0 and returns that.
+ */
+int st_mount_path(int pid, dev_t dev, const char *fs_path, st_file_fn fn, void *ctx);
+
 #endif /* SEALTRACE_DISCOVER_H */

@@ -20,14 +20,15 @@ typedef void (*st_lc_event_fn)(void *ctx, const struct st_lc_event *ev);
 /*
  * Load and attach the lifecycle programs with these watches (copied into
  * the object's read-only data, so the kernel-side filter is fixed for the
- * agent's lifetime). The openat programs are attached only when there is
- * something to watch (a library watch) or track (track_opens: the opens of
- * tracked processes, for their model artifacts): a syscall tracepoint puts
- * every task on the machine on the syscall slow path (~75-100 ns a
- * syscall measured here), so an agent that needs neither leaves it off.
+ * agent's lifetime). The openat programs are attached only when a library
+ * is watched: a syscall tracepoint puts every task on the machine on the
+ * syscall slow path (~75-115 ns a syscall measured here). The page cache's
+ * programs (the first read of each file by a tracked process, for model
+ * artifacts) only with track_reads; they cost other processes one map
+ * lookup per read or file fault, not per syscall.
  */
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, bool track_opens, const char *pin_dir,
+		      size_t nwatch, bool track_reads, const char *pin_dir,
 		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen);
 
 /*

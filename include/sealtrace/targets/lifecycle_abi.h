@@ -15,9 +15,20 @@
  *			executable name, or any exec of a tracked process
  *   ST_EV_PROC_EXIT	the last thread of a tracked process exits
  *			(ret: the wait status, exit code << 8 | signal)
- *   ST_EV_FILE_OPEN	a successful openat() by a tracked process (ret: fd),
- *			or by any process whose file's basename matches a
- *			watched library (flags ST_LC_F_LIB)
+ *   ST_EV_FILE_OPEN	a successful openat() by any process whose file's
+ *			basename matches a watched library (flags ST_LC_F_LIB;
+ *			ret: fd); the openat tracepoints are attached only
+ *			when a target watches a library
+ *   ST_EV_FILE_READ	the first read or page fault of a regular file's
+ *			pages by a tracked process (dev, ino; path: the
+ *			file's components from its own file system's root,
+ *			last first, '/'-separated: "x.gguf/models/srv")
+ *
+ * Why reads and not opens for model files: any syscalls:* tracepoint puts
+ * every thread of every process on the slow syscall path (~75-115 ns a
+ * syscall on this kind of VM, bench/wire_bench.py), while the page cache's
+ * tracepoints run only where a file's pages are read or faulted in, and a
+ * model that is loaded is read.
  * Matching in the kernel is only a pre-filter (basenames); the agent
  * decides with /proc/PID/exe and /proc/PID/maps whether a process really
  * is a target, and resumes it either way.
@@ -29,7 +40,7 @@
 #include <linux/types.h>
 #endif
 
-#include "sealtrace/capture/capture_abi.h"	/* ST_EV_PROC_*, ST_EV_FILE_OPEN, ST_COMM_LEN */
+#include "sealtrace/capture/capture_abi.h"	/* ST_EV_PROC_*, ST_EV_FILE_*, ST_COMM_LEN */
 
 #define ST_LC_PATH_MAX		256	/* bytes of a path, NUL included */
 #define ST_LC_NAME_MAX		48	/* watched name, NUL included */
@@ -53,9 +64,10 @@ struct st_lc_watch {
 #define ST_LC_F_LIB	(1u << 1)	/* FILE_OPEN of a watched library */
 #define ST_LC_F_TRACKED	(1u << 2)	/* the process was already tracked */
 #define ST_LC_F_COVERED	(1u << 3)	/* a watch matched; its file has probes: not held */
+#define ST_LC_F_PARTIAL	(1u << 4)	/* FILE_READ: path cut short (too deep or long) */
 
 struct st_lc_event {
-	__u16 kind;		/* ST_EV_PROC_EXEC, ST_EV_PROC_EXIT, ST_EV_FILE_OPEN */
+	__u16 kind;		/* ST_EV_PROC_EXEC, ST_EV_PROC_EXIT, ST_EV_FILE_* */
 	__u16 flags;		/* ST_LC_F_* */
 	__u16 watch;		/* index of the matching watch + 1; 0: none */
 	__u16 path_len;		/* bytes in path, without the NUL */
@@ -64,9 +76,10 @@ struct st_lc_event {
 	__u64 ts_ns;		/* CLOCK_TAI */
 	__s64 ret;		/* PROC_EXIT: wait status; FILE_OPEN: fd */
 	__s32 dfd;		/* FILE_OPEN: the directory fd of openat() */
-	__u32 pad;
+	__u32 dev;		/* FILE_READ: the file's device, as the kernel encodes it */
+	__u64 ino;		/* FILE_READ: its inode number */
 	char comm[ST_COMM_LEN];
-	char path[ST_LC_PATH_MAX];	/* exec'd file or opened file, as given */
+	char path[ST_LC_PATH_MAX];	/* exec'd or opened file as given; FILE_READ: see above */
 };
 
 #endif /* SEALTRACE_LIFECYCLE_ABI_H */

@@ -46,6 +46,8 @@ struct st_model_hasher;
 int st_model_hasher_start(struct st_model_hasher **out, char *err, size_t errlen);
 /* Queue a job; the fd is closed by the hasher (also on failure). */
 int st_model_hasher_submit(struct st_model_hasher *h, const struct st_hash_job *job);
+/* Readable (poll) while a result waits to be taken. */
+int st_model_hasher_fd(struct st_model_hasher *h);
 /* 1 and a result, or 0 when none is ready. Never blocks. */
 int st_model_hasher_take(struct st_model_hasher *h, struct st_hash_result *out);
 /* Jobs submitted and not yet taken back. */
