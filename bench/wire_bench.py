@@ -104,10 +104,16 @@ class Agent:
         shutil.rmtree("/sys/fs/bpf/st-wire-bench-%d" % os.getpid(), ignore_errors=True)
 
 
-def write_loop(n, udp=False):
+READ_FILE = "/tmp/st-wire-bench-read.bin"     # 1 MiB, cached: the reads and faults below
+
+
+def write_loop(n, udp=False, mode=None):
     """(wall ns, CPU ns) per write: CPU time is what the tracepoints add;
-    wall time also counts waiting for a CPU on a shared machine."""
-    cmd = [WRITE_LOOP, str(n)] + (["--udp"] if udp else [])
+    wall time also counts waiting for a CPU on a shared machine. mode:
+    "pread" or "fault" of READ_FILE instead (the page cache's tracepoints,
+    which model hashing uses)."""
+    cmd = [WRITE_LOOP, str(n)] + (["--udp"] if udp else []) + (
+        ["--" + mode, READ_FILE] if mode else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     f = out.stdout.split()
     return float(f[1]), float(f[3])
@@ -344,14 +350,21 @@ def main():
     ap.add_argument("--no-engine", action="store_true", help="skip the real model server part")
     ap.add_argument("--no-pin", action="store_true",
                     help="leave the agent, the servers and the client unpinned")
+    ap.add_argument("--reads", type=int, default=1000000,
+                    help="pread()s of a cached file by a non-target, per variant and run")
+    ap.add_argument("--faults", type=int, default=100000,
+                    help="map, fault, unmap cycles of a cached file by a non-target")
     ap.add_argument("--json")
     args, _ = ap.parse_known_args()
+    with open(READ_FILE, "wb") as f:
+        f.write(os.urandom(1 << 20))
     global AGENT_CPUS, APP_CPUS
     if not args.no_pin and os.cpu_count() >= 2:
         AGENT_CPUS, APP_CPUS = "0", "1"
     cap_srv, cap_port = start_server()
     ref_srv, ref_port = start_server()
     res = {"runs": args.runs, "writes": args.writes, "udp_writes": args.udp_writes,
+           "reads": args.reads, "faults": args.faults,
            "rounds": args.rounds, "batch": args.batch, "pinned": bool(APP_CPUS),
            "load_start": os.getloadavg()[0], "samples": []}
     try:
@@ -365,14 +378,18 @@ def main():
                 r["devnull_syscall_floor"] = floor_write_loop(args.writes, SYSCALL_FLOOR)[1]
                 r["udp_without"] = write_loop(args.udp_writes, True)[1]
                 r["udp_socket_floor"] = floor_write_loop(args.udp_writes, SOCKET_FLOOR, True)[1]
+                r["pread_without"] = write_loop(args.reads, mode="pread")[1]
+                r["fault_without"] = write_loop(args.faults, mode="fault")[1]
                 r["servers_without_agent"] = interleaved(cap_port, ref_port, args.rounds,
                                                          args.batch)
 
             def agent_no_models():
-                # model_globs: [] leaves openat untraced (docs/ARCHITECTURE.md)
+                # model_globs: [] leaves the page cache untraced (docs/ARCHITECTURE.md)
                 agent = Agent(cap_srv.pid, cap_port, extra="model_globs: []\n")
                 try:
                     r["devnull_with_agent_no_models"] = write_loop(args.writes)[1]
+                    r["pread_with_agent_no_models"] = write_loop(args.reads, mode="pread")[1]
+                    r["fault_with_agent_no_models"] = write_loop(args.faults, mode="fault")[1]
                 finally:
                     agent.stop()
 
@@ -381,6 +398,8 @@ def main():
                 try:
                     r["devnull_with_agent"] = write_loop(args.writes)[1]
                     r["udp_with_agent"] = write_loop(args.udp_writes, True)[1]
+                    r["pread_with_agent"] = write_loop(args.reads, mode="pread")[1]
+                    r["fault_with_agent"] = write_loop(args.faults, mode="fault")[1]
                     r["servers_with_agent"] = interleaved(cap_port, ref_port, args.rounds,
                                                           args.batch)
                 finally:
@@ -405,6 +424,12 @@ def main():
         "agent": summary([r["udp_with_agent"] - r["udp_without"] for r in S]),
         "socket_tracepoint_floor": summary([r["udp_socket_floor"] - r["udp_without"] for r in S]),
         "cpu_ns_without": summary([r["udp_without"] for r in S])}
+    for kind in ("pread", "fault"):
+        res["non_target_%s_ns_added" % kind] = {
+            "agent": summary([r[kind + "_with_agent"] - r[kind + "_without"] for r in S]),
+            "agent_model_globs_none": summary([r[kind + "_with_agent_no_models"] -
+                                               r[kind + "_without"] for r in S]),
+            "cpu_ns_without": summary([r[kind + "_without"] for r in S])}
     srv_res = capture_share(S, "servers_without_agent", "servers_with_agent")
     srv_res["ref_p50_added_by_agent_pct"] = summary([
         100 * (r["servers_with_agent"]["ref_p50_us"] / r["servers_without_agent"]["ref_p50_us"] - 1)
@@ -414,14 +439,20 @@ def main():
     print("wire: non-target write() to /dev/null (CPU %.0f ns each), added per call, "
           "median [min..max] of %d x %d:" % (d["cpu_ns_without"]["median"], args.runs, args.writes))
     print("wire:   sealtrace agent (wire capture on another process)  %s" % fmt(d["agent"], " ns"))
-    print("wire:     of which the openat tracepoints (model hashing): the same agent with")
-    print("wire:     model_globs: [] adds                                 %s" % fmt(d["agent_model_globs_none"], " ns"))
+    print("wire:   the same agent with model_globs: [] (no model hashing) %s" % fmt(d["agent_model_globs_none"], " ns"))
     print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(d["socket_tracepoint_floor"], " ns"))
     print("wire:   floor: empty raw sys_enter + sys_exit programs      %s" % fmt(d["syscall_tracepoint_floor"], " ns"))
     print("wire: non-target send() of 1 byte on UDP (CPU %.0f ns each), added per call, %d x %d:" % (
         u["cpu_ns_without"]["median"], args.runs, args.udp_writes))
     print("wire:   sealtrace agent                                     %s" % fmt(u["agent"], " ns"))
     print("wire:   floor: empty programs on its socket tracepoints     %s" % fmt(u["socket_tracepoint_floor"], " ns"))
+    for kind, what, n in (("pread", "one-byte pread() of a cached file", args.reads),
+                          ("fault", "map + fault + unmap of a cached file", args.faults)):
+        x = res["non_target_%s_ns_added" % kind]
+        print("wire: non-target %s (CPU %.0f ns each), added per call, %d x %d:" % (
+            what, x["cpu_ns_without"]["median"], args.runs, n))
+        print("wire:   sealtrace agent (model hashing: page cache tracepoints) %s" % fmt(x["agent"], " ns"))
+        print("wire:   the same agent with model_globs: []                %s" % fmt(x["agent_model_globs_none"], " ns"))
     print("wire: two alike servers (1 KiB POST, keep-alive, CPU %s; agent on %s), batches of %d "
           "in turn, %d rounds x %d runs:" % (APP_CPUS or "any", AGENT_CPUS or "any", args.batch,
                                               args.rounds, args.runs))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * wire_floor: attach the empty programs of bench/wire_floor.bpf.c named on
- * the command line (send, recv, state, enter, exit, close; default: send
+ * the command line (send, recv, state, enter, exit, close, pages, map,
+ * fault; default: send
  * recv state, the tracepoints wire.bpf.c uses), print "attached", and hold
  * them until stdin closes or a signal arrives.
  */
@@ -29,9 +30,15 @@ static int attach(struct wire_floor_bpf *s, const char *name)
 		p = s->progs.floor_recv;
 	else if (!strcmp(name, "state"))
 		p = s->progs.floor_state;
+	else if (!strcmp(name, "pages"))
+		p = s->progs.floor_pages;
+	else if (!strcmp(name, "map"))
+		p = s->progs.floor_map;
+	else if (!strcmp(name, "fault"))
+		p = s->progs.floor_fault;
 	else {
 		fprintf(stderr, "wire_floor: unknown program '%s' "
-			"(send, recv, state, enter, exit, close)\n", name);
+			"(send, recv, state, enter, exit, close, pages, map, fault)\n", name);
 		return -1;
 	}
 	if (!bpf_program__attach(p)) {

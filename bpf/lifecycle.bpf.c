@@ -43,6 +43,42 @@ struct {
 } tracked SEC(".maps");
 
 /*
+ * The same set as a bitmap indexed by tgid, for the page cache's programs,
+ * which every read and file fault on the node runs: a load and a bit test
+ * instead of a hash lookup (~120 ns a read measured with the hash). Set and
+ * cleared atomically here and by the agent (mmap'd), beside the hash; the
+ * hash stays the truth, a stale bit costs a lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, ST_LC_TGID_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tracked_bits SEC(".maps");
+
+static __always_inline void mark_tracked(__u32 tgid, bool on)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+
+	if (!bits)
+		return;
+	if (on)
+		__sync_fetch_and_or(bits, 1ULL << (tgid % 64));
+	else
+		__sync_fetch_and_and(bits, ~(1ULL << (tgid % 64)));
+}
+
+static __always_inline bool maybe_tracked(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+
+	return bits && (*bits & (1ULL << (tgid % 64)));
+}
+
+/*
  * tgid -> CLOCK_TAI ns: processes stopped by hold() and not yet resumed.
  * Pinned, so that an agent killed between the stop and the resume leaves
  * its successor the list of processes to resume.
@@ -328,6 +364,7 @@ int lc_exec(struct trace_event_raw_sched_process_exec *ctx)
 		ev->watch = wi + 1;
 		/* tracked now, so that its first opens are not missed */
 		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+		mark_tracked(tgid, true);
 		hold(ev, wi, BPF_CORE_READ(bpf_get_current_task_btf(), mm, exe_file));
 	}
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
@@ -348,6 +385,7 @@ int lc_exit(struct trace_event_raw_sched_process_exit *ctx)
 	if (!bpf_map_lookup_elem(&tracked, &tgid))
 		return 0;
 	bpf_map_delete_elem(&tracked, &tgid);
+	mark_tracked(tgid, false);
 	ev = bpf_ringbuf_reserve(&lc_events, sizeof(*ev), 0);
 	if (!ev) {
 		count_lost();
@@ -422,6 +460,7 @@ int lc_openat_exit(struct trace_event_raw_sys_exit *ctx)
 	n = bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)po.filename);
 	set_path_len(ev, n);
 	bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+	mark_tracked(tgid, true);
 	hold(ev, (int)po.watch - 1, fd_file(ctx->ret));
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
@@ -541,7 +580,7 @@ static __always_inline int on_file_pages(struct address_space *mapping)
 	struct inode *inode;
 	__u8 one = 1;
 
-	if (!bpf_map_lookup_elem(&tracked, &tgid) || !mapping)
+	if (!maybe_tracked(tgid) || !bpf_map_lookup_elem(&tracked, &tgid) || !mapping)
 		return 0;
 	inode = BPF_CORE_READ(mapping, host);
 	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFREG_)

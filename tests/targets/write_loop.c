@@ -10,7 +10,12 @@
  *                             --udp: to a connected UDP socket on
  *                             127.0.0.1 that nobody reads, so that socket
  *                             tracepoints fire on every call)
+ *   write_loop N --pread FILE   N one-byte pread()s of a cached file: the
+ *                             page cache's read tracepoint on every call
+ *   write_loop N --fault FILE   N times: map 64 KiB of FILE, touch it (one
+ *                             fault, its fault-around tracepoint), unmap
  */
+#include <sys/mman.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -39,20 +44,43 @@ static int udp_pair(void)
 	return tx;
 }
 
+/* One operation of the loop; 0 when it did what it should. */
+static int one_op(int mode, int fd)
+{
+	volatile const char *map;
+	char c = 'x';
+
+	switch (mode) {
+	case 'p':
+		return pread(fd, &c, 1, 0) != 1;
+	case 'f':
+		map = mmap(NULL, 1 << 16, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED)
+			return 1;
+		c = map[0];	/* the fault */
+		munmap((void *)map, 1 << 16);
+		return 0;
+	default:
+		return write(fd, &c, 1) != 1;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 && argv[1][0] != '-' ? atol(argv[1]) : 1000000, i;
 	int udp = argc > 1 && !strcmp(argv[argc - 1], "--udp");
+	int mode = argc > 3 && !strcmp(argv[2], "--pread") ? 'p' :
+		   argc > 3 && !strcmp(argv[2], "--fault") ? 'f' : 'w';
 	struct timespec a, b, ca, cb;
-	int fd = udp ? udp_pair() : open("/dev/null", O_WRONLY);
-	char c = 'x';
+	int fd = udp ? udp_pair() : mode != 'w' ? open(argv[3], O_RDONLY) :
+		 open("/dev/null", O_WRONLY);
 
 	if (fd < 0 || n <= 0)
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
 	for (i = 0; i < n; i++)
-		if (write(fd, &c, 1) != 1)
+		if (one_op(mode, fd))
 			return 1;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
 	clock_gettime(CLOCK_MONOTONIC, &b);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@ struct st_lc_ctx {
 	st_lc_event_fn fn;
 	void *fn_ctx;
 	pid_t guard;			/* the hold guard process; 0: none */
+	uint64_t *tracked_bits;		/* the kernel's bitmap, mmap'd; NULL: not mapped */
 };
 
 /* ---- the hold guard ---- */
@@ -215,6 +217,13 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 			 "(is tracefs mounted at /sys/kernel/tracing?)", strerror(-e));
 		goto fail;
 	}
+	c->tracked_bits = mmap(NULL, ST_LC_TGID_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, bpf_map__fd(c->skel->maps.tracked_bits), 0);
+	if (c->tracked_bits == MAP_FAILED) {
+		c->tracked_bits = NULL;
+		snprintf(err, errlen, "lifecycle: mapping the tracked bitmap: %s", strerror(errno));
+		goto fail;
+	}
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.lc_events), on_ringbuf, c, NULL);
 	if (!c->rb) {
 		snprintf(err, errlen, "lifecycle: ring buffer setup failed: %s", strerror(errno));
@@ -295,13 +304,32 @@ int st_lifecycle_release_pinned(const char *pin_dir)
 	return n;
 }
 
+/* The bitmap beside the hash: atomic, like the kernel side's updates. */
+static void mark_tracked(struct st_lc_ctx *c, uint32_t tgid, bool on)
+{
+	uint64_t bit = 1ull << (tgid % 64);
+
+	if (tgid / 64 >= ST_LC_TGID_WORDS)
+		return;
+	if (on)
+		__atomic_fetch_or(&c->tracked_bits[tgid / 64], bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(&c->tracked_bits[tgid / 64], ~bit, __ATOMIC_SEQ_CST);
+}
+
 int st_lifecycle_track(struct st_lc_ctx *c, uint32_t tgid, bool on)
 {
 	__u32 one = 1;
 
-	if (on)
-		return bpf_map__update_elem(c->skel->maps.tracked, &tgid, sizeof(tgid), &one,
-					    sizeof(one), BPF_ANY) ? -errno : 0;
+	if (on) {
+		/* the hash first: a bit without it costs a lookup, not a miss */
+		if (bpf_map__update_elem(c->skel->maps.tracked, &tgid, sizeof(tgid), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+		mark_tracked(c, tgid, true);
+		return 0;
+	}
+	mark_tracked(c, tgid, false);
 	if (bpf_map__delete_elem(c->skel->maps.tracked, &tgid, sizeof(tgid), 0) && errno != ENOENT)
 		return -errno;
 	return 0;
@@ -335,6 +363,8 @@ void st_lifecycle_close(struct st_lc_ctx *c)
 		return;
 	stop_guard(c);
 	ring_buffer__free(c->rb);
+	if (c->tracked_bits)
+		munmap(c->tracked_bits, ST_LC_TGID_WORDS * sizeof(uint64_t));
 	lifecycle_bpf__destroy(c->skel);
 	free(c);
 }

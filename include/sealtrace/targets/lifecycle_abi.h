@@ -45,6 +45,7 @@
 #define ST_LC_PATH_MAX		256	/* bytes of a path, NUL included */
 #define ST_LC_NAME_MAX		48	/* watched name, NUL included */
 #define ST_LC_MAX_WATCH		16
+#define ST_LC_TGID_WORDS	65536	/* tracked bitmap words: tgids below 2^22 */
 
 enum st_lc_watch_kind {
 	ST_LC_WATCH_EXE = 1,	/* basename of the exec'd file == name */
