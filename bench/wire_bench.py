@@ -119,14 +119,14 @@ def write_loop(n, udp=False, mode=None):
     return float(f[1]), float(f[3])
 
 
-def floor_write_loop(n, progs, udp=False):
+def floor_write_loop(n, progs, udp=False, mode=None):
     """write_loop under empty programs on the tracepoints named (wire_floor)."""
     p = subprocess.Popen([WIRE_FLOOR] + progs, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     try:
         if p.stdout.readline().strip() != "attached":
             raise SystemExit("wire_bench: %s did not attach" % WIRE_FLOOR)
-        return write_loop(n, udp)
+        return write_loop(n, udp, mode)
     finally:
         p.stdin.close()
         p.wait(30)
@@ -226,6 +226,7 @@ def fmt(x, unit="", prec=1):
 
 SOCKET_FLOOR = ["send", "recv", "state"]
 SYSCALL_FLOOR = ["enter", "exit"]
+PAGE_CACHE_FLOOR = ["pages", "map", "fault"]
 
 
 def start_server():
@@ -379,7 +380,9 @@ def main():
                 r["udp_without"] = write_loop(args.udp_writes, True)[1]
                 r["udp_socket_floor"] = floor_write_loop(args.udp_writes, SOCKET_FLOOR, True)[1]
                 r["pread_without"] = write_loop(args.reads, mode="pread")[1]
+                r["pread_floor"] = floor_write_loop(args.reads, PAGE_CACHE_FLOOR, mode="pread")[1]
                 r["fault_without"] = write_loop(args.faults, mode="fault")[1]
+                r["fault_floor"] = floor_write_loop(args.faults, PAGE_CACHE_FLOOR, mode="fault")[1]
                 r["servers_without_agent"] = interleaved(cap_port, ref_port, args.rounds,
                                                          args.batch)
 
@@ -429,6 +432,8 @@ def main():
             "agent": summary([r[kind + "_with_agent"] - r[kind + "_without"] for r in S]),
             "agent_model_globs_none": summary([r[kind + "_with_agent_no_models"] -
                                                r[kind + "_without"] for r in S]),
+            "page_cache_tracepoint_floor": summary([r[kind + "_floor"] - r[kind + "_without"]
+                                                    for r in S]),
             "cpu_ns_without": summary([r[kind + "_without"] for r in S])}
     srv_res = capture_share(S, "servers_without_agent", "servers_with_agent")
     srv_res["ref_p50_added_by_agent_pct"] = summary([
@@ -453,6 +458,7 @@ def main():
             what, x["cpu_ns_without"]["median"], args.runs, n))
         print("wire:   sealtrace agent (model hashing: page cache tracepoints) %s" % fmt(x["agent"], " ns"))
         print("wire:   the same agent with model_globs: []                %s" % fmt(x["agent_model_globs_none"], " ns"))
+        print("wire:   floor: empty programs on the page cache tracepoints %s" % fmt(x["page_cache_tracepoint_floor"], " ns"))
     print("wire: two alike servers (1 KiB POST, keep-alive, CPU %s; agent on %s), batches of %d "
           "in turn, %d rounds x %d runs:" % (APP_CPUS or "any", AGENT_CPUS or "any", args.batch,
                                               args.rounds, args.runs))

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <cmocka.h>
 
 #include "sealtrace/config/config.h"
@@ -127,6 +129,88 @@ static void test_proc_self(void **state)
 	assert_int_equal(st_proc_each(count_self, &found), 0);
 	assert_int_equal(found, 1);
 	free(pi);
+}
+
+/* The kernel's walk up from a file, as a path from its file system's root. */
+static void test_walked_path(void **state)
+{
+	char out[32], name[16], small[12];
+
+	st_walked_path("x.gguf/models/srv", out, sizeof(out), name, sizeof(name));
+	assert_string_equal(out, "/srv/models/x.gguf");
+	assert_string_equal(name, "x.gguf");
+	st_walked_path("x.gguf", out, sizeof(out), name, sizeof(name));
+	assert_string_equal(out, "/x.gguf");
+	assert_string_equal(name, "x.gguf");
+	st_walked_path("", out, sizeof(out), name, sizeof(name));
+	assert_string_equal(out, "");
+	assert_string_equal(name, "");
+	/* too long for out: whole components from the root only */
+	st_walked_path("x.gguf/models/srv", small, sizeof(small), name, sizeof(name));
+	assert_string_equal(small, "/srv/models");
+	/* a name longer than its buffer is cut, never overrun */
+	st_walked_path("a-very-long-model-name.gguf", out, sizeof(out), name, sizeof(name));
+	assert_string_equal(name, "a-very-long-mod");
+}
+
+struct found_file {
+	int n;
+	char view[4096];
+};
+
+static int note_file(void *ctx, const char *entry, const char *view)
+{
+	struct found_file *f = ctx;
+	struct stat a, b;
+
+	/* the entry is the file itself, whatever the view says */
+	if (stat(entry, &a) || stat(view, &b) || a.st_ino != b.st_ino)
+		return 0;
+	f->n++;
+	snprintf(f->view, sizeof(f->view), "%s", view);
+	return 1;
+}
+
+static int note_fd(void *ctx, const char *entry, const char *view)
+{
+	struct found_file *f = ctx;
+
+	if (strcmp(view, f->view))
+		return 0;
+	f->n++;
+	return 1;
+}
+
+/*
+ * A file by its device and its path in that file system: found through
+ * this process's mounts (a file on a mount whose root is the file
+ * system's root; skipped where there is none); an open file by its fd.
+ */
+static void test_files_of_process(void **state)
+{
+	char path[] = "/tmp/st-unit-walk-XXXXXX", real[4096];
+	struct found_file f = { 0 };
+	struct stat st;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_non_null(realpath(path, real));
+	assert_int_equal(fstat(fd, &st), 0);
+	/* the fd is among our files, named by its path */
+	snprintf(f.view, sizeof(f.view), "%s", real);
+	assert_int_equal(st_proc_each_fd(getpid(), note_fd, &f), 1);
+	assert_int_equal(f.n, 1);
+	/* a path that is not on that device: nothing */
+	f.n = 0;
+	assert_int_equal(st_mount_path(getpid(), st.st_dev, "/no/such/file", note_file, &f), 0);
+	assert_int_equal(f.n, 0);
+	/* a device no mount has: nothing */
+	assert_int_equal(st_mount_path(getpid(), makedev(4095, 1048575), real, note_file, &f), 0);
+	/* the file, if / of its file system is mounted at / (a plain host) */
+	if (st_mount_path(getpid(), st.st_dev, real, note_file, &f) == 1)
+		assert_string_equal(f.view, real);
+	close(fd);
+	unlink(path);
 }
 
 /* The host's file of a path target: as it is when the agent shares PID 1's mounts. */
@@ -426,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_proc_paths),
 		cmocka_unit_test(test_proc_self),
 		cmocka_unit_test(test_host_path),
+		cmocka_unit_test(test_walked_path),
+		cmocka_unit_test(test_files_of_process),
 		cmocka_unit_test(test_wait_status),
 		cmocka_unit_test(test_model_globs),
 		cmocka_unit_test(test_hasher),

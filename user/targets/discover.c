@@ -426,6 +426,28 @@ int st_proc_each_file(int pid, st_file_fn fn, void *ctx)
 
 /* ---- a file by its device and its path inside that file system ---- */
 
+void st_walked_path(const char *rev, char *out, size_t len, char *name, size_t namelen)
+{
+	const char *end = rev + strlen(rev), *start;
+	size_t n = 0;
+	int w;
+
+	snprintf(name, namelen, "%.*s", (int)strcspn(rev, "/"), rev);
+	out[0] = '\0';
+	while (end > rev) {
+		start = end;
+		while (start > rev && start[-1] != '/')
+			start--;
+		w = snprintf(out + n, len - n, "/%.*s", (int)(end - start), start);
+		if (w < 0 || (size_t)w >= len - n) {
+			out[n] = '\0';	/* whole components only */
+			break;
+		}
+		n += (size_t)w;
+		end = start > rev ? start - 1 : rev;
+	}
+}
+
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape_octal(char *s)
 {

@@ -496,30 +496,6 @@ static int submit_if_read_file(void *ctx, const char *entry, const char *view)
 	return 1;
 }
 
-/*
- * "x.gguf/models/srv" (the kernel's walk up from the file) into
- * "/srv/models/x.gguf"; name gets the first component.
- */
-static void fs_path_of(const char *rev, char *out, size_t len, char *name, size_t namelen)
-{
-	const char *end = rev + strlen(rev), *start;
-	size_t n = 0;
-	int w;
-
-	snprintf(name, namelen, "%.*s", (int)strcspn(rev, "/"), rev);
-	out[0] = '\0';
-	while (end > rev) {
-		start = end;
-		while (start > rev && start[-1] != '/')
-			start--;
-		w = snprintf(out + n, len - n, "/%.*s", (int)(end - start), start);
-		if (w < 0 || (size_t)w >= len - n)
-			break;
-		n += (size_t)w;
-		end = start > rev ? start - 1 : rev;
-	}
-}
-
 /* A model's name for some target: a process not yet a target may become one. */
 static bool any_model_glob(const struct st_tracker *t, const char *name)
 {
@@ -565,7 +541,7 @@ static void on_file_read(struct st_tracker *t, const struct st_lc_event *ev)
 	struct read_search s = { .t = t, .ino = (ino_t)ev->ino };
 	char fs_path[ST_LC_PATH_MAX + 1], name[ST_LC_PATH_MAX];
 
-	fs_path_of(ev->path, fs_path, sizeof(fs_path), name, sizeof(name));
+	st_walked_path(ev->path, fs_path, sizeof(fs_path), name, sizeof(name));
 	s.p = find_proc(t, (int)ev->tgid);
 	if (!s.p) {
 		if (!name[0] || any_model_glob(t, name))

@@ -119,6 +119,14 @@ int st_proc_each_file(int pid, st_file_fn fn, void *ctx);
 int st_proc_each_fd(int pid, st_file_fn fn, void *ctx);
 
 /*
+ * The kernel's walk up from a file ("x.gguf/models/srv", last component
+ * first; lifecycle_abi.h) as a path from its file system's root
+ * ("/srv/models/x.gguf", whole components only if out is too small); name
+ * gets the file's own name ("x.gguf"). Both "" for "".
+ */
+void st_walked_path(const char *rev, char *out, size_t len, char *name, size_t namelen);
+
+/*
  * Call fn for every place pid (0: the host, see st_host_path) sees the file
  * at fs_path inside the file system on dev (absolute from that file
  * system's root, as the page cache knows it): each mount of dev in its
