@@ -441,14 +441,20 @@ static void submit_model(struct st_tracker *t, struct proc *p, const char *entry
 {
 	struct st_hash_job job;
 	struct stat st;
+	dev_t dev;
+	ino_t ino;
 	size_t i;
 	int fd;
 
-	/* one file, seen through a descriptor, mappings and rescans: one record */
-	if (stat(entry, &st))
+	/*
+	 * One file, seen through a descriptor, mappings, rescans or the host's
+	 * mounts: one record. By the page cache's identity, which is the same
+	 * through an overlay mount and through the host's path of its layer.
+	 */
+	if (st_file_real_id(p->pid, entry, &dev, &ino))
 		return;	/* gone meanwhile */
 	for (i = 0; i < p->nmodels; i++)
-		if (p->models[i].dev == st.st_dev && p->models[i].ino == st.st_ino)
+		if (p->models[i].dev == dev && p->models[i].ino == ino)
 			return;
 	/* non-blocking: a FIFO named like a model must not stall the agent */
 	fd = open(entry, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -463,7 +469,7 @@ static void submit_model(struct st_tracker *t, struct proc *p, const char *entry
 		memmove(&p->models[0], &p->models[1], (MODELS_SEEN - 1) * sizeof(p->models[0]));
 	else
 		p->nmodels++;
-	p->models[p->nmodels - 1] = (struct file_id){ st.st_dev, st.st_ino };
+	p->models[p->nmodels - 1] = (struct file_id){ dev, ino };
 	memset(&job, 0, sizeof(job));
 	job.fd = fd;
 	job.pid = p->pid;
