@@ -26,6 +26,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct st_lc_watch watch[ST_LC_MAX_WATCH] = {};
 const volatile __u32 nwatch = 0;
 const volatile __u32 nlib = 0;	/* watches of kind LIB: openat is filtered only then */
+/* Model name suffixes; 0: every file's first read is reported. */
+const volatile struct st_lc_suffix suffixes[ST_LC_MAX_SUFFIX] = {};
+const volatile __u32 nsuffix = 0;
 /* The agent opens target files itself (symbols, digests): never hold it. */
 const volatile __u32 agent_tgid = 0;
 
@@ -566,9 +569,54 @@ static __always_inline void write_fs_path(struct st_lc_event *ev, struct inode *
 	ev->path_len = c.off ? (__u16)(c.off < ST_LC_PATH_MAX ? c.off - 1 : ST_LC_PATH_MAX - 1) : 0;
 }
 
+#define TAIL	(ST_LC_SUFFIX_MAX - 1)	/* the most of a name a suffix can need */
+
+/* The name's last bytes, right-aligned in tail[0..n), and n. */
+struct name_tail {
+	char s[2 * ST_LC_SUFFIX_MAX];
+	__u32 n;
+};
+
+/* Whether the file's name ends with one of the model suffixes. */
+static __always_inline bool name_wanted(struct inode *inode)
+{
+	struct hlist_node *alias = BPF_CORE_READ(inode, i_dentry.first);
+	struct name_tail t = {};
+	const unsigned char *name;
+	struct dentry *d;
+	__u32 len, i, j, slen;
+	bool ok;
+
+	if (!nsuffix)
+		return true;
+	if (!alias)
+		return false;
+	d = (void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	t.n = len < TAIL ? len : TAIL;
+	if (bpf_probe_read_kernel(t.s, ST_LC_SUFFIX_MAX, name + (len - t.n)))
+		return false;
+	for (i = 0; i < ST_LC_MAX_SUFFIX; i++) {
+		if (i >= nsuffix)
+			break;
+		slen = suffixes[i].len;
+		if (!slen || slen > t.n)
+			continue;
+		ok = true;
+		for (j = 0; j < TAIL && j < slen; j++)
+			if (t.s[(t.n - slen + j) & (2 * ST_LC_SUFFIX_MAX - 1)] != suffixes[i].s[j])
+				ok = false;
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Every read and file fault on the node passes here; any process but a
- * tracked one leaves after one map lookup.
+ * tracked one leaves after a bit test, and a tracked one's reads of files
+ * not named like a model after a look at the name.
  */
 static __always_inline int on_file_pages(struct address_space *mapping)
 {
@@ -583,7 +631,8 @@ static __always_inline int on_file_pages(struct address_space *mapping)
 	if (!maybe_tracked(tgid) || !bpf_map_lookup_elem(&tracked, &tgid) || !mapping)
 		return 0;
 	inode = BPF_CORE_READ(mapping, host);
-	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFREG_)
+	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFREG_ ||
+	    !name_wanted(inode))
 		return 0;
 	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), group_leader);
 	k.start_ns = BPF_CORE_READ(leader, start_time);

@@ -298,6 +298,49 @@ def test_model_read_closed_mapped_or_loaded_before_the_agent():
         shutil.rmtree(shm, ignore_errors=True)
 
 
+def test_model_globs_that_are_not_suffixes():
+    """A target's own model_globs that are not all "*<literal>" ("ckpt-*"):
+    the kernel then reports every file's first read and the agent decides
+    by fnmatch. A checkpoint named by the glob gives one model_loaded with
+    its sha256; a *.gguf file, not in this target's globs, gives none."""
+    tmp = tempfile.mkdtemp(prefix="st-e2e-modelglob-")
+    exe = "st-modelglob"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("model_server"), path)
+    ckpt = os.path.join(tmp, "ckpt-0007")
+    with open(ckpt, "wb") as f:
+        f.write(os.urandom(300000))
+    with open(ckpt, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    other = os.path.join(tmp, "weights.gguf")   # a model name, not this target's
+    with open(other, "wb") as f:
+        f.write(os.urandom(4096))
+    a = Agent("modelglob", exe_target("modelglob", exe, ["symbol: st_infer"],
+                                      extra='    model_globs: ["ckpt-*"]\n'))
+    go = os.path.join(tmp, "go")
+    try:
+        a.start()
+        p = subprocess.Popen([path, "--model", ckpt, "--open", other, "--count", "3",
+                              "--go", go], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        line = p.stdout.readline()
+        assert line.startswith("ready"), line
+        wait_for(lambda: a.of_type("model_loaded"), timeout=30, what="model_loaded")
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, 0, "exit status")
+        eq(a.stop(), 0, "agent exit status")
+        ml = a.of_type("model_loaded")
+        eq([(r["pid"], r["model_artifact"], r["details"]["path"]) for r in ml],
+           [(p.pid, digest, ckpt)], "model_loaded: the checkpoint only")
+        eq({r["model_artifact"] for r in a.of_type("inference")}, {digest},
+           "inference records carry it")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---- the real llama.cpp engine (../shared/testbed) ----
 
 def testbed_dir():

@@ -165,8 +165,34 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 	return 0;
 }
 
+/*
+ * The kernel's name filter for reads: the globs (at most ST_LC_MAX_SUFFIX)
+ * as suffixes, if they all are "*<literal>" and fit; none (every read
+ * reported) otherwise.
+ */
+static void set_suffixes(struct st_lc_ctx *c, const char *const *globs, size_t nglobs)
+{
+	size_t i, len;
+
+	if (nglobs > ST_LC_MAX_SUFFIX)
+		return;
+	for (i = 0; i < nglobs; i++) {
+		len = strlen(globs[i]);
+		if (globs[i][0] != '*' || len < 2 || len > ST_LC_SUFFIX_MAX ||
+		    strpbrk(globs[i] + 1, "*?[\\"))
+			return;
+	}
+	for (i = 0; i < nglobs; i++) {
+		len = strlen(globs[i]) - 1;
+		c->skel->rodata->suffixes[i].len = (__u8)len;
+		memcpy((char *)c->skel->rodata->suffixes[i].s, globs[i] + 1, len);
+	}
+	c->skel->rodata->nsuffix = (__u32)nglobs;
+}
+
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, bool track_reads, const char *pin_dir,
+		      size_t nwatch, bool track_reads, const char *const *globs,
+		      size_t nglobs, const char *pin_dir,
 		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen)
 {
 	char held_pin[4096];
@@ -189,6 +215,7 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 	}
 	if (set_watches(c, watch, nwatch, err, errlen))
 		goto fail;
+	set_suffixes(c, globs, nglobs);
 	/* the held list outlives this agent, like the capture maps beside it */
 	snprintf(held_pin, sizeof(held_pin), "%s/lifecycle-held", pin_dir);
 	if (bpf_map__set_pin_path(c->skel->maps.held, held_pin)) {

@@ -982,17 +982,28 @@ static size_t build_watches(const struct st_config *cfg, struct st_lc_watch *w)
 	return n;
 }
 
-/* Does any target hash the model artifacts its processes read? */
-static bool wants_model_reads(const struct st_config *cfg)
+/*
+ * Every target's model globs, each once, into out (up to max); the count,
+ * or max + 1 when there are more. 0: no target hashes models.
+ */
+static size_t all_model_globs(const struct st_config *cfg, const char **out, size_t max)
 {
-	size_t i, n;
+	const char *const *globs;
+	size_t i, j, k, n, nout = 0;
 
 	for (i = 0; i < cfg->ntargets; i++) {
-		model_globs_of(cfg, &cfg->targets[i], &n);
-		if (n)
-			return true;
+		globs = model_globs_of(cfg, &cfg->targets[i], &n);
+		for (j = 0; j < n; j++) {
+			for (k = 0; k < nout && strcmp(out[k], globs[j]); k++)
+				;
+			if (k < nout)
+				continue;
+			if (nout == max)
+				return max + 1;
+			out[nout++] = globs[j];
+		}
 	}
-	return false;
+	return nout;
 }
 
 /* One fd for the agent's poll: lifecycle events, and hashes done. */
@@ -1014,11 +1025,12 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 		    const struct st_tracker_ops *ops, char *err, size_t errlen)
 {
 	struct st_lc_watch watch[ST_LC_MAX_WATCH] = { 0 };
+	const char *globs[ST_LC_MAX_SUFFIX];
 	char host[ST_PROC_PATH_MAX + 16];
 	struct st_tracker *t;
 	dev_t dev;
 	ino_t ino;
-	size_t nwatch, i;
+	size_t nwatch, nglobs, i;
 
 	*out = NULL;
 	t = calloc(1, sizeof(*t));
@@ -1032,8 +1044,11 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	nwatch = build_watches(cfg, watch);
 	memcpy(t->watch, watch, sizeof(watch));
 	t->nwatch = nwatch;
-	if (st_lifecycle_open(&t->lc, watch, nwatch, wants_model_reads(cfg), cfg->pin_dir,
-			      on_lc_event, t, err, errlen) ||
+	/* more globs than the kernel's filter holds: it reports every read */
+	nglobs = all_model_globs(cfg, globs, ST_LC_MAX_SUFFIX);
+	if (st_lifecycle_open(&t->lc, watch, nwatch, nglobs > 0, globs,
+			      nglobs > ST_LC_MAX_SUFFIX ? 0 : nglobs, cfg->pin_dir, on_lc_event, t,
+			      err, errlen) ||
 	    st_model_hasher_start(&t->hasher, err, errlen) || open_epoll(t, err, errlen)) {
 		st_tracker_close(t);
 		return -1;

@@ -24,11 +24,15 @@ typedef void (*st_lc_event_fn)(void *ctx, const struct st_lc_event *ev);
  * is watched: a syscall tracepoint puts every task on the machine on the
  * syscall slow path (~75-115 ns a syscall measured here). The page cache's
  * programs (the first read of each file by a tracked process, for model
- * artifacts) only with track_reads; they cost other processes one map
- * lookup per read or file fault, not per syscall.
+ * artifacts) only with track_reads; they cost other processes a bit test
+ * per read or file fault, not per syscall. When every one of the model
+ * globs (all targets') is "*<literal>", at most ST_LC_MAX_SUFFIX of them,
+ * the kernel reports only files whose name ends with one; else every
+ * file's first read.
  */
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, bool track_reads, const char *pin_dir,
+		      size_t nwatch, bool track_reads, const char *const *globs,
+		      size_t nglobs, const char *pin_dir,
 		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen);
 
 /*

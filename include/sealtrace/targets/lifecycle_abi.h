@@ -46,6 +46,8 @@
 #define ST_LC_NAME_MAX		48	/* watched name, NUL included */
 #define ST_LC_MAX_WATCH		16
 #define ST_LC_TGID_WORDS	65536	/* tracked bitmap words: tgids below 2^22 */
+#define ST_LC_MAX_SUFFIX	8	/* model name suffixes the kernel filters reads by */
+#define ST_LC_SUFFIX_MAX	16	/* bytes of one, NUL included */
 
 enum st_lc_watch_kind {
 	ST_LC_WATCH_EXE = 1,	/* basename of the exec'd file == name */
@@ -58,6 +60,17 @@ struct st_lc_watch {
 	__u8 len;		/* strlen(name) */
 	__u8 tracked_only;	/* LIB: only processes already tracked (exe matched) */
 	char name[ST_LC_NAME_MAX];
+};
+
+/*
+ * A model glob of the form "*<literal>" ("*.gguf"): when every glob is one,
+ * the kernel reports only reads of files whose name ends so, and a process
+ * that reads thousands of files at start (Python, Node) does not fill the
+ * ring that also carries exec and exit.
+ */
+struct st_lc_suffix {
+	__u8 len;		/* strlen(s) */
+	char s[ST_LC_SUFFIX_MAX - 1];
 };
 
 /* st_lc_event.flags */
