@@ -341,6 +341,68 @@ def test_model_globs_that_are_not_suffixes():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_lifecycle_ring_full_is_a_loss_record():
+    """Discovery's ring filled while the agent was stopped (SIGSTOP): a
+    target whose model globs are not suffixes reads 5,000 files, each first
+    read an event, more than the ring holds. The gap is one `loss` record
+    (probe lifecycle, reason lifecycle_ringbuf_full, 0 < count <= the reads),
+    not silence; what came before and after it is recorded (model_loaded,
+    the exit), and verify passes."""
+    n_files = 5000
+    tmp = tempfile.mkdtemp(prefix="st-e2e-lcfull-")
+    exe = "st-lcfull"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("model_server"), path)
+    ckpt = os.path.join(tmp, "ckpt-1")
+    with open(ckpt, "wb") as f:
+        f.write(os.urandom(8192))
+    with open(ckpt, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    many = os.path.join(tmp, "many")
+    os.mkdir(many)
+    for i in range(n_files):
+        with open(os.path.join(many, "f-%05d" % i), "w") as f:
+            f.write("x")
+    a = Agent("lcfull", exe_target("lcfull", exe, ["symbol: st_infer"],
+                                   extra='    model_globs: ["ckpt-*"]\n'))
+    go = os.path.join(tmp, "go")
+    p = None
+    try:
+        a.start()
+        p = subprocess.Popen([path, "--model", ckpt, "--read-dir", many, "--sleep-ms", "1500",
+                              "--count", "2", "--go", go],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: [r for r in a.of_type("system_activation") if r["pid"] == p.pid],
+                 timeout=30, what="activation on disk")
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            line = p.stdout.readline()     # after the 5,000 reads
+            assert line.startswith("ready"), line
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: [r for r in a.of_type("loss") if r.get("probe") == "lifecycle"],
+                 timeout=30, what="lifecycle loss record")
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, 0, "target exit status")
+        eq(a.stop(), 0, "agent exit status")
+        loss = [r for r in a.of_type("loss") if r.get("probe") == "lifecycle"]
+        eq(len(loss), 1, "lifecycle loss records")
+        eq(loss[0]["details"]["reason"], "lifecycle_ringbuf_full", "reason")
+        count = loss[0]["details"]["count"]
+        assert 0 < count <= n_files + 2, "lost %d of %d reads" % (count, n_files + 2)
+        eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
+           [(p.pid, digest)], "model_loaded, read before the ring filled")
+        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == p.pid]), 1,
+           "exit recorded after the gap")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---- the real llama.cpp engine (../shared/testbed) ----
 
 def testbed_dir():

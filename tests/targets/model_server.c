@@ -5,13 +5,16 @@
  * through st_infer(), then exits, optionally by a signal.
  *
  *   model_server --model FILE [--load read|close|mmap] [--open FILE] --count N
- *                [--go FILE] [--signal SIG] [--sleep-ms MS]
+ *                [--go FILE] [--signal SIG] [--sleep-ms MS] [--read-dir DIR]
  *
  * --load: read its first bytes and keep it open (read, the default), read
  * them and close it (close), or map it, close the descriptor and touch the
  * mapping (mmap: no read() at all). --sleep-ms: wait that long first.
+ * --read-dir: then read the first byte of every file in DIR (many files
+ * read at start, as an interpreter does).
  * Prints "ready pid=<pid>" once the files are loaded (see st_target.h).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -40,6 +43,28 @@ static int open_file(const char *path)
 	return fd;
 }
 
+/* One byte of every regular file in dir; -1 on an error. */
+static int read_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char c;
+	int fd, r = 0;
+
+	if (!d)
+		return -1;
+	while (!r && (de = readdir(d))) {
+		if (de->d_type != DT_REG)
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+		r = fd < 0 || read(fd, &c, 1) < 0 ? -1 : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	closedir(d);
+	return r;
+}
+
 /* The model's first bytes into buf, as --load says. */
 static int load_model(const char *path, const char *how, uint8_t *buf, size_t n)
 {
@@ -63,7 +88,7 @@ static int load_model(const char *path, const char *how, uint8_t *buf, size_t n)
 
 int main(int argc, char **argv)
 {
-	const char *model = NULL, *other = NULL, *go = NULL, *how = "read";
+	const char *model = NULL, *other = NULL, *go = NULL, *how = "read", *dir = NULL;
 	uint8_t buf[64], other_byte;
 	uint64_t count = 1, i;
 	int k, sig = 0, sleep_ms = 0;
@@ -83,10 +108,13 @@ int main(int argc, char **argv)
 			sig = atoi(argv[k + 1]);
 		else if (!strcmp(argv[k], "--sleep-ms"))
 			sleep_ms = atoi(argv[k + 1]);
+		else if (!strcmp(argv[k], "--read-dir"))
+			dir = argv[k + 1];
 	}
 	if (!model) {
 		fprintf(stderr, "usage: model_server --model FILE [--load read|close|mmap] "
-			"[--open FILE] --count N [--go FILE] [--signal SIG] [--sleep-ms MS]\n");
+			"[--open FILE] --count N [--go FILE] [--signal SIG] [--sleep-ms MS] "
+			"[--read-dir DIR]\n");
 		return 2;
 	}
 	if (sleep_ms)
@@ -94,6 +122,8 @@ int main(int argc, char **argv)
 	if (load_model(model, how, buf, sizeof(buf)))
 		return 1;
 	if (other && read(open_file(other), &other_byte, 1) < 0)	/* read, kept open, no model */
+		return 1;
+	if (dir && read_dir(dir))
 		return 1;
 	st_ready_and_wait(go);
 	for (i = 0; i < count; i++)

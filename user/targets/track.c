@@ -914,11 +914,25 @@ static void check_lost(struct st_tracker *t)
 {
 	uint64_t lost = st_lifecycle_lost(t->lc);
 
+	struct st_record rec;
+	struct st_kv d[3];
+
 	if (lost == t->lc_lost_seen)
 		return;
-	/* a lost exec or exit is a lifecycle gap; say so where operators look */
+	/*
+	 * A lost exec, exit, library open or model read is a lifecycle gap: on
+	 * record, never silent. Which kinds were lost the kernel did not keep.
+	 */
 	fprintf(stderr, "sealtrace: lifecycle: %" PRIu64 " events lost (ring buffer full)\n",
 		lost - t->lc_lost_seen);
+	st_record_init(&rec, ST_ET_LOSS, st_clock_ns(CLOCK_REALTIME));
+	rec.probe = "lifecycle";
+	d[0] = st_kv_uint("count", lost - t->lc_lost_seen);
+	d[1] = st_kv_str("reason", "lifecycle_ringbuf_full");
+	d[2] = st_kv_str("detail", "exec, exit, library open or first file read events");
+	rec.details = d;
+	rec.ndetails = 3;
+	t->ops.record(t->ops.ctx, &rec);
 	t->lc_lost_seen = lost;
 }
 
