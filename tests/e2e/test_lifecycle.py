@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import Agent, Skip, eq, run, target, wait_for, ROOT
+from harness import Agent, Skip, eq, run, target, wait_for, ROOT, SEALTRACE
 import workload_inputs as wi
 
 PREDICT = ('symbol: st_predict\n        input: {ptr: "%%di", len: "%%si", max: %d}\n'
@@ -382,6 +382,16 @@ def test_lifecycle_ring_full_is_a_loss_record():
             a.proc.send_signal(signal.SIGCONT)
         wait_for(lambda: [r for r in a.of_type("loss") if r.get("probe") == "lifecycle"],
                  timeout=30, what="lifecycle loss record")
+        # the SRE's completeness check sees it too (the snapshot is 1 s behind)
+        got = {}
+
+        def status():
+            got["st"] = run([SEALTRACE, "status", "--state-dir", a.state, "--json"],
+                            check=False)
+            return json.loads(got["st"].stdout).get("lifecycle_events_lost")
+        wait_for(status, timeout=10, what="lifecycle_events_lost in status")
+        st = got["st"]
+        eq(st.returncode, 1, "status exit status (incomplete)")
         open(go, "w").close()
         p.communicate(timeout=60)
         eq(p.returncode, 0, "target exit status")
@@ -391,6 +401,7 @@ def test_lifecycle_ring_full_is_a_loss_record():
         eq(loss[0]["details"]["reason"], "lifecycle_ringbuf_full", "reason")
         count = loss[0]["details"]["count"]
         assert 0 < count <= n_files + 2, "lost %d of %d reads" % (count, n_files + 2)
+        eq(json.loads(st.stdout)["lifecycle_events_lost"], count, "status: the same count")
         eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
            [(p.pid, digest)], "model_loaded, read before the ring filled")
         eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == p.pid]), 1,

@@ -68,6 +68,7 @@ static struct st_status *known_snapshot(void)
 	s->ringbuf_used = 4096;
 	s->canary_ok = true;
 	s->canary_last_ns = 1700000000100000000ull;
+	s->lifecycle_lost = 6;
 	s->nprobes = 1;
 	p = &s->probes[0];
 	strcpy(p->target, "llama");
@@ -89,6 +90,7 @@ static const char known_json[] =
 	"\"events_persisted\":{\"decision\":7,\"system\":3},"
 	"\"last_checkpoint_ns\":1699999999500000001,\"ringbuf_size\":16777216,"
 	"\"ringbuf_used\":4096,\"canary_ok\":true,\"canary_last_ns\":1700000000100000000,"
+	"\"lifecycle_events_lost\":6,"
 	"\"probes\":[{\"target\":\"llama\",\"probe\":\"llama:infer\",\"attached\":true,"
 	"\"hits\":4,\"persisted\":3,\"lost\":{\"ringbuf_full\":1,\"capture_fault\":0,"
 	"\"agent_down\":0,\"unpaired\":0,\"write_failed\":0},\"in_flight\":0,\"truncated\":2,"
@@ -123,6 +125,7 @@ static const char known_prom[] =
 	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"agent_down\"} 0\n"
 	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"unpaired\"} 0\n"
 	"sealtrace_events_lost_total{target=\"llama\",probe=\"llama:infer\",reason=\"write_failed\"} 0\n"
+	"sealtrace_events_lost_total{target=\"\",probe=\"lifecycle\",reason=\"ringbuf_full\"} 6\n"
 	"# HELP sealtrace_events_persisted_total Records written to the log, by stream.\n"
 	"# TYPE sealtrace_events_persisted_total counter\n"
 	"sealtrace_events_persisted_total{stream=\"decision\"} 7\n"
@@ -891,7 +894,8 @@ static void test_prom_exact(void **state)
 	if (prom_check_text(c, t))
 		fail_msg("%s", c->err);
 	assert_int_equal(c->n, 17);
-	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 2 + 2 + 7);
+	/* + 1: the lifecycle ring's loss series */
+	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 1 + 2 + 2 + 7);
 	free(t);
 	free(s);
 	free(c);
@@ -910,7 +914,7 @@ static void test_prom_wire(void **state)
 	if (prom_check_text(c, t))
 		fail_msg("%s", c->err);
 	assert_int_equal(c->n, 17 + 12);
-	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 2 + 2 + 7 + 17);
+	assert_int_equal(c->nseries, 7 + ST_LOSS__COUNT + 1 + 2 + 2 + 7 + 17);
 	free(want);
 	free(t);
 	free(s);
@@ -1293,6 +1297,7 @@ static struct st_status *live_snapshot(void)
 	s->started_ns = s->updated_ns - 3723000000000ull;	/* 1h02m03s */
 	s->last_checkpoint_ns = 0;
 	s->probes[0].lost[ST_LOSS_RINGBUF_FULL] = 0;
+	s->lifecycle_lost = 0;
 	s->probes[0].in_flight = 1;				/* 3 + 0 + 1 = 4 hits */
 	s->probes[0].last_event_ns = s->updated_ns - 5000000000ull;
 	return s;
@@ -1348,6 +1353,17 @@ static void test_status_cmd(void **state)
 	s->probes[0].lost[ST_LOSS_AGENT_DOWN] = 0;
 	write_snapshot(dir, s);
 	expect_status(dir, 1, "probe llama:infer: 1 calls unaccounted", NULL);
+
+	/* Discovery events lost (lifecycle ring full) fail the check too. */
+	s->probes[0].in_flight = 1;
+	s->lifecycle_lost = 3;
+	write_snapshot(dir, s);
+	expect_status(dir, 1, "incomplete: lifecycle lost 3 discovery events (exec, exit, "
+		      "library open or model read: ring full)", NULL);
+	expect_status(dir, 1, "lifecycle: 3 discovery events lost (ring full)\n", NULL);
+	expect_status(dir, 1, ",\"lifecycle_events_lost\":3", "--json");
+	s->lifecycle_lost = 0;
+	s->probes[0].in_flight = 0;
 
 	/* 99.995 % prints floored, never as 100.00 %. */
 	s->probes[0].hits = 20000;

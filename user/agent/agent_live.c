@@ -109,6 +109,7 @@ static void fill_status(struct agent *a, uint64_t now)
 	st->canary_ok = canary_ok(a, now);
 	st->canary_last_ns = a->canary_back_ns;
 	st->has_wire = agent_wire_status(a, &st->wire);
+	st->lifecycle_lost = st_tracker_lifecycle_lost(a->tracker);
 	for (i = 0; i < a->nprobes && st->nprobes < ST_STATUS_MAX_PROBES; i++) {
 		struct probe_rt *p = &a->probes[i];
 		struct st_probe_status *ps = &st->probes[st->nprobes];

@@ -143,6 +143,7 @@ char *st_status_to_json(const struct st_status *s)
 		",\"ringbuf_used\":%" PRIu64 ",\"canary_ok\":%s,\"canary_last_ns\":%" PRIu64
 		",", s->last_checkpoint_ns, s->ringbuf_size, s->ringbuf_used,
 		s->canary_ok ? "true" : "false", s->canary_last_ns);
+	fprintf(f, "\"lifecycle_events_lost\":%" PRIu64 ",", s->lifecycle_lost);
 	if (s->has_wire) {
 		fputs("\"wire\":", f);
 		st_wire_status_fputs(f, &s->wire);
@@ -272,10 +273,13 @@ int st_status_from_json(const char *text, struct st_status *s, char *err, size_t
 		{ "canary_ok", ST_JF_BOOL, &s->canary_ok, 0, NULL },
 		{ "canary_last_ns", ST_JF_U64, &s->canary_last_ns, 0, NULL },
 		{ "probes", ST_JF_CUSTOM, s, 0, read_probes },
+		/* not in older files */
+		{ "lifecycle_events_lost", ST_JF_U64, &s->lifecycle_lost, 0, NULL },
 		/* only while the agent runs wire capture (and not in older files) */
 		{ "wire", ST_JF_CUSTOM, s, 0, read_wire },
 	};
-	const uint64_t optional = 1ull << (sizeof(f) / sizeof(f[0]) - 1);
+	const size_t nf = sizeof(f) / sizeof(f[0]);
+	const uint64_t optional = 1ull << (nf - 1) | 1ull << (nf - 2);
 	int rc;
 
 	if (errlen)
@@ -466,6 +470,9 @@ static void prom_probes(FILE *f, const struct st_status *s, size_t n)
 				s->probes[i].lost[r]);
 		}
 	}
+	/* discovery's own ring: a lost exec may be a process never observed */
+	fprintf(f, "sealtrace_events_lost_total{target=\"\",probe=\"lifecycle\","
+		"reason=\"ringbuf_full\"} %" PRIu64 "\n", s->lifecycle_lost);
 }
 
 static void prom_streams(FILE *f, const char *name, const char *type, const char *help,

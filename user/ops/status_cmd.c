@@ -59,8 +59,9 @@ static void status_usage(FILE *f)
 "event; plus last checkpoint age, canary and agent pid/uptime; and, when\n"
 "the agent captures http: targets on the wire, a wire: block (exchanges\n"
 "recorded, incomplete, excluded; requests, events and bytes lost; untracked\n"
-"connections; bytes not captured; wire ring buffer). These counters are\n"
-"cumulative since the probes were attached.\n"
+"connections; bytes not captured; wire ring buffer); and discovery events\n"
+"(exec, exit, library open, model read) lost when their ring was full.\n"
+"These counters are cumulative since the probes were attached.\n"
 "\n"
 "  -d, --state-dir DIR  the agent's state directory (required)\n"
 "  -s, --since TIME     judge losses in a window: \"were calls lost since TIME?\"\n"
@@ -86,7 +87,8 @@ static void status_usage(FILE *f)
 "  1  some probe lost calls (coverage below 100 %%), or hits exceed\n"
 "     persisted + lost + in flight, or wire capture lost events, left\n"
 "     connections untracked, could not attribute TLS calls or write\n"
-"     records; with --since: a loss record since TIME\n"
+"     records, or lost discovery events (exec, exit, library opens,\n"
+"     model reads); with --since: a loss record since TIME\n"
 "     (cumulative losses are then notes, not failures)\n"
 "  2  agent or probes not running: the snapshot is older than 3 x its\n"
 "     interval, the agent pid is not alive, the canary failed, a probe is\n"
@@ -279,6 +281,21 @@ static void check_wire(const struct st_wire_status *w, bool windowed, struct ver
 		add_reason(v, ST_EXIT_FAIL, "%s", what);
 }
 
+/* Discovery events lost (exec, exit, library open, model read): like a loss. */
+static void check_lifecycle(const struct st_status *s, bool windowed, struct verdict *v)
+{
+	char what[160];
+
+	if (!s->lifecycle_lost)
+		return;
+	snprintf(what, sizeof(what), "lifecycle lost %" PRIu64 " discovery events (exec, exit, "
+		 "library open or model read: ring full)", s->lifecycle_lost);
+	if (windowed)
+		add_note(v, "cumulative: %s", what);
+	else
+		add_reason(v, ST_EXIT_FAIL, "%s", what);
+}
+
 /*
  * Cumulative losses fail the check unless a window decides (--since):
  * then they happened at some time since the probes were attached, maybe
@@ -341,6 +358,7 @@ static void judge(const struct st_status *s, const struct st_window *w, const ch
 		check_probe(&s->probes[i], w || werr, v);
 	if (s->has_wire)
 		check_wire(&s->wire, w || werr, v);
+	check_lifecycle(s, w || werr, v);
 	if (w)
 		check_window(w, v);
 	v->name = names[v->code];
@@ -504,6 +522,9 @@ static void print_agent_head(const struct report *rp)
 	printf("chain seq: decision %" PRIu64 ", system %" PRIu64 "   records: decision %"
 	       PRIu64 ", system %" PRIu64 "\n", s->chain_seq[0], s->chain_seq[1],
 	       s->events_persisted[0], s->events_persisted[1]);
+	if (s->lifecycle_lost)
+		printf("lifecycle: %" PRIu64 " discovery events lost (ring full)\n",
+		       s->lifecycle_lost);
 }
 
 /* The wire section, when the agent runs wire capture: three lines. */
@@ -667,6 +688,7 @@ static void print_agent_json(const struct st_status *s, uint64_t now)
 	       ",\"ringbuf\":{\"size\":%" PRIu64 ",\"used\":%" PRIu64 "}",
 	       s->chain_seq[0], s->chain_seq[1], s->events_persisted[0], s->events_persisted[1],
 	       s->ringbuf_size, s->ringbuf_used);
+	printf(",\"lifecycle_events_lost\":%" PRIu64, s->lifecycle_lost);
 }
 
 static void print_json(const struct report *rp)

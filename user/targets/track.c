@@ -1142,6 +1142,11 @@ void st_tracker_annotate(struct st_tracker *t, struct st_record *rec)
 	}
 }
 
+uint64_t st_tracker_lifecycle_lost(const struct st_tracker *t)
+{
+	return t ? t->lc_lost_seen : 0;
+}
+
 size_t st_tracker_count(struct st_tracker *t)
 {
 	return t ? t->nprocs : 0;

@@ -76,6 +76,7 @@ struct st_status {
 	uint64_t ringbuf_used;
 	bool canary_ok;			/* kernel -> ring buffer -> agent path alive */
 	uint64_t canary_last_ns;	/* UTC ns the canary last came back */
+	uint64_t lifecycle_lost;	/* discovery events that did not fit their ring */
 	bool has_wire;			/* the agent runs wire capture: wire is set */
 	struct st_wire_status wire;
 	size_t nprobes;

@@ -75,6 +75,9 @@ int st_tracker_poll(struct st_tracker *t);
 /* Fill container_id, model_artifact, model_version of rec from rec->pid. */
 void st_tracker_annotate(struct st_tracker *t, struct st_record *rec);
 
+/* Lifecycle events lost so far (ring full) and recorded as such; 0 for NULL. */
+uint64_t st_tracker_lifecycle_lost(const struct st_tracker *t);
+
 /* Processes currently tracked. */
 size_t st_tracker_count(struct st_tracker *t);
 
