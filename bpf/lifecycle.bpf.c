@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct st_lc_watch watch[ST_LC_MAX_WATCH] = {};
 const volatile __u32 nwatch = 0;
 const volatile __u32 nlib = 0;	/* watches of kind LIB: openat is filtered only then */
+/* Opens by tracked processes too (model files where the page cache has no tracepoints). */
+const volatile __u32 tracked_opens = 0;
 /* Model name suffixes; 0: every file's first read is reported. */
 const volatile struct st_lc_suffix suffixes[ST_LC_MAX_SUFFIX] = {};
 const volatile __u32 nsuffix = 0;
@@ -409,27 +411,35 @@ int lc_openat_enter(struct trace_event_raw_sys_enter *ctx)
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct pending_open po = {};
 	struct path_buf *buf;
-	int wi;
+	bool in_tracked;
+	int wi = -1;
 
-	if (tgid == agent_tgid || !nlib)
+	if (tgid == agent_tgid || (!nlib && !tracked_opens))
+		return 0;
+	in_tracked = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	if (!nlib && !in_tracked)
 		return 0;
 	po.filename = ctx->args[1];
 	po.dfd = (__s32)ctx->args[0];
-	buf = scratch_buf();
-	if (!buf)
+	if (nlib) {
+		buf = scratch_buf();
+		if (!buf)
+			return 0;
+		if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
+			buf->s[0] = '\0';
+		wi = match(ST_LC_WATCH_LIB);
+		/* a target with exe and maps: only its executable's processes */
+		if (wi >= 0 && watch[wi & (ST_LC_MAX_WATCH - 1)].tracked_only && !in_tracked)
+			wi = -1;
+	}
+	if (wi < 0 && !(tracked_opens && in_tracked))
 		return 0;
-	if (bpf_probe_read_user_str(buf->s, sizeof(buf->s), (void *)po.filename) <= 0)
-		buf->s[0] = '\0';
-	wi = match(ST_LC_WATCH_LIB);
-	if (wi < 0)
-		return 0;
-	/* a target with exe and maps: only its executable's processes */
-	if (bpf_map_lookup_elem(&tracked, &tgid))
+	if (wi >= 0) {
+		po.flags |= ST_LC_F_LIB;
+		po.watch = wi + 1;
+	}
+	if (in_tracked)
 		po.flags |= ST_LC_F_TRACKED;
-	else if (watch[wi & (ST_LC_MAX_WATCH - 1)].tracked_only)
-		return 0;
-	po.flags |= ST_LC_F_LIB;
-	po.watch = wi + 1;
 	bpf_map_update_elem(&pending, &tid, &po, BPF_ANY);
 	return 0;
 }
@@ -462,9 +472,11 @@ int lc_openat_exit(struct trace_event_raw_sys_exit *ctx)
 	ev->watch = po.watch;
 	n = bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)po.filename);
 	set_path_len(ev, n);
-	bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
-	mark_tracked(tgid, true);
-	hold(ev, (int)po.watch - 1, fd_file(ctx->ret));
+	if (po.flags & ST_LC_F_LIB) {
+		bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+		mark_tracked(tgid, true);
+		hold(ev, (int)po.watch - 1, fd_file(ctx->ret));
+	}
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

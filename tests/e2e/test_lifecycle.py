@@ -230,6 +230,17 @@ def test_model_fingerprint_and_signal_exit():
 
 
 def test_model_read_closed_mapped_or_loaded_before_the_agent():
+    model_read_variants("")
+
+
+def test_model_read_variants_with_openat():
+    """The same four processes where model files are seen by their opens
+    (model_detection: openat, what a kernel before 6.10 gets): the same
+    records."""
+    model_read_variants("model_detection: openat\n")
+
+
+def model_read_variants(extra):
     """Model files are found by their reads and faults, not by openat (no
     syscall tracepoint): one read and closed at once (found by its path
     inside its file system), one only mapped (a page fault, no read()), one
@@ -252,7 +263,7 @@ def test_model_read_closed_mapped_or_loaded_before_the_agent():
     other = os.path.join(tmp, "tokenizer.json")   # read too, no model glob
     with open(other, "w") as f:
         f.write("{}")
-    a = Agent("modelrd", exe_target("modelrd", exe, ["symbol: st_infer"]))
+    a = Agent("modelrd", exe_target("modelrd", exe, ["symbol: st_infer"]), extra=extra)
     procs, go = {}, {}
 
     def start(how):

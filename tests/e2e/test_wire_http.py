@@ -618,12 +618,15 @@ def lifecycle_links():
 def test_no_syscall_tracepoint_for_model_hashing():
     """Model hashing (the default) attaches the page cache's tracepoints,
     never a syscall tracepoint (which would put every task on the syscall
-    slow path); model_globs: [] (and no library watch) attaches neither."""
+    slow path); model_globs: [] (and no library watch) attaches neither;
+    model_detection: openat the openat programs only."""
     srv = python_server()
     before = lifecycle_links()
     try:
         for extra, want in (("model_globs: []\n", []),
-                            ("", ["lc_file_fault", "lc_file_map", "lc_file_read"])):
+                            ("", ["lc_file_fault", "lc_file_map", "lc_file_read"]),
+                            # a kernel before 6.10 (auto), or chosen: openat, not the page cache
+                            ("model_detection: openat\n", ["lc_openat_enter", "lc_openat_exit"])):
             a = agent_for("wire-openat", srv, extra=extra)
             try:
                 a.start()

@@ -421,8 +421,10 @@ static const struct bad_case bad_cases[] = {
 	{ "system_id: [a]\noperator_id: o\n" T P, "t.yaml:1: system_id: must be a string, not a list" },
 	{ "system_id: \"a\\0b\"\noperator_id: o\n" T P, "t.yaml:1: system_id: contains a NUL byte" },
 	{ H "sytem_id: x\n" T P,
-	  "t.yaml:3: sytem_id: unknown key (expected one of: system_id, operator_id, node_id, state_dir, keys, ringbuf_bytes, pin_dir, segment, checkpoint, fsync, metrics, heartbeat_seconds, fail_closed_after_ms, targets, model_globs, models, retention, encryption, risk_rules, system_facts)" },
+	  "t.yaml:3: sytem_id: unknown key (expected one of: system_id, operator_id, node_id, state_dir, keys, ringbuf_bytes, pin_dir, segment, checkpoint, fsync, metrics, heartbeat_seconds, fail_closed_after_ms, targets, model_globs, model_detection, models, retention, encryption, risk_rules, system_facts)" },
 	{ H "system_id: again\n" T P, "t.yaml:3: system_id: duplicate key (first at line 1)" },
+	{ H "model_detection: inotify\n" T P,
+	  "t.yaml:3: model_detection: 'inotify' is not one of: auto, page_cache, openat" },
 	{ H "? [a, b]\n: c\n" T P, "t.yaml:3: keys must be strings" },
 	{ H "node_id: \"\"\n" T P, "t.yaml:3: node_id: must not be empty" },
 	/* bpffs refuses '.' in names: mkdir would fail with a misleading EPERM */

@@ -1322,8 +1322,12 @@ static const char *const top_keys[] = {
 	"system_id", "operator_id", "node_id", "state_dir", "keys",
 	"ringbuf_bytes", "pin_dir", "segment", "checkpoint", "fsync",
 	"metrics", "heartbeat_seconds", "fail_closed_after_ms", "targets", "model_globs",
-	"models", "retention", "encryption", "risk_rules", "system_facts", NULL,
+	"model_detection", "models", "retention", "encryption", "risk_rules", "system_facts",
+	NULL,
 };
+
+/* enum st_model_detection, in its order */
+static const char *const model_detections[] = { "auto", "page_cache", "openat", NULL };
 
 /* models: [{sha256: <64 hex>, version: <name>}] */
 static int parse_model(struct ctx *c, yaml_node_t *n, const char *path,
@@ -1697,6 +1701,14 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct st_config *cfg)
 	v = map_get(c, root, "model_globs");
 	if (v && parse_str_list(c, v, "model_globs", &cfg->model_globs, &cfg->nmodel_globs))
 		return -1;
+	v = map_get(c, root, "model_detection");
+	if (v) {
+		int how;
+
+		if (get_enum(c, v, "model_detection", model_detections, &how))
+			return -1;
+		cfg->model_detection = (enum st_model_detection)how;
+	}
 	if (parse_models(c, root, cfg) || parse_risk_rules(c, root, cfg) ||
 	    parse_facts(c, root, cfg))
 		return -1;

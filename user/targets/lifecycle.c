@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "sealtrace/targets/lifecycle.h"
@@ -190,8 +191,26 @@ static void set_suffixes(struct st_lc_ctx *c, const char *const *globs, size_t n
 	c->skel->rodata->nsuffix = (__u32)nglobs;
 }
 
+bool st_lifecycle_page_cache_traceable(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	/* a raw tracepoint has a btf_trace_<name> typedef in the kernel's BTF */
+	found = btf__find_by_name_kind(vmlinux, "btf_trace_mm_filemap_get_pages",
+				       BTF_KIND_TYPEDEF) > 0 &&
+		btf__find_by_name_kind(vmlinux, "btf_trace_mm_filemap_map_pages",
+				       BTF_KIND_TYPEDEF) > 0 &&
+		btf__find_by_name_kind(vmlinux, "btf_trace_mm_filemap_fault",
+				       BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return found;
+}
+
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, bool track_reads, const char *const *globs,
+		      size_t nwatch, enum st_lc_reads reads, const char *const *globs,
 		      size_t nglobs, const char *pin_dir,
 		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen)
 {
@@ -222,14 +241,16 @@ int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
 		snprintf(err, errlen, "lifecycle: %s: pin path: %s", held_pin, strerror(errno));
 		goto fail;
 	}
-	if (!c->skel->rodata->nlib) {
+	c->skel->rodata->tracked_opens = reads == ST_LC_READS_OPENAT;
+	if (!c->skel->rodata->nlib && reads != ST_LC_READS_OPENAT) {
 		bpf_program__set_autoattach(c->skel->progs.lc_openat_enter, false);
 		bpf_program__set_autoattach(c->skel->progs.lc_openat_exit, false);
 	}
-	if (!track_reads) {
-		bpf_program__set_autoattach(c->skel->progs.lc_file_read, false);
-		bpf_program__set_autoattach(c->skel->progs.lc_file_map, false);
-		bpf_program__set_autoattach(c->skel->progs.lc_file_fault, false);
+	if (reads != ST_LC_READS_PAGE_CACHE) {
+		/* not even loaded: a kernel before 6.10 has no such tracepoints */
+		bpf_program__set_autoload(c->skel->progs.lc_file_read, false);
+		bpf_program__set_autoload(c->skel->progs.lc_file_map, false);
+		bpf_program__set_autoload(c->skel->progs.lc_file_fault, false);
 	}
 	e = lifecycle_bpf__load(c->skel);
 	if (e) {

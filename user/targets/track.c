@@ -57,6 +57,7 @@ struct st_tracker {
 	struct st_lc_ctx *lc;
 	struct st_model_hasher *hasher;
 	int epfd;			/* the lifecycle ring and the hasher's results */
+	enum st_lc_reads reads;		/* how model files read are reported */
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct attachment *att;
@@ -502,6 +503,21 @@ static int submit_if_read_file(void *ctx, const char *entry, const char *view)
 	return 1;
 }
 
+/*
+ * An open by a tracked process (model_detection openat): the file by the
+ * name it was opened with, through the process's root, cwd or dirfd.
+ */
+static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
+{
+	char entry[ST_PROC_PATH_MAX + 64];
+	struct proc *p = find_proc(t, (int)ev->tgid);
+
+	if (!p || !ev->path[0] || !is_model(t, p, ev->path) ||
+	    st_proc_path(p->pid, ev->dfd, ev->path, entry, sizeof(entry)))
+		return;
+	submit_model(t, p, entry, ev->path);
+}
+
 /* A model's name for some target: a process not yet a target may become one. */
 static bool any_model_glob(const struct st_tracker *t, const char *name)
 {
@@ -853,8 +869,11 @@ static void on_lc_event(void *ctx, const struct st_lc_event *ev)
 	case ST_EV_PROC_EXIT:
 		on_exit_event(t, ev);
 		break;
-	case ST_EV_FILE_OPEN:	/* a watched library (openat reports nothing else) */
-		on_lib_open(t, ev);
+	case ST_EV_FILE_OPEN:
+		if (ev->flags & ST_LC_F_LIB)
+			on_lib_open(t, ev);
+		else
+			on_file_open(t, ev);	/* model_detection: openat */
 		break;
 	case ST_EV_FILE_READ:
 		on_file_read(t, ev);
@@ -1020,6 +1039,42 @@ static size_t all_model_globs(const struct st_config *cfg, const char **out, siz
 	return nout;
 }
 
+/*
+ * How model files read are seen: the page cache's tracepoints where the
+ * kernel has them (6.10+), else openat, which costs every syscall on the
+ * node (said at start); model_detection may choose either.
+ */
+static int model_reads(const struct st_config *cfg, bool wanted, enum st_lc_reads *out,
+		       char *err, size_t errlen)
+{
+	bool page_cache = st_lifecycle_page_cache_traceable();
+
+	*out = ST_LC_READS_NONE;
+	if (!wanted)
+		return 0;
+	switch (cfg->model_detection) {
+	case ST_MODEL_DETECT_PAGE_CACHE:
+		if (!page_cache) {
+			snprintf(err, errlen, "model_detection: page_cache: this kernel has no "
+				 "mm_filemap_* tracepoints (Linux 6.10 or later); use auto or openat");
+			return -1;
+		}
+		*out = ST_LC_READS_PAGE_CACHE;
+		return 0;
+	case ST_MODEL_DETECT_OPENAT:
+		*out = ST_LC_READS_OPENAT;
+		return 0;
+	case ST_MODEL_DETECT_AUTO:
+	default:
+		*out = page_cache ? ST_LC_READS_PAGE_CACHE : ST_LC_READS_OPENAT;
+		if (!page_cache)
+			fprintf(stderr, "sealtrace: model fingerprints from openat: this kernel has "
+				"no page cache tracepoints (6.10+), so every syscall on the node "
+				"takes the slow path (~100 ns; model_globs: [] turns hashing off)\n");
+		return 0;
+	}
+}
+
 /* One fd for the agent's poll: lifecycle events, and hashes done. */
 static int open_epoll(struct st_tracker *t, char *err, size_t errlen)
 {
@@ -1060,7 +1115,8 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	t->nwatch = nwatch;
 	/* more globs than the kernel's filter holds: it reports every read */
 	nglobs = all_model_globs(cfg, globs, ST_LC_MAX_SUFFIX);
-	if (st_lifecycle_open(&t->lc, watch, nwatch, nglobs > 0, globs,
+	if (model_reads(cfg, nglobs > 0, &t->reads, err, errlen) ||
+	    st_lifecycle_open(&t->lc, watch, nwatch, t->reads, globs,
 			      nglobs > ST_LC_MAX_SUFFIX ? 0 : nglobs, cfg->pin_dir, on_lc_event, t,
 			      err, errlen) ||
 	    st_model_hasher_start(&t->hasher, err, errlen) || open_epoll(t, err, errlen)) {

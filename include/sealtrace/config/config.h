@@ -27,8 +27,13 @@
  *   model_globs				list of fnmatch globs on the basename of
  *						files a tracked process opens (default
  *						*.gguf *.onnx *.safetensors *.pt *.bin);
- *						[] hashes none (and, with no library
- *						watch, leaves openat untraced)
+ *						[] hashes none
+ *   model_detection				auto (default) | page_cache | openat:
+ *						how model files read are seen (the
+ *						page cache's tracepoints, kernel 6.10+;
+ *						or openat, which costs every syscall on
+ *						the node); auto: page_cache if the
+ *						kernel has it
  *   models[]: sha256 (64 hex), version	release name of a model digest (unique)
  *   risk_rules[]: name (unique, [A-Za-z0-9_.-]{1,64}), field (a decision
  *	field name), severity (low|medium|high|critical), and either op
@@ -172,6 +177,13 @@ struct st_target_cfg {
 	int line;
 };
 
+/* How the kernel reports the model files a tracked process reads. */
+enum st_model_detection {
+	ST_MODEL_DETECT_AUTO = 0,	/* page_cache where the kernel has it, else openat */
+	ST_MODEL_DETECT_PAGE_CACHE,	/* mm_filemap_* raw tracepoints (kernel 6.10+) */
+	ST_MODEL_DETECT_OPENAT,		/* syscalls:sys_{enter,exit}_openat */
+};
+
 struct st_config {
 	char *file;		/* where it was read from (for messages) */
 	char *system_id;
@@ -216,6 +228,7 @@ struct st_config {
 
 	char **model_globs;	/* NULL: st_default_model_globs (model.h); [] none */
 	size_t nmodel_globs;
+	enum st_model_detection model_detection;
 	struct st_model_cfg *models;
 	size_t nmodels;
 	struct st_fact_cfg *facts;	/* system_facts */

@@ -17,21 +17,32 @@ struct st_lc_ctx;
 
 typedef void (*st_lc_event_fn)(void *ctx, const struct st_lc_event *ev);
 
+/* How the files tracked processes read are reported (model fingerprints). */
+enum st_lc_reads {
+	ST_LC_READS_NONE = 0,		/* not at all */
+	ST_LC_READS_PAGE_CACHE,		/* first read or fault of each file */
+	ST_LC_READS_OPENAT,		/* every open (FILE_OPEN without ST_LC_F_LIB) */
+};
+
+/* The kernel has the page cache's tracepoints (mm_filemap_*, 6.10+). */
+bool st_lifecycle_page_cache_traceable(void);
+
 /*
  * Load and attach the lifecycle programs with these watches (copied into
  * the object's read-only data, so the kernel-side filter is fixed for the
  * agent's lifetime). The openat programs are attached only when a library
- * is watched: a syscall tracepoint puts every task on the machine on the
- * syscall slow path (~75-115 ns a syscall measured here). The page cache's
- * programs (the first read of each file by a tracked process, for model
- * artifacts) only with track_reads; they cost other processes a bit test
- * per read or file fault, not per syscall. When every one of the model
+ * is watched or reads is ST_LC_READS_OPENAT: a syscall tracepoint puts
+ * every task on the machine on the syscall slow path (~75-115 ns a syscall
+ * measured here). The page cache's programs (the first read of each file
+ * by a tracked process, for model artifacts) only with
+ * ST_LC_READS_PAGE_CACHE; they cost other processes a bit test per read or
+ * file fault, not per syscall. When every one of the model
  * globs (all targets') is "*<literal>", at most ST_LC_MAX_SUFFIX of them,
  * the kernel reports only files whose name ends with one; else every
  * file's first read.
  */
 int st_lifecycle_open(struct st_lc_ctx **out, const struct st_lc_watch *watch,
-		      size_t nwatch, bool track_reads, const char *const *globs,
+		      size_t nwatch, enum st_lc_reads reads, const char *const *globs,
 		      size_t nglobs, const char *pin_dir,
 		      st_lc_event_fn fn, void *fn_ctx, char *err, size_t errlen);
 

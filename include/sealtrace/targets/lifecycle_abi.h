@@ -17,8 +17,10 @@
  *			(ret: the wait status, exit code << 8 | signal)
  *   ST_EV_FILE_OPEN	a successful openat() by any process whose file's
  *			basename matches a watched library (flags ST_LC_F_LIB;
- *			ret: fd); the openat tracepoints are attached only
- *			when a target watches a library
+ *			ret: fd), or, where model files are seen by their opens
+ *			(kernels without the page cache's tracepoints), by a
+ *			tracked process; the openat tracepoints are attached
+ *			only for one of the two
  *   ST_EV_FILE_READ	the first read or page fault of a regular file's
  *			pages by a tracked process (dev, ino; path: the
  *			file's components from its own file system's root,
