@@ -425,6 +425,54 @@ def test_lifecycle_ring_full_is_a_loss_record():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_model_symlink_resolves_in_the_process_root():
+    """A model path that is a symlink, opened by a process in a mount
+    namespace of its own (model_detection: openat, where the agent opens
+    the file by the name the process used): the agent hashes what the link
+    names in the process's root, never the file it would name in the
+    agent's own root (a privileged agent led to hash a host file)."""
+    tmp = tempfile.mkdtemp(prefix="st-e2e-modelns-")
+    exe = "st-modelns"
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("model_server"), path)
+    host_file = os.path.join(tmp, "host-only")      # what the agent's root has there
+    ns_file = os.path.join(tmp, "ns-content")       # mounted over it in the namespace
+    contents = {}
+    for f in (host_file, ns_file):
+        contents[f] = os.urandom(4096)
+        with open(f, "wb") as out:
+            out.write(contents[f])
+    link = os.path.join(tmp, "model.gguf")
+    os.symlink(host_file, link)                     # absolute: resolved in a root
+    a = Agent("modelns", exe_target("modelns", exe, ["symbol: st_infer"]),
+              extra="model_detection: openat\n")
+    go = os.path.join(tmp, "go")
+    p = None
+    try:
+        a.start()
+        p = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             'mount --bind "$1" "$2" && exec "$3" --model "$4" --count 3 --go "$5"',
+             "sh", ns_file, host_file, path, link, go],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        assert line.startswith("ready"), line + p.stderr.read()
+        wait_for(lambda: a.of_type("model_loaded"), timeout=30, what="model_loaded")
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, 0, "target exit status")
+        eq(a.stop(), 0, "agent exit status")
+        ml = a.of_type("model_loaded")
+        eq([(r["pid"], r["details"]["path"]) for r in ml], [(p.pid, link)], "model_loaded")
+        eq(ml[0]["model_artifact"], hashlib.sha256(contents[ns_file]).hexdigest(),
+           "the file the process sees (not the agent's)")
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---- the real llama.cpp engine (../shared/testbed) ----
 
 def testbed_dir():

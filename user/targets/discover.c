@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
+#include <sys/syscall.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "sealtrace/targets/discover.h"
@@ -382,6 +384,53 @@ int st_proc_each(st_pid_fn fn, void *ctx)
 	}
 	closedir(d);
 	return r;
+}
+
+int st_proc_abs_path(int pid, int dfd, const char *path, char *out, size_t len)
+{
+	char link[64], base[ST_PROC_PATH_MAX];
+	ssize_t n;
+	int w;
+
+	if (path[0] == '/') {
+		w = snprintf(out, len, "%s", path);
+		return w < 0 || (size_t)w >= len ? -1 : 0;
+	}
+	if (dfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, dfd);
+	n = readlink(link, base, sizeof(base) - 1);
+	if (n <= 0 || base[0] != '/')
+		return -1;
+	base[n] = '\0';
+	w = snprintf(out, len, "%s/%s", strcmp(base, "/") ? base : "", path);
+	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+int st_proc_open_in_root(int pid, const char *path, bool no_symlinks)
+{
+	struct open_how how = {
+		/* non-blocking: a FIFO named like a model must not stall the agent */
+		.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+			   (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
+	};
+	char root[64];
+	int dir, fd, e, host = pid ? pid : host_root_pid();
+
+	if (host)
+		snprintf(root, sizeof(root), "/proc/%d/root", host);
+	else
+		snprintf(root, sizeof(root), "/");
+	dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	e = errno;
+	close(dir);
+	errno = e;
+	return fd;
 }
 
 /* ---- files a process has open or mapped ---- */

@@ -432,45 +432,33 @@ static bool is_model(const struct st_tracker *t, const struct proc *p, const cha
 	return st_model_glob_match(globs, n, path);
 }
 
-/*
- * Hash the model file at entry (a /proc path: the file the process has,
- * even if renamed since) on the worker; view is the path as the process
- * names it, for the record.
- */
-static void submit_model(struct st_tracker *t, struct proc *p, const char *entry,
-			 const char *view)
+/* Whether (dev, ino) is among p's model files; if not, it is from now on. */
+static bool model_seen(struct proc *p, dev_t dev, ino_t ino)
 {
-	struct st_hash_job job;
-	struct stat st;
-	dev_t dev;
-	ino_t ino;
 	size_t i;
-	int fd;
 
-	/*
-	 * One file, seen through a descriptor, mappings, rescans or the host's
-	 * mounts: one record. By the page cache's identity, which is the same
-	 * through an overlay mount and through the host's path of its layer.
-	 */
-	if (st_file_real_id(p->pid, entry, &dev, &ino))
-		return;	/* gone meanwhile */
 	for (i = 0; i < p->nmodels; i++)
 		if (p->models[i].dev == dev && p->models[i].ino == ino)
-			return;
-	/* non-blocking: a FIFO named like a model must not stall the agent */
-	fd = open(entry, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open %s: %s\n", p->pid,
-			view, entry, fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
+			return true;
 	if (p->nmodels == MODELS_SEEN)
 		memmove(&p->models[0], &p->models[1], (MODELS_SEEN - 1) * sizeof(p->models[0]));
 	else
 		p->nmodels++;
 	p->models[p->nmodels - 1] = (struct file_id){ dev, ino };
+	return false;
+}
+
+/* Hash the file fd (owned) on the worker; view names it in the record. */
+static void hash_model(struct st_tracker *t, struct proc *p, int fd, const char *view)
+{
+	struct st_hash_job job;
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "sealtrace: pid %d: model %s: not a regular file\n", p->pid, view);
+		close(fd);
+		return;
+	}
 	memset(&job, 0, sizeof(job));
 	job.fd = fd;
 	job.pid = p->pid;
@@ -480,6 +468,65 @@ static void submit_model(struct st_tracker *t, struct proc *p, const char *entry
 		fprintf(stderr, "sealtrace: pid %d: model %s: out of memory\n", p->pid, view);
 }
 
+/*
+ * A model file the process has open or mapped: entry is its /proc link
+ * (/proc/PID/fd/N, /proc/PID/map_files/A-B), which opens the very file,
+ * even if renamed since. One record per process and file, by the page
+ * cache's identity (the same through an overlay mount and through the
+ * host's path of its layer), checked before opening: rescans come back.
+ */
+static void submit_model(struct st_tracker *t, struct proc *p, const char *entry,
+			 const char *view)
+{
+	dev_t dev;
+	ino_t ino;
+	int fd;
+
+	if (st_file_real_id(p->pid, entry, &dev, &ino) || model_seen(p, dev, ino))
+		return;	/* gone meanwhile, or known */
+	/* non-blocking: a FIFO named like a model must not stall the agent */
+	fd = open(entry, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open %s: %s\n", p->pid,
+			view, entry, strerror(errno));
+		return;
+	}
+	hash_model(t, p, fd, view);
+}
+
+/*
+ * A model file by its path: the process names it (model_detection
+ * openat), or its file system's root does (read and closed already).
+ * Opened inside root_pid's root (0: the host's) with symlinks resolved
+ * there, never in the agent's own root, or refused (no_symlinks: a path
+ * walked up from the file has none); a privileged agent must not be led
+ * to hash a file of its own. want: the identity the kernel reported.
+ */
+static bool submit_model_at(struct st_tracker *t, struct proc *p, int root_pid,
+			    const char *view, bool no_symlinks, const struct file_id *want)
+{
+	char self[64];
+	dev_t dev;
+	ino_t ino;
+	int fd;
+
+	fd = st_proc_open_in_root(root_pid, view, no_symlinks);
+	if (fd < 0)
+		return false;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (st_file_real_id(p->pid, self, &dev, &ino) ||
+	    (want && (dev != want->dev || ino != want->ino))) {
+		close(fd);
+		return false;	/* another file there now */
+	}
+	if (model_seen(p, dev, ino)) {
+		close(fd);
+		return true;
+	}
+	hash_model(t, p, fd, view);
+	return true;
+}
+
 /* The file a FILE_READ event names, looked for among a process's files. */
 struct read_search {
 	struct st_tracker *t;
@@ -487,6 +534,7 @@ struct read_search {
 	dev_t dev;
 	ino_t ino;
 	bool need_glob;		/* the kernel had no name for it: match the view's */
+	int root_pid;		/* st_mount_path's: whose root the view is in (0: host) */
 };
 
 static int submit_if_read_file(void *ctx, const char *entry, const char *view)
@@ -503,19 +551,32 @@ static int submit_if_read_file(void *ctx, const char *entry, const char *view)
 	return 1;
 }
 
+/* A place the file is mounted: opened there, if it is the file read. */
+static int submit_if_mounted(void *ctx, const char *entry, const char *view)
+{
+	struct read_search *s = ctx;
+	struct file_id want = { s->dev, s->ino };
+
+	if (s->need_glob && !is_model(s->t, s->p, view))
+		return 0;
+	return submit_model_at(s->t, s->p, s->root_pid, view, true, &want) ? 1 : 0;
+}
+
 /*
  * An open by a tracked process (model_detection openat): the file by the
  * name it was opened with, through the process's root, cwd or dirfd.
  */
 static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
 {
-	char entry[ST_PROC_PATH_MAX + 64];
+	char view[ST_PROC_PATH_MAX + ST_LC_PATH_MAX];
 	struct proc *p = find_proc(t, (int)ev->tgid);
 
 	if (!p || !ev->path[0] || !is_model(t, p, ev->path) ||
-	    st_proc_path(p->pid, ev->dfd, ev->path, entry, sizeof(entry)))
+	    st_proc_abs_path(p->pid, ev->dfd, ev->path, view, sizeof(view)))
 		return;
-	submit_model(t, p, entry, ev->path);
+	if (!submit_model_at(t, p, p->pid, view, false, NULL))
+		fprintf(stderr, "sealtrace: pid %d: model %s: cannot open it in the process's "
+			"root: %s\n", p->pid, view, strerror(errno));
 }
 
 /* A model's name for some target: a process not yet a target may become one. */
@@ -576,10 +637,15 @@ static void on_file_read(struct st_tracker *t, const struct st_lc_event *ev)
 		return;
 	if (st_proc_each_file(s.p->pid, submit_if_read_file, &s) == 1)
 		return;
-	if (!(ev->flags & ST_LC_F_PARTIAL) && fs_path[0] &&
-	    (st_mount_path(s.p->pid, s.dev, fs_path, submit_if_read_file, &s) == 1 ||
-	     st_mount_path(0, s.dev, fs_path, submit_if_read_file, &s) == 1))
+	if (ev->flags & ST_LC_F_PARTIAL || !fs_path[0])
+		goto not_found;
+	s.root_pid = s.p->pid;
+	if (st_mount_path(s.p->pid, s.dev, fs_path, submit_if_mounted, &s) == 1)
 		return;
+	s.root_pid = 0;
+	if (st_mount_path(0, s.dev, fs_path, submit_if_mounted, &s) == 1)
+		return;
+not_found:
 	if (name[0])
 		fprintf(stderr, "sealtrace: pid %d: model %s (%s) was read, closed and is not "
 			"found by its path: not hashed\n", s.p->pid, name, fs_path);

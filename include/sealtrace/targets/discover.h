@@ -66,6 +66,23 @@ int st_proc_find_lib(int pid, const char *pattern, char *path, size_t len);
 int st_proc_path(int pid, int dfd, const char *path, char *out, size_t len);
 
 /*
+ * The absolute path, as pid sees it, of a path it opened against dfd
+ * (AT_FDCWD: its working directory), by /proc/PID/cwd or /proc/PID/fd/DFD
+ * now. 0, or -1 (gone, or out too small).
+ */
+int st_proc_abs_path(int pid, int dfd, const char *path, char *out, size_t len);
+
+/*
+ * Open path (absolute, as pid sees it; pid 0: the host, see st_host_path)
+ * read-only and non-blocking inside that process's root: symlinks resolve
+ * in it, never in the agent's own root (openat2 RESOLVE_IN_ROOT), no
+ * /proc magic links, and with no_symlinks none at all. A path a process
+ * controls must not lead a privileged agent to a file of the host's. The
+ * fd, or -1 with errno.
+ */
+int st_proc_open_in_root(int pid, const char *path, bool no_symlinks);
+
+/*
  * Whether pid maps the file path (a path as that process sees it) exactly,
  * by the path column of /proc/PID/maps.
  */
