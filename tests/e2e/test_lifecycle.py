@@ -29,6 +29,21 @@ def exe_target(name, exe, probes, extra=""):
     return y
 
 
+def model_server_copy(tmp, exe):
+    """tests/targets/model_server copied into tmp under the name exe."""
+    path = os.path.join(tmp, exe)
+    shutil.copy(target("model_server"), path)
+    return path
+
+
+def random_file(path, size):
+    """size random bytes at path; their sha256 (hex)."""
+    data = os.urandom(size)
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
 def check_loop_records(a, recs, n, seed, cap, what):
     """recs: the inference records of one process; inputs reproduced exactly."""
     eq(len(recs), n, "%s: inference records" % what)
@@ -184,13 +199,9 @@ def test_model_fingerprint_and_signal_exit():
     n = 40
     tmp = tempfile.mkdtemp(prefix="st-e2e-model-")
     exe = "st-modelsrv"
-    path = os.path.join(tmp, exe)
-    shutil.copy(target("model_server"), path)
+    path = model_server_copy(tmp, exe)
     model = os.path.join(tmp, "weights.safetensors")
-    with open(model, "wb") as f:
-        f.write(os.urandom((3 << 20) + 17))
-    with open(model, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    digest = random_file(model, (3 << 20) + 17)
     other = os.path.join(tmp, "config.json")     # opened too, no model glob
     with open(other, "w") as f:
         f.write("{}")
@@ -251,15 +262,11 @@ def model_read_variants(extra):
     tmp = tempfile.mkdtemp(prefix="st-e2e-modelread-")
     shm = tempfile.mkdtemp(prefix="st-e2e-modelread-", dir="/dev/shm")
     exe = "st-modelrd"
-    path = os.path.join(tmp, exe)
-    shutil.copy(target("model_server"), path)
+    path = model_server_copy(tmp, exe)
     models, digest = {}, {}
     for how in ("close", "mmap", "before", "tmpfs"):
         models[how] = os.path.join(shm if how == "tmpfs" else tmp, "%s-weights.gguf" % how)
-        with open(models[how], "wb") as f:
-            f.write(os.urandom((1 << 20) + len(how)))
-        with open(models[how], "rb") as f:
-            digest[how] = hashlib.sha256(f.read()).hexdigest()
+        digest[how] = random_file(models[how], (1 << 20) + len(how))
     other = os.path.join(tmp, "tokenizer.json")   # read too, no model glob
     with open(other, "w") as f:
         f.write("{}")
@@ -318,16 +325,11 @@ def test_model_globs_that_are_not_suffixes():
     its sha256; a *.gguf file, not in this target's globs, gives none."""
     tmp = tempfile.mkdtemp(prefix="st-e2e-modelglob-")
     exe = "st-modelglob"
-    path = os.path.join(tmp, exe)
-    shutil.copy(target("model_server"), path)
+    path = model_server_copy(tmp, exe)
     ckpt = os.path.join(tmp, "ckpt-0007")
-    with open(ckpt, "wb") as f:
-        f.write(os.urandom(300000))
-    with open(ckpt, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    digest = random_file(ckpt, 300000)
     other = os.path.join(tmp, "weights.gguf")   # a model name, not this target's
-    with open(other, "wb") as f:
-        f.write(os.urandom(4096))
+    random_file(other, 4096)
     a = Agent("modelglob", exe_target("modelglob", exe, ["symbol: st_infer"],
                                       extra='    model_globs: ["ckpt-*"]\n'))
     go = os.path.join(tmp, "go")
@@ -364,13 +366,9 @@ def test_lifecycle_ring_full_is_a_loss_record():
     n_files = 5000
     tmp = tempfile.mkdtemp(prefix="st-e2e-lcfull-")
     exe = "st-lcfull"
-    path = os.path.join(tmp, exe)
-    shutil.copy(target("model_server"), path)
+    path = model_server_copy(tmp, exe)
     ckpt = os.path.join(tmp, "ckpt-1")
-    with open(ckpt, "wb") as f:
-        f.write(os.urandom(8192))
-    with open(ckpt, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    digest = random_file(ckpt, 8192)
     many = os.path.join(tmp, "many")
     os.mkdir(many)
     for i in range(n_files):
@@ -435,15 +433,11 @@ def test_model_symlink_resolves_in_the_process_root():
     agent's own root (a privileged agent led to hash a host file)."""
     tmp = tempfile.mkdtemp(prefix="st-e2e-modelns-")
     exe = "st-modelns"
-    path = os.path.join(tmp, exe)
-    shutil.copy(target("model_server"), path)
+    path = model_server_copy(tmp, exe)
     host_file = os.path.join(tmp, "host-only")      # what the agent's root has there
     ns_file = os.path.join(tmp, "ns-content")       # mounted over it in the namespace
-    contents = {}
-    for f in (host_file, ns_file):
-        contents[f] = os.urandom(4096)
-        with open(f, "wb") as out:
-            out.write(contents[f])
+    random_file(host_file, 4096)
+    ns_digest = random_file(ns_file, 4096)
     link = os.path.join(tmp, "model.gguf")
     os.symlink(host_file, link)                     # absolute: resolved in a root
     a = Agent("modelns", exe_target("modelns", exe, ["symbol: st_infer"]),
@@ -466,8 +460,7 @@ def test_model_symlink_resolves_in_the_process_root():
         eq(a.stop(), 0, "agent exit status")
         ml = a.of_type("model_loaded")
         eq([(r["pid"], r["details"]["path"]) for r in ml], [(p.pid, link)], "model_loaded")
-        eq(ml[0]["model_artifact"], hashlib.sha256(contents[ns_file]).hexdigest(),
-           "the file the process sees (not the agent's)")
+        eq(ml[0]["model_artifact"], ns_digest, "the file the process sees (not the agent's)")
     finally:
         if p is not None and p.poll() is None:
             p.kill()
