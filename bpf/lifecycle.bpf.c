@@ -553,6 +553,16 @@ static long walk_cb(__u64 i, void *data)
 	return 0;
 }
 
+/* An inode's first dentry (any of its names will do), or NULL. */
+static __always_inline struct dentry *first_dentry(struct inode *inode)
+{
+	struct hlist_node *alias = BPF_CORE_READ(inode, i_dentry.first);
+
+	if (!alias)
+		return NULL;
+	return (void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
+}
+
 /*
  * The file's path from the root of its file system, last component first.
  * Which mount it was reached through the page cache does not know: the
@@ -562,15 +572,13 @@ static __always_inline void write_fs_path(struct st_lc_event *ev, struct inode *
 {
 	__u32 zero = 0;
 	struct walk_ctx c = {};
-	struct hlist_node *alias;
 
 	c.b = bpf_map_lookup_elem(&walk_scratch, &zero);
-	alias = BPF_CORE_READ(inode, i_dentry.first);
-	if (!c.b || !alias) {
+	c.d = first_dentry(inode);
+	if (!c.b || !c.d) {
 		ev->flags |= ST_LC_F_PARTIAL;
 		return;
 	}
-	c.d = (void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
 	bpf_loop(WALK_DEPTH, walk_cb, &c, 0);
 	if (!c.at_root || c.off >= ST_LC_PATH_MAX)
 		ev->flags |= ST_LC_F_PARTIAL;
@@ -592,7 +600,6 @@ struct name_tail {
 /* Whether the file's name ends with one of the model suffixes. */
 static __always_inline bool name_wanted(struct inode *inode)
 {
-	struct hlist_node *alias = BPF_CORE_READ(inode, i_dentry.first);
 	struct name_tail t = {};
 	const unsigned char *name;
 	struct dentry *d;
@@ -601,9 +608,9 @@ static __always_inline bool name_wanted(struct inode *inode)
 
 	if (!nsuffix)
 		return true;
-	if (!alias)
+	d = first_dentry(inode);
+	if (!d)
 		return false;
-	d = (void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
 	len = BPF_CORE_READ(d, d_name.len);
 	name = BPF_CORE_READ(d, d_name.name);
 	t.n = len < TAIL ? len : TAIL;
