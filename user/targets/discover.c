@@ -526,10 +526,10 @@ static const char *below_root(const char *fs_path, const char *root)
 	return fs_path + n;
 }
 
-int st_mount_path(int pid, dev_t dev, const char *fs_path, st_file_fn fn, void *ctx)
+int st_mount_path(int pid, dev_t dev, const char *fs_path, st_view_fn fn, void *ctx)
 {
 	char path[64], line[8192], root[ST_PROC_PATH_MAX], mnt[ST_PROC_PATH_MAX];
-	char full[ST_PROC_PATH_MAX], view[ST_PROC_PATH_MAX];
+	char view[ST_PROC_PATH_MAX];
 	unsigned int maj, min;
 	const char *rest;
 	FILE *f;
@@ -554,10 +554,7 @@ int st_mount_path(int pid, dev_t dev, const char *fs_path, st_file_fn fn, void *
 		if (snprintf(view, sizeof(view), "%s%s", strcmp(mnt, "/") ? mnt : "",
 			     *rest ? rest : "/") >= (int)sizeof(view))
 			continue;
-		if ((host ? snprintf(full, sizeof(full), "/proc/%d/root%s", host, view)
-			  : snprintf(full, sizeof(full), "%s", view)) >= (int)sizeof(full))
-			continue;
-		r = fn(ctx, full, view);
+		r = fn(ctx, view);
 	}
 	fclose(f);
 	return r;

@@ -552,7 +552,7 @@ static int submit_if_read_file(void *ctx, const char *entry, const char *view)
 }
 
 /* A place the file is mounted: opened there, if it is the file read. */
-static int submit_if_mounted(void *ctx, const char *entry, const char *view)
+static int submit_if_mounted(void *ctx, const char *view)
 {
 	struct read_search *s = ctx;
 	struct file_id want = { s->dev, s->ino };
@@ -564,7 +564,8 @@ static int submit_if_mounted(void *ctx, const char *entry, const char *view)
 
 /*
  * An open by a tracked process (model_detection openat): the file by the
- * name it was opened with, through the process's root, cwd or dirfd.
+ * name it was opened with, made absolute by its cwd or dirfd and opened in
+ * its root.
  */
 static void on_file_open(struct st_tracker *t, const struct st_lc_event *ev)
 {

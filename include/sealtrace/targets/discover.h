@@ -143,12 +143,16 @@ int st_proc_each_fd(int pid, st_file_fn fn, void *ctx);
  */
 void st_walked_path(const char *rev, char *out, size_t len, char *name, size_t namelen);
 
+/* A path as some process sees it. */
+typedef int (*st_view_fn)(void *ctx, const char *view);
+
 /*
- * Call fn for every place pid (0: the host, see st_host_path) sees the file
- * at fs_path inside the file system on dev (absolute from that file
- * system's root, as the page cache knows it): each mount of dev in its
- * mountinfo whose root holds fs_path. Stops at fn != 0 and returns that.
+ * Call fn with every path by which pid (0: the host, see st_host_path)
+ * sees the file at fs_path inside the file system on dev (absolute from
+ * that file system's root, as the page cache knows it): each mount of dev
+ * in its mountinfo whose root holds fs_path. Open it with
+ * st_proc_open_in_root. Stops at fn != 0 and returns that.
  */
-int st_mount_path(int pid, dev_t dev, const char *fs_path, st_file_fn fn, void *ctx);
+int st_mount_path(int pid, dev_t dev, const char *fs_path, st_view_fn fn, void *ctx);
 
 #endif /* SEALTRACE_DISCOVER_H */
