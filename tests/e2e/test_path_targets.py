@@ -209,6 +209,53 @@ def test_path_library_target_is_discovered_at_load():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_library_reached_by_a_symlink_is_not_attached():
+    """A process maps a library whose file is then deleted, and a symlink
+    named like the deleted mapping ("libstlib.so (deleted)") is put where
+    the agent will look, pointing at another copy (the agent's root
+    resolves it; in a container it would be a host file). Found at start
+    under a `maps:` target, the agent attaches to nothing the process does
+    not have: the activation says why, no probe_attached."""
+    tmp = tempfile.mkdtemp(prefix="st-e2e-libdecoy-")
+    lib = os.path.join(tmp, "libstlib.so")
+    shutil.copy(target("libstlib.so"), lib)
+    model = os.path.join(tmp, "weights.bin")
+    with open(model, "wb") as f:
+        f.write(b"w")
+    decoy_dir = os.path.join(tmp, "decoy")
+    os.mkdir(decoy_dir)
+    decoy = os.path.join(decoy_dir, "libstlib.so")
+    shutil.copy(target("libstlib.so"), decoy)
+    go = os.path.join(tmp, "go")
+    a = Agent("libdecoy", "  - name: libdecoy\n    maps: libstlib.so\n    probes:\n"
+              '      - symbol: st_lib_predict\n        input: {ptr: "%di", len: "%si"}\n')
+    p = None
+    try:
+        p = subprocess.Popen([target("dlload"), lib, model, "--count", "5", "--go", go],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        eq(p.stdout.readline().split("=")[0], "ready pid", "dlload started")
+        eq(p.stdout.readline().strip(), "loaded", "library loaded")
+        os.unlink(lib)
+        os.symlink(decoy, lib + " (deleted)")
+        a.start()
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, 0, "dlload exit status")
+        eq(a.stop(), 0, "agent exit status")
+        act = [r for r in a.of_type("system_activation") if r["pid"] == p.pid]
+        eq(len(act), 1, "activation of the process found at start")
+        assert "not the file the process has" in act[0]["details"].get("attach_error", ""), act
+        eq(a.of_type("probe_attached"), [], "probes attached")
+        eq([r for r in a.of_type("inference") if r["pid"] == p.pid], [],
+           "records of the process whose library is gone")
+    finally:
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_status_after_clean_stop_counts_the_last_calls():
     """Calls recorded after the agent's last one-second status tick (calls
     and SIGTERM right after a tick): the snapshot written at stop has them

@@ -335,11 +335,27 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
  * executable that is not reachable by its name there (deleted, or
  * over-mounted) through /proc/PID/exe itself.
  */
+/* A file the process has open or mapped is this one (dev, ino). */
+static int same_identity(void *ctx, const char *entry, const char *view)
+{
+	const struct stat *want = ctx;
+	struct stat st;
+
+	return stat(entry, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
 static int agent_path(const struct st_proc_info *pi, const char *file, bool is_exe,
 		      char *path, size_t len, struct stat *st)
 {
+	/*
+	 * The path walk through /proc/PID/root resolves an absolute symlink on
+	 * the way in the agent's own root: the file found must be one the
+	 * process has (its executable, or a file it has open or mapped), or a
+	 * container could point the probes at a file of the host's.
+	 */
 	if (st_proc_path(pi->pid, AT_FDCWD, file, path, len) == 0 && stat(path, st) == 0 &&
-	    (!is_exe || (st->st_dev == pi->exe_dev && st->st_ino == pi->exe_ino)))
+	    (is_exe ? st->st_dev == pi->exe_dev && st->st_ino == pi->exe_ino
+		    : st_proc_each_file(pi->pid, same_identity, st) == 1))
 		return 0;
 	if (!is_exe)
 		return -1;
@@ -364,7 +380,8 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	 * att); the same path in a container's image is another file.
 	 */
 	if (agent_path(pi, file, is_exe, path, sizeof(path), &st)) {
-		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root", file, pi->pid);
+		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root, or not the "
+			 "file the process has open or mapped", file, pi->pid);
 		return -1;
 	}
 	/*
