@@ -57,7 +57,6 @@ struct st_tracker {
 	struct st_lc_ctx *lc;
 	struct st_model_hasher *hasher;
 	int epfd;			/* the lifecycle ring and the hasher's results */
-	enum st_lc_reads reads;		/* how model files read are reported */
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct attachment *att;
@@ -339,9 +338,8 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
 static int same_identity(void *ctx, const char *entry, const char *view)
 {
 	const struct stat *want = ctx;
-	struct stat st;
 
-	return stat(entry, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+	return same_file(entry, want->st_dev, want->st_ino);
 }
 
 static int agent_path(const struct st_proc_info *pi, const char *file, bool is_exe,
@@ -1131,11 +1129,17 @@ static size_t all_model_globs(const struct st_config *cfg, const char **out, siz
 static int model_reads(const struct st_config *cfg, bool wanted, enum st_lc_reads *out,
 		       char *err, size_t errlen)
 {
-	bool page_cache = st_lifecycle_page_cache_traceable();
+	bool page_cache;
 
 	*out = ST_LC_READS_NONE;
 	if (!wanted)
 		return 0;
+	if (cfg->model_detection == ST_MODEL_DETECT_OPENAT) {
+		*out = ST_LC_READS_OPENAT;
+		return 0;
+	}
+	/* parses the kernel's BTF: only when the answer matters */
+	page_cache = st_lifecycle_page_cache_traceable();
 	switch (cfg->model_detection) {
 	case ST_MODEL_DETECT_PAGE_CACHE:
 		if (!page_cache) {
@@ -1144,9 +1148,6 @@ static int model_reads(const struct st_config *cfg, bool wanted, enum st_lc_read
 			return -1;
 		}
 		*out = ST_LC_READS_PAGE_CACHE;
-		return 0;
-	case ST_MODEL_DETECT_OPENAT:
-		*out = ST_LC_READS_OPENAT;
 		return 0;
 	case ST_MODEL_DETECT_AUTO:
 	default:
@@ -1179,6 +1180,7 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 {
 	struct st_lc_watch watch[ST_LC_MAX_WATCH] = { 0 };
 	const char *globs[ST_LC_MAX_SUFFIX];
+	enum st_lc_reads reads;
 	char host[ST_PROC_PATH_MAX + 16];
 	struct st_tracker *t;
 	dev_t dev;
@@ -1199,8 +1201,8 @@ int st_tracker_open(struct st_tracker **out, const struct st_config *cfg,
 	t->nwatch = nwatch;
 	/* more globs than the kernel's filter holds: it reports every read */
 	nglobs = all_model_globs(cfg, globs, ST_LC_MAX_SUFFIX);
-	if (model_reads(cfg, nglobs > 0, &t->reads, err, errlen) ||
-	    st_lifecycle_open(&t->lc, watch, nwatch, t->reads, globs,
+	if (model_reads(cfg, nglobs > 0, &reads, err, errlen) ||
+	    st_lifecycle_open(&t->lc, watch, nwatch, reads, globs,
 			      nglobs > ST_LC_MAX_SUFFIX ? 0 : nglobs, cfg->pin_dir, on_lc_event, t,
 			      err, errlen) ||
 	    st_model_hasher_start(&t->hasher, err, errlen) || open_epoll(t, err, errlen)) {
