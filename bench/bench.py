@@ -366,12 +366,18 @@ def vm_rss_kib(pid):
 # ------------------------------------------------------------- helpers/peers
 
 class Floor:
-    def __init__(self, path, symbol="st_predict", skip_endbr=True, count=False):
+    """build/bench/floor: empty programs at the site (the kernel's floor),
+    or with copy=True the least a recording tool does there (times, input
+    and output bytes into a ring buffer, drained every millisecond)."""
+
+    def __init__(self, path, symbol="st_predict", skip_endbr=True, count=False, copy=False):
         self.args = [FLOOR, "--path", path, "--symbol", symbol]
         if not skip_endbr:
             self.args.append("--no-skip-endbr")
         if count:
             self.args.append("--count")
+        if copy:
+            self.args.append("--copy")
         self.site = ""
         self.out = ""
 
@@ -479,7 +485,7 @@ def per_call_site(a, label):
     sizes = [64, 1024, 16384]
     count = a.calls if label == "mov" else a.calls_emulated
     src = os.path.join(BUILD, "targets", "workload")
-    bins = {v: copy_target(src, f"workload_{label}_{v}") for v in ("none", "floor", "st", "bt")}
+    bins = {v: copy_target(src, f"workload_{label}_{v}") for v in ("none", "floor", "copy", "st", "bt")}
     res = {"calls_per_run": count, "reps": a.reps, "site": None, "symbol": symbol, "sizes": {}}
     helpers = {}
     why_st = sealtrace_ok()
@@ -488,6 +494,10 @@ def per_call_site(a, label):
         helpers["floor"] = Floor(bins["floor"], symbol).start()
         res["site"] = helpers["floor"].site
         out(f"  probe site: {helpers['floor'].site}")
+        try:
+            helpers["copy"] = Floor(bins["copy"], symbol, copy=True).start()
+        except RuntimeError as e:
+            unavailable("minimal capture", str(e))
         if why_st:
             unavailable("sealtrace per-call", why_st)
         else:
@@ -504,7 +514,7 @@ def per_call_site(a, label):
         else:
             unavailable("bpftrace", "bpftrace is not installed (apt-get install bpftrace)")
 
-        variants = ["none", "floor"] + [v for v in ("st", "bt") if v in helpers]
+        variants = ["none", "floor"] + [v for v in ("copy", "st", "bt") if v in helpers]
         bt_calls = 0
         for size in sizes:
             samples = {v: [] for v in variants}
@@ -520,16 +530,23 @@ def per_call_site(a, label):
                         wait_idle(helpers[v].pid)
             row = {v: summary(samples[v]) for v in variants}
             # paired per repetition: (c - a) / (b - a)
-            for v in ("st", "bt"):
+            for v in ("copy", "st", "bt"):
                 if v in samples:
                     row[f"added_ns_{v}"] = summary([c - n for c, n in zip(samples[v], samples["none"])])
                     row[f"ratio_{v}"] = summary([(c - n) / (b - n) for c, n, b in
                                                  zip(samples[v], samples["none"], samples["floor"])])
             row["added_ns_floor"] = summary([b - n for b, n in zip(samples["floor"], samples["none"])])
+            if "copy" in samples and "st" in samples:
+                # what sealtrace adds over the least a recording tool does
+                row["st_over_copy"] = summary([(c - n) / (d - n) for c, n, d in
+                                               zip(samples["st"], samples["none"], samples["copy"])])
             res["sizes"][str(size)] = row
     finally:
         if "floor" in helpers:
             helpers["floor"].stop()
+        if "copy" in helpers:
+            m = re.search(r"events (\d+)", helpers["copy"].stop())
+            res["copy_events"] = int(m.group(1)) if m else None
         if "st" in helpers:
             helpers["st"].stop()
             res["sealtrace_counters"] = helpers["st"].counters
@@ -540,7 +557,7 @@ def per_call_site(a, label):
     results["per_call"][label] = res
 
     names = {"none": "(a) no probe", "floor": "(b) empty uprobe+uretprobe",
-             "st": "(c) sealtrace", "bt": "bpftrace printf/call"}
+             "copy": "(d) minimal capture", "st": "(c) sealtrace", "bt": "bpftrace printf/call"}
     out(f"  {count} calls per run, {a.reps} alternating repetitions; ns/call median [min-max]")
     out(f"  {'input':>7} | " + " | ".join(f"{names[v]:>28}" for v in variants))
     for size in sizes:
@@ -550,11 +567,19 @@ def per_call_site(a, label):
     for size in sizes:
         row = res["sizes"][str(size)]
         s = f"  {size:>6}B | floor +{fmt(row['added_ns_floor'])} ns"
-        for v in ("st", "bt"):
+        for v in ("copy", "st", "bt"):
             if f"ratio_{v}" in row:
-                s += (f" | {names[v][4:] if v == 'st' else 'bpftrace'} +{fmt(row['added_ns_' + v])} ns"
+                s += (f" | {names[v][4:] if v != 'bt' else 'bpftrace'} +{fmt(row['added_ns_' + v])} ns"
                       f" = {fmt(row['ratio_' + v], 'x', prec=2)} floor")
         out(s)
+    if any("st_over_copy" in res["sizes"][str(z)] for z in sizes):
+        out("  (d) minimal capture: times, input and output bytes into a ring buffer, nothing else "
+            "(bench/floor.bpf.c); sealtrace's added time over it (paired):")
+        out("  " + "; ".join(f"{z} B {fmt(res['sizes'][str(z)].get('st_over_copy'), 'x', prec=2)}"
+                             for z in sizes))
+    if res.get("copy_events") is not None:
+        out(f"  minimal capture: {res['copy_events']} events drained "
+            f"(expected {2 * len(sizes) * a.reps * count})")
     if "sealtrace_counters" in res:
         k = next(iter(res["sealtrace_counters"].values()), {})
         r = res["sealtrace_records"]
