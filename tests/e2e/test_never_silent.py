@@ -109,6 +109,8 @@ def test_agent_down_ring_overflow_is_accounted_exactly():
         lost = lost_of(a, "ovf:st_predict")
         assert lost > 0, "a 64 KiB ring cannot hold %d calls" % n
         eq(len(recs) + lost, n, "records (%d) + lost (%d)" % (len(recs), lost))
+        # a return event names its process only when its entry is not in the ring
+        eq({r["comm"] for r in recs}, {"workload"}, "process name of every call")
         for r in a.of_type("loss"):
             d = r["details"]
             assert d["reason"] in ("ringbuf_full", "agent_down"), d
@@ -462,6 +464,7 @@ def test_stalled_agent_heavy_loss_is_exact():
         assert lost > 65536, "the notice queue (65536) should have overflowed: lost %d" % lost
         eq(len(recs) + lost, n, "records (%d) + lost (%d)" % (len(recs), lost))
         eq(len({r["details"]["kseq"] for r in recs}), len(recs), "no call recorded twice")
+        eq({r["comm"] for r in recs}, {"workload"}, "process name of every call")
         eq(a.verify().returncode, 0, "verify")
     finally:
         if t.proc.poll() is None:

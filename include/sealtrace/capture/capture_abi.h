@@ -239,6 +239,6 @@ struct st_lost_event {
  * with any change to the structs above; the asserts in user/capture/capture.c
  * fail until the sizes there are updated too.
  */
-#define ST_LAYOUT_VERSION	2
+#define ST_LAYOUT_VERSION	3
 
 #endif /* SEALTRACE_CAPTURE_ABI_H */
