@@ -19,6 +19,7 @@
 
 #include "sealtrace/capture/capture.h"
 #include "sealtrace/base/cli.h"
+#include "sealtrace/base/errf.h"
 #include "sealtrace/config/config.h"
 #include "sealtrace/capture/pairing.h"
 #include "sealtrace/capture/fetcharg.h"
@@ -69,7 +70,9 @@ static void capture_text(const struct st_capture *c, char *buf, size_t len)
 		 c->elem_size, c->max, c->at == ST_AT_RETURN ? "return" : "entry");
 }
 
-static void record_probe_attached(struct agent *a, const struct probe_rt *p)
+/* file: where the agent reads the probed file now (p->path names it). */
+static void record_probe_attached(struct agent *a, const struct probe_rt *p,
+				  const char *file)
 {
 	char build_id[128], sha[65], in[320], out[320], off[32], foff[32];
 	struct st_record rec;
@@ -77,8 +80,8 @@ static void record_probe_attached(struct agent *a, const struct probe_rt *p)
 	uint64_t size = 0;
 	size_t nd = 0;
 
-	st_elf_build_id(p->path, build_id, sizeof(build_id), a->err, sizeof(a->err));
-	if (st_file_sha256(p->path, sha, &size, a->err, sizeof(a->err)))
+	st_elf_build_id(file, build_id, sizeof(build_id), a->err, sizeof(a->err));
+	if (st_file_sha256(file, sha, &size, a->err, sizeof(a->err)))
 		snprintf(sha, sizeof(sha), "unreadable");
 	capture_text(&p->cfg->in, in, sizeof(in));
 	capture_text(&p->cfg->out, out, sizeof(out));
@@ -196,20 +199,32 @@ static void record_config_change(struct agent *a, int detached, int added)
 	agent_log_append(a, &rec);
 }
 
+/* Say which file an error about its descriptor's path was about. */
+static void prefix_err(struct agent *a, const char *path)
+{
+	char inner[sizeof(a->err)];
+
+	memcpy(inner, a->err, sizeof(inner));
+	st_errf(a->err, sizeof(a->err), "%.256s: %s", path, inner);
+}
+
 /*
  * Attach one probe: adopt the links a previous agent pinned for the same
  * probe (same target, file, offset and recipe), so that capture never
- * stopped, or attach and pin new ones under a free id.
+ * stopped, or attach and pin new ones under a free id. path names the
+ * file in records; file (NULL: path) is where it is read and attached.
  */
 static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
-			   const struct st_probe_cfg *pc, const char *path, const char *ident,
-			   bool *added)
+			   const struct st_probe_cfg *pc, const char *path, const char *file,
+			   const char *ident, bool *added)
 {
 	struct st_recipe recipe;
 	struct probe_rt tmp, *p;
 	struct stat st;
 	int id;
 
+	if (!file)
+		file = path;
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.target = t;
 	tmp.cfg = pc;
@@ -218,9 +233,9 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 		snprintf(tmp.container_id, sizeof(tmp.container_id), "%s", a->attach_container);
 	probe_name(t, pc, tmp.container_id, tmp.name, sizeof(tmp.name));
 	/* a file or symbol that is not there is the config's fault: exit 2 */
-	if (agent_resolve_probe(t, pc, path, &tmp.sym, a->err, sizeof(a->err)))
+	if (agent_resolve_probe(t, pc, file, &tmp.sym, a->err, sizeof(a->err)))
 		return -2;
-	if (stat(path, &st) == 0) {
+	if (stat(file, &st) == 0) {
 		tmp.dev = st.st_dev;
 		tmp.ino = st.st_ino;
 	}
@@ -237,9 +252,12 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 				 ST_MAX_PROBES);
 			return -1;
 		}
-		if (st_capture_attach(a->capture, (uint32_t)id, tmp.key, &recipe, tmp.path,
-				      tmp.sym.attach_offset, t->pid, a->err, sizeof(a->err)))
+		if (st_capture_attach(a->capture, (uint32_t)id, tmp.key, &recipe, file,
+				      tmp.sym.attach_offset, t->pid, a->err, sizeof(a->err))) {
+			if (file != path)	/* the error names /proc/self/fd/N */
+				prefix_err(a, path);
 			return -1;
+		}
 	}
 	p = &a->probes[id];
 	*p = tmp;
@@ -257,7 +275,7 @@ static int attach_probe_at(struct agent *a, const struct st_target_cfg *t,
 		a->nprobes = (uint32_t)id + 1;
 	a->nattached++;
 	*added = !p->adopted;
-	record_probe_attached(a, p);
+	record_probe_attached(a, p, file);
 	return 0;
 }
 
@@ -289,7 +307,7 @@ static int attach_probe(struct agent *a, const struct st_target_cfg *t,
 		return -2;
 	}
 	file_ident(t->path, host, ident, sizeof(ident));
-	return attach_probe_at(a, t, pc, host, ident, added);
+	return attach_probe_at(a, t, pc, host, NULL, ident, added);
 }
 
 /* Is the path target's file there on the host? (Else processes may have it.) */
@@ -331,7 +349,8 @@ static int on_track_attach(void *ctx, const struct st_attach_req *req, char *err
 
 	a->attach_container = req->container_id;
 	for (pi = 0; pi < t->nprobes && !r; pi++) {
-		r = attach_probe_at(a, t, &t->probes[pi], req->path, req->ident, &added);
+		r = attach_probe_at(a, t, &t->probes[pi], req->path, req->open_path, req->ident,
+				    &added);
 		if (r)
 			snprintf(err, errlen, "%s", a->err);
 	}
@@ -376,7 +395,7 @@ void agent_watch_targets(struct agent *a)
 		p->superseded = true;
 		file_ident(p->target->path, host, ident, sizeof(ident));
 		a->attach_reason = "target replaced";
-		if (attach_probe_at(a, p->target, p->cfg, host, ident, &added))
+		if (attach_probe_at(a, p->target, p->cfg, host, NULL, ident, &added))
 			fprintf(stderr, "sealtrace: %s: re-attaching after replacement: %s\n",
 				p->name, a->err);
 		a->attach_reason = NULL;

@@ -329,11 +329,6 @@ static bool match_target(const struct st_target_cfg *tc, const struct st_proc_in
 	return true;
 }
 
-/*
- * The file to attach, as the agent reaches it: through /proc/PID/root; an
- * executable that is not reachable by its name there (deleted, or
- * over-mounted) through /proc/PID/exe itself.
- */
 /* A file the process has open or mapped is this one (dev, ino). */
 static int same_identity(void *ctx, const char *entry, const char *view)
 {
@@ -342,65 +337,78 @@ static int same_identity(void *ctx, const char *entry, const char *view)
 	return same_file(entry, want->st_dev, want->st_ino);
 }
 
-static int agent_path(const struct st_proc_info *pi, const char *file, bool is_exe,
+/*
+ * The file to attach, as the agent reaches it: through /proc/PID/root; an
+ * executable that is not reachable by its name there (deleted, or
+ * over-mounted) through /proc/PID/exe itself. Returns an O_PATH descriptor
+ * of the file checked, or -1: the probes are attached, and the file read,
+ * through that descriptor, so that a path changed after the check (a
+ * directory on the way renamed by the container) cannot point them at
+ * another file.
+ */
+static int agent_open(const struct st_proc_info *pi, const char *file, bool is_exe,
 		      char *path, size_t len, struct stat *st)
 {
+	int fd = -1;
+
 	/*
 	 * The path walk through /proc/PID/root resolves an absolute symlink on
 	 * the way in the agent's own root: the file found must be one the
 	 * process has (its executable, or a file it has open or mapped), or a
 	 * container could point the probes at a file of the host's.
 	 */
-	if (st_proc_path(pi->pid, AT_FDCWD, file, path, len) == 0 && stat(path, st) == 0 &&
+	if (st_proc_path(pi->pid, AT_FDCWD, file, path, len) == 0)
+		fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
 	    (is_exe ? st->st_dev == pi->exe_dev && st->st_ino == pi->exe_ino
 		    : st_proc_each_file(pi->pid, same_identity, st) == 1))
-		return 0;
+		return fd;
+	if (fd >= 0)
+		close(fd);
 	if (!is_exe)
 		return -1;
 	snprintf(path, len, "/proc/%d/exe", pi->pid);
-	return stat(path, st);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
-/* Attach the target's probes to the file unless that (target, file) has them. */
-static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc_info *pi,
-			   const char *file, char *err, size_t errlen)
+/*
+ * Attach the target's probes to the file (st, open as fd_path; found as
+ * path) unless that (target, file) has them.
+ */
+static int attach_file(struct st_tracker *t, size_t ti, const struct st_proc_info *pi,
+		       const char *file, const char *path, const char *fd_path,
+		       const struct stat *st, char *err, size_t errlen)
 {
-	const struct st_target_cfg *tc = target_of(t, ti);
-	char path[ST_PROC_PATH_MAX + 32], ident[ST_PROC_PATH_MAX + 64];
+	char ident[ST_PROC_PATH_MAX + 64];
 	struct st_attach_req req;
-	struct stat st;
 	dev_t dev;
 	ino_t ino;
-	bool is_exe = !tc->maps && !tc->path;
 
-	/*
-	 * A path target's file on the host was attached at start (and is in
-	 * att); the same path in a container's image is another file.
-	 */
-	if (agent_path(pi, file, is_exe, path, sizeof(path), &st)) {
-		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root, or not the "
-			 "file the process has open or mapped", file, pi->pid);
-		return -1;
-	}
 	/*
 	 * Uprobes sit on the inode the pages come from: for a container
 	 * image (overlayfs) the layer's, shared by every container of the
 	 * image, though stat gives each container's mount its own device.
 	 * Attaching per mount would record every call once per container.
 	 */
-	if (st_file_real_id(pi->pid, path, &dev, &ino)) {
-		dev = st.st_dev;
-		ino = st.st_ino;
+	if (st_file_real_id(pi->pid, fd_path, &dev, &ino)) {
+		dev = st->st_dev;
+		ino = st->st_ino;
 	}
 	/* the kernel's exec/open check sees this mount's inode: cover both */
-	st_lifecycle_cover(t->lc, st.st_dev, st.st_ino);
+	st_lifecycle_cover(t->lc, st->st_dev, st->st_ino);
 	if (attached(t, ti, dev, ino)) {
 		st_lifecycle_cover(t->lc, dev, ino);
 		return 0;
 	}
 	snprintf(ident, sizeof(ident), "%ju:%ju:%s", (uintmax_t)dev, (uintmax_t)ino, file);
 	req = (struct st_attach_req){
-		.target = ti, .path = path, .file = file, .ident = ident, .pid = pi->pid,
+		.target = ti, .path = path, .open_path = fd_path, .file = file,
+		.ident = ident, .pid = pi->pid,
 		.container_id = pi->container_id[0] ? pi->container_id : NULL,
 	};
 	if (t->ops.attach(t->ops.ctx, &req, err, errlen))
@@ -408,6 +416,32 @@ static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc
 	/* from now on, a process of this file needs no hold */
 	st_lifecycle_cover(t->lc, dev, ino);
 	return add_attachment(t, ti, dev, ino);
+}
+
+/* Attach the target's probes to the file unless that (target, file) has them. */
+static int ensure_attached(struct st_tracker *t, size_t ti, const struct st_proc_info *pi,
+			   const char *file, char *err, size_t errlen)
+{
+	const struct st_target_cfg *tc = target_of(t, ti);
+	char path[ST_PROC_PATH_MAX + 32], fd_path[32];
+	bool is_exe = !tc->maps && !tc->path;
+	struct stat st;
+	int fd, r;
+
+	/*
+	 * A path target's file on the host was attached at start (and is in
+	 * att); the same path in a container's image is another file.
+	 */
+	fd = agent_open(pi, file, is_exe, path, sizeof(path), &st);
+	if (fd < 0) {
+		snprintf(err, errlen, "%.256s: not reachable through /proc/%d/root, or not the "
+			 "file the process has open or mapped", file, pi->pid);
+		return -1;
+	}
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	r = attach_file(t, ti, pi, file, path, fd_path, &st, err, errlen);
+	close(fd);
+	return r;
 }
 
 /* ---- model fingerprints ---- */

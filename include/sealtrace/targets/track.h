@@ -40,7 +40,11 @@ struct st_tracker;
 /* Who a file is being attached for (for the probe_attached record). */
 struct st_attach_req {
 	size_t target;		/* index into cfg->targets */
-	const char *path;	/* where the agent opens it: /proc/PID/root/... */
+	const char *path;	/* where the agent found it: /proc/PID/root/... */
+	/* the very file the tracker checked (/proc/self/fd/N, open during
+	 * the call): read and attached by this, as path may since name
+	 * another file (a container can swap a directory on the way) */
+	const char *open_path;
 	const char *file;	/* the path as the process sees it */
 	const char *ident;	/* stable identity "dev:ino:file", for pin keys */
 	int pid;
