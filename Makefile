@@ -69,7 +69,7 @@ TOOL_BINS := $(OUT)/tools/gen_log
 
 # bench/floor: an empty uprobe+uretprobe pair (the kernel's floor) placed by
 # the agent's own symbol code, so floor and agent probe the same site.
-BENCH_BINS := $(OUT)/bench/floor $(OUT)/bench/wire_floor
+BENCH_BINS := $(OUT)/bench/floor $(OUT)/bench/wire_floor $(OUT)/bench/seal_floor
 
 # Fuzzing: tests/fuzz/fuzz_x.c, libFuzzer + ASan/UBSan (clang), linked
 # against the modules built with coverage instrumentation.
@@ -176,6 +176,11 @@ $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 $(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h $(OUT)/obj/capture/symbols.o
 	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< $(OUT)/obj/capture/symbols.o -o $@ -lbpf -lelf -lz -lcrypto
 
+# bench/seal_floor: the least the records pipeline spends per record (no BPF)
+$(OUT)/bench/seal_floor: bench/seal_floor.c $(OUT)/obj/base/digest.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(OUT)/obj/base/digest.o -o $@ -ldeflate -lcrypto
+
 $(OUT)/bench/wire_floor: bench/wire_floor.c $(OUT)/bench/wire_floor.skel.h
 	$(CC) $(CFLAGS) $(DEPFLAGS) -I$(OUT)/bench $< -o $@ -lbpf
 
@@ -238,7 +243,8 @@ lint:
 	python3 scripts/check-layout.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr -Iinclude -DLIBBPF_OPTS\(TYPE,NAME,...\)="struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }" \
-		--suppress=missingIncludeSystem user/ tests/unit/ tests/fuzz/
+		--suppress=missingIncludeSystem user/ tests/unit/ tests/fuzz/ \
+		bench/floor.c bench/wire_floor.c bench/seal_floor.c
 
 clean:
 	rm -rf $(OUT)

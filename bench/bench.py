@@ -39,6 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 SEALTRACE = os.path.join(BUILD, "sealtrace")
 FLOOR = os.path.join(BUILD, "bench", "floor")
+SEAL_FLOOR = os.path.join(BUILD, "bench", "seal_floor")
 WORK = "/tmp/st-bench"
 PIN_DIR = "/sys/fs/bpf/st-bench"
 TARGET_CPU = "1"
@@ -747,6 +748,36 @@ def gen_log_run(a, size, writer_thread, cpus, records):
             "ceiling_core_per_thread": int(t.group(3)) if t else None}
 
 
+def seal_floor_lines(size):
+    """Real canonical lines of size-byte inputs: a gen_log run's decision
+    segments, unzipped (the records' own size and entropy)."""
+    d = os.path.join(WORK, "sealfloor")
+    shutil.rmtree(d, ignore_errors=True)
+    sh([os.path.join(BUILD, "tools", "gen_log"), "--state-dir", d, "--keys-dir",
+        os.path.join(WORK, "keys"), "--records", "20000", "--input-bytes", str(size),
+        "--output-bytes", "32", "--fsync-ms", "1000"])
+    lines = os.path.join(WORK, f"sealfloor-{size}.txt")
+    segs = sorted(f for f in os.listdir(os.path.join(d, "decision")) if f.endswith(".seg"))
+    with open(lines, "wb") as f:
+        for seg in segs:
+            with gzip.open(os.path.join(d, "decision", seg)) as z:
+                f.write(z.read())
+    shutil.rmtree(d, ignore_errors=True)
+    return lines
+
+
+def seal_floor_run(lines, size):
+    """build/bench/seal_floor once: ns a record for DEFLATE, the hashes, the HMACs."""
+    o = sh(["taskset", "-c", AGENT_CPU, SEAL_FLOOR, "--lines", lines, "--in", str(size),
+            "--out", "32", "--reps", "1"])
+    num = lambda pat: float(re.search(pat, o).group(1))
+    return {"floor_ns": num(r"floor (\d+) ns"), "deflate_ns": num(r"deflate (\d+) ns"),
+            "sha256_ns": num(r"\(chain, leaf, node\) (\d+) ns"),
+            "hmac_ns": num(r"hmac \(\d+ \+ \d+ bytes\) (\d+) ns"),
+            "bytes_per_record": num(r"records, (\d+) bytes"),
+            "ceiling": num(r"ceiling (\d+) records")}
+
+
 def pipeline(a):
     out("")
     out("== Pipeline alone, no BPF (build/tools/gen_log: HMAC -> record -> chain -> Merkle -> "
@@ -760,14 +791,26 @@ def pipeline(a):
         unavailable("pipeline", "build/tools/gen_log is not built")
         return
     variants = {"1core": (False, AGENT_CPU), "2cores": (True, f"{AGENT_CPU},{TARGET_CPU}")}
+    # the floor: what this record format costs whatever the pipeline does
+    with_floor = os.access(SEAL_FLOOR, os.X_OK)
+    if not with_floor:
+        unavailable("seal floor", "build/bench/seal_floor is not built (make bench builds it)")
     res = {"records": a.pipe_records, "reps": a.reps, "sizes": {}}
     for size in (64, 1024):
-        samples = {v: [] for v in variants}
-        for _, order in rotations(list(variants), a.reps):
+        samples = {v: [] for v in list(variants) + ["floor"]}
+        lines = seal_floor_lines(size) if with_floor else None
+        for _, order in rotations(list(variants) + (["floor"] if with_floor else []), a.reps):
             for v in order:
+                if v == "floor":
+                    samples[v].append(seal_floor_run(lines, size))
+                    continue
                 wt, cpus = variants[v]
                 samples[v].append(gen_log_run(a, size, wt, cpus, a.pipe_records))
         row = {}
+        if with_floor:
+            row["floor"] = {k: summary([r[k] for r in samples["floor"]]) for k in
+                            ("floor_ns", "deflate_ns", "sha256_ns", "hmac_ns", "ceiling",
+                             "bytes_per_record")}
         for v in variants:
             row[v] = {k: summary([r[k] for r in samples[v]]) for k in
                       ("events_per_s", "events_per_cpu_s", "ceiling_core_per_thread")}
@@ -783,6 +826,13 @@ def pipeline(a):
             f"two/one {fmt(row['2cores_over_1core'], 'x', prec=2)}")
         out(f"  {size:>5}B, ceiling with a core per thread (events / CPU of the busier thread): "
             f"{fmt(row['2cores']['ceiling_core_per_thread'], ' ev/s', prec=0)}")
+        if "floor" in row:
+            f = row["floor"]
+            out(f"  {size:>5}B, floor of the format (build/bench/seal_floor: "
+                f"{f['bytes_per_record']['median']:.0f}-byte lines): DEFLATE "
+                f"{fmt(f['deflate_ns'], ' ns', prec=0)} + SHA-256 x3 {fmt(f['sha256_ns'], ' ns', prec=0)}"
+                f" + HMAC x2 {fmt(f['hmac_ns'], ' ns', prec=0)} = {fmt(f['floor_ns'], ' ns', prec=0)}"
+                f" a record: at most {fmt(f['ceiling'], ' records/s', prec=0)} a core")
     out(f"  {a.pipe_records} events a run, {a.reps} alternating repetitions; events/s = wall "
         f"clock, per CPU-second = events / (user+sys of the process); the ceiling is what the "
         f"two cores give when nothing else runs on them")
