@@ -591,20 +591,37 @@ static __always_inline void write_fs_path(struct st_lc_event *ev, struct inode *
 
 #define TAIL	(ST_LC_SUFFIX_MAX - 1)	/* the most of a name a suffix can need */
 
-/* The name's last bytes, right-aligned in tail[0..n), and n. */
-struct name_tail {
+/* The name's first and last bytes (the tail right-aligned in tail[0..n)), and n. */
+struct name_ends {
+	char head[ST_LC_SUFFIX_MAX];
 	char s[2 * ST_LC_SUFFIX_MAX];
 	__u32 n;
 };
 
-/* Whether the file's name ends with one of the model suffixes. */
+/* Whether the name's end (or, for a prefix, its start) is suffixes[i]. */
+static __always_inline bool name_matches(const struct name_ends *t, __u32 len, __u32 i)
+{
+	__u32 j, slen = suffixes[i].len;
+	bool prefix = suffixes[i].prefix;
+
+	if (!slen || slen > (prefix ? len : t->n) || slen > TAIL)
+		return false;
+	for (j = 0; j < TAIL && j < slen; j++) {
+		char c = prefix ? t->head[j] : t->s[(t->n - slen + j) & (2 * ST_LC_SUFFIX_MAX - 1)];
+
+		if (c != suffixes[i].s[j])
+			return false;
+	}
+	return true;
+}
+
+/* Whether the file's name ends (or starts) with one of the model patterns. */
 static __always_inline bool name_wanted(struct inode *inode)
 {
-	struct name_tail t = {};
+	struct name_ends t = {};
 	const unsigned char *name;
 	struct dentry *d;
-	__u32 len, i, j, slen;
-	bool ok;
+	__u32 len, i;
 
 	if (!nsuffix)
 		return true;
@@ -614,19 +631,13 @@ static __always_inline bool name_wanted(struct inode *inode)
 	len = BPF_CORE_READ(d, d_name.len);
 	name = BPF_CORE_READ(d, d_name.name);
 	t.n = len < TAIL ? len : TAIL;
-	if (bpf_probe_read_kernel(t.s, ST_LC_SUFFIX_MAX, name + (len - t.n)))
+	if (bpf_probe_read_kernel(t.s, ST_LC_SUFFIX_MAX, name + (len - t.n)) ||
+	    bpf_probe_read_kernel(t.head, ST_LC_SUFFIX_MAX, name))
 		return false;
 	for (i = 0; i < ST_LC_MAX_SUFFIX; i++) {
 		if (i >= nsuffix)
 			break;
-		slen = suffixes[i].len;
-		if (!slen || slen > t.n)
-			continue;
-		ok = true;
-		for (j = 0; j < TAIL && j < slen; j++)
-			if (t.s[(t.n - slen + j) & (2 * ST_LC_SUFFIX_MAX - 1)] != suffixes[i].s[j])
-				ok = false;
-		if (ok)
+		if (name_matches(&t, len, i))
 			return true;
 	}
 	return false;

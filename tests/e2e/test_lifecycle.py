@@ -319,10 +319,11 @@ def model_read_variants(extra):
 
 
 def test_model_globs_that_are_not_suffixes():
-    """A target's own model_globs that are not all "*<literal>" ("ckpt-*"):
-    the kernel then reports every file's first read and the agent decides
-    by fnmatch. A checkpoint named by the glob gives one model_loaded with
-    its sha256; a *.gguf file, not in this target's globs, gives none."""
+    """A target's own model_globs that are neither "*<literal>" nor
+    "<literal>*" ("ckpt-[0-9]*"): the kernel then reports every file's
+    first read and the agent decides by fnmatch. A checkpoint named by the
+    glob gives one model_loaded with its sha256; a *.gguf file, not in this
+    target's globs, gives none."""
     tmp = tempfile.mkdtemp(prefix="st-e2e-modelglob-")
     exe = "st-modelglob"
     path = model_server_copy(tmp, exe)
@@ -331,7 +332,7 @@ def test_model_globs_that_are_not_suffixes():
     other = os.path.join(tmp, "weights.gguf")   # a model name, not this target's
     random_file(other, 4096)
     a = Agent("modelglob", exe_target("modelglob", exe, ["symbol: st_infer"],
-                                      extra='    model_globs: ["ckpt-*"]\n'))
+                                      extra='    model_globs: ["ckpt-[0-9]*"]\n'))
     go = os.path.join(tmp, "go")
     try:
         a.start()
@@ -356,6 +357,65 @@ def test_model_globs_that_are_not_suffixes():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def ollama_blobs(extra):
+    """Ollama's blob store (blobs/sha256-<hex>: the weights, and also the
+    template and the license), with the default model_globs: the GGUF blob
+    gives one model_loaded, its sha256 the one in its name; the template
+    and the license blobs, also read, give none. The kernel's name filter
+    is on (sha256-* is a prefix)."""
+    tmp = tempfile.mkdtemp(prefix="st-e2e-ollama-")
+    blobs = os.path.join(tmp, "models", "blobs")
+    os.makedirs(blobs)
+    exe = "st-ollamaish"
+    path = model_server_copy(tmp, exe)
+    weights = b"GGUF\x03\x00\x00\x00" + os.urandom(300000)
+    digest = hashlib.sha256(weights).hexdigest()
+    model = os.path.join(blobs, "sha256-" + digest)
+    with open(model, "wb") as f:
+        f.write(weights)
+    others = []
+    for text in ("{{ .System }} {{ .Prompt }}", "MIT License\n" * 50):
+        name = os.path.join(blobs, "sha256-" + hashlib.sha256(text.encode()).hexdigest())
+        with open(name, "w") as f:
+            f.write(text)
+        others.append(name)
+    a = Agent("ollama", exe_target("ollama", exe, ["symbol: st_infer"]), extra=extra)
+    go = os.path.join(tmp, "go")
+    p = None
+    try:
+        a.start()
+        p = subprocess.Popen([path, "--model", model, "--open", others[0], "--open", others[1],
+                              "--count", "3", "--go", go],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        assert line.startswith("ready"), line
+        wait_for(lambda: a.of_type("model_loaded"), timeout=30, what="model_loaded")
+        time.sleep(1)   # the other blobs' reads were reported with it, or never
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, 0, "exit status")
+        eq(a.stop(), 0, "agent exit status")
+        eq([(r["pid"], r["model_artifact"], r["details"]["path"])
+            for r in a.of_type("model_loaded")], [(p.pid, digest, model)],
+           "model_loaded: the GGUF blob only")
+        eq({r["model_artifact"] for r in a.of_type("inference")}, {digest},
+           "inference records carry it")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_ollama_blob_store():
+    ollama_blobs("")
+
+
+def test_ollama_blob_store_with_openat():
+    ollama_blobs("model_detection: openat\n")
+
+
 def test_lifecycle_ring_full_is_a_loss_record():
     """Discovery's ring filled while the agent was stopped (SIGSTOP): a
     target whose model globs are not suffixes reads 5,000 files, each first
@@ -375,7 +435,7 @@ def test_lifecycle_ring_full_is_a_loss_record():
         with open(os.path.join(many, "f-%05d" % i), "w") as f:
             f.write("x")
     a = Agent("lcfull", exe_target("lcfull", exe, ["symbol: st_infer"],
-                                   extra='    model_globs: ["ckpt-*"]\n'))
+                                   extra='    model_globs: ["ckpt-[0-9]*"]\n'))
     go = os.path.join(tmp, "go")
     p = None
     try:
@@ -417,6 +477,59 @@ def test_lifecycle_ring_full_is_a_loss_record():
            [(p.pid, digest)], "model_loaded, read before the ring filled")
         eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == p.pid]), 1,
            "exit recorded after the gap")
+        eq(a.verify().returncode, 0, "verify exit status")
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+        a.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_kernel_filters_reads_by_name():
+    """The default model_globs (suffixes and the sha256-* prefix) are
+    checked in the kernel: a target that reads 5,000 other files while the
+    agent is stopped (SIGSTOP) puts no event of theirs in the discovery
+    ring, so nothing is lost (the same reads fill it when a glob is neither
+    suffix nor prefix, test_lifecycle_ring_full_is_a_loss_record); its
+    model, read before them, is fingerprinted."""
+    n_files = 5000
+    tmp = tempfile.mkdtemp(prefix="st-e2e-lcfilter-")
+    exe = "st-lcfilter"
+    path = model_server_copy(tmp, exe)
+    model = os.path.join(tmp, "w.gguf")
+    digest = random_file(model, 8192)
+    many = os.path.join(tmp, "many")
+    os.mkdir(many)
+    for i in range(n_files):
+        # ten named like Ollama's blobs: reported by the kernel, not GGUF
+        with open(os.path.join(many, ("sha256-x%05d" if i < 10 else "f-%05d") % i), "w") as f:
+            f.write("x")
+    a = Agent("lcfilter", exe_target("lcfilter", exe, ["symbol: st_infer"]))
+    go = os.path.join(tmp, "go")
+    p = None
+    try:
+        a.start()
+        p = subprocess.Popen([path, "--model", model, "--read-dir", many, "--sleep-ms", "1500",
+                              "--count", "2", "--go", go],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: [r for r in a.of_type("system_activation") if r["pid"] == p.pid],
+                 timeout=30, what="activation on disk")
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            line = p.stdout.readline()     # after the 5,000 reads
+            assert line.startswith("ready"), line
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        open(go, "w").close()
+        p.communicate(timeout=60)
+        eq(p.returncode, 0, "target exit status")
+        eq(a.stop(), 0, "agent exit status")
+        eq([r for r in a.of_type("loss") if r.get("probe") == "lifecycle"], [],
+           "lifecycle loss records")
+        eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
+           [(p.pid, digest)], "model_loaded: the model only (the sha256-x* files are not GGUF)")
+        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == p.pid]), 1,
+           "exit recorded")
         eq(a.verify().returncode, 0, "verify exit status")
     finally:
         if p is not None and p.poll() is None:

@@ -4,12 +4,13 @@
  * reads any other file) like a real engine, then serves N inferences
  * through st_infer(), then exits, optionally by a signal.
  *
- *   model_server --model FILE [--load read|close|mmap] [--open FILE] --count N
+ *   model_server --model FILE [--load read|close|mmap] [--open FILE]... --count N
  *                [--go FILE] [--signal SIG] [--sleep-ms MS] [--read-dir DIR]
  *
  * --load: read its first bytes and keep it open (read, the default), read
  * them and close it (close), or map it, close the descriptor and touch the
- * mapping (mmap: no read() at all). --sleep-ms: wait that long first.
+ * mapping (mmap: no read() at all). --open (up to 4): read the file's first
+ * byte and keep it open. --sleep-ms: wait that long first.
  * --read-dir: then read the first byte of every file in DIR (many files
  * read at start, as an interpreter does).
  * Prints "ready pid=<pid>" once the files are loaded (see st_target.h).
@@ -88,18 +89,18 @@ static int load_model(const char *path, const char *how, uint8_t *buf, size_t n)
 
 int main(int argc, char **argv)
 {
-	const char *model = NULL, *other = NULL, *go = NULL, *how = "read", *dir = NULL;
+	const char *model = NULL, *other[4], *go = NULL, *how = "read", *dir = NULL;
 	uint8_t buf[64], other_byte;
 	uint64_t count = 1, i;
-	int k, sig = 0, sleep_ms = 0;
+	int k, n, nother = 0, sig = 0, sleep_ms = 0;
 
 	for (k = 1; k + 1 < argc; k += 2) {
 		if (!strcmp(argv[k], "--model"))
 			model = argv[k + 1];
 		else if (!strcmp(argv[k], "--load"))
 			how = argv[k + 1];
-		else if (!strcmp(argv[k], "--open"))
-			other = argv[k + 1];
+		else if (!strcmp(argv[k], "--open") && nother < 4)
+			other[nother++] = argv[k + 1];
 		else if (!strcmp(argv[k], "--count"))
 			count = strtoull(argv[k + 1], NULL, 10);
 		else if (!strcmp(argv[k], "--go"))
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 	}
 	if (!model) {
 		fprintf(stderr, "usage: model_server --model FILE [--load read|close|mmap] "
-			"[--open FILE] --count N [--go FILE] [--signal SIG] [--sleep-ms MS] "
+			"[--open FILE]... --count N [--go FILE] [--signal SIG] [--sleep-ms MS] "
 			"[--read-dir DIR]\n");
 		return 2;
 	}
@@ -121,8 +122,9 @@ int main(int argc, char **argv)
 		usleep((useconds_t)sleep_ms * 1000);
 	if (load_model(model, how, buf, sizeof(buf)))
 		return 1;
-	if (other && read(open_file(other), &other_byte, 1) < 0)	/* read, kept open, no model */
-		return 1;
+	for (n = 0; n < nother; n++)	/* read, kept open, no model */
+		if (read(open_file(other[n]), &other_byte, 1) < 0)
+			return 1;
 	if (dir && read_dir(dir))
 		return 1;
 	st_ready_and_wait(go);

@@ -271,6 +271,9 @@ static void test_model_globs(void **state)
 					 "/usr/lib/libllama.so"));
 	assert_false(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
 					 "/models.gguf/config.json"));
+	/* Ollama's blobs are named by their sha256 */
+	assert_true(st_model_glob_match(st_default_model_globs, st_default_model_nglobs,
+					"/root/.ollama/models/blobs/sha256-6a0746a1ec1a"));
 	assert_true(st_model_glob_match(mine, 2, "/x/model-v2.onnx"));
 	assert_true(st_model_glob_match(mine, 2, "/x/weights"));
 	assert_false(st_model_glob_match(mine, 2, "/x/other.onnx"));
@@ -285,6 +288,22 @@ static int temp_file(const char *content, size_t len)
 	unlink(path);
 	assert_int_equal(write(fd, content, len), (ssize_t)len);
 	return fd;
+}
+
+/* A blob named like Ollama's is a model only when it is GGUF; other names always. */
+static void test_model_content(void **state)
+{
+	int gguf = temp_file("GGUF\x03\0\0\0rest", 12), text = temp_file("{{ .Prompt }}", 13);
+	int tiny = temp_file("GG", 2);
+
+	assert_true(st_model_content_ok(gguf, "/b/sha256-aa"));
+	assert_false(st_model_content_ok(text, "/b/sha256-bb"));
+	assert_false(st_model_content_ok(tiny, "/b/sha256-cc"));
+	assert_true(st_model_content_ok(text, "/m/weights.bin"));
+	assert_true(st_model_content_ok(tiny, "sha256.gguf"));
+	close(gguf);
+	close(text);
+	close(tiny);
 }
 
 static void test_hasher(void **state)
@@ -524,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_files_of_process),
 		cmocka_unit_test(test_wait_status),
 		cmocka_unit_test(test_model_globs),
+		cmocka_unit_test(test_model_content),
 		cmocka_unit_test(test_hasher),
 		cmocka_unit_test(test_config_preset),
 		cmocka_unit_test(test_config_models),

@@ -166,27 +166,44 @@ static int set_watches(struct st_lc_ctx *c, const struct st_lc_watch *watch,
 	return 0;
 }
 
+/* The literal of a "*<literal>" or "<literal>*" glob, its length, which end. */
+static bool glob_literal(const char *glob, const char **lit, size_t *len, bool *prefix)
+{
+	size_t n = strlen(glob);
+
+	if (n < 2 || n > ST_LC_SUFFIX_MAX)
+		return false;
+	*prefix = glob[0] != '*';
+	*lit = *prefix ? glob : glob + 1;
+	*len = n - 1;
+	if (*prefix && glob[n - 1] != '*')
+		return false;
+	/* no other wildcard, nor an escape, in the literal */
+	return memchr(*lit, '*', *len) == NULL && memchr(*lit, '?', *len) == NULL &&
+	       memchr(*lit, '[', *len) == NULL && memchr(*lit, '\\', *len) == NULL;
+}
+
 /*
  * The kernel's name filter for reads: the globs (at most ST_LC_MAX_SUFFIX)
- * as suffixes, if they all are "*<literal>" and fit; none (every read
- * reported) otherwise.
+ * as suffixes or prefixes, if they all are "*<literal>" or "<literal>*"
+ * and fit; none (every read reported) otherwise.
  */
 static void set_suffixes(struct st_lc_ctx *c, const char *const *globs, size_t nglobs)
 {
+	const char *lit;
+	bool prefix;
 	size_t i, len;
 
 	if (nglobs > ST_LC_MAX_SUFFIX)
 		return;
-	for (i = 0; i < nglobs; i++) {
-		len = strlen(globs[i]);
-		if (globs[i][0] != '*' || len < 2 || len > ST_LC_SUFFIX_MAX ||
-		    strpbrk(globs[i] + 1, "*?[\\"))
+	for (i = 0; i < nglobs; i++)
+		if (!glob_literal(globs[i], &lit, &len, &prefix))
 			return;
-	}
 	for (i = 0; i < nglobs; i++) {
-		len = strlen(globs[i]) - 1;
+		glob_literal(globs[i], &lit, &len, &prefix);
 		c->skel->rodata->suffixes[i].len = (__u8)len;
-		memcpy((char *)c->skel->rodata->suffixes[i].s, globs[i] + 1, len);
+		c->skel->rodata->suffixes[i].prefix = prefix;
+		memcpy((char *)c->skel->rodata->suffixes[i].s, lit, len);
 	}
 	c->skel->rodata->nsuffix = (__u32)nglobs;
 }

@@ -16,6 +16,7 @@
 
 const char *const st_default_model_globs[] = {
 	"*.gguf", "*.onnx", "*.safetensors", "*.pt", "*.bin",
+	ST_MODEL_BLOB_PREFIX "*",	/* Ollama's blob store: the GGUF ones only */
 };
 const size_t st_default_model_nglobs =
 	sizeof(st_default_model_globs) / sizeof(st_default_model_globs[0]);
@@ -29,6 +30,16 @@ bool st_model_glob_match(const char *const *globs, size_t n, const char *path)
 		if (fnmatch(globs[i], base, 0) == 0)
 			return true;
 	return false;
+}
+
+bool st_model_content_ok(int fd, const char *path)
+{
+	char magic[4];
+
+	if (strncmp(st_basename(path), ST_MODEL_BLOB_PREFIX, strlen(ST_MODEL_BLOB_PREFIX)))
+		return true;
+	return pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+	       !memcmp(magic, "GGUF", sizeof(magic));
 }
 
 int st_sha256_fd(int fd, char hex[65], uint64_t *size)

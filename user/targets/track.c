@@ -508,6 +508,11 @@ static void hash_model(struct st_tracker *t, struct proc *p, int fd, const char 
 		close(fd);
 		return;
 	}
+	/* a blob store's template or license: not a model */
+	if (!st_model_content_ok(fd, view)) {
+		close(fd);
+		return;
+	}
 	memset(&job, 0, sizeof(job));
 	job.fd = fd;
 	job.pid = p->pid;

@@ -65,13 +65,15 @@ struct st_lc_watch {
 };
 
 /*
- * A model glob of the form "*<literal>" ("*.gguf"): when every glob is one,
- * the kernel reports only reads of files whose name ends so, and a process
- * that reads thousands of files at start (Python, Node) does not fill the
- * ring that also carries exec and exit.
+ * A model glob of the form "*<literal>" ("*.gguf") or "<literal>*"
+ * ("sha256-*", Ollama's blobs): when every glob is one, the kernel reports
+ * only reads of files whose name ends (or starts) so, and a process that
+ * reads thousands of files at start (Python, Node) does not fill the ring
+ * that also carries exec and exit.
  */
 struct st_lc_suffix {
 	__u8 len;		/* strlen(s) */
+	__u8 prefix;		/* 1: the name starts with s; 0: ends with it */
 	char s[ST_LC_SUFFIX_MAX - 1];
 };
 

@@ -25,6 +25,15 @@ extern const size_t st_default_model_nglobs;
 /* Any glob (fnmatch, on the basename) matches path's basename. */
 bool st_model_glob_match(const char *const *globs, size_t n, const char *path);
 
+/*
+ * Ollama keeps every blob as blobs/sha256-<hex>: the weights, and also the
+ * template, license and parameters. A file named so is a model only when
+ * it is GGUF (its first bytes "GGUF"); st_model_content_ok says whether
+ * the open file fd, named path, may be fingerprinted (any other name: yes).
+ */
+#define ST_MODEL_BLOB_PREFIX "sha256-"
+bool st_model_content_ok(int fd, const char *path);
+
 struct st_hash_job {
 	int fd;			/* owned by the hasher once submitted */
 	int pid;
