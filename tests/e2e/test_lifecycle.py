@@ -416,41 +416,69 @@ def test_ollama_blob_store_with_openat():
     ollama_blobs("model_detection: openat\n")
 
 
-def test_lifecycle_ring_full_is_a_loss_record():
-    """Discovery's ring filled while the agent was stopped (SIGSTOP): a
-    target whose model globs are not suffixes reads 5,000 files, each first
-    read an event, more than the ring holds. The gap is one `loss` record
-    (probe lifecycle, reason lifecycle_ringbuf_full, 0 < count <= the reads),
-    not silence; what came before and after it is recorded (model_loaded,
-    the exit), and verify passes."""
-    n_files = 5000
-    tmp = tempfile.mkdtemp(prefix="st-e2e-lcfull-")
-    exe = "st-lcfull"
-    path = model_server_copy(tmp, exe)
-    ckpt = os.path.join(tmp, "ckpt-1")
-    digest = random_file(ckpt, 8192)
-    many = os.path.join(tmp, "many")
-    os.mkdir(many)
-    for i in range(n_files):
-        with open(os.path.join(many, "f-%05d" % i), "w") as f:
-            f.write("x")
-    a = Agent("lcfull", exe_target("lcfull", exe, ["symbol: st_infer"],
-                                   extra='    model_globs: ["ckpt-[0-9]*"]\n'))
-    go = os.path.join(tmp, "go")
-    p = None
-    try:
+class ManyReads:
+    """A model_server target that loads its model, then reads the first byte
+    of n_files other files while the agent is stopped (SIGSTOP); name(i)
+    names file i. run() returns once the reads are done and the agent
+    resumed; the caller lets the target finish (finish()) and cleans up
+    (close())."""
+
+    def __init__(self, tag, model_name, target_extra, n_files, name):
+        self.tmp = tempfile.mkdtemp(prefix="st-e2e-%s-" % tag)
+        exe = "st-" + tag
+        self.path = model_server_copy(self.tmp, exe)
+        self.model = os.path.join(self.tmp, model_name)
+        self.digest = random_file(self.model, 8192)
+        self.many = os.path.join(self.tmp, "many")
+        os.mkdir(self.many)
+        for i in range(n_files):
+            with open(os.path.join(self.many, name(i)), "w") as f:
+                f.write("x")
+        self.a = Agent(tag, exe_target(tag, exe, ["symbol: st_infer"], extra=target_extra))
+        self.go = os.path.join(self.tmp, "go")
+        self.p = None
+
+    def run(self):
+        a = self.a
         a.start()
-        p = subprocess.Popen([path, "--model", ckpt, "--read-dir", many, "--sleep-ms", "1500",
-                              "--count", "2", "--go", go],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: [r for r in a.of_type("system_activation") if r["pid"] == p.pid],
+        self.p = subprocess.Popen([self.path, "--model", self.model, "--read-dir", self.many,
+                                   "--sleep-ms", "1500", "--count", "2", "--go", self.go],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: [r for r in a.of_type("system_activation") if r["pid"] == self.p.pid],
                  timeout=30, what="activation on disk")
         a.proc.send_signal(signal.SIGSTOP)
         try:
-            line = p.stdout.readline()     # after the 5,000 reads
+            line = self.p.stdout.readline()     # after the reads
             assert line.startswith("ready"), line
         finally:
             a.proc.send_signal(signal.SIGCONT)
+
+    def finish(self):
+        open(self.go, "w").close()
+        self.p.communicate(timeout=60)
+        eq(self.p.returncode, 0, "target exit status")
+        eq(self.a.stop(), 0, "agent exit status")
+
+    def close(self):
+        if self.p is not None and self.p.poll() is None:
+            self.p.kill()
+        self.a.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def test_lifecycle_ring_full_is_a_loss_record():
+    """Discovery's ring filled while the agent was stopped (SIGSTOP): a
+    target whose model globs are neither suffixes nor prefixes reads 5,000
+    files, each first read an event, more than the ring holds. The gap is
+    one `loss` record (probe lifecycle, reason lifecycle_ringbuf_full,
+    0 < count <= the reads), not silence; what came before and after it is
+    recorded (model_loaded, the exit), and verify passes."""
+    n_files = 5000
+    m = ManyReads("lcfull", "ckpt-1", '    model_globs: ["ckpt-[0-9]*"]\n', n_files,
+                  lambda i: "f-%05d" % i)
+    a = m.a
+    try:
+        m.run()
         wait_for(lambda: [r for r in a.of_type("loss") if r.get("probe") == "lifecycle"],
                  timeout=30, what="lifecycle loss record")
         # the SRE's completeness check sees it too (the snapshot is 1 s behind)
@@ -463,10 +491,7 @@ def test_lifecycle_ring_full_is_a_loss_record():
         wait_for(status, timeout=10, what="lifecycle_events_lost in status")
         st = got["st"]
         eq(st.returncode, 1, "status exit status (incomplete)")
-        open(go, "w").close()
-        p.communicate(timeout=60)
-        eq(p.returncode, 0, "target exit status")
-        eq(a.stop(), 0, "agent exit status")
+        m.finish()
         loss = [r for r in a.of_type("loss") if r.get("probe") == "lifecycle"]
         eq(len(loss), 1, "lifecycle loss records")
         eq(loss[0]["details"]["reason"], "lifecycle_ringbuf_full", "reason")
@@ -474,15 +499,12 @@ def test_lifecycle_ring_full_is_a_loss_record():
         assert 0 < count <= n_files + 2, "lost %d of %d reads" % (count, n_files + 2)
         eq(json.loads(st.stdout)["lifecycle_events_lost"], count, "status: the same count")
         eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
-           [(p.pid, digest)], "model_loaded, read before the ring filled")
-        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == p.pid]), 1,
+           [(m.p.pid, m.digest)], "model_loaded, read before the ring filled")
+        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == m.p.pid]), 1,
            "exit recorded after the gap")
         eq(a.verify().returncode, 0, "verify exit status")
     finally:
-        if p is not None and p.poll() is None:
-            p.kill()
-        a.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        m.close()
 
 
 def test_kernel_filters_reads_by_name():
@@ -491,51 +513,23 @@ def test_kernel_filters_reads_by_name():
     agent is stopped (SIGSTOP) puts no event of theirs in the discovery
     ring, so nothing is lost (the same reads fill it when a glob is neither
     suffix nor prefix, test_lifecycle_ring_full_is_a_loss_record); its
-    model, read before them, is fingerprinted."""
-    n_files = 5000
-    tmp = tempfile.mkdtemp(prefix="st-e2e-lcfilter-")
-    exe = "st-lcfilter"
-    path = model_server_copy(tmp, exe)
-    model = os.path.join(tmp, "w.gguf")
-    digest = random_file(model, 8192)
-    many = os.path.join(tmp, "many")
-    os.mkdir(many)
-    for i in range(n_files):
-        # ten named like Ollama's blobs: reported by the kernel, not GGUF
-        with open(os.path.join(many, ("sha256-x%05d" if i < 10 else "f-%05d") % i), "w") as f:
-            f.write("x")
-    a = Agent("lcfilter", exe_target("lcfilter", exe, ["symbol: st_infer"]))
-    go = os.path.join(tmp, "go")
-    p = None
+    model, read before them, is fingerprinted. Ten of the files are named
+    like Ollama's blobs: reported by the kernel, not GGUF, no record."""
+    m = ManyReads("lcfilter", "w.gguf", "", 5000,
+                  lambda i: ("sha256-x%05d" if i < 10 else "f-%05d") % i)
+    a = m.a
     try:
-        a.start()
-        p = subprocess.Popen([path, "--model", model, "--read-dir", many, "--sleep-ms", "1500",
-                              "--count", "2", "--go", go],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: [r for r in a.of_type("system_activation") if r["pid"] == p.pid],
-                 timeout=30, what="activation on disk")
-        a.proc.send_signal(signal.SIGSTOP)
-        try:
-            line = p.stdout.readline()     # after the 5,000 reads
-            assert line.startswith("ready"), line
-        finally:
-            a.proc.send_signal(signal.SIGCONT)
-        open(go, "w").close()
-        p.communicate(timeout=60)
-        eq(p.returncode, 0, "target exit status")
-        eq(a.stop(), 0, "agent exit status")
+        m.run()
+        m.finish()
         eq([r for r in a.of_type("loss") if r.get("probe") == "lifecycle"], [],
            "lifecycle loss records")
         eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
-           [(p.pid, digest)], "model_loaded: the model only (the sha256-x* files are not GGUF)")
-        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == p.pid]), 1,
+           [(m.p.pid, m.digest)], "model_loaded: the model only")
+        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == m.p.pid]), 1,
            "exit recorded")
         eq(a.verify().returncode, 0, "verify exit status")
     finally:
-        if p is not None and p.poll() is None:
-            p.kill()
-        a.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        m.close()
 
 
 def test_model_symlink_resolves_in_the_process_root():
