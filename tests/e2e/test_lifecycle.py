@@ -459,6 +459,15 @@ class ManyReads:
         eq(self.p.returncode, 0, "target exit status")
         eq(self.a.stop(), 0, "agent exit status")
 
+    def check_model_and_exit(self, what):
+        """Its model fingerprinted, its exit recorded, the log verified."""
+        a = self.a
+        eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
+           [(self.p.pid, self.digest)], "model_loaded: the model only, " + what)
+        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == self.p.pid]), 1,
+           "exit recorded, " + what)
+        eq(a.verify().returncode, 0, "verify exit status")
+
     def close(self):
         if self.p is not None and self.p.poll() is None:
             self.p.kill()
@@ -498,11 +507,7 @@ def test_lifecycle_ring_full_is_a_loss_record():
         count = loss[0]["details"]["count"]
         assert 0 < count <= n_files + 2, "lost %d of %d reads" % (count, n_files + 2)
         eq(json.loads(st.stdout)["lifecycle_events_lost"], count, "status: the same count")
-        eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
-           [(m.p.pid, m.digest)], "model_loaded, read before the ring filled")
-        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == m.p.pid]), 1,
-           "exit recorded after the gap")
-        eq(a.verify().returncode, 0, "verify exit status")
+        m.check_model_and_exit("around the gap")
     finally:
         m.close()
 
@@ -523,11 +528,7 @@ def test_kernel_filters_reads_by_name():
         m.finish()
         eq([r for r in a.of_type("loss") if r.get("probe") == "lifecycle"], [],
            "lifecycle loss records")
-        eq([(r["pid"], r["model_artifact"]) for r in a.of_type("model_loaded")],
-           [(m.p.pid, m.digest)], "model_loaded: the model only")
-        eq(len([r for r in a.of_type("system_deactivation") if r["pid"] == m.p.pid]), 1,
-           "exit recorded")
-        eq(a.verify().returncode, 0, "verify exit status")
+        m.check_model_and_exit("the sha256-x* files are not GGUF")
     finally:
         m.close()
 
