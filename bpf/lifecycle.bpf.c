@@ -31,6 +31,7 @@ const volatile __u32 tracked_opens = 0;
 /* Model name suffixes; 0: every file's first read is reported. */
 const volatile struct st_lc_suffix suffixes[ST_LC_MAX_SUFFIX] = {};
 const volatile __u32 nsuffix = 0;
+const volatile bool any_prefix = false;	/* one of them is a prefix: read the name's head */
 /* The agent opens target files itself (symbols, digests): never hold it. */
 const volatile __u32 agent_tgid = 0;
 
@@ -632,7 +633,7 @@ static __always_inline bool name_wanted(struct inode *inode)
 	name = BPF_CORE_READ(d, d_name.name);
 	t.n = len < TAIL ? len : TAIL;
 	if (bpf_probe_read_kernel(t.s, ST_LC_SUFFIX_MAX, name + (len - t.n)) ||
-	    bpf_probe_read_kernel(t.head, ST_LC_SUFFIX_MAX, name))
+	    (any_prefix && bpf_probe_read_kernel(t.head, ST_LC_SUFFIX_MAX, name)))
 		return false;
 	for (i = 0; i < ST_LC_MAX_SUFFIX; i++) {
 		if (i >= nsuffix)

@@ -203,6 +203,7 @@ static void set_suffixes(struct st_lc_ctx *c, const char *const *globs, size_t n
 		glob_literal(globs[i], &lit, &len, &prefix);
 		c->skel->rodata->suffixes[i].len = (__u8)len;
 		c->skel->rodata->suffixes[i].prefix = prefix;
+		c->skel->rodata->any_prefix |= prefix;
 		memcpy((char *)c->skel->rodata->suffixes[i].s, lit, len);
 	}
 	c->skel->rodata->nsuffix = (__u32)nglobs;
